@@ -1,0 +1,233 @@
+// One socket to a FastCGI application: the RecordReader on its bytes, the table of
+// requests in progress on it (one today; ids kept so multiplexing can follow), pause
+// and resume for backpressure, the read timeout, and the facts the pool's reuse check
+// needs. It knows nothing of HTTP or of pools.
+import net from 'node:net';
+import type { BackendAddress } from '../config/model.js';
+import { ProtocolStatus, RecordType } from '../protocol/constants.js';
+import type { ProtocolError } from '../protocol/errors.js';
+import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
+
+/** Why a connection failed a request. */
+export const FailKind = { Closed: 0, SocketError: 1, Timeout: 2, Protocol: 3 } as const;
+export type FailKind = (typeof FailKind)[keyof typeof FailKind];
+
+/** The request side of a connection: one object per request, fixed methods. */
+export interface ConnectionUser {
+  /** STDOUT content (a view valid during the call). Return false to pause reading. */
+  onStdout(data: Buffer): boolean;
+  /** The empty STDOUT record. */
+  onStdoutEnd(): void;
+  onStderr(data: Buffer): void;
+  onEndRequest(appStatus: number, protocolStatus: number): void;
+  /** The connection broke while this request used it. Called at most once. */
+  onConnectionFailed(kind: FailKind, detail: string): void;
+  /** The socket took all queued STDIN: more may be written. */
+  onWritable(): void;
+}
+
+let nextSerial = 1;
+
+export class UpstreamConnection implements RecordSink {
+  readonly serial = nextSerial++;
+  readonly createdAt = Date.now();
+  lastUsed = this.createdAt;
+  /** Requests completed on this connection. */
+  served = 0;
+  /** False once anything abnormal happened: such a connection is never reused. */
+  healthy = true;
+  private readonly reader: RecordReader;
+  private user: ConnectionUser | null = null;
+  private id = 0;
+  private stdoutEnded = false;
+  private ended = false;
+  private tail: Buffer | null = null;
+  private paused = false;
+  private closed = false;
+  private timeoutMs = 0;
+  /** Called when the socket closes or misbehaves while idle (no user). */
+  onIdleLost: ((conn: UpstreamConnection) => void) | null = null;
+
+  constructor(readonly socket: net.Socket, readonly backend: string) {
+    this.reader = new RecordReader(this, 'client');
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => { if (this.user !== null) this.user.onWritable(); });
+    socket.on('error', (err) => this.lost(FailKind.SocketError, err.message));
+    socket.on('end', () => this.lost(FailKind.Closed, 'the application closed the connection'));
+    socket.on('close', () => this.lost(FailKind.Closed, 'connection closed'));
+    socket.on('timeout', () => {
+      if (this.user !== null && !this.paused) this.lost(FailKind.Timeout, `no data for ${this.timeoutMs} ms`);
+    });
+  }
+
+  get isClosed(): boolean { return this.closed; }
+  get busy(): boolean { return this.user !== null; }
+  /** True when the request ended cleanly and nothing is left half-read. */
+  get clean(): boolean { return this.healthy && !this.closed && this.reader.atBoundary && this.tail === null; }
+
+  /** Binds a request to this connection and arms the read timeout. */
+  attach(user: ConnectionUser, id: number, timeoutMs: number): void {
+    this.user = user;
+    this.id = id;
+    this.stdoutEnded = false;
+    this.ended = false;
+    this.timeoutMs = timeoutMs;
+    this.socket.setTimeout(timeoutMs);
+  }
+
+  /** Unbinds the request (after END_REQUEST or on abort); disarms the timeout. */
+  detach(): void {
+    this.user = null;
+    this.lastUsed = Date.now();
+    if (!this.closed) this.socket.setTimeout(0);
+  }
+
+  /** Writes bytes for the current request; false when the socket's buffer is full. */
+  write(data: Uint8Array): boolean { return this.socket.write(data); }
+
+  /** Writes several buffers in one syscall where the kernel allows it. */
+  writeAll(parts: readonly Uint8Array[]): boolean {
+    const s = this.socket;
+    if (parts.length === 1) return s.write(parts[0]!);
+    s.cork();
+    let ok = true;
+    for (let i = 0; i < parts.length; i++) ok = s.write(parts[i]!);
+    s.uncork();
+    return ok;
+  }
+
+  /** Stops reading (the client can't take more); the read timeout is off meanwhile. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+    this.socket.setTimeout(0);
+  }
+
+  /** Continues reading, first the bytes held back when pausing. */
+  resume(): void {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    if (this.user !== null) this.socket.setTimeout(this.timeoutMs);
+    while (this.tail !== null) {
+      const t = this.tail;
+      this.tail = null;
+      const used = this.reader.push(t);
+      if (used < t.length && !this.reader.failed) {
+        this.tail = t.subarray(used);
+        this.paused = true;
+        return;
+      }
+    }
+    if (!this.paused && !this.closed) this.socket.resume();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.healthy = false;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.user === null) {
+      // Bytes while idle: the app broke the protocol or is closing. Never reuse.
+      this.lost(FailKind.Protocol, `${chunk.length} unexpected bytes on an idle connection`);
+      return;
+    }
+    if (this.tail !== null) {
+      // Arrived after pause() was requested: keep order (rare).
+      this.tail = Buffer.concat([this.tail, chunk]);
+      return;
+    }
+    const used = this.reader.push(chunk);
+    if (used < chunk.length && !this.reader.failed && !this.closed) {
+      this.tail = chunk.subarray(used);
+      this.pause();
+    }
+  }
+
+  private lost(kind: FailKind, detail: string): void {
+    const user = this.user;
+    const wasClosed = this.closed;
+    this.destroy();
+    if (user !== null) {
+      this.user = null;
+      user.onConnectionFailed(kind, detail);
+    } else if (!wasClosed && this.onIdleLost !== null) {
+      this.onIdleLost(this);
+    }
+  }
+
+  // RecordSink: records from the application.
+
+  knowsRequest(id: number): boolean { return this.user !== null && id === this.id && !this.ended; }
+
+  onStream(type: number, _id: number, data: Buffer): boolean {
+    const user = this.user!;
+    if (type === RecordType.Stdout) {
+      if (this.stdoutEnded) {
+        // Data after the end-of-stream record: discarded, and the connection is suspect.
+        this.healthy = false;
+        return true;
+      }
+      if (data.length === 0) {
+        this.stdoutEnded = true;
+        user.onStdoutEnd();
+        return true;
+      }
+      return user.onStdout(data);
+    }
+    if (data.length > 0) user.onStderr(data);
+    return true;
+  }
+
+  onEndRequest(_id: number, appStatus: number, protocolStatus: number): void {
+    this.ended = true;
+    this.served++;
+    if (protocolStatus !== ProtocolStatus.RequestComplete) this.healthy = false;
+    const user = this.user!;
+    user.onEndRequest(appStatus, protocolStatus);
+  }
+
+  onBeginRequest(): void { /* never reaches a client-side reader */ }
+  onAbortRequest(): void { /* never reaches a client-side reader */ }
+  onManagement(): void {
+    // An unsolicited GET_VALUES_RESULT or UNKNOWN_TYPE: harmless, but unexpected.
+    this.healthy = false;
+  }
+
+  onProtocolError(err: ProtocolError): void {
+    this.lost(FailKind.Protocol, err.message);
+  }
+}
+
+/** Opens a connection; calls back exactly once. */
+export function openConnection(address: BackendAddress, backend: string, timeoutMs: number,
+                               done: (err: Error | null, conn: UpstreamConnection | null, timedOut: boolean) => void): net.Socket {
+  const socket = address.kind === 'tcp'
+    ? net.connect({ host: address.host, port: address.port })
+    : net.connect({ path: address.path });
+  let settled = false;
+  const timer = setTimeout(() => {
+    if (settled) return;
+    settled = true;
+    socket.destroy();
+    done(new Error(`connect timed out after ${timeoutMs} ms`), null, true);
+  }, timeoutMs);
+  socket.once('connect', () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    socket.removeAllListeners('error');
+    done(null, new UpstreamConnection(socket, backend), false);
+  });
+  socket.once('error', (err) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    done(err, null, false);
+  });
+  return socket;
+}

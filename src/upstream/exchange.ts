@@ -1,0 +1,253 @@
+// One HTTP request's trip through FastCGI: wait for a connection from the pool, send
+// the preamble and the body as STDIN records, parse the CGI head, stream the body back
+// to a ResponseSink with backpressure, and decide whether the connection may be reused.
+// It knows nothing of uWS: front/ implements ResponseSink.
+import { GatewayError, type ErrorCode } from '../errors.js';
+import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../protocol/cgi-head.js';
+import { ProtocolStatus, RecordType } from '../protocol/constants.js';
+import { frameCopy, streamEnd } from '../protocol/stream-writer.js';
+import { FailKind, type ConnectionUser, type UpstreamConnection } from './connection.js';
+import type { Pool, Waiter } from './pool.js';
+
+/** Where the response goes (front/reply.ts). Fixed methods, one object per request. */
+export interface ResponseSink {
+  onHead(head: CgiHead): void;
+  /** Body bytes (a view valid only during the call). false = stop until exchange.resume(). */
+  onBody(data: Buffer): boolean;
+  /** The response is complete. */
+  onEnd(): void;
+  /** The request failed; `headSent` tells whether onHead was called. Called at most once, never after onEnd. */
+  onFailure(err: GatewayError, headSent: boolean): void;
+  /** STDIN can take more after sendBody returned false. */
+  onBodyWritable(): void;
+}
+
+export interface ExchangeOptions {
+  /** FCGATE_MAX_HEAD: bytes of the CGI head block. */
+  maxHead: number;
+  /** Bytes of request body held while no connection is ready yet, before asking the client to pause. */
+  bodyBufferLimit: number;
+  /** Logs one line (stderr of the app, tagged). */
+  log: (line: string) => void;
+}
+
+/** How much of the sent bytes is kept to replay on a fresh connection when a reused one turns out dead. */
+const REPLAY_LIMIT = 256 * 1024;
+const REQUEST_ID = 1;
+
+const State = { Waiting: 0, Head: 1, Body: 2, Done: 3 } as const;
+
+export class Exchange implements ConnectionUser, Waiter {
+  queuedAt = 0;
+  cancelled = false;
+  private conn: UpstreamConnection | null = null;
+  private state: number = State.Waiting;
+  private readonly parser: CgiHeadParser;
+  /** STDIN records built before a connection was ready, or kept for a replay. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private replayable = true;
+  private bodyDone: boolean;
+  private stdinComplete = false;
+  private retried = false;
+  private reusedConn = false;
+  /** The app's Content-Length still to pass on; -1 when it sent none. */
+  private remaining = -1;
+  private discard = false;
+  private stdoutEnded = false;
+
+  /**
+   * `preamble` is BEGIN_REQUEST + PARAMS (+ the empty STDIN when `hasBody` is false).
+   * `tag` names the request in log lines ("req=12 GET /x").
+   */
+  constructor(private readonly pool: Pool, preamble: Buffer, hasBody: boolean,
+              private readonly sink: ResponseSink, private readonly options: ExchangeOptions,
+              readonly tag: string) {
+    this.parser = new CgiHeadParser(options.maxHead);
+    this.bodyDone = !hasBody;
+    this.stdinComplete = !hasBody;
+    this.held.push(preamble);
+    this.heldBytes = preamble.length;
+  }
+
+  get backend(): string { return this.pool.name; }
+
+  start(): void { this.pool.acquire(this); }
+
+  /**
+   * A piece of the request body (copied here, once, into STDIN records); `last` closes
+   * STDIN. Returns false when the caller should pause the client until onBodyWritable.
+   */
+  sendBody(chunk: Uint8Array, last: boolean): boolean {
+    if (this.state === State.Done) return true;
+    const records = frameCopy(RecordType.Stdin, REQUEST_ID, chunk, last);
+    if (last) this.bodyDone = true;
+    if (this.conn === null) {
+      this.hold(records);
+      return this.heldBytes < this.options.bodyBufferLimit;
+    }
+    if (this.replayable) this.hold(records);
+    if (last) this.stdinComplete = true;
+    return this.conn.write(records);
+  }
+
+  /** The client is gone: free the app worker (close the connection) and stop. */
+  abort(): void {
+    if (this.state === State.Done) return;
+    this.state = State.Done;
+    if (this.conn === null) {
+      this.cancelled = true;
+      return;
+    }
+    const conn = this.conn;
+    this.conn = null;
+    conn.destroy();
+    this.pool.release(conn, false);
+  }
+
+  /** The sink can take more body: continue reading the app. */
+  resume(): void { if (this.conn !== null) this.conn.resume(); }
+
+  /** Keep reading the app but drop the body (HEAD, local redirects). */
+  discardBody(): void { this.discard = true; }
+
+  // Waiter
+
+  onAcquired(conn: UpstreamConnection): void {
+    if (this.state === State.Done) {     // aborted while connecting
+      this.pool.release(conn, true);
+      return;
+    }
+    this.conn = conn;
+    this.reusedConn = conn.served > 0;
+    this.state = State.Head;
+    conn.attach(this, REQUEST_ID, this.pool.worker.timeoutMs);
+    const parts = this.held;
+    if (!this.replayable) { this.held = []; this.heldBytes = 0; }
+    if (this.bodyDone) this.stdinComplete = true;
+    conn.writeAll(parts);
+    if (this.heldBytes > REPLAY_LIMIT) this.dropReplay();
+  }
+
+  onAcquireFailed(err: GatewayError): void {
+    if (this.state === State.Done) return;
+    this.state = State.Done;
+    this.sink.onFailure(err, false);
+  }
+
+  // ConnectionUser
+
+  onStdout(data: Buffer): boolean {
+    this.dropReplay();
+    if (this.state === State.Head) {
+      const at = this.parser.push(data);
+      if (at === HEAD_INCOMPLETE) return true;
+      if (at === HEAD_ERROR) {
+        const e = this.parser.error!;
+        this.fail('FCGATE_BAD_CGI_HEADER', `${e.kind}: ${e.detail}`);
+        return true;
+      }
+      const head = this.parser.result();
+      this.remaining = head.contentLength;
+      this.state = State.Body;
+      this.sink.onHead(head);
+      if (this.state !== State.Body) return true;   // the sink aborted
+      if (at === data.length) return true;
+      data = data.subarray(at);
+    } else if (this.state !== State.Body) {
+      return true;
+    }
+    if (this.discard) return true;
+    if (this.remaining >= 0) {
+      if (this.remaining === 0) return true;        // beyond the app's Content-Length: cut
+      if (data.length > this.remaining) data = data.subarray(0, this.remaining);
+      this.remaining -= data.length;
+    }
+    return this.sink.onBody(data);
+  }
+
+  onStdoutEnd(): void { this.stdoutEnded = true; }
+
+  onStderr(data: Buffer): void {
+    const text = data.toString('utf8').replace(/\s+$/, '');
+    if (text.length > 0) this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag} stderr="${text.replace(/\n/g, '\\n')}"`);
+  }
+
+  onEndRequest(appStatus: number, protocolStatus: number): void {
+    void appStatus;                   // Apache ignores it too: the head says what happened
+    const conn = this.conn!;
+    if (this.state === State.Done) return;
+    if (protocolStatus !== ProtocolStatus.RequestComplete && this.state === State.Head) {
+      const code: ErrorCode = protocolStatus === ProtocolStatus.Overloaded ? 'FCGATE_BACKEND_OVERLOADED' : 'FCGATE_PROTOCOL';
+      this.fail(code, `END_REQUEST protocolStatus=${protocolStatus}`);
+      return;
+    }
+    if (this.state === State.Head) {
+      const e = this.parser.finish();
+      this.fail('FCGATE_BAD_CGI_HEADER', e === null ? 'END_REQUEST before the CGI head' : `${e.kind}: ${e.detail}`);
+      return;
+    }
+    this.state = State.Done;
+    this.conn = null;
+    const reusable = this.stdinComplete && this.stdoutEnded && protocolStatus === ProtocolStatus.RequestComplete;
+    this.pool.release(conn, reusable);
+    if (this.remaining > 0 && !this.discard) {
+      this.sink.onFailure(new GatewayError('FCGATE_APP_CLOSED', this.pool.name,
+        `body ended ${this.remaining} bytes short of the app's Content-Length`), true);
+      return;
+    }
+    this.sink.onEnd();
+  }
+
+  onConnectionFailed(kind: FailKind, detail: string): void {
+    const conn = this.conn;
+    if (conn === null || this.state === State.Done) return;
+    // A kept connection the app closed while idle: replace it, once, if nothing came back yet.
+    if (this.state === State.Head && this.reusedConn && !this.retried && this.replayable
+        && (kind === FailKind.Closed || kind === FailKind.SocketError)) {
+      this.retried = true;
+      this.conn = null;
+      this.pool.release(conn, false);
+      this.state = State.Waiting;
+      this.pool.acquire(this);
+      return;
+    }
+    const beforeHead = this.state === State.Head;
+    let code: ErrorCode;
+    if (kind === FailKind.Timeout) code = beforeHead ? 'FCGATE_HEADER_TIMEOUT' : 'FCGATE_READ_TIMEOUT';
+    else if (kind === FailKind.Protocol) code = 'FCGATE_PROTOCOL';
+    else code = 'FCGATE_APP_CLOSED';
+    this.fail(code, detail);
+  }
+
+  onWritable(): void {
+    if (this.state !== State.Done && !this.bodyDone) this.sink.onBodyWritable();
+  }
+
+  private fail(code: ErrorCode, detail: string): void {
+    const headSent = this.state === State.Body;
+    this.state = State.Done;
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) {
+      conn.destroy();
+      this.pool.release(conn, false);
+    }
+    this.sink.onFailure(new GatewayError(code, this.pool.name, detail), headSent);
+  }
+
+  private hold(records: Buffer): void {
+    this.held.push(records);
+    this.heldBytes += records.length;
+    if (this.conn !== null && this.heldBytes > REPLAY_LIMIT) this.dropReplay();
+  }
+
+  private dropReplay(): void {
+    if (!this.replayable) return;
+    this.replayable = false;
+    if (this.conn !== null) { this.held = []; this.heldBytes = 0; }
+  }
+}
+
+/** The empty STDIN record alone (a body that ends without a last chunk). */
+export const emptyStdin = (): Buffer => streamEnd(RecordType.Stdin, REQUEST_ID);

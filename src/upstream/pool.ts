@@ -1,0 +1,241 @@
+// One backend's connections in one serving thread: idle connections reused most
+// recently used first (so surplus ones idle out after `ttl`), a cap shared with the
+// other threads (ConnectionBudget), and a bounded FIFO of requests waiting for a
+// connection, each with the `acquire` deadline. Nothing here waits forever.
+import type { WorkerSettings } from '../config/model.js';
+import { GatewayError } from '../errors.js';
+import type { ConnectionBudget } from './budget.js';
+import { openConnection, type UpstreamConnection } from './connection.js';
+import { RingQueue } from './ring-queue.js';
+
+/** A request that wants a connection. Fixed methods, called exactly once unless cancelled. */
+export interface Waiter {
+  onAcquired(conn: UpstreamConnection): void;
+  onAcquireFailed(err: GatewayError): void;
+  /** Set by the pool while queued; the waiter sets `cancelled` to leave the queue. */
+  queuedAt: number;
+  cancelled: boolean;
+}
+
+export interface PoolLimits {
+  /** Requests that may wait for a connection (FCGATE_QUEUE_LIMIT). */
+  queueLimit: number;
+  /** Requests per connection before it is retired (FCGATE_CONN_MAX_REQUESTS; 0 = no cap). */
+  maxRequestsPerConnection: number;
+  /** Seconds suggested in Retry-After for 503 answers. */
+  retryAfterSeconds: number;
+}
+
+export interface PoolStats {
+  size: number; idle: number; busy: number; pending: number;
+  opened: number; reused: number; failedConnects: number;
+}
+
+export class Pool {
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly queue: RingQueue<Waiter>;
+  /** Connections open or opening in this thread. */
+  private open = 0;
+  private busyCount = 0;
+  private closing = false;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private readonly sweepTimer: NodeJS.Timeout;
+  readonly stats: PoolStats = { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
+  private readonly onIdleLost = (conn: UpstreamConnection): void => this.dropIdle(conn);
+
+  constructor(readonly worker: WorkerSettings, private readonly budget: ConnectionBudget,
+              private readonly limits: PoolLimits) {
+    this.queue = new RingQueue<Waiter>(limits.queueLimit);
+    const every = Math.max(250, Math.min(worker.ttlMs / 2, 5000));
+    this.sweepTimer = setInterval(() => this.sweepIdle(), every);
+    this.sweepTimer.unref();
+  }
+
+  get name(): string { return this.worker.name; }
+  get pending(): number { return this.queue.size; }
+  get size(): number { return this.open; }
+  get busy(): number { return this.busyCount; }
+  get idleCount(): number { return this.idle.length; }
+
+  /** Gives `w` a connection now, opens one, or queues it. */
+  acquire(w: Waiter): void {
+    if (this.closing) {
+      w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
+      return;
+    }
+    const conn = this.takeIdle();
+    if (conn !== null) {
+      this.stats.reused++;
+      this.hand(w, conn);
+      return;
+    }
+    if (this.budget.tryTake()) {
+      this.connect(w);
+      return;
+    }
+    w.queuedAt = Date.now();
+    w.cancelled = false;
+    if (!this.queue.push(w)) {
+      w.onAcquireFailed(new GatewayError('FCGATE_QUEUE_FULL', this.name,
+        `all ${this.budget.cap} connections busy and ${this.queue.capacity} requests already waiting`));
+      return;
+    }
+    this.armDeadline();
+  }
+
+  /**
+   * Takes back a connection after a request. `reusable` is the request's verdict
+   * (END_REQUEST complete, keep-conn asked, STDIN fully sent, no error or timeout).
+   */
+  release(conn: UpstreamConnection, reusable: boolean): void {
+    this.busyCount--;
+    conn.detach();
+    const cap = this.limits.maxRequestsPerConnection;
+    const keep = reusable && this.worker.reuse && !this.closing && conn.clean
+      && (cap === 0 || conn.served < cap);
+    if (!keep) {
+      this.retire(conn);
+      return;
+    }
+    const w = this.nextWaiter();
+    if (w !== null) {
+      this.stats.reused++;
+      this.hand(w, conn);
+      return;
+    }
+    conn.onIdleLost = this.onIdleLost;
+    this.idle.push(conn);
+  }
+
+  /** Stops taking work; closes idle connections; queued requests fail. */
+  close(): void {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    for (const c of this.idle.splice(0)) this.retire(c, false);
+    for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
+      if (!w.cancelled) w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
+    }
+  }
+
+  snapshot(): PoolStats {
+    const s = this.stats;
+    s.size = this.open; s.idle = this.idle.length; s.busy = this.busyCount; s.pending = this.queue.size;
+    return { ...s };
+  }
+
+  private hand(w: Waiter, conn: UpstreamConnection): void {
+    this.busyCount++;
+    conn.onIdleLost = null;
+    w.onAcquired(conn);
+  }
+
+  private connect(w: Waiter): void {
+    this.open++;
+    const worker = this.worker;
+    openConnection(worker.address, worker.name, worker.connectTimeoutMs, (err, conn, timedOut) => {
+      if (conn === null) {
+        this.open--;
+        this.budget.give();
+        this.stats.failedConnects++;
+        const code = timedOut ? 'FCGATE_CONNECT_TIMEOUT' : 'FCGATE_CONNECT_FAILED';
+        if (!w.cancelled) w.onAcquireFailed(new GatewayError(code, this.name, err!.message));
+        this.serveQueue();
+        return;
+      }
+      this.stats.opened++;
+      conn.socket.once('close', () => this.onClosed());
+      if (w.cancelled || this.closing) {
+        this.busyCount++;
+        this.release(conn, !this.closing);
+        return;
+      }
+      this.hand(w, conn);
+    });
+  }
+
+  private onClosed(): void {
+    this.open--;
+    this.budget.give();
+    this.serveQueue();
+  }
+
+  /** A slot freed up: let the oldest waiter open a connection. */
+  private serveQueue(): void {
+    while (this.queue.size > 0) {
+      const conn = this.takeIdle();
+      if (conn !== null) {
+        const w = this.nextWaiter();
+        if (w === null) { conn.onIdleLost = this.onIdleLost; this.idle.push(conn); return; }
+        this.stats.reused++;
+        this.hand(w, conn);
+        continue;
+      }
+      if (!this.budget.tryTake()) return;
+      const w = this.nextWaiter();
+      if (w === null) { this.budget.give(); return; }
+      this.connect(w);
+    }
+  }
+
+  private retire(conn: UpstreamConnection, serve = true): void {
+    conn.onIdleLost = null;
+    conn.destroy();                   // 'close' gives the slot back and serves the queue
+    void serve;
+  }
+
+  private takeIdle(): UpstreamConnection | null {
+    while (this.idle.length > 0) {
+      const c = this.idle.pop()!;
+      if (c.clean) return c;
+      this.retire(c);
+    }
+    return null;
+  }
+
+  private dropIdle(conn: UpstreamConnection): void {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.retire(conn);
+  }
+
+  private nextWaiter(): Waiter | null {
+    for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
+      if (!w.cancelled) return w;
+    }
+    return null;
+  }
+
+  /** One timer for the whole queue: FIFO order makes the head the first to expire. */
+  private armDeadline(): void {
+    if (this.deadlineTimer !== null) return;
+    const head = this.queue.peek();
+    if (head === undefined) return;
+    const wait = Math.max(0, head.queuedAt + this.worker.acquireMs - Date.now());
+    this.deadlineTimer = setTimeout(() => this.expire(), wait);
+  }
+
+  private expire(): void {
+    this.deadlineTimer = null;
+    const now = Date.now();
+    const limit = this.worker.acquireMs;
+    for (let w = this.queue.peek(); w !== undefined; w = this.queue.peek()) {
+      if (!w.cancelled && now - w.queuedAt < limit) break;
+      this.queue.shift();
+      if (!w.cancelled) {
+        w.onAcquireFailed(new GatewayError('FCGATE_BACKEND_OVERLOADED', this.name,
+          `no connection free within acquire=${limit} ms (${this.busyCount} busy)`));
+      }
+    }
+    this.armDeadline();
+  }
+
+  /** Closes idle connections unused for `ttl`; the oldest sit at the bottom of the stack. */
+  private sweepIdle(): void {
+    const cutoff = Date.now() - this.worker.ttlMs;
+    let n = 0;
+    while (n < this.idle.length && this.idle[n]!.lastUsed <= cutoff) n++;
+    if (n === 0) return;
+    for (const c of this.idle.splice(0, n)) this.retire(c);
+  }
+}
