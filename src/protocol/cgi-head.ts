@@ -411,11 +411,7 @@ export class CgiHeadParser {
     const h = this.headers;
     let w = 0;
     for (let r = 0; r < h.length; r += 2) {
-      if (r === this.locationAt || !named.has(h[r]!.toLowerCase())) {
-        if (r === this.locationAt) this.locationAt = w;
-        if (r === this.contentTypeAt) this.contentTypeAt = w;
-        h[w] = h[r]!; h[w + 1] = h[r + 1]!; w += 2;
-      }
+      if (r === this.locationAt || !named.has(h[r]!.toLowerCase())) { h[w] = h[r]!; h[w + 1] = h[r + 1]!; w += 2; }
     }
     h.length = w;
   }
