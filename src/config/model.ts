@@ -87,3 +87,153 @@ export interface ResolvedRequest {
   contextPrefix: string;
   contextDocumentRoot: string;
 }
+
+// ---------------------------------------------------------------------------
+// The typed configuration (produced by src/config/load.ts, read by the router and
+// the serving layers). Added after the shapes above; those are unchanged.
+
+/** `Listen [host:]port`; host null = every address. IPv6 hosts without brackets. */
+export interface ListenAddress { host: string | null; port: number }
+
+/** Keys a balancer takes (ProxySet on balancer://, or on its ProxyPass line). */
+export interface BalancerSettings {
+  lbMethod: 'byrequests' | 'bytraffic' | 'bybusyness' | 'heartbeat';
+  /** Cookie / URL parameter name for sticky sessions; null = none. */
+  stickySession: string | null;
+  /** Failover attempts; null = Apache's default (members - 1). */
+  maxAttempts: number | null;
+  noFailover: boolean;
+  /** HTTP statuses from a member that put it in error state. */
+  failOnStatus: number[];
+  failOnTimeout: boolean;
+  forceRecovery: boolean;
+  /** How long to wait for a usable member, ms; null = do not wait. */
+  timeoutMs: number | null;
+}
+
+export interface BalancerMemberConfig {
+  /** The URL as written on the BalancerMember line. */
+  url: string;
+  /** The member URL's path ('' for `fcgi://localhost:4000`): prepended to targetPath. */
+  path: string;
+  /** The member's own settings object (members are not shared with plain workers). */
+  worker: WorkerSettings;
+  file: string;
+  line: number;
+}
+
+export interface BalancerConfig extends BalancerSettings {
+  /** Canonical name, `balancer://myappcluster` (lower-case, no trailing slash). */
+  name: string;
+  members: BalancerMemberConfig[];
+  file: string;
+  line: number;
+}
+
+/** One ProxyPass / ProxyPassMatch, in the order they are tried (first match wins). */
+export interface ProxyRoute {
+  form: 'proxypass' | 'proxypassmatch';
+  /** The URL-path prefix (ProxyPass) or the regex source (ProxyPassMatch) as written. */
+  pattern: string;
+  /** ProxyPassMatch only; matched against the decoded, normalised path. */
+  regex: RegExp | null;
+  /** `ProxyPass /path !`: a match stops proxying (the request goes on to the handler form). */
+  exclude: boolean;
+  /** The target URL as written; null for an exclusion. */
+  url: string | null;
+  worker: WorkerSettings | null;
+  /** `balancer://name` for balancer targets. */
+  balancer: string | null;
+  /** The target URL's path after host[:port] (or after balancer://name), `$N` unexpanded. */
+  targetPath: string;
+  file: string;
+  line: number;
+}
+
+/** Where SetHandler "proxy:…" sends matching files. */
+export interface HandlerTarget {
+  /** As written, without `proxy:`. */
+  url: string;
+  worker: WorkerSettings | null;
+  balancer: string | null;
+  /** The handler URL's own path ('' or '/'): Apache writes it before the filename. */
+  urlPath: string;
+}
+
+/** One SetEnvIf assignment: `var=value`, `var` (value "1") or `!var` (unset). */
+export interface EnvAssignment { name: string; value: string | null }
+
+/** SetEnv / UnsetEnv / SetEnvIf (and SetEnvIfNoCase, BrowserMatch) in config order. */
+export type EnvDirective =
+  | { op: 'set'; name: string; value: string }
+  | { op: 'unset'; names: string[] }
+  | {
+      op: 'setif';
+      /** The attribute as written (Request_URI, a header name, a header-name regex, an env var). */
+      attribute: string;
+      /** What the attribute reads, decided at config time. */
+      source: 'remote-host' | 'remote-addr' | 'server-addr' | 'method' | 'protocol' | 'uri' | 'header' | 'header-regex';
+      /** Lower-cased header name for 'header'; regex over header names for 'header-regex'. */
+      headerName: string;
+      headerRegex: RegExp | null;
+      regex: RegExp;
+      assignments: EnvAssignment[];
+    };
+
+/** What a context (server or a section) sets; null = not set here (inherit). */
+export interface DirectiveBlock {
+  env: EnvDirective[];
+  /** undefined = not set here; null = `SetHandler none` (static); else proxy handler. */
+  handler: HandlerTarget | null | undefined;
+  cgiPassAuth: boolean | null;
+  backendType: BackendType | null;
+  fcgiSetEnvIf: FcgiSetEnvRule[];
+  directoryIndex: string[] | null;
+}
+
+export type SectionKind = 'directory' | 'files' | 'location' | 'proxy';
+
+/**
+ * A <Directory>, <Files>, <Location>, <Proxy> section (the …Match forms and `~` set
+ * `regex`). Files sections nested in a Directory have that Directory as `parent`.
+ */
+export interface ConfigSection extends DirectiveBlock {
+  kind: SectionKind;
+  /** The path / file pattern / URL as written (Directory paths absolute, no trailing '/'). */
+  pattern: string;
+  regex: RegExp | null;
+  /** True for the regex forms (`~`, DirectoryMatch, FilesMatch, LocationMatch); false for wildcards. */
+  matchForm: boolean;
+  /** <Proxy> sections: the worker or balancer name they configure. */
+  target: string | null;
+  parent: ConfigSection | null;
+  file: string;
+  line: number;
+}
+
+export interface GatewayConfig {
+  /** The file the configuration came from ("<flags>" for command-line flags). */
+  source: string;
+  listen: ListenAddress[];
+  serverName: string | null;
+  serverAdmin: string | null;
+  /** Absolute, no trailing slash; null when not configured (no static files, no handler form). */
+  documentRoot: string | null;
+  /** Server-level DirectoryIndex (Apache's default: index.html). */
+  directoryIndex: string[];
+  routes: ProxyRoute[];
+  /** Plain workers by canonical name; two ProxyPass lines to one URL share one object. */
+  workers: Map<string, WorkerSettings>;
+  balancers: Map<string, BalancerConfig>;
+  /** Server-level directives (env, handler, …). */
+  server: DirectiveBlock;
+  sections: ConfigSection[];
+  /** Server-level values (also in `server`), with defaults applied. */
+  backendType: BackendType;
+  cgiPassAuth: boolean;
+  fcgiSetEnvIf: FcgiSetEnvRule[];
+  /** Directives accepted and ignored (LoadModule, …), for `fcgate check` to list. */
+  ignored: string[];
+  /** Things accepted but worth a line in the log (`file:line: …`), e.g. ignored shared-worker keys. */
+  warnings: string[];
+}

@@ -1,0 +1,155 @@
+// The mutable state shared by the directive handlers while one configuration is being
+// built: the config under construction, shared workers and balancers, the current
+// context. No directive knowledge here (see directives.ts, proxy-directives.ts).
+
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
+import type {
+  BalancerConfig, ConfigSection, DirectiveBlock, GatewayConfig, WorkerSettings,
+} from './model.js';
+import type { DirectiveNode } from './lexer.js';
+import { parseTarget, type ParsedTarget } from './worker-url.js';
+import { applyWorkerKey, defaultBalancer, defaultWorker } from './worker-keys.js';
+
+/** Where a directive appears. `section` is null at server level. */
+export interface Context {
+  kind: 'server' | ConfigSection['kind'];
+  section: ConfigSection | null;
+  block: DirectiveBlock;
+}
+
+/** A BalancerMember line, kept raw until the end so ProxySet defaults apply first. */
+export interface PendingMember {
+  balancer: BalancerConfig;
+  target: Extract<ParsedTarget, { kind: 'worker' }>;
+  url: string;
+  keys: Array<[string, string]>;
+  file: string;
+  line: number;
+}
+
+/** A place that names a balancer; checked at the end (it must exist and have members). */
+export interface BalancerUse { name: string; directive: string; file: string; line: number }
+
+export const emptyBlock = (): DirectiveBlock => ({
+  env: [], handler: undefined, cgiPassAuth: null, backendType: null, fcgiSetEnvIf: [], directoryIndex: null,
+});
+
+export class BuildState {
+  readonly cfg: GatewayConfig;
+  readonly pendingMembers: PendingMember[] = [];
+  /** ProxySet worker keys on a balancer: defaults for all its members. */
+  readonly memberDefaults = new Map<string, Array<[string, string]>>();
+  readonly balancerUses: BalancerUse[] = [];
+  /** Workers whose `timeout` was set explicitly (ProxyTimeout does not override them). */
+  readonly explicitTimeout = new Set<WorkerSettings>();
+  proxyTimeoutMs: number | null = null;
+  coreTimeoutMs: number | null = null;
+
+  constructor(readonly file: string, readonly baseDir: string) {
+    this.cfg = {
+      source: file, listen: [], serverName: null, serverAdmin: null, documentRoot: null,
+      directoryIndex: ['index.html'], routes: [], workers: new Map(), balancers: new Map(),
+      server: emptyBlock(), sections: [], backendType: 'FPM', cgiPassAuth: false,
+      fcgiSetEnvIf: [], ignored: [], warnings: [],
+    };
+  }
+
+  /** An error at the directive's line: `file:line: Name: detail`. */
+  fail(d: { file: string; line: number }, name: string, detail: string): never {
+    throw new ConfigError(d.file, d.line, `${name}: ${detail}`);
+  }
+
+  /** An absolute filesystem path; relative ones are taken from the config file's folder. */
+  absolutePath(p: string): string {
+    return isAbsolute(p) ? resolve(p) : resolve(this.baseDir, p);
+  }
+
+  parseTarget(d: DirectiveNode, name: string, url: string): ParsedTarget {
+    const r = parseTarget(url, (p) => this.absolutePath(p));
+    if (!r.ok) this.fail(d, name, r.error);
+    return r.target;
+  }
+
+  /** The one shared settings object for a worker name (Apache shares workers by URL). */
+  worker(t: Extract<ParsedTarget, { kind: 'worker' }>): WorkerSettings {
+    let w = this.cfg.workers.get(t.name);
+    if (w === undefined) {
+      w = defaultWorker(t.name, t.address);
+      this.cfg.workers.set(t.name, w);
+    }
+    return w;
+  }
+
+  /**
+   * The worker for a ProxyPass line and whether its keys apply. As Apache (AH01145 /
+   * AH01146): a worker already defined earlier is shared, and key=value parameters on a
+   * later ProxyPass naming it are ignored with a warning; set them on the first line or
+   * with ProxySet in <Proxy "fcgi://…">, which always applies.
+   */
+  workerForPass(t: Extract<ParsedTarget, { kind: 'worker' }>): { worker: WorkerSettings; shared: boolean } {
+    const shared = this.cfg.workers.has(t.name);
+    return { worker: this.worker(t), shared };
+  }
+
+  warn(d: { file: string; line: number }, name: string, detail: string): void {
+    this.cfg.warnings.push(`${d.file}:${d.line}: ${name}: ${detail}`);
+  }
+
+  balancer(name: string, d: { file: string; line: number }): BalancerConfig {
+    let b = this.cfg.balancers.get(name);
+    if (b === undefined) {
+      b = { name, members: [], file: d.file, line: d.line, ...defaultBalancer() };
+      this.cfg.balancers.set(name, b);
+    }
+    return b;
+  }
+
+  applyWorkerKeys(d: DirectiveNode, name: string, w: WorkerSettings, keys: Array<[string, string]>): void {
+    for (const [k, v] of keys) {
+      try { applyWorkerKey(w, k, v); } catch (e) { this.fail(d, name, (e as Error).message); }
+      if (k === 'timeout') this.explicitTimeout.add(w);
+    }
+  }
+
+  /** Splits `key=value` words; a word without '=' is an error naming it. */
+  keyValues(d: DirectiveNode, name: string, words: string[]): Array<[string, string]> {
+    return words.map((word) => {
+      const eq = word.indexOf('=');
+      if (eq <= 0) this.fail(d, name, `expected key=value, got "${word}"`);
+      return [word.slice(0, eq).toLowerCase(), word.slice(eq + 1)];
+    });
+  }
+
+  /** End of the build: members, timeouts, balancer checks. */
+  finish(): GatewayConfig {
+    for (const p of this.pendingMembers) {
+      const w = defaultWorker(p.target.name, p.target.address);
+      const fake = { type: 'directive' as const, name: 'BalancerMember', args: [], file: p.file, line: p.line };
+      this.applyWorkerKeys(fake, 'ProxySet', w, this.memberDefaults.get(p.balancer.name) ?? []);
+      this.applyWorkerKeys(fake, 'BalancerMember', w, p.keys);
+      p.balancer.members.push({ url: p.url, path: p.target.path, worker: w, file: p.file, line: p.line });
+    }
+    const defaultTimeout = this.proxyTimeoutMs ?? this.coreTimeoutMs;
+    if (defaultTimeout !== null) {
+      const all = [...this.cfg.workers.values()];
+      for (const b of this.cfg.balancers.values()) for (const m of b.members) all.push(m.worker);
+      for (const w of all) if (!this.explicitTimeout.has(w)) w.timeoutMs = defaultTimeout;
+    }
+    for (const u of this.balancerUses) {
+      const b = this.cfg.balancers.get(u.name);
+      if (b === undefined || b.members.length === 0) {
+        throw new ConfigError(u.file, u.line, `${u.directive}: ${u.name} has no BalancerMember (declare it in <Proxy "${u.name}/">)`);
+      }
+    }
+    for (const b of this.cfg.balancers.values()) {
+      if (b.members.length === 0) throw new ConfigError(b.file, b.line, `<Proxy>: ${b.name} has no BalancerMember`);
+    }
+    const s = this.cfg.server;
+    this.cfg.backendType = s.backendType ?? 'FPM';
+    this.cfg.cgiPassAuth = s.cgiPassAuth ?? false;
+    this.cfg.fcgiSetEnvIf = s.fcgiSetEnvIf;
+    if (s.directoryIndex !== null) this.cfg.directoryIndex = s.directoryIndex;
+    return this.cfg;
+  }
+}

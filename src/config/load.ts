@@ -1,0 +1,65 @@
+// Entry points that turn configuration text, a file or command-line flags into a
+// GatewayConfig. The directive work is in directives.ts; routing is in router.ts.
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
+import { buildConfig } from './directives.js';
+import { parseTree, type ConfigNode } from './lexer.js';
+import type { GatewayConfig } from './model.js';
+
+/** Parses configuration text; `fileName` names it in errors and anchors relative paths. */
+export function parseConfig(text: string, fileName: string): GatewayConfig {
+  const baseDir = dirname(resolve(fileName));
+  return buildConfig(parseTree(text, fileName), fileName, baseDir);
+}
+
+/** Reads and parses a configuration file; an unreadable file is a ConfigError too. */
+export function loadConfig(path: string): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(path, 0, `cannot read the configuration: ${(e as Error).message}`);
+  }
+  return parseConfig(text, path);
+}
+
+export interface ConfigFlags {
+  /** `--listen 8080`, `--listen 127.0.0.1:8080`, `--listen [::1]:8080`. */
+  listen: string[];
+  /** `--pass /app/=fcgi://127.0.0.1:9000/` (PATH=URL, split at the first '='; more keys after spaces). */
+  pass: string[];
+  documentRoot?: string;
+}
+
+/**
+ * The common case without a file: the flags become Listen / ProxyPass / DocumentRoot
+ * directives, so they are checked exactly as in a file. Errors name the flag:
+ * `<flags>: --pass /app: expected PATH=URL`.
+ */
+export function configFromFlags(flags: ConfigFlags): GatewayConfig {
+  const file = '<flags>';
+  const nodes: ConfigNode[] = [];
+  const node = (name: string, args: string[], line: number): ConfigNode => ({ type: 'directive', name, args, file, line });
+  let line = 0;
+  for (const l of flags.listen) nodes.push(node('Listen', [l], ++line));
+  for (const p of flags.pass) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new ConfigError(file, 0, `--pass ${p}: expected PATH=URL, e.g. /app/=fcgi://127.0.0.1:9000/`);
+    const words = p.slice(eq + 1).split(/\s+/).filter((w) => w !== '');
+    nodes.push(node('ProxyPass', [p.slice(0, eq), ...words], ++line));
+  }
+  if (flags.documentRoot !== undefined) nodes.push(node('DocumentRoot', [flags.documentRoot], ++line));
+  try {
+    return buildConfig(nodes, file, process.cwd());
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      const flag = nodes[e.line - 1];
+      const which = flag === undefined || flag.type !== 'directive' ? '' :
+        ` (--${flag.name === 'Listen' ? 'listen' : flag.name === 'ProxyPass' ? 'pass' : 'document-root'} ${flag.args.join(' ')})`;
+      throw new ConfigError(file, 0, e.detail + which);
+    }
+    throw e;
+  }
+}
