@@ -5,12 +5,18 @@
 // Rules (Apache's, except where APACHE-BEHAVIOUR.md "deliberately differs" says better):
 // - Lines end with CRLF or a bare LF; the head ends at the first empty line. All bytes of
 //   the head, line ends and the closing empty line included, count against `maxHead`.
+//   A head in one chunk is parsed in place (one latin1 decode of its lines, names and
+//   values sliced from it); only a line split across pushes is copied, into a carry
+//   buffer bounded by maxHead and kept across reset().
 // - Invalid input is one FCGATE_BAD_CGI_HEADER error (502): a line without colon, an
 //   obs-fold line, a name with anything but token characters (a space before the colon
 //   included), an empty name, a control character other than HTAB in a value (CR and NUL
 //   would let the app split the response), a bad Status or Content-Length, an empty head
 //   (RFC 3875 §6.2: a response has at least one CGI field), no output or an unterminated
 //   head (finish()).
+// - Status: 3 digits, 200..999, then optionally SP/HTAB and a reason kept as written; the
+//   last Status wins (Apache). Content-Length: digits (or a list of equal ones); repeats
+//   that disagree are an error, since the gateway cuts or closes on it.
 // - Values are trimmed of OWS and kept as 'latin1' strings: one char per byte, lossless.
 //   uWS writes JS strings as UTF-8, so a value with bytes >= 0x80 must be written as
 //   Buffer.from(value, 'latin1'); CgiHead.nonAscii says whether any value needs that.
@@ -106,6 +112,12 @@ for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
 for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) { TCHAR[c] = 1; TCHAR[c + 0x20] = 1; }
 
+/** Value bytes: 0 fine, 1 a control character (HTAB is fine), 2 obs-text (>= 0x80). */
+const VALUE_BYTE = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) VALUE_BYTE[c] = c === HT ? 0 : 1;
+VALUE_BYTE[0x7f] = 1;
+for (let c = 0x80; c < 0x100; c++) VALUE_BYTE[c] = 2;
+
 /** What a field name means to the parser. */
 const Field = { Other: 0, Status: 1, Location: 2, ContentType: 3, ContentLength: 4, Connection: 5, Drop: 6 } as const;
 
@@ -158,6 +170,11 @@ export class CgiHeadParser {
   /** A line split across pushes gathers here; grows up to maxHead. */
   private carry: Buffer | null = null;
   private carryLen = 0;
+  /** LF offsets of the complete lines found by one push (reused). */
+  private lineEnds = new Int32Array(32);
+  /** The line being parsed, decoded, starting at buffer offset `base` (see str()). */
+  private text = '';
+  private base = 0;
   // The head being built.
   private headers: string[] = [];
   private fields = 0;
@@ -186,7 +203,7 @@ export class CgiHeadParser {
     this.headers = []; this.fields = 0;
     this.status = 200; this.reason = 'OK'; this.statusLine = '200 OK'; this.hasStatus = false;
     this.location = null; this.locationAt = -1; this.contentTypeAt = -1; this.contentLength = -1;
-    this.nonAscii = false; this.connection = null;
+    this.nonAscii = false; this.connection = null; this.text = '';
   }
 
   /**
@@ -210,23 +227,39 @@ export class CgiHeadParser {
       const len = this.carryLen;
       this.carryLen = 0;
       this.taken += len;
-      if (!this.line(carry, 0, len - 1)) return HEAD_ERROR;
+      if (!this.line(carry, 0, len - 1, carry.toString('latin1', 0, len - 1), 0)) return HEAD_ERROR;
       if (this.done) return upto;
       pos = upto;
     }
-    while (pos < end) {
-      const lf = chunk.indexOf(LF, pos);
-      if (lf < 0) {
-        if (this.taken + (end - pos) > this.maxHead) return this.tooLarge();
-        this.append(chunk.subarray(pos), end - pos);
-        return HEAD_INCOMPLETE;
-      }
-      if (this.taken + (lf + 1 - pos) > this.maxHead) return this.tooLarge();
-      this.taken += lf + 1 - pos;
-      if (!this.line(chunk, pos, lf)) return HEAD_ERROR;
-      if (this.done) return lf + 1;
-      pos = lf + 1;
+    // Find the complete lines first, then decode them to one string and cut names and
+    // values out of it: one C++ call instead of one per name and value.
+    let lines = this.lineEnds;
+    let n = 0;
+    let over = false;
+    let taken = this.taken;
+    for (let ls = pos; ls < end;) {
+      const lf = chunk.indexOf(LF, ls);
+      if (lf < 0) break;
+      if (taken + (lf + 1 - ls) > this.maxHead) { over = true; break; }
+      taken += lf + 1 - ls;
+      if (n === lines.length) { const grown = new Int32Array(n * 2); grown.set(lines); this.lineEnds = lines = grown; }
+      lines[n++] = lf;
+      if (lf === ls || (lf === ls + 1 && chunk[ls] === CR)) break;   // the empty line: body follows
+      ls = lf + 1;
     }
+    if (n > 0) {
+      const base = pos;
+      const text = chunk.toString('latin1', base, lines[n - 1]);
+      for (let i = 0; i < n; i++) {
+        const lf = lines[i]!;
+        this.taken += lf + 1 - pos;
+        if (!this.line(chunk, pos, lf, text, base)) return HEAD_ERROR;
+        if (this.done) return lf + 1;
+        pos = lf + 1;
+      }
+    }
+    if (over || this.taken + (end - pos) > this.maxHead) return this.tooLarge();
+    if (pos < end) this.append(chunk.subarray(pos), end - pos);
     return HEAD_INCOMPLETE;
   }
 
@@ -278,9 +311,14 @@ export class CgiHeadParser {
     return false;
   }
 
-  /** One complete line, buf[start..lf) with its LF at `lf`. Returns false on error. */
-  private line(buf: Buffer, start: number, lf: number): boolean {
+  /**
+   * One complete line, buf[start..lf) with its LF at `lf`; `text` holds the same bytes
+   * decoded as latin1 from buf offset `base` on. Returns false on error.
+   */
+  private line(buf: Buffer, start: number, lf: number, text: string, base: number): boolean {
     this.lineNo++;
+    this.text = text;
+    this.base = base;
     const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
     if (end === start) {
       if (this.fields === 0) return this.bad('empty-head', 'empty CGI header block (RFC 3875 §6.2 wants a field)', buf, start, lf);
@@ -305,14 +343,15 @@ export class CgiHeadParser {
     let ve = end;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--;
     for (let j = vs; j < ve; j++) {
-      const c = buf[j]!;
-      if (c < 0x20 ? c !== HT : c === 0x7f) return this.bad('bad-value', 'control character in header value', buf, start, end);
-      if (c >= 0x80) this.nonAscii = true;
+      const k = VALUE_BYTE[buf[j]!]!;
+      if (k === 0) continue;
+      if (k === 1) return this.bad('bad-value', 'control character in header value', buf, start, end);
+      this.nonAscii = true;
     }
     this.fields++;
     switch (classify(buf, start, nameEnd - start)) {
       case Field.Other:
-        this.headers.push(buf.toString('latin1', start, nameEnd), buf.toString('latin1', vs, ve));
+        this.headers.push(this.str(start, nameEnd), this.str(vs, ve));
         return true;
       case Field.Status: return this.statusField(buf, vs, ve, start, end);
       case Field.ContentLength: return this.lengthField(buf, vs, ve, start, end);
@@ -325,16 +364,19 @@ export class CgiHeadParser {
         this.location = this.headers[this.locationAt + 1]!;
         return true;
       case Field.Connection:
-        (this.connection ??= []).push(buf.toString('latin1', vs, ve));
+        (this.connection ??= []).push(this.str(vs, ve));
         return true;
       default:   // hop-by-hop / framing: dropped
         return true;
     }
   }
 
+  /** The latin1 string of buf[from..to) of the line being parsed. */
+  private str(from: number, to: number): string { return this.text.slice(from - this.base, to - this.base); }
+
   /** Appends name/value, or overwrites the entry at `at` (last one wins); returns its index. */
   private replaceOrPush(at: number, buf: Buffer, start: number, nameEnd: number, vs: number, ve: number): number {
-    const name = buf.toString('latin1', start, nameEnd), value = buf.toString('latin1', vs, ve);
+    const name = this.str(start, nameEnd), value = this.str(vs, ve);
     if (at < 0) { at = this.headers.length; this.headers.push(name, value); }
     else { this.headers[at] = name; this.headers[at + 1] = value; }
     return at;
@@ -359,9 +401,9 @@ export class CgiHeadParser {
     }
     let rs = vs + 4;
     while (buf[rs] === SP || buf[rs] === HT) rs++;   // the value is right-trimmed, so rs < ve
-    this.reason = buf.toString('latin1', rs, ve);
+    this.reason = this.str(rs, ve);
     // Usually one SP separates code and reason: the value is then the status line as is.
-    this.statusLine = rs === vs + 4 && buf[vs + 3] === SP ? buf.toString('latin1', vs, ve) : `${code} ${this.reason}`;
+    this.statusLine = rs === vs + 4 && buf[vs + 3] === SP ? this.str(vs, ve) : `${code} ${this.reason}`;
     return true;
   }
 
