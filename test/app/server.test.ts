@@ -1,0 +1,299 @@
+// The FastCGI responder server against a client built from src/protocol: KEEP_CONN,
+// multiplexing, GET_VALUES, refusals, aborts, protocol errors, STDIN backpressure,
+// unix sockets, the connection limit and graceful close.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
+import { createFcgiServer, type FcgiHandler, type FcgiRequest, type FcgiServerOptions } from '../../src/app/server.js';
+import { ProtocolStatus, RecordType, Role, frameCopy } from '../../src/protocol/index.js';
+import { FcgiTestClient, type Target } from './fcgi-client.js';
+
+interface Deferred<T> { promise: Promise<T>; resolve: (v: T) => void }
+function deferred<T = void>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** Reads all of STDIN, answers `id=<id> body=<body>`. */
+const echoHandler: FcgiHandler = async (req, res) => {
+  let body = '';
+  for await (const chunk of req.stdin) body += (chunk as Buffer).toString('latin1');
+  res.write(`Content-Type: text/plain\r\n\r\nid=${req.id} body=${body}`);
+  res.end();
+};
+
+async function withServer(handler: FcgiHandler, options: FcgiServerOptions,
+                          body: (target: Target, logs: string[], server: ReturnType<typeof createFcgiServer>) => Promise<void>): Promise<void> {
+  const logs: string[] = [];
+  const server = createFcgiServer(handler, { log: (l) => logs.push(l), ...options });
+  const a = await server.listen({ host: '127.0.0.1', port: 0 });
+  assert.ok('port' in a);
+  try {
+    await body({ host: a.host, port: a.port }, logs, server);
+  } finally {
+    await server.destroyAll();
+  }
+}
+
+/** Polls a condition once per event-loop turn, at most `turns` times. */
+async function until(cond: () => boolean, turns = 10_000): Promise<void> {
+  for (let i = 0; i < turns; i++) { if (cond()) return; await tick(); }
+  throw new Error('condition not reached');
+}
+
+test('KEEP_CONN clear: the app closes the connection after END_REQUEST', async () => {
+  await withServer(echoHandler, {}, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const r = await c.request({ A: '1' }, { stdin: Buffer.from('hi') });
+    assert.equal(r.stdout.toString(), 'Content-Type: text/plain\r\n\r\nid=1 body=hi');
+    assert.equal(r.appStatus, 0);
+    assert.equal(r.protocolStatus, ProtocolStatus.RequestComplete);
+    await c.closed;
+    assert.equal(c.ended, true, 'closed by a FIN from the app');
+  });
+});
+
+test('KEEP_CONN set: the connection stays open for the next request', async () => {
+  await withServer(echoHandler, {}, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const r1 = await c.request({}, { keepConn: true, stdin: Buffer.from('one') });
+    const r2 = await c.request({}, { keepConn: true, stdin: Buffer.from('two') });
+    assert.match(r1.stdout.toString(), /body=one$/);
+    assert.match(r2.stdout.toString(), /body=two$/);
+    assert.equal(c.ended, false);
+    const r3 = await c.request({}, { keepConn: false, stdin: Buffer.from('three') });
+    assert.match(r3.stdout.toString(), /body=three$/);
+    await c.closed;
+  });
+});
+
+test('two requests multiplexed on one connection with interleaved STDIN', async () => {
+  await withServer(echoHandler, {}, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const p1 = c.begin(1, { N: 'one' }, { keepConn: true, stdin: null });
+    const p2 = c.begin(2, { N: 'two' }, { keepConn: true, stdin: null });
+    await c.sendStdin(1, Buffer.from('a1'));
+    await c.sendStdin(2, Buffer.from('b1'));
+    await c.sendStdin(1, Buffer.from('a2'));
+    c.endStdin(2);
+    const r2 = await p2;
+    assert.match(r2.stdout.toString(), /id=2 body=b1$/);
+    await c.sendStdin(1, Buffer.from('a3'));
+    c.endStdin(1);
+    const r1 = await p1;
+    assert.match(r1.stdout.toString(), /id=1 body=a1a2a3$/);
+    c.close();
+  });
+});
+
+test('FCGI_GET_VALUES answers the three variables and omits unknown names', async () => {
+  await withServer(echoHandler, { maxConns: 7, maxReqs: 33 }, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const v = await c.getValues(['FCGI_MAX_CONNS', 'FCGI_MAX_REQS', 'FCGI_MPXS_CONNS', 'NOT_A_VARIABLE']);
+    assert.deepEqual([...v], [['FCGI_MAX_CONNS', '7'], ['FCGI_MAX_REQS', '33'], ['FCGI_MPXS_CONNS', '1']]);
+    c.close();
+  });
+  await withServer(echoHandler, { mpxsConns: false }, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    assert.equal((await c.getValues(['FCGI_MPXS_CONNS'])).get('FCGI_MPXS_CONNS'), '0');
+    c.close();
+  });
+});
+
+test('mpxsConns off: a second BEGIN_REQUEST on a busy connection gets CANT_MPX_CONN', async () => {
+  await withServer(echoHandler, { mpxsConns: false }, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const p1 = c.begin(1, {}, { keepConn: true, stdin: null });
+    const r2 = await c.begin(2, {}, { keepConn: true, stdin: Buffer.from('ignored') });
+    assert.equal(r2.protocolStatus, ProtocolStatus.CantMpxConn);
+    assert.equal(r2.stdout.length, 0);
+    await c.sendStdin(1, Buffer.from('x'));
+    c.endStdin(1);
+    assert.match((await p1).stdout.toString(), /id=1 body=x$/);
+    assert.equal(c.error, null);
+    c.close();
+  });
+});
+
+test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with appStatus != 0', async () => {
+  const started = deferred();
+  const sawAbort = deferred<string>();
+  const handler: FcgiHandler = (req, res) => {
+    req.signal.addEventListener('abort', () => sawAbort.resolve(String((req.signal.reason as Error).message)));
+    res.write('Content-Type: text/plain\r\n\r\npartial');
+    started.resolve();
+  };
+  await withServer(handler, {}, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const p = c.begin(1, {}, { keepConn: true, stdin: null });
+    await started.promise;
+    c.abort(1);
+    const r = await p;
+    assert.notEqual(r.appStatus, 0);
+    assert.equal(r.protocolStatus, ProtocolStatus.RequestComplete);
+    assert.equal(await sawAbort.promise, 'FCGI_ABORT_REQUEST');
+    // Late records for the aborted id are dropped, not protocol errors.
+    c.endStdin(1);
+    const again = await FcgiTestClient.connect(target);
+    again.close();
+    assert.equal(c.error, null);
+    assert.equal(c.ended, false);
+    c.close();
+  });
+});
+
+test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', async () => {
+  await withServer(echoHandler, {}, async (target, logs) => {
+    const c = await FcgiTestClient.connect(target);
+    const r = await c.begin(1, { A: 'b' }, { role: Role.Authorizer });
+    assert.equal(r.protocolStatus, ProtocolStatus.UnknownRole);
+    await c.closed;                   // KEEP_CONN clear
+    assert.deepEqual(logs, []);
+  });
+});
+
+test('an unknown management record type gets FCGI_UNKNOWN_TYPE', async () => {
+  await withServer(echoHandler, {}, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    c.write(Buffer.from([
+      0x01, 0x2a, 0x00, 0x00, 0x00, 0x03, 0x05, 0x00,   // v1 type=42 id=0 len=3 pad=5
+      0x61, 0x62, 0x63, 0, 0, 0, 0, 0,                   // "abc" + padding
+    ]));
+    const rec = await c.nextManagement();
+    assert.equal(rec.type, RecordType.UnknownType);
+    assert.deepEqual([...rec.content], [0x2a, 0, 0, 0, 0, 0, 0, 0]);   // type=42, 7 reserved
+    const r = await c.request({}, { keepConn: true });                   // still usable
+    assert.equal(r.protocolStatus, ProtocolStatus.RequestComplete);
+    c.close();
+  });
+});
+
+test('bytes that are not FastCGI: logged, and the connection is closed', async () => {
+  await withServer(echoHandler, {}, async (target, logs) => {
+    const c = await FcgiTestClient.connect(target);
+    c.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await c.closed;
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /FCGI_BAD_VERSION/);
+  });
+});
+
+test('PARAMS beyond maxParamsBytes close the connection', async () => {
+  await withServer(echoHandler, { maxParamsBytes: 100 }, async (target, logs) => {
+    const c = await FcgiTestClient.connect(target);
+    void c.begin(1, { BIG: 'x'.repeat(200) });
+    await c.closed;
+    assert.match(logs.join('\n'), /FCGI_PAIRS_TOO_LONG/);
+  });
+});
+
+test('a handler that throws: 500 head and appStatus != 0', async () => {
+  const handler: FcgiHandler = () => { throw new Error('boom'); };
+  await withServer(handler, {}, async (target, logs) => {
+    const c = await FcgiTestClient.connect(target);
+    const r = await c.request({});
+    assert.match(r.stdout.toString(), /^Status: 500 Internal Server Error\r\n/);
+    assert.notEqual(r.appStatus, 0);
+    assert.match(logs.join('\n'), /boom/);
+  });
+});
+
+test('STDIN backpressure: a handler that does not read holds the socket after a bounded buffer', async () => {
+  const limit = 64 * 1024;
+  const release = deferred();
+  let seen: FcgiRequest | null = null;
+  let maxBuffered = 0;
+  const handler: FcgiHandler = async (req, res) => {
+    seen = req;
+    await release.promise;
+    let total = 0;
+    for await (const chunk of req.stdin) {
+      maxBuffered = Math.max(maxBuffered, req.stdin.readableLength + (chunk as Buffer).length);
+      total += (chunk as Buffer).length;
+    }
+    res.write(`\r\n${total}`);
+    res.end();
+  };
+  await withServer(handler, { stdinBufferBytes: limit }, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const p = c.begin(1, {}, { stdin: null });
+    const piece = Buffer.alloc(60_000, 7);
+    const pieces = 560;                                  // ~32 MiB: more than the kernel buffers hold
+    for (let i = 0; i < pieces; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, piece));
+    c.endStdin(1);
+    await until(() => seen !== null && seen.stdin.readableLength >= limit);
+    for (let i = 0; i < 50; i++) await tick();           // turns in which a leaky server would read on
+    const buffered = seen!.stdin.readableLength;
+    assert.ok(buffered < limit + 65536, `server buffered ${buffered} bytes`);
+    assert.ok(c.socket.writableLength > 0, 'the client is held back');
+    release.resolve();
+    const r = await p;
+    assert.equal(r.stdout.toString(), `\r\n${pieces * piece.length}`);
+    assert.ok(maxBuffered <= limit + 65536, `buffered at most ${maxBuffered} bytes`);
+    await c.closed;
+  });
+});
+
+test('listens on a unix socket', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fcgate-app-'));
+  const path = join(dir, 'app.sock');
+  const server = createFcgiServer(echoHandler, { log: () => {} });
+  try {
+    const a = await server.listen({ path });
+    assert.deepEqual(a, { path });
+    const c = await FcgiTestClient.connect({ path });
+    const r = await c.request({}, { stdin: Buffer.from('over unix') });
+    assert.match(r.stdout.toString(), /body=over unix$/);
+    await c.closed;
+  } finally {
+    await server.destroyAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maxConns: a connection beyond the limit waits unread until one closes', async () => {
+  const handler: FcgiHandler = (req, res) => {
+    res.write(`\r\nconn=${req.connectionId}`);
+    res.end();
+  };
+  await withServer(handler, { maxConns: 1 }, async (target, _logs, server) => {
+    const a = await FcgiTestClient.connect(target);
+    await a.request({}, { keepConn: true });
+    const b = await FcgiTestClient.connect(target);
+    let bAnswered = false;
+    const pb = b.request({}).then((r) => { bAnswered = true; return r; });
+    await until(() => server.queuedCount === 1);
+    const ra = await a.request({}, { keepConn: true });        // a is still served meanwhile
+    assert.equal(ra.stdout.toString(), '\r\nconn=1');
+    assert.equal(bAnswered, false);
+    a.close();
+    assert.equal((await pb).stdout.toString(), '\r\nconn=2');
+    await b.closed;
+  });
+});
+
+test('close(): in-flight requests finish, then connections and listener close', async () => {
+  const started = deferred();
+  const finish = deferred();
+  const handler: FcgiHandler = async (_req, res) => {
+    started.resolve();
+    await finish.promise;
+    res.write('\r\nfinished');
+    res.end();
+  };
+  const server = createFcgiServer(handler, { log: () => {} });
+  const a = await server.listen({ host: '127.0.0.1', port: 0 });
+  assert.ok('port' in a);
+  const c = await FcgiTestClient.connect({ host: a.host, port: a.port });
+  const p = c.begin(1, {}, { keepConn: true });
+  await started.promise;
+  const closed = server.close();
+  finish.resolve();
+  assert.equal((await p).stdout.toString(), '\r\nfinished');
+  await c.closed;
+  await closed;
+});
