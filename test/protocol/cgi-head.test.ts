@@ -117,6 +117,29 @@ describe('CgiHeadParser: basics', () => {
     assert.ok(!big.ok && big.error.kind === 'too-large');
   });
 
+  it('the head ends at the first empty line; later empty lines are body', () => {
+    const input = 'X-A: 1\r\n\r\n\r\nX-B: 2\n\nmore';
+    const h = ok(input);
+    assert.equal(h.body, 10);
+    assert.deepEqual(h.headers, ['X-A', '1']);
+  });
+
+  it('keeps nothing that points into a pushed chunk (views are valid only during push)', () => {
+    const input = 'Status: 404 Gone Fishing\r\nSet-Cookie: a=1\r\nX-Long-Header-Name: a fairly long value here\r\n\r\n';
+    const whole = ok(input);
+    for (let cut = 1; cut < input.length; cut++) {
+      const p = new CgiHeadParser(8192);
+      const first = Buffer.from(input.slice(0, cut), 'latin1');
+      const second = Buffer.from(input.slice(cut), 'latin1');
+      assert.equal(p.push(first), HEAD_INCOMPLETE);
+      first.fill(0x58);                                   // the caller reuses its read buffer
+      assert.equal(p.push(second), second.length);
+      second.fill(0x58);
+      const h = p.result();
+      assert.deepEqual({ ...h, body: whole.body }, whole, `split at ${cut}`);
+    }
+  });
+
   it('splits in three at every pair of positions (small head)', () => {
     const input = 'Status: 301\r\nLocation: http://x/\n\r\nB';
     const whole = run(input);
