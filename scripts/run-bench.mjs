@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// Runs every compiled bench suite (dist/bench/**/*.bench.js), each in its own node
+// process, collects the `BENCH-RESULT {json}` line each prints last, and prints a
+// summary of candidate/baseline ratios. Exits 1 when a suite fails its guard (a
+// candidate slower than its baseline beyond the noise), errors, or prints no result.
+// Usage: node scripts/run-bench.mjs [--write] [filter-substring ...]
+//   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command)
+// Knobs (FCGATE_BENCH_TIME, _ROUNDS, _WARMUP, _BATCH) pass through to the suites.
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const benchRoot = join(root, 'dist', 'bench');
+const args = process.argv.slice(2);
+const write = args.includes('--write');
+const unknown = args.filter((a) => a.startsWith('--') && a !== '--write');
+if (unknown.length) {
+  console.error(`run-bench: unknown option ${unknown.join(' ')} (usage: run-bench.mjs [--write] [filter ...])`);
+  process.exit(2);
+}
+const filters = args.filter((a) => !a.startsWith('--'));
+/** A suite that runs longer than this is killed and counted as failed. */
+const SUITE_TIMEOUT_MS = 180_000;
+const MARK = 'BENCH-RESULT ';
+
+function walk(dir) {
+  const out = [];
+  let names;
+  try { names = readdirSync(dir).sort(); } catch { return out; }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.bench.js')) out.push(p);
+  }
+  return out;
+}
+
+let files = walk(benchRoot).map((f) => relative(root, f));
+if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
+if (files.length === 0) {
+  console.error(`run-bench: no bench files matched under ${relative(root, benchRoot)}/ (run npm run build first?)`);
+  process.exit(1);
+}
+
+/** Runs one suite, echoing its output; resolves with its exit status and parsed result. */
+function runSuite(file) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', file],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (s) => { text += s; process.stdout.write(s); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = text.split('\n').reverse().find((l) => l.startsWith(MARK));
+      let result = null;
+      let error = null;
+      if (line) {
+        try { result = JSON.parse(line.slice(MARK.length)); } catch (e) { error = `unreadable result line: ${e.message}`; }
+      } else {
+        error = signal ? `killed by ${signal}` : `exited ${code} without a ${MARK.trim()} line`;
+      }
+      resolve({ file, code: code ?? 1, result, error });
+    });
+  });
+}
+
+const fmtHz = (hz) => Math.round(hz).toLocaleString('en-US');
+const started = Date.now();
+const runs = [];
+for (const file of files) {
+  console.log(`\n=== ${file}`);
+  runs.push(await runSuite(file));
+}
+
+const rows = [];
+let ok = true;
+for (const run of runs) {
+  if (!run.result) {
+    ok = false;
+    rows.push({ suite: run.file, candidate: '-', baseline: '-', ratio: '-', rounds: '-', noise: '-', verdict: `ERROR: ${run.error}` });
+    continue;
+  }
+  if (run.code !== 0 || !run.result.pass) ok = false;
+  for (const r of run.result.results) {
+    rows.push({
+      suite: run.result.suite,
+      candidate: r.candidate,
+      baseline: r.baseline,
+      ratio: `${r.median.toFixed(2)}x`,
+      rounds: `${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}`,
+      noise: `±${(r.noise * 100).toFixed(1)}%`,
+      verdict: r.pass ? 'pass' : 'FAIL',
+    });
+  }
+}
+const machine = runs.find((r) => r.result)?.result.machine;
+console.log(`\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`);
+if (machine) console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores)`);
+console.table(rows);
+
+if (write) {
+  const knobNames = ['FCGATE_BENCH_TIME', 'FCGATE_BENCH_ROUNDS', 'FCGATE_BENCH_WARMUP', 'FCGATE_BENCH_BATCH'];
+  const setKnobs = knobNames.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const command = [...setKnobs, 'npm run bench --', ...args].join(' ');
+  const knobs = runs.find((r) => r.result)?.result.knobs;
+  const lines = [
+    '# Bench results',
+    '',
+    'Written by `scripts/run-bench.mjs --write`; regenerate rather than edit. Each ratio is the',
+    "candidate's ops/s over its naive baseline's, timed in the same process in interleaved",
+    'rounds (the order alternates each round); the figure is the median round, the noise half',
+    'the spread of the rounds (the lowest and highest fifth dropped). A suite fails when',
+    'the median is below 1 - noise. The ops/s columns (median rounds) are for context only: on a',
+    'shared VM they move far more than the ratios, and they compare only within one machine.',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Node: ${machine?.node ?? process.version}`,
+    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores)`,
+    `- Command: \`${command}\``,
+    knobs ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch}` : '- Knobs: unknown',
+    `- Verdict: ${ok ? 'all candidates ahead of their baselines' : 'FAILED (see table)'}`,
+    '',
+    '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | baseline ops/s | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const run of runs) {
+    if (!run.result) {
+      lines.push(`| ${run.file} | | | | | | | | | ERROR: ${run.error} |`);
+      continue;
+    }
+    for (const r of run.result.results) {
+      lines.push(`| ${run.result.suite} | ${run.result.input} | ${r.candidate} | ${r.baseline} | ${r.median.toFixed(2)}x `
+        + `| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | ±${(r.noise * 100).toFixed(1)}% `
+        + `| ${fmtHz(r.candidateHz)} | ${fmtHz(r.baselineHz)} | ${r.pass ? 'pass' : 'FAIL'} |`);
+    }
+  }
+  lines.push('');
+  const out = join(root, 'bench', 'RESULTS.md');
+  writeFileSync(out, lines.join('\n'));
+  console.log(`wrote ${relative(root, out)}`);
+}
+
+if (!ok) console.error('run-bench: FAILED (a candidate lost its lead beyond the noise, or a suite errored)');
+process.exit(ok ? 0 : 1);
