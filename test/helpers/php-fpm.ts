@@ -166,11 +166,15 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
   if (process.getuid?.() === 0) args.push('-R'); // CI runs as root
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) {
-    await new Promise((r) => child.once('error', r));
-    throw new Error(`cannot spawn ${binary}`);
+    const err = await new Promise<Error>((r) => child.once('error', r));
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot spawn ${binary}: ${err.message}`);
   }
   const pid = child.pid;
-  trackGroup(pid);
+  const removeDir = (): void => {
+    if (!process.env['FCGATE_TEST_KEEP']) rmSync(dir, { recursive: true, force: true });
+  };
+  trackGroup(pid, removeDir);
   // Early failures (a bad conf) are printed before the log file opens: keep a bounded tail.
   let early = '';
   const keep = (chunk: Buffer): void => { early = (early + chunk.toString('utf8')).slice(-4096); };
@@ -183,7 +187,7 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
     await stopGroup(child, 'SIGTERM', 3000); // SIGTERM = fast shutdown; SIGKILL after 3 s
     child.stdout!.destroy();
     child.stderr!.destroy();
-    if (!process.env['FCGATE_TEST_KEEP']) rmSync(dir, { recursive: true, force: true });
+    removeDir();
   };
   const logTail = (maxBytes = 4096): string => tailFile(logPath, maxBytes);
 

@@ -90,12 +90,16 @@ export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals,
   untrackGroup(pid);
 }
 
-// Process groups to SIGKILL if the test process ends without stopping them.
-const tracked = new Set<number>();
+// Process groups to SIGKILL (and their synchronous cleanups to run) if the test process
+// ends without stopping them.
+const tracked = new Map<number, (() => void) | undefined>();
 let hooksInstalled = false;
 
 function killTracked(): void {
-  for (const pid of tracked) signalGroup(pid, 'SIGKILL');
+  for (const [pid, cleanup] of tracked) {
+    signalGroup(pid, 'SIGKILL');
+    try { cleanup?.(); } catch { /* exiting anyway: nothing to report to */ }
+  }
   tracked.clear();
 }
 
@@ -105,9 +109,12 @@ function onFatalSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal); // default action now that our listener is gone
 }
 
-/** Registers a detached child's group to be killed when this process exits or is signalled. */
-export function trackGroup(pid: number): void {
-  tracked.add(pid);
+/**
+ * Registers a detached child's group to be killed when this process exits or is signalled;
+ * `cleanup` (synchronous, e.g. removing a temp dir) runs after the kill.
+ */
+export function trackGroup(pid: number, cleanup?: () => void): void {
+  tracked.set(pid, cleanup);
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', killTracked);
