@@ -1,0 +1,293 @@
+// The backpressure bridge from a FastCGI response to a uWS HttpResponse: writes the
+// head corked, streams the body with tryEnd (known length: uWS writes Content-Length)
+// or write (unknown: chunked), pauses the app when the client can't take more and
+// resumes it from onWritable, and turns failures into the table's status or, once the
+// head is out, into a closed connection. One object per client request (it survives
+// local redirects: restart() points it at the next exchange).
+import type { HttpResponse } from 'uWebSockets.js';
+import { formatFailure, GatewayError, statusFor } from '../errors.js';
+import type { CgiHead } from '../protocol/cgi-head.js';
+import type { RequestSnapshot } from '../request.js';
+import type { Exchange, ResponseSink } from '../upstream/exchange.js';
+import type { BodySpool } from './spool.js';
+
+export interface ReplyContext {
+  /** Logs one line to the error log. */
+  log(line: string): void;
+  /** Serves `location` internally (RFC 3875 §6.2.2 local redirect). */
+  localRedirect(reply: UwsReply, location: string): void;
+  retryAfterSeconds: number;
+}
+
+export const REASON: Record<number, string> = {
+  301: 'Moved Permanently', 302: 'Found',
+  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 411: 'Length Required',
+  413: 'Content Too Large', 417: 'Expectation Failed', 499: 'Client Closed Request',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/** Statuses that never carry a body (RFC 9110 §6.4.1). */
+const noBody = (status: number): boolean => status === 204 || status === 304 || (status >= 100 && status < 200);
+
+/** With flushpackets=off (or on + flushwait), body bytes gather up to this much before a write. */
+const COALESCE_LIMIT = 64 * 1024;
+
+function errorBody(status: number, reason: string): string {
+  return `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head><body><h1>${reason}</h1></body></html>\n`;
+}
+
+export class UwsReply implements ResponseSink {
+  exchange: Exchange | null = null;
+  snapshot: RequestSnapshot | null = null;
+  redirectDepth = 0;
+  aborted = false;
+  /** The response is complete on the client side (or abandoned). */
+  done = false;
+  headSent = false;
+  /** Headers added by the gateway (Vary from ProxyFCGISetEnvIf), flat [name, value, …]. */
+  extraHeaders: string[] = [];
+  flush: 'on' | 'off' | 'auto' = 'auto';
+  flushWaitMs = 0;
+  spool: BodySpool | null = null;
+  /** Something other than an exchange owns the response for now (static file, spooling). */
+  pendingAsync = false;
+  /** Called once when the response is complete or abandoned. */
+  onFinished: (() => void) | null = null;
+  /** Called when STDIN can take more: resumes the client, or the spool's replay. */
+  bodyWritable: (() => void) | null = null;
+  private redirect: string | null = null;
+  /** The app's Content-Length: uWS frames with it (tryEnd); -1 = chunked (write). */
+  private total = -1;
+  /** Body bytes uWS couldn't take yet, and the write offset they start at. */
+  private pending: Buffer | null = null;
+  private pendingOffset = 0;
+  private ended = false;
+  private finishedCalled = false;
+  // Scratch for the corked callbacks, so that no closure is made per chunk.
+  private chunk: Buffer | null = null;
+  private wrote = true;
+  private head: CgiHead | null = null;
+  private coalesce: Buffer | null = null;
+  private coalesced = 0;
+  private coalesceTimer: NodeJS.Timeout | null = null;
+  private readonly corkedBody = (): void => this.writeBodyCorked();
+  private readonly corkedHead = (): void => this.writeHeadCorked();
+  private readonly corkedEnd = (): void => { this.res.end(); };
+
+  constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
+              private readonly ctx: ReplyContext) {
+    res.onWritable((offset) => this.onWritableEvent(offset));
+  }
+
+  /** uWS onAborted: the client went away. */
+  onAborted(): void {
+    this.aborted = true;
+    this.complete();
+    if (this.coalesceTimer !== null) clearTimeout(this.coalesceTimer);
+    if (this.exchange !== null) this.exchange.abort();
+    if (this.spool !== null) this.spool.close();
+  }
+
+  /** Signals the end of the response once. */
+  finished(): void { this.complete(); }
+
+  private complete(): void {
+    this.done = true;
+    if (this.finishedCalled) return;
+    this.finishedCalled = true;
+    if (this.onFinished !== null) this.onFinished();
+  }
+
+  /** Points the reply at the request a local redirect makes. */
+  restart(next: RequestSnapshot): void {
+    this.redirectDepth++;
+    this.snapshot = next;
+    this.redirect = null;
+    this.exchange = null;
+    this.total = -1;
+    this.ended = false;
+    this.bodyWritable = null;
+  }
+
+  onHead(head: CgiHead): void {
+    if (this.aborted) return;
+    if (head.localRedirect) {
+      this.redirect = head.location;
+      this.exchange!.discardBody();
+      return;
+    }
+    this.head = head;
+    this.headSent = true;
+    const bodyless = this.method === 'HEAD' || noBody(head.status);
+    if (bodyless) this.exchange!.discardBody();
+    else this.total = head.contentLength;
+    if (this.flush === 'off' || (this.flush === 'on' && this.flushWaitMs > 0)) {
+      this.coalesce = Buffer.allocUnsafe(COALESCE_LIMIT);
+    }
+    this.res.cork(this.corkedHead);
+  }
+
+  private writeHeadCorked(): void {
+    const res = this.res;
+    const head = this.head!;
+    res.writeStatus(head.statusLine);
+    const h = head.headers;
+    if (head.nonAscii) {
+      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, Buffer.from(h[i + 1]!, 'latin1'));
+    } else {
+      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
+    }
+    const x = this.extraHeaders;
+    for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
+    if (this.method === 'HEAD' || noBody(head.status)) {
+      // HEAD: the length the GET would have, when the app said it; 204/304: none.
+      if (this.method === 'HEAD' && head.contentLength >= 0 && !noBody(head.status)) res.endWithoutBody(head.contentLength);
+      else res.endWithoutBody();
+      this.complete();
+    } else if (this.total === 0) {
+      res.end();
+      this.complete();
+    }
+  }
+
+  onBody(data: Buffer): boolean {
+    if (this.done) return true;
+    if (this.coalesce !== null) return this.gather(data);
+    return this.send(data);
+  }
+
+  private send(data: Buffer): boolean {
+    this.chunk = data;
+    this.res.cork(this.corkedBody);
+    this.chunk = null;
+    return this.wrote;
+  }
+
+  /** flushpackets=off / flushwait: copy into the gather buffer; write when full, at the end or after flushwait. */
+  private gather(data: Buffer): boolean {
+    const buf = this.coalesce!;
+    let ok = true;
+    let from = 0;
+    while (from < data.length) {
+      const n = Math.min(buf.length - this.coalesced, data.length - from);
+      data.copy(buf, this.coalesced, from, from + n);
+      this.coalesced += n;
+      from += n;
+      if (this.coalesced === buf.length) ok = this.flushGathered() && ok;
+    }
+    if (this.coalesced > 0 && this.flush === 'on' && this.coalesceTimer === null) {
+      this.coalesceTimer = setTimeout(() => { this.coalesceTimer = null; if (!this.done) this.flushGathered(); }, this.flushWaitMs);
+    }
+    return ok;
+  }
+
+  private flushGathered(): boolean {
+    if (this.coalesced === 0) return true;
+    const out = Buffer.from(this.coalesce!.subarray(0, this.coalesced));   // the gather buffer is reused
+    this.coalesced = 0;
+    return this.send(out);
+  }
+
+  private writeBodyCorked(): void {
+    const res = this.res;
+    const data = this.chunk!;
+    if (this.total >= 0) {
+      const offset = res.getWriteOffset();
+      const [ok, finished] = res.tryEnd(data, this.total);
+      if (finished) {
+        this.complete();
+        this.wrote = true;
+      } else if (!ok) {
+        // A view of the socket's own read buffer: Node gives each read a fresh buffer.
+        this.pending = data;
+        this.pendingOffset = offset;
+        this.wrote = false;
+      } else {
+        this.wrote = true;
+      }
+    } else {
+      this.wrote = res.write(data);
+    }
+  }
+
+  private onWritableEvent(offset: number): boolean {
+    if (this.done || this.aborted) return true;
+    if (this.pending !== null) {
+      const rest = this.pending.subarray(offset - this.pendingOffset);
+      const [ok, finished] = this.res.tryEnd(rest, this.total);
+      if (finished) {
+        this.pending = null;
+        this.complete();
+        if (this.exchange !== null) this.exchange.resume();
+        return true;
+      }
+      if (!ok) return false;
+      this.pending = null;
+    }
+    if (this.ended) this.finish();
+    else if (this.exchange !== null) this.exchange.resume();
+    return true;
+  }
+
+  onEnd(): void {
+    if (this.aborted) return;
+    if (this.redirect !== null) {
+      this.ctx.localRedirect(this, this.redirect);
+      return;
+    }
+    if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
+    if (!this.done && this.coalesce !== null) this.flushGathered();
+    this.ended = true;
+    if (this.pending === null) this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.res.cork(this.corkedEnd);
+    this.complete();
+  }
+
+  onFailure(err: GatewayError, headSent: boolean): void {
+    const code = err.code;
+    this.ctx.log(formatFailure(err, this.tag + (headSent || this.headSent ? ' after_head=1' : '')));
+    if (this.aborted) { this.complete(); return; }
+    if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
+    if (headSent || this.headSent) {
+      // The head is out: close the connection so the client sees the truncation.
+      if (!this.done) this.res.close();
+      this.complete();
+      return;
+    }
+    this.sendError(statusFor[code], code === 'FCGATE_QUEUE_FULL' || code === 'FCGATE_BACKEND_OVERLOADED'
+      || code === 'FCGATE_CONNECT_FAILED' || code === 'FCGATE_NO_MEMBER');
+  }
+
+  onBodyWritable(): void {
+    if (this.aborted || this.done) return;
+    if (this.bodyWritable !== null) this.bodyWritable();
+    else this.res.resume();
+  }
+
+  /** Answers `status` with a short page (before any head went out). */
+  sendError(status: number, retryAfter = false, extra: string[] = []): void {
+    if (this.aborted || this.done) return;
+    this.headSent = true;
+    const reason = REASON[status] ?? 'Error';
+    const body = errorBody(status, reason);
+    const res = this.res;
+    res.cork(() => {
+      res.writeStatus(`${status} ${reason}`);
+      res.writeHeader('Content-Type', 'text/html; charset=utf-8');
+      if (retryAfter) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
+      for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+      if (this.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body));
+      else res.end(body, extra.includes('close'));
+    });
+    this.complete();
+  }
+
+  /** A redirect answered by the gateway itself (a directory URL without its slash). */
+  sendRedirect(status: number, location: string): void {
+    this.sendError(status, false, ['Location', location]);
+  }
+}

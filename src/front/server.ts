@@ -1,0 +1,364 @@
+// One serving thread's gateway: a uWS App per listen address, routing, the CGI
+// environment, the pools of this thread, and the glue between a uWS request and an
+// upstream Exchange (body in, response out, local redirects, spooling of bodies that
+// come without Content-Length). Startup checks and signals are the CLI's business.
+import { stat } from 'node:fs';
+import { pickByRequests } from '../balancer/byrequests.js';
+import { buildParams, serverInfoFromEnv, type ServerInfo } from '../cgi/environment.js';
+import type { GatewayConfig, WorkerSettings } from '../config/model.js';
+import { resolve, type RouteResult } from '../config/router.js';
+import { formatFailure, GatewayError } from '../errors.js';
+import { writePreamble } from '../protocol/request-writer.js';
+import { headerOf, type RequestSnapshot } from '../request.js';
+import type { Tuning } from '../tuning.js';
+import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
+import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
+import { Pool, type PoolStats } from '../upstream/pool.js';
+import { closeListening, listenApp, listenUnix, type Listening } from './listen.js';
+import { UwsReply, type ReplyContext } from './reply.js';
+import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
+import { BodySpool, SpoolResult } from './spool.js';
+import { serveStatic } from './static-files.js';
+import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  tuning: Tuning;
+  /** Connection caps per worker name (shared across threads by the caller), else local ones. */
+  budgets?: Map<string, ConnectionBudget>;
+  /** Error log sink: one line per call. */
+  log?: (line: string) => void;
+  /** Listen with SO_REUSEPORT (several threads on one port); the caller claimed the port. */
+  shared?: boolean;
+}
+
+interface MemberState { worker: WorkerSettings; lbStatus: number; loadFactor: number; lbSet: number; hotStandby: boolean; path: string }
+
+let requestSerial = 0;
+
+export class Gateway {
+  readonly config: GatewayConfig;
+  private readonly tuning: Tuning;
+  private readonly pools = new Map<string, Pool>();
+  private readonly budgets: Map<string, ConnectionBudget>;
+  private readonly members = new Map<string, MemberState[]>();
+  private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
+  private readonly server: ServerInfo;
+  private readonly exchangeOptions: ExchangeOptions;
+  private readonly replyContext: ReplyContext;
+  readonly log: (line: string) => void;
+  /** Requests in flight (for drain). */
+  inFlight = 0;
+  served = 0;
+  private draining = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.config = options.config;
+    this.tuning = options.tuning;
+    this.budgets = options.budgets ?? new Map();
+    this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.server = serverInfoFromEnv(process.env, this.config.serverAdmin);
+    this.exchangeOptions = {
+      maxHead: this.tuning.FCGATE_MAX_HEAD,
+      bodyBufferLimit: this.tuning.FCGATE_BODY_BUFFER,
+      log: this.log,
+    };
+    this.replyContext = {
+      log: this.log,
+      localRedirect: (reply, location) => this.localRedirect(reply, location),
+      retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
+    };
+    for (const b of this.config.balancers.values()) {
+      this.members.set(b.name, b.members.map((m) => ({
+        worker: m.worker, lbStatus: 0, loadFactor: m.worker.loadFactor, lbSet: m.worker.lbSet,
+        hotStandby: m.worker.status.includes('H'), path: m.path,
+      })));
+    }
+  }
+
+  /** Listens on every configured address; returns the bound endpoints. */
+  async listen(): Promise<LocalEndpoint[]> {
+    const uws = loadUws();
+    const out: LocalEndpoint[] = [];
+    for (const l of this.config.listen) {
+      const app = uws.App();
+      const host = l.host ?? '0.0.0.0';
+      const entry = { app, listening: null as Listening | null, local: { address: host, port: l.port } };
+      app.any('/*', (res, req) => this.onRequest(res, req, entry.local));
+      entry.listening = await listenApp(app, host, l.port, { exclusive: !this.options.shared });
+      entry.local.port = entry.listening.port;
+      this.apps.push(entry);
+      out.push({ ...entry.local });
+    }
+    return out;
+  }
+
+  /** Listens on a unix socket path (tests, local front ends). */
+  async listenUnixSocket(path: string): Promise<void> {
+    const app = loadUws().App();
+    const entry = { app, listening: null as Listening | null, local: { address: '127.0.0.1', port: 0 } };
+    app.any('/*', (res, req) => this.onRequest(res, req, entry.local));
+    entry.listening = await listenUnix(app, path);
+    this.apps.push(entry);
+  }
+
+  /** Stops accepting; in-flight requests go on. */
+  stopListening(): void {
+    for (const a of this.apps) if (a.listening !== null) { closeListening(a.listening); a.listening = null; }
+  }
+
+  /** Stops accepting and, after in-flight requests finish or `deadlineMs`, closes everything. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    this.stopListening();
+    const until = Date.now() + deadlineMs;
+    while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.close();
+  }
+
+  /** Closes listeners and pools at once. */
+  close(): void {
+    this.stopListening();
+    for (const a of this.apps) a.app.close();
+    for (const p of this.pools.values()) p.close();
+  }
+
+  poolStats(): Record<string, PoolStats> {
+    const out: Record<string, PoolStats> = {};
+    for (const [name, p] of this.pools) out[name] = p.snapshot();
+    return out;
+  }
+
+  private poolFor(worker: WorkerSettings): Pool {
+    let pool = this.pools.get(worker.name);
+    if (pool === undefined) {
+      let budget = this.budgets.get(worker.name);
+      if (budget === undefined) {
+        budget = new LocalBudget(worker.max ?? this.tuning.FCGATE_DEFAULT_MAX_CONNS);
+        this.budgets.set(worker.name, budget);
+      }
+      pool = new Pool(worker, budget, {
+        queueLimit: this.tuning.FCGATE_QUEUE_LIMIT,
+        maxRequestsPerConnection: this.tuning.FCGATE_CONN_MAX_REQUESTS,
+        retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
+      });
+      this.pools.set(worker.name, pool);
+    }
+    return pool;
+  }
+
+  private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
+    const snap = takeSnapshot(req, res, local, 'http');
+    const tag = `req=${++requestSerial} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
+    const reply = new UwsReply(res, snap.method, tag, this.replyContext);
+    reply.snapshot = snap;
+    this.inFlight++;
+    let counted = true;
+    const done = (): void => { if (counted) { counted = false; this.inFlight--; this.served++; } };
+    reply.onFinished = done;
+    res.onAborted(() => { reply.onAborted(); done(); });
+    if (this.draining) {
+      reply.sendError(503, true);
+      done();
+      return;
+    }
+    this.dispatch(reply, snap, true);
+  }
+
+  /** Routes and serves one request (also a local redirect's new request, with `fromClient` false). */
+  private dispatch(reply: UwsReply, snap: RequestSnapshot, fromClient: boolean): void {
+    let route: RouteResult;
+    try {
+      route = resolve(this.config, snap);
+    } catch (err) {
+      this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `routing failed: ${(err as Error).message}`));
+      return;
+    }
+    switch (route.kind) {
+      case 'proxy':
+        this.proxy(reply, snap, route, fromClient);
+        return;
+      case 'static':
+        this.serveFile(reply, snap, route.filename);
+        return;
+      case 'redirect-dir':
+        reply.sendRedirect(301, route.location);
+        return;
+      case 'not-found':
+        reply.sendError(404);
+        return;
+      case 'bad-request':
+        reply.sendError(400);
+        return;
+    }
+  }
+
+  private serveFile(reply: UwsReply, snap: RequestSnapshot, filename: string): void {
+    reply.pendingAsync = true;
+    stat(filename, (err, st) => {
+      if (reply.aborted) return;
+      if (err !== null) { reply.sendError(404); return; }
+      serveStatic(reply.res, snap, filename, st, { onDone: () => reply.finished() });
+    });
+  }
+
+  private proxy(reply: UwsReply, snap: RequestSnapshot, route: Extract<RouteResult, { kind: 'proxy' }>,
+                fromClient: boolean): void {
+    const r = route.resolved;
+    let worker = r.worker;
+    let member: WorkerSettings | null = null;
+    if (r.balancer !== null) {
+      member = this.pickMember(r.balancer);
+      if (member === null) {
+        this.fail(reply, new GatewayError('FCGATE_NO_MEMBER', r.balancer, 'no usable balancer member'));
+        return;
+      }
+      worker = member;
+    }
+    if (worker === null) {
+      this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, 'route without a worker'));
+      return;
+    }
+    // The body: Content-Length streams; anything else (chunked) is spooled first.
+    const res = reply.res;
+    let length = -1;
+    let chunked = false;
+    if (fromClient) {
+      const cl = headerOf(snap, 'content-length');
+      const te = headerOf(snap, 'transfer-encoding');
+      if (te !== undefined) chunked = true;
+      else if (cl !== undefined) {
+        if (!/^\d+$/.test(cl)) { reply.sendError(400); return; }
+        length = Number(cl);
+      }
+      if (length > this.tuning.FCGATE_MAX_BODY) {
+        this.log(`FCGATE_BODY_TOO_LARGE ${reply.tag} content_length=${length} limit=${this.tuning.FCGATE_MAX_BODY}`);
+        reply.sendError(413, false, ['Connection', 'close']);
+        return;
+      }
+    }
+    if (chunked) {
+      this.spoolThenProxy(reply, snap, r, route.handlerUrlPath, worker, member);
+      return;
+    }
+    const hasBody = length > 0;
+    const exchange = this.startExchange(reply, snap, r, worker, member, hasBody);
+    if (exchange === null) return;
+    if (hasBody) {
+      res.onData((ab, isLast) => {
+        if (!exchange.sendBody(new Uint8Array(ab), isLast)) res.pause();
+      });
+    }
+    exchange.start();
+  }
+
+  private startExchange(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
+                        worker: WorkerSettings, member: WorkerSettings | null, hasBody: boolean): Exchange | null {
+    let preamble: Buffer;
+    try {
+      const params = buildParams(snap, r, this.server, member);
+      if (params.vary.length > 0) reply.extraHeaders = ['Vary', params.vary.join(', ')];
+      preamble = writePreamble(1, params.list, { keepConn: worker.reuse, endStdin: !hasBody });
+    } catch (err) {
+      this.fail(reply, new GatewayError('FCGATE_INTERNAL', worker.name, `building the request failed: ${(err as Error).message}`));
+      return null;
+    }
+    const exchange = new Exchange(this.poolFor(worker), preamble, hasBody, reply, this.exchangeOptions, reply.tag);
+    reply.exchange = exchange;
+    reply.flush = worker.flushPackets;
+    reply.flushWaitMs = worker.flushWaitMs;
+    return exchange;
+  }
+
+  private spoolThenProxy(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
+                         _handlerUrlPath: string, worker: WorkerSettings, member: WorkerSettings | null): void {
+    const res = reply.res;
+    const spool = new BodySpool({ memory: this.tuning.FCGATE_SPOOL_MEMORY, maxBody: this.tuning.FCGATE_MAX_BODY });
+    reply.spool = spool;
+    reply.pendingAsync = true;
+    let complete = false;
+    let refused = false;
+    const proceed = (): void => {
+      if (reply.aborted || refused) { spool.close(); return; }
+      if (spool.error !== null) {
+        spool.close();
+        this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `spooling the body failed: ${spool.error.message}`));
+        return;
+      }
+      // The app gets CONTENT_LENGTH instead of Transfer-Encoding (deliberate: APACHE-BEHAVIOUR).
+      const headers = snap.headers.filter(([n]) => n !== 'transfer-encoding' && n !== 'content-length');
+      headers.push(['content-length', String(spool.size)]);
+      const spooled: RequestSnapshot = { ...snap, headers };
+      const hasBody = spool.size > 0;
+      const exchange = this.startExchange(reply, spooled, r, worker, member, hasBody);
+      if (exchange === null) { spool.close(); return; }
+      if (hasBody) {
+        const more = spool.replay((chunk, last) => exchange.sendBody(chunk, last), (err) => {
+          spool.close();
+          if (err !== null) this.log(`FCGATE_INTERNAL ${reply.tag} spool replay failed: ${err.message}`);
+        });
+        reply.bodyWritable = more;
+      } else {
+        spool.close();
+      }
+      exchange.start();
+    };
+    spool.onWritten = () => {
+      if (reply.aborted) return;
+      if (complete && spool.settled) proceed();
+      else res.resume();
+    };
+    res.onData((ab, isLast) => {
+      if (refused) return;
+      const r2 = spool.push(new Uint8Array(ab));
+      if (r2 === SpoolResult.TooLarge) {
+        refused = true;
+        spool.close();
+        this.log(`FCGATE_BODY_TOO_LARGE ${reply.tag} limit=${this.tuning.FCGATE_MAX_BODY} (chunked body)`);
+        reply.sendError(413, false, ['Connection', 'close']);
+        return;
+      }
+      if (r2 === SpoolResult.Pause) res.pause();
+      if (isLast) {
+        complete = true;
+        if (spool.settled) proceed();
+      }
+    });
+  }
+
+  /** Apache's byrequests over the members not in error; full failover is the balancer's job. */
+  private pickMember(balancer: string): WorkerSettings | null {
+    const members = this.members.get(balancer);
+    if (members === undefined || members.length === 0) return null;
+    const i = pickByRequests(members, (m) => !/[DSN]/.test(m.worker.status));
+    return i < 0 ? null : members[i]!.worker;
+  }
+
+  private localRedirect(reply: UwsReply, location: string): void {
+    if (reply.redirectDepth >= this.tuning.FCGATE_REDIRECT_LIMIT) {
+      this.fail(reply, new GatewayError('FCGATE_REDIRECT_LOOP', reply.exchange?.backend ?? null,
+        `more than ${this.tuning.FCGATE_REDIRECT_LIMIT} local redirects, last to ${location}`));
+      return;
+    }
+    const q = location.indexOf('?');
+    const prev = reply.snapshot;
+    const headers = (prev?.headers ?? []).filter(([n]) => n !== 'content-length' && n !== 'content-type' && n !== 'transfer-encoding');
+    const base = prev ?? null;
+    if (base === null) { reply.sendError(502); return; }
+    const next: RequestSnapshot = {
+      ...base,
+      method: base.method === 'HEAD' ? 'HEAD' : 'GET',
+      path: q < 0 ? location : location.slice(0, q),
+      query: q < 0 ? '' : location.slice(q + 1),
+      headers,
+    };
+    reply.restart(next);
+    this.dispatch(reply, next, false);
+  }
+
+  private fail(reply: UwsReply, err: GatewayError): void {
+    reply.onFailure(err, reply.headSent);
+  }
+}
+
+export const formatGatewayFailure = formatFailure;

@@ -1,0 +1,80 @@
+// FCGI_GET_VALUES at startup: asks a backend for FCGI_MAX_CONNS, FCGI_MAX_REQS and
+// FCGI_MPXS_CONNS on a connection of its own, with a deadline. PHP-FPM answers only
+// FCGI_MPXS_CONNS=0; an app that answers nothing (or closes) is simply "unknown".
+import type { BackendAddress } from '../config/model.js';
+import { ValueName, RecordType } from '../protocol/constants.js';
+import { encodeGetValues } from '../protocol/management.js';
+import { decodePairs } from '../protocol/pairs.js';
+import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
+import { openConnection } from './connection.js';
+
+export interface ProbeResult {
+  /** null when the app did not say. */
+  maxConns: number | null;
+  maxReqs: number | null;
+  mpxsConns: boolean | null;
+  /** Everything it answered, for logs. */
+  raw: Record<string, string>;
+  /** Why nothing came back, when nothing did. */
+  error: string | null;
+}
+
+const intOrNull = (v: string | undefined): number | null =>
+  v !== undefined && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : null;
+
+export function probeBackend(address: BackendAddress, name: string, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const empty = (error: string): ProbeResult => ({ maxConns: null, maxReqs: null, mpxsConns: null, raw: {}, error });
+    let cleanup = (): void => {};
+    const finish = (r: ProbeResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      cleanup();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish(empty(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    openConnection(address, name, timeoutMs, (err, conn) => {
+      if (conn === null) { finish(empty(err?.message ?? 'connect failed')); return; }
+      const socket = conn.socket;
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('end');
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('timeout');
+      cleanup = () => socket.destroy();
+      const sink: RecordSink = {
+        onStream: () => true,
+        onBeginRequest: () => {},
+        onAbortRequest: () => {},
+        onEndRequest: () => {},
+        knowsRequest: () => false,
+        onManagement: (type, content) => {
+          if (type === RecordType.UnknownType) { finish(empty('the app does not know FCGI_GET_VALUES')); return; }
+          const raw: Record<string, string> = {};
+          try {
+            const flat = decodePairs(content);
+            for (let i = 0; i < flat.length; i += 2) raw[flat[i]!] = flat[i + 1]!;
+          } catch (e) {
+            finish(empty(`bad GET_VALUES_RESULT: ${(e as Error).message}`));
+            return;
+          }
+          const mpxs = raw[ValueName.MpxsConns];
+          finish({
+            maxConns: intOrNull(raw[ValueName.MaxConns]),
+            maxReqs: intOrNull(raw[ValueName.MaxReqs]),
+            mpxsConns: mpxs === undefined ? null : mpxs !== '0',
+            raw, error: null,
+          });
+        },
+        onProtocolError: (e) => finish(empty(e.message)),
+      };
+      const reader = new RecordReader(sink, 'client');
+      socket.on('data', (chunk: Buffer) => { reader.push(chunk); });
+      socket.on('error', (e) => finish(empty(e.message)));
+      socket.on('close', () => finish(empty('the app closed the connection without answering')));
+      socket.write(encodeGetValues([ValueName.MaxConns, ValueName.MaxReqs, ValueName.MpxsConns]));
+    });
+  });
+}
