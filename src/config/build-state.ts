@@ -57,7 +57,7 @@ export class BuildState {
 
   /** An error at the directive's line: `file:line: Name: detail`. */
   fail(d: { file: string; line: number }, name: string, detail: string): never {
-    throw new ConfigError(d.file, d.line, `${name}: ${detail}`);
+    throw new ConfigError(d.file, d.line, detail.startsWith(name + ': ') ? detail : `${name}: ${detail}`);
   }
 
   /** An absolute filesystem path; relative ones are taken from the config file's folder. */

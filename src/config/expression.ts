@@ -112,7 +112,7 @@ export function compileRegex(source: string, flags = ''): RegExp {
   try {
     return new RegExp(src, f);
   } catch (e) {
-    throw new Error(`bad regular expression "${source}": ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    throw new Error(`bad regular expression "${source}": ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`);
   }
 }
 
