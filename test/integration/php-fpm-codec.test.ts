@@ -229,6 +229,39 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
     assert.ok(x.stdoutRecords >= 4, `${x.stdoutRecords} STDOUT records`);
   });
 
+  test('fixtures answer as their headers say (gateway tests rely on these heads)', async () => {
+    const head = async (script: string, query: string): Promise<ReturnType<typeof splitCgiResponse>> => {
+      const x = await fcgiRequest(fpm.target, { params: cgiParams(script, { query }) });
+      assert.equal(x.appStatus, 0);
+      return splitCgiResponse(x.stdout);
+    };
+    const values = (r: ReturnType<typeof splitCgiResponse>, name: string): string[] =>
+      r.headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+
+    const cookies = await head('headers.php', 'case=cookies');
+    assert.deepEqual(values(cookies, 'Set-Cookie'),
+      ['a=1; Path=/', 'b=2; Path=/; HttpOnly', 'c=3; Path=/; Secure; SameSite=Lax']);
+    const local = await head('headers.php', 'case=local');            // RFC 3875 §6.2.2 local redirect
+    assert.equal(local.status, null);
+    assert.deepEqual(values(local, 'Location'), ['/dump.php?from=headers']);
+    const client = await head('headers.php', 'case=client');
+    assert.equal(client.status, 302);
+    assert.deepEqual(values(client, 'Location'), ['http://example.test/elsewhere']);
+    assert.equal((await head('headers.php', 'case=client301')).status, 301);
+    const created = await head('headers.php', 'case=created');
+    assert.equal(created.status, 201);
+    assert.equal(created.body.toString(), 'created\n');
+    const multi = await head('headers.php', 'case=multi');
+    assert.deepEqual(values(multi, 'X-Multi'), ['one', 'two']);
+    assert.equal(values(multi, 'X-Long')[0]?.length, 4000);
+    const nope = await head('status.php', 'code=404&reason=Nope');
+    assert.equal(nope.status, 404);
+    assert.equal(nope.body.toString(), 'status 404\n');
+    const empty = await head('status.php', 'code=204&body=0');
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body.length, 0);
+  });
+
   test('FCGI_GET_VALUES: PHP-FPM does not multiplex (FCGI_MPXS_CONNS = 0)', async (t) => {
     const conn = await FcgiTestConnection.open(fpm.target);
     try {
