@@ -4,10 +4,12 @@
 //
 // Rules (Apache's, except where APACHE-BEHAVIOUR.md "deliberately differs" says better):
 // - Lines end with CRLF or a bare LF; the head ends at the first empty line. All bytes of
-//   the head, line ends and the closing empty line included, count against `maxHead`.
+//   the head, line ends and the closing empty line included, count against `maxHead`;
+//   one line (its line end included) against `maxLine`, 8192 by default: Apache reads
+//   script header lines into an 8 KiB buffer, so its 10 000-byte header fails (AH01070).
 //   A head in one chunk is parsed in place (one latin1 decode of its lines, names and
 //   values sliced from it); only a line split across pushes is copied, into a carry
-//   buffer bounded by maxHead and kept across reset().
+//   buffer bounded by maxLine and kept across reset().
 // - Invalid input is one FCGATE_BAD_CGI_HEADER error (502): a line without colon, an
 //   obs-fold line, a name with anything but token characters (a space before the colon
 //   included), an empty name, a control character other than HTAB in a value (CR and NUL
@@ -58,7 +60,7 @@ export interface CgiHead {
 }
 
 export type CgiHeadErrorKind =
-  | 'too-large' | 'no-colon' | 'obs-fold' | 'bad-name' | 'empty-name' | 'bad-value'
+  | 'too-large' | 'line-too-long' | 'no-colon' | 'obs-fold' | 'bad-name' | 'empty-name' | 'bad-value'
   | 'bad-status' | 'informational-status' | 'bad-content-length' | 'empty-head'
   | 'unterminated' | 'no-output';
 
@@ -68,6 +70,9 @@ export interface CgiHeadError {
   /** For the error log: the line number and a short escaped excerpt of the line. */
   readonly detail: string;
 }
+
+/** Apache's limit on one script header line (HUGE_STRING_LEN). */
+export const DEFAULT_MAX_LINE = 8192;
 
 /** push() results besides a body offset. */
 export const HEAD_INCOMPLETE = -1;
@@ -162,12 +167,13 @@ function excerpt(buf: Buffer, start: number, end: number): string {
 }
 
 export class CgiHeadParser {
+  readonly maxLine: number;
   private err: CgiHeadError | null = null;
   private done = false;
   /** Head bytes taken so far (complete lines only). */
   private taken = 0;
   private lineNo = 0;
-  /** A line split across pushes gathers here; grows up to maxHead. */
+  /** A line split across pushes gathers here; grows up to maxLine. */
   private carry: Buffer | null = null;
   private carryLen = 0;
   /** LF offsets of the complete lines found by one push (reused). */
@@ -189,8 +195,14 @@ export class CgiHeadParser {
   private nonAscii = false;
   private connection: string[] | null = null;
 
-  constructor(readonly maxHead: number) {
+  /**
+   * maxHead: bytes of the whole head (FCGATE_MAX_HEAD); maxLine: bytes of one line, line
+   * end included (capped at maxHead). Both count CR and LF.
+   */
+  constructor(readonly maxHead: number, maxLine = DEFAULT_MAX_LINE) {
     if (!Number.isInteger(maxHead) || maxHead < 1) throw new RangeError('maxHead must be a positive integer');
+    if (!Number.isInteger(maxLine) || maxLine < 1) throw new RangeError('maxLine must be a positive integer');
+    this.maxLine = Math.min(maxLine, maxHead);
   }
 
   get error(): CgiHeadError | null { return this.err; }
@@ -220,7 +232,7 @@ export class CgiHeadParser {
       // The common case (the whole head in one chunk) never gets here.
       const lf = chunk.indexOf(LF);
       const upto = lf < 0 ? end : lf + 1;
-      if (this.taken + this.carryLen + upto > this.maxHead) return this.tooLarge();
+      if (this.carryLen + upto > this.room(this.taken)) return this.tooLarge(this.taken);
       this.append(chunk, upto);
       if (lf < 0) return HEAD_INCOMPLETE;
       const carry = this.carry!;
@@ -240,7 +252,7 @@ export class CgiHeadParser {
     for (let ls = pos; ls < end;) {
       const lf = chunk.indexOf(LF, ls);
       if (lf < 0) break;
-      if (taken + (lf + 1 - ls) > this.maxHead) { over = true; break; }
+      if (lf + 1 - ls > this.room(taken)) { over = true; break; }
       taken += lf + 1 - ls;
       if (n === lines.length) { const grown = new Int32Array(n * 2); grown.set(lines); this.lineEnds = lines = grown; }
       lines[n++] = lf;
@@ -258,7 +270,7 @@ export class CgiHeadParser {
         pos = lf + 1;
       }
     }
-    if (over || this.taken + (end - pos) > this.maxHead) return this.tooLarge();
+    if (over || end - pos > this.room(this.taken)) return this.tooLarge(this.taken);
     if (pos < end) this.append(chunk.subarray(pos), end - pos);
     return HEAD_INCOMPLETE;
   }
@@ -289,7 +301,7 @@ export class CgiHeadParser {
     const need = this.carryLen + len;
     let carry = this.carry;
     if (carry === null || carry.length < need) {
-      const grown = Buffer.allocUnsafe(Math.min(this.maxHead, Math.max(256, need * 2)));
+      const grown = Buffer.allocUnsafe(Math.min(this.maxLine, Math.max(256, need * 2)));
       if (carry !== null && this.carryLen > 0) carry.copy(grown, 0, 0, this.carryLen);
       this.carry = carry = grown;
     }
@@ -301,8 +313,19 @@ export class CgiHeadParser {
     return (this.err = { code: 'FCGATE_BAD_CGI_HEADER', kind, detail });
   }
 
-  private tooLarge(): number {
-    this.fail('too-large', `CGI header block larger than ${this.maxHead} bytes (line ${this.lineNo + 1})`);
+  /**
+   * How long the next line may be once `taken` head bytes are in: the tighter of the two
+   * limits. Checking both on every partial and complete line with the same bound gives
+   * the same error for any split.
+   */
+  private room(taken: number): number { return Math.min(this.maxLine, this.maxHead - taken); }
+
+  private tooLarge(taken: number): number {
+    if (this.maxLine < this.maxHead - taken) {
+      this.fail('line-too-long', `line ${this.lineNo + 1}: CGI header line longer than ${this.maxLine} bytes`);
+    } else {
+      this.fail('too-large', `CGI header block larger than ${this.maxHead} bytes (line ${this.lineNo + 1})`);
+    }
     return HEAD_ERROR;
   }
 

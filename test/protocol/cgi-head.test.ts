@@ -15,7 +15,7 @@ type Outcome =
 const bytes = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'latin1') : s);
 
 /** Pushes `input` cut at `cuts` (sorted offsets), then finish() if the head never completed. */
-function run(input: string | Buffer, cuts: number[] = [], maxHead = 8192, parser = new CgiHeadParser(maxHead)): Outcome {
+function run(input: string | Buffer, cuts: number[] = [], maxHead = 8192, parser = new CgiHeadParser(maxHead, maxHead)): Outcome {
   const buf = bytes(input);
   let from = 0;
   for (const to of [...cuts, buf.length]) {
@@ -46,16 +46,17 @@ function fails(input: string | Buffer, kind: CgiHeadErrorKind, maxHead = 8192): 
 }
 
 /** Same outcome for every 2-way split and for byte-at-a-time pushes. */
-function sameForEverySplit(input: string | Buffer, maxHead = 8192): Outcome {
+function sameForEverySplit(input: string | Buffer, maxHead = 8192, maxLine = maxHead): Outcome {
   const buf = bytes(input);
-  const whole = run(buf, [], maxHead);
-  const parser = new CgiHeadParser(maxHead);
+  const parser = new CgiHeadParser(maxHead, maxLine);
+  const whole = run(buf, [], maxHead, parser);
   for (let cut = 0; cut <= buf.length; cut++) {
     parser.reset();   // one parser reused: reset() must forget everything
     assert.deepEqual(run(buf, [cut], maxHead, parser), whole, `split at ${cut}`);
   }
   const everyByte = Array.from({ length: buf.length }, (_, i) => i + 1).slice(0, -1);
-  assert.deepEqual(run(buf, everyByte, maxHead), whole, 'byte at a time');
+  parser.reset();
+  assert.deepEqual(run(buf, everyByte, maxHead, parser), whole, 'byte at a time');
   return whole;
 }
 
@@ -459,6 +460,42 @@ describe('CgiHeadParser: limits', () => {
     }
     assert.equal(run('X-A: 12345\n\n', [], 12).ok, true);
     assert.equal(run('X-A: 12345\n\n', [], 11).ok, false);
+  });
+
+  it("a line over maxLine (8192 by default, Apache's) fails even when the head limit is larger", () => {
+    const p = (): CgiHeadParser => new CgiHeadParser(65_536);
+    assert.equal(p().maxLine, 8192);
+    assert.ok(run(`${header(8000)}X-A: 1\r\n\r\n`, [], 0, p()).ok);
+    assert.ok(run(`${header(8190)}\r\n`, [], 0, p()).ok);   // exactly 8192 bytes with its CRLF
+    for (const size of [8191, 10_000, 70_000]) {
+      const r = run(`X-A: 1\r\n${header(size)}\r\n`, [], 0, p());
+      assert.ok(!r.ok && r.error.kind === 'line-too-long', `${size}`);
+      assert.match(r.error.detail, /line 2/);
+    }
+    let many = '';
+    for (let i = 0; i < 200; i++) many += header(100);
+    const big = run(`${many}\r\n`, [], 0, p());
+    assert.ok(big.ok && big.head.headers.length === 400);   // 20 000 bytes of head, short lines
+    assert.equal(new CgiHeadParser(100, 8192).maxLine, 100);   // capped at maxHead
+  });
+
+  it('with both limits, every split reports the one that trips first', () => {
+    const line = (n: number): string => `X-L: ${'a'.repeat(n - 7)}\r\n`;
+    const cases: Array<[string, CgiHeadErrorKind | null]> = [
+      [`${line(30)}${line(30)}${line(30)}\r\n`, null],              // 92 bytes, lines of 30
+      [`${line(31)}\r\n`, 'line-too-long'],
+      [`${line(30)}${line(30)}${line(31)}\r\n`, 'line-too-long'],   // 91 bytes taken at the end of it
+      [`${line(30)}${line(30)}${line(30)}${line(12)}\r\n`, 'too-large'],
+      [`${line(30)}${line(30)}${line(30)}${line(12)}`, 'too-large'],  // unterminated
+      [`${line(30)}${line(30)}${line(30)}${line(8)}\r\n`, null],       // exactly 100
+      [`${line(30)}${line(30)}${line(30)}${line(9)}\r\n`, 'too-large'], // the blank line ends at byte 101
+    ];
+    for (const [input, kind] of cases) {
+      const r = sameForEverySplit(`${input}body`, 100, 30);
+      if (kind === null) assert.ok(r.ok, input);
+      else assert.ok(!r.ok && r.error.kind === kind, `${input}: ${r.ok ? 'ok' : r.error.kind}`);
+    }
+    assert.throws(() => new CgiHeadParser(100, 0), RangeError);
   });
 
   it('a split line never grows past the limit, even without its line end', () => {
