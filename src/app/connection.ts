@@ -63,6 +63,7 @@ export class AppConnection implements RecordSink, ResponseChannel {
   }
 
   get closed(): boolean { return this.gone || this.socket.destroyed || !this.socket.writable; }
+  get queuedBytes(): number { return this.socket.writableLength; }
   /** Requests in flight on this connection. */
   get busy(): number { return this.slots.size; }
 

@@ -15,6 +15,8 @@ export interface ResponseChannel {
   writeParts(parts: Buffer[]): boolean;
   /** True once the socket is gone or ending: writes are dropped. */
   readonly closed: boolean;
+  /** Bytes written to the socket and not yet handed to the kernel. */
+  readonly queuedBytes: number;
   /** The response of request `id` is complete (its records are written or abandoned). */
   requestDone(id: number): void;
   /** Registers `res` for the next socket 'drain'. */
@@ -76,6 +78,8 @@ export class FcgiResponse extends EventEmitter {
   /** STDOUT content bytes written so far (head included). */
   get bytesWritten(): number { return this.bytesOut; }
   get headersSent(): boolean { return this.headWritten || this.bytesOut > 0; }
+  /** Bytes queued on the connection's socket (all requests on it), not yet taken by the kernel. */
+  get queuedBytes(): number { return this.channel.queuedBytes; }
 
   /**
    * Writes STDOUT content. Returns false when the socket's buffer is full: wait for

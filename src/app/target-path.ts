@@ -29,7 +29,7 @@ function uriPath(uri: string): string {
 }
 
 export function resolveTarget(params: ReadonlyMap<string, string>): AppTarget {
-  const uri = params.get('REQUEST_URI');
+  const uri = params.get('REQUEST_URI') || undefined;     // empty counts as absent
   const q = uri === undefined ? -1 : uri.indexOf('?');
   const query = params.get('QUERY_STRING') ?? (q >= 0 ? uri!.slice(q + 1) : '');
   const clientPath = uri === undefined ? undefined : decode(uriPath(uri));

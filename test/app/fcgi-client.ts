@@ -11,6 +11,8 @@ export type Target = { host: string; port: number } | { path: string };
 
 export interface Reply {
   stdout: Buffer;
+  /** STDOUT content that came after the empty end-of-stream STDOUT record. */
+  afterEnd: Buffer;
   stderr: string;
   appStatus: number;
   protocolStatus: number;
@@ -18,6 +20,8 @@ export interface Reply {
 
 interface Pending {
   stdout: Buffer[];
+  afterEnd: Buffer[];
+  stdoutEnded: boolean;
   stderr: Buffer[];
   /** When set, STDOUT content goes here instead of being kept. */
   onStdout: ((data: Buffer) => void) | null;
@@ -60,7 +64,7 @@ export class FcgiTestClient implements RecordSink {
   begin(id: number, params: Record<string, string>, options: BeginOptions = {}): Promise<Reply> {
     let resolve!: (r: Reply) => void;
     const done = new Promise<Reply>((r) => { resolve = r; });
-    this.pending.set(id, { stdout: [], stderr: [], onStdout: options.onStdout ?? null, resolve, done });
+    this.pending.set(id, { stdout: [], afterEnd: [], stdoutEnded: false, stderr: [], onStdout: options.onStdout ?? null, resolve, done });
     const flat: string[] = [];
     for (const [k, v] of Object.entries(params)) flat.push(k, v);
     const body = options.stdin === undefined ? Buffer.alloc(0) : options.stdin;
@@ -109,14 +113,24 @@ export class FcgiTestClient implements RecordSink {
     return this.management.shift()!;
   }
 
+  /** What request `id` received so far, when no END_REQUEST came (the app died). */
+  partial(id: number): { stdout: Buffer; stdoutEnded: boolean } | undefined {
+    const p = this.pending.get(id);
+    return p === undefined ? undefined : { stdout: Buffer.concat(p.stdout), stdoutEnded: p.stdoutEnded };
+  }
+
   close(): void { this.socket.destroy(); }
 
   // --- RecordSink ---
   onStream(type: number, id: number, data: Buffer): boolean {
     const p = this.pending.get(id)!;
-    if (data.length === 0) return true;
+    if (data.length === 0) {
+      if (type === RecordType.Stdout) p.stdoutEnded = true;
+      return true;
+    }
     if (type === RecordType.Stdout) {
-      if (p.onStdout !== null) p.onStdout(data);
+      if (p.stdoutEnded) p.afterEnd.push(Buffer.from(data));
+      else if (p.onStdout !== null) p.onStdout(data);
       else p.stdout.push(Buffer.from(data));
     } else if (type === RecordType.Stderr) {
       p.stderr.push(Buffer.from(data));
@@ -129,7 +143,7 @@ export class FcgiTestClient implements RecordSink {
     const p = this.pending.get(id)!;
     this.pending.delete(id);
     p.resolve({
-      stdout: Buffer.concat(p.stdout), stderr: Buffer.concat(p.stderr).toString('utf8'),
+      stdout: Buffer.concat(p.stdout), afterEnd: Buffer.concat(p.afterEnd), stderr: Buffer.concat(p.stderr).toString('utf8'),
       appStatus, protocolStatus,
     });
   }
