@@ -4,6 +4,8 @@
 // FCGATE_TEST_SLOW=1 also waits for uWS's ~12 s idle close of held malformed requests.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { loadUws, uwsBinarySha256, uwsBuild, type HttpRequest, type HttpResponse,
@@ -77,6 +79,8 @@ let app: TemplatedApp;
 let listening: Listening;
 let port = 0;
 const seen: Seen[] = [];
+let detachedAfter = -1;
+let closeAborted = false;
 
 /** Each route answers in a way the tests below inspect. */
 function record(res: HttpResponse, req: HttpRequest): Seen {
@@ -106,11 +110,28 @@ before(async () => {
     te: (res) => res.writeHeader('Transfer-Encoding', 'chunked').end('hello'),
     ewb: (res) => res.endWithoutBody(),
     ewb7: (res) => res.endWithoutBody(7),
+    early: (res) => res.writeStatus('413 Payload Too Large').end('no'),
+    reason: (res) => res.writeStatus('999 Custom Reason').end('r'),
+    closed: (res) => res.end('bye', true),
     manualcl: (res) => res.writeHeader('Content-Length', '7').endWithoutBody(),
     tryend: (res) => { res.tryEnd('hel', 5); res.tryEnd('lo', 5); },
     write: (res) => { res.write('hel'); res.write('lo'); res.end(); },
   };
   app.any('/reply/:mode', (res, req) => { res.onAborted(() => {}); reply[req.getParameter(0)]!(res); });
+  app.any('/detach/*', (res) => {
+    res.onAborted(() => {});
+    let kept: ArrayBuffer | null = null;
+    res.onData((ab, last) => {
+      kept = ab;
+      const during = ab.byteLength;
+      if (last) res.end(`${during}/${kept.byteLength}`);
+      setImmediate(() => { detachedAfter = kept!.byteLength; });
+    });
+  });
+  app.any('/close/*', (res) => {
+    res.onAborted(() => { closeAborted = true; });
+    setImmediate(() => res.close());
+  });
   app.any('/async/*', (res, req) => {
     const s = record(res, req);
     let aborted = false;
@@ -332,6 +353,21 @@ describe('request bodies', () => {
     assert.equal(data.split('HTTP/1.1 200 OK').length, 3);
   });
 
+  test('onData ArrayBuffers are emptied (byteLength 0) once the callback returns', async () => {
+    const r = await exchange(port, ['POST /detach/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello'], responses(1));
+    assert.ok(r.data.endsWith('5/5'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(detachedAfter, 0);
+  });
+
+  test('answering before reading the body: the body is skipped, the next request is served', async () => {
+    const r = await exchange(port, ['POST /reply/early HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789' +
+      req1('GET /reply/end HTTP/1.1\r\nHost: a')], (s) => s.endsWith('hello'));
+    assert.equal(statusOf(r.data), 'HTTP/1.1 413 Payload Too Large');
+    assert.ok(r.data.endsWith('hello'));
+  });
+
   test('res.pause() stops onData until res.resume(); client abort → onAborted', async () => {
     const a = uws.App();
     let chunks = 0, bytes = 0, atPause = -1;
@@ -404,6 +440,47 @@ describe('responses', () => {
   test('a Content-Length or Transfer-Encoding written by the app is NOT replaced: framing doubles', async () => {
     assert.equal(await get('cl'), 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nuWebSockets: 20\r\nContent-Length: 5\r\n\r\nhello');
     assert.equal(await get('te'), 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nuWebSockets: 20\r\nContent-Length: 5\r\n\r\nhello');
+  });
+
+  test('custom status line passes as written', async () => {
+    assert.equal(await get('reason'), 'HTTP/1.1 999 Custom Reason\r\nuWebSockets: 20\r\nContent-Length: 1\r\n\r\nr');
+  });
+
+  test('a client "Connection: close" is ignored: the connection stays open and the next request is served', async () => {
+    const r = await exchange(port, [req1('GET /reply/end HTTP/1.1\r\nHost: a\r\nConnection: close') +
+      req1('GET /reply/end HTTP/1.1\r\nHost: a')], responses(2), 1000);
+    assert.equal(r.data.split('hello').length, 3);
+    assert.equal(r.closed, false);
+  });
+
+  test('end(body, true) adds "Connection: close" and closes', async () => {
+    const r = await exchange(port, [req1('GET /reply/closed HTTP/1.1\r\nHost: a')], () => false);
+    assert.match(r.data, /^HTTP\/1\.1 200 OK\r\nConnection: close\r\n.*\r\n\r\nbye$/s);
+    assert.ok(r.closed);
+  });
+
+  test('res.close(): nothing sent, connection closed, onAborted runs', async () => {
+    const r = await exchange(port, [req1('GET /close/x HTTP/1.1\r\nHost: a')], () => false);
+    assert.equal(r.data, '');
+    assert.ok(r.closed);
+    assert.equal(closeAborted, true);
+  });
+
+  test('uws._cfg("999999990007") (undocumented) drops the "uWebSockets: 20" header, process-wide', async () => {
+    const uwsMain = createRequire(import.meta.url).resolve('uWebSockets.js');
+    const child = spawn(process.execPath, ['-e', `
+      const uws = require(${JSON.stringify(uwsMain)}); uws._cfg('999999990007');
+      const app = uws.App(); app.any('/*', (res) => res.end('x'));
+      app.listen('127.0.0.1', 0, (ls) => {
+        const s = require('node:net').connect(uws.us_socket_local_port(ls), '127.0.0.1');
+        s.on('data', (d) => { process.stdout.write(String(d)); s.destroy(); app.close(); });
+        s.write('GET / HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n');
+      });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (d: string) => { out += d; });
+    await new Promise((r) => child.once('exit', r));
+    assert.match(out, /^HTTP\/1\.1 200 OK\r\nDate: [^\r]+\r\nContent-Length: 1\r\n\r\nx$/);
   });
 
   test('tryEnd(chunk, total) frames with Content-Length: total; write() switches to chunked', async () => {
