@@ -58,7 +58,10 @@ export class AppConnection implements RecordSink, ResponseChannel {
     socket.on('data', (chunk: Buffer) => this.consume(chunk));
     socket.on('drain', () => this.onSocketDrain());
     socket.on('end', () => this.onPeerEnd());
-    socket.on('error', (err) => this.logLine(`socket error: ${err.message}`));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A web server that resets or stops reading is routine (client gone); anything else is worth a line.
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.logLine(`socket error: ${err.message}`);
+    });
     socket.on('close', () => this.onClose());
   }
 

@@ -43,11 +43,12 @@ const hello: DemoRoute = (_req, res) => sendText(res, 200, 'Hello from the fcgat
 const env: DemoRoute = (req, res, target) =>
   sendText(res, 200, renderEnvPage(req, target), 'text/html; charset=utf-8');
 
-const bytes: DemoRoute = async (_req, res, target, limits) => {
+const bytes: DemoRoute = async (req, res, target, limits) => {
   const n = intParam(new URLSearchParams(target.query), 'n', 1024, limits.maxBytes);
   if (n === null) { badRequest(res, `n must be an integer in 0..${limits.maxBytes}`); return; }
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n });
-  let left = n;
+  // HEAD: the head only (n may be 2^40; a gateway would read and drop all of it).
+  let left = req.param('REQUEST_METHOD') === 'HEAD' ? 0 : n;
   while (left > 0 && !res.finished) {
     const k = left > PATTERN_CHUNK.length ? PATTERN_CHUNK.length : left;
     left -= k;

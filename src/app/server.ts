@@ -3,7 +3,7 @@
 // listen backlog would hold them), and closes gracefully. What happens on a connection
 // is connection.ts's; the handler API is exchange.ts's.
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { AppConnection, type ConnectionHost } from './connection.js';
 import { resolveServerOptions, type FcgiHandler, type FcgiServerOptions, type ResolvedServerOptions } from './options.js';
 
@@ -138,15 +138,19 @@ function listenOnce(server: Server, start: () => void): Promise<void> {
   });
 }
 
-/** Listens on a unix socket; a stale socket file nobody answers on is removed first. */
+/** Listens on a unix socket; a stale socket file nobody answers on is removed first (never another kind of file). */
 async function listenUnix(server: Server, path: string): Promise<void> {
   try {
     await listenOnce(server, () => server.listen({ path, exclusive: true }));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || await answers(path)) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !isSocket(path) || await answers(path)) throw err;
     unlinkSync(path);
     await listenOnce(server, () => server.listen({ path, exclusive: true }));
   }
+}
+
+function isSocket(path: string): boolean {
+  try { return lstatSync(path).isSocket(); } catch { return false; }
 }
 
 function answers(path: string): Promise<boolean> {

@@ -42,7 +42,7 @@ function mounted(path: string): Record<string, string> {
   };
 }
 
-test('/hello, directly and mounted under /app/', async () => {
+test('/hello, directly and mounted under /app/', { timeout: 20_000 }, async () => {
   const direct = await get('/hello');
   assert.equal(direct.status, 200);
   assert.equal(direct.body.toString(), 'Hello from the fcgate demo app\n');
@@ -53,7 +53,7 @@ test('/hello, directly and mounted under /app/', async () => {
   c.close();
 });
 
-test('/ and /env: the CGI environment as an escaped HTML table, links relative to the mount', async () => {
+test('/ and /env: the CGI environment as an escaped HTML table, links relative to the mount', { timeout: 20_000 }, async () => {
   const r = await get('/env', { HTTP_X_EVIL: '<script>alert("x")</script>&' });
   assert.equal(r.status, 200);
   assert.match(header(r, 'Content-Type')!, /^text\/html/);
@@ -69,7 +69,7 @@ test('/ and /env: the CGI environment as an escaped HTML table, links relative t
   assert.ok(m.body.toString().includes('href="/app/hello"'), 'links carry the mount prefix');
 });
 
-test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', async () => {
+test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', { timeout: 20_000 }, async () => {
   assert.equal((await get('/nope')).status, 404);
   const c = await FcgiTestClient.connect(target);
   const r = parseCgi((await c.request({ SCRIPT_NAME: '/demo', PATH_INFO: '/hello' })).stdout);
@@ -78,7 +78,7 @@ test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PAT
   assert.equal((await get('/var/www/hello')).status, 200, 'a document-root prefix is skipped');
 });
 
-test('/bytes?n=N: N bytes of the documented pattern with Content-Length', async () => {
+test('/bytes?n=N: N bytes of the documented pattern with Content-Length', { timeout: 20_000 }, async () => {
   const n = 200_000;
   const r = await get(`/bytes?n=${n}`);
   assert.equal(r.status, 200);
@@ -92,7 +92,7 @@ test('/bytes?n=N: N bytes of the documented pattern with Content-Length', async 
   assert.equal((await get(`/bytes?n=${2 ** 31}`)).status, 400, 'above maxBytes');
 });
 
-test('/echo: length and sha256 of the body', async () => {
+test('/echo: length and sha256 of the body', { timeout: 20_000 }, async () => {
   const body = randomBytes(300_000);
   const r = await get('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }, body);
   assert.equal(header(r, 'Content-Type'), 'application/json');
@@ -102,7 +102,7 @@ test('/echo: length and sha256 of the body', async () => {
   assert.deepEqual(JSON.parse((await get('/echo')).body.toString()).length, 0);
 });
 
-test('/slow?ms=N answers after N ms; bounded', async () => {
+test('/slow?ms=N answers after N ms; bounded', { timeout: 20_000 }, async () => {
   const t0 = Date.now();
   const r = await get('/slow?ms=60');
   assert.ok(Date.now() - t0 >= 55);
@@ -110,7 +110,7 @@ test('/slow?ms=N answers after N ms; bounded', async () => {
   assert.equal((await get('/slow?ms=60001')).status, 400);
 });
 
-test('/slow is cut short by FCGI_ABORT_REQUEST', async () => {
+test('/slow is cut short by FCGI_ABORT_REQUEST', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const p = c.begin(1, paramsFor('/slow?ms=60000'), { keepConn: true });
   c.abort(1);
@@ -119,7 +119,7 @@ test('/slow is cut short by FCGI_ABORT_REQUEST', async () => {
   c.close();
 });
 
-test('/stream: chunks over time, plain or as server-sent events', async () => {
+test('/stream: chunks over time, plain or as server-sent events', { timeout: 20_000 }, async () => {
   const plain = await get('/stream?chunks=3&interval=5');
   assert.equal(plain.body.toString(), 'chunk 0\nchunk 1\nchunk 2\n');
   const sse = await get('/stream?chunks=2&interval=5', { HTTP_ACCEPT: 'text/event-stream' });
@@ -128,14 +128,14 @@ test('/stream: chunks over time, plain or as server-sent events', async () => {
   assert.equal((await get('/stream?chunks=x')).status, 400);
 });
 
-test('/test/garbage: bytes that are not FastCGI, then close', async () => {
+test('/test/garbage: bytes that are not FastCGI, then close', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   void c.begin(1, paramsFor('/test/garbage'));
   await c.closed;
   assert.equal(c.error?.code, ProtocolErrorCode.BadVersion);
 });
 
-test('/test/die-mid-response: head and part of the body, then close without END_REQUEST', async () => {
+test('/test/die-mid-response: head and part of the body, then close without END_REQUEST', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   void c.begin(1, paramsFor('/test/die-mid-response?bytes=5000'));
   await c.closed;
@@ -147,7 +147,7 @@ test('/test/die-mid-response: head and part of the body, then close without END_
   assert.equal(c.error, null);
 });
 
-test('/test/close-before-head and /test/close-in-head', async () => {
+test('/test/close-before-head and /test/close-in-head', { timeout: 20_000 }, async () => {
   for (const [path, expect] of [['/test/close-before-head', ''], ['/test/close-in-head', 'Status: 200 OK\r\nContent-Ty']]) {
     const c = await FcgiTestClient.connect(target);
     void c.begin(1, paramsFor(path!));
@@ -156,7 +156,7 @@ test('/test/close-before-head and /test/close-in-head', async () => {
   }
 });
 
-test('/test/stderr: STDERR lines beside a normal answer', async () => {
+test('/test/stderr: STDERR lines beside a normal answer', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor('/test/stderr?lines=2'));
   c.close();
@@ -164,7 +164,7 @@ test('/test/stderr: STDERR lines beside a normal answer', async () => {
   assert.equal(parseCgi(r.stdout).body.toString(), 'wrote 2 stderr lines\n');
 });
 
-test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', async () => {
+test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', { timeout: 20_000 }, async () => {
   const q = new URLSearchParams([['h', 'Status: 302 Found'], ['h', 'Location: /elsewhere'],
     ['h', 'Set-Cookie: a=1'], ['h', 'Set-Cookie: b=2'], ['body', 'moved']]);
   const c = await FcgiTestClient.connect(target);
@@ -176,7 +176,7 @@ test('/test/headers: header lines verbatim, repeated ones kept; raw= for anythin
   c.close();
 });
 
-test('/test/hang never answers; an abort ends it', async () => {
+test('/test/hang never answers; an abort ends it', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const p = c.begin(1, paramsFor('/test/hang'), { keepConn: true });
   const v = await c.getValues(['FCGI_MPXS_CONNS']);     // a round trip: the request is running
@@ -186,7 +186,7 @@ test('/test/hang never answers; an abort ends it', async () => {
   c.close();
 });
 
-test('/test/count-connection counts connections and requests on each', async () => {
+test('/test/count-connection counts connections and requests on each', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const one = JSON.parse(parseCgi((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
   const two = JSON.parse(parseCgi((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
@@ -198,7 +198,7 @@ test('/test/count-connection counts connections and requests on each', async () 
   assert.equal(other.requests, 1);
 });
 
-test('/test/after-end: STDOUT after the end-of-stream record, then END_REQUEST', async () => {
+test('/test/after-end: STDOUT after the end-of-stream record, then END_REQUEST', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor('/test/after-end'));
   assert.equal(parseCgi(r.stdout).body.toString(), 'before the end\n');
@@ -206,7 +206,7 @@ test('/test/after-end: STDOUT after the end-of-stream record, then END_REQUEST',
   await c.closed;
 });
 
-test('the /test/ routes do not exist without testRoutes', async () => {
+test('the /test/ routes do not exist without testRoutes', { timeout: 20_000 }, async () => {
   const plain = await startDemoApp({ listen: { host: '127.0.0.1', port: 0 } });
   try {
     assert.ok('port' in plain.address);

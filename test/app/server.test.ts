@@ -3,7 +3,7 @@
 // unix sockets, the connection limit and graceful close.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -45,7 +45,7 @@ async function until(cond: () => boolean, turns = 10_000): Promise<void> {
   throw new Error('condition not reached');
 }
 
-test('KEEP_CONN clear: the app closes the connection after END_REQUEST', async () => {
+test('KEEP_CONN clear: the app closes the connection after END_REQUEST', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target) => {
     const c = await FcgiTestClient.connect(target);
     const r = await c.request({ A: '1' }, { stdin: Buffer.from('hi') });
@@ -57,7 +57,7 @@ test('KEEP_CONN clear: the app closes the connection after END_REQUEST', async (
   });
 });
 
-test('KEEP_CONN set: the connection stays open for the next request', async () => {
+test('KEEP_CONN set: the connection stays open for the next request', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target) => {
     const c = await FcgiTestClient.connect(target);
     const r1 = await c.request({}, { keepConn: true, stdin: Buffer.from('one') });
@@ -71,7 +71,7 @@ test('KEEP_CONN set: the connection stays open for the next request', async () =
   });
 });
 
-test('two requests multiplexed on one connection with interleaved STDIN', async () => {
+test('two requests multiplexed on one connection with interleaved STDIN', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target) => {
     const c = await FcgiTestClient.connect(target);
     const p1 = c.begin(1, { N: 'one' }, { keepConn: true, stdin: null });
@@ -90,7 +90,7 @@ test('two requests multiplexed on one connection with interleaved STDIN', async 
   });
 });
 
-test('FCGI_GET_VALUES answers the three variables and omits unknown names', async () => {
+test('FCGI_GET_VALUES answers the three variables and omits unknown names', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, { maxConns: 7, maxReqs: 33 }, async (target) => {
     const c = await FcgiTestClient.connect(target);
     const v = await c.getValues(['FCGI_MAX_CONNS', 'FCGI_MAX_REQS', 'FCGI_MPXS_CONNS', 'NOT_A_VARIABLE']);
@@ -104,7 +104,7 @@ test('FCGI_GET_VALUES answers the three variables and omits unknown names', asyn
   });
 });
 
-test('mpxsConns off: a second BEGIN_REQUEST on a busy connection gets CANT_MPX_CONN', async () => {
+test('mpxsConns off: a second BEGIN_REQUEST on a busy connection gets CANT_MPX_CONN', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, { mpxsConns: false }, async (target) => {
     const c = await FcgiTestClient.connect(target);
     const p1 = c.begin(1, {}, { keepConn: true, stdin: null });
@@ -119,7 +119,7 @@ test('mpxsConns off: a second BEGIN_REQUEST on a busy connection gets CANT_MPX_C
   });
 });
 
-test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with appStatus != 0', async () => {
+test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with appStatus != 0', { timeout: 20_000 }, async () => {
   const started = deferred();
   const sawAbort = deferred<string>();
   const handler: FcgiHandler = (req, res) => {
@@ -136,17 +136,17 @@ test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with app
     assert.notEqual(r.appStatus, 0);
     assert.equal(r.protocolStatus, ProtocolStatus.RequestComplete);
     assert.equal(await sawAbort.promise, 'FCGI_ABORT_REQUEST');
-    // Late records for the aborted id are dropped, not protocol errors.
+    // Late records for the aborted id (STDIN, another ABORT) are dropped, not protocol errors.
     c.endStdin(1);
-    const again = await FcgiTestClient.connect(target);
-    again.close();
+    c.abort(1);
+    assert.equal((await c.getValues(['FCGI_MPXS_CONNS'])).size, 1);   // a round trip after them
     assert.equal(c.error, null);
     assert.equal(c.ended, false);
     c.close();
   });
 });
 
-test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', async () => {
+test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target, logs) => {
     const c = await FcgiTestClient.connect(target);
     const r = await c.begin(1, { A: 'b' }, { role: Role.Authorizer });
@@ -156,7 +156,7 @@ test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', async () => {
   });
 });
 
-test('an unknown management record type gets FCGI_UNKNOWN_TYPE', async () => {
+test('an unknown management record type gets FCGI_UNKNOWN_TYPE', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target) => {
     const c = await FcgiTestClient.connect(target);
     c.write(Buffer.from([
@@ -172,7 +172,7 @@ test('an unknown management record type gets FCGI_UNKNOWN_TYPE', async () => {
   });
 });
 
-test('bytes that are not FastCGI: logged, and the connection is closed', async () => {
+test('bytes that are not FastCGI: logged, and the connection is closed', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target, logs) => {
     const c = await FcgiTestClient.connect(target);
     c.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -182,7 +182,7 @@ test('bytes that are not FastCGI: logged, and the connection is closed', async (
   });
 });
 
-test('PARAMS beyond maxParamsBytes close the connection', async () => {
+test('PARAMS beyond maxParamsBytes close the connection', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, { maxParamsBytes: 100 }, async (target, logs) => {
     const c = await FcgiTestClient.connect(target);
     void c.begin(1, { BIG: 'x'.repeat(200) });
@@ -191,7 +191,7 @@ test('PARAMS beyond maxParamsBytes close the connection', async () => {
   });
 });
 
-test('a handler that throws: 500 head and appStatus != 0', async () => {
+test('a handler that throws: 500 head and appStatus != 0', { timeout: 20_000 }, async () => {
   const handler: FcgiHandler = () => { throw new Error('boom'); };
   await withServer(handler, {}, async (target, logs) => {
     const c = await FcgiTestClient.connect(target);
@@ -202,7 +202,7 @@ test('a handler that throws: 500 head and appStatus != 0', async () => {
   });
 });
 
-test('STDIN backpressure: a handler that does not read holds the socket after a bounded buffer', async () => {
+test('STDIN backpressure: a handler that does not read holds the socket after a bounded buffer', { timeout: 20_000 }, async () => {
   const limit = 64 * 1024;
   const release = deferred();
   let seen: FcgiRequest | null = null;
@@ -238,7 +238,57 @@ test('STDIN backpressure: a handler that does not read holds the socket after a 
   });
 });
 
-test('listens on a unix socket', async () => {
+test('an answer before the body is read: the rest of STDIN is dropped and the connection reused', { timeout: 20_000 }, async () => {
+  const started = deferred<FcgiRequest>();
+  const answerNow = deferred();
+  const handler: FcgiHandler = async (req, res) => {
+    if (req.param('MODE') === 'echo') { await echoHandler(req, res); return; }
+    started.resolve(req);
+    await answerNow.promise;
+    res.write('\r\nanswered');
+    res.end();
+  };
+  await withServer(handler, { stdinBufferBytes: 16 * 1024 }, async (target, logs) => {
+    const c = await FcgiTestClient.connect(target);
+    const p = c.begin(1, {}, { keepConn: true, stdin: null });
+    const big = Buffer.alloc(60_000, 1);
+    for (let i = 0; i < 20; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, big));   // 1.2 MB, unread
+    const req = await started.promise;
+    await until(() => req.stdin.readableLength >= 16 * 1024);     // the server paused on it
+    answerNow.resolve();
+    assert.equal((await p).stdout.toString(), '\r\nanswered');
+    for (let i = 0; i < 20; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, big));   // more, after the answer
+    c.endStdin(1);
+    const r2 = await c.request({ MODE: 'echo' }, { keepConn: true, stdin: Buffer.from('next') });
+    assert.match(r2.stdout.toString(), /id=1 body=next$/);
+    assert.equal(c.error, null);
+    assert.deepEqual(logs, []);
+    c.close();
+  });
+});
+
+test('multiplexed: a request that does not read buffers up to its bound without stalling the others', { timeout: 20_000 }, async () => {
+  const releaseSlow = deferred();
+  const handler: FcgiHandler = async (req, res) => {
+    if (req.param('SLOW') === '1') await releaseSlow.promise;
+    await echoHandler(req, res);
+  };
+  await withServer(handler, { stdinBufferBytes: 16 * 1024, stdinMpxBufferBytes: 256 * 1024 }, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    const slow = c.begin(1, { SLOW: '1' }, { keepConn: true, stdin: null });
+    const fast = c.begin(2, {}, { keepConn: true, stdin: null });
+    await c.sendStdin(1, Buffer.alloc(100_000, 0x61));      // more than stdinBufferBytes, under the mpx bound
+    await c.sendStdin(2, Buffer.from('quick'));
+    c.endStdin(2);
+    assert.match((await fast).stdout.toString(), /id=2 body=quick$/);
+    releaseSlow.resolve();
+    c.endStdin(1);
+    assert.equal((await slow).stdout.toString().length, 'Content-Type: text/plain\r\n\r\nid=1 body='.length + 100_000);
+    c.close();
+  });
+});
+
+test('listens on a unix socket', { timeout: 20_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-app-'));
   const path = join(dir, 'app.sock');
   const server = createFcgiServer(echoHandler, { log: () => {} });
@@ -255,7 +305,21 @@ test('listens on a unix socket', async () => {
   }
 });
 
-test('maxConns: a connection beyond the limit waits unread until one closes', async () => {
+test('a unix socket path holding a regular file is refused, never removed', { timeout: 20_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fcgate-app-'));
+  const path = join(dir, 'not-a-socket');
+  writeFileSync(path, 'keep me');
+  const server = createFcgiServer(echoHandler, { log: () => {} });
+  try {
+    await assert.rejects(server.listen({ path }), { code: 'EADDRINUSE' });
+    assert.equal(readFileSync(path, 'utf8'), 'keep me');
+  } finally {
+    await server.destroyAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maxConns: a connection beyond the limit waits unread until one closes', { timeout: 20_000 }, async () => {
   const handler: FcgiHandler = (req, res) => {
     res.write(`\r\nconn=${req.connectionId}`);
     res.end();
@@ -276,7 +340,7 @@ test('maxConns: a connection beyond the limit waits unread until one closes', as
   });
 });
 
-test('close(): in-flight requests finish, then connections and listener close', async () => {
+test('close(): in-flight requests finish, then connections and listener close', { timeout: 20_000 }, async () => {
   const started = deferred();
   const finish = deferred();
   const handler: FcgiHandler = async (_req, res) => {
