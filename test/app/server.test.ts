@@ -119,6 +119,25 @@ test('mpxsConns off: a second BEGIN_REQUEST on a busy connection gets CANT_MPX_C
   });
 });
 
+test('beyond maxRequestsPerConnection or maxReqs: END_REQUEST OVERLOADED', { timeout: 20_000 }, async () => {
+  for (const limits of [{ maxRequestsPerConnection: 2 }, { maxReqs: 2 }]) {
+    await withServer(echoHandler, limits, async (target) => {
+      const c = await FcgiTestClient.connect(target);
+      const p1 = c.begin(1, {}, { keepConn: true, stdin: null });
+      const p2 = c.begin(2, {}, { keepConn: true, stdin: null });
+      const r3 = await c.begin(3, {}, { keepConn: true });
+      assert.equal(r3.protocolStatus, ProtocolStatus.Overloaded, JSON.stringify(limits));
+      c.endStdin(1);
+      c.endStdin(2);
+      assert.equal((await p1).protocolStatus, ProtocolStatus.RequestComplete);
+      assert.equal((await p2).protocolStatus, ProtocolStatus.RequestComplete);
+      const r4 = await c.begin(3, {}, { keepConn: true });   // the id is free again
+      assert.equal(r4.protocolStatus, ProtocolStatus.RequestComplete);
+      c.close();
+    });
+  }
+});
+
 test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with appStatus != 0', { timeout: 20_000 }, async () => {
   const started = deferred();
   const sawAbort = deferred<string>();
