@@ -61,9 +61,9 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
       route.balancer = t.name;
       st.balancerUses.push({ name: t.name, directive: name, file: d.file, line: d.line });
     } else {
-      if (!regexForm && t.path.includes('$')) {
+      if (!regexForm && /\$\d/.test(t.path)) {
         // Harmless in Apache too (no substitution for ProxyPass), but almost surely a mistake.
-        st.fail(d, name, `"$" in the URL only has a meaning with ProxyPassMatch`);
+        st.fail(d, name, `"$N" in the URL only has a meaning with ProxyPassMatch`);
       }
       const { worker: w, shared } = st.workerForPass(t);
       if (shared && keys.length > 0) {
@@ -171,7 +171,7 @@ export function setHandler(st: BuildState, d: DirectiveNode): HandlerTarget | nu
   }
   const url = v.slice(6);
   const t = st.parseTarget(d, name, url);
-  if (t.path.includes('$')) st.fail(d, name, '"$" has no meaning in a SetHandler URL');
+  if (/\$\d/.test(t.path)) st.fail(d, name, '"$N" has no meaning in a SetHandler URL');
   if (t.kind === 'balancer') {
     st.balancer(t.name, d);
     st.balancerUses.push({ name: t.name, directive: name, file: d.file, line: d.line });

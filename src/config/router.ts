@@ -53,6 +53,11 @@ interface Plan {
   locations: ConfigSection[];
   /** True when no section exists: the server block alone decides. */
   serverOnly: boolean;
+  /** Per cfg.routes index: the compiled ProxyPassMatch target (null for ProxyPass). */
+  substitutions: Array<Substitution | null>;
+  /** [cfg.server] and its merge, reused for every request when serverOnly. */
+  serverBlocks: DirectiveBlock[];
+  serverMerged: Merged;
 }
 
 const plans = new WeakMap<GatewayConfig, Plan>();
@@ -70,6 +75,9 @@ function planOf(cfg: GatewayConfig): Plan {
     files: of('files').sort((a, b) => (a.parent === null ? 0 : 1) - (b.parent === null ? 0 : 1)),
     locations: of('location'),
     serverOnly: cfg.sections.length === 0,
+    substitutions: cfg.routes.map((r) => (r.regex === null ? null : compileSubstitution(r.targetPath))),
+    serverBlocks: [cfg.server],
+    serverMerged: merge(cfg, [cfg.server]),
   };
   plans.set(cfg, p);
   return p;
@@ -78,36 +86,53 @@ function planOf(cfg: GatewayConfig): Plan {
 /** A wildcard <Directory> keeps its place among the plain ones; `~`/Match ones come after. */
 const isRegexSection = (s: ConfigSection): boolean => s.matchForm;
 
-// Apache's ap_pregsub for ProxyPassMatch: $0..$9, and '\' makes the next char literal.
-function substitute(tpl: string, m: RegExpExecArray): string {
-  let out = '';
+/**
+ * A ProxyPassMatch target path split once into literal text and capture numbers, as
+ * Apache's ap_pregsub reads it: `$0`..`$9` are captures, `\x` is a literal x.
+ * `parts` alternates string (literal) and number (capture index).
+ * `substitutes` is false when the template has neither, so the result would equal the
+ * template: that is Apache's "no backreference" case, where the URL is appended.
+ */
+interface Substitution { parts: Array<string | number>; substitutes: boolean }
+
+function compileSubstitution(tpl: string): Substitution {
+  const parts: Array<string | number> = [];
+  let lit = '';
+  let substitutes = false;
   for (let i = 0; i < tpl.length; i++) {
     const c = tpl.charCodeAt(i);
-    if (c === 36 && i + 1 < tpl.length) {                         // $
+    if (c === 36 && i + 1 < tpl.length) {                                       // $
       const d = tpl.charCodeAt(i + 1) - 48;
-      if (d >= 0 && d <= 9) { out += m[d] ?? ''; i++; continue; }
-    } else if (c === 92 && i + 1 < tpl.length) { out += tpl[++i]; continue; }   // \
-    out += tpl[i];
+      if (d >= 0 && d <= 9) { parts.push(lit, d); lit = ''; i++; substitutes = true; continue; }
+    } else if (c === 92 && i + 1 < tpl.length) { lit += tpl[++i]; substitutes = true; continue; }   // \
+    lit += tpl[i];
   }
-  return out;
+  parts.push(lit);
+  return { parts, substitutes };
 }
 
 /**
  * The backend URL path for a route that matched `path`, still decoded:
  * ProxyPass: the target's path + what follows the prefix;
- * ProxyPassMatch: the target's path with $N substituted, or, when substitution changed
- * nothing (no backreference), the target's path + the whole request path (Apache's
+ * ProxyPassMatch: the target's path with $N substituted, or, when there is nothing to
+ * substitute (no backreference), the target's path + the whole request path (Apache's
  * "URL appended", hence `…@DOCROOT@//ppm_implicit/…`). Returns null when no match.
  */
-function mapRoute(r: ProxyRoute, path: string): string | null {
+function mapRoute(r: ProxyRoute, sub: Substitution | null, path: string): string | null {
   if (r.regex === null) {
     if (!prefixMatches(r.pattern, path)) return null;
     return r.targetPath + path.slice(r.pattern.length);
   }
   const m = r.regex.exec(path);
   if (m === null) return null;
-  const found = substitute(r.targetPath, m);
-  return found === r.targetPath ? r.targetPath + path : found;
+  if (!sub!.substitutes) return r.targetPath + path;
+  const parts = sub!.parts;
+  let out = '';
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    out += typeof p === 'string' ? p : (m[p] ?? '');
+  }
+  return out;
 }
 
 function locationMatches(s: ConfigSection, path: string): boolean {
@@ -182,11 +207,11 @@ export function resolve(cfg: GatewayConfig, req: RequestSnapshot): RouteResult {
   const routes = cfg.routes;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
-    const mapped = mapRoute(r, path);
+    const mapped = mapRoute(r, plan.substitutions[i]!, path);
     if (mapped === null) continue;
     if (r.exclude) break;
-    const blocks = plan.serverOnly ? [cfg.server] : proxyBlocks(cfg, plan, r.worker?.name ?? r.balancer!, path);
-    const m = merge(cfg, blocks);
+    const blocks = plan.serverOnly ? plan.serverBlocks : proxyBlocks(cfg, plan, r.worker?.name ?? r.balancer!, path);
+    const m = plan.serverOnly ? plan.serverMerged : merge(cfg, blocks);
     return {
       kind: 'proxy', route: r, handlerUrlPath: '',
       resolved: resolved(cfg, r.form, m, buildEnv(blocks, req), r.worker, r.balancer,

@@ -35,7 +35,9 @@ export function decodePath(raw: string): DecodedPath | RefusedPath {
   }
   if (plain) return { ok: true, path: raw };
 
-  const bytes: number[] = [];
+  // ASCII-only escapes (the usual case): build the string directly.
+  let text = '';
+  let start = 0;
   let high = false;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
@@ -47,25 +49,43 @@ export function decodePath(raw: string): DecodedPath | RefusedPath {
       if (b === 47) return { ok: false, reason: 'encoded-slash' };
       if (b === 0) return { ok: false, reason: 'nul' };
       if (b > 127) high = true;
-      bytes.push(b);
+      text += raw.slice(start, i) + String.fromCharCode(b);
+      i += 2;
+      start = i + 1;
+    } else if (c === 0) {
+      return { ok: false, reason: 'nul' };
+    } else if (c > 127) {
+      high = true;
+    }
+  }
+  text += raw.slice(start);
+  if (high) text = decodeHighBytes(raw);
+  const needsNormalising = text.includes('//') || text.includes('/.');
+  return { ok: true, path: needsNormalising ? normaliseSegments(text) : text };
+}
+
+/**
+ * The slow path for paths with non-ASCII bytes (escaped or raw): collects the bytes
+ * (raw non-ASCII chars as their UTF-8), then reads them as UTF-8, or latin1 when they
+ * are not valid UTF-8. Escapes were validated by the caller.
+ */
+function decodeHighBytes(raw: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 37) {
+      bytes.push((hexValue(raw.charCodeAt(i + 1)) << 4) | hexValue(raw.charCodeAt(i + 2)));
       i += 2;
     } else if (c < 128) {
-      if (c === 0) return { ok: false, reason: 'nul' };
       bytes.push(c);
     } else {
-      high = true;
       const cp = raw.codePointAt(i)!;
       if (cp > 0xffff) i++;
       for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
     }
   }
-  let text: string;
-  if (!high) text = String.fromCharCode(...bytes);
-  else {
-    const buf = Uint8Array.from(bytes);
-    try { text = utf8.decode(buf); } catch { text = Buffer.from(buf).toString('latin1'); }
-  }
-  return { ok: true, path: normaliseSegments(text) };
+  const buf = Uint8Array.from(bytes);
+  try { return utf8.decode(buf); } catch { return Buffer.from(buf).toString('latin1'); }
 }
 
 /**

@@ -213,7 +213,7 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('ProxyPass /a/ fcgi://h/ timeout=1.5\n', 'fcgate.conf:1: ProxyPass: timeout: expected a duration (a whole number, optionally with ms, s, mi or h), got "1.5"');
   fails('ProxyPass /a/ fcgi://h/ nocanon=on\n', 'fcgate.conf:1: ProxyPass: unknown worker key "nocanon"');
   fails('ProxyPass /a/ ! max=1\n', 'fcgate.conf:1: ProxyPass: "!" takes no key=value parameters');
-  fails('ProxyPass /a/ fcgi://h/$1\n', 'fcgate.conf:1: ProxyPass: "$" in the URL only has a meaning with ProxyPassMatch');
+  fails('ProxyPass /a/ fcgi://h/$1\n', 'fcgate.conf:1: ProxyPass: "$N" in the URL only has a meaning with ProxyPassMatch');
   fails('ProxyPassMatch "^/(a" fcgi://h/\n', 'fcgate.conf:1: ProxyPassMatch: bad regular expression "^/(a": Unterminated group');
   fails('ProxyPass /x/ balancer://none/\n', 'fcgate.conf:1: ProxyPass: balancer://none has no BalancerMember (declare it in <Proxy "balancer://none/">)');
   fails('ProxyPass /x/ balancer://c/ max=1\n<Proxy balancer://c>\nBalancerMember fcgi://h\n</Proxy>\n', 'fcgate.conf:1: ProxyPass: "max" is not a balancer key (put worker keys on BalancerMember or ProxySet)');
