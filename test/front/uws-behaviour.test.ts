@@ -113,6 +113,7 @@ before(async () => {
     early: (res) => res.writeStatus('413 Payload Too Large').end('no'),
     reason: (res) => res.writeStatus('999 Custom Reason').end('r'),
     closed: (res) => res.end('bye', true),
+    ewbundef: (res) => res.endWithoutBody(undefined, true),
     manualcl: (res) => res.writeHeader('Content-Length', '7').endWithoutBody(),
     tryend: (res) => { res.tryEnd('hel', 5); res.tryEnd('lo', 5); },
     write: (res) => { res.write('hel'); res.write('lo'); res.end(); },
@@ -420,6 +421,12 @@ describe('responses', () => {
       (s) => s.endsWith('hello'));
     assert.equal(r.data.replace(/Date: [^\r]*\r\n/g, ''), 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\nuWebSockets: 20\r\n\r\n' +
       'HTTP/1.1 200 OK\r\nuWebSockets: 20\r\nContent-Length: 5\r\n\r\nhello');
+  });
+
+  test('endWithoutBody(undefined, true) sends a garbage Content-Length (2^63) and hangs', async () => {
+    const r = await exchange(port, [req1('HEAD /reply/ewbundef HTTP/1.1\r\nHost: a')], () => false, 300);
+    assert.match(r.data, /\r\nContent-Length: 9223372036854775808\r\n/);
+    assert.equal(r.closed, false);
   });
 
   test('endWithoutBody() sends no Content-Length', async () => {
