@@ -163,12 +163,15 @@ export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRe
   if (r.form === 'handler') {
     // SetHandler "proxy:fcgi://…": the core already mapped the URL to a file and split
     // PATH_INFO on disk; proxy-fcgi-pathinfo plays no part. Apache writes the handler
-    // string followed by the filename, so `SetHandler "proxy:unix:…|fcgi://localhost/"`
-    // (trailing slash as written) gives `proxy:fcgi://localhost//var/www/x.php` ⚠.
-    // We do not copy that double slash: the worker's canonical name no longer says
-    // whether the operator wrote the slash, PHP-FPM strips `proxy:fcgi://host` up to
-    // the first '/' and would show the app `//var/www/x.php` as SCRIPT_FILENAME, and
-    // both name the same file. The single-slash form is what the TCP row shows.
+    // string as written followed by the filename, so `SetHandler "proxy:unix:…|fcgi://localhost/"`
+    // (trailing slash) gives `proxy:fcgi://localhost//var/www/x.php` ⚠. We do not copy
+    // that double slash (the router's RouteResult.handlerUrlPath would allow it):
+    // it comes from an incidental trailing slash in the config, not from the socket
+    // kind; PHP-FPM strips `proxy:fcgi://host` up to the first '/' and would show the
+    // app `//var/www/x.php` as $_SERVER['SCRIPT_FILENAME'] (so `SCRIPT_FILENAME === __FILE__`
+    // checks fail under Apache); and both strings name the same file. The single-slash
+    // form is what Apache itself sends for the TCP row. To be listed among the
+    // deliberate differences in APACHE-BEHAVIOUR.md.
     out[filenameAt] = generic ? r.targetPath : fpmPrefixOf(worker) + r.targetPath;
     out.push('SCRIPT_NAME', r.scriptName ?? r.decodedPath);
     const pi = r.pathInfo;
