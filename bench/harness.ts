@@ -191,13 +191,19 @@ function pickBatches(contenders: readonly Contender[], clock: () => number): Map
 /** With node --expose-gc (scripts/run-bench.mjs passes it), each task starts on a clean heap rather than its predecessor's garbage. */
 const collectGarbage = (): void => { (globalThis as { gc?: () => void }).gc?.(); };
 
-function opsPerSecond(task: Task): number {
+/**
+ * Calls per second from a finished task. On the CPU clock, the mean time per call
+ * (tinybench's period): descheduling is already out of it, and the mean charges each
+ * contender all the GC its garbage causes (a median of batches hides it whenever
+ * fewer than half the batches hit a collection, which made the 64 KiB suites flip
+ * between rounds). On the wall clock, the median batch, which drops stalls.
+ */
+function opsPerSecond(task: Task, clock: Knobs['clock']): number {
   const r = task.result;
   if (r.state === 'errored') throw r.error;
   if (r.state !== 'completed') throw new Error(`task ${task.name} ended ${r.state}`);
-  // A sample is the mean of a ~1 ms batch, so GC work is spread over the samples it
-  // interrupts; the median sample drops the VM's occasional stalls.
-  return r.latency.p50 > 0 ? 1000 / r.latency.p50 : Infinity;
+  const ms = clock === 'cpu' ? r.period : r.latency.p50;
+  return ms > 0 ? 1000 / ms : Infinity;
 }
 
 const fmtHz = (hz: number): string => Math.round(hz).toLocaleString('en-US');
@@ -241,7 +247,7 @@ export function runSuite(spec: SuiteSpec): SuiteResult {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
     for (const c of order) bench.add(c.name, batched(c.fn, batches.get(c.name)!, clock), { async: false });
     bench.runSync();
-    for (const task of bench.tasks) hz.get(task.name)!.push(opsPerSecond(task));
+    for (const task of bench.tasks) hz.get(task.name)!.push(opsPerSecond(task, knobs.clock));
     lastTable = bench.table();
   }
 

@@ -6,7 +6,8 @@
 // Usage: node scripts/run-bench.mjs [--write] [filter-substring ...]
 //   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command)
 // Knobs (FCGATE_BENCH_TIME, _ROUNDS, _WARMUP, _BATCH) pass through to the suites.
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +71,8 @@ function runSuite(file) {
 
 const fmtHz = (hz) => Math.round(hz).toLocaleString('en-US');
 const started = Date.now();
+/** Other processes on the machine widen the noise; the 1-minute load average says how busy it was. */
+const loadAtStart = loadavg()[0].toFixed(2);
 const runs = [];
 for (const file of files) {
   console.log(`\n=== ${file}`);
@@ -99,11 +102,13 @@ for (const run of runs) {
 }
 const machine = runs.find((r) => r.result)?.result.machine;
 console.log(`\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`);
-if (machine) console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores)`);
+if (machine) console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores) | load average at start ${loadAtStart}`);
 console.table(rows);
 
 if (write) {
-  const knobNames = ['FCGATE_BENCH_TIME', 'FCGATE_BENCH_ROUNDS', 'FCGATE_BENCH_WARMUP', 'FCGATE_BENCH_BATCH'];
+  const knobNames = ['FCGATE_BENCH_TIME', 'FCGATE_BENCH_ROUNDS', 'FCGATE_BENCH_WARMUP', 'FCGATE_BENCH_BATCH', 'FCGATE_BENCH_CLOCK'];
+  let tinybench = 'unknown';
+  try { tinybench = JSON.parse(readFileSync(join(root, 'node_modules', 'tinybench', 'package.json'), 'utf8')).version; } catch { /* reported as unknown */ }
   const setKnobs = knobNames.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
   const command = [...setKnobs, 'npm run bench --', ...args].join(' ');
   const knobs = runs.find((r) => r.result)?.result.knobs;
@@ -112,17 +117,19 @@ if (write) {
     '',
     'Written by `scripts/run-bench.mjs --write`; regenerate rather than edit. Each ratio is the',
     "candidate's ops/s over its naive baseline's, timed in the same process in interleaved",
-    'rounds (the order alternates each round); the figure is the median round, the noise half',
+    'rounds (the order alternates each round); ops/s come from CPU time per call, GC included',
+    '(FCGATE_BENCH_CLOCK=cpu). The figure is the median round, the noise half',
     'the spread of the rounds (the lowest and highest fifth dropped). A suite fails when',
     'the median is below 1 - noise. The ops/s columns (median rounds) are for context only: on a',
     'shared VM they move far more than the ratios, and they compare only within one machine.',
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Node: ${machine?.node ?? process.version}`,
-    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores)`,
+    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores); 1-minute load average at start: ${loadAtStart}`,
+    `- tinybench: ${tinybench}`,
     `- Command: \`${command}\``,
-    knobs ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch}` : '- Knobs: unknown',
-    `- Verdict: ${ok ? 'all candidates ahead of their baselines' : 'FAILED (see table)'}`,
+    knobs ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} FCGATE_BENCH_CLOCK=${knobs.clock}` : '- Knobs: unknown',
+    `- Verdict: ${ok ? 'pass (no candidate behind its baseline beyond the noise)' : 'FAILED (see table)'}`,
     '',
     '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | baseline ops/s | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|',
