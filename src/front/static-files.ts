@@ -304,9 +304,10 @@ class FileTransfer {
       // The file shrank or failed under us: the head promised `length` bytes, so the only
       // honest thing left is to close the connection (the truncation shows).
       const error = err ?? new Error(`${this.filename} ended ${this.remaining} bytes early`);
-      if (this.headWritten) this.res.close();
+      const headWritten = this.headWritten;
+      this.finish(error);                                  // first: res.close() runs onAborted
+      if (headWritten) this.res.close();
       else this.res.cork(() => this.res.writeStatus('500 Internal Server Error').end());
-      this.finish(error);
       return;
     }
     this.position += n;

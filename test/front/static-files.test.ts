@@ -3,7 +3,7 @@
 // file through a slow reader (backpressure), and a client that leaves mid-transfer.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -279,6 +279,28 @@ describe('serveStatic through uWS', () => {
     for (let i = 0; i < BIG; i += 4093) assert.equal(body[i], (i * 7 + (i >>> 11)) & 0xff, `byte ${i}`);
     assert.deepEqual(o, { status: 200, bytes: BIG, aborted: false, error: undefined });
     assert.ok(writableCalls > 0, 'uWS never reported backpressure: the test did not exercise onWritable');
+  });
+
+  test('a file that shrinks mid-transfer: connection closed (truncation shows), outcome carries the error', async () => {
+    const file = join(dir, 'shrink.bin');
+    writeFileSync(file, Buffer.alloc(BIG, 1));
+    const done = new Promise<StaticOutcome>((r) => { outcomeWaiter = r; });
+    let got = 0;
+    const closed = new Promise<void>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('data', () => { s.pause(); });
+      onBlocked = () => { onBlocked = null; truncateSync(file, 1 << 20); s.resume(); };
+      s.on('data', (d: Buffer) => { got += d.length; });
+      s.on('close', () => resolve());
+      s.write('GET /shrink.bin HTTP/1.1\r\nHost: a\r\n\r\n');
+    });
+    const o = await done;
+    outcomeWaiter = null;
+    await closed;
+    assert.equal(o.status, 200);
+    assert.equal(o.aborted, false);
+    assert.match(String(o.error?.message), /ended \d+ bytes early/);
+    assert.ok(got < BIG);
   });
 
   test('a client that leaves mid-transfer: onAborted, outcome aborted, nothing touched after', async () => {
