@@ -224,7 +224,9 @@ function walk(st: BuildState, ctx: Context, nodes: ConfigNode[]): void {
     const e = BY_NAME.get(n.name.toLowerCase());
     if (e === undefined) st.fail(n, n.name, 'unknown directive');
     if (!e.where.has(ctx.kind)) {
-      st.fail(n, e.name, `not allowed inside <${SECTION_LABEL[ctx.kind as ConfigSection['kind']]}>`);
+      st.fail(n, e.name, ctx.kind === 'server'
+        ? `only allowed inside ${[...e.where].map((k) => `<${SECTION_LABEL[k as ConfigSection['kind']]}>`).join(', ')}`
+        : `not allowed inside <${SECTION_LABEL[ctx.kind]}>`);
     }
     e.run(st, ctx, n);
   }

@@ -1,7 +1,7 @@
 // Entry points that turn configuration text, a file or command-line flags into a
 // GatewayConfig. The directive work is in directives.ts; routing is in router.ts.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
 import { buildConfig } from './directives.js';
@@ -11,7 +11,16 @@ import type { GatewayConfig } from './model.js';
 /** Parses configuration text; `fileName` names it in errors and anchors relative paths. */
 export function parseConfig(text: string, fileName: string): GatewayConfig {
   const baseDir = dirname(resolve(fileName));
-  return buildConfig(parseTree(text, fileName), fileName, baseDir);
+  return checkDocumentRoot(buildConfig(parseTree(text, fileName), fileName, baseDir));
+}
+
+/** As Apache (AH00112), a DocumentRoot that is not a directory is a warning, not an error. */
+function checkDocumentRoot(cfg: GatewayConfig): GatewayConfig {
+  const root = cfg.documentRoot;
+  if (root !== null && statSync(root, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    cfg.warnings.push(`${cfg.source}: DocumentRoot ${root} is not an existing directory`);
+  }
+  return cfg;
 }
 
 /** Reads and parses a configuration file; an unreadable file is a ConfigError too. */
@@ -52,7 +61,7 @@ export function configFromFlags(flags: ConfigFlags): GatewayConfig {
   }
   if (flags.documentRoot !== undefined) nodes.push(node('DocumentRoot', [flags.documentRoot], ++line));
   try {
-    return buildConfig(nodes, file, process.cwd());
+    return checkDocumentRoot(buildConfig(nodes, file, process.cwd()));
   } catch (e) {
     if (e instanceof ConfigError) {
       const flag = nodes[e.line - 1];

@@ -257,6 +257,9 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('ProxyRequests On\n', 'fcgate.conf:1: ProxyRequests: fcgate is never a forward proxy (only Off is accepted)');
   fails('<Directory /a>\nAllowOverride All\n</Directory>\n', 'fcgate.conf:2: AllowOverride: fcgate never reads .htaccess files: only None is accepted');
   fails('<Directory /a>\nRequire ip 10.0.0.0/8\n</Directory>\n', 'fcgate.conf:2: Require: access control is not implemented: only "Require all granted" is accepted');
+  fails('Require all granted\n', 'fcgate.conf:1: Require: only allowed inside <Directory>, <Files>, <Location>, <Proxy>');
+  fails('AllowOverride None\n', 'fcgate.conf:1: AllowOverride: only allowed inside <Directory>');
+  fails('<Proxy fcgi://h/>\nSetHandler none\n</Proxy>\n', 'fcgate.conf:2: SetHandler: not allowed inside <Proxy>');
   fails('LoadModule x\n', 'fcgate.conf:1: LoadModule: expected a module name and a file');
   fails('ProxyTimeout x\n', 'fcgate.conf:1: ProxyTimeout: expected a duration (a whole number, optionally with ms, s, mi or h), got "x"');
   fails('<Location /a>\nProxyPassMatch fcgi://h/\n</Location>\n', 'fcgate.conf:2: ProxyPassMatch: inside <Location> use ProxyPass, or put ProxyPassMatch in <LocationMatch>');

@@ -23,6 +23,9 @@ test('loadConfig reads a file; errors carry its path and line; a missing file is
     const cfg = loadConfig(good);
     assert.equal(cfg.source, good);
     assert.equal(cfg.documentRoot, join(dir, 'www'));
+    assert.deepEqual(cfg.warnings, [`${good}: DocumentRoot ${join(dir, 'www')} is not an existing directory`]);
+    writeFileSync(good, `DocumentRoot ${dir}\n`);
+    assert.deepEqual(loadConfig(good).warnings, []);
     const bad = join(dir, 'bad.conf');
     writeFileSync(bad, 'Listen 8080\n\n# c\nProxyPass /app/\n');
     assert.throws(() => loadConfig(bad), (e: unknown) => e instanceof ConfigError && e.message === `${bad}:4: ProxyPass: expected a path and a URL` && e.line === 4 && e.file === bad);
