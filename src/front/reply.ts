@@ -141,8 +141,12 @@ export class UwsReply implements ResponseSink {
     for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
     if (this.method === 'HEAD' || noBody(head.status)) {
       // HEAD: the length the GET would have, when the app said it; 204/304: none.
-      if (this.method === 'HEAD' && head.contentLength >= 0 && !noBody(head.status)) res.endWithoutBody(head.contentLength);
-      else res.endWithoutBody();
+      // endWithoutBody(n) leaves uWS waiting for n bytes (native-notes/uws.md): write the
+      // header ourselves and end without a length.
+      if (this.method === 'HEAD' && head.contentLength >= 0 && !noBody(head.status)) {
+        res.writeHeader('Content-Length', String(head.contentLength));
+      }
+      res.endWithoutBody();
       this.complete();
     } else if (this.total === 0) {
       res.end();
@@ -280,7 +284,7 @@ export class UwsReply implements ResponseSink {
       res.writeHeader('Content-Type', 'text/html; charset=utf-8');
       if (retryAfter) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
       for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
-      if (this.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body));
+      if (this.method === 'HEAD') res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
       else res.end(body, extra.includes('close'));
     });
     this.complete();

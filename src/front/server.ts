@@ -35,6 +35,7 @@ export interface GatewayOptions {
 interface MemberState { worker: WorkerSettings; lbStatus: number; loadFactor: number; lbSet: number; hotStandby: boolean; path: string }
 
 let requestSerial = 0;
+let markRemoved = false;
 
 export class Gateway {
   readonly config: GatewayConfig;
@@ -79,6 +80,10 @@ export class Gateway {
   /** Listens on every configured address; returns the bound endpoints. */
   async listen(): Promise<LocalEndpoint[]> {
     const uws = loadUws();
+    // Don't advertise the library in every response ("uWebSockets: 20"): undocumented but
+    // measured, process-wide (native-notes/uws.md).
+    const cfg = (uws as unknown as { _cfg?: (key: string) => void })._cfg;
+    if (typeof cfg === 'function' && !markRemoved) { cfg('999999990007'); markRemoved = true; }
     const out: LocalEndpoint[] = [];
     for (const l of this.config.listen) {
       const app = uws.App();
