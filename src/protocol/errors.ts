@@ -9,7 +9,6 @@ export const ProtocolErrorCode = {
   BadRecordLength: 'FCGI_BAD_RECORD_LENGTH',
   BadPairs: 'FCGI_BAD_PAIRS',
   PairsTooLong: 'FCGI_PAIRS_TOO_LONG',
-  BadManagementId: 'FCGI_BAD_MANAGEMENT_ID',
 } as const;
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 

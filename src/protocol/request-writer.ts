@@ -27,6 +27,7 @@ export function writePreamble(id: number, params: readonly string[],
                               options: PreambleOptions = {}): Buffer {
   const n = params.length;
   if ((n & 1) !== 0) throw new RangeError('writePreamble: params must hold name/value pairs');
+  if (!Number.isInteger(id) || id < 1 || id > 0xffff) throw new RangeError(`writePreamble: request id ${id} out of 1..65535`);
   const maxRecord = options.maxRecord ?? MAX_CONTENT;
   if (maxRecord < 8 || maxRecord > MAX_CONTENT) throw new RangeError(`maxRecord ${maxRecord} out of 8..65535`);
   if (scratch.length < n) scratch = new Int32Array(n * 2);
