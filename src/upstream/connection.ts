@@ -41,6 +41,8 @@ export class UpstreamConnection implements RecordSink {
   private id = 0;
   private stdoutEnded = false;
   private ended = false;
+  /** Inside the END_REQUEST callback: the record is complete though the reader hasn't moved on. */
+  private inEndRecord = false;
   private tail: Buffer | null = null;
   private paused = false;
   private closed = false;
@@ -63,8 +65,14 @@ export class UpstreamConnection implements RecordSink {
 
   get isClosed(): boolean { return this.closed; }
   get busy(): boolean { return this.user !== null; }
-  /** True when the request ended cleanly and nothing is left half-read. */
-  get clean(): boolean { return this.healthy && !this.closed && this.reader.atBoundary && this.tail === null; }
+  /**
+   * True when the request ended cleanly and nothing is left half-read. The pool asks from
+   * inside onEndRequest, while the reader still counts the END_REQUEST record as current
+   * (it moves to the next header after the callback): that record is complete then.
+   */
+  get clean(): boolean {
+    return this.healthy && !this.closed && this.tail === null && (this.reader.atBoundary || this.inEndRecord);
+  }
 
   /** Binds a request to this connection and arms the read timeout. */
   attach(user: ConnectionUser, id: number, timeoutMs: number): void {
@@ -188,7 +196,12 @@ export class UpstreamConnection implements RecordSink {
     this.served++;
     if (protocolStatus !== ProtocolStatus.RequestComplete) this.healthy = false;
     const user = this.user!;
-    user.onEndRequest(appStatus, protocolStatus);
+    this.inEndRecord = true;
+    try {
+      user.onEndRequest(appStatus, protocolStatus);
+    } finally {
+      this.inEndRecord = false;
+    }
   }
 
   onBeginRequest(): void { /* never reaches a client-side reader */ }
