@@ -54,7 +54,6 @@ export class Exchange implements ConnectionUser, Waiter {
   /** The app's Content-Length still to pass on; -1 when it sent none. */
   private remaining = -1;
   private discard = false;
-  private stdoutEnded = false;
 
   /**
    * `preamble` is BEGIN_REQUEST + PARAMS (+ the empty STDIN when `hasBody` is false).
@@ -166,7 +165,8 @@ export class Exchange implements ConnectionUser, Waiter {
     return this.sink.onBody(data);
   }
 
-  onStdoutEnd(): void { this.stdoutEnded = true; }
+  /** The empty STDOUT record: nothing to do, END_REQUEST decides (see onEndRequest). */
+  onStdoutEnd(): void { /* END_REQUEST decides */ }
 
   onStderr(data: Buffer): void {
     const text = data.toString('utf8').replace(/\s+$/, '');
@@ -189,7 +189,9 @@ export class Exchange implements ConnectionUser, Waiter {
     }
     this.state = State.Done;
     this.conn = null;
-    const reusable = this.stdinComplete && this.stdoutEnded && protocolStatus === ProtocolStatus.RequestComplete;
+    // END_REQUEST ends the request whether or not an empty STDOUT record came first:
+    // PHP-FPM never sends that record, and requiring it made no PHP-FPM connection reusable.
+    const reusable = this.stdinComplete && protocolStatus === ProtocolStatus.RequestComplete;
     this.pool.release(conn, reusable);
     if (this.remaining > 0 && !this.discard) {
       this.sink.onFailure(new GatewayError('FCGATE_APP_CLOSED', this.pool.name,
