@@ -1,9 +1,23 @@
 // The request preamble: BEGIN_REQUEST + PARAMS records + the empty PARAMS record
 // (+ optionally the empty STDIN record of a request without a body), written in two
-// passes into exactly one Buffer: measure, allocate once, write, check the end offset.
+// passes into exactly one Buffer: measure and lay out, allocate once, write, check the
+// end offset.
+//
+// PARAMS layout. The spec lets pairs run across records, but PHP-FPM (8.2, measured:
+// test/integration/php-fpm-codec.test.ts) parses each PARAMS record on its own and resets
+// the connection when a pair is cut, or when content + padding exceeds 65535. So whole
+// pairs are packed into records of at most 65528 content bytes (65528 + 7 padding ≤
+// 65535), as Apache does; only a single pair larger than a record is cut across records
+// (nothing is ever truncated).
+//
+//   pairs (bytes): 30000 30000 30000 70000 100   maxRecord 65528
+//   records:       [60000] [30000] [65528] [4472+100]
 import { FLAG_KEEP_CONN, HEADER_LEN, MAX_CONTENT, MAX_PAIR_LENGTH, RecordType, Role } from './constants.js';
 import { paddingFor, writeHeader } from './header.js';
 import { lengthSize, utf8Length, writeLength, writeString } from './pairs.js';
+
+/** Largest PARAMS content whose record, padded to 8, still fits 65535 bytes (PHP-FPM needs that). */
+export const PARAMS_MAX_RECORD = 65528;
 
 export interface PreambleOptions {
   role?: Role;
@@ -14,37 +28,65 @@ export interface PreambleOptions {
   maxRecord?: number;
 }
 
-// Per-call scratch for the measured UTF-8 lengths. It never leaves this module and
+// Per-call scratch: measured UTF-8 lengths and record sizes. Never leaves this module and
 // is fully rewritten before each read, so sharing it across calls is safe.
-let scratch = new Int32Array(128);
+let lens = new Int32Array(128);
+let records = new Int32Array(16);
+
+/** Appends a record size to the layout scratch. */
+function pushRecord(count: number, size: number): number {
+  if (count === records.length) {
+    const bigger = new Int32Array(records.length * 2);
+    bigger.set(records);
+    records = bigger;
+  }
+  records[count] = size;
+  return count + 1;
+}
+
+/** Lays out the pairs of `params` (lengths in `lens`) into records; returns the record count. */
+function layout(n: number, maxRecord: number): number {
+  let count = 0;
+  let cur = 0;
+  for (let i = 0; i < n; i += 2) {
+    const s = lengthSize(lens[i]!) + lengthSize(lens[i + 1]!) + lens[i]! + lens[i + 1]!;
+    if (s <= maxRecord) {
+      if (cur + s > maxRecord) { count = pushRecord(count, cur); cur = 0; }
+      cur += s;
+      continue;
+    }
+    // A pair larger than a record: start it in a fresh record and cut it.
+    if (cur > 0) { count = pushRecord(count, cur); cur = 0; }
+    let left = s;
+    while (left > maxRecord) { count = pushRecord(count, maxRecord); left -= maxRecord; }
+    cur = left;
+  }
+  if (cur > 0) count = pushRecord(count, cur);
+  return count;
+}
 
 /**
  * Writes the request preamble for `params`, a flat [name0, value0, name1, value1, …]
- * list. Pairs longer than one record continue in the next PARAMS record: nothing is
- * ever truncated. Returns one Buffer ready for socket.write.
+ * list. Returns one Buffer ready for socket.write.
  */
 export function writePreamble(id: number, params: readonly string[],
                               options: PreambleOptions = {}): Buffer {
   const n = params.length;
   if ((n & 1) !== 0) throw new RangeError('writePreamble: params must hold name/value pairs');
   if (!Number.isInteger(id) || id < 1 || id > 0xffff) throw new RangeError(`writePreamble: request id ${id} out of 1..65535`);
-  const maxRecord = options.maxRecord ?? MAX_CONTENT;
+  const maxRecord = options.maxRecord ?? PARAMS_MAX_RECORD;
   if (maxRecord < 8 || maxRecord > MAX_CONTENT) throw new RangeError(`maxRecord ${maxRecord} out of 8..65535`);
-  if (scratch.length < n) scratch = new Int32Array(n * 2);
+  if (lens.length < n) lens = new Int32Array(n * 2);
 
-  // Pass 1: measure.
-  let pairBytes = 0;
+  // Pass 1: measure and lay out.
   for (let i = 0; i < n; i++) {
     const len = utf8Length(params[i]!);
     if (len > MAX_PAIR_LENGTH) throw new RangeError(`param ${params[i & ~1]!.slice(0, 40)}: ${len} bytes exceeds 2^31-1`);
-    scratch[i] = len;
-    pairBytes += lengthSize(len) + len;
+    lens[i] = len;
   }
-  const records = pairBytes === 0 ? 0 : Math.ceil(pairBytes / maxRecord);
-  const fullPad = paddingFor(maxRecord);
-  const lastContent = pairBytes - (records - 1) * maxRecord;
-  const paramsBytes = records === 0 ? 0
-    : (records - 1) * (HEADER_LEN + maxRecord + fullPad) + HEADER_LEN + lastContent + paddingFor(lastContent);
+  const count = layout(n, maxRecord);
+  let paramsBytes = 0;
+  for (let k = 0; k < count; k++) paramsBytes += HEADER_LEN + records[k]! + paddingFor(records[k]!);
   const total = 16 + paramsBytes + HEADER_LEN + (options.endStdin ? HEADER_LEN : 0);
   const out = Buffer.allocUnsafe(total);
 
@@ -57,45 +99,64 @@ export function writePreamble(id: number, params: readonly string[],
   out.fill(0, at + 3, at + 8);        // reserved
   at += 8;
 
-  if (records > 0) {
-    // Write the pairs contiguously after the first header…
-    const pairsStart = at + HEADER_LEN;
-    let p = pairsStart;
-    for (let i = 0; i < n; i += 2) {
-      p = writeLength(out, p, scratch[i]!);
-      p = writeLength(out, p, scratch[i + 1]!);
-      p = writeString(out, p, params[i]!, scratch[i]!);
-      p = writeString(out, p, params[i + 1]!, scratch[i + 1]!);
+  // PARAMS records, following the layout.
+  let k = -1;
+  let left = 0;                       // content bytes left in the open record
+  for (let i = 0; i < n; i += 2) {
+    const nl = lens[i]!, vl = lens[i + 1]!;
+    const s = lengthSize(nl) + lengthSize(vl) + nl + vl;
+    if (left === 0) { at = closeAndOpen(out, at, id, k, ++k); left = records[k]!; }
+    if (s <= left) {
+      at = writeLength(out, at, nl);
+      at = writeLength(out, at, vl);
+      at = writeString(out, at, params[i]!, nl);
+      at = writeString(out, at, params[i + 1]!, vl);
+      left -= s;
+      continue;
     }
-    // …then, when they need several records, move each record's slice to its place,
-    // last first so no slice overwrites one not yet moved.
-    const stride = HEADER_LEN + maxRecord + fullPad;
-    for (let k = records - 1; k >= 0; k--) {
-      const content = k === records - 1 ? lastContent : maxRecord;
-      const dest = at + k * stride;
-      if (k > 0) out.copyWithin(dest + HEADER_LEN, pairsStart + k * maxRecord, pairsStart + k * maxRecord + content);
-      const pad = paddingFor(content);
-      writeHeader(out, dest, RecordType.Params, id, content, pad);
-      out.fill(0, dest + HEADER_LEN + content, dest + HEADER_LEN + content + pad);
+    // The rare cut pair: encode it apart, then copy it across records.
+    const pair = Buffer.allocUnsafe(s);
+    let p = writeLength(pair, 0, nl);
+    p = writeLength(pair, p, vl);
+    p = writeString(pair, p, params[i]!, nl);
+    writeString(pair, p, params[i + 1]!, vl);
+    let from = 0;
+    while (from < s) {
+      if (left === 0) { at = closeAndOpen(out, at, id, k, ++k); left = records[k]!; }
+      const m = Math.min(left, s - from);
+      pair.copy(out, at, from, from + m);
+      at += m;
+      from += m;
+      left -= m;
     }
-    at += paramsBytes;
   }
+  if (k >= 0) at = pad(out, at, records[k]!);
   at = writeHeader(out, at, RecordType.Params, id, 0, 0);
   if (options.endStdin) at = writeHeader(out, at, RecordType.Stdin, id, 0, 0);
   if (at !== total) throw new Error(`writePreamble: wrote ${at} bytes, measured ${total}`);
   return out;
 }
 
-/** Size the preamble of `params` will take (for tests and buffer planning). */
-export function measurePreamble(params: readonly string[], maxRecord = MAX_CONTENT): number {
-  let pairBytes = 0;
-  for (let i = 0; i < params.length; i++) {
-    const len = utf8Length(params[i]!);
-    pairBytes += lengthSize(len) + len;
-  }
-  if (pairBytes === 0) return 16 + HEADER_LEN;
-  const records = Math.ceil(pairBytes / maxRecord);
-  const last = pairBytes - (records - 1) * maxRecord;
-  return 16 + (records - 1) * (HEADER_LEN + maxRecord + paddingFor(maxRecord))
-    + HEADER_LEN + last + paddingFor(last) + HEADER_LEN;
+/** Pads record `prev` (if any) and writes the header of record `next`. */
+function closeAndOpen(out: Buffer, at: number, id: number, prev: number, next: number): number {
+  if (prev >= 0) at = pad(out, at, records[prev]!);
+  const size = records[next]!;
+  return writeHeader(out, at, RecordType.Params, id, size, paddingFor(size));
+}
+
+function pad(out: Buffer, at: number, content: number): number {
+  const p = paddingFor(content);
+  for (let i = 0; i < p; i++) out[at + i] = 0;
+  return at + p;
+}
+
+/** Size the preamble of `params` will take, without the optional empty STDIN record. */
+export function measurePreamble(params: readonly string[], maxRecord = PARAMS_MAX_RECORD): number {
+  const n = params.length;
+  if (lens.length < n) lens = new Int32Array(n * 2);
+  for (let i = 0; i < n; i++) lens[i] = utf8Length(params[i]!);
+  const count = layout(n, maxRecord);
+  let bytes = 16 + HEADER_LEN;
+  for (let k = 0; k < count; k++) bytes += HEADER_LEN + records[k]! + paddingFor(records[k]!);
+  return bytes;
 }

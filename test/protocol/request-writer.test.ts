@@ -65,13 +65,13 @@ test('preamble with no params: BEGIN and the empty PARAMS record', () => {
   assert.equal(measurePreamble([]), 24);
 });
 
-test('PARAMS split at maxRecord 8: a pair continues in the next record', () => {
+test('PARAMS at maxRecord 8: whole pairs per record (PHP-FPM parses each record alone)', () => {
   const golden = join(
     BEGIN_1,
-    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00), // v1 PARAMS id=1 len=8 pad=0
-    bytes(0x01, 0x01, 0x41, 0x31, 0x02, 0x02, 0x42, 0x42), // A=1, then BB=22's lengths and name
-    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x02, 0x06, 0x00), // v1 PARAMS id=1 len=2 pad=6
-    bytes(0x32, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00), // BB's value '22', padding ×6
+    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x04, 0x04, 0x00), // v1 PARAMS id=1 len=4 pad=4
+    bytes(0x01, 0x01, 0x41, 0x31, 0x00, 0x00, 0x00, 0x00), // A=1, padding ×4
+    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x06, 0x02, 0x00), // v1 PARAMS id=1 len=6 pad=2
+    bytes(0x02, 0x02, 0x42, 0x42, 0x32, 0x32, 0x00, 0x00), // BB=22, padding ×2
     PARAMS_END_1,
   );
   const params = ['A', '1', 'BB', '22'];
@@ -97,16 +97,17 @@ test('PARAMS split at maxRecord 13: records padded, value cut mid-string', () =>
   assert.equal(measurePreamble(['NAME', 'value-0123456789'], 13), 72);
 });
 
-test('PARAMS split at maxRecord 8 through a 4-byte length', () => {
+test('PARAMS at maxRecord 8: a pair larger than a record is cut, through its 4-byte length', () => {
   const x128 = 'x'.repeat(128);
   const wire = writePreamble(1, ['A', '1', 'N', x128], { maxRecord: 8 });
-  // Pair bytes: 4 (A=1) + 1 + 4 + 1 + 128 = 138 = 17 records of 8 and one of 2.
-  assert.equal(wire.length, 16 + 17 * 16 + 16 + 8);
+  // A=1 (4 bytes) has a record of its own; N=x128 is 1 + 4 + 1 + 128 = 134 bytes:
+  // 16 records of 8 and one of 6.
+  assert.equal(wire.length, 16 + 16 + 16 * 16 + 16 + 8);
   assert.deepEqual(wire.subarray(16, 48), join(
+    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x04, 0x04, 0x00), // v1 PARAMS id=1 len=4 pad=4
+    bytes(0x01, 0x01, 0x41, 0x31, 0x00, 0x00, 0x00, 0x00), // A=1, padding ×4
     bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00), // v1 PARAMS id=1 len=8 pad=0
-    bytes(0x01, 0x01, 0x41, 0x31, 0x01, 0x80, 0x00, 0x00), // A=1; nlen=1, first 3 bytes of vlen
-    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00), // v1 PARAMS id=1 len=8 pad=0
-    bytes(0x80, 0x4e, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78), // last vlen byte (128), 'N', 'x'×6
+    bytes(0x01, 0x80, 0x00, 0x00, 0x80, 0x4e, 0x78, 0x78), // nlen=1, vlen=128 (4 bytes), 'N', 'x'×2
   ));
   for (let k = 2; k < 17; k++) {
     const at = 16 + k * 16;
@@ -116,8 +117,8 @@ test('PARAMS split at maxRecord 8 through a 4-byte length', () => {
     ), `record ${k}`);
   }
   assert.deepEqual(wire.subarray(16 + 17 * 16), join(
-    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x02, 0x06, 0x00), // v1 PARAMS id=1 len=2 pad=6
-    bytes(0x78, 0x78, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00), // 'xx', padding ×6
+    bytes(0x01, 0x04, 0x00, 0x01, 0x00, 0x06, 0x02, 0x00), // v1 PARAMS id=1 len=6 pad=2
+    bytes(0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x00, 0x00), // 'x'×6, padding ×2
     PARAMS_END_1,
   ));
   assert.deepEqual(readPreamble(bytewise(wire)).params, ['A', '1', 'N', x128]);
@@ -193,14 +194,18 @@ test('environment over 64 KiB (12 × 7000-byte values): several PARAMS records, 
     const sink = readPreamble([wire]);
     assert.equal(sink.errors.length, 0);
     assert.deepEqual(sink.params, env, `maxRecord ${maxRecord}`);
-    assert.equal(sink.paramsPieces.length, Math.ceil(pairBytes / maxRecord));
+    // Each pair is 7018 bytes: 9 per record at 65535, 2 at 16384; at 4096 every pair is cut
+    // in two (4096 + 2922); at 8 into 877 records of 8 and one of 2.
+    const expected: Record<number, number> = { 65535: 2, 16384: 6, 4096: 24, 8: 12 * 878 };
+    assert.equal(sink.paramsPieces.length, expected[maxRecord], `records at maxRecord ${maxRecord}`);
+    if (maxRecord === 65535) assert.deepEqual(sink.paramsPieces, [9 * 7018, 3 * 7018]);
     assert.equal(sink.paramsPieces.reduce((a, b) => a + b, 0), pairBytes);
     assert.ok(sink.paramsPieces.every((n) => n <= maxRecord));
   }
+  // Default layout (records of at most 65528 bytes, whole pairs): 9 pairs, then 3.
   const wire = writePreamble(0x0102, env);
-  assert.deepEqual(wire.subarray(16, 24), bytes(0x01, 0x04, 0x01, 0x02, 0xff, 0xff, 0x01, 0x00)); // v1 PARAMS id=0x0102 len=65535 pad=1
-  const second = 16 + 8 + 65535 + 1;
-  const rest = pairBytes - 65535;             // 18681 = 0x48f9, pad 7
-  assert.deepEqual(wire.subarray(second, second + 8), bytes(0x01, 0x04, 0x01, 0x02, 0x48, 0xf9, 0x07, 0x00)); // v1 PARAMS len=18681 pad=7
-  assert.equal(wire.length, second + 8 + rest + 7 + 8);
+  assert.deepEqual(wire.subarray(16, 24), bytes(0x01, 0x04, 0x01, 0x02, 0xf6, 0xba, 0x06, 0x00)); // v1 PARAMS id=0x0102 len=63162 pad=6
+  const second = 16 + 8 + 63162 + 6;
+  assert.deepEqual(wire.subarray(second, second + 8), bytes(0x01, 0x04, 0x01, 0x02, 0x52, 0x3e, 0x02, 0x00)); // v1 PARAMS len=21054 pad=2
+  assert.equal(wire.length, second + 8 + 21054 + 2 + 8);
 });
