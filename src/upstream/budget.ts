@@ -3,6 +3,10 @@
 // LocalBudget serves one thread; SharedBudget counts in a SharedArrayBuffer so every
 // thread's pool draws from the same `max` (the app's workers are the scarce thing:
 // PHP-FPM serves one connection per worker process).
+// Beside the slots, a budget counts the requests queued for the backend in every thread
+// (`waiting`): a pool never parks a connection idle while another thread's requests wait
+// for a slot, and a pool holding idle connections is woken (watchWaiting) to close them.
+// Pools use these; who allocates the shared memory is src/threads/budget-table.ts.
 
 export interface ConnectionBudget {
   /** Takes a slot; false when the cap is reached. */
@@ -11,6 +15,15 @@ export interface ConnectionBudget {
   give(): void;
   readonly cap: number;
   readonly used: number;
+  /** Requests of every pool on this budget queued for a connection (approximate). */
+  readonly waiting: number;
+  /** Adds `delta` (either sign) to `waiting`; growth wakes the watchers. */
+  addWaiting(delta: number): void;
+  /**
+   * Calls `cb` once, soon after `waiting` grows past `seen` (at once if it already
+   * differs). One call per arming; a pool arms again if it still cares.
+   */
+  watchWaiting(seen: number, cb: () => void): void;
 }
 
 export class LocalBudget implements ConnectionBudget {
@@ -22,27 +35,100 @@ export class LocalBudget implements ConnectionBudget {
     return true;
   }
   give(): void { if (this.used > 0) this.used--; }
+
+  waiting = 0;
+  private watchers: Array<() => void> = [];
+  addWaiting(delta: number): void {
+    this.waiting = Math.max(0, this.waiting + delta);
+    if (delta > 0 && this.watchers.length > 0) {
+      const due = this.watchers;
+      this.watchers = [];
+      queueMicrotask(() => { for (const cb of due) cb(); });
+    }
+  }
+  watchWaiting(seen: number, cb: () => void): void {
+    if (this.waiting !== seen) queueMicrotask(cb);
+    else this.watchers.push(cb);
+  }
 }
 
-/** A slot counter in shared memory: one Int32 per backend, updated with Atomics. */
+/** Int32 cells per backend: `used`, `waiting`, then the same two for each thread's own share. */
+const cellsPer = (threads: number): number => 2 + 2 * threads;
+
+/** Atomics.waitAsync (ES2024; Node 16+): declared here because lib is ES2022. */
+type WaitAsync = (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+
+/**
+ * Slot and waiting counters in shared memory, updated with Atomics. Layout of a table for
+ * B backends and T threads: backend i owns cells [i*(2+2T), (i+1)*(2+2T)): `used`,
+ * `waiting` (all threads), then `used`, `waiting` of thread 0, 1, … (written only by that
+ * thread), so the share of a thread that died can be given back (reclaim).
+ */
 export class SharedBudget implements ConnectionBudget {
-  private readonly cell: Int32Array;
-  constructor(buffer: SharedArrayBuffer, index: number, readonly cap: number) {
-    this.cell = new Int32Array(buffer, index * 4, 1);
+  private readonly cells: Int32Array;
+  /** Index of this thread's `used` cell in `cells`. */
+  private readonly own: number;
+
+  /** Bytes of a table for `backends` backends and `threads` threads. */
+  static bytes(backends: number, threads: number): number { return backends * cellsPer(threads) * 4; }
+
+  /**
+   * Gives back what thread `thread` held (its connections died with it): subtracts its share
+   * from the totals and zeroes it. Call only when that thread runs no more.
+   */
+  static reclaim(buffer: SharedArrayBuffer, index: number, thread: number, threads: number): void {
+    const cells = new Int32Array(buffer, index * cellsPer(threads) * 4, cellsPer(threads));
+    const own = 2 + 2 * thread;
+    for (let k = 0; k < 2; k++) {
+      const share = Atomics.exchange(cells, own + k, 0);
+      if (share !== 0) Atomics.sub(cells, k, share);
+      if (Atomics.load(cells, k) < 0) Atomics.store(cells, k, 0);
+    }
   }
-  get used(): number { return Atomics.load(this.cell, 0); }
+
+  constructor(buffer: SharedArrayBuffer, index: number, readonly cap: number,
+              thread = 0, threads = 1) {
+    if (thread < 0 || thread >= threads) throw new RangeError(`SharedBudget thread ${thread} of ${threads}`);
+    this.cells = new Int32Array(buffer, index * cellsPer(threads) * 4, cellsPer(threads));
+    this.own = 2 + 2 * thread;
+  }
+
+  get used(): number { return Atomics.load(this.cells, 0); }
   tryTake(): boolean {
+    const c = this.cells;
     for (;;) {
-      const now = Atomics.load(this.cell, 0);
+      const now = Atomics.load(c, 0);
       if (now >= this.cap) return false;
-      if (Atomics.compareExchange(this.cell, 0, now, now + 1) === now) return true;
+      if (Atomics.compareExchange(c, 0, now, now + 1) === now) {
+        Atomics.add(c, this.own, 1);
+        return true;
+      }
     }
   }
   give(): void {
+    const c = this.cells;
     for (;;) {
-      const now = Atomics.load(this.cell, 0);
+      const now = Atomics.load(c, 0);
       if (now <= 0) return;
-      if (Atomics.compareExchange(this.cell, 0, now, now - 1) === now) return;
+      if (Atomics.compareExchange(c, 0, now, now - 1) === now) {
+        Atomics.sub(c, this.own, 1);
+        return;
+      }
     }
+  }
+
+  get waiting(): number { return Math.max(0, Atomics.load(this.cells, 1)); }
+  addWaiting(delta: number): void {
+    if (delta === 0) return;
+    Atomics.add(this.cells, 1, delta);
+    Atomics.add(this.cells, this.own + 1, delta);
+    if (delta > 0) Atomics.notify(this.cells, 1);
+  }
+  watchWaiting(seen: number, cb: () => void): void {
+    if (waitAsync === undefined) return;        // no waking: the pool's sweep still trims
+    const r = waitAsync(this.cells, 1, seen);
+    if (typeof r.value === 'string') queueMicrotask(cb);   // 'not-equal': changed already
+    else void r.value.then(cb);
   }
 }

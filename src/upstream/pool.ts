@@ -2,6 +2,10 @@
 // recently used first (so surplus ones idle out after `ttl`), a cap shared with the
 // other threads (ConnectionBudget), and a bounded FIFO of requests waiting for a
 // connection, each with the `acquire` deadline. Nothing here waits forever.
+// Across threads: queued requests are counted in the budget's `waiting`; while others
+// wait, a released connection is closed instead of parked idle (its slot goes to them),
+// idle ones are closed when a watcher sees `waiting` grow, and a pool with a queue polls
+// the budget every BUDGET_POLL_MS for slots other threads gave back.
 import type { WorkerSettings } from '../config/model.js';
 import { GatewayError } from '../errors.js';
 import type { ConnectionBudget } from './budget.js';
@@ -26,6 +30,9 @@ export interface PoolLimits {
   retryAfterSeconds: number;
 }
 
+/** How often a pool with queued requests looks for a slot freed by another thread. */
+export const BUDGET_POLL_MS = 5;
+
 export interface PoolStats {
   size: number; idle: number; busy: number; pending: number;
   opened: number; reused: number; failedConnects: number;
@@ -38,6 +45,13 @@ export class Pool {
   private open = 0;
   private busyCount = 0;
   private closing = false;
+  /** After windDown(): no connection is parked idle any more. */
+  private windingDown = false;
+  /** Queue entries counted in budget.waiting. */
+  private reportedWaiting = 0;
+  private pollTimer: NodeJS.Timeout | null = null;
+  /** A budget.watchWaiting call is armed for this pool. */
+  private watching = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   readonly stats: PoolStats = { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
@@ -80,6 +94,7 @@ export class Pool {
         `all ${this.budget.cap} connections busy and ${this.queue.capacity} requests already waiting`));
       return;
     }
+    this.syncWaiting();
     this.armDeadline();
   }
 
@@ -101,10 +116,28 @@ export class Pool {
     if (w !== null) {
       this.stats.reused++;
       this.hand(w, conn);
+      this.syncWaiting();
+      return;
+    }
+    this.syncWaiting();
+    // Requests of other pools (threads) wait for a slot: free ours rather than idle it.
+    if (this.windingDown || this.budget.waiting > 0) {
+      this.retire(conn);
       return;
     }
     conn.onIdleLost = this.onIdleLost;
     this.idle.push(conn);
+    this.watchOthers();
+  }
+
+  /**
+   * Configuration reload: this pool gets no new requests. Idle connections close now;
+   * busy ones serve the requests still queued here, then close. Timers stop once empty.
+   */
+  windDown(): void {
+    this.windingDown = true;
+    clearInterval(this.sweepTimer);
+    for (const c of this.idle.splice(0)) this.retire(c, false);
   }
 
   /** Stops taking work; closes idle connections; queued requests fail. */
@@ -116,6 +149,7 @@ export class Pool {
     for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
       if (!w.cancelled) w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
     }
+    this.syncWaiting();
   }
 
   snapshot(): PoolStats {
@@ -166,16 +200,54 @@ export class Pool {
       const conn = this.takeIdle();
       if (conn !== null) {
         const w = this.nextWaiter();
-        if (w === null) { conn.onIdleLost = this.onIdleLost; this.idle.push(conn); return; }
+        if (w === null) { conn.onIdleLost = this.onIdleLost; this.idle.push(conn); break; }
         this.stats.reused++;
         this.hand(w, conn);
         continue;
       }
-      if (!this.budget.tryTake()) return;
+      if (!this.budget.tryTake()) break;
       const w = this.nextWaiter();
-      if (w === null) { this.budget.give(); return; }
+      if (w === null) { this.budget.give(); break; }
       this.connect(w);
     }
+    this.syncWaiting();
+  }
+
+  /**
+   * Publishes this pool's queue length in budget.waiting, and polls the budget while the
+   * queue is not empty (a slot given back by another thread wakes nobody here).
+   */
+  private syncWaiting(): void {
+    const n = this.queue.size;
+    if (n !== this.reportedWaiting) {
+      this.budget.addWaiting(n - this.reportedWaiting);
+      this.reportedWaiting = n;
+    }
+    if (n > 0 && !this.closing) {
+      if (this.pollTimer === null) this.pollTimer = setInterval(() => this.serveQueue(), BUDGET_POLL_MS);
+    } else if (this.pollTimer !== null) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = null;
+    }
+  }
+
+  /** While connections sit idle here, wake up when requests start waiting anywhere. */
+  private watchOthers(): void {
+    if (this.watching || this.closing) return;
+    this.watching = true;
+    this.budget.watchWaiting(this.budget.waiting, () => {
+      this.watching = false;
+      if (this.closing || this.idle.length === 0) return;
+      this.trimForOthers();
+      if (this.idle.length > 0) this.watchOthers();
+    });
+  }
+
+  /** Closes up to `waiting` idle connections (the least recently used) for other pools' requests. */
+  private trimForOthers(): void {
+    const want = this.budget.waiting - this.reportedWaiting;
+    if (want <= 0) return;
+    for (const c of this.idle.splice(0, Math.min(want, this.idle.length))) this.retire(c);
   }
 
   private retire(conn: UpstreamConnection, serve = true): void {
@@ -227,6 +299,7 @@ export class Pool {
           `no connection free within acquire=${limit} ms (${this.busyCount} busy)`));
       }
     }
+    this.syncWaiting();
     this.armDeadline();
   }
 
@@ -235,7 +308,7 @@ export class Pool {
     const cutoff = Date.now() - this.worker.ttlMs;
     let n = 0;
     while (n < this.idle.length && this.idle[n]!.lastUsed <= cutoff) n++;
-    if (n === 0) return;
-    for (const c of this.idle.splice(0, n)) this.retire(c);
+    if (n > 0) for (const c of this.idle.splice(0, n)) this.retire(c);
+    this.trimForOthers();
   }
 }
