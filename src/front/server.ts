@@ -37,14 +37,18 @@ interface MemberState { worker: WorkerSettings; lbStatus: number; loadFactor: nu
 let requestSerial = 0;
 let markRemoved = false;
 
+/** What a serving thread reports to the main thread (metrics aggregation). */
+export interface GatewayStats { served: number; inFlight: number; pools: Record<string, PoolStats> }
+
 export class Gateway {
-  readonly config: GatewayConfig;
+  /** The configuration in force; reload() swaps it. */
+  config: GatewayConfig;
   private readonly tuning: Tuning;
   private readonly pools = new Map<string, Pool>();
   private readonly budgets: Map<string, ConnectionBudget>;
   private readonly members = new Map<string, MemberState[]>();
   private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
-  private readonly server: ServerInfo;
+  private server: ServerInfo;
   private readonly exchangeOptions: ExchangeOptions;
   private readonly replyContext: ReplyContext;
   readonly log: (line: string) => void;
@@ -69,12 +73,41 @@ export class Gateway {
       localRedirect: (reply, location) => this.localRedirect(reply, location),
       retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
     };
+    this.resetMembers();
+  }
+
+  /** Balancer member state from this.config (at start and on reload). */
+  private resetMembers(): void {
+    this.members.clear();
     for (const b of this.config.balancers.values()) {
       this.members.set(b.name, b.members.map((m) => ({
         worker: m.worker, lbStatus: 0, loadFactor: m.worker.loadFactor, lbSet: m.worker.lbSet,
         hotStandby: m.worker.status.includes('H'), path: m.path,
       })));
     }
+  }
+
+  /**
+   * Swaps in a new configuration without dropping a connection or a request: requests that
+   * arrive from now on are routed by `config` and served by new pools; requests in flight
+   * finish on the old pools, which then wind down (idle connections close now, busy ones
+   * after their request). `budgets` adds or replaces caps by worker name (a name that is
+   * already there keeps its counter, so old and new pools share the cap). Listen addresses
+   * cannot change this way: the sockets stay as they are (the caller warns).
+   */
+  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>): void {
+    const old = [...this.pools.values()];
+    this.pools.clear();
+    if (budgets !== undefined) for (const [name, b] of budgets) this.budgets.set(name, b);
+    this.config = config;
+    this.server = serverInfoFromEnv(process.env, config.serverAdmin);
+    this.resetMembers();
+    for (const p of old) p.windDown();
+  }
+
+  /** Counters for the metrics: requests served and in flight, this thread's pools. */
+  stats(): GatewayStats {
+    return { served: this.served, inFlight: this.inFlight, pools: this.poolStats() };
   }
 
   /** Listens on every configured address; returns the bound endpoints. */
