@@ -34,6 +34,6 @@ if (files.length === 0) {
   process.exit(1);
 }
 const res = spawnSync(process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=1', ...files],
+  ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-timeout=240000', ...files],
   { cwd: root, stdio: 'inherit' });
 process.exit(res.status ?? 1);
