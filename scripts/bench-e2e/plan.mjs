@@ -1,0 +1,62 @@
+// What the end-to-end bench measures: the scenarios (path, method, connections, what a
+// correct answer looks like), the proxies of each mode (pinned: proxy on core 0, backends
+// and wrk on core 1; unpinned: the scheduler decides), and the targets fcgate is held to.
+// Data only; running it is bench-e2e.mjs, judging rows against targets is report.mjs.
+
+export const SCENARIOS = [
+  { id: 'hello', label: 'tiny GET', path: '/hello', connections: 32,
+    expect: (n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`) },
+  { id: 'get64k', label: '64 KiB GET', path: '/bytes?n=65536', connections: 32,
+    expect: (n) => (n === 65536 ? null : `body of ${n} bytes, not 65536`) },
+  { id: 'get1m', label: '1 MiB GET', path: '/bytes?n=1048576', connections: 32,
+    expect: (n) => (n === 1048576 ? null : `body of ${n} bytes, not 1048576`) },
+  { id: 'post64k', label: '64 KiB POST', path: '/echo', method: 'POST', connections: 32,
+    expect: (n, head) => (head.includes('"length":65536') ? null : `echo says ${head.slice(0, 60)}`) },
+  { id: 'c1000', label: 'tiny GET, 1000 conns', path: '/hello', connections: 1000,
+    expect: (n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`) },
+  { id: 'php', label: 'tiny PHP (PHP-FPM)', path: '/php/hello.php', connections: 16,
+    expect: (n, head) => (head.startsWith('Hello from PHP') ? null : `unexpected body ${JSON.stringify(head.slice(0, 60))}`) },
+];
+
+/** The baseline every ratio is taken against, measured in the same mode of the same run. */
+export const BASELINE = 'nginx-1w';
+
+/**
+ * Modes: where each side runs (taskset CPU lists; null = unpinned) and which proxies run.
+ * fcgate runs with FCGATE_THREADS=1 when pinned to one core, with its default otherwise.
+ */
+export function modes(cores) {
+  const pinned = {
+    id: 'pinned', proxyCpus: '0', loadCpus: '1', fcgateThreads: 1,
+    proxies: ['fcgate', 'nginx-1w', 'apache'],
+    describe: 'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate FCGATE_THREADS=1',
+  };
+  const unpinned = {
+    id: 'unpinned', proxyCpus: null, loadCpus: null, fcgateThreads: null,
+    proxies: ['fcgate', 'nginx-1w', 'nginx-2w', 'apache'],
+    describe: `nothing pinned (${cores} cores shared by proxy, backends and wrk); fcgate with its default FCGATE_THREADS`,
+  };
+  return cores >= 2 ? [pinned, unpinned] : [unpinned];
+}
+
+export const TARGETS = [
+  'CPU per request ≤ nginx-1w on tiny GET and 64 KiB POST',
+  'requests/s ≥ nginx-1w (1 MiB GET: ≥ 0.9×)',
+  'p99 ≤ 1.2× nginx-1w',
+  'peak RSS with 1000 connections ≤ 100 MB',
+  'requests/s above Apache on every row',
+];
+
+/** The targets fcgate's row misses against the baseline and Apache rows of the same cell. */
+export function missedTargets(scenario, row, base, apache) {
+  const miss = [];
+  if (!row || !base) return miss;
+  if ((scenario === 'hello' || scenario === 'post64k') && row.cpuUs > base.cpuUs) miss.push('CPU/req');
+  const need = scenario === 'get1m' ? 0.9 : 1;
+  if (row.rps < need * base.rps) miss.push(need === 1 ? 'req/s' : 'req/s ≥ 0.9×');
+  if (row.p99Ms > 1.2 * base.p99Ms) miss.push('p99');
+  if (scenario === 'c1000' && row.rssMB > 100) miss.push('RSS');
+  if (apache && row.rps <= apache.rps) miss.push('vs Apache');
+  if (row.errors > 0) miss.push('errors');
+  return miss;
+}

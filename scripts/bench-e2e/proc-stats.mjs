@@ -1,0 +1,110 @@
+// What a server costs, read from /proc: the CPU time (user and system, in clock ticks) of
+// a whole process tree — every process under a root pid, all their threads, plus the
+// children they already reaped (cutime/cstime) — and its resident memory, summed over the
+// tree and sampled every 100 ms for the peak. Linux only. It does not start anything.
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+function sysconf(name, fallback) {
+  try { return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback; } catch { return fallback; }
+}
+export const CLK_TCK = sysconf('CLK_TCK', 100);
+export const PAGE_SIZE = sysconf('PAGESIZE', 4096);
+
+/** Fields of /proc/PID/stat after the ")" closing the command name (field 3 is index 0). */
+function statFields(pid) {
+  let text;
+  try { text = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return null; }
+  const close = text.lastIndexOf(')');
+  return close < 0 ? null : text.slice(close + 2).split(' ');
+}
+
+/** Every pid on the machine with its parent: Map pid → ppid. */
+function parentMap() {
+  const out = new Map();
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const f = statFields(name);
+    if (f !== null) out.set(Number(name), Number(f[1]));
+  }
+  return out;
+}
+
+/** `root` and all its descendants that are alive now. */
+export function treePids(root) {
+  const parents = parentMap();
+  if (!parents.has(root)) return [];
+  const kids = new Map();
+  for (const [pid, ppid] of parents) {
+    let l = kids.get(ppid);
+    if (l === undefined) kids.set(ppid, l = []);
+    l.push(pid);
+  }
+  const out = [root];
+  for (let i = 0; i < out.length && i < 100_000; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+
+/**
+ * CPU time of the tree in seconds: { user, sys, procs }. utime/stime of each live process
+ * (all its threads) plus cutime/cstime (children it reaped), so a worker that exited
+ * between two readings still counts once its parent waited for it.
+ */
+export function treeCpu(root) {
+  let user = 0;
+  let sys = 0;
+  const pids = treePids(root);
+  for (const pid of pids) {
+    const f = statFields(pid);
+    if (f === null) continue;
+    user += Number(f[11]) + Number(f[13]);   // utime + cutime
+    sys += Number(f[12]) + Number(f[14]);    // stime + cstime
+  }
+  return { user: user / CLK_TCK, sys: sys / CLK_TCK, procs: pids.length };
+}
+
+/** Resident bytes of the tree now (sum of each process's RSS; shared pages count in each). */
+export function treeRss(pids) {
+  let pages = 0;
+  for (const pid of pids) {
+    let text;
+    try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
+    pages += Number(text.split(' ')[1]);
+  }
+  return pages * PAGE_SIZE;
+}
+
+/**
+ * Samples the tree's RSS every `intervalMs` (the pid list refreshed every 10th sample, so
+ * Apache's new children count) until stop(), which returns { peak, last } in bytes.
+ */
+export function sampleRss(root, intervalMs = 100) {
+  let pids = treePids(root);
+  let peak = treeRss(pids);
+  let last = peak;
+  let n = 0;
+  const timer = setInterval(() => {
+    if (++n % 10 === 0) pids = treePids(root);
+    last = treeRss(pids);
+    if (last > peak) peak = last;
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      last = treeRss(treePids(root));
+      if (last > peak) peak = last;
+      return { peak, last };
+    },
+  };
+}
+
+/** Number of threads of every process in the tree (fcgate: does it serve on several?). */
+export function treeThreads(root) {
+  let n = 0;
+  for (const pid of treePids(root)) {
+    const f = statFields(pid);
+    if (f !== null) n += Number(f[17]);
+  }
+  return n;
+}

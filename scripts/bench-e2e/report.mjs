@@ -1,0 +1,176 @@
+// Reporting for the end-to-end bench: the console table, the e2e section of
+// bench/RESULTS.md (ratios against nginx with 1 worker measured in the same run, targets,
+// absolute figures), the replacement of that section between its markers, and the SVG
+// chart (grouped bars of req/s and CPU µs/request). It measures nothing.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { BASELINE, SCENARIOS, TARGETS, missedTargets } from './plan.mjs';
+
+export const START = '<!-- e2e:start -->';
+export const END = '<!-- e2e:end -->';
+
+const label = (id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
+const find = (rows, mode, scenario, proxy) => rows.find((r) => r.mode === mode && r.scenario === scenario && r.proxy === proxy && !r.failed);
+const ratio = (a, b) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+const int = (n) => Math.round(n).toLocaleString('en-US');
+
+export function printTable(rows) {
+  console.table(rows.map((r) => (r.failed ? { mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': 'FAILED', note: r.failed } : {
+    mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': Math.round(r.rps), 'p50 ms': +r.p50Ms.toFixed(2),
+    'p99 ms': +r.p99Ms.toFixed(2), errors: r.errors, 'CPU µs/req': +r.cpuUs.toFixed(1), 'RSS MB': +r.rssMB.toFixed(1),
+  })));
+}
+
+/** The markdown of the e2e section, markers included. */
+export function renderSection(rows, meta) {
+  const v = meta.versions;
+  const L = [
+    START,
+    '## End to end: fcgate, nginx and Apache in front of the same FastCGI apps',
+    '',
+    'Written by `scripts/bench-e2e.mjs` (`npm run bench:e2e`); regenerate rather than edit. Every proxy',
+    'runs on loopback with its own config and free port, in front of the same backends: the built-in',
+    'demo FastCGI app (its own node process; /hello, /bytes, /echo) and PHP-FPM (pm static, bench/e2e/php/hello.php).',
+    'nginx: `fastcgi_pass` to an upstream with `keepalive 32` and `fastcgi_keep_conn on`, access_log off;',
+    'Apache: event MPM, `ProxyPass … enablereuse=on`; fcgate: `serve --pass`. Configs: bench/e2e/.',
+    'wrk, 1 thread, keep-alive (no pipelining); 32 connections (PHP: 16; the 1000-connection row: 1000).',
+    'CPU per request: utime+stime of the proxy\'s whole process tree (all threads and workers, reaped',
+    'children included) from /proc before and after the measured run, over the requests wrk completed.',
+    'Peak RSS: the sum over the proxy\'s processes, sampled every 100 ms (shared pages count once per',
+    'process). On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not the absolutes.',
+    '',
+    `- Date: ${meta.date}; ${meta.elapsed.toFixed(0)} s for the whole run`,
+    `- Machine: ${meta.cpu}, ${meta.cores} cores; 1-minute load average at start: ${meta.load}`,
+    `- Versions: node ${v.node}; nginx ${v.nginx}; ${v.apache}; ${v.phpFpm}; ${v.wrk}`,
+    `- Command: \`${meta.command}\`; ${meta.seconds} s measured per cell after ${meta.warmup} s warm-up; proxies take turns within each scenario`,
+    ...meta.modes.map((m) => `- Mode **${m.id}**: ${m.describe}`),
+    ...meta.notes.map((n) => `- ${n}`),
+    '- Chart: [e2e-chart.svg](e2e-chart.svg) (grouped bars of req/s and CPU µs/request per scenario)',
+    '',
+    `### Ratios against ${BASELINE} (same mode, same run)`,
+    '',
+    'req/s: higher is better; CPU/req, p50, p99, RSS: lower is better. "Missed" lists the targets of',
+    `issue #4 fcgate's row misses: ${TARGETS.join('; ')}.`,
+    '',
+    '| mode | scenario | proxy | req/s | CPU/req | p50 | p99 | peak RSS | missed (fcgate) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const missedAll = [];
+  for (const m of meta.modes) {
+    for (const s of meta.scenarios) {
+      const base = find(rows, m.id, s.id, BASELINE);
+      for (const p of m.proxies) {
+        if (p === BASELINE) continue;
+        const r = find(rows, m.id, s.id, p);
+        const failed = rows.find((x) => x.mode === m.id && x.scenario === s.id && x.proxy === p && x.failed);
+        let missed = '';
+        if (p === 'fcgate' && r) {
+          const ms = missedTargets(s.id, r, base, find(rows, m.id, s.id, 'apache'));
+          missed = ms.length ? ms.join(', ') : 'none';
+          for (const x of ms) missedAll.push(`${m.id} ${s.label}: ${x}`);
+        }
+        if (failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | |`); continue; }
+        L.push(`| ${m.id} | ${s.label} | ${p} | ${ratio(r?.rps, base?.rps)} | ${ratio(r?.cpuUs, base?.cpuUs)} `
+          + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} | ${missed} |`);
+      }
+    }
+  }
+  L.push('', `Targets missed by fcgate in this run: ${missedAll.length ? missedAll.join('; ') : 'none'}.`,
+    'Analysis and profiles: native-notes/performance.md.', '',
+    '### Absolute figures', '',
+    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const m of meta.modes) {
+    for (const s of meta.scenarios) {
+      for (const p of m.proxies) {
+        const r = rows.find((x) => x.mode === m.id && x.scenario === s.id && x.proxy === p);
+        if (!r) continue;
+        if (r.failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | |`); continue; }
+        L.push(`| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} `
+          + `| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) `
+          + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} |`);
+      }
+    }
+  }
+  L.push(END);
+  return L.join('\n');
+}
+
+/** The e2e section of an existing RESULTS.md text, markers included; '' when absent. */
+export function extractSection(text) {
+  const a = text.indexOf(START);
+  const b = text.indexOf(END, a);
+  return a >= 0 && b > a ? text.slice(a, b + END.length) : '';
+}
+
+/** Replaces the section between the markers in `file` (or appends it). */
+export function writeSection(file, section) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
+  const old = extractSection(text);
+  const next = old ? text.replace(old, () => section) : `${text.replace(/\n*$/, '\n')}\n${section}\n`;
+  writeFileSync(file, next);
+}
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const COLORS = { fcgate: '#2b7bb9', 'nginx-1w': '#3a9a4a', 'nginx-2w': '#9fd08f', apache: '#d0643a' };
+function short(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n >= 100 ? String(Math.round(n)) : n.toFixed(1);
+}
+
+/** One panel: groups = scenarios, bars = proxies, each group scaled to its own largest bar. */
+function panel(rows, mode, scenarios, metric, title, y0, W) {
+  const H = 230;
+  const top = y0 + 28;
+  const base = top + H - 40;
+  const left = 20;
+  const groupW = (W - 2 * left) / scenarios.length;
+  const n = mode.proxies.length;
+  const barW = Math.min(34, (groupW - 24) / n);
+  const out = [`<text x="${left}" y="${y0 + 18}" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<line x1="${left}" y1="${base}" x2="${W - left}" y2="${base}" stroke="#888"/>`];
+  scenarios.forEach((s, gi) => {
+    const vals = mode.proxies.map((p) => find(rows, mode.id, s.id, p)?.[metric]);
+    const max = Math.max(...vals.filter((x) => x !== undefined), 1e-9);
+    const gx = left + gi * groupW + (groupW - n * barW) / 2;
+    vals.forEach((v, bi) => {
+      const x = gx + bi * barW;
+      if (v === undefined) {
+        out.push(`<text x="${x + barW / 2}" y="${base - 4}" font-size="9" text-anchor="middle">n/a</text>`);
+        return;
+      }
+      const h = (v / max) * (H - 70);
+      out.push(`<rect x="${x + 1}" y="${(base - h).toFixed(1)}" width="${barW - 2}" height="${h.toFixed(1)}" fill="${COLORS[mode.proxies[bi]] ?? '#777'}">`
+        + `<title>${esc(`${mode.proxies[bi]}, ${s.label}: ${short(v)}`)}</title></rect>`,
+      `<text x="${x + barW / 2}" y="${(base - h - 3).toFixed(1)}" font-size="9" text-anchor="middle">${short(v)}</text>`);
+    });
+    out.push(`<text x="${left + gi * groupW + groupW / 2}" y="${base + 15}" font-size="11" text-anchor="middle">${esc(s.label)}</text>`);
+  });
+  return { svg: out.join('\n'), height: H + 28 };
+}
+
+/** The whole chart: for each mode a req/s panel and a CPU µs/request panel, with a legend. */
+export function renderChart(rows, meta) {
+  const W = 980;
+  const parts = [];
+  let y = 10;
+  parts.push(`<text x="20" y="${y + 16}" font-size="16" font-weight="bold">fcgate end-to-end bench, ${esc(meta.date.slice(0, 10))}: ${esc(meta.cpu)} × ${meta.cores}</text>`,
+    `<text x="20" y="${y + 34}" font-size="11">Bars within each scenario are scaled to that scenario's largest value; labels are absolute. Higher req/s and lower CPU µs/request are better.</text>`);
+  y += 44;
+  const proxies = [...new Set(meta.modes.flatMap((m) => m.proxies))];
+  proxies.forEach((p, i) => {
+    parts.push(`<rect x="${20 + i * 130}" y="${y}" width="12" height="12" fill="${COLORS[p] ?? '#777'}"/>`,
+      `<text x="${36 + i * 130}" y="${y + 11}" font-size="12">${esc(p)}</text>`);
+  });
+  y += 20;
+  for (const m of meta.modes) {
+    for (const [metric, what] of [['rps', 'requests/s'], ['cpuUs', 'proxy CPU µs per request']]) {
+      const p = panel(rows, m, meta.scenarios, metric, `${what}, ${m.id}`, y, W);
+      parts.push(p.svg);
+      y += p.height;
+    }
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">\n`
+    + `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
+}

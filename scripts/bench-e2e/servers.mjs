@@ -1,0 +1,149 @@
+// The servers of the end-to-end bench, each started on loopback with its own temp dir,
+// config and free port: the demo FastCGI app and PHP-FPM (the backends), and the proxies
+// in front of them: fcgate, nginx (N workers) and Apache 2.4 (event MPM, mod_proxy_fcgi).
+// Config templates live in bench/e2e/. Measuring and load generation are elsewhere.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, startGroup, stopGroup, waitForPort } from './procs.mjs';
+
+export const ROOT = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+export const E2E = join(ROOT, 'bench', 'e2e');
+export const PHP_ROOT = join(E2E, 'php');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** Fills `{{NAME}}` in bench/e2e/<file>; a name without a value is an error. */
+export function renderTemplate(file, values) {
+  return readFileSync(join(E2E, file), 'utf8').replace(/\{\{(\w+)\}\}/g, (_, k) => {
+    if (!(k in values)) throw new Error(`bench/e2e/${file}: no value for {{${k}}}`);
+    return String(values[k]);
+  });
+}
+
+function executable(p) { try { accessSync(p, constants.X_OK); return true; } catch { return false; } }
+
+/** The first executable of `names` in PATH, /usr/sbin, /usr/local/sbin; null if none. */
+export function findBinary(...names) {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  for (const name of names) for (const d of dirs) if (executable(join(d, name))) return join(d, name);
+  return null;
+}
+
+/** php-fpm or php-fpmX.Y, highest version first. */
+export function findPhpFpm() {
+  const plain = findBinary('php-fpm');
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  const found = [];
+  for (const d of dirs) {
+    let names = [];
+    try { names = readdirSync(d); } catch { continue; }
+    for (const n of names) {
+      const m = /^php-fpm(\d+)\.(\d+)$/.exec(n);
+      if (m && executable(join(d, n))) found.push({ p: join(d, n), rank: Number(m[1]) * 1000 + Number(m[2]) });
+    }
+  }
+  found.sort((a, b) => b.rank - a.rank);
+  return found[0]?.p ?? plain;
+}
+
+const firstLine = (s) => s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+function versionOf(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+  return firstLine(`${r.stdout ?? ''}\n${r.stderr ?? ''}`) || 'unknown';
+}
+
+/** Version lines of everything the bench runs (nginx -v and wrk -v print to stderr / exit 1). */
+export function versions(bins) {
+  return {
+    node: process.version,
+    nginx: versionOf(bins.nginx, ['-v']).replace(/^nginx version: /, ''),
+    apache: versionOf(bins.apache, ['-v']).replace(/^Server version: /, ''),
+    phpFpm: versionOf(bins.phpFpm, ['-v']),
+    wrk: versionOf(bins.wrk, ['-v']).replace(/ Copyright.*$/, ''),
+  };
+}
+
+/** A started server: { name, proc, port, pid (root of its tree), stop() }. */
+function server(name, proc, port, extra = {}) {
+  return { name, proc, port, pid: proc.pid, stop: () => stopGroup(proc), ...extra };
+}
+
+/** The built-in demo FastCGI app in its own node process (multiplexing on, 4096 connections). */
+export async function startDemoApp(dir, cpus) {
+  const port = await freePort();
+  const proc = startGroup('demo-app', process.execPath,
+    [MAIN, 'demo-app', '--listen', `127.0.0.1:${port}`, '--max-conns', '4096'],
+    { cpus, logFile: join(dir, 'demo-app.log') });
+  await waitForPort(proc, port);
+  return server('demo-app', proc, port);
+}
+
+/** A private PHP-FPM master (pm static, `children` workers) serving bench/e2e/php. */
+export async function startPhpFpm(dir, cpus, binary, children) {
+  const port = await freePort();
+  const d = join(dir, 'php-fpm');
+  mkdirSync(d, { recursive: true });
+  const conf = join(d, 'php-fpm.conf');
+  writeFileSync(conf, renderTemplate('php-fpm.conf', { DIR: d, PORT: port, CHILDREN: children, PHP_ROOT }));
+  const args = ['-y', conf, '-F'];
+  if (process.getuid?.() === 0) args.push('-R');
+  const proc = startGroup('php-fpm', binary, args, { cpus, logFile: join(d, 'stdout.log') });
+  await waitForPort(proc, port);
+  return server('php-fpm', proc, port);
+}
+
+/**
+ * fcgate: `serve --listen … --pass /php/=… --pass /=…`, FCGATE_THREADS=`threads` (null:
+ * the default), extra node flags (e.g. --cpu-prof, --trace-gc) before the script.
+ */
+export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate' } = {}) {
+  const port = await freePort();
+  const env = { ...process.env };
+  if (threads === null) delete env.FCGATE_THREADS; else env.FCGATE_THREADS = String(threads);
+  const proc = startGroup(tag, process.execPath, [...nodeFlags, MAIN, 'serve',
+    '--listen', `127.0.0.1:${port}`,
+    '--pass', `/php/=fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
+    '--pass', `/=fcgi://127.0.0.1:${backends.demo.port}/`],
+  { cpus, env, cwd: dir, logFile: join(dir, `${tag}.log`) });
+  await waitForPort(proc, port, 20_000);
+  return server(tag, proc, port);
+}
+
+/** nginx with `workers` worker processes (master in the foreground, daemon off). */
+export async function startNginx(dir, cpus, backends, binary, workers) {
+  const port = await freePort();
+  const d = join(dir, `nginx-${workers}w`);
+  mkdirSync(d, { recursive: true });
+  const conf = join(d, 'nginx.conf');
+  writeFileSync(conf, renderTemplate('nginx.conf', {
+    DIR: d, PORT: port, WORKERS: workers, DEMO_PORT: backends.demo.port, PHP_PORT: backends.php.port, PHP_ROOT,
+  }));
+  const proc = startGroup(`nginx-${workers}w`, binary, ['-p', d, '-c', conf, '-e', join(d, 'nginx-error.log')],
+    { cpus, logFile: join(d, 'stdout.log') });
+  await waitForPort(proc, port);
+  return server(`nginx-${workers}w`, proc, port);
+}
+
+function userAndGroup() {
+  try { execFileSync('id', ['www-data'], { stdio: 'ignore' }); return ['www-data', 'www-data']; } catch { return ['nobody', 'nogroup']; }
+}
+
+/** Apache 2.4, event MPM, mod_proxy_fcgi with enablereuse=on, `apache2 -f conf -DFOREGROUND`. */
+export async function startApache(dir, cpus, backends, binary, modules) {
+  const port = await freePort();
+  const d = join(dir, 'apache');
+  mkdirSync(d, { recursive: true });
+  const [user, group] = userAndGroup();
+  const conf = join(d, 'apache.conf');
+  writeFileSync(conf, renderTemplate('apache.conf', {
+    DIR: d, PORT: port, MODULES: modules, USER: user, GROUP: group,
+    DEMO_PORT: backends.demo.port, PHP_PORT: backends.php.port, PHP_ROOT,
+  }));
+  // Debian's apache2 reads its run/log/lock dirs from APACHE_* only through envvars and
+  // the stock config; ours names every path itself, these only keep stray lookups in `d`.
+  const env = { ...process.env, APACHE_RUN_DIR: d, APACHE_PID_FILE: join(d, 'apache.pid'), APACHE_LOCK_DIR: d,
+    APACHE_LOG_DIR: d, APACHE_RUN_USER: user, APACHE_RUN_GROUP: group };
+  const proc = startGroup('apache', binary, ['-f', conf, '-DFOREGROUND'], { cpus, env, logFile: join(d, 'stdout.log') });
+  await waitForPort(proc, port);
+  return server('apache', proc, port);
+}
