@@ -43,6 +43,8 @@ export class BuildState {
   readonly balancerUses: BalancerUse[] = [];
   /** Workers whose `timeout` was set explicitly (ProxyTimeout does not override them). */
   readonly explicitTimeout = new Set<WorkerSettings>();
+  /** ProxyHCTemplate name → its key=value pairs (applied by hctemplate=name). */
+  readonly hcTemplates = new Map<string, Array<[string, string]>>();
   proxyTimeoutMs: number | null = null;
   coreTimeoutMs: number | null = null;
 
@@ -107,6 +109,12 @@ export class BuildState {
 
   applyWorkerKeys(d: DirectiveNode, name: string, w: WorkerSettings, keys: Array<[string, string]>): void {
     for (const [k, v] of keys) {
+      if (k === 'hctemplate') {
+        const t = this.hcTemplates.get(v.toLowerCase());
+        if (t === undefined) this.fail(d, name, `hctemplate: no ProxyHCTemplate named "${v}" (declare it before use)`);
+        this.applyWorkerKeys(d, name, w, t);
+        continue;
+      }
       try { applyWorkerKey(w, k, v); } catch (e) { this.fail(d, name, (e as Error).message); }
       if (k === 'timeout') this.explicitTimeout.add(w);
     }
@@ -144,6 +152,16 @@ export class BuildState {
     }
     for (const b of this.cfg.balancers.values()) {
       if (b.members.length === 0) throw new ConfigError(b.file, b.line, `<Proxy>: ${b.name} has no BalancerMember`);
+      for (const m of b.members) {
+        const hc = m.worker.healthCheck;
+        if (hc === undefined) continue;
+        if (hc.expr !== null && !(this.cfg.hcExpressions?.has(hc.expr) ?? false)) {
+          throw new ConfigError(m.file, m.line, `BalancerMember: hcexpr=${hc.expr}: no ProxyHCExpr of that name`);
+        }
+        if ((hc.method === 'get' || hc.method === 'head' || hc.method === 'options') && hc.uri === '') {
+          throw new ConfigError(m.file, m.line, `BalancerMember: hcmethod=${hc.method.toUpperCase()} needs hcuri (e.g. PHP-FPM's ping.path, /ping)`);
+        }
+      }
     }
     const s = this.cfg.server;
     this.cfg.backendType = s.backendType ?? 'FPM';

@@ -19,6 +19,7 @@ import { FcgiSetEnvIfRule } from './fcgi-setenv.js';
 import { compileSetEnvIf } from './setenvif.js';
 import { balancerMember, proxyPass, proxySectionTarget, proxySet, setHandler } from './proxy-directives.js';
 import { durationMs } from './worker-keys.js';
+import { balancerManager, proxyHCExpr, proxyHCTemplate } from './balancer-directives.js';
 
 type Handler = (st: BuildState, ctx: Context, d: DirectiveNode) => void;
 
@@ -97,6 +98,13 @@ const TABLE: Entry[] = [
     argCount(st, d, 'Timeout', 1, 1, 'takes one argument, seconds');
     try { st.coreTimeoutMs = durationMs('Timeout', d.args[0]!, 's'); } catch (e) { st.fail(d, 'Timeout', (e as Error).message); }
   } },
+  { name: 'ProxyHCExpr', where: SERVER, run: proxyHCExpr },
+  { name: 'ProxyHCTemplate', where: SERVER, run: proxyHCTemplate },
+  { name: 'ProxyHCTPsize', where: SERVER, run: (st, _c, d) => {
+    argCount(st, d, 'ProxyHCTPsize', 1, 1, 'takes one number');
+    st.cfg.ignored.push('ProxyHCTPsize (checks run on timers, not in a thread pool)');
+  } },
+  { name: 'BalancerManager', where: SERVER, run: balancerManager },
   { name: 'SetHandler', where: DIRS, run: (st, ctx, d) => { ctx.block.handler = setHandler(st, d); } },
   { name: 'SetEnv', where: ANY, run: (st, ctx, d) => {
     argCount(st, d, 'SetEnv', 1, 2, 'expected a variable and an optional value');

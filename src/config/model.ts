@@ -33,6 +33,38 @@ export interface WorkerSettings {
   retryMs: number;
   /** Apache status flags as letters: 'H' hot standby, 'D' disabled, 'N' draining, 'S' stopped, 'I' ignore errors. */
   status: string;
+  /** mod_proxy_hcheck keys (hcmethod, hcinterval, …); absent when none is set. */
+  healthCheck?: HealthCheckSettings;
+}
+
+/**
+ * Active health check of one balancer member (mod_proxy_hcheck's worker keys):
+ * `tcp` connects, `getvalues` (also `cping`) exchanges FCGI_GET_VALUES, `get` / `head` /
+ * `options` send a FastCGI request for `uri` and judge its status (2xx/3xx unless `expr`).
+ */
+export interface HealthCheckSettings {
+  method: 'none' | 'tcp' | 'getvalues' | 'get' | 'head' | 'options';
+  /** `hcinterval`, ms (Apache: seconds, default 30). */
+  intervalMs: number;
+  /** Successes in a row that bring a failed member back (`hcpasses`, default 1). */
+  passes: number;
+  /** Failures in a row that take a member out (`hcfails`, default 1). */
+  fails: number;
+  /** `hcuri`: the path requested by get/head/options (PHP-FPM's ping.path). */
+  uri: string;
+  /** `hcexpr`: the name of a ProxyHCExpr judging the response; null = any 2xx or 3xx passes. */
+  expr: string | null;
+}
+
+/** `BalancerManager [host:]port [token]` (fcgate's own directive): the balancer manager's listener. */
+export interface ManagerSettings {
+  /** Host to bind; loopback unless a token is required. */
+  host: string;
+  port: number;
+  /** Requires FCGATE_MANAGER_TOKEN (bearer or form field) on every request, not only on changes. */
+  tokenRequired: boolean;
+  file: string;
+  line: number;
 }
 
 export type BackendType = 'FPM' | 'GENERIC';
@@ -236,4 +268,8 @@ export interface GatewayConfig {
   ignored: string[];
   /** Things accepted but worth a line in the log (`file:line: …`), e.g. ignored shared-worker keys. */
   warnings: string[];
+  /** ProxyHCExpr conditions by name (hcexpr=name); absent when none is declared. */
+  hcExpressions?: Map<string, import('./expression.js').Cond>;
+  /** The balancer manager, when `BalancerManager` enables it (off by default). */
+  balancerManager?: ManagerSettings | null;
 }

@@ -1,7 +1,7 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet: defaults, units,
 // validation. Applies them to WorkerSettings or BalancerSettings; parses nothing else.
 
-import type { BackendAddress, BalancerSettings, WorkerSettings } from './model.js';
+import type { BackendAddress, BalancerSettings, HealthCheckSettings, WorkerSettings } from './model.js';
 
 /** Apache's Timeout default (60 s), which ProxyTimeout and the worker `timeout` inherit. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -110,7 +110,52 @@ export function applyWorkerKey(w: WorkerSettings, key: string, v: string): void 
       w.route = v;
       return;
     case 'status': w.status = applyStatus(w.status, v); return;
+    case 'hcmethod': case 'hcinterval': case 'hcpasses': case 'hcfails': case 'hcuri': case 'hcexpr':
+      applyHealthKey(w.healthCheck ??= defaultHealthCheck(), key, v);
+      return;
     default: throw new Error(`unknown worker key "${key}"`);
+  }
+}
+
+/** mod_proxy_hcheck's defaults: no check until hcmethod says, every 30 s, 1 pass, 1 fail. */
+export const defaultHealthCheck = (): HealthCheckSettings =>
+  ({ method: 'none', intervalMs: 30_000, passes: 1, fails: 1, uri: '', expr: null });
+
+/** Keys of mod_proxy_hcheck (balancer members, ProxySet, ProxyHCTemplate). */
+export const HEALTH_KEYS = new Set(['hcmethod', 'hcinterval', 'hcpasses', 'hcfails', 'hcuri', 'hcexpr']);
+
+/**
+ * hcmethod: TCP, GET, HEAD, OPTIONS (a FastCGI request for hcuri; Apache's OPTIONS11 /
+ * HEAD11 / GET11 mean the same here), CPING or GETVALUES (FCGI_GET_VALUES, the FastCGI
+ * counterpart of AJP's CPING), None. hcinterval in seconds (or with a unit), at least 100 ms.
+ */
+function applyHealthKey(h: HealthCheckSettings, key: string, v: string): void {
+  switch (key) {
+    case 'hcmethod': {
+      const l = v.toLowerCase().replace(/11$/, '');
+      const m = l === 'cping' ? 'getvalues' : l;
+      if (m !== 'none' && m !== 'tcp' && m !== 'getvalues' && m !== 'get' && m !== 'head' && m !== 'options') {
+        throw new Error(`hcmethod: expected TCP, GET, HEAD, OPTIONS, GETVALUES (CPING) or None, got "${v}"`);
+      }
+      h.method = m;
+      return;
+    }
+    case 'hcinterval': {
+      const ms = durationMs(key, v, 's');
+      if (ms < 100) throw new Error(`hcinterval: at least 100 ms, got "${v}"`);
+      h.intervalMs = ms;
+      return;
+    }
+    case 'hcpasses': h.passes = integer(key, v, 1, 1000); return;
+    case 'hcfails': h.fails = integer(key, v, 1, 1000); return;
+    case 'hcuri':
+      if (!v.startsWith('/') || /[\s#]/.test(v)) throw new Error(`hcuri: expected a path starting with '/', got "${v}"`);
+      h.uri = v;
+      return;
+    case 'hcexpr':
+      if (!/^[\w.-]+$/.test(v)) throw new Error(`hcexpr: expected the name of a ProxyHCExpr, got "${v}"`);
+      h.expr = v;
+      return;
   }
 }
 
