@@ -51,6 +51,8 @@ export class Exchange implements ConnectionUser, Waiter {
   private stdinComplete = false;
   private retried = false;
   private reusedConn = false;
+  /** A connection was handed to this exchange at least once (so bytes may have reached the app). */
+  private acquired = false;
   /** The app's Content-Length still to pass on; -1 when it sent none. */
   private remaining = -1;
   private discard = false;
@@ -110,6 +112,20 @@ export class Exchange implements ConnectionUser, Waiter {
   /** Keep reading the app but drop the body (HEAD, local redirects). */
   discardBody(): void { this.discard = true; }
 
+  /**
+   * Balancer failover: when this exchange never got a connection (nothing reached the
+   * app), moves the STDIN records it holds into `next` (built with its own preamble for
+   * another member) and returns true; false when bytes may have been sent.
+   */
+  handOverBody(next: Exchange): boolean {
+    if (this.acquired) return false;
+    for (let i = 1; i < this.held.length; i++) next.hold(this.held[i]!);   // held[0] is the preamble
+    next.bodyDone = this.bodyDone;
+    this.held = [];
+    this.heldBytes = 0;
+    return true;
+  }
+
   // Waiter
 
   onAcquired(conn: UpstreamConnection): void {
@@ -118,6 +134,7 @@ export class Exchange implements ConnectionUser, Waiter {
       return;
     }
     this.conn = conn;
+    this.acquired = true;
     this.reusedConn = conn.served > 0;
     this.state = State.Head;
     conn.attach(this, REQUEST_ID, this.pool.worker.timeoutMs);
