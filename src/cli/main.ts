@@ -107,6 +107,12 @@ function holdUntilSignal(running: RunningGateway): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP: reload the configuration (an invalid one is logged; the old one stays).
+  process.on('SIGHUP', () => { if (!stopping) void running.reload(); });
+  // SIGUSR2: one line `FCGATE_STATS {json}` on stderr, counters of every serving thread.
+  process.on('SIGUSR2', () => {
+    void running.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
+  });
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

@@ -1,0 +1,37 @@
+// Reading the configuration for the serving threads: main reads the file once into a
+// ConfigSource (text + file name, or the command-line flags), every thread parses that
+// same text, so a file edited between two reads cannot make threads disagree.
+// Parsing itself is src/config; this only carries it across threads.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
+import { configFromFlags, parseConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/model.js';
+import type { ConfigSource } from './messages.js';
+
+export interface SourceSettings { config?: string; listen: string[]; pass: string[]; documentRoot?: string }
+
+/** Reads the file now (ConfigError when unreadable), or wraps the flags. */
+export function readConfigSource(s: SourceSettings): ConfigSource {
+  if (s.config !== undefined) {
+    const fileName = resolve(s.config);
+    let text: string;
+    try {
+      text = readFileSync(fileName, 'utf8');
+    } catch (e) {
+      throw new ConfigError(s.config, 0, `cannot read the configuration: ${(e as Error).message}`);
+    }
+    return { kind: 'text', text, fileName };
+  }
+  return {
+    kind: 'flags', listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'], pass: s.pass,
+    ...(s.documentRoot !== undefined ? { documentRoot: s.documentRoot } : {}),
+  };
+}
+
+/** Parses a source (throws ConfigError as the config loader does). */
+export function configFromSource(src: ConfigSource): GatewayConfig {
+  if (src.kind === 'text') return parseConfig(src.text, src.fileName);
+  return configFromFlags({ listen: src.listen, pass: src.pass,
+    ...(src.documentRoot !== undefined ? { documentRoot: src.documentRoot } : {}) });
+}

@@ -1,0 +1,58 @@
+// The typed messages between the main thread and the serving threads: the long-lived
+// `serve` task each thread runs (with its control MessagePort, moved in the transferList),
+// the control messages main sends on that port, and the thread's answers.
+// Shapes only: the supervisor (supervisor.ts) and the thread (serve-thread.ts) act on them.
+import type { MessagePort } from 'node:worker_threads';
+import type { ListenAddress } from '../config/model.js';
+import type { GatewayStats } from '../front/server.js';
+import type { Tuning } from '../tuning.js';
+
+/**
+ * Where the configuration comes from. Each thread parses it itself (a GatewayConfig holds
+ * RegExps and functions, which do not cross threads); main parses it first to validate.
+ */
+export type ConfigSource =
+  | { kind: 'text'; text: string; fileName: string }
+  | { kind: 'flags'; listen: string[]; pass: string[]; documentRoot?: string };
+
+/** One backend's connection cap and its cells: table `table`, backend `index` (SharedBudget layout). */
+export interface BudgetEntry { name: string; cap: number; table: number; index: number }
+
+/** The shared connection caps: SharedArrayBuffers laid out for `threads` thread slots. */
+export interface BudgetSpec { threads: number; tables: SharedArrayBuffer[]; entries: BudgetEntry[] }
+
+/** The serve task: everything one serving thread needs. */
+export interface ServeTask {
+  /** The thread's slot, 0..threads-1; a replacement thread takes the slot of the one that died. */
+  slot: number;
+  /** The control port (ToThread in, FromThread out); in the run's transferList. */
+  control: MessagePort;
+  source: ConfigSource;
+  /** The listen addresses in force (ports already chosen and claimed by main). */
+  listen: ListenAddress[];
+  tuning: Tuning;
+  budgets: BudgetSpec;
+  /** FCGATE_TEST_HOOKS=1: honour the 'crash' message. */
+  testHooks: boolean;
+}
+
+/** What a serve task resolves to once the thread has drained. */
+export interface ServeResult { slot: number; served: number }
+
+/** Main → thread. `id` pairs a request with its answer. */
+export type ToThread =
+  | { type: 'stats'; id: number }
+  | { type: 'reload'; id: number; source: ConfigSource; budgets: BudgetSpec }
+  /** Stop accepting, finish in-flight requests up to deadlineMs, close, end the serve task. */
+  | { type: 'drain'; deadlineMs: number }
+  /** Test hook (FCGATE_TEST_HOOKS=1 only): throw an uncaught exception in the thread. */
+  | { type: 'crash' };
+
+/** Thread → main. */
+export type FromThread =
+  | { type: 'ready'; slot: number; ports: number[] }
+  | { type: 'stats'; id: number; slot: number; stats: GatewayStats }
+  /** error null: the new configuration is in force in this thread. */
+  | { type: 'reloaded'; id: number; slot: number; error: string | null }
+  /** An uncaught exception: the thread closes its sockets and exits; main replaces it. */
+  | { type: 'crashed'; slot: number; error: string };

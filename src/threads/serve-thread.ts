@@ -1,0 +1,81 @@
+// A serving thread: the Piscina task `serve` that runs for the thread's whole life. It
+// parses the configuration, builds this thread's Gateway (its own uWS App on the shared
+// port, its own pools and balancer state), answers control messages (stats, reload, drain)
+// and, on an uncaught exception, closes its uWS sockets (a worker that ends with uWS handles
+// open aborts the whole process) and exits so that main replaces it.
+// Nothing here parses configuration text or speaks HTTP: config/ and front/ do.
+import { Gateway } from '../front/server.js';
+import { loadUws } from '../front/uws.js';
+import { budgetsForThread } from './budget-table.js';
+import { configFromSource } from './config-source.js';
+import type { FromThread, ServeResult, ServeTask, ToThread } from './messages.js';
+
+const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
+
+/** How long a crashing thread lets uWS finish closing its sockets before it exits. */
+const CRASH_EXIT_DELAY_MS = 20;
+
+export default async function serve(task: ServeTask): Promise<ServeResult> {
+  const { slot, control } = task;
+  const send = (m: FromThread): void => control.postMessage(m);
+  loadUws();
+  const gateway = new Gateway({
+    config: { ...configFromSource(task.source), listen: task.listen },
+    tuning: task.tuning,
+    budgets: budgetsForThread(task.budgets, slot),
+    log,
+    shared: true,
+  });
+
+  let crashed = false;
+  const onCrash = (err: unknown): void => {
+    if (crashed) return;
+    crashed = true;
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    try { send({ type: 'crashed', slot, error: text }); } catch { /* port gone: main sees the exit */ }
+    try { gateway.close(); } catch { /* closing what is left; the exit follows */ }
+    setTimeout(() => process.exit(1), CRASH_EXIT_DELAY_MS);
+  };
+  process.on('uncaughtException', onCrash);
+
+  try {
+    const bound = await gateway.listen();
+    send({ type: 'ready', slot, ports: bound.map((b) => b.port) });
+  } catch (err) {
+    process.off('uncaughtException', onCrash);
+    gateway.close();
+    control.close();
+    throw err;
+  }
+
+  return await new Promise<ServeResult>((resolve) => {
+    control.on('message', (m: ToThread) => {
+      switch (m.type) {
+        case 'stats':
+          send({ type: 'stats', id: m.id, slot, stats: gateway.stats() });
+          return;
+        case 'reload': {
+          let error: string | null = null;
+          try {
+            const config = { ...configFromSource(m.source), listen: task.listen };
+            gateway.reload(config, budgetsForThread(m.budgets, slot));
+          } catch (err) {
+            error = (err as Error).message;
+          }
+          send({ type: 'reloaded', id: m.id, slot, error });
+          return;
+        }
+        case 'drain':
+          void gateway.drain(m.deadlineMs).then(() => {
+            process.off('uncaughtException', onCrash);
+            control.close();
+            resolve({ slot, served: gateway.served });
+          });
+          return;
+        case 'crash':
+          if (task.testHooks) setImmediate(() => { throw new Error(`test hook: thread ${slot} crashes on request`); });
+          return;
+      }
+    });
+  });
+}

@@ -1,0 +1,231 @@
+// Main thread side of the serving threads: Piscina hosts N threads, each running one
+// long-lived `serve` task (serve-thread.ts) with its own control port. This starts them,
+// replaces one that dies (after giving back the connections it held), and carries the
+// control requests: stats (merged over threads), reload and drain broadcasts.
+// Signals, configuration reading and probing are the CLI's (src/cli/serve.ts).
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ListenAddress } from '../config/model.js';
+import type { Tuning } from '../tuning.js';
+import type { PoolStats } from '../upstream/pool.js';
+import type { BudgetTable, BudgetUsage } from './budget-table.js';
+import type { BudgetSpec, ConfigSource, FromThread, ServeResult, ServeTask, ToThread } from './messages.js';
+
+export interface ServingThreadsOptions {
+  threads: number;
+  source: ConfigSource;
+  listen: ListenAddress[];
+  tuning: Tuning;
+  budgets: BudgetTable;
+  log: (line: string) => void;
+  /** FCGATE_TEST_HOOKS=1: threads honour crash(). */
+  testHooks: boolean;
+}
+
+export interface ThreadStats {
+  thread: number; ready: boolean; restarts: number;
+  /** Requests served by the thread now in the slot (a replacement starts from 0). */
+  served: number; inFlight: number;
+}
+
+/** All threads together: what SIGUSR2 prints and the status pages read. */
+export interface ServingStats {
+  threads: ThreadStats[];
+  served: number;
+  inFlight: number;
+  /** Pool counters summed over threads, by backend. */
+  pools: Record<string, PoolStats>;
+  /** Connection caps over all threads, by backend. */
+  budgets: Record<string, BudgetUsage>;
+}
+
+/** A thread that reported nothing within this long counts as not answering. */
+const ASK_TIMEOUT_MS = 5000;
+/** A thread that fails before it listens is restarted after 0.5 s, 1 s, 2 s, … up to this. */
+const MAX_BACKOFF_MS = 30_000;
+
+interface Slot {
+  slot: number;
+  port: MessagePort | null;
+  ready: boolean;
+  restarts: number;
+  /** Failures in a row before listening (backoff). */
+  failures: number;
+  replies: Map<number, (m: FromThread | null) => void>;
+  /** Settles when the slot's current serve task ends. */
+  done: Promise<void>;
+  /** The configuration the current thread was started with. */
+  source: ConfigSource | null;
+}
+
+export class ServingThreads {
+  private readonly piscina: Piscina<ServeTask, ServeResult>;
+  private readonly slots: Slot[] = [];
+  private source: ConfigSource;
+  private budgetSpec: BudgetSpec;
+  private stopping = false;
+  private nextId = 1;
+
+  constructor(private readonly o: ServingThreadsOptions) {
+    this.source = o.source;
+    this.budgetSpec = o.budgets.spec();
+    this.piscina = new Piscina<ServeTask, ServeResult>({
+      filename: new URL('./serve-thread.js', import.meta.url).href,
+      minThreads: o.threads,
+      maxThreads: o.threads,
+      concurrentTasksPerWorker: 1,
+      // 'sync' parks idle workers in Atomics.wait, freezing their sockets (DESIGN §1).
+      atomics: 'disabled',
+      idleTimeout: Infinity,
+    });
+    this.piscina.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
+    for (let i = 0; i < o.threads; i++) {
+      this.slots.push({ slot: i, port: null, ready: false, restarts: 0, failures: 0, replies: new Map(), done: Promise.resolve(), source: null });
+    }
+  }
+
+  get threads(): number { return this.o.threads; }
+
+  /** Starts every thread; resolves when all listen; rejects with the first startup failure. */
+  async start(): Promise<void> {
+    try {
+      await Promise.all(this.slots.map((s) => this.run(s, true)));
+    } catch (err) {
+      await this.drain(0);
+      throw err;
+    }
+  }
+
+  /** Counters of every thread, merged. */
+  async stats(): Promise<ServingStats> {
+    const answers = await Promise.all(this.slots.map((s) => this.ask(s, (id) => ({ type: 'stats', id }))));
+    const out: ServingStats = { threads: [], served: 0, inFlight: 0, pools: {}, budgets: this.o.budgets.usage() };
+    this.slots.forEach((s, i) => {
+      const a = answers[i];
+      const st = a !== null && a !== undefined && a.type === 'stats' ? a.stats : null;
+      out.threads.push({ thread: s.slot, ready: s.ready, restarts: s.restarts, served: st?.served ?? 0, inFlight: st?.inFlight ?? 0 });
+      if (st === null) return;
+      out.served += st.served;
+      out.inFlight += st.inFlight;
+      for (const [name, p] of Object.entries(st.pools)) {
+        const sum = out.pools[name];
+        if (sum === undefined) { out.pools[name] = { ...p }; continue; }
+        for (const k of Object.keys(p) as Array<keyof PoolStats>) sum[k] += p[k];
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Sends a new configuration (validated by the caller) to every thread; threads started
+   * from now on get it too. Resolves with one line per thread that refused or did not answer.
+   */
+  async reload(source: ConfigSource, budgets: BudgetSpec): Promise<string[]> {
+    this.source = source;
+    this.budgetSpec = budgets;
+    const answers = await Promise.all(this.slots.map((s) => {
+      if (s.ready) s.source = source;
+      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets }));
+    }));
+    const problems: string[] = [];
+    this.slots.forEach((s, i) => {
+      const a = answers[i];
+      if (a === undefined) return;                  // not running now: its replacement starts with the new one
+      if (a === null) problems.push(`thread ${s.slot}: no answer`);
+      else if (a.type === 'reloaded' && a.error !== null) problems.push(`thread ${s.slot}: ${a.error}`);
+    });
+    return problems;
+  }
+
+  /**
+   * Every thread stops accepting at once, finishes its in-flight requests up to deadlineMs
+   * and closes; then the threads end. Nothing is restarted from now on.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    for (const s of this.slots) s.port?.postMessage({ type: 'drain', deadlineMs } satisfies ToThread);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => { timer = setTimeout(r, deadlineMs + 3000); });
+    await Promise.race([Promise.all(this.slots.map((s) => s.done)), late]);
+    clearTimeout(timer);
+    await this.piscina.destroy();
+  }
+
+  /** Test hook: makes thread `slot` throw an uncaught exception (FCGATE_TEST_HOOKS=1 only). */
+  crash(slot: number): void {
+    this.slots[slot]?.port?.postMessage({ type: 'crash' } satisfies ToThread);
+  }
+
+  /** Runs a serve task in `s`; resolves when the thread listens. */
+  private run(s: Slot, initial: boolean): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    s.port = port1;
+    s.ready = false;
+    let listened = false;
+    return new Promise<void>((ready, failed) => {
+      port1.on('message', (m: FromThread) => {
+        switch (m.type) {
+          case 'ready':
+            listened = true;
+            s.ready = true;
+            s.failures = 0;
+            // A reload while this thread was starting: it has the older configuration.
+            if (s.source !== this.source) {
+              const source = this.source, budgets = this.budgetSpec;
+              s.source = source;
+              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets }));
+            }
+            if (!initial) this.o.log(`FCGATE_THREAD_READY thread=${s.slot} restarts=${s.restarts}: listening again`);
+            ready();
+            return;
+          case 'crashed':
+            s.ready = false;
+            this.o.log(`FCGATE_THREAD_CRASH thread=${s.slot} error=${JSON.stringify(m.error)}`);
+            return;
+          default: {
+            const r = s.replies.get(m.id);
+            if (r !== undefined) { s.replies.delete(m.id); r(m); }
+          }
+        }
+      });
+      const task: ServeTask = {
+        slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
+        tuning: this.o.tuning, budgets: this.budgetSpec, testHooks: this.o.testHooks,
+      };
+      s.source = this.source;
+      s.done = this.piscina.run(task, { transferList: [port2] }).then(() => {
+        this.ended(s, port1);
+      }, (err: Error) => {
+        this.ended(s, port1);
+        if (this.stopping) return;
+        if (initial && !listened) { failed(err); return; }
+        // The thread is gone and its sockets with it: give back its share of the caps.
+        this.o.budgets.reclaim(s.slot);
+        s.restarts++;
+        const delay = listened ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** s.failures++);
+        this.o.log(`FCGATE_THREAD_RESTART thread=${s.slot} cause=${JSON.stringify(err.message)} delay_ms=${delay}`);
+        setTimeout(() => { if (!this.stopping) void this.run(s, false); }, delay);
+      });
+    });
+  }
+
+  private ended(s: Slot, port: MessagePort): void {
+    s.ready = false;
+    if (s.port === port) s.port = null;
+    port.close();
+    for (const r of s.replies.values()) r(null);
+    s.replies.clear();
+  }
+
+  /** One request to one thread: its answer, null when none came, undefined when the slot has no thread. */
+  private ask(s: Slot, make: (id: number) => ToThread): Promise<FromThread | null | undefined> {
+    const port = s.port;
+    if (port === null || !s.ready) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { s.replies.delete(id); resolve(null); }, ASK_TIMEOUT_MS);
+      s.replies.set(id, (m) => { clearTimeout(timer); resolve(m); });
+      port.postMessage(make(id));
+    });
+  }
+}

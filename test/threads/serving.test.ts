@@ -1,0 +1,91 @@
+// `fcgate serve` with several serving threads, as child processes: every thread takes a
+// share of the connections on the one port, a thread that crashes is replaced and the port
+// is served again within a second, and a second fcgate on the same port stops with a clear
+// message.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, get, startApp, startCli, startServe, statsOf, type Proc } from './cli-process.js';
+
+let app: { proc: Proc; port: number };
+before(async () => { app = await startApp(); });
+after(async () => { await app.proc.stop(); });
+
+const passFlags = (port: number): string[] =>
+  ['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/`];
+
+/** `count` GETs, each on a new connection, at most `parallel` at a time; the statuses. */
+async function burst(port: number, count: number, parallel: number, path = '/hello'): Promise<number[]> {
+  const out: number[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      next++;
+      out.push((await get(port, path)).status);
+    }
+  }));
+  return out;
+}
+
+describe('serving threads', () => {
+  test('every thread serves a share of new connections on the shared port', async () => {
+    const port = await freePort();
+    const gw = await startServe(passFlags(port), 3);
+    try {
+      const statuses = await burst(port, 150, 16);
+      assert.deepEqual([...new Set(statuses)], [200]);
+      const st = await statsOf(gw);
+      assert.equal(st.threads.length, 3);
+      for (const th of st.threads) assert.ok(th.ready && th.served > 0, `thread ${th.thread} served ${th.served}: ${JSON.stringify(st.threads)}`);
+      assert.equal(st.served, 150);
+      assert.equal(st.inFlight, 0);
+      const pool = st.pools[`fcgi://127.0.0.1:${app.port}`];
+      assert.ok(pool !== undefined && pool.opened >= 3, JSON.stringify(st.pools));
+      const budget = st.budgets[`fcgi://127.0.0.1:${app.port}`];
+      assert.ok(budget !== undefined && budget.used <= budget.cap && budget.waiting === 0, JSON.stringify(st.budgets));
+    } finally { await gw.stop(); }
+  });
+
+  for (const threads of [2, 1]) {
+    test(`a crashed thread is logged and replaced; requests succeed again within 1 s (${threads} thread${threads > 1 ? 's' : ''})`, async (t) => {
+      const port = await freePort();
+      const gw = await startServe(passFlags(port), threads, { FCGATE_TEST_HOOKS: '1' });
+      try {
+        assert.equal((await get(port, '/hello')).status, 200);
+        const from = gw.lines.length;
+        gw.child.stdin!.write('crash 0\n');
+        await gw.waitLine(/FCGATE_THREAD_CRASH thread=0 error=.*test hook: thread 0 crashes/, 5000, from);
+        const crashedAt = Date.now();
+        let okAt = 0;
+        for (let i = 0; i < 400 && okAt === 0; i++) {
+          try {
+            if ((await get(port, '/hello', false, 2000)).status === 200) okAt = Date.now();
+          } catch { await new Promise((r) => setTimeout(r, 5)); }   // refused while nothing listens
+        }
+        assert.ok(okAt > 0 && okAt - crashedAt < 1000, `served again after ${okAt - crashedAt} ms`);
+        await gw.waitLine(/FCGATE_THREAD_RESTART thread=0 /, 5000, from);
+        // The replacement listens again: every thread ready, and all of a burst succeeds.
+        await gw.waitLine(/FCGATE_THREAD_READY thread=0 restarts=1/, 5000, from);
+        t.diagnostic(`first success ${okAt - crashedAt} ms after the crash was logged`);
+        const st = await statsOf(gw);
+        assert.ok(st.threads.every((th) => th.ready), JSON.stringify(st.threads));
+        assert.equal(st.threads[0]!.restarts, 1);
+        assert.deepEqual([...new Set(await burst(port, 60, 8))], [200]);
+        assert.ok(gw.child.exitCode === null, 'the process lives on');
+      } finally { await gw.stop(); }
+    });
+  }
+
+  test('a second fcgate on the same port stops with a clear message', async () => {
+    const port = await freePort();
+    const first = await startServe(passFlags(port), 2);
+    try {
+      const second = startCli(['serve', ...passFlags(port)], { FCGATE_THREADS: '2' });
+      const code = await second.exited();
+      assert.equal(code, 2);
+      assert.match(second.lines.join('\n'), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another process is already listening there`));
+      // The first one was not disturbed.
+      assert.equal((await get(port, '/hello')).status, 200);
+      assert.deepEqual((await statsOf(first)).threads.map((t) => t.restarts), [0, 0]);
+    } finally { await first.stop(); }
+  });
+});
