@@ -106,7 +106,9 @@ export class BalancedRequest implements ResponseSink {
         const old = this.exchange!;
         const ex = this.host.exchangeFor(this, next);
         if (ex === null) return;
-        if (!NOT_SENT.has(code) || old.handOverBody(ex)) { this.start(ex); return; }
+        // Without a body the new exchange is complete; with one, the held STDIN moves over
+        // (only possible when no connection was ever handed to the old exchange).
+        if (!this.hasBody || old.handOverBody(ex)) { this.start(ex); return; }
         ex.abort();
       } else if (NOT_SENT.has(code)) {
         // Every member tried could not take it: 503 naming each one and why.

@@ -21,7 +21,7 @@ export interface TestMember {
 /**
  * Starts a member on 127.0.0.1:`port` (0 = free). Routes: /health → healthStatus;
  * /slow?ms=N waits N ms first; anything else → `name` plus the BALANCER_* params,
- * one per line, with `status` (padded with '.' to N bytes with ?pad=N).
+ * and the request body's length, one per line, with `status` (padded with '.' to N bytes with ?pad=N).
  */
 export async function startMember(name: string, port = 0): Promise<TestMember> {
   const m: TestMember = {
@@ -32,7 +32,8 @@ export async function startMember(name: string, port = 0): Promise<TestMember> {
   m.server = new FcgiServer(async (req, res) => {
     const uri = req.param('REQUEST_URI');
     // Drain STDIN so bodies don't stall.
-    for await (const _chunk of req.stdin) { /* discard */ }
+    let bodyBytes = 0;
+    for await (const chunk of req.stdin) bodyBytes += (chunk as Buffer).length;
     if (uri.startsWith('/health') || req.param('SCRIPT_NAME') === '/health') {
       res.writeHead(m.healthStatus, { 'Content-Type': 'text/plain' });
       res.write('health\n');
@@ -44,7 +45,7 @@ export async function startMember(name: string, port = 0): Promise<TestMember> {
     if (res.finished) return;
     m.served++;
     res.writeHead(m.status, { 'Content-Type': 'text/plain' });
-    const text = `${name}\n${req.param('BALANCER_NAME')}\n${req.param('BALANCER_WORKER_NAME')}\n${req.param('BALANCER_WORKER_ROUTE')}\n`;
+    const text = `${name}\n${req.param('BALANCER_NAME')}\n${req.param('BALANCER_WORKER_NAME')}\n${req.param('BALANCER_WORKER_ROUTE')}\n${bodyBytes}\n`;
     const pad = /[?&]pad=(\d+)/.exec(uri);
     res.write(pad === null ? text : text.padEnd(Number(pad[1]), '.'));
     res.end();
@@ -54,7 +55,7 @@ export async function startMember(name: string, port = 0): Promise<TestMember> {
   return m;
 }
 
-/** Body of a member's answer: [member name, BALANCER_NAME, BALANCER_WORKER_NAME, BALANCER_WORKER_ROUTE]. */
+/** Body of a member's answer: [member name, BALANCER_NAME, BALANCER_WORKER_NAME, BALANCER_WORKER_ROUTE, request body bytes]. */
 export async function ask(url: string, init?: RequestInit): Promise<{ status: number; lines: string[] }> {
   const r = await fetch(url, init);
   const text = await r.text();
