@@ -342,9 +342,11 @@ export class Gateway {
       exchange.start();
     };
     spool.onWritten = () => {
-      if (reply.aborted) return;
+      if (reply.aborted || reply.done) return;
+      // Resume also when the body is complete: the last chunk may have paused the client,
+      // and a paused keep-alive connection never reads its next request.
+      res.resume();
       if (complete && spool.settled) proceed();
-      else res.resume();
     };
     res.onData((ab, isLast) => {
       if (refused) return;

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomFillSync } from 'node:crypto';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -25,9 +25,10 @@ interface EnvAnswer {
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** POSTs `pieces` with Transfer-Encoding: chunked (no Content-Length) and parses env.php's JSON. */
-function postChunked(url: string, pieces: Buffer[]): Promise<{ status: number; env: EnvAnswer }> {
+function postChunked(url: string, pieces: Buffer[], agent?: Agent): Promise<{ status: number; env: EnvAnswer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
+      ...(agent ? { agent } : {}),
       method: 'POST', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
     }, (res) => {
       const parts: Buffer[] = [];
@@ -139,13 +140,39 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
     assert.equal(r.env.body_sha256, sha256(small));
   });
 
-  test('chunked upload of 10 MiB through the spool (memory, then a temp file)', async () => {
+  test('chunked upload of 10 MiB through the spool (memory, then a temp file); the connection serves the next request', async (t) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    t.after(() => agent.destroy());
     const pieces: Buffer[] = [];
     for (let i = 0; i < 40; i++) pieces.push(randomFillSync(Buffer.allocUnsafe(256 * 1024)));
-    const r = await postChunked(env, pieces);
+    const r = await postChunked(env, pieces, agent);
     assert.equal(r.status, 200);
     assert.equal(r.env.server['CONTENT_LENGTH'], String(10 * MiB));
     assert.equal(r.env.body_sha256, sha256(Buffer.concat(pieces)));
+    // The same keep-alive connection: it was left paused once (fixed), so nothing was read.
+    const again = await postChunked(env, [Buffer.from('next')], agent);
+    assert.equal(again.env.body_length, 4);
+  });
+
+  test('Expect: 100-continue: the client gets 100 Continue, PHP gets HTTP_EXPECT and the body', async () => {
+    const body = randomFillSync(Buffer.allocUnsafe(5000));
+    const r = await new Promise<{ continued: boolean; status: number; env: EnvAnswer }>((resolve, reject) => {
+      let continued = false;
+      const req = request(env, {
+        method: 'POST', headers: { Expect: '100-continue', 'Content-Length': String(body.length), 'Content-Type': 'application/octet-stream' },
+      }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ continued, status: res.statusCode!, env: JSON.parse(Buffer.concat(parts).toString('utf8')) as EnvAnswer }));
+      });
+      req.on('continue', () => { continued = true; req.end(body); });
+      req.on('error', reject);
+      req.setTimeout(5000, () => req.destroy(new Error('no 100 Continue and no answer')));
+    });
+    assert.ok(r.continued);
+    assert.equal(r.status, 200);
+    assert.equal(r.env.server['HTTP_EXPECT'], '100-continue');
+    assert.equal(r.env.body_sha256, sha256(body));
   });
 
   // stream.php: 5 events 150 ms apart, each flushed by PHP (output buffers closed first).

@@ -2,10 +2,12 @@
 // capped at max=2 connections. 20 concurrent requests to a script sleeping 200 ms must all
 // answer 200 in about 10 rounds (~2 s): they wait in the gateway's queue for one of the two
 // connections instead of blocking a PHP-FPM child or timing out. With a small
-// FCGATE_QUEUE_LIMIT the overflow gets 503 with Retry-After at once.
+// FCGATE_QUEUE_LIMIT the overflow gets 503 with Retry-After at once. A client that goes
+// away frees its PHP-FPM child (deliberate difference: Apache lets the script run on).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
+import { request } from 'node:http';
 import { startTestGateway } from '../helpers/gateway.js';
 
 const skip = skipUnlessPhpFpm();
@@ -59,5 +61,25 @@ describe('queueing in front of PHP-FPM with 2 children', { skip }, () => {
     assert.ok(full.length >= 1, 'some overflowed');
     for (const f of full) assert.equal(f.retryAfter, '3');
     assert.ok(gw.logs.some((l) => l.startsWith('FCGATE_QUEUE_FULL')), gw.logs.join('\n'));
+  });
+  test('a client that goes away frees the only PHP-FPM child for the next request', async (t) => {
+    const solo = await startPhpFpm({ docroot: PHP_FIXTURES, pm: 'static', maxChildren: 1 });
+    const gw = await startTestGateway({ config: `ProxyPass /q/ fcgi://localhost:${solo.port}${FX}/\n` });
+    t.after(async () => { await gw.stop(); await solo.stop(); });
+    // stream.php would run 1000 × 50 ms = 50 s; the client leaves after its first chunk.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${gw.base}/q/stream.php?n=1000&ms=50`, (res) => {
+        res.once('data', () => { req.destroy(); resolve(); });
+      });
+      req.on('error', (err) => { if (!req.destroyed) reject(err); });
+      req.setTimeout(5000, () => req.destroy(new Error('no first chunk')));
+      req.end();
+    });
+    // PHP notices at its next flush (≤ 50 ms) once the gateway closed the backend connection.
+    const t0 = performance.now();
+    const next = await one(`${gw.base}/q/env.php`);
+    const waited = performance.now() - t0;
+    assert.equal(next.status, 200);
+    assert.ok(waited < 3000, `the child was freed: ${Math.round(waited)} ms`);
   });
 });
