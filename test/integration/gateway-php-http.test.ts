@@ -2,7 +2,8 @@
 // redirects (RFC 3875 §6.2.2/§6.2.3; the deliberate differences from Apache in
 // APACHE-BEHAVIOUR's top table), Set-Cookie and Cookie, and how request headers reach
 // PHP (httpoxy, Authorization with and without CGIPassAuth, repeated headers, Host,
-// non-ASCII values). Fixtures: http.php, env.php, hello.txt (served by the gateway).
+// non-ASCII values), statuses and conditional requests. Fixtures: http.php, env.php,
+// status.php, etag.php, hello.txt (served by the gateway).
 // Header names with '_' are not tried here: uWS drops such a connection (native-notes/uws.md).
 // Bodies and streaming: gateway-php-bodies.test.ts.
 import { after, before, describe, test } from 'node:test';
@@ -140,6 +141,42 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     const abs = await send(`${base}/http.php?case=local&to=${encodeURIComponent('http://example.test/x?y=1')}`);
     assert.equal(abs.status, 302);
     assert.equal(abs.headers['location'], 'http://example.test/x?y=1');
+  });
+
+  test('status from PHP: code and reason phrase kept; 204 and 304 without a body', async () => {
+    const nf = await send(`${base}/status.php?code=404`);
+    assert.equal(nf.status, 404);
+    assert.equal(nf.body.toString(), 'status 404\n');
+    const custom = await new Promise<{ status: number; reason: string }>((resolve, reject) => {
+      request(`${base}/status.php?code=599&reason=Custom%20Reason`, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, reason: res.statusMessage ?? '' }));
+      }).on('error', reject).end();
+    });
+    assert.deepEqual(custom, { status: 599, reason: 'Custom Reason' });
+    for (const code of [204, 304]) {
+      const r = await send(`${base}/status.php?code=${code}`);
+      assert.equal(r.status, code);
+      assert.equal(r.body.length, 0);
+    }
+  });
+
+  // Apache answers conditional requests for the app as an origin would (APACHE-BEHAVIOUR §5).
+  test('If-None-Match equal to PHP\'s ETag → 304 without a body', {
+    todo: 'conditional requests are only handled for static files, not for proxied answers',
+  }, async () => {
+    const full = await send(`${base}/etag.php`);
+    assert.equal(full.status, 200);
+    assert.equal(full.headers['etag'], '"v1"');
+    const cached = await send(`${base}/etag.php`, { headers: { 'If-None-Match': '"v1"' } });
+    assert.equal(cached.status, 304);
+    assert.equal(cached.body.length, 0);
+  });
+
+  test('Range on a proxied answer is ignored: the full 200 (as Apache)', async () => {
+    const r = await send(`${base}/etag.php?range=1`, { headers: { Range: 'bytes=0-3' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'etag body\n');
   });
 
   test('Set-Cookie from PHP stays three headers, in order', async () => {
