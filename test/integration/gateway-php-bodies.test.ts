@@ -4,6 +4,7 @@
 // (deliberate difference from Apache, APACHE-BEHAVIOUR top table), and a server-sent
 // event stream (stream.php flushing each event) that must arrive spread over time with
 // flushpackets=auto (the default) and =on, and in one go with =off.
+// Also: a 32 MiB answer, a PHP fatal error, Expect: 100-continue.
 // Other request/response behaviour (HEAD, redirects, cookies, headers): gateway-php-http.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -152,6 +153,25 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
     // The same keep-alive connection: it was left paused once (fixed), so nothing was read.
     const again = await postChunked(env, [Buffer.from('next')], agent);
     assert.equal(again.env.body_length, 4);
+  });
+
+  test('a 32 MiB answer from PHP arrives whole (backpressure both ways)', async () => {
+    const r = await fetch(`${gw.base}/big.php?kib=${32 * 1024}`);
+    assert.equal(r.status, 200);
+    const body = Buffer.from(await r.arrayBuffer());
+    assert.equal(body.length, 32 * MiB);
+    const block = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/'.repeat(1024));
+    const expected = createHash('sha256');
+    for (let i = 0; i < 32 * 16; i++) expected.update(block);
+    assert.equal(sha256(body), expected.digest('hex'));
+  });
+
+  test('a PHP fatal error: 500 from PHP-FPM, its message in the gateway\'s log only', async () => {
+    const r = await fetch(`${gw.base}/big.php?fatal=1`);
+    assert.equal(r.status, 500);
+    const text = await r.text();
+    assert.ok(!text.includes('fcgate_no_such_function'), text);
+    assert.ok(gw.logs.some((l) => l.startsWith('FCGATE_APP_STDERR') && l.includes('fcgate_no_such_function')), gw.logs.join('\n'));
   });
 
   test('Expect: 100-continue: the client gets 100 Continue, PHP gets HTTP_EXPECT and the body', async () => {

@@ -3,7 +3,8 @@
 // answer 200 in about 10 rounds (~2 s): they wait in the gateway's queue for one of the two
 // connections instead of blocking a PHP-FPM child or timing out. With a small
 // FCGATE_QUEUE_LIMIT the overflow gets 503 with Retry-After at once. A client that goes
-// away frees its PHP-FPM child (deliberate difference: Apache lets the script run on).
+// away frees its PHP-FPM child (deliberate difference: Apache lets the script run on), and
+// a worker timeout= gives 504.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
@@ -81,5 +82,15 @@ describe('queueing in front of PHP-FPM with 2 children', { skip }, () => {
     const waited = performance.now() - t0;
     assert.equal(next.status, 200);
     assert.ok(waited < 3000, `the child was freed: ${Math.round(waited)} ms`);
+  });
+  test('worker timeout=1: a script silent for 2 s gets 504 after about 1 s', async (t) => {
+    const gw = await startTestGateway({ config: `ProxyPass /q/ fcgi://localhost:${fpm.port}${FX}/ timeout=1\n` });
+    t.after(() => gw.stop());
+    const t0 = performance.now();
+    const r = await one(`${gw.base}/q/env.php?sleep=2000`);
+    const waited = performance.now() - t0;
+    assert.equal(r.status, 504);
+    assert.ok(waited >= 900 && waited < 1900, `${Math.round(waited)} ms`);
+    assert.ok(gw.logs.some((l) => l.startsWith('FCGATE_HEADER_TIMEOUT')), gw.logs.join('\n'));
   });
 });
