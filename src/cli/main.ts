@@ -21,6 +21,13 @@ Usage:
   fcgate demo-app --listen ADDR          only the built-in demo FastCGI app (see fcgate demo-app --help)
   fcgate --help | --version
 
+Signals (serve, start):
+  SIGTERM, SIGINT   drain: stop accepting, let in-flight requests finish (FCGATE_DRAIN_MS), exit 0
+  SIGHUP            reload the configuration without dropping connections (an invalid one is
+                    logged and the old one stays; Listen changes need a restart)
+  SIGUSR2           print one line "FCGATE_STATS {json}" to stderr: requests served and in
+                    flight per serving thread, pools and connection caps over all threads
+
 Environment (tuning; an invalid value stops startup):
 ${describeTuning()}
   FCGATE_SERVER_SOFTWARE  SERVER_SOFTWARE sent to apps (default fcgate)
