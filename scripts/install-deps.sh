@@ -36,6 +36,8 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=()
 have_php_fpm || missing+=(php-fpm)
 have cgi-fcgi || missing+=(libfcgi-bin)
+# headless Chromium for the balancer manager's browser test (test/integration/balancer-manager.test.ts)
+have chromium || missing+=(chromium)
 if [ "$want_bench" = 1 ]; then
   have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
