@@ -16,6 +16,25 @@ import { FLAG_KEEP_CONN, HEADER_LEN, MAX_CONTENT, MAX_PAIR_LENGTH, RecordType, R
 import { paddingFor, writeHeader } from './header.js';
 import { lengthSize, utf8Length, writeLength, writeString } from './pairs.js';
 
+// Measured (bench-e2e profile, native-notes/performance.md): a JS loop costs a few ns per
+// character, Buffer's native byteLength / latin1 write a flat ~60–150 ns per call. So short
+// strings (most CGI names and values) stay in JS, longer ones (User-Agent, Accept, Cookie,
+// SCRIPT_FILENAME) go native. An all-ASCII string (UTF-8 length = UTF-16 length) has the
+// same bytes in latin1, so the latin1 write is exact.
+const NATIVE_MEASURE_FROM = 16;
+const NATIVE_WRITE_FROM = 32;
+
+/** UTF-8 length of `s`, as utf8Length() (lone surrogates count 3, as Buffer writes them). */
+function measureString(s: string): number {
+  return s.length > NATIVE_MEASURE_FROM ? Buffer.byteLength(s, 'utf8') : utf8Length(s);
+}
+
+/** writeString(), with long ASCII strings written natively. */
+function putString(out: Buffer, at: number, s: string, byteLength: number): number {
+  if (byteLength > NATIVE_WRITE_FROM && byteLength === s.length) return at + out.write(s, at, byteLength, 'latin1');
+  return writeString(out, at, s, byteLength);
+}
+
 /** Largest PARAMS content whose record, padded to 8, still fits 65535 bytes (PHP-FPM needs that). */
 export const PARAMS_MAX_RECORD = 65528;
 
@@ -80,7 +99,7 @@ export function writePreamble(id: number, params: readonly string[],
 
   // Pass 1: measure and lay out.
   for (let i = 0; i < n; i++) {
-    const len = utf8Length(params[i]!);
+    const len = measureString(params[i]!);
     if (len > MAX_PAIR_LENGTH) throw new RangeError(`param ${params[i & ~1]!.slice(0, 40)}: ${len} bytes exceeds 2^31-1`);
     lens[i] = len;
   }
@@ -109,8 +128,8 @@ export function writePreamble(id: number, params: readonly string[],
     if (s <= left) {
       at = writeLength(out, at, nl);
       at = writeLength(out, at, vl);
-      at = writeString(out, at, params[i]!, nl);
-      at = writeString(out, at, params[i + 1]!, vl);
+      at = putString(out, at, params[i]!, nl);
+      at = putString(out, at, params[i + 1]!, vl);
       left -= s;
       continue;
     }
@@ -154,7 +173,7 @@ function pad(out: Buffer, at: number, content: number): number {
 export function measurePreamble(params: readonly string[], maxRecord = PARAMS_MAX_RECORD): number {
   const n = params.length;
   if (lens.length < n) lens = new Int32Array(n * 2);
-  for (let i = 0; i < n; i++) lens[i] = utf8Length(params[i]!);
+  for (let i = 0; i < n; i++) lens[i] = measureString(params[i]!);
   const count = layout(n, maxRecord);
   let bytes = 16 + HEADER_LEN;
   for (let k = 0; k < count; k++) bytes += HEADER_LEN + records[k]! + paddingFor(records[k]!);
