@@ -7,7 +7,8 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { formatFailure, GatewayError, statusFor } from '../errors.js';
 import type { CgiHead } from '../protocol/cgi-head.js';
-import type { RequestSnapshot } from '../request.js';
+import { headerOf, type RequestSnapshot } from '../request.js';
+import { etagListMatches, parseHttpDate } from './static-files.js';
 import type { Exchange, ResponseSink } from '../upstream/exchange.js';
 import type { BodySpool } from './spool.js';
 
@@ -34,6 +35,40 @@ const COALESCE_LIMIT = 64 * 1024;
 
 function errorBody(status: number, reason: string): string {
   return `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head><body><h1>${reason}</h1></body></html>\n`;
+}
+
+/**
+ * A conditional GET answered by the app with 200: the gateway acts as the origin would
+ * (Apache does too): If-None-Match against the app's ETag, else If-Modified-Since against
+ * its Last-Modified (RFC 9110 §13.2.2).
+ */
+function notModified(req: RequestSnapshot, head: CgiHead): boolean {
+  const inm = headerOf(req, 'if-none-match');
+  const ims = inm === undefined ? headerOf(req, 'if-modified-since') : undefined;
+  if (inm === undefined && ims === undefined) return false;
+  let etag: string | undefined;
+  let lastModified: string | undefined;
+  const h = head.headers;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i]!.toLowerCase();
+    if (name === 'etag') etag = h[i + 1];
+    else if (name === 'last-modified') lastModified = h[i + 1];
+  }
+  if (inm !== undefined) return etag !== undefined && etagListMatches(inm, etag, true);
+  if (lastModified === undefined) return false;
+  const since = parseHttpDate(ims!);
+  const modified = parseHttpDate(lastModified);
+  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
+}
+
+/** The 304 version of a head: no Content-Type, no Content-Length (RFC 9110 §15.4.5). */
+function asNotModified(head: CgiHead): CgiHead {
+  const headers: string[] = [];
+  const h = head.headers;
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i]!.toLowerCase() !== 'content-type') headers.push(h[i]!, h[i + 1]!);
+  }
+  return { ...head, status: 304, reason: 'Not Modified', statusLine: '304 Not Modified', headers, contentLength: -1 };
 }
 
 export class UwsReply implements ResponseSink {
@@ -115,6 +150,10 @@ export class UwsReply implements ResponseSink {
       this.redirect = head.location;
       this.exchange!.discardBody();
       return;
+    }
+    if (head.status === 200 && (this.method === 'GET' || this.method === 'HEAD') && this.snapshot !== null
+        && notModified(this.snapshot, head)) {
+      head = asNotModified(head);
     }
     this.head = head;
     this.headSent = true;

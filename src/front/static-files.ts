@@ -76,7 +76,7 @@ export function parseRange(header: string | undefined, size: number): RangeResul
 }
 
 /** Parses an HTTP date to ms, or NaN (Date.parse accepts the three RFC 9110 forms). */
-function parseHttpDate(value: string): number {
+export function parseHttpDate(value: string): number {
   return Date.parse(value);
 }
 
