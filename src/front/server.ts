@@ -3,7 +3,10 @@
 // upstream Exchange (body in, response out, local redirects, spooling of bodies that
 // come without Content-Length). Startup checks and signals are the CLI's business.
 import { stat } from 'node:fs';
-import { pickByRequests } from '../balancer/byrequests.js';
+import { BalancerRuntime } from '../balancer/balancer.js';
+import { HealthChecker } from '../balancer/health-check.js';
+import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
+import type { BalancerStats } from '../balancer/stats.js';
 import { buildParams, serverInfoFromEnv, type ServerInfo } from '../cgi/environment.js';
 import type { GatewayConfig, WorkerSettings } from '../config/model.js';
 import { resolve, type RouteResult } from '../config/router.js';
@@ -15,6 +18,7 @@ import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
 import { Pool, type PoolStats } from '../upstream/pool.js';
 import { closeListening, listenApp, listenUnix, type Listening } from './listen.js';
+import { BalancedRequest, type BalancedHost } from './balanced-request.js';
 import { UwsReply, type ReplyContext } from './reply.js';
 import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
 import { BodySpool, SpoolResult } from './spool.js';
@@ -30,9 +34,16 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Listen with SO_REUSEPORT (several threads on one port); the caller claimed the port. */
   shared?: boolean;
+  /**
+   * The balancer members' shared state (operator flags, load factors, health), made by
+   * `new BalancerBoard(config).buffer` in the main thread and given to every serving
+   * thread, so that a drain or a loadfactor set in one place applies to all threads at
+   * once. Without it the gateway makes a local one (single-process mode).
+   */
+  balancerState?: SharedArrayBuffer;
+  /** Run the active health checks (hcmethod=…) here (default true); threads leave them to the main thread. */
+  healthChecks?: boolean;
 }
-
-interface MemberState { worker: WorkerSettings; lbStatus: number; loadFactor: number; lbSet: number; hotStandby: boolean; path: string }
 
 let requestSerial = 0;
 let markRemoved = false;
@@ -46,7 +57,14 @@ export class Gateway {
   private readonly tuning: Tuning;
   private readonly pools = new Map<string, Pool>();
   private readonly budgets: Map<string, ConnectionBudget>;
-  private readonly members = new Map<string, MemberState[]>();
+  /** This thread's balancers (counters per thread; operator state in `board`, shared). */
+  private readonly balancers = new Map<string, BalancerRuntime>();
+  private board!: BalancerBoard;
+  private health: HealthChecker | null = null;
+  private readonly balancedHost: BalancedHost = {
+    exchangeFor: (req, member) => this.startExchange(req.reply, req.snap!, req.resolved!, member.worker, member.worker, req.hasBody, req),
+    log: (line) => this.log(line),
+  };
   private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
   private server: ServerInfo;
   private readonly exchangeOptions: ExchangeOptions;
@@ -78,13 +96,46 @@ export class Gateway {
 
   /** Balancer member state from this.config (at start and on reload). */
   private resetMembers(): void {
-    this.members.clear();
-    for (const b of this.config.balancers.values()) {
-      this.members.set(b.name, b.members.map((m) => ({
-        worker: m.worker, lbStatus: 0, loadFactor: m.worker.loadFactor, lbSet: m.worker.lbSet,
-        hotStandby: m.worker.status.includes('H'), path: m.path,
-      })));
+    this.useBalancerState(this.options.balancerState);
+  }
+
+  /**
+   * Balancers from this.config over the shared state `buffer` (see GatewayOptions;
+   * after a reload, pass the new configuration's buffer). A buffer that does not fit the
+   * configuration, or none, gives a local state. Counters start again from zero.
+   */
+  useBalancerState(buffer?: SharedArrayBuffer): void {
+    let board: BalancerBoard;
+    try {
+      board = new BalancerBoard(this.config, buffer);
+    } catch (err) {
+      this.log(`FCGATE_BALANCER_STATE ${(err as Error).message}: using a state of this thread's own`);
+      board = new BalancerBoard(this.config);
     }
+    this.board = board;
+    this.balancers.clear();
+    const layout = memberLayout(this.config);
+    for (const b of this.config.balancers.values()) {
+      this.balancers.set(b.name, new BalancerRuntime(b, board, layout.firstSlot.get(b.name)!));
+    }
+    this.health?.stop();
+    this.health = null;
+    if (this.options.healthChecks !== false && HealthChecker.wanted(this.config)) {
+      this.health = new HealthChecker(this.config, board, { log: this.log });
+      this.health.start();
+    }
+  }
+
+  /** The balancers' shared state (for the manager, or to hand to other threads). */
+  get balancerBoard(): BalancerBoard { return this.board; }
+
+  /** The health checker running in this gateway, if any (history for the manager). */
+  get healthChecker(): HealthChecker | null { return this.health; }
+
+  /** This thread's view of every balancer: per-thread counters with the shared flags (sum threads with sumBalancerStats). */
+  balancerStats(): BalancerStats[] {
+    const now = Date.now();
+    return [...this.balancers.values()].map((b) => b.stats(now));
   }
 
   /**
@@ -156,6 +207,7 @@ export class Gateway {
 
   /** Closes listeners and pools at once. */
   close(): void {
+    this.health?.stop();
     this.stopListening();
     for (const a of this.apps) a.app.close();
     for (const p of this.pools.values()) p.close();
@@ -245,12 +297,11 @@ export class Gateway {
     const r = route.resolved;
     let worker = r.worker;
     let member: WorkerSettings | null = null;
+    let balanced: BalancedRequest | null = null;
     if (r.balancer !== null) {
-      member = this.pickMember(r.balancer);
-      if (member === null) {
-        this.fail(reply, new GatewayError('FCGATE_NO_MEMBER', r.balancer, 'no usable balancer member'));
-        return;
-      }
+      balanced = this.pickMember(r.balancer, reply, snap);
+      if (balanced === null) return;            // answered: 503, every member unusable
+      member = balanced.member.worker;
       worker = member;
     }
     if (worker === null) {
@@ -276,23 +327,34 @@ export class Gateway {
       }
     }
     if (chunked) {
-      this.spoolThenProxy(reply, snap, r, route.handlerUrlPath, worker, member);
+      this.spoolThenProxy(reply, snap, r, route.handlerUrlPath, worker, member, balanced);
       return;
     }
     const hasBody = length > 0;
-    const exchange = this.startExchange(reply, snap, r, worker, member, hasBody);
+    const exchange = this.startExchange(reply, snap, r, worker, member, hasBody, balanced);
     if (exchange === null) return;
     if (hasBody) {
+      // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
       res.onData((ab, isLast) => {
-        if (!exchange.sendBody(new Uint8Array(ab), isLast)) res.pause();
+        if (!reply.exchange!.sendBody(new Uint8Array(ab), isLast)) res.pause();
       });
     }
-    exchange.start();
+    if (balanced !== null) balanced.start(exchange);
+    else exchange.start();
   }
 
   private startExchange(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
-                        worker: WorkerSettings, member: WorkerSettings | null, hasBody: boolean): Exchange | null {
+                        worker: WorkerSettings, member: WorkerSettings | null, hasBody: boolean,
+                        balanced: BalancedRequest | null = null): Exchange | null {
     let preamble: Buffer;
+    if (balanced !== null) {
+      // Kept for a failover to another member; the member URL's own path goes before the target path (as Apache).
+      balanced.snap = snap;
+      balanced.resolved = r;
+      balanced.hasBody = hasBody;
+      const path = balanced.member.path;
+      if (path !== '') r = { ...r, targetPath: path + r.targetPath };
+    }
     try {
       const params = buildParams(snap, r, this.server, member);
       if (params.vary.length > 0) reply.extraHeaders = ['Vary', params.vary.join(', ')];
@@ -301,7 +363,7 @@ export class Gateway {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', worker.name, `building the request failed: ${(err as Error).message}`));
       return null;
     }
-    const exchange = new Exchange(this.poolFor(worker), preamble, hasBody, reply, this.exchangeOptions, reply.tag);
+    const exchange = new Exchange(this.poolFor(worker), preamble, hasBody, balanced ?? reply, this.exchangeOptions, reply.tag);
     reply.exchange = exchange;
     reply.flush = worker.flushPackets;
     reply.flushWaitMs = worker.flushWaitMs;
@@ -309,7 +371,8 @@ export class Gateway {
   }
 
   private spoolThenProxy(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
-                         _handlerUrlPath: string, worker: WorkerSettings, member: WorkerSettings | null): void {
+                         _handlerUrlPath: string, worker: WorkerSettings, member: WorkerSettings | null,
+                         balanced: BalancedRequest | null = null): void {
     const res = reply.res;
     const spool = new BodySpool({ memory: this.tuning.FCGATE_SPOOL_MEMORY, maxBody: this.tuning.FCGATE_MAX_BODY });
     reply.spool = spool;
@@ -328,10 +391,10 @@ export class Gateway {
       headers.push(['content-length', String(spool.size)]);
       const spooled: RequestSnapshot = { ...snap, headers };
       const hasBody = spool.size > 0;
-      const exchange = this.startExchange(reply, spooled, r, worker, member, hasBody);
+      const exchange = this.startExchange(reply, spooled, r, worker, member, hasBody, balanced);
       if (exchange === null) { spool.close(); return; }
       if (hasBody) {
-        const more = spool.replay((chunk, last) => exchange.sendBody(chunk, last), (err) => {
+        const more = spool.replay((chunk, last) => reply.exchange!.sendBody(chunk, last), (err) => {
           spool.close();
           if (err !== null) this.log(`FCGATE_INTERNAL ${reply.tag} spool replay failed: ${err.message}`);
         });
@@ -339,7 +402,8 @@ export class Gateway {
       } else {
         spool.close();
       }
-      exchange.start();
+      if (balanced !== null) balanced.start(exchange);
+      else exchange.start();
     };
     spool.onWritten = () => {
       if (reply.aborted || reply.done) return;
@@ -366,12 +430,24 @@ export class Gateway {
     });
   }
 
-  /** Apache's byrequests over the members not in error; full failover is the balancer's job. */
-  private pickMember(balancer: string): WorkerSettings | null {
-    const members = this.members.get(balancer);
-    if (members === undefined || members.length === 0) return null;
-    const i = pickByRequests(members, (m) => !/[DSN]/.test(m.worker.status));
-    return i < 0 ? null : members[i]!.worker;
+  /**
+   * Chooses a member of `balancer` for a request (sticky route, lbmethod, lbset, hot
+   * standby, error state: src/balancer) and wraps the request for failover. null when
+   * none is usable: then the client has its 503 and the log one line saying why.
+   */
+  private pickMember(balancer: string, reply: UwsReply, snap: RequestSnapshot): BalancedRequest | null {
+    const b = this.balancers.get(balancer);
+    if (b === undefined) {
+      this.fail(reply, new GatewayError('FCGATE_INTERNAL', balancer, 'route to an unknown balancer'));
+      return null;
+    }
+    const route = b.sticky === null ? null : b.routeFor(snap.path, snap.query, headerOf(snap, 'cookie'));
+    const m = b.pick(Date.now(), route, null);
+    if (!('worker' in m)) {
+      this.fail(reply, new GatewayError('FCGATE_NO_MEMBER', balancer, m.reason));
+      return null;
+    }
+    return new BalancedRequest(b, m, reply, route, this.balancedHost);
   }
 
   private localRedirect(reply: UwsReply, location: string): void {
