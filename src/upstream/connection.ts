@@ -131,11 +131,20 @@ export class UpstreamConnection implements RecordSink {
     if (!this.paused && !this.closed) this.socket.resume();
   }
 
+  /**
+   * Closes the socket. With a request in flight (client abort, timeout, failure) it is a
+   * reset, not a FIN: an app reading STDIN must not take the half-sent body for a whole
+   * one, nor wait forever for its end (a FIN only half-closes). Idle: a plain close.
+   */
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
     this.healthy = false;
-    this.socket.destroy();
+    const s = this.socket;
+    if (this.user !== null && !s.destroyed && s.remoteAddress !== undefined && s.remoteFamily !== undefined) {
+      try { s.resetAndDestroy(); return; } catch { /* not TCP (unix socket): plain close below */ }
+    }
+    s.destroy();
   }
 
   private onData(chunk: Buffer): void {
