@@ -18,6 +18,7 @@ export interface Pair {
   /** The worker URL, e.g. fcgi://127.0.0.1:PORT/ (what log lines name). */
   backend: string;
   agent: http.Agent;
+  relay: Relay | null;
   stop(): Promise<void>;
 }
 
@@ -26,26 +27,32 @@ export interface Pair {
  * configuration text; by default `ProxyPass / fcgi://127.0.0.1:PORT/`.
  */
 export async function startPair(opts: { config?: (port: number) => string; tuning?: Partial<Tuning>;
-                                        app?: Partial<Parameters<typeof startDemoApp>[0]>; probe?: boolean } = {}): Promise<Pair> {
+                                        app?: Partial<Parameters<typeof startDemoApp>[0]>; probe?: boolean;
+                                        /** The gateway reaches the app through a Relay (config gets the relay's port). */
+                                        relay?: boolean } = {}): Promise<Pair> {
   const app = await startDemoApp({ listen: '127.0.0.1:0', testRoutes: true, ...opts.app });
   const appPort = (app.address as { port: number }).port;
-  const config = opts.config ? opts.config(appPort) : `ProxyPass / fcgi://127.0.0.1:${appPort}/\n`;
+  const relay = opts.relay === true ? new Relay(appPort) : null;
+  const port = relay !== null ? await relay.start() : appPort;
+  const config = opts.config ? opts.config(port) : `ProxyPass / fcgi://127.0.0.1:${port}/\n`;
   let gw: TestGateway;
   try {
     gw = await startTestGateway({ config, ...(opts.tuning ? { tuning: opts.tuning } : {}),
       ...(opts.probe !== undefined ? { probe: opts.probe } : {}) });
   } catch (err) {
     await app.server.destroyAll();
+    await relay?.stop();
     throw err;
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   // The probe's connection may still be closing on the app side.
   await waitUntil(() => app.server.connectionCount === 0, 2000, 'the probe connection to close');
   return {
-    app, appPort, gw, backend: `fcgi://127.0.0.1:${appPort}`, agent,
+    app, appPort, gw, backend: `fcgi://127.0.0.1:${port}`, agent, relay,
     stop: async () => {
       agent.destroy();
       await gw.stop();
+      await relay?.stop();
       await app.server.destroyAll();
     },
   };
@@ -196,9 +203,8 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
 
 /** The gateway's pool counters for the pair's backend. */
 export function poolOf(p: Pair): PoolStats {
-  const s = p.gw.gateway.poolStats()[p.backend];
-  if (s === undefined) throw new Error(`no pool named ${p.backend}: ${Object.keys(p.gw.gateway.poolStats()).join(', ')}`);
-  return s;
+  // Pools are made at a backend's first request: none yet reads as all zeros.
+  return p.gw.gateway.poolStats()[p.backend] ?? { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
 }
 
 /** Log lines starting with `code`. */
