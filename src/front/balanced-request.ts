@@ -96,7 +96,9 @@ export class BalancedRequest implements ResponseSink {
       this.balancer.markError(m, now, `${code}: ${err.message}`);
       this.host.log(`FCGATE_MEMBER_ERROR balancer=${this.balancer.name} member=${m.name} ${this.reply.tag} cause="${err.message.replace(/"/g, "'")}" retry_ms=${m.worker.retryMs}`);
     }
-    if (!headSent && !this.reply.aborted && !this.balancer.config.noFailover && this.canRetry(code)) {
+    // A body can move to another member only while nothing of it was sent (handOverBody).
+    const movable = !this.hasBody || this.exchange === null || this.exchange.untouched;
+    if (!headSent && !this.reply.aborted && !this.balancer.config.noFailover && movable && this.canRetry(code)) {
       const tried = this.tried ??= [];
       tried.push(m);
       const next = tried.length > this.balancer.maxAttempts ? null : this.balancer.pick(now, null, tried);
@@ -109,7 +111,7 @@ export class BalancedRequest implements ResponseSink {
         // Without a body the new exchange is complete; with one, the held STDIN moves over
         // (only possible when no connection was ever handed to the old exchange).
         if (!this.hasBody || old.handOverBody(ex)) { this.start(ex); return; }
-        ex.abort();
+        ex.abort();                                    // not reached: `movable` checked it
       } else if (NOT_SENT.has(code)) {
         // Every member tried could not take it: 503 naming each one and why.
         const which = tried.map((t) => `${t.name} (${t.lastError || code})`).join(', ');

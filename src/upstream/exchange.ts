@@ -117,6 +117,9 @@ export class Exchange implements ConnectionUser, Waiter {
    * app), moves the STDIN records it holds into `next` (built with its own preamble for
    * another member) and returns true; false when bytes may have been sent.
    */
+  /** No connection was ever handed to this exchange: nothing of the request reached the app. */
+  get untouched(): boolean { return !this.acquired; }
+
   handOverBody(next: Exchange): boolean {
     if (this.acquired) return false;
     for (let i = 1; i < this.held.length; i++) next.hold(this.held[i]!);   // held[0] is the preamble

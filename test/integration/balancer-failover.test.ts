@@ -99,12 +99,15 @@ ProxyPass /app/ balancer://c/
   await a.kill();
   await c.kill();
   const [p, g] = await Promise.all([slowPost, slowGet]);
-  assert.equal(p.status, 502);
+  // 502 (the app closed mid-request), or 503 when the dead connection was a kept one and
+  // the gateway's replay on a fresh connection found nothing listening: either way not retried elsewhere.
+  assert.ok([502, 503].includes(p.status), String(p.status));
   await p.arrayBuffer();
   // The GET was retried elsewhere; every member is down or in error by now, so 503 (or 502 if b's retry came first).
   assert.ok([502, 503].includes(g.status), String(g.status));
   await g.arrayBuffer();
-  assert.ok(gw.logs.some((l) => /^FCGATE_APP_CLOSED backend=fcgi:\/\/127\.0\.0\.1:\d+ req=\d+ POST \/app\/slow/.test(l)), gw.logs.join('\n'));
+  assert.ok(gw.logs.some((l) => /^FCGATE_(APP_CLOSED|CONNECT_FAILED) backend=fcgi:\/\/127\.0\.0\.1:\d+ req=\d+ POST \/app\/slow/.test(l)), gw.logs.join('\n'));
+  assert.ok(!gw.logs.some((l) => /FCGATE_FAILOVER .* POST /.test(l)), gw.logs.filter((l) => / POST /.test(l)).join('\n'));
 });
 
 test('an idempotent GET whose member dies before answering is served by another member', async (t) => {
@@ -139,4 +142,22 @@ ProxyPass /app/ balancer://c/ failonstatus=500,503
   t.after(async () => { await gw.stop(); await a.close(); await b.close(); });
   assert.deepEqual(await sequence(`${gw.base}/app/`, 5), ['-500', 'b', 'b', 'b', 'b']);
   assert.ok(gw.logs.some((l) => /^FCGATE_MEMBER_ERROR .*status 500 is in failonstatus/.test(l)), gw.logs.join('\n'));
+});
+
+test('a chunked (spooled) POST whose first member refuses reaches the next one whole', async (t) => {
+  const deadPort = await freePort();
+  const a = await startMember('a');
+  const gw = await startTestGateway({ probe: false, config: `
+ProxyPass /app/ balancer://c/
+<Proxy balancer://c>
+  BalancerMember fcgi://127.0.0.1:${deadPort}
+  BalancerMember fcgi://127.0.0.1:${a.port}
+</Proxy>
+` });
+  t.after(async () => { await gw.stop(); await a.close(); });
+  const chunks = [Buffer.alloc(70_000, 2), Buffer.alloc(50_000, 3)];
+  const body = new ReadableStream<Uint8Array>({ pull(c) { const n = chunks.shift(); if (n === undefined) c.close(); else c.enqueue(n); } });
+  const r = await ask(`${gw.base}/app/up`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+  assert.equal(r.status, 200);
+  assert.deepEqual([r.lines[0], r.lines[4]], ['a', '120000']);
 });

@@ -3,6 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FcgiServer } from '../../src/app/server.js';
 import { Flag } from '../../src/balancer/shared-state.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { ask, sequence, startMember, type TestMember } from './balancer-kit.js';
@@ -140,4 +144,23 @@ ProxyPass /strict/ balancer://s/
   assert.equal((await sequence(`${gw.base}/app/`, 2, toB)).join(''), 'aa');
   assert.deepEqual(await sequence(`${gw.base}/strict/`, 1, toB), ['-503']);
   assert.ok(gw.logs.some((l) => /FCGATE_NO_MEMBER backend=balancer:\/\/s .*sticky route 'r2'.*nofailover=On/.test(l)), gw.logs.join('\n'));
+});
+
+test('a unix-socket member beside a TCP one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fcgate-bal-'));
+  const sock = join(dir, 'm.sock');
+  const u = new FcgiServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.write(`u\n${req.param('BALANCER_WORKER_NAME')}\n`); res.end(); }, { log: () => {} });
+  await u.listen({ path: sock });
+  const a = await startMember('a');
+  const gw = await startTestGateway({ probe: false, config: `
+ProxyPass /app/ balancer://mix/
+<Proxy balancer://mix>
+  BalancerMember "unix:${sock}|fcgi://localhost"
+  BalancerMember fcgi://127.0.0.1:${a.port}
+</Proxy>
+` });
+  t.after(async () => { await gw.stop(); await a.close(); await u.close(200); rmSync(dir, { recursive: true, force: true }); });
+  assert.equal((await sequence(`${gw.base}/app/`, 4)).join(''), 'uaua');
+  const r = await ask(`${gw.base}/app/`);
+  assert.deepEqual(r.lines.slice(0, 2), ['u', `unix:${sock}|fcgi://localhost`]);
 });
