@@ -1,6 +1,8 @@
 // `fcgate serve`: configuration, tuning, backend probes, claiming the port, the serving
 // threads (src/threads), and the stop / reload / stats paths the signals call.
 import { availableParallelism } from 'node:os';
+import { HealthChecker } from '../balancer/health-check.js';
+import { BalancerBoard } from '../balancer/shared-state.js';
 import { createInterface } from 'node:readline';
 import { configFromFlags, loadConfig } from '../config/load.js';
 import type { GatewayConfig, ListenAddress, WorkerSettings } from '../config/model.js';
@@ -109,7 +111,16 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   table.assign(await probeCaps(allWorkers(config), s.tuning, log));
   const listen = await claimListen(config.listen);
   const testHooks = process.env['FCGATE_TEST_HOOKS'] === '1';
-  const serving = new ServingThreads({ threads, source, listen, tuning: s.tuning, budgets: table, log, testHooks });
+  // Balancer member state shared by all threads; the health checks run here, once.
+  let board = new BalancerBoard(config);
+  let health: HealthChecker | null = null;
+  const checkHealth = (cfg: GatewayConfig): void => {
+    health?.stop();
+    health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, { log }) : null;
+    health?.start();
+  };
+  const serving = new ServingThreads({ threads, source, listen, tuning: s.tuning, budgets: table,
+    balancerState: board.buffer, log, testHooks });
   await serving.start();
   try {
     for (const l of listen) assertPortOwned(l.port);
@@ -117,6 +128,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     await serving.drain(0);
     throw err;
   }
+  checkHealth(config);
   const urls = listen.map((b) => {
     const host = b.host ?? '0.0.0.0';
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
@@ -143,8 +155,10 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
       else caps.set(w.name, w.max ?? known);
     }
     for (const [name, cap] of await probeCaps(fresh, s.tuning, log)) caps.set(name, cap);
-    const problems = await serving.reload(next, table.assign(caps));
+    board = new BalancerBoard(cfg);
+    const problems = await serving.reload(next, table.assign(caps), board.buffer);
     config = cfg;
+    checkHealth(cfg);
     if (problems.length > 0) {
       log(`FCGATE_RELOAD_FAILED ${problems.join('; ')}`);
       return false;
@@ -164,7 +178,10 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   }
   return {
     urls, drainMs: s.tuning.FCGATE_DRAIN_MS, threads,
-    stop: () => serving.drain(s.tuning.FCGATE_DRAIN_MS),
+    stop: async () => {
+      health?.stop();
+      await serving.drain(s.tuning.FCGATE_DRAIN_MS);
+    },
     reload,
     stats: () => serving.stats(),
   };

@@ -49,7 +49,11 @@ let requestSerial = 0;
 let markRemoved = false;
 
 /** What a serving thread reports to the main thread (metrics aggregation). */
-export interface GatewayStats { served: number; inFlight: number; pools: Record<string, PoolStats> }
+export interface GatewayStats {
+  served: number; inFlight: number; pools: Record<string, PoolStats>;
+  /** This thread's balancer counters (main sums them with sumBalancerStats). */
+  balancers: BalancerStats[];
+}
 
 export class Gateway {
   /** The configuration in force; reload() swaps it. */
@@ -145,20 +149,22 @@ export class Gateway {
    * after their request). `budgets` adds or replaces caps by worker name (a name that is
    * already there keeps its counter, so old and new pools share the cap). Listen addresses
    * cannot change this way: the sockets stay as they are (the caller warns).
+   * `balancerState`: the new configuration's shared member state (BalancerBoard buffer made
+   * by the main thread for it); without it the balancers get a state of this thread's own.
    */
-  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>): void {
+  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer): void {
     const old = [...this.pools.values()];
     this.pools.clear();
     if (budgets !== undefined) for (const [name, b] of budgets) this.budgets.set(name, b);
     this.config = config;
     this.server = serverInfoFromEnv(process.env, config.serverAdmin);
-    this.resetMembers();
+    this.useBalancerState(balancerState);
     for (const p of old) p.windDown();
   }
 
   /** Counters for the metrics: requests served and in flight, this thread's pools. */
   stats(): GatewayStats {
-    return { served: this.served, inFlight: this.inFlight, pools: this.poolStats() };
+    return { served: this.served, inFlight: this.inFlight, pools: this.poolStats(), balancers: this.balancerStats() };
   }
 
   /** Listens on every configured address; returns the bound endpoints. */

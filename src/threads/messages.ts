@@ -32,6 +32,8 @@ export interface ServeTask {
   listen: ListenAddress[];
   tuning: Tuning;
   budgets: BudgetSpec;
+  /** The balancer members' shared state (BalancerBoard buffer) for this configuration. */
+  balancerState: SharedArrayBuffer;
   /** FCGATE_TEST_HOOKS=1: honour the 'crash' message. */
   testHooks: boolean;
 }
@@ -42,7 +44,7 @@ export interface ServeResult { slot: number; served: number }
 /** Main → thread. `id` pairs a request with its answer. */
 export type ToThread =
   | { type: 'stats'; id: number }
-  | { type: 'reload'; id: number; source: ConfigSource; budgets: BudgetSpec }
+  | { type: 'reload'; id: number; source: ConfigSource; budgets: BudgetSpec; balancerState: SharedArrayBuffer }
   /** Stop accepting, finish in-flight requests up to deadlineMs, close, end the serve task. */
   | { type: 'drain'; deadlineMs: number }
   /** Test hook (FCGATE_TEST_HOOKS=1 only): throw an uncaught exception in the thread. */

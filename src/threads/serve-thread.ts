@@ -25,6 +25,8 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     budgets: budgetsForThread(task.budgets, slot),
     log,
     shared: true,
+    balancerState: task.balancerState,
+    healthChecks: false,                 // the main thread runs them, once for all threads
   });
 
   let crashed = false;
@@ -58,7 +60,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
           let error: string | null = null;
           try {
             const config = { ...configFromSource(m.source), listen: task.listen };
-            gateway.reload(config, budgetsForThread(m.budgets, slot));
+            gateway.reload(config, budgetsForThread(m.budgets, slot), m.balancerState);
           } catch (err) {
             error = (err as Error).message;
           }

@@ -5,6 +5,7 @@
 // Signals, configuration reading and probing are the CLI's (src/cli/serve.ts).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { sumBalancerStats, type BalancerStats } from '../balancer/stats.js';
 import type { ListenAddress } from '../config/model.js';
 import type { Tuning } from '../tuning.js';
 import type { PoolStats } from '../upstream/pool.js';
@@ -17,6 +18,8 @@ export interface ServingThreadsOptions {
   listen: ListenAddress[];
   tuning: Tuning;
   budgets: BudgetTable;
+  /** The balancer members' shared state for `source` (BalancerBoard buffer). */
+  balancerState: SharedArrayBuffer;
   log: (line: string) => void;
   /** FCGATE_TEST_HOOKS=1: threads honour crash(). */
   testHooks: boolean;
@@ -37,6 +40,8 @@ export interface ServingStats {
   pools: Record<string, PoolStats>;
   /** Connection caps over all threads, by backend. */
   budgets: Record<string, BudgetUsage>;
+  /** Balancer counters summed over threads (flags and health are shared anyway). */
+  balancers: BalancerStats[];
 }
 
 /** A thread that reported nothing within this long counts as not answering. */
@@ -63,12 +68,14 @@ export class ServingThreads {
   private readonly slots: Slot[] = [];
   private source: ConfigSource;
   private budgetSpec: BudgetSpec;
+  private balancerState: SharedArrayBuffer;
   private stopping = false;
   private nextId = 1;
 
   constructor(private readonly o: ServingThreadsOptions) {
     this.source = o.source;
     this.budgetSpec = o.budgets.spec();
+    this.balancerState = o.balancerState;
     this.piscina = new Piscina<ServeTask, ServeResult>({
       filename: new URL('./serve-thread.js', import.meta.url).href,
       minThreads: o.threads,
@@ -99,12 +106,14 @@ export class ServingThreads {
   /** Counters of every thread, merged. */
   async stats(): Promise<ServingStats> {
     const answers = await Promise.all(this.slots.map((s) => this.ask(s, (id) => ({ type: 'stats', id }))));
-    const out: ServingStats = { threads: [], served: 0, inFlight: 0, pools: {}, budgets: this.o.budgets.usage() };
+    const out: ServingStats = { threads: [], served: 0, inFlight: 0, pools: {}, budgets: this.o.budgets.usage(), balancers: [] };
+    const balancers: BalancerStats[][] = [];
     this.slots.forEach((s, i) => {
       const a = answers[i];
       const st = a !== null && a !== undefined && a.type === 'stats' ? a.stats : null;
       out.threads.push({ thread: s.slot, ready: s.ready, restarts: s.restarts, served: st?.served ?? 0, inFlight: st?.inFlight ?? 0 });
       if (st === null) return;
+      balancers.push(st.balancers);
       out.served += st.served;
       out.inFlight += st.inFlight;
       for (const [name, p] of Object.entries(st.pools)) {
@@ -113,6 +122,7 @@ export class ServingThreads {
         for (const k of Object.keys(p) as Array<keyof PoolStats>) sum[k] += p[k];
       }
     });
+    out.balancers = sumBalancerStats(balancers);
     return out;
   }
 
@@ -120,12 +130,13 @@ export class ServingThreads {
    * Sends a new configuration (validated by the caller) to every thread; threads started
    * from now on get it too. Resolves with one line per thread that refused or did not answer.
    */
-  async reload(source: ConfigSource, budgets: BudgetSpec): Promise<string[]> {
+  async reload(source: ConfigSource, budgets: BudgetSpec, balancerState: SharedArrayBuffer): Promise<string[]> {
     this.source = source;
     this.budgetSpec = budgets;
+    this.balancerState = balancerState;
     const answers = await Promise.all(this.slots.map((s) => {
       if (s.ready) s.source = source;
-      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets }));
+      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState }));
     }));
     const problems: string[] = [];
     this.slots.forEach((s, i) => {
@@ -171,9 +182,9 @@ export class ServingThreads {
             s.failures = 0;
             // A reload while this thread was starting: it has the older configuration.
             if (s.source !== this.source) {
-              const source = this.source, budgets = this.budgetSpec;
+              const source = this.source, budgets = this.budgetSpec, balancerState = this.balancerState;
               s.source = source;
-              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets }));
+              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState }));
             }
             if (!initial) this.o.log(`FCGATE_THREAD_READY thread=${s.slot} restarts=${s.restarts}: listening again`);
             ready();
@@ -190,7 +201,7 @@ export class ServingThreads {
       });
       const task: ServeTask = {
         slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
-        tuning: this.o.tuning, budgets: this.budgetSpec, testHooks: this.o.testHooks,
+        tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState, testHooks: this.o.testHooks,
       };
       s.source = this.source;
       s.done = this.piscina.run(task, { transferList: [port2] }).then(() => {

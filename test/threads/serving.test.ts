@@ -4,6 +4,9 @@
 // message.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, get, startApp, startCli, startServe, statsOf, type Proc } from './cli-process.js';
 
 let app: { proc: Proc; port: number };
@@ -96,6 +99,26 @@ describe('serving threads', () => {
       const pool = st.pools[`fcgi://127.0.0.1:${app.port}`]!;
       assert.ok(pool.size <= 2, JSON.stringify(pool));
     } finally { await gw.stop(); }
+  });
+
+  test('a balancer over threads: every member elected, counters summed over threads', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'fcgate-threads-'));
+    const file = join(dir, 'fcgate.conf');
+    writeFileSync(file, `Listen 127.0.0.1:${port}\nProxyPass /app/ balancer://pair/\n<Proxy balancer://pair>\n` +
+      `  BalancerMember fcgi://127.0.0.1:${app.port}\n  BalancerMember fcgi://localhost:${app.port}\n</Proxy>\n`);
+    const gw = await startServe(['-c', file], 2);
+    try {
+      assert.deepEqual([...new Set(await burst(port, 40, 8, '/app/hello'))], [200]);
+      const st = await statsOf(gw);
+      assert.equal(st.balancers.length, 1);
+      const members = st.balancers[0]!.members;
+      assert.equal(members.reduce((n, m) => n + m.elected, 0), 40);
+      assert.ok(members.every((m) => m.elected > 0), JSON.stringify(members));
+    } finally {
+      await gw.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a second fcgate on the same port stops with a clear message', async () => {
