@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { configFromFlags, loadConfig } from '../config/load.js';
 import type { GatewayConfig, ListenAddress, WorkerSettings } from '../config/model.js';
 import { assertPortOwned, claimPort, pickFreePort } from '../front/listen.js';
+import { startBalancerControl } from '../front/manager.js';
 import { describeUws, loadUws } from '../front/uws.js';
 import { BudgetTable } from '../threads/budget-table.js';
 import { configFromSource, readConfigSource } from '../threads/config-source.js';
@@ -129,6 +130,13 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     throw err;
   }
   checkHealth(config);
+  // The balancer manager (BalancerManager), once, here: it reads the threads' summed
+  // counters and writes the shared board (whichever configuration is in force).
+  const control = await startBalancerControl(config.balancerManager, {
+    stats: async () => (await serving.stats()).balancers,
+    get board() { return board; },
+    health: () => health?.snapshot() ?? [],
+  }, log).catch(async (err: unknown) => { health?.stop(); await serving.drain(0); throw err; });
   const urls = listen.map((b) => {
     const host = b.host ?? '0.0.0.0';
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
@@ -143,6 +151,10 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     } catch (err) {
       log(`FCGATE_RELOAD_FAILED ${(err as Error).message}; the old configuration stays`);
       return false;
+    }
+    const manager = (c: GatewayConfig): string => c.balancerManager ? `${c.balancerManager.host}:${c.balancerManager.port}` : 'off';
+    if (manager(cfg) !== manager(config)) {
+      log(`FCGATE_RELOAD_LISTEN BalancerManager changed in ${cfg.source}: it stays ${manager(config)} until a restart`);
     }
     if (!sameListen(cfg.listen, config.listen)) {
       log(`FCGATE_RELOAD_LISTEN Listen changed in ${cfg.source}: the listening sockets stay as they are until a restart`);
@@ -180,6 +192,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     urls, drainMs: s.tuning.FCGATE_DRAIN_MS, threads,
     stop: async () => {
       health?.stop();
+      await control?.close();
       await serving.drain(s.tuning.FCGATE_DRAIN_MS);
     },
     reload,
