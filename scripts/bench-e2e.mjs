@@ -6,28 +6,32 @@
 // bench/RESULTS.md and bench/e2e-chart.svg. `npm run bench:e2e` builds first.
 // Usage: node scripts/bench-e2e.mjs [--quick] [--no-write] [--no-install] [--seconds N]
 //   [--warmup N] [--modes pinned,unpinned] [--proxies fcgate,nginx-1w,…] [--scenarios hello,…]
+//   [--repeat N]   (every scenario N times; the tables show the median of each figure)
 //   [--profile DIR] [--gc]   (diagnostics of fcgate instead of the table: see diagnose.mjs)
+// A/B of two fcgate builds: FCGATE_E2E_ALT=/other/dist/src/cli/main.js adds a `fcgate-alt`
+// row next to fcgate's; FCGATE_E2E_MAIN=… replaces the build under test.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnExit } from './bench-e2e/procs.mjs';
 import { treeCpu, sampleRss, treeThreads } from './bench-e2e/proc-stats.mjs';
-import { ROOT, findBinary, findPhpFpm, startApache, startDemoApp, startFcgate, startNginx, startPhpFpm,
+import { MAIN, ROOT, findBinary, findPhpFpm, startApache, startDemoApp, startFcgate, startNginx, startPhpFpm,
   versions } from './bench-e2e/servers.mjs';
 import { checkOnce, runWrk, wrkScript } from './bench-e2e/wrk.mjs';
 import { SCENARIOS, modes as allModes } from './bench-e2e/plan.mjs';
-import { printTable, renderChart, renderSection, writeSection } from './bench-e2e/report.mjs';
+import { medianRows, printTable, renderChart, renderSection, writeSection } from './bench-e2e/report.mjs';
 import { runDiagnostics } from './bench-e2e/diagnose.mjs';
 
 function parseArgs(argv) {
   const o = { quick: false, write: true, install: true, seconds: null, warmup: null, modes: null,
-    proxies: null, scenarios: null, profile: null, gc: false };
+    proxies: null, scenarios: null, profile: null, gc: false, repeat: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
     switch (a) {
       case '--quick': o.quick = true; break;
+      case '--repeat': o.repeat = Number(val()); break;
       case '--no-write': o.write = false; break;
       case '--no-install': o.install = false; break;
       case '--seconds': o.seconds = Number(val()); break;
@@ -46,6 +50,7 @@ function parseArgs(argv) {
   }
   o.seconds ??= o.quick ? 1 : 5;
   o.warmup ??= 1;
+  if (!(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 20)) throw new Error('--repeat: a whole number in 1..20');
   // wrk takes whole seconds only.
   if (!(Number.isInteger(o.seconds) && o.seconds >= 1 && o.seconds <= 60) || !(Number.isInteger(o.warmup) && o.warmup >= 0 && o.warmup <= 30)) {
     throw new Error('--seconds: a whole number in 1..60, --warmup: a whole number in 0..30');
@@ -67,13 +72,16 @@ const bins = {
 for (const [k, v] of Object.entries(bins)) if (v === null) throw new Error(`${k} not found (scripts/install-deps.sh --bench installs it)`);
 const apacheModules = ['/usr/lib/apache2/modules', '/usr/lib/httpd/modules', '/usr/libexec/apache2'].find((d) => existsSync(join(d, 'mod_proxy_fcgi.so')));
 if (apacheModules === undefined) throw new Error('mod_proxy_fcgi.so not found in /usr/lib/apache2/modules');
-if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ missing: run npm run build (npm run bench:e2e does)');
+if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build (npm run bench:e2e does)`);
+if (process.env.FCGATE_E2E_ALT && !existsSync(process.env.FCGATE_E2E_ALT)) throw new Error(`FCGATE_E2E_ALT=${process.env.FCGATE_E2E_ALT}: no such file`);
 
 const cores = osCpus().length;
 const cpuModel = osCpus()[0]?.model?.trim() ?? 'unknown';
 const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
+const runList = Array.from({ length: opts.repeat }, () => scenarios).flat();
+const withAlt = (list) => (process.env.FCGATE_E2E_ALT ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-alt'] : [p])) : list);
 const runModes = allModes(cores).filter((m) => !opts.modes || opts.modes.includes(m.id))
-  .map((m) => ({ ...m, proxies: m.proxies.filter((p) => !opts.proxies || opts.proxies.includes(p)) }));
+  .map((m) => ({ ...m, proxies: withAlt(m.proxies).filter((p) => !opts.proxies || opts.proxies.includes(p)) }));
 const dir = mkdtempSync(join(tmpdir(), 'fcgate-e2e-'));
 process.on('exit', () => { if (!process.env.FCGATE_E2E_KEEP) rmSync(dir, { recursive: true, force: true }); });
 
@@ -85,6 +93,7 @@ function pinSelf(cpus) {
 async function startProxy(name, mode, backends) {
   switch (name) {
     case 'fcgate': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads });
+    case 'fcgate-alt': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-alt', main: process.env.FCGATE_E2E_ALT });
     case 'nginx-1w': return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 1);
     case 'nginx-2w': return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 2);
     case 'apache': return startApache(dir, mode.proxyCpus, backends, bins.apache, apacheModules);
@@ -93,18 +102,21 @@ async function startProxy(name, mode, backends) {
 }
 
 /** One cell: check one answer, warm up, then measure wrk + the proxy's CPU and RSS. */
-async function measure(mode, proxy, scenario) {
+async function measure(mode, proxy, scenario, backends) {
   const url = `http://127.0.0.1:${proxy.port}${scenario.path}`;
   const problem = await checkOnce(proxy.port, scenario);
   if (problem !== null) return { mode: mode.id, proxy: proxy.name, scenario: scenario.id, failed: problem };
   const script = wrkScript(dir, scenario);
   const common = { url, connections: scenario.connections, script, cpus: mode.loadCpus, dir, wrk: bins.wrk };
   if (opts.warmup > 0) await runWrk({ ...common, seconds: opts.warmup });
+  const app = scenario.id === 'php' ? backends.php : backends.demo;
+  const app0 = treeCpu(app.pid);
   const cpu0 = treeCpu(proxy.pid);
   const rss = sampleRss(proxy.pid, 100);
   const w = await runWrk({ ...common, seconds: opts.seconds });
   const mem = rss.stop();
   const cpu1 = treeCpu(proxy.pid);
+  const app1 = treeCpu(app.pid);
   const done = Math.max(1, w.requests);
   return {
     mode: mode.id, proxy: proxy.name, scenario: scenario.id,
@@ -115,36 +127,41 @@ async function measure(mode, proxy, scenario) {
     userUs: (cpu1.user - cpu0.user) * 1e6 / done, sysUs: (cpu1.sys - cpu0.sys) * 1e6 / done,
     cpuUs: (cpu1.user - cpu0.user + cpu1.sys - cpu0.sys) * 1e6 / done,
     cpuShare: (cpu1.user - cpu0.user + cpu1.sys - cpu0.sys) / (w.duration_us / 1e6),
-    rssMB: mem.peak / 2 ** 20, procs: cpu1.procs,
+    rssMB: mem.peak / 2 ** 20, anonMB: mem.peakAnon / 2 ** 20, procs: cpu1.procs,
+    appUs: (app1.user - app0.user + app1.sys - app0.sys) * 1e6 / done,
   };
 }
 
 const fmt = (r) => (r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, `
-  + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB`
+  + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB (anon ${r.anonMB.toFixed(1)}), app ${r.appUs.toFixed(1)} µs/req`
   + `${r.errors ? `, errors: ${r.errorDetail}` : ''}`);
 
 async function runMode(mode, rows, notes) {
   pinSelf(mode.loadCpus);
   const backends = {};
-  backends.demo = await startDemoApp(dir, mode.loadCpus);
-  backends.php = await startPhpFpm(dir, mode.loadCpus, bins.phpFpm, 128);
-  const proxies = [];
   try {
-    for (const name of mode.proxies) proxies.push(await startProxy(name, mode, backends));
-    const fc = proxies.find((p) => p.name === 'fcgate');
-    if (fc) notes.push(`${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} OS threads in its process at start`);
-    for (const [i, scenario] of scenarios.entries()) {
-      // The proxies take turns within a scenario (order rotated per scenario), so a burst of
-      // load from elsewhere on the machine is less likely to hit only one of them.
-      const order = proxies.map((_, k) => proxies[(k + i) % proxies.length]);
-      for (const proxy of order) {
-        const r = await measure(mode, proxy, scenario);
-        rows.push(r);
-        console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} ${proxy.name.padEnd(8)} ${fmt(r)}`);
+    backends.demo = await startDemoApp(dir, mode.loadCpus);
+    backends.php = await startPhpFpm(dir, mode.loadCpus, bins.phpFpm, 128);
+    for (const [i, scenario] of runList.entries()) {
+      // Fresh proxies for every scenario (so peak RSS is this scenario's, and no idle kept
+      // connection of one proxy holds a PHP-FPM child another needs); they take turns, the
+      // order rotated per scenario, so a burst of load from elsewhere hits all of them.
+      const proxies = [];
+      try {
+        for (const name of mode.proxies) proxies.push(await startProxy(name, mode, backends));
+        const fc = proxies.find((p) => p.name === 'fcgate');
+        if (fc && i === 0) notes.push(`${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} OS threads in its process at start`);
+        const order = proxies.map((_, k) => proxies[(k + i) % proxies.length]);
+        for (const proxy of order) {
+          const r = await measure(mode, proxy, scenario, backends);
+          rows.push(r);
+          console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} ${proxy.name.padEnd(8)} ${fmt(r)}`);
+        }
+      } finally {
+        for (const p of proxies) await p.stop();
       }
     }
   } finally {
-    for (const p of proxies) await p.stop();
     await backends.php?.stop();
     await backends.demo?.stop();
     pinSelf(null);
@@ -162,23 +179,24 @@ if (opts.profile !== null || opts.gc) {
   process.exit(0);
 }
 
-const rows = [];
+const allRows = [];
 const notes = [];
-for (const mode of runModes) await runMode(mode, rows, notes);
+for (const mode of runModes) await runMode(mode, allRows, notes);
 const elapsed = (Date.now() - started) / 1000;
+const rows = medianRows(allRows);
 printTable(rows, runModes);
-console.log(`bench-e2e: ${rows.length} cells in ${elapsed.toFixed(0)} s`);
+console.log(`bench-e2e: ${allRows.length} cells in ${elapsed.toFixed(0)} s`);
 if (opts.write) {
   const meta = {
     date: new Date().toISOString(), cpu: cpuModel, cores, load, versions: ver, elapsed,
     command: `npm run bench:e2e${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    seconds: opts.seconds, warmup: opts.warmup, modes: runModes, scenarios, notes,
+    seconds: opts.seconds, warmup: opts.warmup, repeat: opts.repeat, modes: runModes, scenarios, notes,
   };
   writeSection(join(ROOT, 'bench', 'RESULTS.md'), renderSection(rows, meta));
   writeFileSync(join(ROOT, 'bench', 'e2e-chart.svg'), renderChart(rows, meta));
   console.log('bench-e2e: wrote bench/RESULTS.md (e2e section) and bench/e2e-chart.svg');
 }
-const failed = rows.filter((r) => r.failed);
+const failed = allRows.filter((r) => r.failed);
 if (failed.length) {
   console.error(`bench-e2e: ${failed.length} cell(s) failed their check: ${failed.map((r) => `${r.mode}/${r.scenario}/${r.proxy}`).join(', ')}`);
   process.exit(1);

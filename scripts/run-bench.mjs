@@ -4,7 +4,8 @@
 // summary of candidate/baseline ratios. Exits 1 when a suite fails its guard (a
 // candidate slower than its baseline beyond the noise), errors, or prints no result.
 // Usage: node scripts/run-bench.mjs [--write] [filter-substring ...]
-//   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command)
+//   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command), keeping
+//             its end-to-end section (between <!-- e2e:start --> and <!-- e2e:end -->) as is
 // Knobs (FCGATE_BENCH_TIME, _ROUNDS, _WARMUP, _BATCH) pass through to the suites.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,6 +26,9 @@ const filters = args.filter((a) => !a.startsWith('--'));
 /** A suite that runs longer than this is killed and counted as failed. */
 const SUITE_TIMEOUT_MS = 180_000;
 const MARK = 'BENCH-RESULT ';
+/** Markers of the end-to-end section, which --write carries over unchanged. */
+const E2E_START = '<!-- e2e:start -->';
+const E2E_END = '<!-- e2e:end -->';
 
 function walk(dir) {
   const out = [];
@@ -147,6 +151,15 @@ if (write) {
   }
   lines.push('');
   const out = join(root, 'bench', 'RESULTS.md');
+  // The end-to-end section (scripts/bench-e2e.mjs) lives in the same file: keep it as it was.
+  let e2e = '';
+  try {
+    const prev = readFileSync(out, 'utf8');
+    const a = prev.indexOf(E2E_START);
+    const b = prev.indexOf(E2E_END, a);
+    if (a >= 0 && b > a) e2e = prev.slice(a, b + E2E_END.length);
+  } catch { /* no previous file */ }
+  if (e2e) lines.push(e2e, '');
   writeFileSync(out, lines.join('\n'));
   console.log(`wrote ${relative(root, out)}`);
 }

@@ -64,37 +64,50 @@ export function treeCpu(root) {
   return { user: user / CLK_TCK, sys: sys / CLK_TCK, procs: pids.length };
 }
 
-/** Resident bytes of the tree now (sum of each process's RSS; shared pages count in each). */
+/**
+ * Resident bytes of the tree now: { rss, anon }. rss sums each process's RSS (shared pages
+ * count in each); anon leaves out file-backed pages (statm resident − shared: the program's
+ * mapped code, e.g. the 40-odd MB of the node binary every node process maps).
+ */
 export function treeRss(pids) {
   let pages = 0;
+  let shared = 0;
   for (const pid of pids) {
     let text;
     try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
-    pages += Number(text.split(' ')[1]);
+    const f = text.split(' ');
+    pages += Number(f[1]);
+    shared += Number(f[2]);
   }
-  return pages * PAGE_SIZE;
+  return { rss: pages * PAGE_SIZE, anon: (pages - shared) * PAGE_SIZE };
 }
 
 /**
  * Samples the tree's RSS every `intervalMs` (the pid list refreshed every 10th sample, so
- * Apache's new children count) until stop(), which returns { peak, last } in bytes.
+ * Apache's new children count) until stop(), which returns the peaks in bytes:
+ * { peak (RSS), peakAnon }.
  */
 export function sampleRss(root, intervalMs = 100) {
   let pids = treePids(root);
-  let peak = treeRss(pids);
-  let last = peak;
+  let peak = 0;
+  let peakAnon = 0;
+  const take = () => {
+    const m = treeRss(pids);
+    if (m.rss > peak) peak = m.rss;
+    if (m.anon > peakAnon) peakAnon = m.anon;
+  };
+  take();
   let n = 0;
   const timer = setInterval(() => {
     if (++n % 10 === 0) pids = treePids(root);
-    last = treeRss(pids);
-    if (last > peak) peak = last;
+    take();
   }, intervalMs);
   return {
     stop() {
       clearInterval(timer);
-      last = treeRss(treePids(root));
-      if (last > peak) peak = last;
-      return { peak, last };
+      pids = treePids(root);
+      take();
+      return { peak, peakAnon };
     },
   };
 }

@@ -13,10 +13,39 @@ const find = (rows, mode, scenario, proxy) => rows.find((r) => r.mode === mode &
 const ratio = (a, b) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const int = (n) => Math.round(n).toLocaleString('en-US');
 
+/**
+ * One row per mode × scenario × proxy: with --repeat, each figure is the median of the
+ * repeats (a failed repeat makes the row failed). Field by field, so a row may mix repeats.
+ */
+export function medianRows(all) {
+  const groups = new Map();
+  for (const r of all) {
+    const k = `${r.mode}|${r.scenario}|${r.proxy}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  const out = [];
+  for (const list of groups.values()) {
+    const failed = list.find((r) => r.failed);
+    if (failed || list.length === 1) { out.push({ ...(failed ?? list[0]), repeats: list.length }); continue; }
+    const row = { ...list[0], repeats: list.length };
+    for (const [key, v] of Object.entries(list[0])) {
+      if (typeof v !== 'number') continue;
+      const xs = list.map((r) => r[key]).sort((a, b) => a - b);
+      row[key] = xs.length % 2 ? xs[xs.length >> 1] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+    }
+    const e = list.reduce((a, r) => a + r.errors, 0);
+    row.errorDetail = e ? list.map((r) => r.errorDetail).join(' / ') : '';
+    out.push(row);
+  }
+  return out;
+}
+
 export function printTable(rows) {
   console.table(rows.map((r) => (r.failed ? { mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': 'FAILED', note: r.failed } : {
     mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': Math.round(r.rps), 'p50 ms': +r.p50Ms.toFixed(2),
     'p99 ms': +r.p99Ms.toFixed(2), errors: r.errors, 'CPU µs/req': +r.cpuUs.toFixed(1), 'RSS MB': +r.rssMB.toFixed(1),
+    'anon MB': +r.anonMB.toFixed(1), 'app µs/req': +r.appUs.toFixed(1),
   })));
 }
 
@@ -41,7 +70,7 @@ export function renderSection(rows, meta) {
     `- Date: ${meta.date}; ${meta.elapsed.toFixed(0)} s for the whole run`,
     `- Machine: ${meta.cpu}, ${meta.cores} cores; 1-minute load average at start: ${meta.load}`,
     `- Versions: node ${v.node}; nginx ${v.nginx}; ${v.apache}; ${v.phpFpm}; ${v.wrk}`,
-    `- Command: \`${meta.command}\`; ${meta.seconds} s measured per cell after ${meta.warmup} s warm-up; proxies take turns within each scenario`,
+    `- Command: \`${meta.command}\`; ${meta.seconds} s measured per cell after ${meta.warmup} s warm-up${meta.repeat > 1 ? `, each cell ${meta.repeat} times (figures: medians)` : ''}; fresh proxies for each scenario, taking turns (order rotated per scenario)`,
     ...meta.modes.map((m) => `- Mode **${m.id}**: ${m.describe}`),
     ...meta.notes.map((n) => `- ${n}`),
     '- Chart: [e2e-chart.svg](e2e-chart.svg) (grouped bars of req/s and CPU µs/request per scenario)',
@@ -77,17 +106,23 @@ export function renderSection(rows, meta) {
   L.push('', `Targets missed by fcgate in this run: ${missedAll.length ? missedAll.join('; ') : 'none'}.`,
     'Analysis and profiles: native-notes/performance.md.', '',
     '### Absolute figures', '',
-    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|');
+    'The backend column is the CPU the app (demo app or PHP-FPM) spent per request behind that proxy:',
+    'when pinned, the app and wrk share core 1, so what a proxy makes the app do shows up in req/s.',
+    '',
+    'Peak anon: the same peak without file-backed pages (program code such as the node binary, which',
+    'every node process maps and shares).',
+    '',
+    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB | peak anon MB | backend CPU µs/req |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const m of meta.modes) {
     for (const s of meta.scenarios) {
       for (const p of m.proxies) {
         const r = rows.find((x) => x.mode === m.id && x.scenario === s.id && x.proxy === p);
         if (!r) continue;
-        if (r.failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | |`); continue; }
+        if (r.failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | | | |`); continue; }
         L.push(`| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} `
           + `| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) `
-          + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} |`);
+          + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${r.anonMB.toFixed(1)} | ${r.appUs.toFixed(1)} |`);
       }
     }
   }
@@ -111,7 +146,7 @@ export function writeSection(file, section) {
 }
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const COLORS = { fcgate: '#2b7bb9', 'nginx-1w': '#3a9a4a', 'nginx-2w': '#9fd08f', apache: '#d0643a' };
+const COLORS = { fcgate: '#2b7bb9', 'fcgate-alt': '#7fb2dc', 'nginx-1w': '#3a9a4a', 'nginx-2w': '#9fd08f', apache: '#d0643a' };
 function short(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e4) return `${Math.round(n / 1e3)}k`;

@@ -10,7 +10,8 @@ import { freePort, startGroup, stopGroup, waitForPort } from './procs.mjs';
 export const ROOT = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 export const E2E = join(ROOT, 'bench', 'e2e');
 export const PHP_ROOT = join(E2E, 'php');
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The fcgate under test: this checkout's build, or FCGATE_E2E_MAIN (another build's dist/src/cli/main.js). */
+export const MAIN = process.env.FCGATE_E2E_MAIN || join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 /** Fills `{{NAME}}` in bench/e2e/<file>; a name without a value is an error. */
 export function renderTemplate(file, values) {
@@ -96,11 +97,11 @@ export async function startPhpFpm(dir, cpus, binary, children) {
  * fcgate: `serve --listen … --pass /php/=… --pass /=…`, FCGATE_THREADS=`threads` (null:
  * the default), extra node flags (e.g. --cpu-prof, --trace-gc) before the script.
  */
-export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate' } = {}) {
+export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN } = {}) {
   const port = await freePort();
   const env = { ...process.env };
   if (threads === null) delete env.FCGATE_THREADS; else env.FCGATE_THREADS = String(threads);
-  const proc = startGroup(tag, process.execPath, [...nodeFlags, MAIN, 'serve',
+  const proc = startGroup(tag, process.execPath, [...nodeFlags, main, 'serve',
     '--listen', `127.0.0.1:${port}`,
     '--pass', `/php/=fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
     '--pass', `/=fcgi://127.0.0.1:${backends.demo.port}/`],
