@@ -45,6 +45,8 @@ export class UpstreamConnection implements RecordSink {
   private inEndRecord = false;
   private tail: Buffer | null = null;
   private paused = false;
+  /** The user's onStdout returned false during the current push. */
+  private stopAsked = false;
   private closed = false;
   private timeoutMs = 0;
   /** Called when the socket closes or misbehaves while idle (no user). */
@@ -121,10 +123,12 @@ export class UpstreamConnection implements RecordSink {
     while (this.tail !== null) {
       const t = this.tail;
       this.tail = null;
+      this.stopAsked = false;
       const used = this.reader.push(t);
-      if (used < t.length && !this.reader.failed) {
-        this.tail = t.subarray(used);
-        this.paused = true;
+      if (this.reader.failed || this.closed) return;
+      if (used < t.length) this.tail = t.subarray(used);
+      if (used < t.length || this.stopAsked) {
+        this.pause();
         return;
       }
     }
@@ -153,16 +157,18 @@ export class UpstreamConnection implements RecordSink {
       this.lost(FailKind.Protocol, `${chunk.length} unexpected bytes on an idle connection`);
       return;
     }
-    if (this.tail !== null) {
-      // Arrived after pause() was requested: keep order (rare).
-      this.tail = Buffer.concat([this.tail, chunk]);
+    if (this.paused || this.tail !== null) {
+      // Arrived after pause() was requested (Node may still emit what it had read): keep order.
+      this.tail = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
       return;
     }
+    this.stopAsked = false;
     const used = this.reader.push(chunk);
-    if (used < chunk.length && !this.reader.failed && !this.closed) {
-      this.tail = chunk.subarray(used);
-      this.pause();
-    }
+    if (this.reader.failed || this.closed) return;
+    if (used < chunk.length) this.tail = chunk.subarray(used);
+    // The user may ask to stop on the chunk's last record: pause then too, or the next
+    // chunk would be pushed onto a client that can't take it.
+    if (used < chunk.length || this.stopAsked) this.pause();
   }
 
   private lost(kind: FailKind, detail: string): void {
@@ -194,7 +200,9 @@ export class UpstreamConnection implements RecordSink {
         user.onStdoutEnd();
         return true;
       }
-      return user.onStdout(data);
+      const more = user.onStdout(data);
+      if (!more) this.stopAsked = true;
+      return more;
     }
     if (data.length > 0) user.onStderr(data);
     return true;
