@@ -13,6 +13,7 @@ import { resolve, type RouteResult } from '../config/router.js';
 import { formatFailure, GatewayError } from '../errors.js';
 import { writePreamble } from '../protocol/request-writer.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
+import type { GatewayStats } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
@@ -49,12 +50,6 @@ let requestSerial = 0;
 let markRemoved = false;
 
 /** What a serving thread reports to the main thread (metrics aggregation). */
-export interface GatewayStats {
-  served: number; inFlight: number; pools: Record<string, PoolStats>;
-  /** This thread's balancer counters (main sums them with sumBalancerStats). */
-  balancers: BalancerStats[];
-}
-
 export class Gateway {
   /** The configuration in force; reload() swaps it. */
   config: GatewayConfig;

@@ -4,7 +4,8 @@
 // Shapes only: the supervisor (supervisor.ts) and the thread (serve-thread.ts) act on them.
 import type { MessagePort } from 'node:worker_threads';
 import type { ListenAddress } from '../config/model.js';
-import type { GatewayStats } from '../front/server.js';
+import type { BalancerStats } from '../balancer/stats.js';
+import type { PoolStats } from '../upstream/pool.js';
 import type { Tuning } from '../tuning.js';
 
 /**
@@ -58,3 +59,10 @@ export type FromThread =
   | { type: 'reloaded'; id: number; slot: number; error: string | null }
   /** An uncaught exception: the thread closes its sockets and exits; main replaces it. */
   | { type: 'crashed'; slot: number; error: string };
+
+/** One serving thread's counters, as Gateway.stats() reports them. */
+export interface GatewayStats {
+  served: number; inFlight: number; pools: Record<string, PoolStats>;
+  /** This thread's balancer counters (main sums them with sumBalancerStats). */
+  balancers: BalancerStats[];
+}

@@ -4,11 +4,11 @@
 // and, on an uncaught exception, closes its uWS sockets (a worker that ends with uWS handles
 // open aborts the whole process) and exits so that main replaces it.
 // Nothing here parses configuration text or speaks HTTP: config/ and front/ do.
-import { Gateway } from '../front/server.js';
-import { loadUws } from '../front/uws.js';
-import { budgetsForThread } from './budget-table.js';
-import { configFromSource } from './config-source.js';
-import type { FromThread, ServeResult, ServeTask, ToThread } from './messages.js';
+import { Gateway } from './server.js';
+import { loadUws } from './uws.js';
+import { budgetsForThread } from '../threads/budget-table.js';
+import { configFromSource } from '../threads/config-source.js';
+import type { FromThread, ServeResult, ServeTask, ToThread } from '../threads/messages.js';
 
 const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
 
