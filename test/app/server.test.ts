@@ -90,6 +90,21 @@ test('two requests multiplexed on one connection with interleaved STDIN', { time
   });
 });
 
+test('many concurrent connections, each with several multiplexed requests', { timeout: 30_000 }, async () => {
+  await withServer(echoHandler, {}, async (target, logs, server) => {
+    const conns = 50;
+    const perConn = 8;
+    const clients = await Promise.all(Array.from({ length: conns }, () => FcgiTestClient.connect(target)));
+    const replies = await Promise.all(clients.flatMap((c, k) =>
+      Array.from({ length: perConn }, (_, i) => c.begin(i + 1, {}, { keepConn: true, stdin: Buffer.from(`${k}.${i}`) })
+        .then((r) => [k, i, r.stdout.toString()] as const))));
+    for (const [k, i, out] of replies) assert.match(out, new RegExp(`id=${i + 1} body=${k}\\.${i}$`));
+    assert.equal(server.connectionCount, conns);
+    for (const c of clients) c.close();
+    assert.deepEqual(logs, []);
+  });
+});
+
 test('FCGI_GET_VALUES answers the three variables and omits unknown names', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, { maxConns: 7, maxReqs: 33 }, async (target) => {
     const c = await FcgiTestClient.connect(target);
