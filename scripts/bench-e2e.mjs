@@ -10,6 +10,7 @@
 //   [--profile DIR] [--gc]   (diagnostics of fcgate instead of the table: see diagnose.mjs)
 // A/B of two fcgate builds: FCGATE_E2E_ALT=/other/dist/src/cli/main.js adds a `fcgate-alt`
 // row next to fcgate's; FCGATE_E2E_MAIN=… replaces the build under test.
+// Defaults: 5 s cells after 1 s warm-up (≈ 5–6 min in all); --quick: 1 s cells (≈ 2 min).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ function parseArgs(argv) {
       case '--profile': o.profile = val(); break;
       case '--gc': o.gc = true; break;
       case '-h': case '--help':
-        process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+        process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a} (see --help)`);
