@@ -200,6 +200,12 @@ export class UwsReply implements ResponseSink {
   }
 
   private send(data: Buffer): boolean {
+    if (this.pending !== null) {
+      // uWS has not taken the earlier bytes yet (a flushwait timer can write while the
+      // client is stalled): queue behind them, never in their place. Rare, small (≤ 64 KiB).
+      this.pending = Buffer.concat([this.pending, data]);
+      return false;
+    }
     this.chunk = data;
     this.res.cork(this.corkedBody);
     this.chunk = null;
