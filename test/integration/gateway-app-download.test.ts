@@ -81,6 +81,65 @@ function rssOf(pid: number): number {
   }
 }
 
+/**
+ * GET /bytes?n=`total` over a raw socket, pausing the socket for `pauseMs` each time the
+ * body passes one of `pauseAt`; checks every byte against BYTES_PATTERN (views, not bytes).
+ */
+async function stallingDownload(port: number, total: number, pauseAt: number[], pauseMs: number, says: () => string):
+    Promise<{ head: string; got: number; bad: number; pauses: number }> {
+  const pattern = Buffer.alloc(64 * 1024 + 64, BYTES_PATTERN, 'latin1');
+  const sock = await connectTo(port);
+  try {
+    return await new Promise((resolve, reject) => {
+      let head: string | null = null;
+      let headBuf = Buffer.alloc(0);
+      let got = 0;
+      let bad = -1;
+      let pauses = 0;
+      const timer = setTimeout(() => reject(new Error(`only ${got} of ${total} bytes after 90 s`)), 90_000);
+      const check = (c: Buffer): void => {
+        for (let at = 0; at < c.length;) {
+          const n = Math.min(64 * 1024, c.length - at);
+          const off = (got + at) % 64;
+          if (bad < 0 && !c.subarray(at, at + n).equals(pattern.subarray(off, off + n))) bad = got + at;
+          at += n;
+        }
+        got += c.length;
+      };
+      sock.on('data', (c: Buffer) => {
+        if (head === null) {
+          headBuf = Buffer.concat([headBuf, c]);
+          const end = headBuf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          head = headBuf.subarray(0, end).toString('latin1');
+          c = headBuf.subarray(end + 4);
+        }
+        check(c);
+        if (pauses < pauseAt.length && got >= pauseAt[pauses]!) {
+          pauses++;
+          sock.pause();
+          setTimeout(() => sock.resume(), pauseMs);
+        }
+        if (got >= total) { clearTimeout(timer); resolve({ head, got, bad, pauses }); }
+      });
+      sock.on('close', () => { clearTimeout(timer); reject(new Error(`closed after ${got} bytes; gateway said: ${says()}`)); });
+      sock.write(`GET /bytes?n=${total} HTTP/1.1\r\nHost: t\r\n\r\n`);
+    });
+  } finally {
+    sock.destroy();
+  }
+}
+
+test('flushpackets=on flushwait=5 to a stalling client: 64 MiB, every byte, nothing lost while uWS holds earlier bytes', async (t) => {
+  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ flushpackets=on flushwait=5\n` });
+  t.after(() => p.stop());
+  const total = 64 * 1024 * 1024;
+  const r = await stallingDownload(p.gw.port, total, [8, 24, 40].map((m) => m * 1024 * 1024), 300, () => p.gw.logs.join('\n'));
+  assert.equal(r.got, total);
+  assert.equal(r.bad, -1, `first wrong byte at ${r.bad}`);
+  assert.equal(r.pauses, 3);
+});
+
 test('512 MiB to a client that stalls for ~2 s at a time: every byte right, the gateway process stays under 150 MB RSS', async (t) => {
   const app = await startDemoApp({ listen: '127.0.0.1:0' });
   const appPort = (app.address as { port: number }).port;
@@ -102,59 +161,20 @@ test('512 MiB to a client that stalls for ~2 s at a time: every byte right, the 
   const baseline = rssOf(pid);
 
   const total = 512 * 1024 * 1024;
-  // The expected bytes: pattern byte i = BYTES_PATTERN[i % 64]; compare views, never per byte.
-  const pattern = Buffer.alloc(64 * 1024 + 64, BYTES_PATTERN, 'latin1');
-  const sock = await connectTo(port);
   let rssMax = baseline;
   const sampler = setInterval(() => { rssMax = Math.max(rssMax, rssOf(pid)); }, 100);
-  t.after(() => { clearInterval(sampler); sock.destroy(); });
+  t.after(() => clearInterval(sampler));
   const started = Date.now();
-  const pauseAt = [64, 192, 320].map((m) => m * 1024 * 1024);
-  let pauses = 0;
-  const result = await new Promise<{ head: string; got: number; bad: number }>((resolve, reject) => {
-    let head: string | null = null;
-    let headBuf = Buffer.alloc(0);
-    let got = 0;
-    let bad = -1;
-    const timer = setTimeout(() => reject(new Error(`only ${got} of ${total} bytes after 90 s`)), 90_000);
-    const check = (c: Buffer): void => {
-      for (let at = 0; at < c.length;) {
-        const n = Math.min(64 * 1024, c.length - at);
-        const off = (got + at) % 64;
-        if (bad < 0 && !c.subarray(at, at + n).equals(pattern.subarray(off, off + n))) bad = got + at;
-        at += n;
-      }
-      got += c.length;
-    };
-    sock.on('data', (c: Buffer) => {
-      if (head === null) {
-        headBuf = Buffer.concat([headBuf, c]);
-        const end = headBuf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        head = headBuf.subarray(0, end).toString('latin1');
-        c = headBuf.subarray(end + 4);
-      }
-      check(c);
-      if (pauses < pauseAt.length && got >= pauseAt[pauses]!) {
-        pauses++;
-        sock.pause();
-        setTimeout(() => sock.resume(), 2000);
-      }
-      if (got >= total) { clearTimeout(timer); resolve({ head, got, bad }); }
-    });
-    sock.on('close', () => { clearTimeout(timer); reject(new Error(`closed after ${got} bytes; gateway said: ${output}`)); });
-    sock.write(`GET /bytes?n=${total} HTTP/1.1\r\nHost: t\r\n\r\n`);
-  });
+  const result = await stallingDownload(port, total, [64, 192, 320].map((m) => m * 1024 * 1024), 2000, () => output);
   clearInterval(sampler);
   const took = Date.now() - started;
   assert.match(result.head, /^HTTP\/1\.1 200 /);
   assert.match(result.head, new RegExp(`\r\nContent-Length: ${total}(\r\n|$)`, 'i'));
   assert.equal(result.got, total);
   assert.equal(result.bad, -1, `first wrong byte at ${result.bad}`);
-  assert.equal(pauses, 3);
+  assert.equal(result.pauses, 3);
   const mb = (n: number): string => (n / 1e6).toFixed(1);
   t.diagnostic(`512 MiB in ${took} ms with 3 × 2 s stalls; gateway RSS ${mb(baseline)} MB at rest, ${mb(rssMax)} MB at most`);
   assert.ok(rssMax > 0 && rssMax < 150e6, `gateway RSS reached ${mb(rssMax)} MB (baseline ${mb(baseline)} MB)`);
-  // The connection is still usable afterwards.
   await waitUntil(() => app.server.running === 0, 2000, 'the app to finish');
 });
