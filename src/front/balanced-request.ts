@@ -87,6 +87,8 @@ export class BalancedRequest implements ResponseSink {
 
   onBodyWritable(): void { this.reply.onBodyWritable(); }
 
+  corked(fn: () => void): void { this.reply.corked(fn); }
+
   onFailure(err: GatewayError, headSent: boolean): void {
     this.settle();
     const now = Date.now();

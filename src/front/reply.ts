@@ -108,6 +108,15 @@ export class UwsReply implements ResponseSink {
   private readonly corkedBody = (): void => this.writeBodyCorked();
   private readonly corkedHead = (): void => this.writeHeadCorked();
   private readonly corkedEnd = (): void => { this.res.end(); };
+  private readonly closeTask = (): void => { if (!this.aborted) this.res.close(); };
+  /** The head waits for the first body chunk or the end, so that they share one write. */
+  private headQueued = false;
+  private readonly corkedHeadEnd = (): void => { this.writeHeadCorked(); if (!this.done) this.res.end(); };
+  private readonly flushHeadTask = (): void => {
+    if (!this.headQueued) return;
+    this.headQueued = false;
+    if (!this.aborted && !this.done) this.res.cork(this.corkedHead);
+  };
 
   constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
               private readonly ctx: ReplyContext) {
@@ -163,7 +172,8 @@ export class UwsReply implements ResponseSink {
     if (this.flush === 'off' || (this.flush === 'on' && this.flushWaitMs > 0)) {
       this.coalesce = Buffer.allocUnsafe(COALESCE_LIMIT);
     }
-    this.res.cork(this.corkedHead);
+    this.headQueued = true;
+    queueMicrotask(this.flushHeadTask);     // a head whose body comes in a later read
   }
 
   private writeHeadCorked(): void {
@@ -239,7 +249,15 @@ export class UwsReply implements ResponseSink {
 
   private writeBodyCorked(): void {
     const res = this.res;
+    if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
     const data = this.chunk!;
+    if (this.pending !== null) {
+      // uWS still holds earlier bytes back: keep order, queue these behind them (only
+      // under backpressure, and the app is paused by the false we return).
+      this.pending = Buffer.concat([this.pending, data]);
+      this.wrote = false;
+      return;
+    }
     if (this.total >= 0) {
       const offset = res.getWriteOffset();
       const [ok, finished] = res.tryEnd(data, this.total);
@@ -292,7 +310,7 @@ export class UwsReply implements ResponseSink {
 
   private finish(): void {
     if (this.done) return;
-    this.res.cork(this.corkedEnd);
+    if (this.headQueued) { this.headQueued = false; this.res.cork(this.corkedHeadEnd); } else this.res.cork(this.corkedEnd);
     this.complete();
   }
 
@@ -301,14 +319,25 @@ export class UwsReply implements ResponseSink {
     this.ctx.log(formatFailure(err, this.tag + (headSent || this.headSent ? ' after_head=1' : '')));
     if (this.aborted) { this.complete(); return; }
     if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
-    if (headSent || this.headSent) {
-      // The head is out: close the connection so the client sees the truncation.
-      if (!this.done) this.res.close();
+    if (this.headQueued) {
+      // The app's head never left the gateway: the client can still get a clean error.
+      this.headQueued = false;
+      this.headSent = false;
+    } else if (headSent || this.headSent) {
+      // The head is out: close the connection so the client sees the truncation. Not from
+      // inside a cork (what it holds would be dropped): once this read is handled.
+      if (!this.done) queueMicrotask(this.closeTask);
       this.complete();
       return;
     }
     this.sendError(statusFor[code], code === 'FCGATE_QUEUE_FULL' || code === 'FCGATE_BACKEND_OVERLOADED'
       || code === 'FCGATE_CONNECT_FAILED' || code === 'FCGATE_NO_MEMBER');
+  }
+
+  /** Runs `fn` corked on the client socket while the response is live. */
+  corked(fn: () => void): void {
+    if (this.aborted || this.done) fn();
+    else this.res.cork(fn);
   }
 
   onBodyWritable(): void {

@@ -20,6 +20,8 @@ export interface ConnectionUser {
   onStdoutEnd(): void;
   onStderr(data: Buffer): void;
   onEndRequest(appStatus: number, protocolStatus: number): void;
+  /** Runs `fn` with the client side corked, if the user has one (optional). */
+  corked?(fn: () => void): void;
   /** The connection broke while this request used it. Called at most once. */
   onConnectionFailed(kind: FailKind, detail: string): void;
   /** The socket took all queued STDIN: more may be written. */
@@ -163,13 +165,25 @@ export class UpstreamConnection implements RecordSink {
       return;
     }
     this.stopAsked = false;
+    this.incoming = chunk;
+    // One client write per read from the app: the user corks its client while the
+    // records of this chunk are parsed (head, body and end leave in one send).
+    const user = this.user;
+    if (user.corked !== undefined) user.corked(this.pushIncoming);
+    else this.pushIncoming();
+  }
+
+  private incoming: Buffer | null = null;
+  private readonly pushIncoming = (): void => {
+    const chunk = this.incoming!;
+    this.incoming = null;
     const used = this.reader.push(chunk);
     if (this.reader.failed || this.closed) return;
     if (used < chunk.length) this.tail = chunk.subarray(used);
     // The user may ask to stop on the chunk's last record: pause then too, or the next
     // chunk would be pushed onto a client that can't take it.
     if (used < chunk.length || this.stopAsked) this.pause();
-  }
+  };
 
   private lost(kind: FailKind, detail: string): void {
     const user = this.user;

@@ -20,6 +20,8 @@ export interface ResponseSink {
   onFailure(err: GatewayError, headSent: boolean): void;
   /** STDIN can take more after sendBody returned false. */
   onBodyWritable(): void;
+  /** Runs `fn` with the client corked (one send for what `fn` writes); optional. */
+  corked?(fn: () => void): void;
 }
 
 export interface ExchangeOptions {
@@ -183,6 +185,13 @@ export class Exchange implements ConnectionUser, Waiter {
       this.remaining -= data.length;
     }
     return this.sink.onBody(data);
+  }
+
+  /** Runs `fn` (a read from the app) with the client corked. */
+  corked(fn: () => void): void {
+    const sink = this.sink;
+    if (sink.corked !== undefined && this.state !== State.Done) sink.corked(fn);
+    else fn();
   }
 
   /** The empty STDOUT record: nothing to do, END_REQUEST decides (see onEndRequest). */
