@@ -324,8 +324,16 @@ export class AppConnection implements RecordSink, ResponseChannel {
   }
 
   private onPeerEnd(): void {
-    // The web server half-closed: nothing more will arrive. Requests in flight may still
-    // answer (the spec lets the server close its side first only when done with it).
+    // The web server half-closed: nothing more will arrive. Requests whose STDIN is
+    // complete may still answer (the spec lets the server close its side first only when
+    // done with it); one still waiting for PARAMS or STDIN never can: abort it, so its
+    // handler stops instead of waiting forever for the rest of the body.
+    for (const [id, slot] of this.slots) {
+      if (slot.stdinEnded) continue;
+      if (slot.req === null) { this.requestDone(id); continue; }
+      slot.req.controller.abort(new Error('the web server closed before the end of STDIN'));
+      if (slot.stdin !== null && !slot.stdin.readableEnded) slot.stdin.destroy();
+    }
     if (this.slots.size === 0) this.endSocket();
     else this.closeWhenIdle = true;
   }

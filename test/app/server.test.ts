@@ -395,3 +395,25 @@ test('close(): in-flight requests finish, then connections and listener close', 
   await c.closed;
   await closed;
 });
+
+test('the web server half-closes while STDIN is incomplete: the request is aborted, not left waiting', { timeout: 20_000 }, async () => {
+  const aborted = deferred<string>();
+  const started = deferred();
+  const handler: FcgiHandler = (req) => {
+    req.signal.addEventListener('abort', () => aborted.resolve(String((req.signal.reason as Error).message)));
+    req.stdin.on('error', () => {});
+    req.stdin.resume();
+    started.resolve();
+  };
+  await withServer(handler, {}, async (target) => {
+    const c = await FcgiTestClient.connect(target);
+    // BEGIN + PARAMS announcing a 100-byte body, then only 10 bytes of STDIN, then FIN.
+    const { writePreamble } = await import('../../src/protocol/request-writer.js');
+    c.socket.write(writePreamble(1, ['CONTENT_LENGTH', '100', 'REQUEST_METHOD', 'POST'], { keepConn: true }));
+    c.socket.write(frameCopy(RecordType.Stdin, 1, Buffer.alloc(10, 0x61)));
+    await started.promise;
+    c.socket.end();
+    assert.match(await aborted.promise, /closed before the end of STDIN/);
+    c.close();
+  });
+});
