@@ -140,11 +140,8 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.deepEqual(pools, ['a', 'b', 'a', 'b', 'a', 'b']);
   });
 
-  // Apache fails over to the live member (APACHE-BEHAVIOUR §6); the gateway's pickMember
-  // does not yet put a member whose connect failed in error state, nor retry the request.
-  test('a balancer member that is down: the live one answers every request', {
-    todo: 'balancer failover: a refused member still gets every other request (503)',
-  }, async (t) => {
+  // Apache fails over to the live member (APACHE-BEHAVIOUR §6): so does the gateway.
+  test('a balancer member that is down: the live one answers every request', async (t) => {
     const dead = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 1 });
     const deadPort = dead.port!;
     await dead.stop();
