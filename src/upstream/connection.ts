@@ -51,6 +51,8 @@ export class UpstreamConnection implements RecordSink {
   private stopAsked = false;
   private closed = false;
   private timeoutMs = 0;
+  /** What the socket's idle timer is set to (0: off). */
+  private armedMs = 0;
   /** Called when the socket closes or misbehaves while idle (no user). */
   onIdleLost: ((conn: UpstreamConnection) => void) | null = null;
 
@@ -78,21 +80,34 @@ export class UpstreamConnection implements RecordSink {
     return this.healthy && !this.closed && this.tail === null && (this.reader.atBoundary || this.inEndRecord);
   }
 
-  /** Binds a request to this connection and arms the read timeout. */
+  /**
+   * Binds a request to this connection and arms the read timeout. The socket's timer stays
+   * armed between requests (detach leaves it): socket.setTimeout makes a new timer each
+   * call (a bound function, a Timeout, a list insert), which cost ~2 % of the CPU of a small
+   * request when done twice per request. Node restarts the timer on every read and write
+   * (also after it fired), and the request's first write follows at once, so it counts from
+   * there as before; a 'timeout' while idle is ignored (no user).
+   */
   attach(user: ConnectionUser, id: number, timeoutMs: number): void {
     this.user = user;
     this.id = id;
     this.stdoutEnded = false;
     this.ended = false;
     this.timeoutMs = timeoutMs;
-    this.socket.setTimeout(timeoutMs);
+    this.arm(timeoutMs);
   }
 
-  /** Unbinds the request (after END_REQUEST or on abort); disarms the timeout. */
+  /** Unbinds the request (after END_REQUEST or on abort); the timer stays (see attach). */
   detach(): void {
     this.user = null;
     this.lastUsed = Date.now();
-    if (!this.closed) this.socket.setTimeout(0);
+  }
+
+  /** The socket's idle timer, set only when it changes. */
+  private arm(ms: number): void {
+    if (this.armedMs === ms || this.closed) return;
+    this.armedMs = ms;
+    this.socket.setTimeout(ms);
   }
 
   /** Writes bytes for the current request; false when the socket's buffer is full. */
@@ -114,14 +129,14 @@ export class UpstreamConnection implements RecordSink {
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
-    this.socket.setTimeout(0);
+    this.arm(0);
   }
 
   /** Continues reading, first the bytes held back when pausing. */
   resume(): void {
     if (!this.paused || this.closed) return;
     this.paused = false;
-    if (this.user !== null) this.socket.setTimeout(this.timeoutMs);
+    if (this.user !== null) this.arm(this.timeoutMs);
     while (this.tail !== null) {
       const t = this.tail;
       this.tail = null;
