@@ -173,11 +173,22 @@ function merge(cfg: GatewayConfig, blocks: DirectiveBlock[]): Merged {
   return out;
 }
 
+/** The env of a request no SetEnv/SetEnvIf/UnsetEnv applies to: shared, so it refuses changes. */
+class EmptyEnv extends Map<string, string> {
+  override set(name: string): this { throw new TypeError(`the shared empty request env is read-only (set ${name})`); }
+  override delete(): boolean { throw new TypeError('the shared empty request env is read-only'); }
+  override clear(): void { throw new TypeError('the shared empty request env is read-only'); }
+}
+const NO_ENV: Map<string, string> = new EmptyEnv();
+
 /**
  * mod_setenvif runs before mod_env: every SetEnvIf of every block in merge order, then
  * every SetEnv/UnsetEnv in merge order (so SetEnv wins over SetEnvIf for one name).
  */
 function buildEnv(blocks: DirectiveBlock[], req: RequestSnapshot): Map<string, string> {
+  let any = false;
+  for (let i = 0; i < blocks.length && !any; i++) any = blocks[i]!.env.length > 0;
+  if (!any) return NO_ENV;            // the usual case: no Map per request
   const env = new Map<string, string>();
   for (const b of blocks) for (const d of b.env) if (d.op === 'setif') applySetEnvIf(d, req, env);
   for (const b of blocks) for (const d of b.env) if (d.op !== 'setif') applySetEnv(d, env);
