@@ -118,9 +118,17 @@ export class UwsReply implements ResponseSink {
     if (!this.aborted && !this.done) this.res.cork(this.corkedHead);
   };
 
+  /** onWritable is registered on the first write uWS could not take whole (most replies never need it). */
+  private writableWatched = false;
+
   constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
-              private readonly ctx: ReplyContext) {
-    res.onWritable((offset) => this.onWritableEvent(offset));
+              private readonly ctx: ReplyContext) {}
+
+  /** Registers the writable handler (uWS calls it only after a write it held back). */
+  private watchWritable(): void {
+    if (this.writableWatched) return;
+    this.writableWatched = true;
+    this.res.onWritable((offset) => this.onWritableEvent(offset));
   }
 
   /** uWS onAborted: the client went away. */
@@ -269,11 +277,13 @@ export class UwsReply implements ResponseSink {
         this.pending = data;
         this.pendingOffset = offset;
         this.wrote = false;
+        this.watchWritable();
       } else {
         this.wrote = true;
       }
     } else {
       this.wrote = res.write(data);
+      if (!this.wrote) this.watchWritable();
     }
   }
 
