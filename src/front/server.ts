@@ -73,6 +73,7 @@ export class Gateway {
   inFlight = 0;
   served = 0;
   private draining = false;
+  private readonly requestDone = (): void => { this.inFlight--; this.served++; };
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
@@ -244,13 +245,11 @@ export class Gateway {
     const reply = new UwsReply(res, snap.method, tag, this.replyContext);
     reply.snapshot = snap;
     this.inFlight++;
-    let counted = true;
-    const done = (): void => { if (counted) { counted = false; this.inFlight--; this.served++; } };
-    reply.onFinished = done;
-    res.onAborted(() => { reply.onAborted(); done(); });
+    // The reply calls onFinished once (finished, answered or aborted): one shared function.
+    reply.onFinished = this.requestDone;
+    res.onAborted(() => reply.onAborted());
     if (this.draining) {
       reply.sendError(503, true);
-      done();
       return;
     }
     this.dispatch(reply, snap, true);
