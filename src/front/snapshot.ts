@@ -55,6 +55,22 @@ export function copyHeaders(req: HttpRequest): Array<[string, string]> {
   return out;
 }
 
+// IPv4 texts by address: the same few clients send most requests, and the text of one is
+// four number-to-string conversions and a concatenation per request otherwise. Bounded.
+const QUADS_MAX = 4096;
+const quads = new Map<number, string>();
+
+function dottedQuad(b: Uint8Array, at: number): string {
+  const key = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+  let text = quads.get(key);
+  if (text === undefined) {
+    text = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+    if (quads.size >= QUADS_MAX) quads.clear();
+    quads.set(key, text);
+  }
+  return text;
+}
+
 /**
  * Formats the binary address from res.getRemoteAddress(): 4 bytes → dotted quad;
  * 16 bytes → RFC 5952 text, except IPv4-mapped (::ffff:a.b.c.d) → the dotted quad, which
@@ -62,11 +78,11 @@ export function copyHeaders(req: HttpRequest): Array<[string, string]> {
  * "0000:0000:0000:0000:0000:ffff:7f00:0001" there: uncompressed hex, no mapping.
  */
 export function formatAddress(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length === 4) return dottedQuad(bytes, 0);
   if (bytes.length !== 16) return '';
   let mapped = bytes[10] === 0xff && bytes[11] === 0xff;
   for (let i = 0; mapped && i < 10; i++) if (bytes[i] !== 0) mapped = false;
-  if (mapped) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  if (mapped) return dottedQuad(bytes, 12);
   // RFC 5952: lower-case hex, no leading zeros, the longest run (≥ 2) of zero groups → "::".
   const groups = new Array<number>(8);
   for (let g = 0; g < 8; g++) groups[g] = (bytes[2 * g]! << 8) | bytes[2 * g + 1]!;
