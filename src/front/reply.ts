@@ -273,8 +273,8 @@ export class UwsReply implements ResponseSink {
         this.complete();
         this.wrote = true;
       } else if (!ok) {
-        // A view of the socket's own read buffer: Node gives each read a fresh buffer.
-        this.pending = data;
+        // A copy: data is a view of the app connection's read buffer, reused by the next read.
+        this.pending = Buffer.from(data);
         this.pendingOffset = offset;
         this.wrote = false;
         this.watchWritable();

@@ -56,10 +56,14 @@ export class UpstreamConnection implements RecordSink {
   /** Called when the socket closes or misbehaves while idle (no user). */
   onIdleLost: ((conn: UpstreamConnection) => void) | null = null;
 
-  constructor(readonly socket: net.Socket, readonly backend: string) {
+  /**
+   * `ownReads`: the socket was opened with `onread` (openConnection's sharedReads) and its
+   * reads come through onRead(); otherwise through 'data' events.
+   */
+  constructor(readonly socket: net.Socket, readonly backend: string, ownReads = false) {
     this.reader = new RecordReader(this, 'client');
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!ownReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => { if (this.user !== null) this.user.onWritable(); });
     socket.on('error', (err) => this.lost(FailKind.SocketError, err.message));
     socket.on('end', () => this.lost(FailKind.Closed, 'the application closed the connection'));
@@ -168,6 +172,9 @@ export class UpstreamConnection implements RecordSink {
     s.destroy();
   }
 
+  /** A read into the shared buffer (openConnection's sharedReads): valid during this call only. */
+  onRead(nread: number, buf: Buffer): void { this.onData(buf.subarray(0, nread)); }
+
   private onData(chunk: Buffer): void {
     if (this.user === null) {
       // Bytes while idle: the app broke the protocol or is closing. Never reuse.
@@ -175,8 +182,9 @@ export class UpstreamConnection implements RecordSink {
       return;
     }
     if (this.paused || this.tail !== null) {
-      // Arrived after pause() was requested (Node may still emit what it had read): keep order.
-      this.tail = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
+      // Arrived after pause() was requested (Node may still emit what it had read): keep
+      // order. A copy: the chunk may be a view of the shared read buffer (onRead).
+      this.tail = this.tail === null ? Buffer.from(chunk) : Buffer.concat([this.tail, chunk]);
       return;
     }
     this.stopAsked = false;
@@ -194,7 +202,7 @@ export class UpstreamConnection implements RecordSink {
     this.incoming = null;
     const used = this.reader.push(chunk);
     if (this.reader.failed || this.closed) return;
-    if (used < chunk.length) this.tail = chunk.subarray(used);
+    if (used < chunk.length) this.tail = Buffer.from(chunk.subarray(used));     // a copy (see onData)
     // The user may ask to stop on the chunk's last record: pause then too, or the next
     // chunk would be pushed onto a client that can't take it.
     if (used < chunk.length || this.stopAsked) this.pause();
@@ -262,12 +270,35 @@ export class UpstreamConnection implements RecordSink {
   }
 }
 
-/** Opens a connection; calls back exactly once. */
+/**
+ * The read buffer every app connection of this thread reads into (openConnection's
+ * sharedReads): Node's `onread` hands each read to the connection synchronously, which
+ * parses it at once; only what must outlive the read (a tail held while paused, bytes the
+ * client could not take yet: reply.ts) is copied. Saves the Buffer (and its malloc'd
+ * memory) Node makes per read, and the Readable stream steps ('data' events) per read.
+ */
+const READ_BUFFER_SIZE = 64 * 1024;
+let sharedReadBuffer: Buffer | null = null;
+
+/**
+ * Opens a connection; calls back exactly once. `sharedReads`: the connection reads into the
+ * thread's shared buffer (no 'data' events: for UpstreamConnection's own use only; a caller
+ * that takes the socket over, like the GET_VALUES probe, leaves it false).
+ */
 export function openConnection(address: BackendAddress, backend: string, timeoutMs: number,
-                               done: (err: Error | null, conn: UpstreamConnection | null, timedOut: boolean) => void): net.Socket {
+                               done: (err: Error | null, conn: UpstreamConnection | null, timedOut: boolean) => void,
+                               sharedReads = false): net.Socket {
+  let target: UpstreamConnection | null = null;
+  const onread = sharedReads
+    ? { buffer: (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_SIZE)),
+        callback: (nread: number, buf: Uint8Array): boolean => {
+          if (target !== null) target.onRead(nread, buf as Buffer);
+          return true;
+        } }
+    : undefined;
   const socket = address.kind === 'tcp'
-    ? net.connect({ host: address.host, port: address.port })
-    : net.connect({ path: address.path });
+    ? net.connect({ host: address.host, port: address.port, onread })
+    : net.connect({ path: address.path, onread });
   let settled = false;
   const timer = setTimeout(() => {
     if (settled) return;
@@ -280,7 +311,8 @@ export function openConnection(address: BackendAddress, backend: string, timeout
     settled = true;
     clearTimeout(timer);
     socket.removeAllListeners('error');
-    done(null, new UpstreamConnection(socket, backend), false);
+    target = new UpstreamConnection(socket, backend, sharedReads);
+    done(null, target, false);
   });
   socket.once('error', (err) => {
     if (settled) return;

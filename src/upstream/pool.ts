@@ -185,7 +185,7 @@ export class Pool {
         return;
       }
       this.hand(w, conn);
-    });
+    }, true);
   }
 
   private onClosed(): void {
