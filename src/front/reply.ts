@@ -71,6 +71,27 @@ function asNotModified(head: CgiHead): CgiHead {
   return { ...head, status: 304, reason: 'Not Modified', statusLine: '304 Not Modified', headers, contentLength: -1 };
 }
 
+// Cork callbacks without a closure per reply: res.cork() runs its callback at once, so the
+// reply it is for sits in `corking` (set right before each cork call) for that moment.
+let corking: UwsReply | null = null;
+function corkedBody(): void { corking!.writeBodyCorked(); }
+function corkedHead(): void { corking!.writeHeadCorked(); }
+function corkedEnd(): void { corking!.res.end(); }
+function corkedHeadEnd(): void { corking!.endAfterHead(); }
+
+// Heads waiting to see whether their body comes in the same read (onHead): one microtask
+// for all heads queued during one read, after it was parsed.
+let headsQueued: UwsReply[] = [];
+function flushHeads(): void {
+  const q = headsQueued;
+  headsQueued = [];
+  for (let i = 0; i < q.length; i++) q[i]!.flushQueuedHead();
+}
+function queueHeadFlush(reply: UwsReply): void {
+  if (headsQueued.length === 0) queueMicrotask(flushHeads);
+  headsQueued.push(reply);
+}
+
 export class UwsReply implements ResponseSink {
   exchange: Exchange | null = null;
   snapshot: RequestSnapshot | null = null;
@@ -105,19 +126,8 @@ export class UwsReply implements ResponseSink {
   private coalesce: Buffer | null = null;
   private coalesced = 0;
   private coalesceTimer: NodeJS.Timeout | null = null;
-  private readonly corkedBody = (): void => this.writeBodyCorked();
-  private readonly corkedHead = (): void => this.writeHeadCorked();
-  private readonly corkedEnd = (): void => { this.res.end(); };
-  private readonly closeTask = (): void => { if (!this.aborted) this.res.close(); };
   /** The head waits for the first body chunk or the end, so that they share one write. */
   private headQueued = false;
-  private readonly corkedHeadEnd = (): void => { this.writeHeadCorked(); if (!this.done) this.res.end(); };
-  private readonly flushHeadTask = (): void => {
-    if (!this.headQueued) return;
-    this.headQueued = false;
-    if (!this.aborted && !this.done) this.res.cork(this.corkedHead);
-  };
-
   /** onWritable is registered on the first write uWS could not take whole (most replies never need it). */
   private writableWatched = false;
 
@@ -181,10 +191,11 @@ export class UwsReply implements ResponseSink {
       this.coalesce = Buffer.allocUnsafe(COALESCE_LIMIT);
     }
     this.headQueued = true;
-    queueMicrotask(this.flushHeadTask);     // a head whose body comes in a later read
+    queueHeadFlush(this);                   // a head whose body comes in a later read
   }
 
-  private writeHeadCorked(): void {
+  /** @internal (the module's cork callbacks) */
+  writeHeadCorked(): void {
     const res = this.res;
     const head = this.head!;
     res.writeStatus(head.statusLine);
@@ -225,7 +236,8 @@ export class UwsReply implements ResponseSink {
       return false;
     }
     this.chunk = data;
-    this.res.cork(this.corkedBody);
+    corking = this;
+    this.res.cork(corkedBody);
     this.chunk = null;
     return this.wrote;
   }
@@ -255,7 +267,8 @@ export class UwsReply implements ResponseSink {
     return this.send(out);
   }
 
-  private writeBodyCorked(): void {
+  /** @internal (the module's cork callbacks) */
+  writeBodyCorked(): void {
     const res = this.res;
     if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
     const data = this.chunk!;
@@ -318,9 +331,20 @@ export class UwsReply implements ResponseSink {
     if (this.pending === null) this.finish();
   }
 
+  /** @internal (flushHeads) */
+  flushQueuedHead(): void {
+    if (!this.headQueued) return;
+    this.headQueued = false;
+    if (!this.aborted && !this.done) { corking = this; this.res.cork(corkedHead); }
+  }
+
+  /** @internal (corkedHeadEnd) */
+  endAfterHead(): void { this.writeHeadCorked(); if (!this.done) this.res.end(); }
+
   private finish(): void {
     if (this.done) return;
-    if (this.headQueued) { this.headQueued = false; this.res.cork(this.corkedHeadEnd); } else this.res.cork(this.corkedEnd);
+    corking = this;
+    if (this.headQueued) { this.headQueued = false; this.res.cork(corkedHeadEnd); } else this.res.cork(corkedEnd);
     this.complete();
   }
 
@@ -336,7 +360,7 @@ export class UwsReply implements ResponseSink {
     } else if (headSent || this.headSent) {
       // The head is out: close the connection so the client sees the truncation. Not from
       // inside a cork (what it holds would be dropped): once this read is handled.
-      if (!this.done) queueMicrotask(this.closeTask);
+      if (!this.done) queueMicrotask(() => { if (!this.aborted) this.res.close(); });
       this.complete();
       return;
     }
