@@ -155,6 +155,11 @@ function classify(buf: Buffer, at: number, len: number): number {
   }
 }
 
+// LF offsets of the complete lines found by one push(): used only within that call (no
+// callback runs meanwhile), so every parser of the thread shares it. One per parser was an
+// off-heap typed array (a calloc) per request.
+let lineEnds = new Int32Array(32);
+
 /** A short printable excerpt of a line for the error log. */
 function excerpt(buf: Buffer, start: number, end: number): string {
   const stop = Math.min(end, start + 48);
@@ -176,8 +181,6 @@ export class CgiHeadParser {
   /** A line split across pushes gathers here; grows up to maxLine. */
   private carry: Buffer | null = null;
   private carryLen = 0;
-  /** LF offsets of the complete lines found by one push (reused). */
-  private lineEnds = new Int32Array(32);
   /** The line being parsed, decoded, starting at buffer offset `base` (see str()). */
   private text = '';
   private base = 0;
@@ -245,7 +248,7 @@ export class CgiHeadParser {
     }
     // Find the complete lines first, then decode them to one string and cut names and
     // values out of it: one C++ call instead of one per name and value.
-    let lines = this.lineEnds;
+    let lines = lineEnds;
     let n = 0;
     let over = false;
     let taken = this.taken;
@@ -254,7 +257,7 @@ export class CgiHeadParser {
       if (lf < 0) break;
       if (lf + 1 - ls > this.room(taken)) { over = true; break; }
       taken += lf + 1 - ls;
-      if (n === lines.length) { const grown = new Int32Array(n * 2); grown.set(lines); this.lineEnds = lines = grown; }
+      if (n === lines.length) { const grown = new Int32Array(n * 2); grown.set(lines); lineEnds = lines = grown; }
       lines[n++] = lf;
       if (lf === ls || (lf === ls + 1 && chunk[ls] === CR)) break;   // the empty line: body follows
       ls = lf + 1;
