@@ -130,6 +130,11 @@ export class UwsReply implements ResponseSink {
   private headQueued = false;
   /** onWritable is registered on the first write uWS could not take whole (most replies never need it). */
   private writableWatched = false;
+  /**
+   * Inside corked(): the client is corked already, so writes call uWS directly instead of
+   * through a nested res.cork (a JS → C++ → JS round trip each, twice per small response).
+   */
+  private inCork = false;
 
   constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
               private readonly ctx: ReplyContext) {}
@@ -236,8 +241,8 @@ export class UwsReply implements ResponseSink {
       return false;
     }
     this.chunk = data;
-    corking = this;
-    this.res.cork(corkedBody);
+    if (this.inCork) this.writeBodyCorked();
+    else { corking = this; this.res.cork(corkedBody); }
     this.chunk = null;
     return this.wrote;
   }
@@ -343,8 +348,12 @@ export class UwsReply implements ResponseSink {
 
   private finish(): void {
     if (this.done) return;
-    corking = this;
-    if (this.headQueued) { this.headQueued = false; this.res.cork(corkedHeadEnd); } else this.res.cork(corkedEnd);
+    if (this.inCork) {
+      if (this.headQueued) { this.headQueued = false; this.endAfterHead(); } else this.res.end();
+    } else {
+      corking = this;
+      if (this.headQueued) { this.headQueued = false; this.res.cork(corkedHeadEnd); } else this.res.cork(corkedEnd);
+    }
     this.complete();
   }
 
@@ -370,8 +379,13 @@ export class UwsReply implements ResponseSink {
 
   /** Runs `fn` corked on the client socket while the response is live. */
   corked(fn: () => void): void {
-    if (this.aborted || this.done) fn();
-    else this.res.cork(fn);
+    if (this.aborted || this.done || this.inCork) { fn(); return; }
+    this.inCork = true;
+    try {
+      this.res.cork(fn);
+    } finally {
+      this.inCork = false;
+    }
   }
 
   onBodyWritable(): void {
