@@ -333,14 +333,25 @@ export class Gateway {
     const hasBody = length > 0;
     const exchange = this.startExchange(reply, snap, r, worker, member, hasBody, balanced);
     if (exchange === null) return;
-    if (hasBody) {
-      // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
-      res.onData((ab, isLast) => {
-        if (!reply.exchange!.sendBody(new Uint8Array(ab), isLast)) res.pause();
-      });
+    if (!hasBody) {
+      if (balanced !== null) balanced.start(exchange);
+      else exchange.start();
+      return;
     }
-    if (balanced !== null) balanced.start(exchange);
-    else exchange.start();
+    // The exchange starts with the first body chunk, so that the preamble and the first
+    // STDIN records leave in one write (a small body arrives in one onData call); a client
+    // that never sends its body never takes a backend connection.
+    let started = false;
+    res.onData((ab, isLast) => {
+      // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
+      reply.exchange!.sendBody(new Uint8Array(ab), isLast);
+      if (!started) {
+        started = true;
+        if (balanced !== null) balanced.start(exchange);
+        else exchange.start();
+      }
+      if (reply.exchange!.bodyPaused) res.pause();
+    });
   }
 
   private startExchange(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],

@@ -52,6 +52,8 @@ export class Exchange implements ConnectionUser, Waiter {
   private bodyDone: boolean;
   private stdinComplete = false;
   private retried = false;
+  /** The last STDIN write to the app's socket was not taken whole ('drain' pending). */
+  private congested = false;
   private reusedConn = false;
   /** A connection was handed to this exchange at least once (so bytes may have reached the app). */
   private acquired = false;
@@ -91,7 +93,18 @@ export class Exchange implements ConnectionUser, Waiter {
     }
     if (this.replayable) this.hold(records);
     if (last) this.stdinComplete = true;
-    return this.conn.write(records);
+    this.congested = !this.conn.write(records);
+    return !this.congested;
+  }
+
+  /**
+   * Whether the client should stop sending body for now: the bytes held while no
+   * connection is ready reached the limit, or the app's socket is congested. The sink's
+   * onBodyWritable says when to go on.
+   */
+  get bodyPaused(): boolean {
+    if (this.state === State.Done || this.bodyDone) return false;
+    return this.conn === null ? this.heldBytes >= this.options.bodyBufferLimit : this.congested;
   }
 
   /** The client is gone: free the app worker (close the connection) and stop. */
@@ -146,8 +159,11 @@ export class Exchange implements ConnectionUser, Waiter {
     const parts = this.held;
     if (!this.replayable) { this.held = []; this.heldBytes = 0; }
     if (this.bodyDone) this.stdinComplete = true;
-    conn.writeAll(parts);
+    this.congested = !conn.writeAll(parts);
     if (this.heldBytes > REPLAY_LIMIT) this.dropReplay();
+    // The client may have been paused while the body waited for this connection: what was
+    // held is on its way, so it can go on (or on 'drain', when the socket is congested).
+    if (!this.congested && !this.bodyDone) this.sink.onBodyWritable();
   }
 
   onAcquireFailed(err: GatewayError): void {
@@ -252,6 +268,7 @@ export class Exchange implements ConnectionUser, Waiter {
   }
 
   onWritable(): void {
+    this.congested = false;
     if (this.state !== State.Done && !this.bodyDone) this.sink.onBodyWritable();
   }
 
