@@ -46,7 +46,10 @@ const env: DemoRoute = (req, res, target) =>
 const bytes: DemoRoute = async (req, res, target, limits) => {
   const n = intParam(new URLSearchParams(target.query), 'n', 1024, limits.maxBytes);
   if (n === null) { badRequest(res, `n must be an integer in 0..${limits.maxBytes}`); return; }
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n });
+  // cl=0: no Content-Length (the gateway frames the body chunked), as apps that stream do.
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
+  if (new URLSearchParams(target.query).get('cl') !== '0') headers['Content-Length'] = n;
+  res.writeHead(200, headers);
   // HEAD: the head only (n may be 2^40; a gateway would read and drop all of it).
   let left = req.param('REQUEST_METHOD') === 'HEAD' ? 0 : n;
   while (left > 0 && !res.finished) {

@@ -33,6 +33,33 @@ const noBody = (status: number): boolean => status === 204 || status === 304 || 
 /** With flushpackets=off (or on + flushwait), body bytes gather up to this much before a write. */
 const COALESCE_LIMIT = 64 * 1024;
 
+/*
+ * uWS's cork buffer and the chunked writer (issue 8). While a socket is corked, uWS copies
+ * each write into one 16 KiB buffer per thread (LoopData::CORK_BUFFER_SIZE, both builds we
+ * load). A write that does not fit makes uWS flush that buffer first, and when the flush
+ * cannot complete (a client reading slower than we write) uWS buffers the corked bytes but
+ * DROPS the new write's own bytes (AsyncSocket::uncork returns {0, true}; fixed upstream only
+ * in uWebSockets 6b7f354, 2026-04). tryEnd's writes are "optional" (nothing is dropped: the
+ * write offset tells what was taken), but write() — the chunked path — is not, so a chunk
+ * larger than the cork room lost its payload after its size line: the corrupt chunked
+ * framing real clients saw. Pinned by test/front/uws-behaviour.test.ts.
+ * So, for write(): the bytes put into the current cork are counted (an upper bound), a chunk
+ * that would not fit is cut at the room left, and the rest is written right after the cork
+ * ends, uncorked, where uWS writes what the kernel takes and buffers the rest in order.
+ */
+const CORK_BUFFER = 16 * 1024;
+/** What uWS itself may have put into the cork before us (100 Continue, Date, its mark). */
+const CORK_SLACK = 512;
+const CORK_BUDGET = CORK_BUFFER - CORK_SLACK;
+/** A chunk's framing around its data: "\r\n" + up to 8 hex digits + "\r\n". */
+const CHUNK_FRAMING = 12;
+/** Written by uWS with the first write(): Date (37), its mark (17), Transfer-Encoding (28). */
+const CHUNKED_HEAD_EXTRA = 37 + 17 + 28;
+/** The largest piece of a chunk written alone into a fresh cork. */
+const CHUNK_PIECE = CORK_BUDGET - CHUNK_FRAMING;
+/** Bytes (an upper bound) written into the cork that is open now; reset when one opens. */
+let corkUsed = 0;
+
 function errorBody(status: number, reason: string): string {
   return `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head><body><h1>${reason}</h1></body></html>\n`;
 }
@@ -61,6 +88,15 @@ function notModified(req: RequestSnapshot, head: CgiHead): boolean {
   return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
 }
 
+/** Bytes uWS writes for a head: status line and header lines (values go out as latin-1 or ASCII). */
+function headBytes(head: CgiHead, extra: readonly string[]): number {
+  let n = 11 + head.statusLine.length;          // "HTTP/1.1 " + status line + CRLF
+  const h = head.headers;
+  for (let i = 0; i < h.length; i++) n += h[i]!.length + 2;
+  for (let i = 0; i < extra.length; i++) n += Buffer.byteLength(extra[i]!) + 2;
+  return n;
+}
+
 /** The 304 version of a head: no Content-Type, no Content-Length (RFC 9110 §15.4.5). */
 function asNotModified(head: CgiHead): CgiHead {
   const headers: string[] = [];
@@ -78,6 +114,8 @@ function corkedBody(): void { corking!.writeBodyCorked(); }
 function corkedHead(): void { corking!.writeHeadCorked(); }
 function corkedEnd(): void { corking!.res.end(); }
 function corkedHeadEnd(): void { corking!.endAfterHead(); }
+function noop(): void { /* an empty cork: its uncork drains the socket's buffer */ }
+function corkedPiece(): void { corking!.writePieceCorked(); }
 
 // Heads waiting to see whether their body comes in the same read (onHead): one microtask
 // for all heads queued during one read, after it was parsed.
@@ -117,6 +155,8 @@ export class UwsReply implements ResponseSink {
   /** Body bytes uWS couldn't take yet, and the write offset they start at. */
   private pending: Buffer | null = null;
   private pendingOffset = 0;
+  /** Chunked: bytes that did not fit into the cork, written once it closes (see CORK_BUFFER). */
+  private deferred: Buffer | null = null;
   private ended = false;
   private finishedCalled = false;
   // Scratch for the corked callbacks, so that no closure is made per chunk.
@@ -212,6 +252,7 @@ export class UwsReply implements ResponseSink {
     }
     const x = this.extraHeaders;
     for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
+    if (this.total < 0) corkUsed += headBytes(head, x) + CHUNKED_HEAD_EXTRA;
     if (this.method === 'HEAD' || noBody(head.status)) {
       // HEAD: the length the GET would have, when the app said it; 204/304: none.
       // endWithoutBody(n) leaves uWS waiting for n bytes (native-notes/uws.md): write the
@@ -234,18 +275,58 @@ export class UwsReply implements ResponseSink {
   }
 
   private send(data: Buffer): boolean {
-    if (this.pending !== null) {
+    if (this.pending !== null || this.deferred !== null) {
       // uWS has not taken the earlier bytes yet (a flushwait timer can write while the
       // client is stalled): queue behind them, never in their place. Rare, small (≤ 64 KiB).
-      this.pending = Buffer.concat([this.pending, data]);
+      this.queueBehind(data);
       return false;
     }
     this.chunk = data;
     if (this.inCork) this.writeBodyCorked();
-    else { corking = this; this.res.cork(corkedBody); }
+    else {
+      corking = this;
+      corkUsed = 0;
+      this.res.cork(corkedBody);
+      if (this.deferred !== null) this.writeDeferred();
+    }
     this.chunk = null;
     return this.wrote;
   }
+
+  /** Keeps `data` (a view, so copied) after the bytes still waiting to go out. */
+  private queueBehind(data: Buffer): void {
+    if (this.pending !== null) this.pending = Buffer.concat([this.pending, data]);
+    else this.deferred = this.deferred === null ? Buffer.from(data) : Buffer.concat([this.deferred, data]);
+  }
+
+  /**
+   * Writes the bytes of chunks that did not fit into the cork they came in, once it is
+   * closed: in pieces that each fit into a fresh cork of their own (see CORK_BUFFER), until
+   * uWS holds bytes back (then onWritable continues). Then the app may go on, or the
+   * response ends.
+   */
+  private writeDeferred(): void {
+    while (this.deferred !== null) {
+      if (this.done || this.aborted) { this.deferred = null; return; }
+      const d = this.deferred;
+      const n = d.length > CHUNK_PIECE ? CHUNK_PIECE : d.length;
+      this.chunk = n === d.length ? d : d.subarray(0, n);
+      this.deferred = n === d.length ? null : d.subarray(n);
+      corking = this;
+      this.res.cork(corkedPiece);
+      this.chunk = null;
+      if (!this.wrote) { this.watchWritable(); return; }
+    }
+    if (this.ended) this.finish();
+    else queueMicrotask(this.resumeApp);
+  }
+
+  /** @internal (corkedPiece) */
+  writePieceCorked(): void { this.wrote = this.res.write(this.chunk!); }
+
+  private readonly resumeApp = (): void => {
+    if (!this.done && !this.aborted && this.exchange !== null) this.exchange.resume();
+  };
 
   /** flushpackets=off / flushwait: copy into the gather buffer; write when full, at the end or after flushwait. */
   private gather(data: Buffer): boolean {
@@ -277,10 +358,10 @@ export class UwsReply implements ResponseSink {
     const res = this.res;
     if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
     const data = this.chunk!;
-    if (this.pending !== null) {
+    if (this.pending !== null || this.deferred !== null) {
       // uWS still holds earlier bytes back: keep order, queue these behind them (only
       // under backpressure, and the app is paused by the false we return).
-      this.pending = Buffer.concat([this.pending, data]);
+      this.queueBehind(data);
       this.wrote = false;
       return;
     }
@@ -300,13 +381,37 @@ export class UwsReply implements ResponseSink {
         this.wrote = true;
       }
     } else {
-      this.wrote = res.write(data);
-      if (!this.wrote) this.watchWritable();
+      // Chunked: only what fits into the cork is written now (see CORK_BUFFER).
+      const room = CORK_BUDGET - corkUsed - CHUNK_FRAMING;
+      if (data.length <= room) {
+        corkUsed += CHUNK_FRAMING + data.length;
+        this.wrote = res.write(data);
+        if (!this.wrote) this.watchWritable();
+        return;
+      }
+      let from = 0;
+      if (room >= 1024) {
+        from = room;
+        res.write(data.subarray(0, room));
+      }
+      corkUsed = CORK_BUDGET;
+      this.deferred = Buffer.from(data.subarray(from));  // a copy: data views the app's read buffer
+      this.wrote = false;
     }
   }
 
   private onWritableEvent(offset: number): boolean {
     if (this.done || this.aborted) return true;
+    if (this.total < 0) {
+      // Chunked. Bytes that did not fit a cork go first; their writes drain uWS's buffer.
+      if (this.deferred !== null) { this.writeDeferred(); return true; }
+      // uWS does not drain its own buffer when an onWritable handler is set; an empty cork
+      // does (its uncork writes the socket's buffer out). Then the app may go on.
+      this.res.cork(noop);
+      if (this.ended) this.finish();
+      else if (this.exchange !== null) this.exchange.resume();
+      return true;
+    }
     if (this.pending !== null) {
       const rest = this.pending.subarray(offset - this.pendingOffset);
       const [ok, finished] = this.res.tryEnd(rest, this.total);
@@ -333,14 +438,14 @@ export class UwsReply implements ResponseSink {
     if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
     if (!this.done && this.coalesce !== null) this.flushGathered();
     this.ended = true;
-    if (this.pending === null) this.finish();
+    if (this.pending === null && this.deferred === null) this.finish();
   }
 
   /** @internal (flushHeads) */
   flushQueuedHead(): void {
     if (!this.headQueued) return;
     this.headQueued = false;
-    if (!this.aborted && !this.done) { corking = this; this.res.cork(corkedHead); }
+    if (!this.aborted && !this.done) { corking = this; corkUsed = 0; this.res.cork(corkedHead); }
   }
 
   /** @internal (corkedHeadEnd) */
@@ -352,6 +457,7 @@ export class UwsReply implements ResponseSink {
       if (this.headQueued) { this.headQueued = false; this.endAfterHead(); } else this.res.end();
     } else {
       corking = this;
+      corkUsed = 0;
       if (this.headQueued) { this.headQueued = false; this.res.cork(corkedHeadEnd); } else this.res.cork(corkedEnd);
     }
     this.complete();
@@ -381,11 +487,13 @@ export class UwsReply implements ResponseSink {
   corked(fn: () => void): void {
     if (this.aborted || this.done || this.inCork) { fn(); return; }
     this.inCork = true;
+    corkUsed = 0;
     try {
       this.res.cork(fn);
     } finally {
       this.inCork = false;
     }
+    if (this.deferred !== null) this.writeDeferred();
   }
 
   onBodyWritable(): void {
