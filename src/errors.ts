@@ -7,7 +7,12 @@ export const statusFor = {
   FCGATE_NO_ROUTE: 404,
   FCGATE_METHOD_NOT_ALLOWED: 405,
   FCGATE_LENGTH_REQUIRED: 411,
+  FCGATE_BAD_FRAMING: 400,            // a request whose framing can't be trusted (Content-Length, Transfer-Encoding, Host): answered, then closed
+  FCGATE_BODY_TIMEOUT: 408,            // the client stopped sending its body (FCGATE_BODY_TIMEOUT)
   FCGATE_BODY_TOO_LARGE: 413,
+  FCGATE_EXPECTATION_FAILED: 417,      // an Expect other than 100-continue
+  FCGATE_UNKNOWN_CODING: 501,          // a Transfer-Encoding other than chunked
+  FCGATE_SPOOL_FULL: 507,              // no room left to buffer the body (FCGATE_SPOOL_DISK_TOTAL or a full disk)
   FCGATE_CLIENT_ABORTED: 499,          // logged; nobody to answer
   FCGATE_INTERNAL: 500,
   FCGATE_PROTOCOL: 502,                // the app broke the FastCGI protocol

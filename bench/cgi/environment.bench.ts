@@ -35,7 +35,7 @@ const r: ResolvedRequest = {
   worker: {
     name: 'fcgi://127.0.0.1:9000', address: { kind: 'tcp', host: '127.0.0.1', port: 9000 }, reuse: true,
     max: null, timeoutMs: 60000, connectTimeoutMs: 5000, acquireMs: 5000, ttlMs: 60000,
-    flushPackets: 'auto', flushWaitMs: 10, loadFactor: 1, lbSet: 0, route: '', retryMs: 60000, status: '',
+    flushPackets: 'auto', flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '', retryMs: 60000, status: '',
   },
   balancer: null, targetPath: '/var/www/html/app/index.php', decodedPath: '/app/index.php',
   scriptName: null, pathInfo: null, env: new Map(), fcgiSetEnv: [], backendType: 'FPM',

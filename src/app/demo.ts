@@ -60,18 +60,33 @@ const bytes: DemoRoute = async (req, res, target, limits) => {
   res.end();
 };
 
-const echo: DemoRoute = async (req, res) => {
+/**
+ * The body's length and SHA-256, with CONTENT_LENGTH as received. `rate=B` reads the body at
+ * most B bytes/s (an app that reads slowly); `delay=MS` answers MS after the body (a slow app).
+ */
+const echo: DemoRoute = async (req, res, target, limits) => {
+  const q = new URLSearchParams(target.query);
+  const rate = intParam(q, 'rate', 0, 1 << 30);
+  const delay = intParam(q, 'delay', 0, limits.maxSlowMs);
+  if (rate === null || delay === null) { badRequest(res, `rate must be in 0..2^30, delay in 0..${limits.maxSlowMs}`); return; }
   const hash = createHash('sha256');
   let length = 0;
+  const t0 = Date.now();
   try {
     for await (const chunk of req.stdin as AsyncIterable<Buffer>) {
       hash.update(chunk);
       length += chunk.length;
+      if (rate > 0) {
+        const due = (length / rate) * 1000 - (Date.now() - t0);
+        if (due > 1) await sleep(due, undefined, { signal: req.signal });
+      }
     }
+    if (delay > 0) await sleep(delay, undefined, { signal: req.signal });
   } catch {
     return;                          // aborted or connection lost: nobody to answer
   }
-  sendText(res, 200, `{"length":${length},"sha256":"${hash.digest('hex')}"}\n`, 'application/json');
+  const cl = req.param('CONTENT_LENGTH');
+  sendText(res, 200, `{"length":${length},"sha256":"${hash.digest('hex')}","content_length":${JSON.stringify(cl)}}\n`, 'application/json');
 };
 
 const slow: DemoRoute = async (req, res, target, limits) => {

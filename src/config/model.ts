@@ -24,6 +24,12 @@ export interface WorkerSettings {
   /** Idle connection lifetime, ms (`ttl`). */
   ttlMs: number;
   flushPackets: 'on' | 'off' | 'auto';
+  /**
+   * `requestbuffering`: receive a request body whole (memory, then a temporary file) before
+   * the app is contacted, so a slow client holds no app worker (nginx's
+   * fastcgi_request_buffering, default on). Off: bodies over FCGATE_BODY_BUFFER stream.
+   */
+  requestBuffering: boolean;
   /** `flushwait`, ms: with flushpackets=on, how long to wait for more output before flushing. */
   flushWaitMs: number;
   /** Balancer keys (ignored for plain workers). */

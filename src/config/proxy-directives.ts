@@ -156,7 +156,7 @@ export function proxySet(st: BuildState, ctx: Context, d: DirectiveNode): void {
 
 const probeWorker: WorkerSettings = {
   name: '', address: { kind: 'tcp', host: '', port: 0 }, reuse: true, max: null, timeoutMs: 0,
-  connectTimeoutMs: 0, acquireMs: 0, ttlMs: 0, flushPackets: 'auto', flushWaitMs: 0, loadFactor: 1,
+  connectTimeoutMs: 0, acquireMs: 0, ttlMs: 0, flushPackets: 'auto', flushWaitMs: 0, requestBuffering: true, loadFactor: 1,
   lbSet: 0, route: '', retryMs: 0, status: '',
 };
 

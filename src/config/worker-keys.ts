@@ -20,7 +20,7 @@ export function defaultWorker(name: string, address: BackendAddress, timeoutMs =
     name, address,
     reuse: true, max: null,
     timeoutMs, connectTimeoutMs: 5_000, acquireMs: 5_000, ttlMs: 60_000,
-    flushPackets: 'auto', flushWaitMs: 10,
+    flushPackets: 'auto', flushWaitMs: 10, requestBuffering: true,
     loadFactor: 1, lbSet: 0, route: '', retryMs: 60_000, status: '',
   };
 }
@@ -85,6 +85,7 @@ export function applyWorkerKey(w: WorkerSettings, key: string, v: string): void 
   switch (key) {
     case 'enablereuse': w.reuse = onOff(key, v); return;
     case 'disablereuse': w.reuse = !onOff(key, v); return;
+    case 'requestbuffering': w.requestBuffering = onOff(key, v); return;
     case 'max': w.max = integer(key, v, 1); return;
     case 'timeout': w.timeoutMs = durationMs(key, v, 's'); return;
     case 'connectiontimeout': w.connectTimeoutMs = durationMs(key, v, 's'); return;

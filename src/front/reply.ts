@@ -10,6 +10,8 @@ import type { CgiHead } from '../protocol/cgi-head.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
 import { etagListMatches, parseHttpDate } from './static-files.js';
 import type { Exchange, ResponseSink } from '../upstream/exchange.js';
+import type { BodyIntake } from './body-intake.js';
+import type { BodyFraming } from './request-checks.js';
 import type { BodySpool } from './spool.js';
 
 export interface ReplyContext {
@@ -22,10 +24,26 @@ export interface ReplyContext {
 
 export const REASON: Record<number, string> = {
   301: 'Moved Permanently', 302: 'Found',
-  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 411: 'Length Required',
+  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 411: 'Length Required',
   413: 'Content Too Large', 417: 'Expectation Failed', 499: 'Client Closed Request',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  504: 'Gateway Timeout', 507: 'Insufficient Storage',
 };
+
+/** How an answer made by the gateway treats the connection. */
+export interface ErrorOptions {
+  /** Add Retry-After (FCGATE_RETRY_AFTER seconds). */
+  retryAfter?: boolean;
+  /**
+   * 'now': uWS closes the connection once the answer is out (what follows can't be trusted).
+   * 'linger': `Connection: close` is sent but uWS goes on reading (and dropping) the rest of
+   * the body, so a client still sending gets the answer, not a reset (nginx's lingering
+   * close; issue 9); the client closes.
+   */
+  close?: 'now' | 'linger';
+  /** More headers, flat [name, value, …]. */
+  headers?: readonly string[];
+}
 
 /** Statuses that never carry a body (RFC 9110 §6.4.1). */
 const noBody = (status: number): boolean => status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -143,8 +161,12 @@ export class UwsReply implements ResponseSink {
   flush: 'on' | 'off' | 'auto' = 'auto';
   flushWaitMs = 0;
   spool: BodySpool | null = null;
-  /** Something other than an exchange owns the response for now (static file, spooling). */
-  pendingAsync = false;
+  /** The request body's client side, while one is being received. */
+  intake: BodyIntake | null = null;
+  /** The request's body framing (request-checks.ts), set before dispatch. */
+  framing: BodyFraming = { length: -1, chunked: false };
+  /** Response body bytes handed to uWS (for the log line of a client that went away). */
+  private sent = 0;
   /** Called once when the response is complete or abandoned. */
   onFinished: (() => void) | null = null;
   /** Called when STDIN can take more: resumes the client, or the spool's replay. */
@@ -179,6 +201,9 @@ export class UwsReply implements ResponseSink {
   constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
               private readonly ctx: ReplyContext) {}
 
+  /** uWS holds response bytes back (a slow reader): the app is paused until onWritable. */
+  get blocked(): boolean { return this.pending !== null || this.deferred !== null || !this.wrote; }
+
   /** Registers the writable handler (uWS calls it only after a write it held back). */
   private watchWritable(): void {
     if (this.writableWatched) return;
@@ -188,11 +213,20 @@ export class UwsReply implements ResponseSink {
 
   /** uWS onAborted: the client went away. */
   onAborted(): void {
+    if (this.aborted) return;
     this.aborted = true;
+    if (!this.done) {
+      // The client went away (or uWS closed its connection) before the response was complete.
+      const intake = this.intake;
+      const phase = intake !== null && !intake.complete
+        ? `phase=body received=${intake.received} expected=${intake.expected >= 0 ? intake.expected : 'chunked'}`
+        : this.headSent ? `phase=response sent=${this.sent}` : 'phase=waiting';
+      const backend = this.exchange !== null ? ` backend=${this.exchange.backend}` : '';
+      this.ctx.log(`FCGATE_CLIENT_ABORTED${backend} ${this.tag} ${phase} cause="the client connection closed before the response was complete"`);
+    }
     this.complete();
     if (this.coalesceTimer !== null) clearTimeout(this.coalesceTimer);
     if (this.exchange !== null) this.exchange.abort();
-    if (this.spool !== null) this.spool.close();
   }
 
   /** Signals the end of the response once. */
@@ -202,6 +236,9 @@ export class UwsReply implements ResponseSink {
     this.done = true;
     if (this.finishedCalled) return;
     this.finishedCalled = true;
+    // Whatever the path (answered, failed, aborted): no body callbacks, no spool left open.
+    if (this.intake !== null) this.intake.stop();
+    if (this.spool !== null) this.spool.close();
     if (this.onFinished !== null) this.onFinished();
   }
 
@@ -358,6 +395,7 @@ export class UwsReply implements ResponseSink {
     const res = this.res;
     if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
     const data = this.chunk!;
+    this.sent += data.length;
     if (this.pending !== null || this.deferred !== null) {
       // uWS still holds earlier bytes back: keep order, queue these behind them (only
       // under backpressure, and the app is paused by the false we return).
@@ -479,8 +517,40 @@ export class UwsReply implements ResponseSink {
       this.complete();
       return;
     }
-    this.sendError(statusFor[code], code === 'FCGATE_QUEUE_FULL' || code === 'FCGATE_BACKEND_OVERLOADED'
-      || code === 'FCGATE_CONNECT_FAILED' || code === 'FCGATE_NO_MEMBER');
+    const retryAfter = code === 'FCGATE_QUEUE_FULL' || code === 'FCGATE_BACKEND_OVERLOADED'
+      || code === 'FCGATE_CONNECT_FAILED' || code === 'FCGATE_NO_MEMBER';
+    // A body still arriving: answer, and let uWS drop the rest (lingering) rather than reset.
+    const receiving = this.intake !== null && !this.intake.complete;
+    this.sendError(statusFor[code], { retryAfter, ...(receiving ? { close: 'linger' as const } : {}) });
+  }
+
+  /**
+   * A request whose framing can't be trusted (request-checks.ts): log, answer, close. The
+   * answer waits for the end of uWS's current read: a request smuggled behind this one in
+   * the same read then finds this response pending, and uWS closes the connection before
+   * dispatching it (its pipelining rule, native-notes/uws.md) — nothing after the bad
+   * request is ever routed. uWS's close flag alone would not do: its parser goes on with the
+   * rest of the read and the next request resets the flag (issue 9 §1).
+   */
+  refuse(err: GatewayError): void {
+    this.ctx.log(formatFailure(err, this.tag));
+    setImmediate(() => { this.sendError(statusFor[err.code], { close: 'now' }); });
+  }
+
+  /** Over FCGATE_MAX_BODY: 413 while the client may still be sending (lingering close). */
+  tooLarge(err: GatewayError): void {
+    this.ctx.log(formatFailure(err, this.tag));
+    this.sendError(413, { close: 'linger' });
+  }
+
+  /** The client stopped sending its body: 408, the exchange (if any) aborted, the connection closed. */
+  bodyTimedOut(idleMs: number): void {
+    if (this.done || this.aborted) return;
+    const intake = this.intake;
+    const backend = this.exchange !== null ? ` backend=${this.exchange.backend}` : '';
+    this.ctx.log(`FCGATE_BODY_TIMEOUT${backend} ${this.tag} received=${intake?.received ?? 0} expected=${intake !== null && intake.expected >= 0 ? intake.expected : 'chunked'} idle_ms=${idleMs} cause="no request body bytes for ${idleMs} ms"`);
+    if (this.exchange !== null) this.exchange.abort();     // the app sees its connection reset, never a short body
+    this.sendError(408, { close: 'now' });
   }
 
   /** Runs `fn` corked on the client socket while the response is live. */
@@ -499,11 +569,11 @@ export class UwsReply implements ResponseSink {
   onBodyWritable(): void {
     if (this.aborted || this.done) return;
     if (this.bodyWritable !== null) this.bodyWritable();
-    else this.res.resume();
+    else if (this.intake !== null) this.intake.resume();
   }
 
   /** Answers `status` with a short page (before any head went out). */
-  sendError(status: number, retryAfter = false, extra: string[] = []): void {
+  sendError(status: number, opts: ErrorOptions = {}): void {
     if (this.aborted || this.done) return;
     this.headSent = true;
     const reason = REASON[status] ?? 'Error';
@@ -512,16 +582,20 @@ export class UwsReply implements ResponseSink {
     res.cork(() => {
       res.writeStatus(`${status} ${reason}`);
       res.writeHeader('Content-Type', 'text/html; charset=utf-8');
-      if (retryAfter) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
+      if (opts.retryAfter === true) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
+      // HEAD: endWithoutBody's close flag sends a bogus length and hangs (native-notes/uws.md):
+      // the header alone, and the client closes.
+      if (opts.close === 'linger' || (opts.close === 'now' && this.method === 'HEAD')) res.writeHeader('Connection', 'close');
+      const extra = opts.headers ?? [];
       for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
       if (this.method === 'HEAD') res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
-      else res.end(body, extra.includes('close'));
+      else res.end(body, opts.close === 'now');
     });
     this.complete();
   }
 
   /** A redirect answered by the gateway itself (a directory URL without its slash). */
   sendRedirect(status: number, location: string): void {
-    this.sendError(status, false, ['Location', location]);
+    this.sendError(status, { headers: ['Location', location] });
   }
 }

@@ -3,6 +3,7 @@
 // upstream Exchange (body in, response out, local redirects, spooling of bodies that
 // come without Content-Length). Startup checks and signals are the CLI's business.
 import { stat } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { BalancerRuntime } from '../balancer/balancer.js';
 import { HealthChecker } from '../balancer/health-check.js';
 import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
@@ -22,7 +23,9 @@ import { closeListening, listenApp, listenUnix, type Listening } from './listen.
 import { BalancedRequest, type BalancedHost } from './balanced-request.js';
 import { UwsReply, type ReplyContext } from './reply.js';
 import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
-import { BodySpool, SpoolResult } from './spool.js';
+import { BodyIntake } from './body-intake.js';
+import { checkRequest, type BodyFraming } from './request-checks.js';
+import { BodySpool, SpoolAccount, SpoolResult } from './spool.js';
 import { serveStatic } from './static-files.js';
 import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
@@ -44,9 +47,18 @@ export interface GatewayOptions {
   balancerState?: SharedArrayBuffer;
   /** Run the active health checks (hcmethod=…) here (default true); threads leave them to the main thread. */
   healthChecks?: boolean;
+  /**
+   * SpoolAccount.buffer shared by every serving thread (memory and disk of buffered request
+   * bodies against FCGATE_SPOOL_*_TOTAL); without it the gateway counts on its own.
+   */
+  spoolAccount?: SharedArrayBuffer;
+  /** Directory for request-body temporary files (FCGATE_SPOOL_DIR; default the OS's). */
+  spoolDir?: string;
 }
 
 let requestSerial = 0;
+const NO_BODY: BodyFraming = { length: -1, chunked: false };
+const framingText = (length: number): string => (length >= 0 ? `Content-Length ${length}` : 'chunked');
 let markRemoved = false;
 
 /** What a serving thread reports to the main thread (metrics aggregation). */
@@ -68,6 +80,8 @@ export class Gateway {
   private server: ServerInfo;
   private readonly exchangeOptions: ExchangeOptions;
   private readonly replyContext: ReplyContext;
+  private readonly spoolAccount: SpoolAccount;
+  private readonly spoolDir: string;
   readonly log: (line: string) => void;
   /** Requests in flight (for drain). */
   inFlight = 0;
@@ -91,6 +105,9 @@ export class Gateway {
       localRedirect: (reply, location) => this.localRedirect(reply, location),
       retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
     };
+    this.spoolAccount = new SpoolAccount(this.tuning.FCGATE_SPOOL_MEMORY_TOTAL, this.tuning.FCGATE_SPOOL_DISK_TOTAL,
+      options.spoolAccount);
+    this.spoolDir = options.spoolDir ?? tmpdir();
     this.resetMembers();
   }
 
@@ -249,9 +266,15 @@ export class Gateway {
     reply.onFinished = this.requestDone;
     res.onAborted(() => reply.onAborted());
     if (this.draining) {
-      reply.sendError(503, true);
+      reply.sendError(503, { retryAfter: true });
       return;
     }
+    const framing = checkRequest(snap);
+    if ('code' in framing) {
+      reply.refuse(new GatewayError(framing.code, null, framing.detail));
+      return;
+    }
+    reply.framing = framing;
     this.dispatch(reply, snap, true);
   }
 
@@ -284,7 +307,6 @@ export class Gateway {
   }
 
   private serveFile(reply: UwsReply, snap: RequestSnapshot, filename: string): void {
-    reply.pendingAsync = true;
     stat(filename, (err, st) => {
       if (reply.aborted) return;
       if (err !== null) { reply.sendError(404); return; }
@@ -308,26 +330,18 @@ export class Gateway {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, 'route without a worker'));
       return;
     }
-    // The body: Content-Length streams; anything else (chunked) is spooled first.
-    const res = reply.res;
-    let length = -1;
-    let chunked = false;
-    if (fromClient) {
-      const cl = headerOf(snap, 'content-length');
-      const te = headerOf(snap, 'transfer-encoding');
-      if (te !== undefined) chunked = true;
-      else if (cl !== undefined) {
-        if (!/^\d+$/.test(cl)) { reply.sendError(400); return; }
-        length = Number(cl);
-      }
-      if (length > this.tuning.FCGATE_MAX_BODY) {
-        this.log(`FCGATE_BODY_TOO_LARGE ${reply.tag} content_length=${length} limit=${this.tuning.FCGATE_MAX_BODY}`);
-        reply.sendError(413, false, ['Connection', 'close']);
-        return;
-      }
+    // The body (issue 8 §2, issue 9): small bodies are held whole in memory, larger ones and
+    // chunked ones spooled (memory, then a temporary file), so a slow client holds no app
+    // worker; with requestbuffering=off bodies over FCGATE_BODY_BUFFER stream as they come.
+    const framing: BodyFraming = fromClient ? reply.framing : NO_BODY;
+    const length = framing.length;
+    if (length > this.tuning.FCGATE_MAX_BODY) {
+      reply.tooLarge(new GatewayError('FCGATE_BODY_TOO_LARGE', null,
+        `Content-Length ${length} is over FCGATE_MAX_BODY=${this.tuning.FCGATE_MAX_BODY}`));
+      return;
     }
-    if (chunked) {
-      this.spoolThenProxy(reply, snap, r, route.handlerUrlPath, worker, member, balanced);
+    if (framing.chunked || (length > this.tuning.FCGATE_BODY_BUFFER && worker.requestBuffering)) {
+      this.spoolThenProxy(reply, snap, r, worker, member, balanced, length);
       return;
     }
     const hasBody = length > 0;
@@ -338,20 +352,25 @@ export class Gateway {
       else exchange.start();
       return;
     }
-    // The exchange starts with the first body chunk, so that the preamble and the first
-    // STDIN records leave in one write (a small body arrives in one onData call); a client
-    // that never sends its body never takes a backend connection.
+    // Held (up to FCGATE_BODY_BUFFER): STDIN records gather in the exchange and the app is
+    // contacted with the last chunk, preamble and body in one write. Streamed: the exchange
+    // starts with the first chunk and the client is paused whenever the app's socket is full.
+    const streamed = length > this.tuning.FCGATE_BODY_BUFFER;
     let started = false;
-    res.onData((ab, isLast) => {
-      // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
-      reply.exchange!.sendBody(new Uint8Array(ab), isLast);
-      if (!started) {
-        started = true;
-        if (balanced !== null) balanced.start(exchange);
-        else exchange.start();
-      }
-      if (reply.exchange!.bodyPaused) res.pause();
-    });
+    reply.intake = new BodyIntake(reply.res, length, {
+      onBodyChunk: (chunk, last) => {
+        // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
+        const more = reply.exchange!.sendBody(chunk, last);
+        if (!started && (streamed || last)) {
+          started = true;
+          if (balanced !== null) balanced.start(exchange);
+          else exchange.start();
+        }
+        return streamed ? more && !reply.exchange!.bodyPaused : true;
+      },
+      onBodyTimeout: (idleMs) => reply.bodyTimedOut(idleMs),
+      get responseBlocked() { return reply.blocked; },
+    }, this.tuning.FCGATE_BODY_TIMEOUT);
   }
 
   private startExchange(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
@@ -381,20 +400,25 @@ export class Gateway {
     return exchange;
   }
 
+  /**
+   * Receives the whole body into a BodySpool, then builds the exchange with CONTENT_LENGTH
+   * (the app needs it: PHP-FPM ignores a body without one; APACHE-BEHAVIOUR) and plays the
+   * body into it with backpressure. The spool is closed when the reply completes, whatever
+   * the path (reply.complete).
+   */
   private spoolThenProxy(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
-                         _handlerUrlPath: string, worker: WorkerSettings, member: WorkerSettings | null,
-                         balanced: BalancedRequest | null = null): void {
-    const res = reply.res;
-    const spool = new BodySpool({ memory: this.tuning.FCGATE_SPOOL_MEMORY, maxBody: this.tuning.FCGATE_MAX_BODY });
+                         worker: WorkerSettings, member: WorkerSettings | null,
+                         balanced: BalancedRequest | null, length: number): void {
+    const spool = new BodySpool({ memory: this.tuning.FCGATE_SPOOL_MEMORY, maxBody: this.tuning.FCGATE_MAX_BODY,
+      dir: this.spoolDir, account: this.spoolAccount });
     reply.spool = spool;
-    reply.pendingAsync = true;
     let complete = false;
     let refused = false;
     const proceed = (): void => {
-      if (reply.aborted || refused) { spool.close(); return; }
-      if (spool.error !== null) {
-        spool.close();
-        this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `spooling the body failed: ${spool.error.message}`));
+      if (reply.aborted || refused || reply.done) return;
+      if (spool.error !== null) { refuseSpool(spool.isFull ? SpoolResult.Full : SpoolResult.Failed); return; }
+      if (length >= 0 && spool.size !== length) {
+        this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `spooled ${spool.size} of ${length} body bytes`));
         return;
       }
       // The app gets CONTENT_LENGTH instead of Transfer-Encoding (deliberate: APACHE-BEHAVIOUR).
@@ -403,42 +427,55 @@ export class Gateway {
       const spooled: RequestSnapshot = { ...snap, headers };
       const hasBody = spool.size > 0;
       const exchange = this.startExchange(reply, spooled, r, worker, member, hasBody, balanced);
-      if (exchange === null) { spool.close(); return; }
+      if (exchange === null) return;
       if (hasBody) {
         const more = spool.replay((chunk, last) => reply.exchange!.sendBody(chunk, last), (err) => {
-          spool.close();
-          if (err !== null) this.log(`FCGATE_INTERNAL ${reply.tag} spool replay failed: ${err.message}`);
+          if (err !== null && !reply.done) {
+            this.fail(reply, new GatewayError('FCGATE_INTERNAL', reply.exchange?.backend ?? null, `spool replay failed: ${err.message}`));
+          }
         });
         reply.bodyWritable = more;
-      } else {
-        spool.close();
       }
       if (balanced !== null) balanced.start(exchange);
       else exchange.start();
     };
+    const refuseSpool = (result: SpoolResult): void => {
+      refused = true;
+      reply.intake?.stop();
+      spool.close();
+      if (result === SpoolResult.TooLarge) {
+        reply.tooLarge(new GatewayError('FCGATE_BODY_TOO_LARGE', null,
+          `body over FCGATE_MAX_BODY=${this.tuning.FCGATE_MAX_BODY} (${framingText(length)})`));
+      } else if (result === SpoolResult.Full) {
+        reply.refuse(new GatewayError('FCGATE_SPOOL_FULL', null,
+          `no room to buffer the body: ${spool.error?.message ?? 'spool full'} (disk in use ${this.spoolAccount.diskBytes} of FCGATE_SPOOL_DISK_TOTAL=${this.tuning.FCGATE_SPOOL_DISK_TOTAL})`));
+      } else {
+        reply.refuse(new GatewayError('FCGATE_INTERNAL', null, `buffering the body failed: ${spool.error?.message ?? 'unknown error'}`));
+      }
+    };
     spool.onWritten = () => {
-      if (reply.aborted || reply.done) return;
-      // Resume also when the body is complete: the last chunk may have paused the client,
-      // and a paused keep-alive connection never reads its next request.
-      res.resume();
+      if (reply.aborted || reply.done || refused) return;
+      if (spool.error !== null) { refuseSpool(spool.isFull ? SpoolResult.Full : SpoolResult.Failed); return; }
+      reply.intake?.resume();
       if (complete && spool.settled) proceed();
     };
-    res.onData((ab, isLast) => {
-      if (refused) return;
-      const r2 = spool.push(new Uint8Array(ab));
-      if (r2 === SpoolResult.TooLarge) {
-        refused = true;
-        spool.close();
-        this.log(`FCGATE_BODY_TOO_LARGE ${reply.tag} limit=${this.tuning.FCGATE_MAX_BODY} (chunked body)`);
-        reply.sendError(413, false, ['Connection', 'close']);
-        return;
-      }
-      if (r2 === SpoolResult.Pause) res.pause();
-      if (isLast) {
-        complete = true;
-        if (spool.settled) proceed();
-      }
-    });
+    reply.intake = new BodyIntake(reply.res, length, {
+      onBodyChunk: (chunk, last) => {
+        if (refused) return true;
+        const result = spool.push(chunk);
+        if (result === SpoolResult.TooLarge || result === SpoolResult.Full || result === SpoolResult.Failed) {
+          refuseSpool(result);
+          return true;
+        }
+        if (last) {
+          complete = true;
+          if (spool.settled) proceed();
+        }
+        return result !== SpoolResult.Pause;
+      },
+      onBodyTimeout: (idleMs) => reply.bodyTimedOut(idleMs),
+      get responseBlocked() { return reply.blocked; },
+    }, this.tuning.FCGATE_BODY_TIMEOUT);
   }
 
   /**

@@ -97,7 +97,7 @@ test('/echo: length and sha256 of the body', { timeout: 20_000 }, async () => {
   const r = await get('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }, body);
   assert.equal(header(r, 'Content-Type'), 'application/json');
   assert.deepEqual(JSON.parse(r.body.toString()), {
-    length: body.length, sha256: createHash('sha256').update(body).digest('hex'),
+    length: body.length, sha256: createHash('sha256').update(body).digest('hex'), content_length: String(body.length),
   });
   assert.deepEqual(JSON.parse((await get('/echo')).body.toString()).length, 0);
 });

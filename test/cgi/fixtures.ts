@@ -25,7 +25,7 @@ export function worker(name: string, over: Partial<WorkerSettings> = {}): Worker
     address: unix ? { kind: 'unix', path: name.slice(5, name.indexOf('|')) }
       : { kind: 'tcp', host: m ? m[1]! : 'localhost', port: m ? Number(m[2]) : 8000 },
     reuse: true, max: null, timeoutMs: 60000, connectTimeoutMs: 5000, acquireMs: 5000,
-    ttlMs: 60000, flushPackets: 'auto', flushWaitMs: 10, loadFactor: 1, lbSet: 0, route: '',
+    ttlMs: 60000, flushPackets: 'auto', flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '',
     retryMs: 60000, status: '', ...over,
   };
 }

@@ -20,6 +20,8 @@ export interface ParsedResponse {
   chunked: boolean;
   /** Content-Length reached, or the chunked terminator and trailer end arrived. */
   complete: boolean;
+  /** Interim (1xx) status lines that came before this response, e.g. "HTTP/1.1 100 Continue". */
+  interim: string[];
 }
 
 /** First value of a header. */
@@ -42,6 +44,7 @@ export class StrictResponseParser {
   private readonly parts: Buffer[] = [];
   private offset = 0;
   result: ParsedResponse | null = null;
+  private readonly interim: string[] = [];
 
   constructor(private readonly opts: { headRequest?: boolean; keepBody?: boolean } = {}) {}
 
@@ -143,13 +146,17 @@ export class StrictResponseParser {
       return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
     });
     const status = Number(m[1]);
-    const r: ParsedResponse = { statusLine, status, headers, bodyBytes: 0, sha256: '', body: Buffer.alloc(0), chunked: false, complete: false };
+    if (status >= 100 && status < 200 && status !== 101) {
+      this.interim.push(statusLine);              // an interim response: the real one follows
+      return;
+    }
+    const r: ParsedResponse = { statusLine, status, headers, bodyBytes: 0, sha256: '', body: Buffer.alloc(0), chunked: false, complete: false, interim: this.interim };
     this.result = r;
     const te = headers.filter(([n]) => n === 'transfer-encoding');
     const cl = headers.filter(([n]) => n === 'content-length');
     if (te.length > 0 && cl.length > 0) throw new Error('response has both Transfer-Encoding and Content-Length');
     if (cl.length > 1) throw new Error('response has two Content-Length headers');
-    if (this.opts.headRequest === true || status === 204 || status === 304 || (status >= 100 && status < 200)) { this.finish(); return; }
+    if (this.opts.headRequest === true || status === 204 || status === 304 || status === 101) { this.finish(); return; }
     if (te.length > 0) {
       if (te.length > 1 || te[0]![1].toLowerCase() !== 'chunked') throw new Error(`unexpected Transfer-Encoding ${JSON.stringify(te.map((t) => t[1]))}`);
       r.chunked = true;

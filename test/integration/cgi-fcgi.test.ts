@@ -231,7 +231,7 @@ describe('cgi-fcgi against the built-in demo app', { skip }, () => {
     });
     assert.equal(r.code, 0);
     const res = splitCgiResponse(r.stdout);
-    assert.deepEqual(JSON.parse(res.body.toString()), { length: 1024 * 1024, sha256: body.sha256 });
+    assert.deepEqual(JSON.parse(res.body.toString()), { length: 1024 * 1024, sha256: body.sha256, content_length: String(1024 * 1024) });
   });
 
   test('GET /bytes?n=200000: the documented pattern, Content-Length matching', async () => {

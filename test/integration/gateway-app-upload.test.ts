@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { logsOf, PatternBody, rawRequest, request, sha256, startPair } from './gateway-app-kit.js';
 
-interface Echo { length: number; sha256: string }
+interface Echo { length: number; sha256: string; content_length: string }
 
 /** POSTs `body` (the whole Buffer, or a PatternBody streamed chunk by chunk with backpressure). */
 function post(base: string, path: string, body: Buffer | PatternBody, opts: { chunked?: boolean; timeoutMs?: number } = {}):
@@ -52,7 +52,7 @@ test('Content-Length uploads of 0 B, 1 B, 65535 B, 65536 B and 10 MiB reach the 
     const body = PatternBody.bytes(size);
     const r = await post(p.gw.base, '/echo', body);
     assert.equal(r.status, 200, `${size} bytes`);
-    assert.deepEqual(JSON.parse(r.body.toString()) as Echo, { length: size, sha256: sha256(body) }, `${size} bytes`);
+    assert.deepEqual(JSON.parse(r.body.toString()) as Echo, { length: size, sha256: sha256(body), content_length: String(size) }, `${size} bytes`);
   }
 });
 
@@ -63,7 +63,7 @@ test('chunked uploads of 0 B, 100 KiB and 5 MiB are spooled (file past FCGATE_SP
     const body = PatternBody.bytes(size);
     const r = await post(p.gw.base, '/echo', body, { chunked: true });
     assert.equal(r.status, 200, `${size} bytes`);
-    assert.deepEqual(JSON.parse(r.body.toString()) as Echo, { length: size, sha256: sha256(body) }, `${size} bytes`);
+    assert.deepEqual(JSON.parse(r.body.toString()) as Echo, { length: size, sha256: sha256(body), content_length: String(size) }, `${size} bytes`);
   }
   // What the app is told: CONTENT_LENGTH, no Transfer-Encoding (the env page lists the params).
   const env = await post(p.gw.base, '/env', PatternBody.bytes(100 * 1024), { chunked: true });
@@ -98,8 +98,8 @@ test('FCGATE_MAX_BODY: 413 for a Content-Length over it and for a chunked body t
   assert.equal(after.status, 200);
 });
 
-test('a 1 GiB upload (exactly the default FCGATE_MAX_BODY), streamed with backpressure: the app hashes the same SHA-256', async (t) => {
-  const p = await startPair();
+test('a 1 GiB upload (exactly the default FCGATE_MAX_BODY), streamed with backpressure (requestbuffering=off): the app hashes the same SHA-256', async (t) => {
+  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ requestbuffering=off\n` });
   t.after(() => p.stop());
   const size = 1024 * 1024 * 1024;
   const body = new PatternBody(size);
@@ -111,7 +111,7 @@ test('a 1 GiB upload (exactly the default FCGATE_MAX_BODY), streamed with backpr
   const r = await post(p.gw.base, '/echo', body, { timeoutMs: 120_000 });
   clearInterval(sampler);
   assert.equal(r.status, 200, r.body.toString());
-  assert.deepEqual(JSON.parse(r.body.toString()) as Echo, { length: size, sha256: body.digest() });
+  assert.deepEqual(JSON.parse(r.body.toString()) as Echo, { length: size, sha256: body.digest(), content_length: String(size) });
   // Client, gateway and app share this process: all of them together stay far below the body size.
   assert.ok(rssMax - rssBefore < 300 * 1024 * 1024, `RSS grew by ${((rssMax - rssBefore) / 1048576).toFixed(0)} MiB`);
   t.diagnostic(`1 GiB upload in ${Date.now() - started} ms, RSS growth ${((rssMax - rssBefore) / 1048576).toFixed(0)} MiB`);

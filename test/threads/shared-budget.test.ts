@@ -31,7 +31,7 @@ function worker(): WorkerSettings {
     name: `fcgi://127.0.0.1:${port}`, address: { kind: 'tcp', host: '127.0.0.1', port },
     reuse: true, max: 2, timeoutMs: 60_000, connectTimeoutMs: 2_000,
     acquireMs: 10_000, ttlMs: 60_000,                  // long: waiting for ttl would time the test out
-    flushPackets: 'off', flushWaitMs: 10, loadFactor: 1, lbSet: 0, route: '', retryMs: 60_000, status: '',
+    flushPackets: 'off', flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '', retryMs: 60_000, status: '',
   };
 }
 
