@@ -1,10 +1,12 @@
 // `PidFile` (Apache's): checked before the ports are opened (another fcgate already running
 // with this file stops startup), written once they are (so a second instance that fails on
 // its port never overwrites the running one's file), removed at exit if it still holds our
-// pid. It is written while fcgate may still be root: a folder it has to create is given to
-// the serving user (as systemd's RuntimeDirectory=), so the file can be removed after the
-// privilege drop.
-import { chownSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+// pid. It is written while fcgate may still be root, so the file and a folder it has to
+// create are given to the serving user (as systemd's RuntimeDirectory=); in a folder that
+// user cannot write (PidFile /run/fcgate.pid), the file cannot be removed after the drop:
+// it is emptied instead, so no stale pid is left behind, and the startup access check
+// has already said so.
+import { chownSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Account } from './privileges.js';
 
@@ -33,6 +35,7 @@ export class PidFile {
     // Written whole then renamed: a reader never sees a half-written file.
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
+    if (owner !== null) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, this.path);
     this.written = true;
   }
@@ -46,8 +49,14 @@ export class PidFile {
       unlinkSync(this.path);
       return null;
     } catch (err) {
-      return `PidFile ${this.path} could not be removed: ${(err as Error).message}` +
-        ' (the serving user needs write access to its folder, e.g. PidFile /run/fcgate/fcgate.pid)';
+      const why = `PidFile ${this.path} could not be removed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ` +
+        'the serving user needs write access to its folder, e.g. PidFile /run/fcgate/fcgate.pid';
+      try {
+        truncateSync(this.path, 0);
+        return `${why}; it was emptied instead`;
+      } catch {
+        return why;
+      }
     }
   }
 

@@ -9,7 +9,7 @@ import { environmentHelp, tuningFromEnv } from './environment-help.js';
 import { PidFile } from './pid-file.js';
 import { dropPrivileges, planPrivileges, userName, type PrivilegePlan } from './privileges.js';
 import { startGateway } from './serve.js';
-import { SIGNALS_HELP, serveUntilSignalled } from './signals.js';
+import { catchSignals, SIGNALS_HELP } from './signals.js';
 
 const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
 
@@ -73,6 +73,7 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
   async run(v): Promise<ExitCode> {
     const settings = configSettings(v, 'serve');
     const tuning = tuningFromEnv();
+    const signals = catchSignals();
     let plan: PrivilegePlan = { drop: null, notes: [] };
     let pidFile: PidFile | null = null;
     const running = await startGateway({
@@ -102,6 +103,6 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
         if (report.errors.length > 0) throw new Error(report.errors.join('; '));
       },
     });
-    return await serveUntilSignalled(running);
+    return await signals.serve(running);
   },
 });

@@ -12,29 +12,42 @@ export const SIGNALS_HELP = `Signals:
                     flight per serving thread, pools and connection caps over all threads`;
 
 /**
- * Serves until SIGTERM or SIGINT, then drains; resolves with the exit code (0 when the
- * drain finished). A second SIGTERM/SIGINT while draining exits at once with 1.
+ * Takes the signals from now on (so none kills the process with its default action while
+ * the gateway starts: a SIGTERM then stops it as soon as it runs), and serves once given the
+ * running gateway: resolves with the exit code after SIGTERM or SIGINT and the drain (0,
+ * or 1 when stopping failed). A second SIGTERM/SIGINT while draining exits at once with 1.
  */
-export function serveUntilSignalled(running: RunningGateway): Promise<ExitCode> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        process.stderr.write(`fcgate: ${signal} again: exiting without waiting for the drain\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      process.stderr.write(`fcgate: ${signal}: draining (up to ${running.drainMs} ms)\n`);
-      running.stop().then(() => resolve(0), (err: Error) => {
-        process.stderr.write(`fcgate: ${err.message}\n`);
-        resolve(1);
-      });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGHUP', () => { if (!stopping) void running.reload(); });
-    process.on('SIGUSR2', () => {
-      void running.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
+export function catchSignals(): { serve(running: RunningGateway): Promise<ExitCode> } {
+  let running: RunningGateway | null = null;
+  let stopping: NodeJS.Signals | null = null;
+  let resolveStopped: (code: ExitCode) => void = () => {};
+  const stopped = new Promise<ExitCode>((r) => { resolveStopped = r; });
+  const drain = (r: RunningGateway, signal: NodeJS.Signals): void => {
+    process.stderr.write(`fcgate: ${signal}: draining (up to ${r.drainMs} ms)\n`);
+    r.stop().then(() => resolveStopped(0), (err: Error) => {
+      process.stderr.write(`fcgate: ${err.message}\n`);
+      resolveStopped(1);
     });
+  };
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping !== null) {
+      process.stderr.write(`fcgate: ${signal} again: exiting without waiting for the drain\n`);
+      process.exit(1);
+    }
+    stopping = signal;
+    if (running !== null) drain(running, signal);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => { if (stopping === null) void running?.reload(); });
+  process.on('SIGUSR2', () => {
+    void running?.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
   });
+  return {
+    serve(r: RunningGateway): Promise<ExitCode> {
+      running = r;
+      if (stopping !== null) drain(r, stopping);       // asked to stop while starting
+      return stopped;
+    },
+  };
 }

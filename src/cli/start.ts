@@ -6,7 +6,7 @@ import { readVariable, type Tuning } from '../tuning.js';
 import { defineCommand, UsageError, type ExitCode } from './command.js';
 import { environmentHelp, tuningFromEnv } from './environment-help.js';
 import { startGateway, type RunningGateway } from './serve.js';
-import { SIGNALS_HELP, serveUntilSignalled } from './signals.js';
+import { catchSignals, SIGNALS_HELP } from './signals.js';
 
 export async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:0'): Promise<RunningGateway> {
   let app;
@@ -57,7 +57,7 @@ to open. The page shows the CGI environment the app received through the gateway
   async run(v): Promise<ExitCode> {
     const tuning = tuningFromEnv();
     const listen = v.listen ?? `127.0.0.1:${readVariable('PORT')}`;
-    const running = await startDemo(listen, tuning, v['app-listen']);
-    return await serveUntilSignalled(running);
+    const signals = catchSignals();
+    return await signals.serve(await startDemo(listen, tuning, v['app-listen']));
   },
 });
