@@ -1,5 +1,7 @@
 // The signals a running gateway answers (serve, start), and the help text that lists them.
-// SIGUSR1 is left alone: it is the access-log reopen signal (contrib/fcgate.logrotate).
+// SIGUSR1 is the log reopen signal (contrib/fcgate.logrotate). It is always taken: without
+// a listener, Node.js answers SIGUSR1 by opening its inspector on 127.0.0.1:9229, which
+// would let any local user run code as fcgate's user after every log rotation.
 import type { ExitCode } from './command.js';
 import type { RunningGateway } from './serve.js';
 
@@ -8,6 +10,7 @@ export const SIGNALS_HELP = `Signals:
                     a second one exits at once (1)
   SIGHUP            reload the configuration without dropping connections (an invalid one is
                     logged and the old one stays; Listen, User, Group, PidFile need a restart)
+  SIGUSR1           reopen the log files (after logrotate moved them)
   SIGUSR2           print one line "FCGATE_STATS {json}" to stderr: requests served and in
                     flight per serving thread, pools and connection caps over all threads`;
 
@@ -40,6 +43,9 @@ export function catchSignals(): { serve(running: RunningGateway): Promise<ExitCo
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => { if (stopping === null) void running?.reload(); });
+  // TODO(#12, observability): reopen the access log here. Nothing is open yet: every
+  // line goes to stderr, which the service manager owns.
+  process.on('SIGUSR1', () => process.stderr.write(`${new Date().toISOString()} FCGATE_REOPEN SIGUSR1: no log file to reopen (logs go to stderr)\n`));
   process.on('SIGUSR2', () => {
     void running?.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
   });
