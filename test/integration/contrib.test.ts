@@ -2,12 +2,15 @@
 // warning either) and its offline security review, stops within the drain, runs a command
 // line fcgate accepts, and sets only variables fcgate knows; the logrotate snippet really
 // rotates (logrotate itself, as root) and its SIGUSR1 reaches a running fcgate through the
-// PidFile, without opening Node's inspector. systemd-analyze and logrotate come from
+// PidFile, without opening Node's inspector; and the unit's privilege model (www-data with
+// only CAP_NET_BIND_SERVICE, made with setpriv as systemd would) binds a port below 1024
+// and lets a replaced serving thread listen again. systemd-analyze and logrotate come from
 // scripts/install-deps.sh; under CI a missing one fails the test instead of skipping it.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +19,8 @@ import { lookupAccount } from '../../src/cli/privileges.js';
 import { serveCommand } from '../../src/cli/serve-command.js';
 import { readTuning } from '../../src/tuning.js';
 import { parseDuration } from '../../src/units.js';
-import { skipUnlessFound } from '../helpers/process.js';
-import { CLI, freePort, startCli } from '../threads/cli-process.js';
+import { skipUnlessFound, stopGroup, trackGroup } from '../helpers/process.js';
+import { CLI, freePort, get, startApp, startCli } from '../threads/cli-process.js';
 
 const CONTRIB = fileURLToPath(new URL('../../../contrib/', import.meta.url));
 const UNIT = readFileSync(join(CONTRIB, 'fcgate.service'), 'utf8');
@@ -130,6 +133,58 @@ describe('contrib/fcgate.logrotate', { skip: rotateSkip }, () => {
     } finally {
       await gw.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A port below 1024 free on 127.0.0.1 (root may bind it to find out), or null. */
+async function freeLowPort(): Promise<number | null> {
+  for (let port = 1023; port > 900; port--) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  return null;
+}
+
+const setpriv = findProgram('setpriv');
+const capsSkip = skipUnlessFound('setpriv', setpriv !== null) || (isRoot || process.env['CI'] ? false : 'setpriv needs root');
+
+describe('the unit\'s privilege model: www-data with CAP_NET_BIND_SERVICE only', { skip: capsSkip }, () => {
+  test('binds a port below 1024 as www-data; a replaced serving thread listens again (nothing was dropped)', async () => {
+    const low = await freeLowPort();
+    assert.ok(low !== null, 'a free port in 901..1023 on 127.0.0.1');
+    const { proc: demo, port: app } = await startApp();
+    // What User=www-data, AmbientCapabilities= and CapabilityBoundingSet=CAP_NET_BIND_SERVICE,
+    // NoNewPrivileges=yes make of the process.
+    const child = spawn(setpriv!, ['--reuid=www-data', '--regid=www-data', '--init-groups', '--no-new-privs',
+      '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--bounding-set=-all,+net_bind_service',
+      process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${low}`, '--pass', `/=fcgi://127.0.0.1:${app}/`],
+    { env: { ...process.env, FCGATE_THREADS: '2', FCGATE_ALLOW_ROOT: '', FCGATE_TEST_HOOKS: '1' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    trackGroup(child.pid!);
+    let out = '';
+    const seen = (re: RegExp, ms: number): Promise<void> => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`no ${re} within ${ms} ms:\n${out}`)); }, ms);
+      const poll = setInterval(() => { if (re.test(out)) { clearTimeout(timer); clearInterval(poll); resolve(); } }, 20);
+    });
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    try {
+      await seen(/fcgate listening on /, 15_000);
+      assert.doesNotMatch(out, /FCGATE_PRIVILEGES|refusing/);
+      assert.deepEqual(await get(low!, '/hello'), { status: 200, body: 'Hello from the fcgate demo app\n' });
+      child.stdin.write('crash 1\n');
+      await seen(/FCGATE_THREAD_READY thread=1 restarts=1: listening again/, 10_000);
+      for (let i = 0; i < 4; i++) assert.equal((await get(low!, '/hello')).status, 200);
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+    } finally {
+      await stopGroup(child, 'SIGKILL', 2000);
+      await demo.stop();
     }
   });
 });
