@@ -102,6 +102,7 @@ type AllScope = Extract<AnyVariable, { scope: 'all' }>;
 export type Tuning = { [V in AllScope as V['name']]: ValueOf<V> };
 export type KnobName = keyof Tuning;
 
+/** The table as plain Variables (the name TUNING is kept for code written before the registry). */
 export const TUNING: readonly Variable[] = VARIABLES;
 const BY_NAME = new Map<string, Variable>(VARIABLES.map((v) => [v.name, v]));
 
@@ -111,10 +112,6 @@ const BY_NAME = new Map<string, Variable>(VARIABLES.map((v) => [v.name, v]));
  */
 export const DEVELOPMENT_PREFIXES = ['FCGATE_TEST_', 'FCGATE_BENCH_', 'FCGATE_E2E_'] as const;
 export const DEVELOPMENT_NAMES = ['FCGATE_PHP_FPM', 'FCGATE_CHROMIUM'] as const;
-
-export function variable(name: string): Variable | undefined {
-  return BY_NAME.get(name);
-}
 
 /** An invalid value: the message names the variable, what it takes and what it got. */
 export class TuningError extends Error {
@@ -126,7 +123,7 @@ export class TuningError extends Error {
 }
 
 /** What a variable takes, for errors: "a size (bytes, or 10MB, 64KiB, 1G), 1KiB–16MiB". */
-export function describeAccepts(v: Variable): string {
+function describeAccepts(v: Variable): string {
   const range = describeRange(v).replace(/^[^,]*, /, '');
   switch (v.kind) {
     case 'count': return `a whole number, ${range}`;
