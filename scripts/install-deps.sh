@@ -38,6 +38,10 @@ have_php_fpm || missing+=(php-fpm)
 have cgi-fcgi || missing+=(libfcgi-bin)
 # headless Chromium for the balancer manager's browser test (test/integration/balancer-manager.test.ts)
 have chromium || missing+=(chromium)
+# contrib/ checks (test/integration/contrib.test.ts): systemd-analyze verifies the unit
+# without systemd running; logrotate rotates with the snippet
+have systemd-analyze || missing+=(systemd)
+have logrotate || missing+=(logrotate)
 if [ "$want_bench" = 1 ]; then
   have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
@@ -95,6 +99,8 @@ fi
 still=()
 have_php_fpm || still+=(php-fpm)
 have cgi-fcgi || still+=(cgi-fcgi)
+have systemd-analyze || still+=(systemd-analyze)
+have logrotate || still+=(logrotate)
 if [ "${#still[@]}" -ne 0 ]; then
   echo "install-deps: still missing after install: ${still[*]}" >&2
   exit 1

@@ -99,7 +99,8 @@ export async function startPhpFpm(dir, cpus, binary, children) {
  */
 export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN } = {}) {
   const port = await freePort();
-  const env = { ...process.env };
+  // FCGATE_ALLOW_ROOT: the e2e runs as root; `serve` refuses root without User since issue 13.
+  const env = { ...process.env, FCGATE_ALLOW_ROOT: '1' };
   if (threads === null) delete env.FCGATE_THREADS; else env.FCGATE_THREADS = String(threads);
   const proc = startGroup(tag, process.execPath, [...nodeFlags, main, 'serve',
     '--listen', `127.0.0.1:${port}`,

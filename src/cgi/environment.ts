@@ -25,9 +25,8 @@ import { cachedFileProbe, type FileProbe } from './file-probe.js';
 import { headerParamName } from './header-names.js';
 import { PathInfoMode, pathInfoModeOf, writeScriptVars } from './path-info.js';
 import { serverNameOf, serverPortOf } from './server-name.js';
+import { readVariable } from '../tuning.js';
 
-/** SERVER_SOFTWARE unless FCGATE_SERVER_SOFTWARE says otherwise (Apache sends `Apache`). */
-export const DEFAULT_SERVER_SOFTWARE = 'fcgate';
 /** SERVER_ADMIN when no ServerAdmin is configured: Apache's own default text. */
 export const DEFAULT_SERVER_ADMIN = '[no address given]';
 
@@ -54,16 +53,13 @@ export interface CgiParams {
 }
 
 /**
- * ServerInfo from the environment: FCGATE_SERVER_SOFTWARE (default `fcgate`; printable
- * ASCII, 1–256 characters, else startup fails naming it) and an optional ServerAdmin.
+ * ServerInfo from the environment: FCGATE_SERVER_SOFTWARE (src/tuning.ts: default `fcgate`,
+ * Apache sends `Apache`; an invalid value fails startup naming it) and an optional ServerAdmin.
  */
 export function serverInfoFromEnv(env: NodeJS.ProcessEnv = process.env,
                                   admin: string | null = null,
                                   probe: FileProbe = cachedFileProbe()): ServerInfo {
-  const software = env['FCGATE_SERVER_SOFTWARE'] ?? DEFAULT_SERVER_SOFTWARE;
-  if (!/^[\x20-\x7e]{1,256}$/.test(software)) {
-    throw new RangeError('FCGATE_SERVER_SOFTWARE must be 1 to 256 printable ASCII characters');
-  }
+  const software = readVariable('FCGATE_SERVER_SOFTWARE', env);
   return { software, admin: admin ?? DEFAULT_SERVER_ADMIN, probe };
 }
 

@@ -3,14 +3,7 @@
 import { createFcgiServer, type ListenAddress } from '../app/server.js';
 import { createDemoHandler } from '../app/demo.js';
 import { formatAddress, parseListenAddress } from '../app/listen-address.js';
-
-export const DEMO_APP_USAGE = `Usage: fcgate demo-app [--listen ADDR]... [--mpxs on|off] [--max-conns N]
-Runs the built-in demo FastCGI responder (routes /, /env, /hello, /bytes, /echo, /slow, /stream).
-  --listen ADDR     host:port, [v6]:port, port or unix:/path (repeatable; default 127.0.0.1:9000)
-  --mpxs on|off     multiplex requests on one connection, FCGI_MPXS_CONNS (default on)
-  --max-conns N     connections served at once, FCGI_MAX_CONNS (default 256)
-  --test-routes     also serve the /test/* failure routes (for gateway tests only)
-`;
+import { commandHelp, defineCommand, parseCommandArgs, UsageError, type ExitCode, type OptionValues } from './command.js';
 
 export interface DemoAppArgs {
   listen: ListenAddress[];
@@ -19,51 +12,61 @@ export interface DemoAppArgs {
   testRoutes: boolean;
 }
 
-/** Parses demo-app arguments (a leading `demo-app` is skipped); throws naming the bad one. */
+const OPTIONS = {
+  listen: { type: 'string', multiple: true, value: 'ADDR', help: 'host:port, [v6]:port, port or unix:/path (default 127.0.0.1:9000)' },
+  mpxs: { type: 'string', value: 'on|off', help: 'multiplex requests on one connection, FCGI_MPXS_CONNS (default on)' },
+  'max-conns': { type: 'string', value: 'N', help: 'connections served at once, FCGI_MAX_CONNS (default 256)' },
+  'test-routes': { type: 'boolean', help: 'also serve the /test/* failure routes (for gateway tests only)' },
+} as const;
+
+/** Parses demo-app arguments (a leading `demo-app` is skipped); throws UsageError naming the bad one. */
 export function parseDemoAppArgs(argv: readonly string[]): DemoAppArgs | 'help' {
-  const out: DemoAppArgs = { listen: [], mpxsConns: true, maxConns: undefined, testRoutes: false };
-  const args = argv[0] === 'demo-app' ? argv.slice(1) : argv.slice();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = args[++i];
-      if (v === undefined) throw new Error(`demo-app: ${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--listen': out.listen.push(parseListenAddress(value())); break;
-      case '--mpxs': {
-        const v = value();
-        if (v !== 'on' && v !== 'off') throw new Error(`demo-app: --mpxs must be on or off (got ${v})`);
-        out.mpxsConns = v === 'on';
-        break;
-      }
-      case '--max-conns': {
-        const v = value();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
-          throw new Error(`demo-app: --max-conns must be a positive integer (got ${v})`);
-        }
-        out.maxConns = n;
-        break;
-      }
-      case '--test-routes': out.testRoutes = true; break;
-      case '-h': case '--help': return 'help';
-      default: throw new Error(`demo-app: unknown argument ${arg}\n${DEMO_APP_USAGE}`);
+  const v = parseCommandArgs(demoAppCommand, argv[0] === 'demo-app' ? argv.slice(1) : argv);
+  return v === 'help' ? 'help' : demoAppArgs(v);
+}
+
+function demoAppArgs(v: OptionValues<typeof OPTIONS>): DemoAppArgs {
+  const bad = (what: string): never => { throw new UsageError(what, 'demo-app'); };
+  const listen = (v.listen ?? ['127.0.0.1:9000']).map((a) => {
+    try { return parseListenAddress(a); } catch (err) { return bad(`--listen ${(err as Error).message}`); }
+  });
+  if (v.mpxs !== undefined && v.mpxs !== 'on' && v.mpxs !== 'off') bad(`--mpxs must be on or off (got ${v.mpxs})`);
+  let maxConns: number | undefined;
+  if (v['max-conns'] !== undefined) {
+    maxConns = Number(v['max-conns']);
+    if (!/^\d+$/.test(v['max-conns']) || !Number.isSafeInteger(maxConns) || maxConns < 1) {
+      bad(`--max-conns must be a positive integer (got ${v['max-conns']})`);
     }
   }
-  if (out.listen.length === 0) out.listen.push({ host: '127.0.0.1', port: 9000 });
-  return out;
+  return { listen, mpxsConns: v.mpxs !== 'off', maxConns, testRoutes: v['test-routes'] === true };
+}
+
+export const demoAppCommand = defineCommand({
+  name: 'demo-app',
+  summary: 'only the built-in demo FastCGI app (no gateway)',
+  usage: ['demo-app [--listen ADDR ...] [--mpxs on|off] [--max-conns N]'],
+  description: `Runs the built-in demo FastCGI responder (routes /, /env, /hello, /bytes, /echo, /slow,
+/stream) until SIGTERM or SIGINT: a backend to try the gateway against.`,
+  options: OPTIONS,
+  examples: [
+    'fcgate demo-app --listen 127.0.0.1:9000',
+    'fcgate demo-app --listen unix:/tmp/demo.sock --mpxs off --max-conns 4',
+  ],
+  async run(v): Promise<ExitCode> {
+    await runDemoApp(demoAppArgs(v));
+    return 0;
+  },
+});
+
+/** Parses `argv` and runs the demo app (tests start it this way, without main.ts). */
+export async function runDemoAppCli(argv: string[]): Promise<void> {
+  const args = parseDemoAppArgs(argv);
+  if (args === 'help') { process.stdout.write(commandHelp(demoAppCommand)); return; }
+  await runDemoApp(args);
 }
 
 /** Runs the demo app on every --listen address; resolves after SIGINT/SIGTERM closed it. */
-export async function runDemoAppCli(argv: string[]): Promise<void> {
-  const args = parseDemoAppArgs(argv);
-  if (args === 'help') { process.stdout.write(DEMO_APP_USAGE); return; }
+async function runDemoApp(args: DemoAppArgs): Promise<void> {
   const server = createFcgiServer(createDemoHandler({ testRoutes: args.testRoutes }), {
     mpxsConns: args.mpxsConns,
     ...(args.maxConns !== undefined ? { maxConns: args.maxConns } : {}),

@@ -1,128 +1,97 @@
 #!/usr/bin/env node
-// fcgate's command line: serve | check | start | demo-app | --help.
-// Argument parsing, startup checks, probes and signals; the work is elsewhere.
-import { readFileSync } from 'node:fs';
-import { runDemoAppCli } from './demo-app.js';
-import { startGateway, type RunningGateway } from './serve.js';
-import { describeTuning, readTuning } from '../tuning.js';
+// fcgate's command line: the table of commands, the global --help and --version, and the
+// one place where an error becomes a message and an exit code (command.ts lists them).
+// Adding a command is adding its object to COMMANDS.
+import { ConfigError } from '../config/config-error.js';
+import { TuningError } from '../tuning.js';
+import { didYouMean } from '../closest-name.js';
+import { checkCommand } from './check.js';
+import { commandHelp, EXIT_CODES_HELP, parseCommandArgs, UsageError, type Command, type ExitCode } from './command.js';
+import { demoAppCommand } from './demo-app.js';
+import { environmentHelp } from './environment-help.js';
+import { serveCommand } from './serve-command.js';
+import { SIGNALS_HELP } from './signals.js';
+import { startCommand } from './start.js';
+import { VERSION, versionText } from './version.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** Every command, in the order --help lists them. */
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  checkCommand,
+  startCommand,
+  demoAppCommand,
+];
 
-const HELP = `fcgate ${VERSION}: an HTTP-to-FastCGI gateway (Apache mod_proxy_fcgi configuration, uWebSockets.js speed)
+function mainHelp(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `fcgate ${VERSION}: an HTTP-to-FastCGI gateway (Apache mod_proxy_fcgi configuration, uWebSockets.js speed)
 
-Usage:
-  fcgate serve -c fcgate.conf            serve with an Apache-syntax configuration file
-  fcgate serve --listen ADDR --pass PATH=URL [--pass …] [--document-root DIR]
-                                         the simple case without a file, e.g.
-                                         --listen 127.0.0.1:8080 --pass /app/=fcgi://127.0.0.1:9000/
-  fcgate check -c fcgate.conf            validate a configuration and print what it means
-  fcgate start [--listen ADDR]           the demo: the built-in FastCGI app behind the gateway
-                                         (default --listen 127.0.0.1:8080; PORT=… works too)
-  fcgate demo-app --listen ADDR          only the built-in demo FastCGI app (see fcgate demo-app --help)
-  fcgate --help | --version
+Usage: fcgate <command> [options]       fcgate <command> --help: its options and examples
 
-Signals (serve, start):
-  SIGTERM, SIGINT   drain: stop accepting, let in-flight requests finish (FCGATE_DRAIN_MS), exit 0
-  SIGHUP            reload the configuration without dropping connections (an invalid one is
-                    logged and the old one stays; Listen changes need a restart)
-  SIGUSR2           print one line "FCGATE_STATS {json}" to stderr: requests served and in
-                    flight per serving thread, pools and connection caps over all threads
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}
 
-Environment (tuning; an invalid value stops startup):
-${describeTuning()}
-  FCGATE_SERVER_SOFTWARE  SERVER_SOFTWARE sent to apps (default fcgate)
+Options:
+  -h, --help      this help (also: fcgate help <command>)
+  -v, --version   fcgate's version, Node.js, and the uWebSockets.js build
+
+${SIGNALS_HELP}
+
+${environmentHelp()}
+
+${EXIT_CODES_HELP}
 `;
-
-interface ServeArgs { config?: string; listen: string[]; pass: string[]; documentRoot?: string }
-
-function parseServeArgs(args: string[]): ServeArgs {
-  const out: ServeArgs = { listen: [], pass: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      if (eq > 0) return a.slice(eq + 1);
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '-c': case '--config': out.config = value(); break;
-      case '--listen': out.listen.push(value()); break;
-      case '--pass': out.pass.push(value()); break;
-      case '--document-root': out.documentRoot = value(); break;
-      default: throw new Error(`unknown argument ${a} (see fcgate --help)`);
-    }
-  }
-  if (out.config !== undefined && (out.pass.length > 0 || out.listen.length > 0)) {
-    throw new Error('use either -c FILE or --listen/--pass, not both');
-  }
-  if (out.config === undefined && out.pass.length === 0) throw new Error('nothing to serve: give -c FILE or --pass PATH=URL');
-  return out;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case undefined: case '-h': case '--help': case 'help':
-      process.stdout.write(HELP);
-      return;
-    case '--version': case '-v':
-      process.stdout.write(`fcgate ${VERSION}\n`);
-      return;
-    case 'demo-app':
-      await runDemoAppCli(rest);
-      return;
-    case 'check': {
-      const args = parseServeArgs(rest);
-      const { loadGatewayConfig } = await import('./serve.js');
-      const { describeConfig } = await import('../config/describe.js');
-      readTuning();
-      const cfg = loadGatewayConfig(args);
-      process.stdout.write(describeConfig(cfg) + '\nSyntax OK\n');
-      return;
-    }
-    case 'serve': {
-      const args = parseServeArgs(rest);
-      const running = await startGateway({ ...args, tuning: readTuning() });
-      holdUntilSignal(running);
-      return;
-    }
-    case 'start': {
-      const args = parseServeArgs([...rest, '--pass', '/=fcgi://127.0.0.1:1/']);
-      const { startDemo } = await import('./start.js');
-      const running = await startDemo(args.listen[0] ?? `127.0.0.1:${process.env['PORT'] ?? '8080'}`, readTuning());
-      holdUntilSignal(running);
-      return;
-    }
-    default:
-      throw new Error(`unknown command "${cmd}" (see fcgate --help)`);
+async function main(argv: string[]): Promise<ExitCode> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help') {
+    process.stdout.write(mainHelp());
+    return 0;
   }
-}
-
-function holdUntilSignal(running: RunningGateway): void {
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) { process.exit(1); }
-    stopping = true;
-    process.stderr.write(`fcgate: ${signal}: draining (up to ${running.drainMs} ms)\n`);
-    running.stop().then(() => process.exit(0), (err: Error) => {
-      process.stderr.write(`fcgate: ${err.message}\n`);
-      process.exit(1);
-    });
+  if (first === '-v' || first === '--version') {
+    const v = versionText();
+    process.stdout.write(v.text);
+    return v.ok ? 0 : 1;
+  }
+  const byName = (name: string): Command => {
+    const c = COMMANDS.find((x) => x.name === name);
+    if (c === undefined) {
+      throw new UsageError(`unknown command "${name}"${didYouMean(name, COMMANDS.map((x) => x.name))}`);
+    }
+    return c;
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // SIGHUP: reload the configuration (an invalid one is logged; the old one stays).
-  process.on('SIGHUP', () => { if (!stopping) void running.reload(); });
-  // SIGUSR2: one line `FCGATE_STATS {json}` on stderr, counters of every serving thread.
-  process.on('SIGUSR2', () => {
-    void running.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
-  });
+  if (first === 'help') {
+    process.stdout.write(rest[0] === undefined ? mainHelp() : commandHelp(byName(rest[0])));
+    return 0;
+  }
+  if (first.startsWith("-")) throw new UsageError(`unknown option ${first}${didYouMean(first, ["--help", "--version"]) || ": a command comes first"}`);
+  const cmd = byName(first);
+  const values = parseCommandArgs(cmd, rest);
+  if (values === 'help') {
+    process.stdout.write(commandHelp(cmd));
+    return 0;
+  }
+  return await cmd.run(values);
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  process.stderr.write(`fcgate: ${err.message}\n`);
-  process.exit(2);
-});
+/** One message per failure, no stack: `fcgate serve: …` for usage, `fcgate: …` otherwise. */
+function report(err: unknown): ExitCode {
+  if (err instanceof UsageError) {
+    const help = err.command === null ? 'fcgate --help' : `fcgate ${err.command} --help`;
+    process.stderr.write(`fcgate${err.command === null ? '' : ` ${err.command}`}: ${err.message}\n(see ${help})\n`);
+    return 2;
+  }
+  if (err instanceof ConfigError || err instanceof TuningError) {
+    process.stderr.write(`fcgate: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`fcgate: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  // A server has stopped: its threads and sockets are closed; exit now rather than wait for
+  // a straggling timer. Other commands end the same way.
+  process.exit(code);
+}, (err: unknown) => process.exit(report(err)));

@@ -4,9 +4,10 @@ import { availableParallelism } from 'node:os';
 import { HealthChecker } from '../balancer/health-check.js';
 import { BalancerBoard } from '../balancer/shared-state.js';
 import { createInterface } from 'node:readline';
-import { configFromFlags, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import type { GatewayConfig, ListenAddress, WorkerSettings } from '../config/model.js';
 import { assertPortOwned, claimPort, pickFreePort } from '../front/listen.js';
+import { SpoolAccount } from '../front/spool.js';
 import { startBalancerControl } from '../front/manager.js';
 import { describeUws, loadUws } from '../front/uws.js';
 import { BudgetTable } from '../threads/budget-table.js';
@@ -21,10 +22,21 @@ export interface ServeSettings {
   listen: string[];
   pass: string[];
   documentRoot?: string;
+  user?: string;
+  group?: string;
+  pidFile?: string;
   tuning: Tuning;
   /** Lines to stdout (the URL, the build); default process.stdout. */
   say?: (line: string) => void;
   log?: (line: string) => void;
+  /** Runs once the configuration is read and valid, before anything is opened (a throw stops startup). */
+  beforeBind?: (cfg: GatewayConfig) => void;
+  /**
+   * Runs once every listener is open and every thread listens, before serving is
+   * announced and before the health checks start: the pid file and the privilege drop
+   * (serve-command.ts). A throw stops everything that was started.
+   */
+  afterBind?: (cfg: GatewayConfig) => void | Promise<void>;
 }
 
 export interface RunningGateway {
@@ -43,11 +55,18 @@ export interface RunningGateway {
   stats(): Promise<ServingStats>;
 }
 
-export function loadGatewayConfig(s: Pick<ServeSettings, 'config' | 'listen' | 'pass' | 'documentRoot'>): GatewayConfig {
+export function loadGatewayConfig(s: Pick<ServeSettings, 'config' | 'listen' | 'pass' | 'documentRoot' | 'user' | 'group' | 'pidFile'>): GatewayConfig {
   if (s.config !== undefined) return loadConfig(s.config);
-  const flags = { listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'], pass: s.pass,
-    ...(s.documentRoot !== undefined ? { documentRoot: s.documentRoot } : {}) };
-  return configFromFlags(flags);
+  return configFromSource(readConfigSource(s));
+}
+
+/**
+ * Loads uWebSockets.js with UWS_HTTP_MAX_HEADERS_SIZE as the tuning table read it: the
+ * addon parses the variable itself (digits only), so `64KiB` is written back as bytes.
+ */
+export function loadUwsFor(tuning: Pick<Tuning, 'UWS_HTTP_MAX_HEADERS_SIZE'>): void {
+  process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(tuning.UWS_HTTP_MAX_HEADERS_SIZE);
+  loadUws();
 }
 
 /** Every worker the configuration can send to: plain workers and balancer members. */
@@ -104,14 +123,15 @@ const sameListen = (a: ListenAddress[], b: ListenAddress[]): boolean =>
 export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const say = s.say ?? ((l: string) => process.stdout.write(l + '\n'));
   const log = s.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
-  loadUws();                       // before any thread: the addon reads its settings once per process
+  loadUwsFor(s.tuning);            // before any thread: the addon reads its settings once per process
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
   const source = readConfigSource(s);
   let config = configFromSource(source);
+  s.beforeBind?.(config);
   const table = new BudgetTable(threads);
   table.assign(await probeCaps(allWorkers(config), s.tuning, log));
   const listen = await claimListen(config.listen);
-  const testHooks = process.env['FCGATE_TEST_HOOKS'] === '1';
+  const testHooks = s.tuning.FCGATE_TEST_HOOKS;
   // Balancer member state shared by all threads; the health checks run here, once.
   let board = new BalancerBoard(config);
   let health: HealthChecker | null = null;
@@ -121,7 +141,8 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     health?.start();
   };
   const serving = new ServingThreads({ threads, source, listen, tuning: s.tuning, budgets: table,
-    balancerState: board.buffer, log, testHooks });
+    balancerState: board.buffer, log, testHooks,
+    spoolAccount: new SpoolAccount(s.tuning.FCGATE_SPOOL_MEMORY_TOTAL, s.tuning.FCGATE_SPOOL_DISK_TOTAL).buffer });
   await serving.start();
   try {
     for (const l of listen) assertPortOwned(l.port);
@@ -129,14 +150,23 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     await serving.drain(0);
     throw err;
   }
-  checkHealth(config);
   // The balancer manager (BalancerManager), once, here: it reads the threads' summed
   // counters and writes the shared board (whichever configuration is in force).
   const control = await startBalancerControl(config.balancerManager, {
     stats: async () => (await serving.stats()).balancers,
     get board() { return board; },
     health: () => health?.snapshot() ?? [],
-  }, log).catch(async (err: unknown) => { health?.stop(); await serving.drain(0); throw err; });
+  }, log).catch(async (err: unknown) => { await serving.drain(0); throw err; });
+  // Every socket is open: the pid file and the privilege drop (afterBind), then the health
+  // checks, which then connect as the serving user.
+  try {
+    await s.afterBind?.(config);
+  } catch (err) {
+    await control?.close();
+    await serving.drain(0);
+    throw err;
+  }
+  checkHealth(config);
   const urls = listen.map((b) => {
     const host = b.host ?? '0.0.0.0';
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
@@ -158,6 +188,9 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     }
     if (!sameListen(cfg.listen, config.listen)) {
       log(`FCGATE_RELOAD_LISTEN Listen changed in ${cfg.source}: the listening sockets stay as they are until a restart`);
+    }
+    for (const [name, key] of [['User', 'user'], ['Group', 'group'], ['PidFile', 'pidFile']] as const) {
+      if (cfg[key] !== config[key]) log(`FCGATE_RELOAD_LISTEN ${name} changed in ${cfg.source}: it stays ${config[key] ?? '(none)'} until a restart`);
     }
     const caps = new Map<string, number>();
     const fresh: WorkerSettings[] = [];

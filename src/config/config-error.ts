@@ -4,12 +4,12 @@
 export class ConfigError extends Error {
   readonly code = 'FCGATE_CONFIG' as const;
   /**
-   * `file` is the name as given to the loader (or "<flags>" for command-line flags);
-   * `line` is 1-based, 0 when there is no line (flags, whole-file problems).
+   * `file` is the name as given to the loader, '' for command-line flags (the detail names
+   * the flag); `line` is 1-based, 0 when there is no line (flags, whole-file problems).
    * The message reads `fcgate.conf:12: ProxyPass: expected a path and a URL`.
    */
   constructor(readonly file: string, readonly line: number, readonly detail: string) {
-    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
+    super(file === '' ? detail : line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
     this.name = 'ConfigError';
   }
 }

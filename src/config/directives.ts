@@ -20,6 +20,7 @@ import { compileSetEnvIf } from './setenvif.js';
 import { balancerMember, proxyPass, proxySectionTarget, proxySet, setHandler } from './proxy-directives.js';
 import { durationMs } from './worker-keys.js';
 import { balancerManager, proxyHCExpr, proxyHCTemplate } from './balancer-directives.js';
+import { didYouMean } from '../closest-name.js';
 
 type Handler = (st: BuildState, ctx: Context, d: DirectiveNode) => void;
 
@@ -55,6 +56,14 @@ function listen(st: BuildState, _ctx: Context, d: DirectiveNode): void {
   st.cfg.listen.push({ host: h, port });
 }
 
+/** A user or group as Apache writes it: a name, or `#` and a number. */
+function account(st: BuildState, d: DirectiveNode, name: string): string {
+  argCount(st, d, name, 1, 1, `takes one argument, a ${name.toLowerCase()} name or #id`);
+  const v = d.args[0]!;
+  if (!/^(?:#\d{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$/.test(v)) st.fail(d, name, `"${v}" is not a ${name.toLowerCase()} name or #id`);
+  return v;
+}
+
 function setEnvIf(noCase: boolean, browser: boolean): Handler {
   const name = (browser ? 'BrowserMatch' : 'SetEnvIf') + (noCase ? 'NoCase' : '');
   return (st, ctx, d) => {
@@ -85,6 +94,14 @@ const TABLE: Entry[] = [
     const disabled = d.args.length === 1 && d.args[0]!.toLowerCase() === 'disabled';
     for (const f of d.args) if (!disabled && (f.includes('/') || f === '..' || f === '.')) st.fail(d, 'DirectoryIndex', `"${f}" must be a plain file name`);
     ctx.block.directoryIndex = disabled ? [] : d.args.slice();
+  } },
+  // Apache's mpm_common directives: who serves once the ports are open, and the pid file
+  // (src/cli/privileges.ts and pid-file.ts act on them; names are resolved at startup).
+  { name: 'User', where: SERVER, run: (st, _c, d) => { st.cfg.user = account(st, d, 'User'); } },
+  { name: 'Group', where: SERVER, run: (st, _c, d) => { st.cfg.group = account(st, d, 'Group'); } },
+  { name: 'PidFile', where: SERVER, run: (st, _c, d) => {
+    argCount(st, d, 'PidFile', 1, 1, 'takes one argument, a file');
+    st.cfg.pidFile = st.absolutePath(d.args[0]!);
   } },
   { name: 'ProxyPass', where: ANY, run: (st, ctx, d) => proxyPass(st, ctx, d, false) },
   { name: 'ProxyPassMatch', where: ANY, run: (st, ctx, d) => proxyPass(st, ctx, d, true) },
@@ -151,6 +168,7 @@ const TABLE: Entry[] = [
 ];
 
 const BY_NAME = new Map(TABLE.map((e) => [e.name.toLowerCase(), e]));
+const SECTION_NAMES = ['IfModule', 'Directory', 'DirectoryMatch', 'Files', 'FilesMatch', 'Location', 'LocationMatch', 'Proxy'];
 
 /** Section names as written in errors. */
 const SECTION_LABEL: Record<ConfigSection['kind'], string> = {
@@ -175,7 +193,7 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
     proxy: ['proxy', false],
   };
   const k = kinds[lname];
-  if (k === undefined) st.fail(s, `<${s.name}>`, 'unknown section');
+  if (k === undefined) st.fail(s, `<${s.name}>`, `unknown section${didYouMean(s.name, SECTION_NAMES)}`);
   const [kind, matchForm] = k;
   const label = `<${s.name}>`;
   const allowed = kind === 'files' ? ctx.kind === 'server' || ctx.kind === 'directory' : ctx.kind === 'server';
@@ -230,7 +248,7 @@ function walk(st: BuildState, ctx: Context, nodes: ConfigNode[]): void {
   for (const n of nodes) {
     if (n.type === 'section') { section(st, ctx, n); continue; }
     const e = BY_NAME.get(n.name.toLowerCase());
-    if (e === undefined) st.fail(n, n.name, 'unknown directive');
+    if (e === undefined) st.fail(n, n.name, `unknown directive${didYouMean(n.name, TABLE.map((t) => t.name))}`);
     if (!e.where.has(ctx.kind)) {
       st.fail(n, e.name, ctx.kind === 'server'
         ? `only allowed inside ${[...e.where].map((k) => `<${SECTION_LABEL[k as ConfigSection['kind']]}>`).join(', ')}`

@@ -40,34 +40,54 @@ export interface ConfigFlags {
   /** `--pass /app/=fcgi://127.0.0.1:9000/` (PATH=URL, split at the first '='; more keys after spaces). */
   pass: string[];
   documentRoot?: string;
+  user?: string;
+  group?: string;
+  pidFile?: string;
 }
 
+/** What `source` says for a configuration made of flags. */
+export const FLAGS_SOURCE = 'command line';
+
+/** Each flag and the directive it stands for. */
+const FLAG_DIRECTIVES = [
+  ['listen', 'Listen'], ['pass', 'ProxyPass'], ['document-root', 'DocumentRoot'],
+  ['user', 'User'], ['group', 'Group'], ['pid-file', 'PidFile'],
+] as const;
+
 /**
- * The common case without a file: the flags become Listen / ProxyPass / DocumentRoot
- * directives, so they are checked exactly as in a file. Errors name the flag:
- * `<flags>: --pass /app: expected PATH=URL`.
+ * The common case without a file: the flags become Listen / ProxyPass / DocumentRoot /
+ * User / Group / PidFile directives, so they are checked exactly as in a file. Errors name
+ * the flag: `--pass /app: expected PATH=URL, e.g. /app/=fcgi://127.0.0.1:9000/`.
  */
 export function configFromFlags(flags: ConfigFlags): GatewayConfig {
-  const file = '<flags>';
   const nodes: ConfigNode[] = [];
-  const node = (name: string, args: string[], line: number): ConfigNode => ({ type: 'directive', name, args, file, line });
-  let line = 0;
-  for (const l of flags.listen) nodes.push(node('Listen', [l], ++line));
+  const flagOf: string[] = [];
+  const node = (flag: string, name: string, args: string[]): void => {
+    flagOf.push(`--${flag} ${args.join(' ')}`);
+    nodes.push({ type: 'directive', name, args, file: FLAGS_SOURCE, line: nodes.length + 1 });
+  };
+  for (const l of flags.listen) node('listen', 'Listen', [l]);
   for (const p of flags.pass) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new ConfigError(file, 0, `--pass ${p}: expected PATH=URL, e.g. /app/=fcgi://127.0.0.1:9000/`);
+    if (eq <= 0) throw new ConfigError('', 0, `--pass ${p}: expected PATH=URL, e.g. /app/=fcgi://127.0.0.1:9000/`);
     const words = p.slice(eq + 1).split(/\s+/).filter((w) => w !== '');
-    nodes.push(node('ProxyPass', [p.slice(0, eq), ...words], ++line));
+    node('pass', 'ProxyPass', [p.slice(0, eq), ...words]);
   }
-  if (flags.documentRoot !== undefined) nodes.push(node('DocumentRoot', [flags.documentRoot], ++line));
+  const single = { 'document-root': flags.documentRoot, user: flags.user, group: flags.group, 'pid-file': flags.pidFile };
+  for (const [flag, directive] of FLAG_DIRECTIVES) {
+    const v = single[flag as keyof typeof single];
+    if (v !== undefined) node(flag, directive, [v]);
+  }
   try {
-    return checkDocumentRoot(buildConfig(nodes, file, process.cwd()));
+    return checkDocumentRoot(buildConfig(nodes, FLAGS_SOURCE, process.cwd()));
   } catch (e) {
     if (e instanceof ConfigError) {
-      const flag = nodes[e.line - 1];
-      const which = flag === undefined || flag.type !== 'directive' ? '' :
-        ` (--${flag.name === 'Listen' ? 'listen' : flag.name === 'ProxyPass' ? 'pass' : 'document-root'} ${flag.args.join(' ')})`;
-      throw new ConfigError(file, 0, e.detail + which);
+      // "Listen: expected [address:]port, got "x"" → "--listen x: expected [address:]port, got "x"".
+      const which = flagOf[e.line - 1];
+      const directive = nodes[e.line - 1];
+      const detail = directive !== undefined && directive.type === 'directive' && e.detail.startsWith(`${directive.name}: `)
+        ? e.detail.slice(directive.name.length + 2) : e.detail;
+      throw new ConfigError('', 0, which === undefined ? detail : `${which}: ${detail}`);
     }
     throw e;
   }

@@ -250,7 +250,7 @@ export interface ConfigSection extends DirectiveBlock {
 }
 
 export interface GatewayConfig {
-  /** The file the configuration came from ("<flags>" for command-line flags). */
+  /** The file the configuration came from ("command line" for `fcgate serve --listen/--pass`). */
   source: string;
   listen: ListenAddress[];
   serverName: string | null;
@@ -278,4 +278,9 @@ export interface GatewayConfig {
   hcExpressions?: Map<string, import('./expression.js').Cond>;
   /** The balancer manager, when `BalancerManager` enables it (off by default). */
   balancerManager?: ManagerSettings | null;
+  /** `User`, `Group`: name or #id to serve as once the ports are open (started as root); absent = not set. */
+  user?: string;
+  group?: string;
+  /** `PidFile`, absolute; absent = none. */
+  pidFile?: string;
 }

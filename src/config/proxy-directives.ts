@@ -6,7 +6,8 @@ import type { BuildState, Context } from './build-state.js';
 import type { DirectiveNode } from './lexer.js';
 import type { HandlerTarget, ProxyRoute, WorkerSettings } from './model.js';
 import { compileRegex } from './expression.js';
-import { applyBalancerKey, BALANCER_KEYS } from './worker-keys.js';
+import { applyBalancerKey, BALANCER_KEYS, WORKER_KEYS } from './worker-keys.js';
+import { didYouMean } from '../closest-name.js';
 
 /**
  * `ProxyPass path url [key=value…]`, `ProxyPass path !`; inside <Location> the path is
@@ -55,7 +56,10 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
     if (t.kind === 'balancer') {
       const b = st.balancer(t.name, d);
       for (const [k, v] of keys) {
-        if (!BALANCER_KEYS.has(k)) st.fail(d, name, `"${k}" is not a balancer key (put worker keys on BalancerMember or ProxySet)`);
+        if (!BALANCER_KEYS.has(k)) {
+          st.fail(d, name, WORKER_KEYS.includes(k) ? `"${k}" is not a balancer key (put worker keys on BalancerMember or ProxySet)`
+            : `unknown balancer key "${k}"${didYouMean(k, BALANCER_KEYS)}`);
+        }
         try { applyBalancerKey(b, k, v); } catch (e) { st.fail(d, name, (e as Error).message); }
       }
       route.balancer = t.name;

@@ -215,12 +215,17 @@ export function resolve(cfg: GatewayConfig, req: RequestSnapshot): RouteResult {
   }
   const path = d.path;
   const plan = planOf(cfg);
+  return proxyRoute(cfg, plan, req, path) ?? handlerForm(cfg, plan, req, path);
+}
+
+/** The first ProxyPass/ProxyPassMatch for `path` (decoded); null when none maps it or `!` excludes it. */
+function proxyRoute(cfg: GatewayConfig, plan: Plan, req: RequestSnapshot, path: string): RouteResult | null {
   const routes = cfg.routes;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
     const mapped = mapRoute(r, plan.substitutions[i]!, path);
     if (mapped === null) continue;
-    if (r.exclude) break;
+    if (r.exclude) return null;
     const blocks = plan.serverOnly ? plan.serverBlocks : proxyBlocks(cfg, plan, r.worker?.name ?? r.balancer!, path);
     const m = plan.serverOnly ? plan.serverMerged : merge(cfg, blocks);
     return {
@@ -229,7 +234,7 @@ export function resolve(cfg: GatewayConfig, req: RequestSnapshot): RouteResult {
         encodeTargetPath(mapped), path, null, null),
     };
   }
-  return handlerForm(cfg, plan, req, path);
+  return null;
 }
 
 function proxyBlocks(cfg: GatewayConfig, plan: Plan, target: string, path: string): DirectiveBlock[] {
@@ -267,9 +272,17 @@ function handlerForm(cfg: GatewayConfig, plan: Plan, req: RequestSnapshot, path:
     if (!path.endsWith('/')) {
       return { kind: 'redirect-dir', location: req.path + '/' + (req.query === '' ? '' : '?' + req.query) };
     }
-    // DirectoryIndex comes from the sections of the directory itself (mod_dir).
+    // DirectoryIndex comes from the sections of the directory itself (mod_dir). mod_dir
+    // tries each name as a sub-request, in order: one that ProxyPass/ProxyPassMatch maps is
+    // proxied (DirectoryIndex index.php with ProxyPassMatch "\.php$" runs PHP; serving
+    // the file would show its source), else the first that exists on disk (issue 13).
     const dirIndex = merge(cfg, fileBlocks(cfg, plan, w.filename || '/', '', path)).directoryIndex;
-    const index = findIndex(w.filename, dirIndex);
+    let index: string | null = null;
+    for (const name of dirIndex) {
+      const proxied = proxyRoute(cfg, plan, req, path + name);
+      if (proxied !== null) return proxied;
+      if (findIndex(w.filename, [name]) !== null) { index = name; break; }
+    }
     if (index === null) return { kind: 'not-found', reason: 'directory', code: 'FCGATE_NOT_FOUND' };
     filename = w.filename + '/' + index;
     scriptName = path + index;

@@ -1,6 +1,7 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet: defaults, units,
 // validation. Applies them to WorkerSettings or BalancerSettings; parses nothing else.
 
+import { didYouMean } from '../closest-name.js';
 import type { BackendAddress, BalancerSettings, HealthCheckSettings, WorkerSettings } from './model.js';
 
 /** Apache's Timeout default (60 s), which ProxyTimeout and the worker `timeout` inherit. */
@@ -47,6 +48,13 @@ export const BALANCER_KEYS = new Set([
 
 /** Keys that make sense only on a balancer member. */
 export const MEMBER_KEYS = new Set(['loadfactor', 'lbset', 'route', 'retry', 'status']);
+
+/** Every key applyWorkerKey takes (and hctemplate, which BuildState expands): for "did you mean". */
+export const WORKER_KEYS: readonly string[] = [
+  'enablereuse', 'disablereuse', 'max', 'timeout', 'connectiontimeout', 'acquire', 'ttl', 'retry',
+  'flushwait', 'flushpackets', 'loadfactor', 'lbset', 'route', 'status',
+  'hcmethod', 'hcinterval', 'hcpasses', 'hcfails', 'hcuri', 'hcexpr', 'hctemplate',
+];
 
 const onOff = (key: string, v: string): boolean => {
   const l = v.toLowerCase();
@@ -114,7 +122,7 @@ export function applyWorkerKey(w: WorkerSettings, key: string, v: string): void 
     case 'hcmethod': case 'hcinterval': case 'hcpasses': case 'hcfails': case 'hcuri': case 'hcexpr':
       applyHealthKey(w.healthCheck ??= defaultHealthCheck(), key, v);
       return;
-    default: throw new Error(`unknown worker key "${key}"`);
+    default: throw new Error(`unknown worker key "${key}"${didYouMean(key, WORKER_KEYS)}`);
   }
 }
 
@@ -204,6 +212,6 @@ export function applyBalancerKey(b: BalancerSettings, key: string, v: string): v
       b.failOnStatus = codes.map(Number);
       return;
     }
-    default: throw new Error(`unknown balancer key "${key}"`);
+    default: throw new Error(`unknown balancer key "${key}"${didYouMean(key, BALANCER_KEYS)}`);
   }
 }

@@ -25,6 +25,7 @@ import { Flag, type BalancerBoard } from '../balancer/shared-state.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import type { ManagerSettings } from '../config/model.js';
 import { renderManagerPage } from './manager-page.js';
+import { readVariable } from '../tuning.js';
 
 /** Where the manager reads and writes; a Gateway in one process, the main thread with serving threads. */
 export interface ControlSource {
@@ -264,8 +265,8 @@ function readBody(req: IncomingMessage): Promise<string | null> {
 export async function startBalancerControl(settings: ManagerSettings | null | undefined, source: ControlSource,
                                            log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<BalancerControl | null> {
   if (settings === null || settings === undefined) return null;
-  const token = env['FCGATE_MANAGER_TOKEN'];
-  const control = new BalancerControl(source, { settings, token: token === undefined || token === '' ? null : token, log });
+  const token = readVariable('FCGATE_MANAGER_TOKEN', env);
+  const control = new BalancerControl(source, { settings, token: token === '' ? null : token, log });
   await control.listen();
   return control;
 }

@@ -26,6 +26,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     log,
     shared: true,
     balancerState: task.balancerState,
+    spoolAccount: task.spoolAccount,
     healthChecks: false,                 // the main thread runs them, once for all threads
   });
 

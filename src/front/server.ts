@@ -107,7 +107,7 @@ export class Gateway {
     };
     this.spoolAccount = new SpoolAccount(this.tuning.FCGATE_SPOOL_MEMORY_TOTAL, this.tuning.FCGATE_SPOOL_DISK_TOTAL,
       options.spoolAccount);
-    this.spoolDir = options.spoolDir ?? tmpdir();
+    this.spoolDir = options.spoolDir ?? (this.tuning.FCGATE_SPOOL_DIR || tmpdir());
     this.resetMembers();
   }
 

@@ -9,7 +9,17 @@ import { configFromFlags, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/model.js';
 import type { ConfigSource } from './messages.js';
 
-export interface SourceSettings { config?: string; listen: string[]; pass: string[]; documentRoot?: string }
+export interface SourceSettings {
+  config?: string; listen: string[]; pass: string[]; documentRoot?: string; user?: string; group?: string; pidFile?: string;
+}
+
+/** The flags that stand for directives (serve's --document-root, --user, --group, --pid-file). */
+const optionalFlags = (s: Omit<SourceSettings, 'config' | 'listen' | 'pass'>): Omit<SourceSettings, 'config' | 'listen' | 'pass'> => ({
+  ...(s.documentRoot !== undefined ? { documentRoot: s.documentRoot } : {}),
+  ...(s.user !== undefined ? { user: s.user } : {}),
+  ...(s.group !== undefined ? { group: s.group } : {}),
+  ...(s.pidFile !== undefined ? { pidFile: s.pidFile } : {}),
+});
 
 /** Reads the file now (ConfigError when unreadable), or wraps the flags. */
 export function readConfigSource(s: SourceSettings): ConfigSource {
@@ -23,15 +33,11 @@ export function readConfigSource(s: SourceSettings): ConfigSource {
     }
     return { kind: 'text', text, fileName };
   }
-  return {
-    kind: 'flags', listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'], pass: s.pass,
-    ...(s.documentRoot !== undefined ? { documentRoot: s.documentRoot } : {}),
-  };
+  return { kind: 'flags', listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'], pass: s.pass, ...optionalFlags(s) };
 }
 
 /** Parses a source (throws ConfigError as the config loader does). */
 export function configFromSource(src: ConfigSource): GatewayConfig {
   if (src.kind === 'text') return parseConfig(src.text, src.fileName);
-  return configFromFlags({ listen: src.listen, pass: src.pass,
-    ...(src.documentRoot !== undefined ? { documentRoot: src.documentRoot } : {}) });
+  return configFromFlags({ listen: src.listen, pass: src.pass, ...optionalFlags(src) });
 }

@@ -14,7 +14,7 @@ import type { Tuning } from '../tuning.js';
  */
 export type ConfigSource =
   | { kind: 'text'; text: string; fileName: string }
-  | { kind: 'flags'; listen: string[]; pass: string[]; documentRoot?: string };
+  | { kind: 'flags'; listen: string[]; pass: string[]; documentRoot?: string; user?: string; group?: string; pidFile?: string };
 
 /** One backend's connection cap and its cells: table `table`, backend `index` (SharedBudget layout). */
 export interface BudgetEntry { name: string; cap: number; table: number; index: number }
@@ -35,6 +35,8 @@ export interface ServeTask {
   budgets: BudgetSpec;
   /** The balancer members' shared state (BalancerBoard buffer) for this configuration. */
   balancerState: SharedArrayBuffer;
+  /** Memory and disk of buffered request bodies, counted for all threads (SpoolAccount.buffer). */
+  spoolAccount: SharedArrayBuffer;
   /** FCGATE_TEST_HOOKS=1: honour the 'crash' message. */
   testHooks: boolean;
 }

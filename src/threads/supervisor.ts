@@ -20,6 +20,8 @@ export interface ServingThreadsOptions {
   budgets: BudgetTable;
   /** The balancer members' shared state for `source` (BalancerBoard buffer). */
   balancerState: SharedArrayBuffer;
+  /** Memory and disk of buffered request bodies, counted for all threads (SpoolAccount.buffer). */
+  spoolAccount: SharedArrayBuffer;
   log: (line: string) => void;
   /** FCGATE_TEST_HOOKS=1: threads honour crash(). */
   testHooks: boolean;
@@ -201,7 +203,8 @@ export class ServingThreads {
       });
       const task: ServeTask = {
         slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
-        tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState, testHooks: this.o.testHooks,
+        tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState,
+        spoolAccount: this.o.spoolAccount, testHooks: this.o.testHooks,
       };
       s.source = this.source;
       s.done = this.piscina.run(task, { transferList: [port2] }).then(() => {

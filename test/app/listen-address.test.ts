@@ -34,5 +34,7 @@ test('demo-app arguments', () => {
   assert.throws(() => parseDemoAppArgs(['--mpxs', 'maybe']), /--mpxs must be on or off/);
   assert.throws(() => parseDemoAppArgs(['--max-conns', '0']), /--max-conns must be a positive integer/);
   assert.throws(() => parseDemoAppArgs(['--listen']), /--listen needs a value/);
-  assert.throws(() => parseDemoAppArgs(['--bogus']), /unknown argument --bogus/);
+  assert.throws(() => parseDemoAppArgs(['--bogus']), /unknown option --bogus/);
+  assert.throws(() => parseDemoAppArgs(['--listn', 'x']), /unknown option --listn \(did you mean --listen\?\)/);
+  assert.throws(() => parseDemoAppArgs(['--listen', 'host:99999']), /--listen listen address "host:99999": port must be 0..65535/);
 });

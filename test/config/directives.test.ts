@@ -264,3 +264,30 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('ProxyTimeout x\n', 'fcgate.conf:1: ProxyTimeout: expected a duration (a whole number, optionally with ms, s, mi or h), got "x"');
   fails('<Location /a>\nProxyPassMatch fcgi://h/\n</Location>\n', 'fcgate.conf:2: ProxyPassMatch: inside <Location> use ProxyPass, or put ProxyPassMatch in <LocationMatch>');
 });
+
+// Issue 13: misspelt names get the closest known one; unrelated ones get nothing.
+test('unknown directives, sections and keys: "did you mean" when one is close', () => {
+  fails('ProxyPazz /x/ fcgi://localhost:4000/\n', 'fcgate.conf:1: ProxyPazz: unknown directive (did you mean ProxyPass?)');
+  fails('documentroot /srv\nLisen 80\n', 'fcgate.conf:2: Lisen: unknown directive (did you mean Listen?)');
+  fails('ProxyPassReverse /a/ fcgi://h/\n', 'fcgate.conf:1: ProxyPassReverse: unknown directive');
+  fails('<FileMatch "\\.php$">\n</FileMatch>\n', 'fcgate.conf:1: <FileMatch>: unknown section (did you mean FilesMatch?)');
+  fails('ProxyPass /a/ fcgi://h/ flushpacket=on\n', 'fcgate.conf:1: ProxyPass: unknown worker key "flushpacket" (did you mean flushpackets?)');
+  fails('ProxyPass /a/ fcgi://h/ timout=5\n', 'fcgate.conf:1: ProxyPass: unknown worker key "timout" (did you mean timeout?)');
+  fails('ProxyPass /a/ balancer://b/ lbmetod=bybusyness\n<Proxy balancer://b/>\nBalancerMember fcgi://h:1\n</Proxy>\n',
+    'fcgate.conf:1: ProxyPass: unknown balancer key "lbmetod" (did you mean lbmethod?)');
+  fails('<Proxy balancer://b/>\nBalancerMember fcgi://h:1 loadfacter=2\n</Proxy>\nProxyPass /a/ balancer://b/\n',
+    'fcgate.conf:2: BalancerMember: unknown worker key "loadfacter" (did you mean loadfactor?)');
+});
+
+test('User, Group and PidFile (Apache mpm_common): names or #id, server level only', () => {
+  const cfg = parseConfig('User www-data\nGroup #33\nPidFile run/fcgate.pid\n', '/etc/fcgate/fcgate.conf');
+  assert.equal(cfg.user, 'www-data');
+  assert.equal(cfg.group, '#33');
+  assert.equal(cfg.pidFile, '/etc/fcgate/run/fcgate.pid');          // relative to the file's folder
+  assert.equal(parseConfig('Listen 80\n', 'f').user, undefined);
+  fails('User\n', 'fcgate.conf:1: User: takes one argument, a user name or #id');
+  fails('User a b\n', 'fcgate.conf:1: User: takes one argument, a user name or #id');
+  fails('Group "we ird"\n', 'fcgate.conf:1: Group: "we ird" is not a group name or #id');
+  fails('<Location /x>\nUser nobody\n</Location>\n', 'fcgate.conf:2: User: not allowed inside <Location>');
+  fails('PidFile\n', 'fcgate.conf:1: PidFile: takes one argument, a file');
+});

@@ -37,14 +37,18 @@ test('loadConfig reads a file; errors carry its path and line; a missing file is
 
 test('configFromFlags builds the same config as the directives', () => {
   const cfg = configFromFlags({ listen: ['8080', '127.0.0.1:8081'], pass: ['/app/=fcgi://127.0.0.1:9000/', '/b/=fcgi://127.0.0.1:9001/ disablereuse=on'], documentRoot: '/srv' });
-  assert.equal(cfg.source, '<flags>');
+  assert.equal(cfg.source, 'command line');
   assert.deepEqual(cfg.listen, [{ host: null, port: 8080 }, { host: '127.0.0.1', port: 8081 }]);
   assert.deepEqual(cfg.routes.map((r) => [r.pattern, r.worker!.name, r.worker!.reuse]), [
     ['/app/', 'fcgi://127.0.0.1:9000', true], ['/b/', 'fcgi://127.0.0.1:9001', false]]);
   assert.equal(cfg.documentRoot, '/srv');
-  assert.throws(() => configFromFlags({ listen: [], pass: ['/app/'] }), /^ConfigError: <flags>: --pass \/app\/: expected PATH=URL/);
-  assert.throws(() => configFromFlags({ listen: ['x'], pass: [] }), (e: unknown) => e instanceof ConfigError && e.message === '<flags>: Listen: expected [address:]port, got "x" (--listen x)');
-  assert.throws(() => configFromFlags({ listen: [], pass: ['/a/=http://h/'] }), /\(--pass \/a\/ http:\/\/h\/\)$/);
+  // Errors name the flag, with no file label (issue 13: no `<flags>:` prefix).
+  assert.throws(() => configFromFlags({ listen: [], pass: ['/app/'] }), /^ConfigError: --pass \/app\/: expected PATH=URL/);
+  assert.throws(() => configFromFlags({ listen: ['x'], pass: [] }), (e: unknown) => e instanceof ConfigError && e.message === '--listen x: expected [address:]port, got "x"');
+  assert.throws(() => configFromFlags({ listen: [], pass: ['/a/=http://h/'] }), /^ConfigError: --pass \/a\/ http:\/\/h\/: /);
+  assert.throws(() => configFromFlags({ listen: [], pass: [], user: 'a b' }), /^ConfigError: --user a b: "a b" is not a user name or #id$/);
+  const run = configFromFlags({ listen: [], pass: [], user: 'www-data', group: '#33', pidFile: '/run/fcgate/fcgate.pid' });
+  assert.deepEqual([run.user, run.group, run.pidFile], ['www-data', '#33', '/run/fcgate/fcgate.pid']);
 });
 
 test('describeConfig summarises routes, workers, balancers, ignored directives and warnings', () => {

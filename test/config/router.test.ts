@@ -321,3 +321,26 @@ test('fcgi default worker port and shared worker objects through routes', () => 
   assert.deepEqual(a.worker!.address, { kind: 'tcp', host: 'localhost', port: 8000 });
   assert.equal(b.targetPath, '/x/1');
 });
+
+// Issue 13: with the ProxyPass forms, `DirectoryIndex index.php` served the PHP source of
+// index.php as a static file. Apache's mod_dir tries the index as a sub-request, which
+// ProxyPassMatch maps: PHP runs it (REQUEST_URI stays `/`, SCRIPT_NAME is `/index.php`).
+test('DirectoryIndex names that a ProxyPassMatch maps are proxied, never served as files', () => {
+  const c = parseConfig(`DocumentRoot "${DOCROOT}"
+DirectoryIndex index.php index.html
+ProxyPassMatch "^/(.*\\.php(/.*)?)$" "fcgi://127.0.0.1:9000${DOCROOT}/$1"
+`, 'f.conf');
+  const root = proxied(resolve(c, snap('/withindex/')));
+  assert.equal(root.targetPath, `${DOCROOT}/withindex/index.php`);
+  assert.equal(root.decodedPath, '/withindex/index.php');
+  assert.equal(root.worker!.name, 'fcgi://127.0.0.1:9000');
+  // index.php is tried first even where only index.html exists on disk (as Apache: the
+  // sub-request is proxied whether or not the file is local); PHP-FPM answers 404 then.
+  assert.equal(proxied(resolve(c, snap('/'))).targetPath, `${DOCROOT}/index.php`);
+  const htmlFirst = parseConfig(`DocumentRoot "${DOCROOT}"
+DirectoryIndex index.html index.php
+ProxyPassMatch "^/(.*\\.php(/.*)?)$" "fcgi://127.0.0.1:9000${DOCROOT}/$1"
+`, 'f.conf');
+  assert.deepEqual(resolve(htmlFirst, snap('/')), { kind: 'static', filename: `${DOCROOT}/index.html`, decodedPath: '/' });
+  assert.equal(proxied(resolve(htmlFirst, snap('/withindex/'))).targetPath, `${DOCROOT}/withindex/index.php`);
+});

@@ -68,6 +68,12 @@ export interface PhpFpmOptions {
   /** Raw pool lines, e.g. 'pm.max_requests = 100'. */
   poolLines?: string[];
   startTimeoutMs?: number;          // default 10000
+  /**
+   * Pool sections to run instead of the generated one (e.g. an example pool file with its
+   * ports and paths rewritten); the options above but startTimeoutMs then do not apply.
+   * `targets`: every address they listen on; the start waits for all of them.
+   */
+  pools?: { text: string; targets: ConnectTarget[] };
 }
 
 export interface PhpFpm {
@@ -98,6 +104,18 @@ function versionOf(binary: string): string {
   return v;
 }
 
+/** The [global] section: pid and log in `dir`, in the foreground. */
+function globalSection(dir: string): string[] {
+  return [
+    '[global]',
+    `pid = ${join(dir, 'php-fpm.pid')}`,
+    `error_log = ${join(dir, 'php-fpm.log')}`,
+    'log_level = notice',
+    'daemonize = no',
+    'process_control_timeout = 2s',
+  ];
+}
+
 function renderConf(dir: string, listenLine: string, opts: PhpFpmOptions): string {
   const pm = opts.pm ?? 'static';
   const max = opts.maxChildren ?? 4;
@@ -110,12 +128,7 @@ function renderConf(dir: string, listenLine: string, opts: PhpFpmOptions): strin
     ...opts.extraIni,
   };
   const lines = [
-    '[global]',
-    `pid = ${join(dir, 'php-fpm.pid')}`,
-    `error_log = ${join(dir, 'php-fpm.log')}`,
-    'log_level = notice',
-    'daemonize = no',
-    'process_control_timeout = 2s',
+    ...globalSection(dir),
     '',
     '[fcgate]',
     listenLine,
@@ -160,7 +173,8 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
   }
   const confPath = join(dir, 'php-fpm.conf');
   const logPath = join(dir, 'php-fpm.log');
-  writeFileSync(confPath, renderConf(dir, listenLine, opts));
+  writeFileSync(confPath, opts.pools === undefined ? renderConf(dir, listenLine, opts)
+    : [...globalSection(dir), '', opts.pools.text].join('\n'));
 
   const args = ['-y', confPath, '-F'];          // foreground; the log goes to logPath
   if (process.getuid?.() === 0) args.push('-R'); // CI runs as root
@@ -192,16 +206,18 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
   const logTail = (maxBytes = 4096): string => tailFile(logPath, maxBytes);
 
   try {
-    await waitForConnect(target, {
-      timeoutMs: opts.startTimeoutMs ?? 10_000,
-      abandon: () => {
-        if (spawnError !== null) return `spawn failed: ${(spawnError as Error).message}`;
-        if (child.exitCode !== null || child.signalCode !== null) {
-          return `php-fpm exited early (code ${child.exitCode}, signal ${child.signalCode})`;
-        }
-        return null;
-      },
-    });
+    for (const t of opts.pools?.targets ?? [target]) {
+      await waitForConnect(t, {
+        timeoutMs: opts.startTimeoutMs ?? 10_000,
+        abandon: () => {
+          if (spawnError !== null) return `spawn failed: ${(spawnError as Error).message}`;
+          if (child.exitCode !== null || child.signalCode !== null) {
+            return `php-fpm exited early (code ${child.exitCode}, signal ${child.signalCode})`;
+          }
+          return null;
+        },
+      });
+    }
   } catch (err) {
     const detail = `${(err as Error).message}\n--- php-fpm output ---\n${early}` +
       `\n--- ${logPath} ---\n${logTail()}`;

@@ -21,10 +21,14 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs the CLI. FCGATE_ALLOW_ROOT=1 unless `env` says otherwise: CI runs as root, and
+ * `serve` refuses root without User (issue 13; test/cli/privileges.test.ts tests that).
+ */
 export function startCli(args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, FCGATE_ALLOW_ROOT: '1', ...env },
   });
   trackGroup(child.pid!);
   const lines: string[] = [];
