@@ -16,9 +16,19 @@ const garbage: DemoRoute = (_req, res) => {
   res.endConnection();
 };
 
-/** A complete head and `bytes` (default 1000) of body, then the connection ends without END_REQUEST. */
+/**
+ * A complete head and `bytes` (default 1000) of body, then the connection ends without
+ * END_REQUEST. `location=PATH`: the head is a local redirect (Location without Status).
+ */
 const dieMidResponse: DemoRoute = (_req, res, target) => {
-  const n = intParam(new URLSearchParams(target.query), 'bytes', 1000, 1 << 24) ?? 1000;
+  const q = new URLSearchParams(target.query);
+  const n = intParam(q, 'bytes', 1000, 1 << 24) ?? 1000;
+  const location = q.get('location');
+  if (location !== null) {
+    res.write(`Location: ${location}\r\n\r\n`);
+    res.endConnection();
+    return;
+  }
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': n * 2 });
   res.write(Buffer.alloc(n, 'x'));
   res.endConnection();
@@ -84,6 +94,32 @@ const afterEnd: DemoRoute = (req, res) => {
   res.detach();
 };
 
+/**
+ * A complete answer and END_REQUEST, then STDOUT records for the same request id that look
+ * like a whole other response (a buggy or hostile app): in the same write, or `delay=MS`
+ * later. `close=1` then ends the connection (else it stays open for more requests).
+ */
+const strayAfterEndRequest: DemoRoute = (req, res, target) => {
+  const q = new URLSearchParams(target.query);
+  const delay = intParam(q, 'delay', 0, 10_000) ?? 0;
+  const stray = Buffer.concat([
+    frameCopy(RecordType.Stdout, req.id, Buffer.from('Status: 201 Created\r\nContent-Type: text/plain\r\nX-Stray: 1\r\n\r\nSTRAY BYTES FROM AN EARLIER REQUEST\n')),
+    streamEnd(RecordType.Stdout, req.id),
+    encodeEndRequest(req.id, 0, ProtocolStatus.RequestComplete),
+  ]);
+  const answer = Buffer.concat([
+    frameCopy(RecordType.Stdout, req.id, Buffer.from('Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nthe real answer\n')),
+    streamEnd(RecordType.Stdout, req.id),
+    encodeEndRequest(req.id, 0, ProtocolStatus.RequestComplete),
+  ]);
+  if (delay === 0) res.rawWrite(Buffer.concat([answer, stray]));
+  else {
+    res.rawWrite(answer);
+    setTimeout(() => res.rawWrite(stray), delay);
+  }
+  res.detach();
+};
+
 export const testRoutes: ReadonlyMap<string, DemoRoute> = new Map<string, DemoRoute>([
   ['/test/garbage', garbage],
   ['/test/die-mid-response', dieMidResponse],
@@ -94,4 +130,5 @@ export const testRoutes: ReadonlyMap<string, DemoRoute> = new Map<string, DemoRo
   ['/test/hang', hang],
   ['/test/count-connection', countConnection],
   ['/test/after-end', afterEnd],
+  ['/test/stray-after-end-request', strayAfterEndRequest],
 ]);

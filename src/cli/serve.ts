@@ -80,8 +80,15 @@ export function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
  * Asks each backend with FCGI_GET_VALUES and decides its connection cap: `max` when given,
  * else the app's FCGI_MAX_CONNS, else FCGATE_DEFAULT_MAX_CONNS. One log line per backend.
  */
-export async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: (l: string) => void):
-    Promise<Map<string, number>> {
+/**
+ * Asks each backend FCGI_GET_VALUES: its connection cap (`max`, else FCGI_MAX_CONNS, else
+ * the default). A backend that accepts the connection and answers nothing gets its name in
+ * `silent` (unless enablereuse/disablereuse was written for it): fcgiwrap and plain libfcgi
+ * apps serve one connection at a time, so a connection kept idle would lock out every other
+ * request (issue 8 §4); callers turn reuse off for them (budget.turnReuseOff).
+ */
+export async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: (l: string) => void,
+                                silent?: Set<string>): Promise<Map<string, number>> {
   const caps = new Map<string, number>();
   await Promise.all(workers.map(async (w) => {
     const r = await probeBackend(w.address, w.name, tuning.FCGATE_PROBE_TIMEOUT);
@@ -90,6 +97,10 @@ export async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: 
     const said = r.error !== null ? `no answer (${r.error})`
       : Object.entries(r.raw).map(([k, v]) => `${k}=${v}`).join(' ') || 'nothing';
     log(`FCGATE_PROBE backend=${w.name} get_values="${said}" max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`);
+    if (r.silent && w.reuse && w.reuseSet !== true) {
+      silent?.add(w.name);
+      log(`FCGATE_REUSE_OFF backend=${w.name} cause="the app did not answer FCGI_GET_VALUES (fcgiwrap and libfcgi apps serve one connection at a time): connections are not kept (enablereuse=on overrides)"`);
+    }
   }));
   return caps;
 }
@@ -98,7 +109,12 @@ export async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: 
 export async function probeAndBudget(cfg: GatewayConfig, tuning: Tuning, log: (l: string) => void):
     Promise<Map<string, ConnectionBudget>> {
   const budgets = new Map<string, ConnectionBudget>();
-  for (const [name, cap] of await probeCaps(allWorkers(cfg), tuning, log)) budgets.set(name, new LocalBudget(cap));
+  const silent = new Set<string>();
+  for (const [name, cap] of await probeCaps(allWorkers(cfg), tuning, log, silent)) {
+    const b = new LocalBudget(cap);
+    if (silent.has(name)) b.turnReuseOff();
+    budgets.set(name, b);
+  }
   return budgets;
 }
 
@@ -129,7 +145,9 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   let config = configFromSource(source);
   s.beforeBind?.(config);
   const table = new BudgetTable(threads);
-  table.assign(await probeCaps(allWorkers(config), s.tuning, log));
+  const silent = new Set<string>();
+  table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent));
+  for (const name of silent) table.turnReuseOff(name);
   const listen = await claimListen(config.listen);
   const testHooks = s.tuning.FCGATE_TEST_HOOKS;
   // Balancer member state shared by all threads; the health checks run here, once.
@@ -199,9 +217,12 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
       if (known === undefined) fresh.push(w);
       else caps.set(w.name, w.max ?? known);
     }
-    for (const [name, cap] of await probeCaps(fresh, s.tuning, log)) caps.set(name, cap);
+    const silent = new Set<string>();
+    for (const [name, cap] of await probeCaps(fresh, s.tuning, log, silent)) caps.set(name, cap);
     board = new BalancerBoard(cfg);
-    const problems = await serving.reload(next, table.assign(caps), board.buffer);
+    const spec = table.assign(caps);
+    for (const name of silent) table.turnReuseOff(name);
+    const problems = await serving.reload(next, spec, board.buffer);
     config = cfg;
     checkHealth(cfg);
     if (problems.length > 0) {

@@ -13,6 +13,8 @@ export interface WorkerSettings {
   address: BackendAddress;
   /** Connection reuse (FCGI_KEEP_CONN): on by default; disablereuse=on turns it off. */
   reuse: boolean;
+  /** enablereuse/disablereuse was written: the startup probe does not turn reuse off. */
+  reuseSet?: boolean;
   /** Connections to this backend over all serving threads together; null = not set (probe or default). */
   max: number | null;
   /** Read timeout in ms (worker key `timeout`, seconds in the config). */

@@ -14,13 +14,19 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
  *   not accept within 5 s is down, and 60 s of hanging clients helps nobody;
  * - acquireMs 5000: Apache waits for a free connection without a deadline unless
  *   `acquire` is set; we never wait forever (DESIGN §5);
- * - flushPackets 'auto' (APACHE-BEHAVIOUR, "where fcgate differs").
+ * - flushPackets 'auto' (APACHE-BEHAVIOUR, "where fcgate differs");
+ * - ttlMs 2000: Apache keeps idle connections until `ttl` (none by default), nginx for 60 s,
+ *   but neither keeps any unless told to. A kept idle connection pins a PHP-FPM worker (and
+ *   all of fcgiwrap), so other clients of the same pool (another gateway, Apache during a
+ *   migration) wait until we let go: 2 s after a burst, and at once when one of our own
+ *   requests waits (upstream/pool.ts STALL_MS). Steady traffic reuses connections long
+ *   before 2 s; `ttl=60` for apps that multiplex or don't pin workers (issue 8 §4).
  */
 export function defaultWorker(name: string, address: BackendAddress, timeoutMs = DEFAULT_TIMEOUT_MS): WorkerSettings {
   return {
     name, address,
     reuse: true, max: null,
-    timeoutMs, connectTimeoutMs: 5_000, acquireMs: 5_000, ttlMs: 60_000,
+    timeoutMs, connectTimeoutMs: 5_000, acquireMs: 5_000, ttlMs: 2_000,
     flushPackets: 'auto', flushWaitMs: 10, requestBuffering: true,
     loadFactor: 1, lbSet: 0, route: '', retryMs: 60_000, status: '',
   };
@@ -91,8 +97,8 @@ export function durationMs(key: string, v: string, unit: 's' | 'ms'): number {
  */
 export function applyWorkerKey(w: WorkerSettings, key: string, v: string): void {
   switch (key) {
-    case 'enablereuse': w.reuse = onOff(key, v); return;
-    case 'disablereuse': w.reuse = !onOff(key, v); return;
+    case 'enablereuse': w.reuse = onOff(key, v); w.reuseSet = true; return;
+    case 'disablereuse': w.reuse = !onOff(key, v); w.reuseSet = true; return;
     case 'requestbuffering': w.requestBuffering = onOff(key, v); return;
     case 'max': w.max = integer(key, v, 1); return;
     case 'timeout': w.timeoutMs = durationMs(key, v, 's'); return;

@@ -501,16 +501,22 @@ export class UwsReply implements ResponseSink {
     this.complete();
   }
 
-  onFailure(err: GatewayError, headSent: boolean): void {
+  /**
+   * `appHead` (the exchange's word) says the app had sent a head; whether it reached the
+   * client is this reply's business: a local redirect's head never does (issue 8 §3: such a
+   * request that then failed got no answer at all), a queued head not yet.
+   */
+  onFailure(err: GatewayError, appHead: boolean): void {
+    void appHead;
     const code = err.code;
-    this.ctx.log(formatFailure(err, this.tag + (headSent || this.headSent ? ' after_head=1' : '')));
+    this.ctx.log(formatFailure(err, this.tag + (this.headSent && !this.headQueued ? ' after_head=1' : '')));
     if (this.aborted) { this.complete(); return; }
     if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
     if (this.headQueued) {
       // The app's head never left the gateway: the client can still get a clean error.
       this.headQueued = false;
       this.headSent = false;
-    } else if (headSent || this.headSent) {
+    } else if (this.headSent) {
       // The head is out: close the connection so the client sees the truncation. Not from
       // inside a cork (what it holds would be dropped): once this read is handled.
       if (!this.done) queueMicrotask(() => { if (!this.aborted) this.res.close(); });

@@ -248,6 +248,7 @@ export class Gateway {
       }
       pool = new Pool(worker, budget, {
         queueLimit: this.tuning.FCGATE_QUEUE_LIMIT,
+        log: this.log,
         maxRequestsPerConnection: this.tuning.FCGATE_CONN_MAX_REQUESTS,
         retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
       });
@@ -385,15 +386,16 @@ export class Gateway {
       const path = balanced.member.path;
       if (path !== '') r = { ...r, targetPath: path + r.targetPath };
     }
+    const pool = this.poolFor(worker);
     try {
       const params = buildParams(snap, r, this.server, member);
       if (params.vary.length > 0) reply.extraHeaders = ['Vary', params.vary.join(', ')];
-      preamble = writePreamble(1, params.list, { keepConn: worker.reuse, endStdin: !hasBody });
+      preamble = writePreamble(1, params.list, { keepConn: pool.keeps, endStdin: !hasBody });
     } catch (err) {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', worker.name, `building the request failed: ${(err as Error).message}`));
       return null;
     }
-    const exchange = new Exchange(this.poolFor(worker), preamble, hasBody, balanced ?? reply, this.exchangeOptions, reply.tag);
+    const exchange = new Exchange(pool, preamble, hasBody, balanced ?? reply, this.exchangeOptions, reply.tag);
     reply.exchange = exchange;
     reply.flush = worker.flushPackets;
     reply.flushWaitMs = worker.flushWaitMs;

@@ -89,3 +89,20 @@ export function streamEnd(type: number, id: number): Buffer {
   writeHeader(out, 0, type, id, 0, 0);
   return out;
 }
+
+/**
+ * Rewrites the request id of every record in `records` (whole records back to back, as
+ * writePreamble and frameCopy make them) to `id`: a request whose records were framed before
+ * its connection was known gets that connection's id (upstream/connection.ts nextRequestId).
+ * Only for Buffers no socket holds yet. Throws on bytes that are not whole records.
+ */
+export function setRecordIds(records: Buffer, id: number): void {
+  let at = 0;
+  while (at < records.length) {
+    if (at + HEADER_LEN > records.length) throw new RangeError(`setRecordIds: a record header cut at ${at} of ${records.length}`);
+    records[at + 2] = id >>> 8;
+    records[at + 3] = id & 0xff;
+    at += HEADER_LEN + ((records[at + 4]! << 8) | records[at + 5]!) + records[at + 6]!;
+  }
+  if (at !== records.length) throw new RangeError(`setRecordIds: records overrun the buffer (${at} of ${records.length})`);
+}

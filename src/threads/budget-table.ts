@@ -42,6 +42,12 @@ export class BudgetTable {
     return { threads: this.threads, tables: [...this.tables], entries: [...this.entries.values()].map((e) => ({ ...e })) };
   }
 
+  /** Turns reuse off for `name` in every thread (see ConnectionBudget.reuseOff). */
+  turnReuseOff(name: string): void {
+    const e = this.entries.get(name);
+    if (e !== undefined) new SharedBudget(this.tables[e.table]!, e.index, e.cap, 0, this.threads).turnReuseOff();
+  }
+
   /** Gives back everything thread `slot` held; call only while no thread runs in that slot. */
   reclaim(slot: number): void {
     for (const e of this.entries.values()) SharedBudget.reclaim(this.tables[e.table]!, e.index, slot, this.threads);

@@ -24,7 +24,23 @@ export interface ConnectionBudget {
    * differs). One call per arming; a pool arms again if it still cares.
    */
   watchWaiting(seen: number, cb: () => void): void;
+  /**
+   * Connections to this backend are not kept, whatever `enablereuse` says by default: it did
+   * not answer FCGI_GET_VALUES at startup (fcgiwrap and plain libfcgi apps serve one
+   * connection at a time), or a kept connection never answered its next request (issue 8 §4).
+   * One verdict for all threads.
+   */
+  readonly reuseOff: boolean;
+  /** Sets reuseOff; true for the one caller that changed it (who logs it, once). */
+  turnReuseOff(): boolean;
+  /** A request on a reused connection was answered: the app takes kept connections. */
+  readonly reuseVerified: boolean;
+  markReuseVerified(): void;
 }
+
+/** Bits of a budget's flags. */
+const REUSE_OFF = 1;
+const REUSE_VERIFIED = 2;
 
 export class LocalBudget implements ConnectionBudget {
   used = 0;
@@ -50,10 +66,21 @@ export class LocalBudget implements ConnectionBudget {
     if (this.waiting !== seen) queueMicrotask(cb);
     else this.watchers.push(cb);
   }
+
+  private flags = 0;
+  get reuseOff(): boolean { return (this.flags & REUSE_OFF) !== 0; }
+  turnReuseOff(): boolean {
+    if (this.reuseOff) return false;
+    this.flags |= REUSE_OFF;
+    return true;
+  }
+  get reuseVerified(): boolean { return (this.flags & REUSE_VERIFIED) !== 0; }
+  markReuseVerified(): void { this.flags |= REUSE_VERIFIED; }
 }
 
-/** Int32 cells per backend: `used`, `waiting`, then the same two for each thread's own share. */
-const cellsPer = (threads: number): number => 2 + 2 * threads;
+/** Int32 cells per backend: `used`, `waiting`, flags, then `used` and `waiting` of each thread's own share. */
+const cellsPer = (threads: number): number => 3 + 2 * threads;
+const FLAGS = 2;
 
 /** Atomics.waitAsync (ES2024; Node 16+): declared here because lib is ES2022. */
 type WaitAsync = (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string };
@@ -61,9 +88,10 @@ const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
 /**
  * Slot and waiting counters in shared memory, updated with Atomics. Layout of a table for
- * B backends and T threads: backend i owns cells [i*(2+2T), (i+1)*(2+2T)): `used`,
- * `waiting` (all threads), then `used`, `waiting` of thread 0, 1, … (written only by that
- * thread), so the share of a thread that died can be given back (reclaim).
+ * B backends and T threads: backend i owns cells [i*(3+2T), (i+1)*(3+2T)): `used`,
+ * `waiting` (all threads), the flags (reuse off / verified), then `used`, `waiting` of
+ * thread 0, 1, … (written only by that thread), so the share of a thread that died can be
+ * given back (reclaim).
  */
 export class SharedBudget implements ConnectionBudget {
   private readonly cells: Int32Array;
@@ -79,7 +107,7 @@ export class SharedBudget implements ConnectionBudget {
    */
   static reclaim(buffer: SharedArrayBuffer, index: number, thread: number, threads: number): void {
     const cells = new Int32Array(buffer, index * cellsPer(threads) * 4, cellsPer(threads));
-    const own = 2 + 2 * thread;
+    const own = 3 + 2 * thread;
     for (let k = 0; k < 2; k++) {
       const share = Atomics.exchange(cells, own + k, 0);
       if (share !== 0) Atomics.sub(cells, k, share);
@@ -91,7 +119,7 @@ export class SharedBudget implements ConnectionBudget {
               thread = 0, threads = 1) {
     if (thread < 0 || thread >= threads) throw new RangeError(`SharedBudget thread ${thread} of ${threads}`);
     this.cells = new Int32Array(buffer, index * cellsPer(threads) * 4, cellsPer(threads));
-    this.own = 2 + 2 * thread;
+    this.own = 3 + 2 * thread;
   }
 
   get used(): number { return Atomics.load(this.cells, 0); }
@@ -131,4 +159,9 @@ export class SharedBudget implements ConnectionBudget {
     if (typeof r.value === 'string') queueMicrotask(cb);   // 'not-equal': changed already
     else void r.value.then(cb);
   }
+
+  get reuseOff(): boolean { return (Atomics.load(this.cells, FLAGS) & REUSE_OFF) !== 0; }
+  turnReuseOff(): boolean { return (Atomics.or(this.cells, FLAGS, REUSE_OFF) & REUSE_OFF) === 0; }
+  get reuseVerified(): boolean { return (Atomics.load(this.cells, FLAGS) & REUSE_VERIFIED) !== 0; }
+  markReuseVerified(): void { Atomics.or(this.cells, FLAGS, REUSE_VERIFIED); }
 }

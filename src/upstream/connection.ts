@@ -19,7 +19,12 @@ export interface ConnectionUser {
   /** The empty STDOUT record. */
   onStdoutEnd(): void;
   onStderr(data: Buffer): void;
-  onEndRequest(appStatus: number, protocolStatus: number): void;
+  /**
+   * END_REQUEST, delivered once the record (with its padding) is read and nothing else for
+   * this request came after it in the same read. `clean` false: the app wrote more records
+   * after it (discarded); the connection is closed, never reused (issue 8 §3).
+   */
+  onEndRequest(appStatus: number, protocolStatus: number, clean: boolean): void;
   /** Runs `fn` with the client side corked, if the user has one (optional). */
   corked?(fn: () => void): void;
   /** The connection broke while this request used it. Called at most once. */
@@ -43,8 +48,10 @@ export class UpstreamConnection implements RecordSink {
   private id = 0;
   private stdoutEnded = false;
   private ended = false;
-  /** Inside the END_REQUEST callback: the record is complete though the reader hasn't moved on. */
-  private inEndRecord = false;
+  /** END_REQUEST was read; it reaches the user once the reader is past the record (deliverEnd). */
+  private endPending = false;
+  private endApp = 0;
+  private endProtocol = 0;
   private tail: Buffer | null = null;
   private paused = false;
   /** The user's onStdout returned false during the current push. */
@@ -53,8 +60,8 @@ export class UpstreamConnection implements RecordSink {
   private timeoutMs = 0;
   /** What the socket's idle timer is set to (0: off). */
   private armedMs = 0;
-  /** Called when the socket closes or misbehaves while idle (no user). */
-  onIdleLost: ((conn: UpstreamConnection) => void) | null = null;
+  /** Called when the socket closes or misbehaves while idle (no user), with why. */
+  onIdleLost: ((conn: UpstreamConnection, detail: string) => void) | null = null;
 
   /**
    * `ownReads`: the socket was opened with `onread` (openConnection's sharedReads) and its
@@ -81,8 +88,16 @@ export class UpstreamConnection implements RecordSink {
    * (it moves to the next header after the callback): that record is complete then.
    */
   get clean(): boolean {
-    return this.healthy && !this.closed && this.tail === null && (this.reader.atBoundary || this.inEndRecord);
+    return this.healthy && !this.closed && this.tail === null && this.reader.atBoundary;
   }
+
+  /**
+   * The request id for the next request on this connection: 1 for the first (as Apache and
+   * nginx always send), then 2, 3, …: records an app writes after a request ended can then
+   * never pass for the next request's (they name an id no longer in progress: a protocol
+   * error that closes the connection), whatever the timing (issue 8 §3).
+   */
+  nextRequestId(): number { return (this.served % 0xffff) + 1; }
 
   /**
    * Binds a request to this connection and arms the read timeout. The socket's timer stays
@@ -97,6 +112,7 @@ export class UpstreamConnection implements RecordSink {
     this.id = id;
     this.stdoutEnded = false;
     this.ended = false;
+    this.endPending = false;
     this.timeoutMs = timeoutMs;
     this.arm(timeoutMs);
   }
@@ -148,6 +164,11 @@ export class UpstreamConnection implements RecordSink {
       const used = this.reader.push(t);
       if (this.reader.failed || this.closed) return;
       if (used < t.length) this.tail = t.subarray(used);
+      if (this.endPending) {
+        this.deliverEnd();
+        if (this.closed) return;
+        break;
+      }
       if (used < t.length || this.stopAsked) {
         this.pause();
         return;
@@ -203,20 +224,39 @@ export class UpstreamConnection implements RecordSink {
     const used = this.reader.push(chunk);
     if (this.reader.failed || this.closed) return;
     if (used < chunk.length) this.tail = Buffer.from(chunk.subarray(used));     // a copy (see onData)
+    if (this.endPending) { this.deliverEnd(); return; }
     // The user may ask to stop on the chunk's last record: pause then too, or the next
     // chunk would be pushed onto a client that can't take it.
     if (used < chunk.length || this.stopAsked) this.pause();
   };
 
+  /**
+   * Hands END_REQUEST to the user once the reader is past the record (its padding may come
+   * in the next read): the pool's reuse check then sees a connection at a record boundary.
+   * Records after it in the same read never get here: they name a request no longer in
+   * progress, a protocol error, and lost() delivers the end as not clean.
+   */
+  private deliverEnd(): void {
+    if (!this.reader.atBoundary || this.user === null) return;
+    this.endPending = false;
+    this.user.onEndRequest(this.endApp, this.endProtocol, true);
+  }
+
   private lost(kind: FailKind, detail: string): void {
     const user = this.user;
     const wasClosed = this.closed;
     this.destroy();
+    if (user !== null && this.endPending) {
+      // The request is complete (END_REQUEST came); what followed it is dropped with the connection.
+      this.endPending = false;
+      user.onEndRequest(this.endApp, this.endProtocol, false);
+      return;
+    }
     if (user !== null) {
       this.user = null;
       user.onConnectionFailed(kind, detail);
     } else if (!wasClosed && this.onIdleLost !== null) {
-      this.onIdleLost(this);
+      this.onIdleLost(this, detail);
     }
   }
 
@@ -249,13 +289,9 @@ export class UpstreamConnection implements RecordSink {
     this.ended = true;
     this.served++;
     if (protocolStatus !== ProtocolStatus.RequestComplete) this.healthy = false;
-    const user = this.user!;
-    this.inEndRecord = true;
-    try {
-      user.onEndRequest(appStatus, protocolStatus);
-    } finally {
-      this.inEndRecord = false;
-    }
+    this.endPending = true;
+    this.endApp = appStatus;
+    this.endProtocol = protocolStatus;
   }
 
   onBeginRequest(): void { /* never reaches a client-side reader */ }

@@ -5,9 +5,9 @@
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../protocol/cgi-head.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';
-import { frameCopy, streamEnd } from '../protocol/stream-writer.js';
+import { frameCopy, setRecordIds } from '../protocol/stream-writer.js';
 import { FailKind, type ConnectionUser, type UpstreamConnection } from './connection.js';
-import type { Pool, Waiter } from './pool.js';
+import type { FreshRequest, Pool, Waiter } from './pool.js';
 
 /** Where the response goes (front/reply.ts). Fixed methods, one object per request. */
 export interface ResponseSink {
@@ -35,15 +35,24 @@ export interface ExchangeOptions {
 
 /** How much of the sent bytes is kept to replay on a fresh connection when a reused one turns out dead. */
 const REPLAY_LIMIT = 256 * 1024;
-const REQUEST_ID = 1;
+/** The id records are framed with before a connection is known (writePreamble's too); see onAcquired. */
+const FIRST_ID = 1;
 
 const State = { Waiting: 0, Head: 1, Body: 2, Done: 3 } as const;
 
-export class Exchange implements ConnectionUser, Waiter {
+export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   queuedAt = 0;
   cancelled = false;
+  freshSince = 0;
+  stalled = false;
+  /** Watched by the pool until the app's first byte (a request on a new connection). */
+  private watched = false;
+  /** Nothing came from the app yet for this request. */
+  private silent = true;
   private conn: UpstreamConnection | null = null;
   private state: number = State.Waiting;
+  /** This request's id on its connection (connection.ts nextRequestId); records held so far carry it. */
+  private id = FIRST_ID;
   private readonly parser: CgiHeadParser;
   /** STDIN records built before a connection was ready, or kept for a replay. */
   private held: Buffer[] = [];
@@ -85,7 +94,7 @@ export class Exchange implements ConnectionUser, Waiter {
    */
   sendBody(chunk: Uint8Array, last: boolean): boolean {
     if (this.state === State.Done) return true;
-    const records = frameCopy(RecordType.Stdin, REQUEST_ID, chunk, last);
+    const records = frameCopy(RecordType.Stdin, this.id, chunk, last);
     if (last) this.bodyDone = true;
     if (this.conn === null) {
       this.hold(records);
@@ -111,6 +120,7 @@ export class Exchange implements ConnectionUser, Waiter {
   abort(): void {
     if (this.state === State.Done) return;
     this.state = State.Done;
+    this.unwatch();
     if (this.conn === null) {
       this.cancelled = true;
       return;
@@ -155,7 +165,20 @@ export class Exchange implements ConnectionUser, Waiter {
     this.acquired = true;
     this.reusedConn = conn.served > 0;
     this.state = State.Head;
-    conn.attach(this, REQUEST_ID, this.pool.worker.timeoutMs);
+    const id = conn.nextRequestId();
+    if (id !== this.id) {
+      // Held records were framed for another id: this connection's next one (a reused
+      // connection, or a fresh one after a replay). No socket holds them now.
+      for (const h of this.held) setRecordIds(h, id);
+      this.id = id;
+    }
+    conn.attach(this, id, this.pool.worker.timeoutMs);
+    this.silent = true;
+    if (!this.reusedConn) {
+      this.freshSince = Date.now();
+      this.watched = true;
+      this.pool.watchFresh(this);
+    }
     const parts = this.held;
     if (!this.replayable) { this.held = []; this.heldBytes = 0; }
     if (this.bodyDone) this.stdinComplete = true;
@@ -174,7 +197,15 @@ export class Exchange implements ConnectionUser, Waiter {
 
   // ConnectionUser
 
+  /** The app's first byte for this request: what the pool watched for (see STALL_MS). */
+  private answered(): void {
+    this.silent = false;
+    if (this.watched) { this.watched = false; this.pool.unwatchFresh(this); }
+    if (this.reusedConn) this.pool.reuseAnswered();
+  }
+
   onStdout(data: Buffer): boolean {
+    if (this.silent) this.answered();
     this.dropReplay();
     if (this.state === State.Head) {
       const at = this.parser.push(data);
@@ -214,14 +245,19 @@ export class Exchange implements ConnectionUser, Waiter {
   onStdoutEnd(): void { /* END_REQUEST decides */ }
 
   onStderr(data: Buffer): void {
+    if (this.silent) this.answered();
     const text = data.toString('utf8').replace(/\s+$/, '');
     if (text.length > 0) this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag} stderr="${text.replace(/\n/g, '\\n')}"`);
   }
 
-  onEndRequest(appStatus: number, protocolStatus: number): void {
+  onEndRequest(appStatus: number, protocolStatus: number, clean: boolean): void {
     void appStatus;                   // Apache ignores it too: the head says what happened
     const conn = this.conn!;
     if (this.state === State.Done) return;
+    if (this.silent) this.answered();
+    if (!clean) {
+      this.options.log(`FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`);
+    }
     if (protocolStatus !== ProtocolStatus.RequestComplete && this.state === State.Head) {
       const code: ErrorCode = protocolStatus === ProtocolStatus.Overloaded ? 'FCGATE_BACKEND_OVERLOADED' : 'FCGATE_PROTOCOL';
       this.fail(code, `END_REQUEST protocolStatus=${protocolStatus}`);
@@ -236,7 +272,7 @@ export class Exchange implements ConnectionUser, Waiter {
     this.conn = null;
     // END_REQUEST ends the request whether or not an empty STDOUT record came first:
     // PHP-FPM never sends that record, and requiring it made no PHP-FPM connection reusable.
-    const reusable = this.stdinComplete && protocolStatus === ProtocolStatus.RequestComplete;
+    const reusable = clean && this.stdinComplete && protocolStatus === ProtocolStatus.RequestComplete;
     this.pool.release(conn, reusable);
     if (this.remaining > 0 && !this.discard) {
       this.sink.onFailure(new GatewayError('FCGATE_APP_CLOSED', this.pool.name,
@@ -253,6 +289,7 @@ export class Exchange implements ConnectionUser, Waiter {
     if (this.state === State.Head && this.reusedConn && !this.retried && this.replayable
         && (kind === FailKind.Closed || kind === FailKind.SocketError)) {
       this.retried = true;
+      this.unwatch();
       this.conn = null;
       this.pool.release(conn, false);
       this.state = State.Waiting;
@@ -260,6 +297,7 @@ export class Exchange implements ConnectionUser, Waiter {
       return;
     }
     const beforeHead = this.state === State.Head;
+    if (kind === FailKind.Timeout && this.silent && this.reusedConn) this.pool.reuseNeverAnswered(this.tag);
     let code: ErrorCode;
     if (kind === FailKind.Timeout) code = beforeHead ? 'FCGATE_HEADER_TIMEOUT' : 'FCGATE_READ_TIMEOUT';
     else if (kind === FailKind.Protocol) code = 'FCGATE_PROTOCOL';
@@ -272,7 +310,12 @@ export class Exchange implements ConnectionUser, Waiter {
     if (this.state !== State.Done && !this.bodyDone) this.sink.onBodyWritable();
   }
 
+  private unwatch(): void {
+    if (this.watched) { this.watched = false; this.pool.unwatchFresh(this); }
+  }
+
   private fail(code: ErrorCode, detail: string): void {
+    this.unwatch();
     const headSent = this.state === State.Body;
     this.state = State.Done;
     const conn = this.conn;
@@ -297,5 +340,3 @@ export class Exchange implements ConnectionUser, Waiter {
   }
 }
 
-/** The empty STDIN record alone (a body that ends without a last chunk). */
-export const emptyStdin = (): Buffer => streamEnd(RecordType.Stdin, REQUEST_ID);

@@ -6,6 +6,11 @@
 // wait, a released connection is closed instead of parked idle (its slot goes to them),
 // idle ones are closed when a watcher sees `waiting` grow, and a pool with a queue polls
 // the budget every BUDGET_POLL_MS for slots other threads gave back.
+// Apps with one worker per connection (PHP-FPM, fcgiwrap) announce no limit, and a kept
+// idle connection pins a worker: a request on a new connection then waits in the app's
+// listen backlog behind our own idle connections (issue 8 §4). So a request that gets no
+// first byte within STALL_MS on a new connection counts as waiting too: every pool of the
+// backend lets its idle connections go and closes released ones until it is answered.
 import type { WorkerSettings } from '../config/model.js';
 import { GatewayError } from '../errors.js';
 import type { ConnectionBudget } from './budget.js';
@@ -24,6 +29,8 @@ export interface Waiter {
 export interface PoolLimits {
   /** Requests that may wait for a connection (FCGATE_QUEUE_LIMIT). */
   queueLimit: number;
+  /** Error log: idle connections let go for a stalled request, reuse turned off. */
+  log?: (line: string) => void;
   /** Requests per connection before it is retired (FCGATE_CONN_MAX_REQUESTS; 0 = no cap). */
   maxRequestsPerConnection: number;
   /** Seconds suggested in Retry-After for 503 answers. */
@@ -32,6 +39,17 @@ export interface PoolLimits {
 
 /** How often a pool with queued requests looks for a slot freed by another thread. */
 export const BUDGET_POLL_MS = 5;
+/** No first byte for this long on a new connection: the request may wait behind our idle connections. */
+export const STALL_MS = 100;
+
+/** A request sent on a connection the app had not served before (Exchange). */
+export interface FreshRequest {
+  /** When it was sent (Date.now()); set by the exchange. */
+  freshSince: number;
+  /** Counted as waiting (set by the pool). */
+  stalled: boolean;
+  readonly tag: string;
+}
 
 export interface PoolStats {
   size: number; idle: number; busy: number; pending: number;
@@ -55,7 +73,13 @@ export class Pool {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   readonly stats: PoolStats = { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
-  private readonly onIdleLost = (conn: UpstreamConnection): void => this.dropIdle(conn);
+  private readonly onIdleLost = (conn: UpstreamConnection, detail: string): void => this.dropIdle(conn, detail);
+  /** Requests on new connections waiting for their first byte (watchFresh). */
+  private readonly fresh = new Set<FreshRequest>();
+  private freshTimer: NodeJS.Timeout | null = null;
+  /** Of those, the ones counted in budget.waiting. */
+  private stalled = 0;
+  private verified = false;
 
   constructor(readonly worker: WorkerSettings, private readonly budget: ConnectionBudget,
               private readonly limits: PoolLimits) {
@@ -70,6 +94,66 @@ export class Pool {
   get size(): number { return this.open; }
   get busy(): number { return this.busyCount; }
   get idleCount(): number { return this.idle.length; }
+  /** Connections are kept for reuse: the worker says so and the app was not found unable. */
+  get keeps(): boolean { return this.worker.reuse && !this.budget.reuseOff; }
+
+  /** A request was sent on a connection the app had not served yet: watch for its first byte. */
+  watchFresh(r: FreshRequest): void {
+    if (!this.keeps) return;              // no connection is kept anywhere: none can pin a worker
+    r.stalled = false;
+    this.fresh.add(r);
+    if (this.freshTimer === null) {
+      this.freshTimer = setInterval(() => this.checkFresh(), STALL_MS / 2);
+      this.freshTimer.unref();
+    }
+  }
+
+  /** Its first byte came (or it ended): no longer watched. */
+  unwatchFresh(r: FreshRequest): void {
+    if (!this.fresh.delete(r)) return;
+    if (r.stalled) {
+      r.stalled = false;
+      this.stalled--;
+      this.budget.addWaiting(-1);
+    }
+    if (this.fresh.size === 0 && this.freshTimer !== null) { clearInterval(this.freshTimer); this.freshTimer = null; }
+  }
+
+  private checkFresh(): void {
+    const now = Date.now();
+    let stalledNow: FreshRequest | null = null;
+    for (const r of this.fresh) {
+      if (r.stalled || now - r.freshSince < STALL_MS) continue;
+      r.stalled = true;
+      this.stalled++;
+      stalledNow = r;
+      this.budget.addWaiting(1);          // wakes the pools of other threads that hold idle connections
+    }
+    if (stalledNow === null) return;
+    const idle = this.idle.length;
+    this.trimForOthers();
+    if (idle > 0) {
+      this.limits.log?.(`FCGATE_IDLE_RELEASED backend=${this.name} ${stalledNow.tag} released=${idle - this.idle.length} cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`);
+    }
+  }
+
+  /** A request on a reused connection was answered: the app takes kept connections. */
+  reuseAnswered(): void {
+    if (this.verified) return;
+    this.verified = true;
+    this.budget.markReuseVerified();
+  }
+
+  /**
+   * A request on a kept connection got no byte before its read timeout, and no kept
+   * connection of this backend was ever answered: the app serves one request per connection
+   * without closing it. Reuse goes off for all threads (logged once).
+   */
+  reuseNeverAnswered(tag: string): void {
+    if (this.budget.reuseVerified || !this.budget.turnReuseOff()) return;
+    for (const c of this.idle.splice(0)) this.retire(c);
+    this.limits.log?.(`FCGATE_REUSE_OFF backend=${this.name} ${tag} cause="a kept connection never answered its next request: connections are not kept from now on (disablereuse=on says so in the configuration)"`);
+  }
 
   /** Gives `w` a connection now, opens one, or queues it. */
   acquire(w: Waiter): void {
@@ -106,7 +190,7 @@ export class Pool {
     this.busyCount--;
     conn.detach();
     const cap = this.limits.maxRequestsPerConnection;
-    const keep = reusable && this.worker.reuse && !this.closing && conn.clean
+    const keep = reusable && this.keeps && !this.closing && conn.clean
       && (cap === 0 || conn.served < cap);
     if (!keep) {
       this.retire(conn);
@@ -144,6 +228,7 @@ export class Pool {
   close(): void {
     this.closing = true;
     clearInterval(this.sweepTimer);
+    if (this.freshTimer !== null) { clearInterval(this.freshTimer); this.freshTimer = null; }
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     for (const c of this.idle.splice(0)) this.retire(c, false);
     for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
@@ -265,10 +350,14 @@ export class Pool {
     return null;
   }
 
-  private dropIdle(conn: UpstreamConnection): void {
+  private dropIdle(conn: UpstreamConnection, detail: string): void {
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     this.retire(conn);
+    // The app closing an idle connection is ordinary (its own idle timeout); bytes are not.
+    if (!detail.startsWith('the application closed') && detail !== 'connection closed') {
+      this.limits.log?.(`FCGATE_IDLE_LOST backend=${this.name} cause="${detail.replace(/"/g, "'")}"`);
+    }
   }
 
   private nextWaiter(): Waiter | null {

@@ -17,6 +17,11 @@ export interface ProbeResult {
   raw: Record<string, string>;
   /** Why nothing came back, when nothing did. */
   error: string | null;
+  /**
+   * The app accepted the connection and then answered nothing before the deadline (or
+   * closed): fcgiwrap and plain libfcgi apps, which serve one connection at a time.
+   */
+  silent: boolean;
 }
 
 const intOrNull = (v: string | undefined): number | null =>
@@ -25,7 +30,9 @@ const intOrNull = (v: string | undefined): number | null =>
 export function probeBackend(address: BackendAddress, name: string, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
-    const empty = (error: string): ProbeResult => ({ maxConns: null, maxReqs: null, mpxsConns: null, raw: {}, error });
+    let connected = false;
+    const empty = (error: string, silent = false): ProbeResult =>
+      ({ maxConns: null, maxReqs: null, mpxsConns: null, raw: {}, error, silent: silent && connected });
     let cleanup = (): void => {};
     const finish = (r: ProbeResult): void => {
       if (settled) return;
@@ -34,9 +41,10 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
       cleanup();
       resolve(r);
     };
-    const timer = setTimeout(() => finish(empty(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(empty(`no answer within ${timeoutMs} ms`, true)), timeoutMs);
     openConnection(address, name, timeoutMs, (err, conn) => {
       if (conn === null) { finish(empty(err?.message ?? 'connect failed')); return; }
+      connected = true;
       const socket = conn.socket;
       socket.removeAllListeners('data');
       socket.removeAllListeners('end');
@@ -65,7 +73,7 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
             maxConns: intOrNull(raw[ValueName.MaxConns]),
             maxReqs: intOrNull(raw[ValueName.MaxReqs]),
             mpxsConns: mpxs === undefined ? null : mpxs !== '0',
-            raw, error: null,
+            raw, error: null, silent: false,
           });
         },
         onProtocolError: (e) => finish(empty(e.message)),
@@ -73,7 +81,7 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
       const reader = new RecordReader(sink, 'client');
       socket.on('data', (chunk: Buffer) => { reader.push(chunk); });
       socket.on('error', (e) => finish(empty(e.message)));
-      socket.on('close', () => finish(empty('the app closed the connection without answering')));
+      socket.on('close', () => finish(empty('the app closed the connection without answering', true)));
       socket.write(encodeGetValues([ValueName.MaxConns, ValueName.MaxReqs, ValueName.MpxsConns]));
     });
   });

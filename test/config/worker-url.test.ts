@@ -60,7 +60,7 @@ test('bad URLs say what is wrong', () => {
 test('worker defaults', () => {
   assert.deepEqual(defaultWorker('fcgi://h:1', { kind: 'tcp', host: 'h', port: 1 }), {
     name: 'fcgi://h:1', address: { kind: 'tcp', host: 'h', port: 1 }, reuse: true, max: null,
-    timeoutMs: 60000, connectTimeoutMs: 5000, acquireMs: 5000, ttlMs: 60000, flushPackets: 'auto',
+    timeoutMs: 60000, connectTimeoutMs: 5000, acquireMs: 5000, ttlMs: 2000, flushPackets: 'auto',
     flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '', retryMs: 60000, status: '',
   });
 });
