@@ -38,6 +38,8 @@ have_php_fpm || missing+=(php-fpm)
 have cgi-fcgi || missing+=(libfcgi-bin)
 # headless Chromium for the balancer manager's browser test (test/integration/balancer-manager.test.ts)
 have chromium || missing+=(chromium)
+# Prometheus (and promtool) for the metrics scrape test (test/integration/metrics-prometheus.test.ts)
+have prometheus || missing+=(prometheus)
 if [ "$want_bench" = 1 ]; then
   have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
@@ -95,6 +97,7 @@ fi
 still=()
 have_php_fpm || still+=(php-fpm)
 have cgi-fcgi || still+=(cgi-fcgi)
+have prometheus || still+=(prometheus)
 if [ "${#still[@]}" -ne 0 ]; then
   echo "install-deps: still missing after install: ${still[*]}" >&2
   exit 1
