@@ -1,0 +1,66 @@
+// Prometheus' text exposition format 0.0.4 and OpenMetrics 1.0 text. Histograms appear
+// with their classic buckets only: native buckets exist in the protobuf format alone
+// (protobuf.ts), as in Prometheus' own client libraries.
+import { CLASSIC_BOUNDS } from './histogram.js';
+import { sampleName, type Family, type Labels } from './family.js';
+
+export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+
+/** A sample value as Go's strconv formats it for Prometheus (+Inf, -Inf, NaN, shortest float). */
+export function formatValue(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (Number.isNaN(v)) return 'NaN';
+  return String(v);
+}
+
+function labelText(labels: Labels, extra?: readonly [string, string]): string {
+  if (labels.length === 0 && extra === undefined) return '';
+  let s = '{';
+  let first = true;
+  for (const [k, v] of labels) { s += (first ? '' : ',') + k + '="' + escapeLabel(v) + '"'; first = false; }
+  if (extra !== undefined) s += (first ? '' : ',') + extra[0] + '="' + extra[1] + '"';
+  return s + '}';
+}
+
+function histogramLines(f: Family, openMetrics: boolean): string {
+  let out = '';
+  for (const { labels, histogram: h } of f.histograms ?? []) {
+    CLASSIC_BOUNDS.forEach((le, k) => { out += `${f.name}_bucket${labelText(labels, ['le', formatValue(le)])} ${formatValue(h.classic[k]!)}\n`; });
+    out += `${f.name}_bucket${labelText(labels, ['le', '+Inf'])} ${formatValue(h.count)}\n`;
+    out += `${f.name}_sum${labelText(labels)} ${formatValue(h.sum)}\n`;
+    out += `${f.name}_count${labelText(labels)} ${formatValue(h.count)}\n`;
+  }
+  void openMetrics;
+  return out;
+}
+
+/** Text format 0.0.4: counters and info gauges carry their sample names in HELP/TYPE. */
+export function encodeText(families: readonly Family[]): string {
+  let out = '';
+  for (const f of families) {
+    const name = sampleName(f);
+    out += `# HELP ${name} ${escapeHelp(f.help)}\n# TYPE ${name} ${f.type === 'info' ? 'gauge' : f.type}\n`;
+    if (f.type === 'histogram') { out += histogramLines(f, false); continue; }
+    for (const s of f.samples) out += `${name}${labelText(s.labels)} ${formatValue(s.value)}\n`;
+  }
+  return out;
+}
+
+/** OpenMetrics 1.0: family names without _total / _info, UNIT lines, `# EOF` at the end. */
+export function encodeOpenMetrics(families: readonly Family[]): string {
+  let out = '';
+  for (const f of families) {
+    out += `# TYPE ${f.name} ${f.type}\n`;
+    if (f.unit !== undefined) out += `# UNIT ${f.name} ${f.unit}\n`;
+    out += `# HELP ${f.name} ${escapeHelp(f.help)}\n`;
+    if (f.type === 'histogram') { out += histogramLines(f, true); continue; }
+    const name = sampleName(f);
+    for (const s of f.samples) out += `${name}${labelText(s.labels)} ${formatValue(s.value)}\n`;
+  }
+  return out + '# EOF\n';
+}
