@@ -42,6 +42,9 @@ const State = { Waiting: 0, Head: 1, Body: 2, Done: 3 } as const;
 export class Exchange implements ConnectionUser, Waiter {
   queuedAt = 0;
   cancelled = false;
+  /** performance.now() when the pool was asked for a connection, and when one was handed over (0 = not yet): for the metrics. */
+  startedAt = 0;
+  acquiredAt = 0;
   private conn: UpstreamConnection | null = null;
   private state: number = State.Waiting;
   private readonly parser: CgiHeadParser;
@@ -63,7 +66,7 @@ export class Exchange implements ConnectionUser, Waiter {
 
   /**
    * `preamble` is BEGIN_REQUEST + PARAMS (+ the empty STDIN when `hasBody` is false).
-   * `tag` names the request in log lines ("req=12 GET /x").
+   * `tag` names the request in log lines ("req=<request id> GET /x").
    */
   constructor(private readonly pool: Pool, preamble: Buffer, hasBody: boolean,
               private readonly sink: ResponseSink, private readonly options: ExchangeOptions,
@@ -77,7 +80,7 @@ export class Exchange implements ConnectionUser, Waiter {
 
   get backend(): string { return this.pool.name; }
 
-  start(): void { this.pool.acquire(this); }
+  start(): void { this.startedAt = performance.now(); this.pool.acquire(this); }
 
   /**
    * A piece of the request body (copied here, once, into STDIN records); `last` closes
@@ -153,6 +156,7 @@ export class Exchange implements ConnectionUser, Waiter {
     }
     this.conn = conn;
     this.acquired = true;
+    this.acquiredAt = performance.now();
     this.reusedConn = conn.served > 0;
     this.state = State.Head;
     conn.attach(this, REQUEST_ID, this.pool.worker.timeoutMs);
