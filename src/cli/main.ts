@@ -27,6 +27,7 @@ Signals (serve, start):
                     logged and the old one stays; Listen changes need a restart)
   SIGUSR2           print one line "FCGATE_STATS {json}" to stderr: requests served and in
                     flight per serving thread, pools and connection caps over all threads
+  SIGUSR1           open every log file again (after logrotate moved it away)
 
 Environment (tuning; an invalid value stops startup):
 ${describeTuning()}
@@ -116,6 +117,8 @@ function holdUntilSignal(running: RunningGateway): void {
   process.on('SIGINT', () => stop('SIGINT'));
   // SIGHUP: reload the configuration (an invalid one is logged; the old one stays).
   process.on('SIGHUP', () => { if (!stopping) void running.reload(); });
+  // SIGUSR1: reopen the log files (logrotate's convention).
+  process.on('SIGUSR1', () => { if (!stopping) running.reopenLogs(); });
   // SIGUSR2: one line `FCGATE_STATS {json}` on stderr, counters of every serving thread.
   process.on('SIGUSR2', () => {
     void running.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));

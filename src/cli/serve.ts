@@ -1,17 +1,21 @@
 // `fcgate serve`: configuration, tuning, backend probes, claiming the port, the serving
-// threads (src/threads), and the stop / reload / stats paths the signals call.
+// threads (src/threads), observability (logs, metrics: src/observe; the admin listener:
+// src/admin), and the stop / reload / stats / reopen-logs paths the signals call.
 import { availableParallelism } from 'node:os';
 import { HealthChecker } from '../balancer/health-check.js';
 import { BalancerBoard } from '../balancer/shared-state.js';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { configFromFlags, loadConfig } from '../config/load.js';
 import type { GatewayConfig, ListenAddress, WorkerSettings } from '../config/model.js';
 import { assertPortOwned, claimPort, pickFreePort } from '../front/listen.js';
-import { startBalancerControl } from '../front/manager.js';
-import { describeUws, loadUws } from '../front/uws.js';
+import { startAdmin } from '../admin/server.js';
+import { describeUws, loadUws, uwsBuild } from '../front/uws.js';
+import { Telemetry } from '../observe/telemetry.js';
 import { BudgetTable } from '../threads/budget-table.js';
 import { configFromSource, readConfigSource } from '../threads/config-source.js';
 import { ServingThreads, type ServingStats } from '../threads/supervisor.js';
+import type { ConfigSource } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { probeBackend } from '../upstream/probe.js';
@@ -24,7 +28,10 @@ export interface ServeSettings {
   tuning: Tuning;
   /** Lines to stdout (the URL, the build); default process.stdout. */
   say?: (line: string) => void;
+  /** Error-log lines of the main thread; default: the configured error log (ErrorLog, stderr). */
   log?: (line: string) => void;
+  /** false: no access log at all (the default one to stdout included). */
+  accessLogs?: boolean;
 }
 
 export interface RunningGateway {
@@ -41,7 +48,16 @@ export interface RunningGateway {
   reload(): Promise<boolean>;
   /** Counters of all threads (SIGUSR2 prints them). */
   stats(): Promise<ServingStats>;
+  /** SIGUSR1: every log file is opened again (logrotate). */
+  reopenLogs(): void;
+  /** Metrics, log outputs, the error log (tests read it). */
+  telemetry: Telemetry;
 }
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The configuration text a source stands for (hashed for fcgate_config_info). */
+const sourceText = (src: ConfigSource): string => (src.kind === 'text' ? src.text : JSON.stringify(src));
 
 export function loadGatewayConfig(s: Pick<ServeSettings, 'config' | 'listen' | 'pass' | 'documentRoot'>): GatewayConfig {
   if (s.config !== undefined) return loadConfig(s.config);
@@ -103,40 +119,55 @@ const sameListen = (a: ListenAddress[], b: ListenAddress[]): boolean =>
 
 export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const say = s.say ?? ((l: string) => process.stdout.write(l + '\n'));
-  const log = s.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
   loadUws();                       // before any thread: the addon reads its settings once per process
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
   const source = readConfigSource(s);
   let config = configFromSource(source);
+  // The log outputs open first (an unwritable log file stops startup, as in Apache); from
+  // here on the main thread's lines go to the configured error log.
+  const telemetry = new Telemetry(config, { slots: threads, logBuffer: s.tuning.FCGATE_LOG_BUFFER, version: VERSION });
+  telemetry.applyLogs(config, s.accessLogs ?? true);
+  telemetry.setConfig(sourceText(source), config.source);
+  const log = s.log ?? telemetry.log;
+  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
   const table = new BudgetTable(threads);
   table.assign(await probeCaps(allWorkers(config), s.tuning, log));
-  const listen = await claimListen(config.listen);
+  const listen = await claimListen(config.listen).catch(async (err: unknown) => { await telemetry.close(); throw err; });
   const testHooks = process.env['FCGATE_TEST_HOOKS'] === '1';
   // Balancer member state shared by all threads; the health checks run here, once.
   let board = new BalancerBoard(config);
   let health: HealthChecker | null = null;
+  let draining = false;
   const checkHealth = (cfg: GatewayConfig): void => {
     health?.stop();
-    health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, { log }) : null;
+    health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, telemetry.healthOptions(log)) : null;
     health?.start();
   };
   const serving = new ServingThreads({ threads, source, listen, tuning: s.tuning, budgets: table,
-    balancerState: board.buffer, log, testHooks });
-  await serving.start();
+    balancerState: board.buffer, log, testHooks, telemetry, accessLogs: s.accessLogs ?? true });
+  telemetry.context = {
+    config: () => config, board: () => board, health: () => health?.snapshot() ?? [],
+    cap: (name) => table.capOf(name), threads: () => serving.threadInfo(), draining: () => draining,
+  };
+  const fail = async (err: unknown): Promise<never> => { health?.stop(); await serving.drain(0); await telemetry.close(); throw err; };
+  await serving.start().catch(async (err: unknown) => { await telemetry.close(); throw err; });
   try {
     for (const l of listen) assertPortOwned(l.port);
   } catch (err) {
-    await serving.drain(0);
-    throw err;
+    await fail(err);
   }
   checkHealth(config);
-  // The balancer manager (BalancerManager), once, here: it reads the threads' summed
-  // counters and writes the shared board (whichever configuration is in force).
-  const control = await startBalancerControl(config.balancerManager, {
+  // The admin listener (AdminListen / BalancerManager), once, here: the balancer manager
+  // reads the threads' summed counters and writes the shared board; /metrics,
+  // /server-status, /healthz and /readyz read the telemetry.
+  const b = uwsBuild();
+  const control = await startAdmin(config.balancerManager, {
     stats: async () => (await serving.stats()).balancers,
     get board() { return board; },
     health: () => health?.snapshot() ?? [],
-  }, log).catch(async (err: unknown) => { health?.stop(); await serving.drain(0); throw err; });
+    telemetry,
+    build: { version: VERSION, uws: `${b.packageName}@${b.packageVersion}`, node: process.version },
+  }, log).catch(fail);
   const urls = listen.map((b) => {
     const host = b.host ?? '0.0.0.0';
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
@@ -148,10 +179,13 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     try {
       next = readConfigSource(s);
       cfg = configFromSource(next);
+      telemetry.applyLogs(cfg, s.accessLogs ?? true);      // changed log directives; a log that cannot open fails the reload
     } catch (err) {
       log(`FCGATE_RELOAD_FAILED ${(err as Error).message}; the old configuration stays`);
+      telemetry.reloaded(false);
       return false;
     }
+    for (const w of cfg.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
     const manager = (c: GatewayConfig): string => c.balancerManager ? `${c.balancerManager.host}:${c.balancerManager.port}` : 'off';
     if (manager(cfg) !== manager(config)) {
       log(`FCGATE_RELOAD_LISTEN BalancerManager changed in ${cfg.source}: it stays ${manager(config)} until a restart`);
@@ -168,13 +202,16 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     }
     for (const [name, cap] of await probeCaps(fresh, s.tuning, log)) caps.set(name, cap);
     board = new BalancerBoard(cfg);
+    telemetry.register(cfg);
     const problems = await serving.reload(next, table.assign(caps), board.buffer);
     config = cfg;
     checkHealth(cfg);
     if (problems.length > 0) {
       log(`FCGATE_RELOAD_FAILED ${problems.join('; ')}`);
+      telemetry.reloaded(false);
       return false;
     }
+    telemetry.reloaded(true, sourceText(next), cfg.source);
     log(`FCGATE_RELOADED config=${cfg.source} threads=${threads}`);
     return true;
   };
@@ -191,11 +228,18 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   return {
     urls, drainMs: s.tuning.FCGATE_DRAIN_MS, threads,
     stop: async () => {
+      draining = true;
       health?.stop();
-      await control?.close();
       await serving.drain(s.tuning.FCGATE_DRAIN_MS);
+      await control?.close();
+      await telemetry.close();
     },
     reload,
     stats: () => serving.stats(),
+    reopenLogs: () => {
+      telemetry.hub.reopen();
+      log('FCGATE_LOG_REOPENED SIGUSR1: log files opened again');
+    },
+    telemetry,
   };
 }

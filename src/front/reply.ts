@@ -8,6 +8,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import { formatFailure, GatewayError, statusFor } from '../errors.js';
 import type { CgiHead } from '../protocol/cgi-head.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
+import type { RequestRecord } from '../request-record.js';
 import { etagListMatches, parseHttpDate } from './static-files.js';
 import type { Exchange, ResponseSink } from '../upstream/exchange.js';
 import type { BodySpool } from './spool.js';
@@ -92,9 +93,23 @@ function queueHeadFlush(reply: UwsReply): void {
   headsQueued.push(reply);
 }
 
-export class UwsReply implements ResponseSink {
+export class UwsReply implements ResponseSink, RequestRecord {
   exchange: Exchange | null = null;
   snapshot: RequestSnapshot | null = null;
+  /** Names the request in log lines: "req=<id> GET /x". */
+  tag = '';
+  // The RequestRecord the access log and the metrics read when the reply finishes
+  // (observe/thread-observer.ts begin() and end()).
+  requestId = '';
+  startedAt = 0;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  firstByteAt = 0;
+  routeIndex = 0;
+  errorCode: string | null = null;
+  balancer: string | null = null;
+  env: ReadonlyMap<string, string> | null = null;
   redirectDepth = 0;
   aborted = false;
   /** The response is complete on the client side (or abandoned). */
@@ -108,7 +123,7 @@ export class UwsReply implements ResponseSink {
   /** Something other than an exchange owns the response for now (static file, spooling). */
   pendingAsync = false;
   /** Called once when the response is complete or abandoned. */
-  onFinished: (() => void) | null = null;
+  onFinished: ((reply: UwsReply) => void) | null = null;
   /** Called when STDIN can take more: resumes the client, or the spool's replay. */
   bodyWritable: (() => void) | null = null;
   private redirect: string | null = null;
@@ -122,7 +137,8 @@ export class UwsReply implements ResponseSink {
   // Scratch for the corked callbacks, so that no closure is made per chunk.
   private chunk: Buffer | null = null;
   private wrote = true;
-  private head: CgiHead | null = null;
+  /** The app's response head once it came (read by the access log's %{…}o). */
+  head: CgiHead | null = null;
   private coalesce: Buffer | null = null;
   private coalesced = 0;
   private coalesceTimer: NodeJS.Timeout | null = null;
@@ -136,8 +152,7 @@ export class UwsReply implements ResponseSink {
    */
   private inCork = false;
 
-  constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
-              private readonly ctx: ReplyContext) {}
+  constructor(readonly res: HttpResponse, readonly method: string, private readonly ctx: ReplyContext) {}
 
   /** Registers the writable handler (uWS calls it only after a write it held back). */
   private watchWritable(): void {
@@ -162,7 +177,7 @@ export class UwsReply implements ResponseSink {
     this.done = true;
     if (this.finishedCalled) return;
     this.finishedCalled = true;
-    if (this.onFinished !== null) this.onFinished();
+    if (this.onFinished !== null) this.onFinished(this);
   }
 
   /** Points the reply at the request a local redirect makes. */
@@ -189,6 +204,7 @@ export class UwsReply implements ResponseSink {
     }
     this.head = head;
     this.headSent = true;
+    this.firstByteAt = performance.now();
     const bodyless = this.method === 'HEAD' || noBody(head.status);
     if (bodyless) this.exchange!.discardBody();
     else this.total = head.contentLength;
@@ -203,6 +219,7 @@ export class UwsReply implements ResponseSink {
   writeHeadCorked(): void {
     const res = this.res;
     const head = this.head!;
+    this.status = head.status;
     res.writeStatus(head.statusLine);
     const h = head.headers;
     if (head.nonAscii) {
@@ -277,6 +294,7 @@ export class UwsReply implements ResponseSink {
     const res = this.res;
     if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
     const data = this.chunk!;
+    this.bytesOut += data.length;
     if (this.pending !== null) {
       // uWS still holds earlier bytes back: keep order, queue these behind them (only
       // under backpressure, and the app is paused by the false we return).
@@ -359,6 +377,7 @@ export class UwsReply implements ResponseSink {
 
   onFailure(err: GatewayError, headSent: boolean): void {
     const code = err.code;
+    this.errorCode = code;
     this.ctx.log(formatFailure(err, this.tag + (headSent || this.headSent ? ' after_head=1' : '')));
     if (this.aborted) { this.complete(); return; }
     if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
@@ -401,11 +420,15 @@ export class UwsReply implements ResponseSink {
     const reason = REASON[status] ?? 'Error';
     const body = errorBody(status, reason);
     const res = this.res;
+    this.status = status;
+    if (this.method !== 'HEAD') this.bytesOut = body.length;
     res.cork(() => {
       res.writeStatus(`${status} ${reason}`);
       res.writeHeader('Content-Type', 'text/html; charset=utf-8');
       if (retryAfter) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
       for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+      const x = this.extraHeaders;
+      for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
       if (this.method === 'HEAD') res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
       else res.end(body, extra.includes('close'));
     });

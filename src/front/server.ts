@@ -14,6 +14,8 @@ import { formatFailure, GatewayError } from '../errors.js';
 import { writePreamble } from '../protocol/request-writer.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
 import type { GatewayStats } from '../threads/messages.js';
+import { quietObserver } from '../observe/standalone.js';
+import type { TelemetrySpec, ThreadObserver } from '../observe/thread-observer.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
@@ -44,9 +46,10 @@ export interface GatewayOptions {
   balancerState?: SharedArrayBuffer;
   /** Run the active health checks (hcmethod=…) here (default true); threads leave them to the main thread. */
   healthChecks?: boolean;
+  /** Request ids, metrics and the access log (observe/); without it: ids and metrics of its own, no access log. */
+  observer?: ThreadObserver;
 }
 
-let requestSerial = 0;
 let markRemoved = false;
 
 /** What a serving thread reports to the main thread (metrics aggregation). */
@@ -63,23 +66,26 @@ export class Gateway {
   private readonly balancedHost: BalancedHost = {
     exchangeFor: (req, member) => this.startExchange(req.reply, req.snap!, req.resolved!, member.worker, member.worker, req.hasBody, req),
     log: (line) => this.log(line),
+    picked: (slot) => this.observer.picked(slot),
   };
   private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
   private server: ServerInfo;
   private readonly exchangeOptions: ExchangeOptions;
   private readonly replyContext: ReplyContext;
   readonly log: (line: string) => void;
+  readonly observer: ThreadObserver;
   /** Requests in flight (for drain). */
   inFlight = 0;
   served = 0;
   private draining = false;
-  private readonly requestDone = (): void => { this.inFlight--; this.served++; };
+  private readonly requestDone = (reply: UwsReply): void => { this.inFlight--; this.served++; this.observer.end(reply); };
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
     this.tuning = options.tuning;
     this.budgets = options.budgets ?? new Map();
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.observer = options.observer ?? quietObserver(this.config);
     this.server = serverInfoFromEnv(process.env, this.config.serverAdmin);
     this.exchangeOptions = {
       maxHead: this.tuning.FCGATE_MAX_HEAD,
@@ -92,6 +98,11 @@ export class Gateway {
       retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
     };
     this.resetMembers();
+    this.observer.attach({
+      inFlight: () => this.inFlight,
+      pools: () => [...this.pools.values()].map((p) => ({ name: p.name, idle: p.idleCount, busy: p.busy, size: p.size, pending: p.pending })),
+      memberErrors: () => [...this.balancers.values()].flatMap((b) => b.members.map((m) => ({ slot: m.slot, errorUntil: m.errorUntil }))),
+    });
   }
 
   /** Balancer member state from this.config (at start and on reload). */
@@ -129,6 +140,9 @@ export class Gateway {
   /** The balancers' shared state (for the manager, or to hand to other threads). */
   get balancerBoard(): BalancerBoard { return this.board; }
 
+  /** A backend's connection cap (the metrics' fcgate_upstream_connections_max). */
+  capOf(name: string): number | undefined { return this.budgets.get(name)?.cap; }
+
   /** The health checker running in this gateway, if any (history for the manager). */
   get healthChecker(): HealthChecker | null { return this.health; }
 
@@ -148,13 +162,15 @@ export class Gateway {
    * `balancerState`: the new configuration's shared member state (BalancerBoard buffer made
    * by the main thread for it); without it the balancers get a state of this thread's own.
    */
-  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer): void {
+  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer,
+         telemetry?: TelemetrySpec): void {
     const old = [...this.pools.values()];
     this.pools.clear();
     if (budgets !== undefined) for (const [name, b] of budgets) this.budgets.set(name, b);
     this.config = config;
     this.server = serverInfoFromEnv(process.env, config.serverAdmin);
     this.useBalancerState(balancerState);
+    this.observer.configure(config, telemetry);
     for (const p of old) p.windDown();
   }
 
@@ -176,6 +192,7 @@ export class Gateway {
       const host = l.host ?? '0.0.0.0';
       const entry = { app, listening: null as Listening | null, local: { address: host, port: l.port } };
       app.any('/*', (res, req) => this.onRequest(res, req, entry.local));
+      app.filter((_res, count) => this.observer.connections(count as number));
       entry.listening = await listenApp(app, host, l.port, { exclusive: !this.options.shared });
       entry.local.port = entry.listening.port;
       this.apps.push(entry);
@@ -209,6 +226,7 @@ export class Gateway {
 
   /** Closes listeners and pools at once. */
   close(): void {
+    this.observer.stop();
     this.health?.stop();
     this.stopListening();
     for (const a of this.apps) a.app.close();
@@ -233,7 +251,7 @@ export class Gateway {
         queueLimit: this.tuning.FCGATE_QUEUE_LIMIT,
         maxRequestsPerConnection: this.tuning.FCGATE_CONN_MAX_REQUESTS,
         retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
-      });
+      }, this.observer);
       this.pools.set(worker.name, pool);
     }
     return pool;
@@ -241,8 +259,9 @@ export class Gateway {
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
     const snap = takeSnapshot(req, res, local, 'http');
-    const tag = `req=${++requestSerial} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
-    const reply = new UwsReply(res, snap.method, tag, this.replyContext);
+    const reply = new UwsReply(res, snap.method, this.replyContext);
+    this.observer.begin(reply, snap);
+    reply.tag = `req=${reply.requestId} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
     reply.snapshot = snap;
     this.inFlight++;
     // The reply calls onFinished once (finished, answered or aborted): one shared function.
@@ -264,6 +283,7 @@ export class Gateway {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `routing failed: ${(err as Error).message}`));
       return;
     }
+    reply.routeIndex = this.observer.routeIndex(route);
     switch (route.kind) {
       case 'proxy':
         this.proxy(reply, snap, route, fromClient);
@@ -288,13 +308,17 @@ export class Gateway {
     stat(filename, (err, st) => {
       if (reply.aborted) return;
       if (err !== null) { reply.sendError(404); return; }
-      serveStatic(reply.res, snap, filename, st, { onDone: () => reply.finished() });
+      serveStatic(reply.res, snap, filename, st, { onDone: (o) => {
+        reply.status = o.status; reply.bytesOut = o.bytes; reply.aborted = o.aborted; reply.finished();
+      } });
     });
   }
 
   private proxy(reply: UwsReply, snap: RequestSnapshot, route: Extract<RouteResult, { kind: 'proxy' }>,
                 fromClient: boolean): void {
     const r = route.resolved;
+    if (r.env.size > 0) reply.env = r.env;
+    reply.balancer = r.balancer;
     let worker = r.worker;
     let member: WorkerSettings | null = null;
     let balanced: BalancedRequest | null = null;
@@ -343,6 +367,7 @@ export class Gateway {
     // that never sends its body never takes a backend connection.
     let started = false;
     res.onData((ab, isLast) => {
+      reply.bytesIn += ab.byteLength;
       // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
       reply.exchange!.sendBody(new Uint8Array(ab), isLast);
       if (!started) {
@@ -368,7 +393,8 @@ export class Gateway {
     }
     try {
       const params = buildParams(snap, r, this.server, member);
-      if (params.vary.length > 0) reply.extraHeaders = ['Vary', params.vary.join(', ')];
+      params.list.push('UNIQUE_ID', reply.requestId);          // mod_unique_id's name for the request id
+      if (params.vary.length > 0 && !reply.extraHeaders.includes('Vary')) reply.extraHeaders.push('Vary', params.vary.join(', '));
       preamble = writePreamble(1, params.list, { keepConn: worker.reuse, endStdin: !hasBody });
     } catch (err) {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', worker.name, `building the request failed: ${(err as Error).message}`));
@@ -424,6 +450,7 @@ export class Gateway {
       if (complete && spool.settled) proceed();
     };
     res.onData((ab, isLast) => {
+      reply.bytesIn += ab.byteLength;
       if (refused) return;
       const r2 = spool.push(new Uint8Array(ab));
       if (r2 === SpoolResult.TooLarge) {
@@ -458,6 +485,7 @@ export class Gateway {
       this.fail(reply, new GatewayError('FCGATE_NO_MEMBER', balancer, m.reason));
       return null;
     }
+    this.observer.picked(m.slot);
     return new BalancedRequest(b, m, reply, route, this.balancedHost);
   }
 
