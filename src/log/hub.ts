@@ -37,6 +37,8 @@ export interface LogHubOptions {
   warn: (line: string) => void;
   /** Piped logs: first restart delay (doubles up to 30 s while the command keeps dying quickly). */
   restartDelayMs?: number;
+  /** A piped log's command was started (tests await restarts with it). */
+  onPipeStart?: (key: string, pid: number) => void;
 }
 
 interface Batch { data: Buffer; lines: number }
@@ -73,6 +75,8 @@ abstract class Output {
   }
 
   protected abstract kick(): void;
+  /** Resolves once nothing is queued or being written. */
+  abstract idle(): Promise<void>;
   /** Writes what is queued, then lets go (resolves within `deadlineMs`). */
   abstract close(deadlineMs: number): Promise<void>;
   reopen(): void { /* files only */ }
@@ -83,7 +87,7 @@ class FdOutput extends Output {
   private busy = false;
   private retry: NodeJS.Timeout | null = null;
   private oldFd: number | null = null;
-  private idle: (() => void) | null = null;
+  private waiters: Array<() => void> = [];
 
   constructor(key: string, hub: LogHubOptions, private fd: number, private readonly path: string | null) {
     super(key, hub);
@@ -122,8 +126,13 @@ class FdOutput extends Output {
         this.queued += left;
       } else this.wrote(lines);
       if (this.queue.length > 0) this.kick();
-      else if (this.idle !== null) { const f = this.idle; this.idle = null; f(); }
+      else if (this.retry === null) { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
     });
+  }
+
+  idle(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   override reopen(): void {
@@ -140,12 +149,9 @@ class FdOutput extends Output {
   }
 
   async close(deadlineMs: number): Promise<void> {
-    if (this.busy || this.queue.length > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, deadlineMs);
-        this.idle = () => { clearTimeout(t); resolve(); };
-      });
-    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); })]);
+    clearTimeout(timer);
     if (this.retry !== null) clearTimeout(this.retry);
     if (this.path !== null) { try { closeSync(this.fd); } catch { /* gone already */ } }
   }
@@ -173,6 +179,7 @@ class PipeOutput extends Output {
     this.startedAt = Date.now();
     const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'] });
     this.child = child;
+    if (child.pid !== undefined) this.hub.onPipeStart?.(this.key, child.pid);
     child.stdin!.on('error', () => { /* EPIPE: the exit handler restarts it */ });
     child.stdin!.on('drain', () => this.kick());
     child.on('error', (err) => this.hub.warn(`FCGATE_LOG_PIPE log=${this.key} cause="${err.message.replace(/"/g, "'")}"`));
@@ -185,9 +192,18 @@ class PipeOutput extends Output {
       this.delay = Math.min(this.delay * 2, 30_000);
       this.hub.warn(`FCGATE_LOG_PIPE log=${this.key} cause="the piped log command exited (${signal ?? `status ${code}`})" restart_in_ms=${wait}`);
       this.timer = setTimeout(() => { this.timer = null; if (!this.closing) { this.restarts++; this.start(); this.kick(); } }, wait);
-      this.timer.unref();
     });
     this.kick();
+  }
+
+  /** Everything queued has been handed to the command's stdin and the stream took it. */
+  idle(): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (this.queue.length === 0 && (stdin === null || stdin === undefined || stdin.writableLength === 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => { if (this.queue.length === 0 && (this.child?.stdin?.writableLength ?? 0) === 0) resolve(); else setTimeout(check, 10).unref(); };
+      check();
+    });
   }
 
   protected kick(): void {
@@ -337,6 +353,11 @@ export class LogHub {
 
   stats(): LogStats[] {
     return [...this.outputs.values()].map((o) => ({ log: o.key, written: o.written, dropped: o.dropped, queuedBytes: o.queuedBytes, restarts: o.restarts }));
+  }
+
+  /** Resolves once the output `key` has written everything queued (nothing when it is not open). */
+  async flushed(key: string): Promise<void> {
+    await this.outputs.get(key)?.idle();
   }
 
   /** The running pid of a piped log (tests). */
