@@ -17,6 +17,9 @@ function duration(s: number): string {
   return `${d > 0 ? `${d} day${d === 1 ? '' : 's'} ` : ''}${h} hour${h === 1 ? '' : 's'} ${m} minute${m === 1 ? '' : 's'} ${sec} second${sec === 1 ? '' : 's'}`;
 }
 
+/** Error-log lines at warn or worse (text or JSON layout). */
+const SERIOUS = /\[[a-z_]+:(warn|error|crit|alert|emerg)\]|"level":"(warn|error|crit|alert|emerg)"/;
+
 export interface StatusData {
   now: number;
   uptimeS: number;
@@ -64,7 +67,7 @@ export function statusData(t: Telemetry, win: StatusWindow, build: BuildInfo, no
   return {
     now, uptimeS: (now - t.startedAt) / 1000, build, window: w,
     totals: { requests, bytesOut, inFlight: c[Header.InFlight]!, connections: c[Header.ConnectionsOpen]! },
-    threads, pools, members: memberStates(t, now), errors: t.hub.recentErrors().slice(-20),
+    threads, pools, members: memberStates(t, now), errors: t.hub.recentErrors().filter((l) => SERIOUS.test(l)).slice(-20),
   };
 }
 

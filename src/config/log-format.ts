@@ -21,7 +21,7 @@ export type LogToken =
     };
 
 /**
- * Directive letters fcgate formats. `%k` and `%l` print "-" (see docs/operating.md);
+ * Directive letters fcgate formats. `%k` and `%l` print "-" (README, Operating fcgate);
  * `%{name}n` reads fcgate's notes (backend, member, ttfb_us, …).
  */
 export const LOG_LETTERS = new Set('aABbCDeHhIiklLmnOopPqRrsTtuUvVX%'.split(''));
