@@ -67,7 +67,7 @@ export function statusData(t: Telemetry, win: StatusWindow, build: BuildInfo, no
   return {
     now, uptimeS: (now - t.startedAt) / 1000, build, window: w,
     totals: { requests, bytesOut, inFlight: c[Header.InFlight]!, connections: c[Header.ConnectionsOpen]! },
-    threads, pools, members: memberStates(t, now), errors: t.hub.recentErrors().filter((l) => SERIOUS.test(l)).slice(-20),
+    threads, pools, members: memberStates(t, now, c), errors: t.hub.recentErrors().filter((l) => SERIOUS.test(l)).slice(-20),
   };
 }
 

@@ -7,6 +7,7 @@ import { sampleName, type Family, type Labels } from './family.js';
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
+const LE_TEXT = CLASSIC_BOUNDS.map((b) => formatValue(b));
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
@@ -30,7 +31,9 @@ function labelText(labels: Labels, extra?: readonly [string, string]): string {
 function histogramLines(f: Family, openMetrics: boolean): string {
   let out = '';
   for (const { labels, histogram: h } of f.histograms ?? []) {
-    CLASSIC_BOUNDS.forEach((le, k) => { out += `${f.name}_bucket${labelText(labels, ['le', formatValue(le)])} ${formatValue(h.classic[k]!)}\n`; });
+    const inner = labelText(labels).slice(1, -1);
+    const prefix = `${f.name}_bucket{${inner}${inner === '' ? '' : ','}le="`;
+    for (let k = 0; k < CLASSIC_BOUNDS.length; k++) out += `${prefix}${LE_TEXT[k]}"} ${formatValue(h.classic[k]!)}\n`;
     out += `${f.name}_bucket${labelText(labels, ['le', '+Inf'])} ${formatValue(h.count)}\n`;
     out += `${f.name}_sum${labelText(labels)} ${formatValue(h.sum)}\n`;
     out += `${f.name}_count${labelText(labels)} ${formatValue(h.count)}\n`;

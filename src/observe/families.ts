@@ -26,12 +26,12 @@ function gauge(name: string, help: string, samples: Sample[], unit?: string): Fa
 }
 
 /** Each board slot's member state as the manager shows it, over all threads. */
-export function memberStates(t: Telemetry, now = Date.now()): Array<{ balancer: string; member: string; slot: number; state: MemberState; loadFactor: number; label: string }> {
+export function memberStates(t: Telemetry, now = Date.now(), cells?: Float64Array): Array<{ balancer: string; member: string; slot: number; state: MemberState; loadFactor: number; label: string }> {
   const ctx = t.context;
   const cfg = ctx?.config();
   const board = ctx?.board() ?? null;
   if (cfg === undefined || board === null) return [];
-  const summed = t.summed();
+  const summed = cells ?? t.summed();
   const L = t.layout;
   return configLabels(cfg).members.map((m, slot) => {
     const i = t.members.get(m.label);
@@ -132,7 +132,7 @@ export function buildFamilies(t: Telemetry, build: BuildInfo, now = Date.now()):
     const v = c[L.picks + m]!;
     if (v !== 0) picks.push({ labels: [['balancer', balancer], ['member', member]], value: v });
   }
-  for (const s of memberStates(t, now)) {
+  for (const s of memberStates(t, now, c)) {
     const ml: Labels = [['balancer', s.balancer], ['member', s.member]];
     for (const st of STATES) states.push({ labels: [...ml, ['state', st]], value: st === s.state ? 1 : 0 });
     factors.push({ labels: ml, value: s.loadFactor });
