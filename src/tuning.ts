@@ -25,6 +25,7 @@ const KNOBS = [
   { name: 'FCGATE_PROBE_TIMEOUT', default: 2000, min: 1, max: 600000, unit: 'ms', help: 'how long the startup FCGI_GET_VALUES probe of each backend may take' },
   { name: 'FCGATE_DRAIN_MS', default: 10000, min: 0, max: 3600000, unit: 'ms', help: 'on SIGTERM, how long in-flight requests may take to finish' },
   { name: 'FCGATE_LOG_BUFFER', default: 4 * 1024 * 1024, min: 64 * 1024, max: 1 << 30, unit: 'bytes', help: 'log bytes waiting to be written per log output; past it lines are dropped and counted (fcgate_log_lines_dropped_total)' },
+  { name: 'FCGATE_METRICS', default: 1, min: 0, max: 1, unit: 'flag', help: 'count requests into the metrics slabs (0: /metrics shows no request counts or latencies; the cost row of bench:e2e compares)' },
   { name: 'FCGATE_LOG_FLUSH_MS', default: 100, min: 0, max: 10000, unit: 'ms', help: "how long a serving thread's log lines may wait before they are written (0: every event-loop turn); 64 KiB go at once" },
 ] as const satisfies readonly Knob[];
 

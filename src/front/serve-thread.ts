@@ -24,6 +24,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
   // Request ids, metrics (this slot's slab) and logs: batches go to main, which owns the files.
   const observer = new ThreadObserver({
     slot, pid: process.pid, threadId, hostName: hostname(), accessLogs: task.accessLogs, flushMs: task.tuning.FCGATE_LOG_FLUSH_MS,
+    metrics: task.tuning.FCGATE_METRICS === 1,
     deliver: (key, data, lines) => control.postMessage({ type: 'log', key, data, lines } satisfies FromThread, [data.buffer as ArrayBuffer]),
   }, config, task.telemetry);
   const log = observer.log;

@@ -77,11 +77,19 @@ function cookie(e: AccessEntry, name: string): string | undefined {
 /** The status the client got; 499 (nginx's "client closed request") when it got none. */
 export const finalStatus = (r: RequestRecord): number => (r.status !== 0 ? r.status : 499);
 
+/** Status texts, so that a line does not convert the same few numbers again and again. */
+const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
+const statusText = (n: number): string => STATUS_TEXT[n] ?? String(n);
+
+/** %r. Each part is escaped on its own (a regex over a flat string, not over a concatenation). */
 function requestLine(e: AccessEntry): string {
   const s = e.record.snapshot;
   if (s === null) return '-';
-  return escapeLogItem(`${s.method} ${s.path}${s.query !== '' ? '?' + s.query : ''} ${s.protocol}`);
+  return escapeLogItem(s.method) + ' ' + escapeLogItem(s.path) + (s.query !== '' ? '?' + escapeLogItem(s.query) : '') + ' ' + escapeLogItem(s.protocol);
 }
+
+/** The client address: formatted by fcgate itself from the socket's bytes, never from the client. */
+const address = (a: string | undefined): string => (a === undefined || a === '' ? '-' : a);
 
 /** %U: the path %-decoded as Apache's r->uri (invalid escapes kept as written). */
 function decodedPath(path: string): string {
@@ -173,8 +181,8 @@ function envValue(e: AccessEntry, name: string): string | undefined {
 function fieldWriter(t: Extract<LogToken, { kind: 'field' }>, host: FormatHost): Writer {
   const arg = t.arg;
   switch (t.letter) {
-    case 'a': return arg === 'c' ? (e) => dash(e.record.peerAddress ?? e.record.snapshot?.remoteAddress) : (e) => dash(e.record.snapshot?.remoteAddress);
-    case 'h': return arg === 'c' ? (e) => dash(e.record.peerAddress ?? e.record.snapshot?.remoteAddress) : (e) => dash(e.record.snapshot?.remoteAddress);
+    case 'a': case 'h':
+      return arg === 'c' ? (e) => dash(e.record.peerAddress ?? e.record.snapshot?.remoteAddress) : (e) => address(e.record.snapshot?.remoteAddress);
     case 'A': return (e) => dash(e.record.snapshot?.localAddress);
     case 'B': return (e) => String(e.record.bytesOut);
     case 'b': return (e) => (e.record.bytesOut === 0 ? '-' : String(e.record.bytesOut));
@@ -203,7 +211,7 @@ function fieldWriter(t: Extract<LogToken, { kind: 'field' }>, host: FormatHost):
     case 'q': return (e) => { const q = e.record.snapshot?.query; return q === undefined || q === '' ? '' : escapeLogItem('?' + q); };
     case 'r': return requestLine;
     case 'R': return (e) => (e.record.exchange !== null || e.record.balancer !== null ? 'proxy-server' : '-');
-    case 's': return (e) => String(finalStatus(e.record));
+    case 's': return (e) => statusText(finalStatus(e.record));
     case 't': return timeWriter(arg);
     case 'U': return (e) => { const p = e.record.snapshot?.path; return p === undefined ? '-' : escapeLogItem(decodedPath(p)); };
     case 'v': { const v = escapeLogItem(host.serverName); return () => v; }
@@ -223,24 +231,41 @@ function conditional(w: Writer, statuses: number[], negate: boolean): Writer {
   return (e) => (statuses.includes(finalStatus(e.record)) !== negate ? w(e) : '-');
 }
 
-/** Compiles a format string (already checked by config/) or the json marker. */
-export function compileAccessFormat(format: string, host: FormatHost): AccessFormatter {
-  if (format === JSON_FORMAT) return jsonFormat(host);
-  const writers: Writer[] = [];
-  const texts: Array<string | null> = [];
-  for (const t of parseLogFormat(format)) {
-    if (t.kind === 'text') { texts.push(t.text); writers.push(() => ''); continue; }
-    const w = fieldWriter(t, host);
-    texts.push(null);
-    writers.push(t.statuses === null ? w : conditional(w, t.statuses, t.negate));
+/** Fields whose text is the same for every request of this thread: written into the format at compile time. */
+function constantText(t: Extract<LogToken, { kind: 'field' }>, host: FormatHost): string | null {
+  if (t.statuses !== null) return null;
+  switch (t.letter) {
+    case 'k': case 'l': case 'u': return '-';
+    case 'v': return escapeLogItem(host.serverName);
+    case 'P': return t.arg === 'tid' ? String(host.threadId) : t.arg === 'hextid' ? host.threadId.toString(16) : t.arg === null || t.arg === 'pid' ? String(host.pid) : null;
+    case 'n': return t.arg === 'thread' ? String(host.slot) : null;
+    default: return null;
   }
+}
+
+/**
+ * Compiles a format string (already checked by config/) or the json marker (`suffix`, the
+ * log's newline, goes into the last text): adjacent
+ * literal text and per-thread constants merge into one string, so a line is the fields'
+ * writers with the texts between them, e.g. combined = [h, ' - - ', t, ' "', r, '" ', s, ' ', b, ' "', i, '" "', i, '"'].
+ */
+export function compileAccessFormat(format: string, host: FormatHost, suffix = ''): AccessFormatter {
+  if (format === JSON_FORMAT) { const j = jsonFormat(host); return suffix === '' ? j : (e) => j(e) + suffix; }
+  const writers: Writer[] = [];
+  const texts: string[] = [''];                    // texts[k] goes before writers[k]; the last one after all
+  for (const t of parseLogFormat(format)) {
+    const constant = t.kind === 'text' ? t.text : constantText(t, host);
+    if (constant !== null) { texts[texts.length - 1] += constant; continue; }
+    if (t.kind === 'text') continue;
+    const w = fieldWriter(t, host);
+    writers.push(t.statuses === null ? w : conditional(w, t.statuses, t.negate));
+    texts.push('');
+  }
+  texts[texts.length - 1] += suffix;
   const n = writers.length;
   return (e) => {
-    let line = '';
-    for (let i = 0; i < n; i++) {
-      const t = texts[i];
-      line += t !== null ? t : writers[i]!(e);
-    }
+    let line = texts[0]!;
+    for (let i = 0; i < n; i++) line += writers[i]!(e) + texts[i + 1]!;
     return line;
   };
 }

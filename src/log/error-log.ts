@@ -7,7 +7,9 @@
 // or, with ErrorLogFormat json, as one object:
 //   {"time":…,"level":"error","area":"proxy_fcgi","pid":812,"tid":2,"code":"FCGATE_CONNECT_FAILED",
 //    "request_id":…,"backend":…,"member":…,"cause":…,"message":"<the whole line>"}
-// Control characters in a line are escaped (\n, \xhh), so an app's STDERR cannot forge lines.
+// Control characters and non-ASCII in a line are escaped (\n, \xhh of the UTF-8 bytes), so an
+// app's STDERR can neither forge lines nor send terminal escapes; JSON lines keep the text
+// exact (\uXXXX). Every line is ASCII.
 // As in Apache, notice-level lines (startup, reload) are written whatever LogLevel says.
 import type { LogLevelName, LogSettings } from '../config/model.js';
 import { escapeJson } from './escape.js';
@@ -70,16 +72,25 @@ export function fieldOf(line: string, key: string): string | null {
   return line.slice(from, end < 0 ? line.length : end);
 }
 
-const CONTROL = /[\x00-\x1f\x7f]/;
+const UNSAFE = /[^\x20-\x7e]/;
 
-/** Control characters as \n, \r, \t or \xhh; everything else as is. */
+/** Control characters as \n, \r, \t or \xhh, non-ASCII as \xhh of its UTF-8 bytes; quotes stay as they are. */
 export function escapeControls(s: string): string {
-  if (!CONTROL.test(s)) return s;
+  if (!UNSAFE.test(s)) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x20 && c !== 0x7f) { out += s[i]!; continue; }
-    out += c === 10 ? '\\n' : c === 13 ? '\\r' : c === 9 ? '\\t' : '\\x' + c.toString(16).padStart(2, '0');
+    if (c >= 0x20 && c <= 0x7e) { out += s[i]!; continue; }
+    if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 9) out += '\\t';
+    else if (c < 0x80) out += '\\x' + c.toString(16).padStart(2, '0');
+    else {
+      let j = i + 1;
+      while (j < s.length && s.charCodeAt(j) >= 0x80) j++;
+      for (const b of Buffer.from(s.slice(i, j), 'utf8')) out += '\\x' + b.toString(16).padStart(2, '0');
+      i = j - 1;
+    }
   }
   return out;
 }

@@ -52,6 +52,8 @@ export interface ObserverHost {
   hostName: string;
   /** Log batches leave at the latest this long after their first line (FCGATE_LOG_FLUSH_MS; 0: each event-loop turn). */
   flushMs?: number;
+  /** false (FCGATE_METRICS=0): end() counts nothing into the slab. */
+  metrics?: boolean;
   /** A reload without a spec asks here for one (single-process mode registers the labels itself). */
   respec?: (config: GatewayConfig) => TelemetrySpec;
 }
@@ -146,7 +148,7 @@ export class ThreadObserver implements PoolObserver {
     if (this.host.accessLogs) {
       const list = logs.access ?? [{ target: { kind: 'stdout' as const }, format: logs.formats.get('combined')!, env: null }];
       for (const a of list) {
-        this.access.push({ format: compileAccessFormat(a.format === JSON_FORMAT ? JSON_FORMAT : a.format, this.formatHost), buffer: bufferFor(keyOf(a.target)), env: a.env });
+        this.access.push({ format: compileAccessFormat(a.format === JSON_FORMAT ? JSON_FORMAT : a.format, this.formatHost, '\n'), buffer: bufferFor(keyOf(a.target)), env: a.env });
       }
     }
     this.errorBuffer = bufferFor(keyOf(logs.errorLog));
@@ -180,6 +182,24 @@ export class ThreadObserver implements PoolObserver {
 
   end(rec: RequestRecord): void {
     const now = performance.now();
+    if (this.host.metrics !== false) this.count(rec, now);
+    const logs = this.access;
+    if (logs.length === 0) return;
+    const e = this.entry;
+    e.record = rec;
+    e.endedAt = now;
+    e.wallStart = this.wallOffset + rec.startedAt;
+    e.wallEnd = this.wallOffset + now;
+    for (let i = 0; i < logs.length; i++) {
+      const a = logs[i]!;
+      if (a.env !== null && (rec.env?.has(a.env.name) ?? false) === a.env.negate) continue;
+      a.buffer.push(a.format(e));
+    }
+    e.record = null as unknown as RequestRecord;
+  }
+
+  /** The request's counters and histograms in this thread's slab. */
+  private count(rec: RequestRecord, now: number): void {
     const c = this.cells;
     const L = this.layout;
     const route = rec.routeIndex;
@@ -202,19 +222,6 @@ export class ThreadObserver implements PoolObserver {
       if (backend < 0 && rec.balancer !== null) backend = this.backendIndexOf.get(rec.balancer) ?? -1;
       if (code !== undefined) c[L.errorCell(code, backend)] += 1;
     }
-    const logs = this.access;
-    if (logs.length === 0) return;
-    const e = this.entry;
-    e.record = rec;
-    e.endedAt = now;
-    e.wallStart = this.wallOffset + rec.startedAt;
-    e.wallEnd = this.wallOffset + now;
-    for (let i = 0; i < logs.length; i++) {
-      const a = logs[i]!;
-      if (a.env !== null && (rec.env?.has(a.env.name) ?? false) === a.env.negate) continue;
-      a.buffer.push(a.format(e) + '\n');
-    }
-    e.record = null as unknown as RequestRecord;
   }
 
   // ---- events off the per-request path ------------------------------------------------

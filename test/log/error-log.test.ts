@@ -45,6 +45,7 @@ test('an app cannot forge error-log lines: control characters are escaped', () =
   assert.equal(out.split('\n').length, 2);
   assert.ok(out.includes('boom\\r\\n2024-05-01T00:00:00.000Z [core:notice] forged\\x1b[0m'));
   assert.equal(escapeControls('tab\there\x7f'), 'tab\\there\\x7f');
+  assert.equal(escapeControls('café "ok" €'), 'caf\\xc3\\xa9 "ok" \\xe2\\x82\\xac');        // every line is ASCII
   assert.equal(fieldOf('X a=1 cause="two words" b=2', 'cause'), 'two words');
   assert.equal(fieldOf('X a=1 b=2', 'b'), '2');
   assert.equal(fieldOf('X a=1', 'c'), null);
