@@ -89,3 +89,10 @@ test('format syntax: escapes, modifiers, literal percent', () => {
     { kind: 'field', letter: 'T', arg: 'ms', statuses: null, negate: false, which: null },
   ]);
 });
+
+test('pasted Apache handlers for the manager and mod_status point to AdminListen', () => {
+  fails('<Location /server-status>\nSetHandler server-status\n</Location>\n', /fcgate\.conf:2: SetHandler: \/server-status is served on fcgate's admin listener: use "AdminListen 127\.0\.0\.1:PORT"/);
+  fails('<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n', /the balancer manager is served on fcgate's admin listener/);
+  assert.deepEqual(load('AdminListen [::1]:8081\n').balancerManager, { host: '::1', port: 8081, tokenRequired: false, file: '/etc/fcgate/fcgate.conf', line: 1 });
+  fails('AdminListen 8081\nBalancerManager 8082\n', /fcgate\.conf:2: BalancerManager: already set \(AdminListen and BalancerManager name the same listener\)/);
+});
