@@ -308,7 +308,7 @@ export class Gateway {
     stat(filename, (err, st) => {
       if (reply.aborted) return;
       if (err !== null) { reply.sendError(404); return; }
-      serveStatic(reply.res, snap, filename, st, { onDone: (o) => {
+      serveStatic(reply.res, snap, filename, st, { headers: reply.extraHeaders, onDone: (o) => {
         reply.status = o.status; reply.bytesOut = o.bytes; reply.aborted = o.aborted; reply.finished();
       } });
     });
