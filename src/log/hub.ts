@@ -292,20 +292,20 @@ export class LogHub {
     }
     for (const o of opened) this.outputs.set(o.key, o);
     this.errorKey = keyOf(errorLog);
+    this.wanted = wanted;
     for (const [key, o] of this.outputs) {
       if (wanted.has(key)) continue;
       const timer = setTimeout(() => {
-        if (wantedNow(this, key)) return;
+        if (this.wanted.has(key) || this.outputs.get(key) !== o) return;      // named again by a later reload
         this.outputs.delete(key);
         void o.close(2000);
       }, graceMs);
       timer.unref();
     }
-    this.lastWanted = wanted;
   }
 
-  /** @internal */
-  lastWanted = new Map<string, LogTarget>();
+  /** The outputs the configuration in force names. */
+  private wanted = new Map<string, LogTarget>();
 
   private open(key: string, t: LogTarget): Output {
     switch (t.kind) {
@@ -373,8 +373,6 @@ export class LogHub {
     await Promise.all(all.map((o) => o.close(deadlineMs)));
   }
 }
-
-const wantedNow = (hub: LogHub, key: string): boolean => hub.lastWanted.has(key);
 
 /** One error-log line written straight to stderr (when the error log itself is what fails). */
 export function stderrLine(text: string): void {

@@ -28,7 +28,7 @@ function labelText(labels: Labels, extra?: readonly [string, string]): string {
   return s + '}';
 }
 
-function histogramLines(f: Family, openMetrics: boolean): string {
+function histogramLines(f: Family): string {
   let out = '';
   for (const { labels, histogram: h } of f.histograms ?? []) {
     const inner = labelText(labels).slice(1, -1);
@@ -38,7 +38,6 @@ function histogramLines(f: Family, openMetrics: boolean): string {
     out += `${f.name}_sum${labelText(labels)} ${formatValue(h.sum)}\n`;
     out += `${f.name}_count${labelText(labels)} ${formatValue(h.count)}\n`;
   }
-  void openMetrics;
   return out;
 }
 
@@ -48,7 +47,7 @@ export function encodeText(families: readonly Family[]): string {
   for (const f of families) {
     const name = sampleName(f);
     out += `# HELP ${name} ${escapeHelp(f.help)}\n# TYPE ${name} ${f.type === 'info' ? 'gauge' : f.type}\n`;
-    if (f.type === 'histogram') { out += histogramLines(f, false); continue; }
+    if (f.type === 'histogram') { out += histogramLines(f); continue; }
     for (const s of f.samples) out += `${name}${labelText(s.labels)} ${formatValue(s.value)}\n`;
   }
   return out;
@@ -61,7 +60,7 @@ export function encodeOpenMetrics(families: readonly Family[]): string {
     out += `# TYPE ${f.name} ${f.type}\n`;
     if (f.unit !== undefined) out += `# UNIT ${f.name} ${f.unit}\n`;
     out += `# HELP ${f.name} ${escapeHelp(f.help)}\n`;
-    if (f.type === 'histogram') { out += histogramLines(f, true); continue; }
+    if (f.type === 'histogram') { out += histogramLines(f); continue; }
     const name = sampleName(f);
     for (const s of f.samples) out += `${name}${labelText(s.labels)} ${formatValue(s.value)}\n`;
   }

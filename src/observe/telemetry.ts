@@ -19,7 +19,7 @@ import { logSettingsOf } from '../config/log-directives.js';
 import type { GatewayConfig } from '../config/model.js';
 import { ErrorLogFormat } from '../log/error-log.js';
 import { keyOf, LogHub, stderrLine } from '../log/hub.js';
-import { addHistogram, HISTOGRAM_CELLS } from '../metrics/histogram.js';
+import { addHistogram } from '../metrics/histogram.js';
 import {
   capacityFor, ERROR_CODES, fits, HEADER_CELLS, LabelRegistry, POOL_GAUGES, SlabLayout, STATUS_SLOTS, type Capacity,
 } from '../metrics/layout.js';
@@ -226,5 +226,4 @@ export function addSlab(dst: Float64Array, dl: SlabLayout, src: Float64Array, sl
     const until = src[sl.memberErrorUntil + m]!;
     if (until > dst[dl.memberErrorUntil + m]!) dst[dl.memberErrorUntil + m] = until;
   }
-  void HISTOGRAM_CELLS;
 }

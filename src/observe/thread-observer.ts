@@ -12,7 +12,6 @@
 // the gauges (pools, in flight, event-loop lag, heap) and the heartbeat /healthz reads.
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { JSON_FORMAT } from '../config/log-format.js';
 import { logSettingsOf } from '../config/log-directives.js';
 import type { GatewayConfig } from '../config/model.js';
 import type { RouteResult } from '../config/router.js';
@@ -129,7 +128,6 @@ export class ThreadObserver implements PoolObserver {
       for (const r of labels.routes) { const i = routeAt.get(r.label); if (i !== undefined && !this.routeIndexOf.has(r.key)) this.routeIndexOf.set(r.key, i); }
       this.backendIndexOf = backendAt;
       this.memberIndexOf = labels.members.map((m) => memberAt.get(m.label) ?? -1);
-      this.layoutKey = spec;
     }
     const logs = logSettingsOf(config);
     this.formatHost.serverName = config.serverName ?? this.host.hostName;
@@ -148,14 +146,11 @@ export class ThreadObserver implements PoolObserver {
     if (this.host.accessLogs) {
       const list = logs.access ?? [{ target: { kind: 'stdout' as const }, format: logs.formats.get('combined')!, env: null }];
       for (const a of list) {
-        this.access.push({ format: compileAccessFormat(a.format === JSON_FORMAT ? JSON_FORMAT : a.format, this.formatHost, '\n'), buffer: bufferFor(keyOf(a.target)), env: a.env });
+        this.access.push({ format: compileAccessFormat(a.format, this.formatHost, '\n'), buffer: bufferFor(keyOf(a.target)), env: a.env });
       }
     }
     this.errorBuffer = bufferFor(keyOf(logs.errorLog));
   }
-
-  /** @internal the spec in force (serve-thread compares). */
-  layoutKey: TelemetrySpec | null = null;
 
   // ---- the request path ---------------------------------------------------------------
 
@@ -235,7 +230,7 @@ export class ThreadObserver implements PoolObserver {
 
   rejected(pool: Pool, acquireTimeout: boolean): void {
     const b = this.backendIndexOf.get(pool.name);
-    if (b !== undefined) this.cells[this.layout.rejected + b * 2 + (acceptTimeoutIndex(acquireTimeout))] += 1;
+    if (b !== undefined) this.cells[this.layout.rejected + b * 2 + (acquireTimeout ? 1 : 0)] += 1;
   }
 
   /** A balancer member (board slot) was chosen for a request (first pick or failover). */
@@ -315,5 +310,3 @@ export class ThreadObserver implements PoolObserver {
     this.layout.clearGauges(this.cells);
   }
 }
-
-const acceptTimeoutIndex = (acquireTimeout: boolean): number => (acquireTimeout ? 1 : 0);
