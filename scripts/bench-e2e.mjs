@@ -8,6 +8,9 @@
 //   [--warmup N] [--modes pinned,unpinned] [--proxies fcgate,nginx-1w,…] [--scenarios hello,…]
 //   [--repeat N]   (every scenario N times; the tables show the median of each figure)
 //   [--profile DIR] [--gc]   (diagnostics of fcgate instead of the table: see diagnose.mjs)
+//   [--observe]   (issue 12's cost rows: adds fcgate-log (combined access log to a file) and
+//                  fcgate-nometrics (FCGATE_METRICS=0) beside fcgate (metrics on, no access log);
+//                  also selectable by name in --proxies)
 // A/B of two fcgate builds: FCGATE_E2E_ALT=/other/dist/src/cli/main.js adds a `fcgate-alt`
 // row next to fcgate's; FCGATE_E2E_MAIN=… replaces the build under test.
 // Defaults: 5 s cells after 1 s warm-up (≈ 5–6 min in all); --quick: 1 s cells (≈ 2 min).
@@ -26,7 +29,7 @@ import { runDiagnostics } from './bench-e2e/diagnose.mjs';
 
 function parseArgs(argv) {
   const o = { quick: false, write: true, install: true, seconds: null, warmup: null, modes: null,
-    proxies: null, scenarios: null, profile: null, gc: false, repeat: 1 };
+    proxies: null, scenarios: null, profile: null, gc: false, repeat: 1, observe: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
@@ -42,8 +45,9 @@ function parseArgs(argv) {
       case '--scenarios': o.scenarios = val().split(','); break;
       case '--profile': o.profile = val(); break;
       case '--gc': o.gc = true; break;
+      case '--observe': o.observe = true; break;
       case '-h': case '--help':
-        process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+        process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 16).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a} (see --help)`);
@@ -81,8 +85,9 @@ const cpuModel = osCpus()[0]?.model?.trim() ?? 'unknown';
 const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
 const runList = Array.from({ length: opts.repeat }, () => scenarios).flat();
 const withAlt = (list) => (process.env.FCGATE_E2E_ALT ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-alt'] : [p])) : list);
+const withObserve = (list) => (opts.observe ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-log', 'fcgate-nometrics'] : [p])) : list);
 const runModes = allModes(cores).filter((m) => !opts.modes || opts.modes.includes(m.id))
-  .map((m) => ({ ...m, proxies: withAlt(m.proxies).filter((p) => !opts.proxies || opts.proxies.includes(p)) }));
+  .map((m) => ({ ...m, proxies: withObserve(withAlt(m.proxies)).filter((p) => !opts.proxies || opts.proxies.includes(p)) }));
 const dir = mkdtempSync(join(tmpdir(), 'fcgate-e2e-'));
 process.on('exit', () => { if (!process.env.FCGATE_E2E_KEEP) rmSync(dir, { recursive: true, force: true }); });
 
@@ -95,6 +100,8 @@ async function startProxy(name, mode, backends) {
   switch (name) {
     case 'fcgate': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads });
     case 'fcgate-alt': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-alt', main: process.env.FCGATE_E2E_ALT });
+    case 'fcgate-log': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-log', observe: 'log' });
+    case 'fcgate-nometrics': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-nometrics', observe: 'nometrics' });
     case 'nginx-1w': return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 1);
     case 'nginx-2w': return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 2);
     case 'apache': return startApache(dir, mode.proxyCpus, backends, bins.apache, apacheModules);

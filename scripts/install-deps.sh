@@ -42,6 +42,8 @@ have chromium || missing+=(chromium)
 # without systemd running; logrotate rotates with the snippet
 have systemd-analyze || missing+=(systemd)
 have logrotate || missing+=(logrotate)
+# Prometheus (and promtool) for the metrics scrape test (test/integration/metrics-prometheus.test.ts)
+have prometheus || missing+=(prometheus)
 if [ "$want_bench" = 1 ]; then
   have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
@@ -101,6 +103,7 @@ have_php_fpm || still+=(php-fpm)
 have cgi-fcgi || still+=(cgi-fcgi)
 have systemd-analyze || still+=(systemd-analyze)
 have logrotate || still+=(logrotate)
+have prometheus || still+=(prometheus)
 if [ "${#still[@]}" -ne 0 ]; then
   echo "install-deps: still missing after install: ${still[*]}" >&2
   exit 1

@@ -146,7 +146,7 @@ export function writeSection(file, section) {
 }
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const COLORS = { fcgate: '#2b7bb9', 'fcgate-alt': '#7fb2dc', 'nginx-1w': '#3a9a4a', 'nginx-2w': '#9fd08f', apache: '#d0643a' };
+const COLORS = { fcgate: '#2b7bb9', 'fcgate-alt': '#7fb2dc', 'fcgate-log': '#5b8fc0', 'fcgate-nometrics': '#a9c8e6', 'nginx-1w': '#3a9a4a', 'nginx-2w': '#9fd08f', apache: '#d0643a' };
 function short(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e4) return `${Math.round(n / 1e3)}k`;

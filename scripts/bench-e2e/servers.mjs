@@ -97,16 +97,43 @@ export async function startPhpFpm(dir, cpus, binary, children) {
  * fcgate: `serve --listen … --pass /php/=… --pass /=…`, FCGATE_THREADS=`threads` (null:
  * the default), extra node flags (e.g. --cpu-prof, --trace-gc) before the script.
  */
-export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN } = {}) {
+const logAware = new Map();
+/** Whether the build at `main` has access logs (its --help lists FCGATE_LOG_BUFFER): then it gets `CustomLog off` like nginx's `access_log off`. */
+function knowsLogs(main) {
+  if (!logAware.has(main)) logAware.set(main, spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' }).stdout.includes('FCGATE_LOG_BUFFER'));
+  return logAware.get(main);
+}
+
+/**
+ * fcgate in front of both backends. `observe` (issue 12's cost rows): 'off' (default) no
+ * access log, as nginx and Apache run here; 'log' the combined access log to a file in the
+ * temp dir; 'nometrics' no access log and FCGATE_METRICS=0. A build without access logs
+ * (older, through FCGATE_E2E_ALT/MAIN) runs from flags, as before.
+ */
+export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN, observe = 'off' } = {}) {
   const port = await freePort();
   // FCGATE_ALLOW_ROOT: the e2e runs as root; `serve` refuses root without User since issue 13.
   const env = { ...process.env, FCGATE_ALLOW_ROOT: '1' };
   if (threads === null) delete env.FCGATE_THREADS; else env.FCGATE_THREADS = String(threads);
-  const proc = startGroup(tag, process.execPath, [...nodeFlags, main, 'serve',
-    '--listen', `127.0.0.1:${port}`,
-    '--pass', `/php/=fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
-    '--pass', `/=fcgi://127.0.0.1:${backends.demo.port}/`],
-  { cpus, env, cwd: dir, logFile: join(dir, `${tag}.log`) });
+  let args;
+  if (knowsLogs(main)) {
+    const conf = join(dir, `${tag}.conf`);
+    writeFileSync(conf, [
+      `Listen 127.0.0.1:${port}`,
+      `ProxyPass /php/ fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
+      `ProxyPass / fcgi://127.0.0.1:${backends.demo.port}/`,
+      observe === 'log' ? `CustomLog ${join(dir, `${tag}-access.log`)} combined` : 'CustomLog off',
+    ].join('\n') + '\n');
+    if (observe === 'nometrics') env.FCGATE_METRICS = '0'; else delete env.FCGATE_METRICS;
+    args = ['serve', '-c', conf];
+  } else {
+    if (observe !== 'off') throw new Error(`${main}: this build has no access log or metrics switch (observe=${observe})`);
+    args = ['serve', '--listen', `127.0.0.1:${port}`,
+      '--pass', `/php/=fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
+      '--pass', `/=fcgi://127.0.0.1:${backends.demo.port}/`];
+  }
+  const proc = startGroup(tag, process.execPath, [...nodeFlags, main, ...args],
+    { cpus, env, cwd: dir, logFile: join(dir, `${tag}.log`) });
   await waitForPort(proc, port, 20_000);
   return server(tag, proc, port);
 }

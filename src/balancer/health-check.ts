@@ -39,6 +39,8 @@ export interface MemberHealth {
 
 export interface HealthCheckerOptions {
   log: (line: string) => void;
+  /** Every check's outcome (the metrics count them). */
+  onResult?: (slot: number, ok: boolean) => void;
   /** Records kept per member (default 20). */
   historySize?: number;
 }
@@ -135,6 +137,7 @@ export class HealthChecker {
   /** hcfails failures in a row set the shared bit, hcpasses successes in a row clear it. */
   private record(c: Checked, rec: HealthRecord): void {
     const s = c.state;
+    this.options.onResult?.(s.slot, rec.ok);
     s.history.push(rec);
     if (s.history.length > this.historySize) s.history.shift();
     if (rec.ok) { s.passesInARow++; s.failsInARow = 0; } else { s.failsInARow++; s.passesInARow = 0; }

@@ -76,8 +76,10 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
     const signals = catchSignals();
     let plan: PrivilegePlan = { drop: null, notes: [] };
     let pidFile: PidFile | null = null;
+    // Lines before the configured error log is open go to stderr (`log`); afterBind gets
+    // the error log itself.
     const running = await startGateway({
-      ...settings, tuning, log,
+      ...settings, tuning,
       beforeBind: (cfg: GatewayConfig) => {
         plan = planPrivileges({ user: cfg.user, group: cfg.group }, tuning.FCGATE_ALLOW_ROOT);
         for (const n of plan.notes) log(`FCGATE_PRIVILEGES ${n}`);
@@ -87,7 +89,7 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
           if (stale !== null) log(`FCGATE_PIDFILE ${stale}`);
         }
       },
-      afterBind: (cfg: GatewayConfig) => {
+      afterBind: (cfg: GatewayConfig, log: (line: string) => void) => {
         if (pidFile !== null) {
           pidFile.write(plan.drop);
           const file = pidFile;

@@ -1,5 +1,6 @@
 // `fcgate serve`: configuration, tuning, backend probes, claiming the port, the serving
-// threads (src/threads), and the stop / reload / stats paths the signals call.
+// threads (src/threads), observability (logs, metrics: src/observe; the admin listener:
+// src/admin), and the stop / reload / stats / reopen-logs paths the signals call.
 import { availableParallelism } from 'node:os';
 import { HealthChecker } from '../balancer/health-check.js';
 import { BalancerBoard } from '../balancer/shared-state.js';
@@ -7,15 +8,18 @@ import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/load.js';
 import type { GatewayConfig, ListenAddress, WorkerSettings } from '../config/model.js';
 import { assertPortOwned, claimPort, pickFreePort } from '../front/listen.js';
+import { startAdmin } from '../admin/server.js';
 import { SpoolAccount } from '../front/spool.js';
-import { startBalancerControl } from '../front/manager.js';
-import { describeUws, loadUws } from '../front/uws.js';
+import { describeUws, loadUws, uwsBuild } from '../front/uws.js';
+import { Telemetry } from '../observe/telemetry.js';
 import { BudgetTable } from '../threads/budget-table.js';
 import { configFromSource, readConfigSource } from '../threads/config-source.js';
 import { ServingThreads, type ServingStats } from '../threads/supervisor.js';
+import type { ConfigSource } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { probeBackend } from '../upstream/probe.js';
+import { VERSION } from './version.js';
 
 export interface ServeSettings {
   config?: string;
@@ -28,6 +32,7 @@ export interface ServeSettings {
   tuning: Tuning;
   /** Lines to stdout (the URL, the build); default process.stdout. */
   say?: (line: string) => void;
+  /** Error-log lines of the main thread; default: the configured error log (ErrorLog, stderr). */
   log?: (line: string) => void;
   /** Runs once the configuration is read and valid, before anything is opened (a throw stops startup). */
   beforeBind?: (cfg: GatewayConfig) => void;
@@ -36,7 +41,9 @@ export interface ServeSettings {
    * announced and before the health checks start: the pid file and the privilege drop
    * (serve-command.ts). A throw stops everything that was started.
    */
-  afterBind?: (cfg: GatewayConfig) => void | Promise<void>;
+  afterBind?: (cfg: GatewayConfig, log: (line: string) => void) => void | Promise<void>;
+  /** false: no access log at all (the default one to stdout included). */
+  accessLogs?: boolean;
 }
 
 export interface RunningGateway {
@@ -53,7 +60,14 @@ export interface RunningGateway {
   reload(): Promise<boolean>;
   /** Counters of all threads (SIGUSR2 prints them). */
   stats(): Promise<ServingStats>;
+  /** SIGUSR1: every log file is opened again (logrotate). */
+  reopenLogs(): void;
+  /** Metrics, log outputs, the error log (tests read it). */
+  telemetry: Telemetry;
 }
+
+/** The configuration text a source stands for (hashed for fcgate_config_info). */
+const sourceText = (src: ConfigSource): string => (src.kind === 'text' ? src.text : JSON.stringify(src));
 
 export function loadGatewayConfig(s: Pick<ServeSettings, 'config' | 'listen' | 'pass' | 'documentRoot' | 'user' | 'group' | 'pidFile'>): GatewayConfig {
   if (s.config !== undefined) return loadConfig(s.config);
@@ -138,51 +152,65 @@ const sameListen = (a: ListenAddress[], b: ListenAddress[]): boolean =>
 
 export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const say = s.say ?? ((l: string) => process.stdout.write(l + '\n'));
-  const log = s.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
   loadUwsFor(s.tuning);            // before any thread: the addon reads its settings once per process
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
   const source = readConfigSource(s);
   let config = configFromSource(source);
   s.beforeBind?.(config);
+  // The log outputs open first (an unwritable log file stops startup, as in Apache); from
+  // here on the main thread's lines go to the configured error log.
+  const telemetry = new Telemetry(config, { slots: threads, logBuffer: s.tuning.FCGATE_LOG_BUFFER, version: VERSION });
+  telemetry.applyLogs(config, s.accessLogs ?? true);
+  telemetry.setConfig(sourceText(source), config.source);
+  const log = s.log ?? telemetry.log;
+  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
   const table = new BudgetTable(threads);
   const silent = new Set<string>();
   table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent));
   for (const name of silent) table.turnReuseOff(name);
-  const listen = await claimListen(config.listen);
+  const listen = await claimListen(config.listen).catch(async (err: unknown) => { await telemetry.close(); throw err; });
   const testHooks = s.tuning.FCGATE_TEST_HOOKS;
   // Balancer member state shared by all threads; the health checks run here, once.
   let board = new BalancerBoard(config);
   let health: HealthChecker | null = null;
+  let draining = false;
   const checkHealth = (cfg: GatewayConfig): void => {
     health?.stop();
-    health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, { log }) : null;
+    health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, telemetry.healthOptions(log)) : null;
     health?.start();
   };
   const serving = new ServingThreads({ threads, source, listen, tuning: s.tuning, budgets: table,
-    balancerState: board.buffer, log, testHooks,
+    balancerState: board.buffer, log, testHooks, telemetry, accessLogs: s.accessLogs ?? true,
     spoolAccount: new SpoolAccount(s.tuning.FCGATE_SPOOL_MEMORY_TOTAL, s.tuning.FCGATE_SPOOL_DISK_TOTAL).buffer });
-  await serving.start();
+  telemetry.context = {
+    config: () => config, board: () => board, health: () => health?.snapshot() ?? [],
+    cap: (name) => table.capOf(name), threads: () => serving.threadInfo(), draining: () => draining,
+  };
+  const fail = async (err: unknown): Promise<never> => { health?.stop(); await serving.drain(0); await telemetry.close(); throw err; };
+  await serving.start().catch(async (err: unknown) => { await telemetry.close(); throw err; });
   try {
     for (const l of listen) assertPortOwned(l.port);
   } catch (err) {
-    await serving.drain(0);
-    throw err;
+    await fail(err);
   }
-  // The balancer manager (BalancerManager), once, here: it reads the threads' summed
-  // counters and writes the shared board (whichever configuration is in force).
-  const control = await startBalancerControl(config.balancerManager, {
+  // The admin listener (AdminListen / BalancerManager), once, here: the balancer manager
+  // reads the threads' summed counters and writes the shared board; /metrics,
+  // /server-status, /healthz and /readyz read the telemetry.
+  const b = uwsBuild();
+  const control = await startAdmin(config.balancerManager, {
     stats: async () => (await serving.stats()).balancers,
     get board() { return board; },
     health: () => health?.snapshot() ?? [],
-  }, log).catch(async (err: unknown) => { await serving.drain(0); throw err; });
+    telemetry,
+    build: { version: VERSION, uws: `${b.packageName}@${b.packageVersion}`, node: process.version },
+  }, log).catch(fail);
   // Every socket is open: the pid file and the privilege drop (afterBind), then the health
   // checks, which then connect as the serving user.
   try {
-    await s.afterBind?.(config);
+    await s.afterBind?.(config, log);
   } catch (err) {
     await control?.close();
-    await serving.drain(0);
-    throw err;
+    await fail(err);
   }
   checkHealth(config);
   const urls = listen.map((b) => {
@@ -196,10 +224,13 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     try {
       next = readConfigSource(s);
       cfg = configFromSource(next);
+      telemetry.applyLogs(cfg, s.accessLogs ?? true);      // changed log directives; a log that cannot open fails the reload
     } catch (err) {
       log(`FCGATE_RELOAD_FAILED ${(err as Error).message}; the old configuration stays`);
+      telemetry.reloaded(false);
       return false;
     }
+    for (const w of cfg.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
     const manager = (c: GatewayConfig): string => c.balancerManager ? `${c.balancerManager.host}:${c.balancerManager.port}` : 'off';
     if (manager(cfg) !== manager(config)) {
       log(`FCGATE_RELOAD_LISTEN BalancerManager changed in ${cfg.source}: it stays ${manager(config)} until a restart`);
@@ -220,6 +251,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     const silent = new Set<string>();
     for (const [name, cap] of await probeCaps(fresh, s.tuning, log, silent)) caps.set(name, cap);
     board = new BalancerBoard(cfg);
+    telemetry.register(cfg);
     const spec = table.assign(caps);
     for (const name of silent) table.turnReuseOff(name);
     const problems = await serving.reload(next, spec, board.buffer);
@@ -227,8 +259,10 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     checkHealth(cfg);
     if (problems.length > 0) {
       log(`FCGATE_RELOAD_FAILED ${problems.join('; ')}`);
+      telemetry.reloaded(false);
       return false;
     }
+    telemetry.reloaded(true, sourceText(next), cfg.source);
     log(`FCGATE_RELOADED config=${cfg.source} threads=${threads}`);
     return true;
   };
@@ -245,11 +279,18 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   return {
     urls, drainMs: s.tuning.FCGATE_DRAIN_MS, threads,
     stop: async () => {
+      draining = true;
       health?.stop();
-      await control?.close();
       await serving.drain(s.tuning.FCGATE_DRAIN_MS);
+      await control?.close();
+      await telemetry.close();
     },
     reload,
     stats: () => serving.stats(),
+    reopenLogs: () => {
+      telemetry.hub.reopen();
+      log('FCGATE_LOG_REOPENED SIGUSR1: log files opened again');
+    },
+    telemetry,
   };
 }

@@ -43,9 +43,8 @@ export function catchSignals(): { serve(running: RunningGateway): Promise<ExitCo
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => { if (stopping === null) void running?.reload(); });
-  // TODO(#12, observability): reopen the access log here. Nothing is open yet: every
-  // line goes to stderr, which the service manager owns.
-  process.on('SIGUSR1', () => process.stderr.write(`${new Date().toISOString()} FCGATE_REOPEN SIGUSR1: no log file to reopen (logs go to stderr)\n`));
+  // SIGUSR1: reopen the log files (logrotate's convention).
+  process.on('SIGUSR1', () => { if (stopping === null) running?.reopenLogs(); });
   process.on('SIGUSR2', () => {
     void running?.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
   });

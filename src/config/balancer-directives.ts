@@ -39,18 +39,26 @@ const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /**
- * `BalancerManager [host:]port`: serves the balancer manager (HTML page and JSON API) on
- * its own listener, never on the proxied port. Without a host it binds 127.0.0.1. A
- * non-loopback host is allowed only together with FCGATE_MANAGER_TOKEN (checked when
- * the manager starts: the token is a secret and does not belong in the config file).
+ * `AdminListen [host:]port` (synonym: `BalancerManager [host:]port`): the admin listener,
+ * serving the balancer manager (HTML page and JSON API), /metrics, /healthz, /readyz and
+ * /server-status, never on the proxied port. Without a host it binds 127.0.0.1. A
+ * non-loopback host is allowed only together with FCGATE_MANAGER_TOKEN (checked when the
+ * listener starts: the token is a secret and does not belong in the config file).
  */
 export function balancerManager(st: BuildState, _ctx: Context, d: DirectiveNode): void {
-  const name = 'BalancerManager';
+  adminListener(st, d, 'BalancerManager');
+}
+
+export function adminListen(st: BuildState, _ctx: Context, d: DirectiveNode): void {
+  adminListener(st, d, 'AdminListen');
+}
+
+function adminListener(st: BuildState, d: DirectiveNode, name: string): void {
   if (d.args.length !== 1) st.fail(d, name, 'expected [host:]port, e.g. 127.0.0.1:8081');
   const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(d.args[0]!);
   if (m === null || +m[3]! > 65535) return st.fail(d, name, `expected [host:]port, got "${d.args[0]}"`);
   const host = m[1] ?? m[2] ?? '127.0.0.1';
   if (host !== 'localhost' && isIP(host) === 0) st.fail(d, name, `the host must be an IP address or localhost, got "${host}"`);
-  if (st.cfg.balancerManager) st.fail(d, name, 'already set');
+  if (st.cfg.balancerManager) st.fail(d, name, 'already set (AdminListen and BalancerManager name the same listener)');
   st.cfg.balancerManager = { host, port: +m[3]!, tokenRequired: !isLoopback(host), file: d.file, line: d.line };
 }

@@ -19,7 +19,8 @@ import { FcgiSetEnvIfRule } from './fcgi-setenv.js';
 import { compileSetEnvIf } from './setenvif.js';
 import { balancerMember, proxyPass, proxySectionTarget, proxySet, setHandler } from './proxy-directives.js';
 import { durationMs } from './worker-keys.js';
-import { balancerManager, proxyHCExpr, proxyHCTemplate } from './balancer-directives.js';
+import { adminListen, balancerManager, proxyHCExpr, proxyHCTemplate } from './balancer-directives.js';
+import { LOG_DIRECTIVES } from './log-directives.js';
 import { didYouMean } from '../closest-name.js';
 
 type Handler = (st: BuildState, ctx: Context, d: DirectiveNode) => void;
@@ -122,6 +123,8 @@ const TABLE: Entry[] = [
     st.cfg.ignored.push('ProxyHCTPsize (checks run on timers, not in a thread pool)');
   } },
   { name: 'BalancerManager', where: SERVER, run: balancerManager },
+  { name: 'AdminListen', where: SERVER, run: adminListen },
+  ...LOG_DIRECTIVES.map(([name, run]) => ({ name, where: SERVER, run })),
   { name: 'SetHandler', where: DIRS, run: (st, ctx, d) => { ctx.block.handler = setHandler(st, d); } },
   { name: 'SetEnv', where: ANY, run: (st, ctx, d) => {
     argCount(st, d, 'SetEnv', 1, 2, 'expected a variable and an optional value');

@@ -286,3 +286,52 @@ export interface GatewayConfig {
   /** `PidFile`, absolute; absent = none. */
   pidFile?: string;
 }
+
+// ---------------------------------------------------------------------------
+// Logs (mod_log_config, the error log, request ids): produced by log-directives.ts,
+// read by src/log and src/observe.
+
+/** Where a log goes: a file (appended), a piped command (restarted if it dies), or stdout/stderr. */
+export type LogTarget =
+  | { kind: 'stdout' }
+  | { kind: 'stderr' }
+  | { kind: 'file'; path: string }
+  /** `"|cmd args"` runs cmd directly (argv split as a shell would, no shell); `"|$cmd"` runs it with /bin/sh -c. */
+  | { kind: 'pipe'; command: string; shell: boolean };
+
+/** One CustomLog (or TransferLog) line. */
+export interface AccessLogConfig {
+  target: LogTarget;
+  /** The format string (a nickname already resolved; `JSON_FORMAT` for json). */
+  format: string;
+  /** `env=var` / `env=!var`: log only requests that have (or lack) that environment variable. */
+  env: { name: string; negate: boolean } | null;
+  file: string;
+  line: number;
+}
+
+export type LogLevelName = 'emerg' | 'alert' | 'crit' | 'error' | 'warn' | 'notice' | 'info' | 'debug';
+
+export interface LogSettings {
+  /** LogFormat nicknames, the predefined ones (common, combined, json, …) included. */
+  formats: Map<string, string>;
+  /** TransferLog's format: the last one-argument LogFormat, else the common log format. */
+  defaultFormat: string;
+  /** CustomLog/TransferLog lines in order; null = none configured (one combined log to stdout); [] = `CustomLog off`. */
+  access: AccessLogConfig[] | null;
+  errorLog: LogTarget;
+  /** LogLevel: the global level and per-area ones (`LogLevel warn proxy_fcgi:debug`). */
+  level: LogLevelName;
+  areaLevels: Map<string, LogLevelName>;
+  /** ErrorLogFormat json → one JSON object per line; text otherwise. */
+  errorFormat: 'text' | 'json';
+  /** The response header carrying the request id; null with `RequestIdHeader off`. */
+  requestIdHeader: string | null;
+  /** BufferedLogs Off: lines are written at the end of each event-loop turn instead of in ≤ 100 ms batches. */
+  buffered: boolean;
+}
+
+/** GatewayConfig with the log settings it needs (older configs built by hand have none). */
+export interface GatewayConfig {
+  logs?: LogSettings;
+}

@@ -170,8 +170,8 @@ export function setHandler(st: BuildState, d: DirectiveNode): HandlerTarget | nu
   if (d.args.length !== 1) st.fail(d, name, 'takes one argument');
   const v = d.args[0]!;
   if (v.toLowerCase() === 'none') return null;
-  if (v.toLowerCase() === 'balancer-manager') {
-    st.fail(d, name, 'the balancer manager has its own loopback listener in fcgate: use "BalancerManager 127.0.0.1:PORT" at server level (docs/balancer.md)');
+  if (v.toLowerCase() === 'balancer-manager' || v.toLowerCase() === 'server-status') {
+    st.fail(d, name, `${v.toLowerCase() === 'server-status' ? '/server-status' : 'the balancer manager'} is served on fcgate's admin listener: use "AdminListen 127.0.0.1:PORT" at server level (README, Operating fcgate)`);
   }
   if (!v.toLowerCase().startsWith('proxy:')) {
     st.fail(d, name, `only "proxy:fcgi://…", "proxy:unix:…|fcgi://…", "proxy:balancer://…" and none are supported, got "${v}"`);

@@ -17,6 +17,8 @@ export interface BalancedHost {
   /** Builds and starts nothing: returns a new exchange for `member` (sink = req), or null after answering the client. */
   exchangeFor(req: BalancedRequest, member: Member): Exchange | null;
   log(line: string): void;
+  /** A member was chosen (failover): the metrics count picks. */
+  picked(slot: number): void;
 }
 
 /** Failures that say the member could not take the request: nothing reached it. */
@@ -45,7 +47,7 @@ export class BalancedRequest implements ResponseSink {
               readonly route: string | null, private readonly host: BalancedHost) {
     this.member = first;
     const prev = reply.onFinished;
-    reply.onFinished = () => { this.settle(); if (prev !== null) prev(); };
+    reply.onFinished = (r) => { this.settle(); if (prev !== null) prev(r); };
   }
 
   /** Counts the member busy and starts `exchange` on it. */
@@ -105,6 +107,7 @@ export class BalancedRequest implements ResponseSink {
       tried.push(m);
       const next = tried.length > this.balancer.maxAttempts ? null : this.balancer.pick(now, null, tried);
       if (next !== null && 'worker' in next) {
+        this.host.picked(next.slot);
         this.host.log(`FCGATE_FAILOVER balancer=${this.balancer.name} from=${m.name} to=${next.name} ${this.reply.tag} cause=${code} attempt=${tried.length}`);
         this.member = next;
         const old = this.exchange!;

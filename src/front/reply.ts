@@ -8,6 +8,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import { formatFailure, GatewayError, statusFor } from '../errors.js';
 import type { CgiHead } from '../protocol/cgi-head.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
+import type { RequestRecord } from '../request-record.js';
 import { etagListMatches, parseHttpDate } from './static-files.js';
 import type { Exchange, ResponseSink } from '../upstream/exchange.js';
 import type { BodyIntake } from './body-intake.js';
@@ -148,9 +149,23 @@ function queueHeadFlush(reply: UwsReply): void {
   headsQueued.push(reply);
 }
 
-export class UwsReply implements ResponseSink {
+export class UwsReply implements ResponseSink, RequestRecord {
   exchange: Exchange | null = null;
   snapshot: RequestSnapshot | null = null;
+  /** Names the request in log lines: "req=<id> GET /x". */
+  tag = '';
+  // The RequestRecord the access log and the metrics read when the reply finishes
+  // (observe/thread-observer.ts begin() and end()).
+  requestId = '';
+  startedAt = 0;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  firstByteAt = 0;
+  routeIndex = 0;
+  errorCode: string | null = null;
+  balancer: string | null = null;
+  env: ReadonlyMap<string, string> | null = null;
   redirectDepth = 0;
   aborted = false;
   /** The response is complete on the client side (or abandoned). */
@@ -165,10 +180,8 @@ export class UwsReply implements ResponseSink {
   intake: BodyIntake | null = null;
   /** The request's body framing (request-checks.ts), set before dispatch. */
   framing: BodyFraming = { length: -1, chunked: false };
-  /** Response body bytes handed to uWS (for the log line of a client that went away). */
-  private sent = 0;
   /** Called once when the response is complete or abandoned. */
-  onFinished: (() => void) | null = null;
+  onFinished: ((reply: UwsReply) => void) | null = null;
   /** Called when STDIN can take more: resumes the client, or the spool's replay. */
   bodyWritable: (() => void) | null = null;
   private redirect: string | null = null;
@@ -184,7 +197,8 @@ export class UwsReply implements ResponseSink {
   // Scratch for the corked callbacks, so that no closure is made per chunk.
   private chunk: Buffer | null = null;
   private wrote = true;
-  private head: CgiHead | null = null;
+  /** The app's response head once it came (read by the access log's %{…}o). */
+  head: CgiHead | null = null;
   private coalesce: Buffer | null = null;
   private coalesced = 0;
   private coalesceTimer: NodeJS.Timeout | null = null;
@@ -198,8 +212,7 @@ export class UwsReply implements ResponseSink {
    */
   private inCork = false;
 
-  constructor(readonly res: HttpResponse, readonly method: string, readonly tag: string,
-              private readonly ctx: ReplyContext) {}
+  constructor(readonly res: HttpResponse, readonly method: string, private readonly ctx: ReplyContext) {}
 
   /** uWS holds response bytes back (a slow reader): the app is paused until onWritable. */
   get blocked(): boolean { return this.pending !== null || this.deferred !== null || !this.wrote; }
@@ -220,7 +233,7 @@ export class UwsReply implements ResponseSink {
       const intake = this.intake;
       const phase = intake !== null && !intake.complete
         ? `phase=body received=${intake.received} expected=${intake.expected >= 0 ? intake.expected : 'chunked'}`
-        : this.headSent ? `phase=response sent=${this.sent}` : 'phase=waiting';
+        : this.headSent ? `phase=response sent=${this.bytesOut}` : 'phase=waiting';
       const backend = this.exchange !== null ? ` backend=${this.exchange.backend}` : '';
       this.ctx.log(`FCGATE_CLIENT_ABORTED${backend} ${this.tag} ${phase} cause="the client connection closed before the response was complete"`);
     }
@@ -239,7 +252,7 @@ export class UwsReply implements ResponseSink {
     // Whatever the path (answered, failed, aborted): no body callbacks, no spool left open.
     if (this.intake !== null) this.intake.stop();
     if (this.spool !== null) this.spool.close();
-    if (this.onFinished !== null) this.onFinished();
+    if (this.onFinished !== null) this.onFinished(this);
   }
 
   /** Points the reply at the request a local redirect makes. */
@@ -266,6 +279,7 @@ export class UwsReply implements ResponseSink {
     }
     this.head = head;
     this.headSent = true;
+    this.firstByteAt = performance.now();
     const bodyless = this.method === 'HEAD' || noBody(head.status);
     if (bodyless) this.exchange!.discardBody();
     else this.total = head.contentLength;
@@ -280,6 +294,7 @@ export class UwsReply implements ResponseSink {
   writeHeadCorked(): void {
     const res = this.res;
     const head = this.head!;
+    this.status = head.status;
     res.writeStatus(head.statusLine);
     const h = head.headers;
     if (head.nonAscii) {
@@ -395,7 +410,7 @@ export class UwsReply implements ResponseSink {
     const res = this.res;
     if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
     const data = this.chunk!;
-    this.sent += data.length;
+    this.bytesOut += data.length;
     if (this.pending !== null || this.deferred !== null) {
       // uWS still holds earlier bytes back: keep order, queue these behind them (only
       // under backpressure, and the app is paused by the false we return).
@@ -509,6 +524,7 @@ export class UwsReply implements ResponseSink {
   onFailure(err: GatewayError, appHead: boolean): void {
     void appHead;
     const code = err.code;
+    this.errorCode = code;
     this.ctx.log(formatFailure(err, this.tag + (this.headSent && !this.headQueued ? ' after_head=1' : '')));
     if (this.aborted) { this.complete(); return; }
     if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
@@ -585,6 +601,8 @@ export class UwsReply implements ResponseSink {
     const reason = REASON[status] ?? 'Error';
     const body = errorBody(status, reason);
     const res = this.res;
+    this.status = status;
+    if (this.method !== 'HEAD') this.bytesOut = body.length;
     res.cork(() => {
       res.writeStatus(`${status} ${reason}`);
       res.writeHeader('Content-Type', 'text/html; charset=utf-8');
@@ -594,6 +612,8 @@ export class UwsReply implements ResponseSink {
       if (opts.close === 'linger' || (opts.close === 'now' && this.method === 'HEAD')) res.writeHeader('Connection', 'close');
       const extra = opts.headers ?? [];
       for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+      const x = this.extraHeaders;
+      for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
       if (this.method === 'HEAD') res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
       else res.end(body, opts.close === 'now');
     });

@@ -4,13 +4,14 @@
 // and, on an uncaught exception, closes its uWS sockets (a worker that ends with uWS handles
 // open aborts the whole process) and exits so that main replaces it.
 // Nothing here parses configuration text or speaks HTTP: config/ and front/ do.
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
+import { ThreadObserver } from '../observe/thread-observer.js';
 import { Gateway } from './server.js';
 import { loadUws } from './uws.js';
 import { budgetsForThread } from '../threads/budget-table.js';
 import { configFromSource } from '../threads/config-source.js';
 import type { FromThread, ServeResult, ServeTask, ToThread } from '../threads/messages.js';
-
-const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
 
 /** How long a crashing thread lets uWS finish closing its sockets before it exits. */
 const CRASH_EXIT_DELAY_MS = 20;
@@ -19,11 +20,20 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
   const { slot, control } = task;
   const send = (m: FromThread): void => control.postMessage(m);
   loadUws();
+  const config = { ...configFromSource(task.source), listen: task.listen };
+  // Request ids, metrics (this slot's slab) and logs: batches go to main, which owns the files.
+  const observer = new ThreadObserver({
+    slot, pid: process.pid, threadId, hostName: hostname(), accessLogs: task.accessLogs, flushMs: task.tuning.FCGATE_LOG_FLUSH_MS,
+    metrics: task.tuning.FCGATE_METRICS === 1,
+    deliver: (key, data, lines) => control.postMessage({ type: 'log', key, data, lines } satisfies FromThread, [data.buffer as ArrayBuffer]),
+  }, config, task.telemetry);
+  const log = observer.log;
   const gateway = new Gateway({
-    config: { ...configFromSource(task.source), listen: task.listen },
+    config,
     tuning: task.tuning,
     budgets: budgetsForThread(task.budgets, slot),
     log,
+    observer,
     shared: true,
     balancerState: task.balancerState,
     spoolAccount: task.spoolAccount,
@@ -35,6 +45,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     if (crashed) return;
     crashed = true;
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    try { observer.flush(); } catch { /* the log lines are lost with the thread */ }
     try { send({ type: 'crashed', slot, error: text }); } catch { /* port gone: main sees the exit */ }
     try { gateway.close(); } catch { /* closing what is left; the exit follows */ }
     setTimeout(() => process.exit(1), CRASH_EXIT_DELAY_MS);
@@ -61,7 +72,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
           let error: string | null = null;
           try {
             const config = { ...configFromSource(m.source), listen: task.listen };
-            gateway.reload(config, budgetsForThread(m.budgets, slot), m.balancerState);
+            gateway.reload(config, budgetsForThread(m.budgets, slot), m.balancerState, m.telemetry);
           } catch (err) {
             error = (err as Error).message;
           }

@@ -15,6 +15,8 @@ import { formatFailure, GatewayError } from '../errors.js';
 import { writePreamble } from '../protocol/request-writer.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
 import type { GatewayStats } from '../threads/messages.js';
+import { quietObserver } from '../observe/standalone.js';
+import type { TelemetrySpec, ThreadObserver } from '../observe/thread-observer.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
@@ -54,9 +56,10 @@ export interface GatewayOptions {
   spoolAccount?: SharedArrayBuffer;
   /** Directory for request-body temporary files (FCGATE_SPOOL_DIR; default the OS's). */
   spoolDir?: string;
+  /** Request ids, metrics and the access log (observe/); without it: ids and metrics of its own, no access log. */
+  observer?: ThreadObserver;
 }
 
-let requestSerial = 0;
 const NO_BODY: BodyFraming = { length: -1, chunked: false };
 const framingText = (length: number): string => (length >= 0 ? `Content-Length ${length}` : 'chunked');
 let markRemoved = false;
@@ -75,6 +78,7 @@ export class Gateway {
   private readonly balancedHost: BalancedHost = {
     exchangeFor: (req, member) => this.startExchange(req.reply, req.snap!, req.resolved!, member.worker, member.worker, req.hasBody, req),
     log: (line) => this.log(line),
+    picked: (slot) => this.observer.picked(slot),
   };
   private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
   private server: ServerInfo;
@@ -83,17 +87,19 @@ export class Gateway {
   private readonly spoolAccount: SpoolAccount;
   private readonly spoolDir: string;
   readonly log: (line: string) => void;
+  readonly observer: ThreadObserver;
   /** Requests in flight (for drain). */
   inFlight = 0;
   served = 0;
   private draining = false;
-  private readonly requestDone = (): void => { this.inFlight--; this.served++; };
+  private readonly requestDone = (reply: UwsReply): void => { this.inFlight--; this.served++; this.observer.end(reply); };
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
     this.tuning = options.tuning;
     this.budgets = options.budgets ?? new Map();
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.observer = options.observer ?? quietObserver(this.config);
     this.server = serverInfoFromEnv(process.env, this.config.serverAdmin);
     this.exchangeOptions = {
       maxHead: this.tuning.FCGATE_MAX_HEAD,
@@ -109,6 +115,11 @@ export class Gateway {
       options.spoolAccount);
     this.spoolDir = options.spoolDir ?? (this.tuning.FCGATE_SPOOL_DIR || tmpdir());
     this.resetMembers();
+    this.observer.attach({
+      inFlight: () => this.inFlight,
+      pools: () => [...this.pools.values()].map((p) => ({ name: p.name, idle: p.idleCount, busy: p.busy, size: p.size, pending: p.pending })),
+      memberErrors: () => [...this.balancers.values()].flatMap((b) => b.members.map((m) => ({ slot: m.slot, errorUntil: m.errorUntil }))),
+    });
   }
 
   /** Balancer member state from this.config (at start and on reload). */
@@ -146,6 +157,9 @@ export class Gateway {
   /** The balancers' shared state (for the manager, or to hand to other threads). */
   get balancerBoard(): BalancerBoard { return this.board; }
 
+  /** A backend's connection cap (the metrics' fcgate_upstream_connections_max). */
+  capOf(name: string): number | undefined { return this.budgets.get(name)?.cap; }
+
   /** The health checker running in this gateway, if any (history for the manager). */
   get healthChecker(): HealthChecker | null { return this.health; }
 
@@ -165,13 +179,15 @@ export class Gateway {
    * `balancerState`: the new configuration's shared member state (BalancerBoard buffer made
    * by the main thread for it); without it the balancers get a state of this thread's own.
    */
-  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer): void {
+  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer,
+         telemetry?: TelemetrySpec): void {
     const old = [...this.pools.values()];
     this.pools.clear();
     if (budgets !== undefined) for (const [name, b] of budgets) this.budgets.set(name, b);
     this.config = config;
     this.server = serverInfoFromEnv(process.env, config.serverAdmin);
     this.useBalancerState(balancerState);
+    this.observer.configure(config, telemetry);
     for (const p of old) p.windDown();
   }
 
@@ -193,6 +209,7 @@ export class Gateway {
       const host = l.host ?? '0.0.0.0';
       const entry = { app, listening: null as Listening | null, local: { address: host, port: l.port } };
       app.any('/*', (res, req) => this.onRequest(res, req, entry.local));
+      app.filter((_res, count) => this.observer.connections(count as number));
       entry.listening = await listenApp(app, host, l.port, { exclusive: !this.options.shared });
       entry.local.port = entry.listening.port;
       this.apps.push(entry);
@@ -226,6 +243,7 @@ export class Gateway {
 
   /** Closes listeners and pools at once. */
   close(): void {
+    this.observer.stop();
     this.health?.stop();
     this.stopListening();
     for (const a of this.apps) a.app.close();
@@ -251,7 +269,7 @@ export class Gateway {
         log: this.log,
         maxRequestsPerConnection: this.tuning.FCGATE_CONN_MAX_REQUESTS,
         retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
-      });
+      }, this.observer);
       this.pools.set(worker.name, pool);
     }
     return pool;
@@ -259,8 +277,9 @@ export class Gateway {
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
     const snap = takeSnapshot(req, res, local, 'http');
-    const tag = `req=${++requestSerial} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
-    const reply = new UwsReply(res, snap.method, tag, this.replyContext);
+    const reply = new UwsReply(res, snap.method, this.replyContext);
+    this.observer.begin(reply, snap);
+    reply.tag = `req=${reply.requestId} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
     reply.snapshot = snap;
     this.inFlight++;
     // The reply calls onFinished once (finished, answered or aborted): one shared function.
@@ -288,6 +307,7 @@ export class Gateway {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `routing failed: ${(err as Error).message}`));
       return;
     }
+    reply.routeIndex = this.observer.routeIndex(route);
     switch (route.kind) {
       case 'proxy':
         this.proxy(reply, snap, route, fromClient);
@@ -311,13 +331,17 @@ export class Gateway {
     stat(filename, (err, st) => {
       if (reply.aborted) return;
       if (err !== null) { reply.sendError(404); return; }
-      serveStatic(reply.res, snap, filename, st, { onDone: () => reply.finished() });
+      serveStatic(reply.res, snap, filename, st, { headers: reply.extraHeaders, onDone: (o) => {
+        reply.status = o.status; reply.bytesOut = o.bytes; reply.aborted = o.aborted; reply.finished();
+      } });
     });
   }
 
   private proxy(reply: UwsReply, snap: RequestSnapshot, route: Extract<RouteResult, { kind: 'proxy' }>,
                 fromClient: boolean): void {
     const r = route.resolved;
+    if (r.env.size > 0) reply.env = r.env;
+    reply.balancer = r.balancer;
     let worker = r.worker;
     let member: WorkerSettings | null = null;
     let balanced: BalancedRequest | null = null;
@@ -360,6 +384,7 @@ export class Gateway {
     let started = false;
     reply.intake = new BodyIntake(reply.res, length, {
       onBodyChunk: (chunk, last) => {
+        reply.bytesIn += chunk.length;
         // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
         const more = reply.exchange!.sendBody(chunk, last);
         if (!started && (streamed || last)) {
@@ -389,7 +414,8 @@ export class Gateway {
     const pool = this.poolFor(worker);
     try {
       const params = buildParams(snap, r, this.server, member);
-      if (params.vary.length > 0) reply.extraHeaders = ['Vary', params.vary.join(', ')];
+      params.list.push('UNIQUE_ID', reply.requestId);          // mod_unique_id's name for the request id
+      if (params.vary.length > 0 && !reply.extraHeaders.includes('Vary')) reply.extraHeaders.push('Vary', params.vary.join(', '));
       preamble = writePreamble(1, params.list, { keepConn: pool.keeps, endStdin: !hasBody });
     } catch (err) {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', worker.name, `building the request failed: ${(err as Error).message}`));
@@ -463,6 +489,7 @@ export class Gateway {
     };
     reply.intake = new BodyIntake(reply.res, length, {
       onBodyChunk: (chunk, last) => {
+        reply.bytesIn += chunk.length;
         if (refused) return true;
         const result = spool.push(chunk);
         if (result === SpoolResult.TooLarge || result === SpoolResult.Full || result === SpoolResult.Failed) {
@@ -497,6 +524,7 @@ export class Gateway {
       this.fail(reply, new GatewayError('FCGATE_NO_MEMBER', balancer, m.reason));
       return null;
     }
+    this.observer.picked(m.slot);
     return new BalancedRequest(b, m, reply, route, this.balancedHost);
   }
 

@@ -151,6 +151,12 @@ export interface StaticOptions {
   /** Read size per fs.read; one Buffer of this size (or the file size) per transfer. */
   chunkSize?: number;
   onDone?: (outcome: StaticOutcome) => void;
+  /** Headers added to every answer (the request id), flat [name, value, …]. */
+  headers?: readonly string[];
+}
+
+function writeExtra(res: HttpResponse, h: readonly string[] | undefined): void {
+  if (h !== undefined) for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
 }
 
 const DEFAULT_CHUNK = 64 * 1024;
@@ -177,6 +183,7 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
     res.cork(() => {
       res.writeStatus(`${status} ${reason}`);
       if (extra !== undefined) res.writeHeader(extra[0], extra[1]);
+      writeExtra(res, options.headers);
       res.writeHeader('Content-Type', 'text/html; charset=iso-8859-1');
       if (head) endHead(res, body.length); else res.end(body);
     });
@@ -197,8 +204,9 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
   const pre = evaluatePreconditions(req, etag, stat.mtimeMs);
   if (pre === 304) {
     res.cork(() => {
-      res.writeStatus('304 Not Modified').writeHeader('ETag', etag)
-        .writeHeader('Last-Modified', lastModified).endWithoutBody();
+      res.writeStatus('304 Not Modified').writeHeader('ETag', etag).writeHeader('Last-Modified', lastModified);
+      writeExtra(res, options.headers);
+      res.endWithoutBody();
     });
     onDone?.({ status: 304, bytes: 0, aborted: false });
     return;
@@ -226,6 +234,7 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
       .writeHeader('Accept-Ranges', 'bytes');
     if (range.kind === 'range') res.writeHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
     if (type !== undefined) res.writeHeader('Content-Type', type);
+    writeExtra(res, options.headers);
   };
   if (head || length === 0) {
     res.cork(() => { writeHead(); endHead(res, length); });

@@ -7,6 +7,7 @@ import type { ListenAddress } from '../config/model.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import type { PoolStats } from '../upstream/pool.js';
 import type { Tuning } from '../tuning.js';
+import type { TelemetrySpec } from '../observe/thread-observer.js';
 
 /**
  * Where the configuration comes from. Each thread parses it itself (a GatewayConfig holds
@@ -39,6 +40,10 @@ export interface ServeTask {
   spoolAccount: SharedArrayBuffer;
   /** FCGATE_TEST_HOOKS=1: honour the 'crash' message. */
   testHooks: boolean;
+  /** This slot's metrics slab and the label registries (observe/telemetry.ts). */
+  telemetry: TelemetrySpec;
+  /** Write access logs (false: none at all, the default stdout one included). */
+  accessLogs: boolean;
 }
 
 /** What a serve task resolves to once the thread has drained. */
@@ -47,7 +52,7 @@ export interface ServeResult { slot: number; served: number }
 /** Main → thread. `id` pairs a request with its answer. */
 export type ToThread =
   | { type: 'stats'; id: number }
-  | { type: 'reload'; id: number; source: ConfigSource; budgets: BudgetSpec; balancerState: SharedArrayBuffer }
+  | { type: 'reload'; id: number; source: ConfigSource; budgets: BudgetSpec; balancerState: SharedArrayBuffer; telemetry: TelemetrySpec }
   /** Stop accepting, finish in-flight requests up to deadlineMs, close, end the serve task. */
   | { type: 'drain'; deadlineMs: number }
   /** Test hook (FCGATE_TEST_HOOKS=1 only): throw an uncaught exception in the thread. */
@@ -60,7 +65,9 @@ export type FromThread =
   /** error null: the new configuration is in force in this thread. */
   | { type: 'reloaded'; id: number; slot: number; error: string | null }
   /** An uncaught exception: the thread closes its sockets and exits; main replaces it. */
-  | { type: 'crashed'; slot: number; error: string };
+  | { type: 'crashed'; slot: number; error: string }
+  /** A batch of log lines for the log output `key` (its ArrayBuffer is transferred). */
+  | { type: 'log'; key: string; data: Uint8Array; lines: number };
 
 /** One serving thread's counters, as Gateway.stats() reports them. */
 export interface GatewayStats {

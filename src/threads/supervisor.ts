@@ -3,10 +3,11 @@
 // replaces one that dies (after giving back the connections it held), and carries the
 // control requests: stats (merged over threads), reload and drain broadcasts.
 // Signals, configuration reading and probing are the CLI's (src/cli/serve.ts).
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { sumBalancerStats, type BalancerStats } from '../balancer/stats.js';
 import type { ListenAddress } from '../config/model.js';
+import type { Telemetry } from '../observe/telemetry.js';
 import type { Tuning } from '../tuning.js';
 import type { PoolStats } from '../upstream/pool.js';
 import type { BudgetTable, BudgetUsage } from './budget-table.js';
@@ -25,6 +26,10 @@ export interface ServingThreadsOptions {
   log: (line: string) => void;
   /** FCGATE_TEST_HOOKS=1: threads honour crash(). */
   testHooks: boolean;
+  /** Metrics slabs and the log outputs the threads' batches go to. */
+  telemetry: Telemetry;
+  /** false: no access log at all. */
+  accessLogs: boolean;
 }
 
 export interface ThreadStats {
@@ -95,6 +100,11 @@ export class ServingThreads {
 
   get threads(): number { return this.o.threads; }
 
+  /** Each slot's state, without asking the threads (metrics, /healthz). */
+  threadInfo(): Array<{ slot: number; ready: boolean; restarts: number }> {
+    return this.slots.map((s) => ({ slot: s.slot, ready: s.ready, restarts: s.restarts }));
+  }
+
   /** Starts every thread; resolves when all listen; rejects with the first startup failure. */
   async start(): Promise<void> {
     try {
@@ -138,7 +148,7 @@ export class ServingThreads {
     this.balancerState = balancerState;
     const answers = await Promise.all(this.slots.map((s) => {
       if (s.ready) s.source = source;
-      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState }));
+      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState, telemetry: this.o.telemetry.spec(s.slot) }));
     }));
     const problems: string[] = [];
     this.slots.forEach((s, i) => {
@@ -178,6 +188,9 @@ export class ServingThreads {
     return new Promise<void>((ready, failed) => {
       port1.on('message', (m: FromThread) => {
         switch (m.type) {
+          case 'log':
+            this.o.telemetry.deliver(m.key, m.data, m.lines);
+            return;
           case 'ready':
             listened = true;
             s.ready = true;
@@ -186,7 +199,7 @@ export class ServingThreads {
             if (s.source !== this.source) {
               const source = this.source, budgets = this.budgetSpec, balancerState = this.balancerState;
               s.source = source;
-              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState }));
+              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState, telemetry: this.o.telemetry.spec(s.slot) }));
             }
             if (!initial) this.o.log(`FCGATE_THREAD_READY thread=${s.slot} restarts=${s.restarts}: listening again`);
             ready();
@@ -205,6 +218,7 @@ export class ServingThreads {
         slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
         tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState,
         spoolAccount: this.o.spoolAccount, testHooks: this.o.testHooks,
+        telemetry: this.o.telemetry.spec(s.slot), accessLogs: this.o.accessLogs,
       };
       s.source = this.source;
       s.done = this.piscina.run(task, { transferList: [port2] }).then(() => {
@@ -225,6 +239,11 @@ export class ServingThreads {
 
   private ended(s: Slot, port: MessagePort): void {
     s.ready = false;
+    // Log batches the thread posted just before it ended (drain, crash) may still be queued.
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const msg = m.message as FromThread;
+      if (msg.type === 'log') this.o.telemetry.deliver(msg.key, msg.data, msg.lines);
+    }
     if (s.port === port) s.port = null;
     port.close();
     for (const r of s.replies.values()) r(null);

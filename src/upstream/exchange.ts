@@ -49,6 +49,9 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   private watched = false;
   /** Nothing came from the app yet for this request. */
   private silent = true;
+  /** performance.now() when the pool was asked for a connection, and when one was handed over (0 = not yet): for the metrics. */
+  startedAt = 0;
+  acquiredAt = 0;
   private conn: UpstreamConnection | null = null;
   private state: number = State.Waiting;
   /** This request's id on its connection (connection.ts nextRequestId); records held so far carry it. */
@@ -72,7 +75,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
 
   /**
    * `preamble` is BEGIN_REQUEST + PARAMS (+ the empty STDIN when `hasBody` is false).
-   * `tag` names the request in log lines ("req=12 GET /x").
+   * `tag` names the request in log lines ("req=<request id> GET /x").
    */
   constructor(private readonly pool: Pool, preamble: Buffer, hasBody: boolean,
               private readonly sink: ResponseSink, private readonly options: ExchangeOptions,
@@ -86,7 +89,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
 
   get backend(): string { return this.pool.name; }
 
-  start(): void { this.pool.acquire(this); }
+  start(): void { this.startedAt = performance.now(); this.pool.acquire(this); }
 
   /**
    * A piece of the request body (copied here, once, into STDIN records); `last` closes
@@ -163,6 +166,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     }
     this.conn = conn;
     this.acquired = true;
+    this.acquiredAt = performance.now();
     this.reusedConn = conn.served > 0;
     this.state = State.Head;
     const id = conn.nextRequestId();

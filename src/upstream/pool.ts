@@ -37,6 +37,13 @@ export interface PoolLimits {
   retryAfterSeconds: number;
 }
 
+/** Who hears of connects and refusals (the metrics: observe/thread-observer.ts). */
+export interface PoolObserver {
+  connected(pool: Pool, ok: boolean, timedOut: boolean): void;
+  /** A request refused: the queue was full (false) or its acquire deadline passed (true). */
+  rejected(pool: Pool, acquireTimeout: boolean): void;
+}
+
 /** How often a pool with queued requests looks for a slot freed by another thread. */
 export const BUDGET_POLL_MS = 5;
 /** No first byte for this long on a new connection: the request may wait behind our idle connections. */
@@ -82,7 +89,7 @@ export class Pool {
   private verified = false;
 
   constructor(readonly worker: WorkerSettings, private readonly budget: ConnectionBudget,
-              private readonly limits: PoolLimits) {
+              private readonly limits: PoolLimits, private readonly observer: PoolObserver | null = null) {
     this.queue = new RingQueue<Waiter>(limits.queueLimit);
     const every = Math.max(250, Math.min(worker.ttlMs / 2, 5000));
     this.sweepTimer = setInterval(() => this.sweepIdle(), every);
@@ -174,6 +181,7 @@ export class Pool {
     w.queuedAt = Date.now();
     w.cancelled = false;
     if (!this.queue.push(w)) {
+      this.observer?.rejected(this, false);
       w.onAcquireFailed(new GatewayError('FCGATE_QUEUE_FULL', this.name,
         `all ${this.budget.cap} connections busy and ${this.queue.capacity} requests already waiting`));
       return;
@@ -257,12 +265,14 @@ export class Pool {
         this.open--;
         this.budget.give();
         this.stats.failedConnects++;
+        this.observer?.connected(this, false, timedOut);
         const code = timedOut ? 'FCGATE_CONNECT_TIMEOUT' : 'FCGATE_CONNECT_FAILED';
         if (!w.cancelled) w.onAcquireFailed(new GatewayError(code, this.name, err!.message));
         this.serveQueue();
         return;
       }
       this.stats.opened++;
+      this.observer?.connected(this, true, false);
       conn.socket.once('close', () => this.onClosed());
       if (w.cancelled || this.closing) {
         this.busyCount++;
@@ -384,6 +394,7 @@ export class Pool {
       if (!w.cancelled && now - w.queuedAt < limit) break;
       this.queue.shift();
       if (!w.cancelled) {
+        this.observer?.rejected(this, true);
         w.onAcquireFailed(new GatewayError('FCGATE_BACKEND_OVERLOADED', this.name,
           `no connection free within acquire=${limit} ms (${this.busyCount} busy)`));
       }

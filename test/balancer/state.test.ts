@@ -167,7 +167,7 @@ ProxyPass /a/ balancer://h/
   assert.match(String(bad(member('hctemplate=nope'))), /no ProxyHCTemplate named "nope"/);
   assert.match(String(bad(member('hcinterval=10ms'))), /at least 100 ms/);
   assert.match(String(bad('BalancerManager example.com:80\n')), /IP address or localhost/);
-  assert.match(String(bad('<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n')), /BalancerManager 127\.0\.0\.1:PORT/);
+  assert.match(String(bad('<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n')), /AdminListen 127\.0\.0\.1:PORT/);
   assert.equal(config('BalancerManager [::1]:9\n').balancerManager!.host, '::1');
   assert.equal(config('BalancerManager 10.0.0.1:9\n').balancerManager!.tokenRequired, true);
 });

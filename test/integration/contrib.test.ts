@@ -125,7 +125,7 @@ describe('contrib/fcgate.logrotate', { skip: rotateSkip }, () => {
       assert.equal(readFileSync(join(logs, 'access.log.1'), 'utf8'), '127.0.0.1 - - "GET / HTTP/1.1" 200 5\n');
       const fresh = statSync(join(logs, 'access.log'));
       assert.deepEqual([fresh.size, fresh.uid, fresh.gid, fresh.mode & 0o777], [0, wwwData, adm, 0o640]);
-      await gw.waitLine(/ FCGATE_REOPEN SIGUSR1/, 5000);
+      await gw.waitLine(/ FCGATE_LOG_REOPENED SIGUSR1/, 5000);
       assert.ok(!gw.lines.some((l) => /Debugger listening/.test(l)), 'SIGUSR1 did not open the inspector');
       gw.child.kill('SIGTERM');
       assert.equal(await gw.exited(), 0);

@@ -19,7 +19,7 @@ test('backend down: 503 and exactly one FCGATE_CONNECT_FAILED line naming the ba
   const lines = logsOf(gw, 'FCGATE_CONNECT_FAILED');
   assert.equal(lines.length, 1, gw.logs.join('\n'));
   assert.match(lines[0]!, new RegExp(`backend=fcgi://127\\.0\\.0\\.1:${dead}\\b`));
-  assert.match(lines[0]!, /req=\d+ GET \/app\/hello/);
+  assert.match(lines[0]!, /req=\S+ GET \/app\/hello/);
   // The gateway keeps answering.
   assert.equal((await request(gw.base, '/app/hello')).status, 503);
 });
@@ -34,7 +34,7 @@ test('a backend slower than the worker timeout=1: 504 after ~1 s, FCGATE_HEADER_
   assert.ok(took >= 900 && took < 1900, `answered after ${took} ms`);
   const lines = logsOf(p.gw, 'FCGATE_HEADER_TIMEOUT');
   assert.equal(lines.length, 1, p.gw.logs.join('\n'));
-  assert.match(lines[0]!, new RegExp(`backend=${p.backend} req=\\d+ GET /slow\\?ms=2000`));
+  assert.match(lines[0]!, new RegExp(`backend=${p.backend} req=\\S+ GET /slow\\?ms=2000`));
   // The gateway closed its side at once; the demo app (like PHP-FPM) lets the running
   // request finish, then its write fails and the connection goes.
   await waitUntil(() => poolOf(p).size === 0, 500, 'the gateway to close its connection');
@@ -112,9 +112,9 @@ test('/test/stderr: each STDERR line in the log, tagged with req id, method and 
   assert.equal(lines.length, 3, p.gw.logs.join('\n'));
   for (let i = 0; i < 3; i++) {
     assert.match(lines[i]!, new RegExp(`backend=${p.backend}`));
-    assert.match(lines[i]!, /req=\d+ GET \/test\/stderr\?lines=3/);
+    assert.match(lines[i]!, /req=\S+ GET \/test\/stderr\?lines=3/);
     assert.match(lines[i]!, new RegExp(`demo stderr line ${i} of request`));
   }
-  const ids = new Set(lines.map((l) => /req=(\d+)/.exec(l)![1]));
+  const ids = new Set(lines.map((l) => /req=(\S+)/.exec(l)![1]));
   assert.equal(ids.size, 1);
 });

@@ -28,15 +28,16 @@ function files(dir: string): string[] {
   });
 }
 
-test('npm pack ships dist/src (.js only), docs, examples, contrib, README, LICENSE, package.json', () => {
+test('npm pack ships dist/src (.js only), the metrics .proto, docs, examples, contrib, README, LICENSE, package.json', () => {
   const [pack] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as Array<{ files: Array<{ path: string }> }>;
   const shipped = pack!.files.map((f) => f.path).sort();
-  const allowed = /^(dist\/src\/.+\.js|docs\/.+|examples\/.+|contrib\/.+|README\.md|LICENSE|package\.json)$/;
+  const allowed = /^(dist\/src\/.+\.js|src\/metrics\/metric\.proto|docs\/.+|examples\/.+|contrib\/.+|README\.md|LICENSE|package\.json)$/;
   assert.deepEqual(shipped.filter((p) => !allowed.test(p)), [], 'nothing outside the list');
   assert.deepEqual(shipped.filter((p) => /(^|\/)test\/|\.map$|\.d\.ts$|\.ts$|^bench\/|^scripts\//.test(p)), []);
-  // Every source file is there compiled; every example and contrib file is there.
+  // Every source file is there compiled, the other files of src/ as they are (metrics/metric.proto,
+  // read at run time by src/metrics/protobuf.ts); every example and contrib file is there.
   const expected = [
-    ...files(join(ROOT, 'src')).map((f) => `dist/src/${relative(join(ROOT, 'src'), f).replace(/\.ts$/, '.js')}`),
+    ...files(join(ROOT, 'src')).map((f) => (f.endsWith('.ts') ? `dist/src/${relative(join(ROOT, 'src'), f).replace(/\.ts$/, '.js')}` : relative(ROOT, f))),
     ...['docs', 'examples', 'contrib'].flatMap((d) => files(join(ROOT, d)).map((f) => relative(ROOT, f))),
     'README.md', 'LICENSE', 'package.json',
   ].sort();

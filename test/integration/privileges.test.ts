@@ -153,6 +153,8 @@ describe('User, Group, PidFile as root', { skip }, () => {
       { FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '' });
     try {
       await gw.waitLine(/^fcgate listening on /, 15_000);
+      // The error log writes in batches (FCGATE_LOG_FLUSH_MS): the line may follow the stdout one.
+      await gw.waitLine(/FCGATE_ACCESS PidFile \(removed at exit\): nobody cannot write .* \(EACCES\)/, 5000);
       assert.ok(gw.lines.some((l) => l.includes(`FCGATE_ACCESS PidFile (removed at exit): nobody cannot write ${dir} (EACCES)`)), gw.lines.join('\n'));
       assert.equal(readFileSync(pidFile, 'utf8'), `${gw.child.pid}\n`);
       gw.child.kill('SIGTERM');

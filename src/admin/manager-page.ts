@@ -2,7 +2,8 @@
 // table per balancer (member, state, requests, busy, traffic, last error, health-check
 // history) with buttons that post plain forms, so it works without JavaScript. A tiny
 // script only refreshes the page every few seconds while nobody is typing. What the
-// forms may change and who may send them is manager.ts's business.
+// forms may change and who may send them is manager.ts's business; adminNav() is the
+// link bar every admin page shares.
 import type { MemberHealth } from '../balancer/health-check.js';
 import type { BalancerStats, MemberStats } from '../balancer/stats.js';
 
@@ -58,9 +59,16 @@ function memberRow(m: MemberStats, health: MemberHealth | undefined, csrf: strin
     + `<td class="err">${error}</td><td>${healthCell(health, now)}</td><td class="actions">${buttons}</td></tr>`;
 }
 
+/** The links between the admin pages; a logout button for a browser session. */
+export function adminNav(current: string, loggedIn: boolean): string {
+  const link = (href: string, label: string): string => href === current ? `<strong>${label}</strong>` : `<a href="${href}">${label}</a>`;
+  return `<nav style="margin-bottom:.8em">${link('/', 'Balancer manager')} · ${link('/server-status', 'Server status')} · ${link('/metrics', 'Metrics')}`
+    + (loggedIn ? ' · <form method="post" action="/logout" style="display:inline"><button type="submit">Log out</button></form>' : '') + '</nav>';
+}
+
 /** The whole page. `notice` is a one-line message after an action (already plain text). */
 export function renderManagerPage(balancers: readonly BalancerStats[], health: readonly MemberHealth[],
-                                  csrf: string, now: number, notice: string | null): string {
+                                  csrf: string, now: number, notice: string | null, loggedIn = false): string {
   const bySlot = new Map(health.map((h) => [h.slot, h]));
   const sections = balancers.map((b) => {
     const total = b.members.reduce((n, m) => n + m.elected, 0);
@@ -92,6 +100,7 @@ form.inline{display:inline}button{margin:0 .25em .25em 0;padding:.25em .7em;bord
 button.primary{background:#2ea44f;color:#fff;border-color:#2a8f47}
 .lf input{width:5em}.notice{padding:.5em .8em;background:#dbedff;border-radius:4px;display:inline-block}
 </style></head><body>
+${adminNav('/', loggedIn)}
 <h1>fcgate balancer manager</h1>
 <p class="muted">Changes apply to every serving thread at once and last until the next restart or reload. Updated ${new Date(now).toISOString()}.</p>
 ${notice === null ? '' : `<p class="notice" role="status">${esc(notice)}</p>`}
