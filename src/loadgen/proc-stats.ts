@@ -1,0 +1,127 @@
+// --pid: what the target costs, read from /proc (Linux). For each root pid, the process
+// and all its descendants (PHP-FPM's children, nginx's workers, fcgate's threads are
+// already in its own stat): CPU time as utime/stime of every live process (all threads)
+// plus cutime/cstime (children it reaped, so a worker that exited inside the window still
+// counts once waited for), and resident memory summed over the tree, sampled for its peak.
+// Caveat: a child reaped inside the window adds all its CPU, also what it used before.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+function sysconf(name: string, fallback: number): number {
+  try { return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback; } catch { return fallback; }
+}
+
+let clkTck = 0;
+let pageSize = 0;
+function units(): void {
+  if (clkTck === 0) { clkTck = sysconf('CLK_TCK', 100); pageSize = sysconf('PAGESIZE', 4096); }
+}
+
+/** Fields of /proc/PID/stat after the ")" closing the command name (field 3 is index 0). */
+function statFields(pid: number): string[] | null {
+  let text: string;
+  try { text = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return null; }
+  const close = text.lastIndexOf(')');
+  return close < 0 ? null : text.slice(close + 2).split(' ');
+}
+
+/** Whether a process with this pid exists now. */
+export function processExists(pid: number): boolean {
+  return statFields(pid) !== null;
+}
+
+/** Every root and its live descendants (each pid once). */
+export function treePids(roots: readonly number[]): number[] {
+  const kids = new Map<number, number[]>();
+  let names: string[];
+  try { names = readdirSync('/proc'); } catch { return []; }
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const f = statFields(Number(name));
+    if (f === null) continue;
+    const ppid = Number(f[1]);
+    let l = kids.get(ppid);
+    if (l === undefined) kids.set(ppid, l = []);
+    l.push(Number(name));
+  }
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (const r of roots) {
+    if (seen.has(r) || statFields(r) === null) continue;
+    seen.add(r);
+    out.push(r);
+  }
+  for (let i = 0; i < out.length && out.length < 100_000; i++) {
+    for (const k of kids.get(out[i]!) ?? []) if (!seen.has(k)) { seen.add(k); out.push(k); }
+  }
+  return out;
+}
+
+export interface CpuTimes {
+  /** Microseconds of user and system time. */
+  userUs: number;
+  systemUs: number;
+  processes: number;
+}
+
+/** CPU time of the trees under `roots` so far. */
+export function treeCpu(roots: readonly number[]): CpuTimes {
+  units();
+  let user = 0;
+  let sys = 0;
+  const pids = treePids(roots);
+  for (const pid of pids) {
+    const f = statFields(pid);
+    if (f === null) continue;
+    user += Number(f[11]) + Number(f[13]);   // utime + cutime
+    sys += Number(f[12]) + Number(f[14]);    // stime + cstime
+  }
+  return { userUs: user * 1e6 / clkTck, systemUs: sys * 1e6 / clkTck, processes: pids.length };
+}
+
+/** Resident bytes of `pids` now (each process's RSS; shared pages count in each). */
+export function rssOf(pids: readonly number[]): number {
+  units();
+  let pages = 0;
+  for (const pid of pids) {
+    let text: string;
+    try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
+    pages += Number(text.split(' ')[1]);
+  }
+  return pages * pageSize;
+}
+
+/**
+ * Samples the peak RSS of the trees under `roots` every `intervalMs` (the process list
+ * refreshed every 10th sample, so new children count) until stop().
+ */
+export class RssSampler {
+  peak = 0;
+  private pids: number[];
+  private n = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly roots: readonly number[], intervalMs = 100) {
+    this.pids = treePids(roots);
+    this.take();
+    this.timer = setInterval(() => {
+      if (++this.n % 10 === 0) this.pids = treePids(this.roots);
+      this.take();
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Takes a last sample and stops; returns the peak in bytes. */
+  stop(): number {
+    clearInterval(this.timer);
+    this.pids = treePids(this.roots);
+    this.take();
+    return this.peak;
+  }
+
+  private take(): void {
+    const rss = rssOf(this.pids);
+    if (rss > this.peak) this.peak = rss;
+  }
+}
