@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// fcgate's command line: serve | check | start | demo-app | --help.
+// fcgate's command line: serve | check | start | demo-app | bench | --help.
 // Argument parsing, startup checks, probes and signals; the work is elsewhere.
 import { readFileSync } from 'node:fs';
 import { runDemoAppCli } from './demo-app.js';
@@ -19,6 +19,7 @@ Usage:
   fcgate start [--listen ADDR]           the demo: the built-in FastCGI app behind the gateway
                                          (default --listen 127.0.0.1:8080; PORT=… works too)
   fcgate demo-app --listen ADDR          only the built-in demo FastCGI app (see fcgate demo-app --help)
+  fcgate bench [options] URL             load an http:// or fcgi:// target (see fcgate bench --help)
   fcgate --help | --version
 
 Signals (serve, start):
@@ -74,6 +75,11 @@ async function main(argv: string[]): Promise<void> {
     case 'demo-app':
       await runDemoAppCli(rest);
       return;
+    case 'bench': {
+      const { runBenchCli } = await import('./bench.js');
+      process.exitCode = await runBenchCli(rest);
+      return;
+    }
     case 'check': {
       const args = parseServeArgs(rest);
       const { loadGatewayConfig } = await import('./serve.js');
