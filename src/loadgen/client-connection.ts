@@ -76,6 +76,15 @@ export abstract class ClientConnection implements LoadConnection {
     this.busy = 0;
   }
 
+  abandonUnsent(): number {
+    let n = 0;
+    for (const lane of this.lanes) {
+      if (lane.busy && !lane.sent) { this.release(lane); n++; }
+    }
+    if (n > 0 && this.busy === 0 && this.state !== State.Open) this.detach();
+    return n;
+  }
+
   /** Marks `lane` done (before telling the host, which may reuse it at once). */
   protected release(lane: Lane): void {
     lane.busy = false;

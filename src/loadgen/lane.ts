@@ -88,6 +88,8 @@ export interface LoadConnection {
   expire(olderThanMs: number): void;
   /** Closes the connection; busy lanes are dropped without counting. */
   destroy(): void;
+  /** Drops the requests still waiting for a connection (never written); returns how many. */
+  abandonUnsent(): number;
   /** Lanes busy on it now. */
   readonly busy: number;
 }

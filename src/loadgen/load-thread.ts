@@ -102,7 +102,8 @@ export class LoadThread implements LaneHost {
     const t0 = startAt - performance.timeOrigin;
     const wait = t0 - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    this.begin(t0);
+    // Timers may fire up to 1 ms early against performance.now(): start no earlier than now.
+    this.begin(Math.min(t0, performance.now()));
     await done;
     this.post({ type: 'done', result: this.result() });
   }
@@ -154,7 +155,7 @@ export class LoadThread implements LaneHost {
     if (this.measuring) { this.counts.bytesOut += n; this.tickCounts.bytesOut += n; } else this.warmup.bytesOut += n;
   }
 
-  stderr(): void { this.stderrRequests++; }
+  stderr(lane: Lane): void { if (lane.measured) this.stderrRequests++; }
 
   // The loops.
 
@@ -170,7 +171,7 @@ export class LoadThread implements LaneHost {
     this.armTickTimer();
     // Open loop: requests due before the window end are still sent (late ones too); lanes
     // retire on their own. Closed loop: the window end stops every lane.
-    if (this.windowEnd !== Infinity && this.schedule === null) this.at(this.windowEnd, () => this.closeWindow(performance.now()));
+    if (this.windowEnd !== Infinity && this.schedule === null) this.at(this.windowEnd, () => this.endWindow(this.windowEnd));
     const sweepMs = Math.min(250, Math.max(10, plan.timeoutMs / 4));
     this.timers.push(setInterval(() => this.sweep(), sweepMs));
     for (const lane of this.lanes) {
@@ -268,8 +269,18 @@ export class LoadThread implements LaneHost {
     this.checkDone();
   }
 
+  /**
+   * The duration is over (or the user stopped): requests on the wire finish; those still
+   * waiting for a connection (a dead target's backoff) are dropped, never sent, not counted.
+   */
+  private endWindow(at: number): void {
+    for (const c of this.conns) this.inFlight -= c.abandonUnsent();
+    // A timer may fire up to 1 ms early: the window still lasted its whole duration.
+    this.closeWindow(Math.max(at, performance.now()));
+  }
+
   private stop(): void {
-    this.closeWindow(performance.now());
+    this.endWindow(performance.now());
   }
 
   private checkDone(): void {
