@@ -10,7 +10,7 @@ import { LoadThreads } from '../loadgen/load-threads.js';
 import { threadsFor } from '../loadgen/options.js';
 import { ProgressLine } from '../loadgen/progress.js';
 import { mergedHistogram, renderCompareHtml, renderHtml } from '../loadgen/report-html.js';
-import { JSON_SCHEMA, reportJson } from '../loadgen/report-json.js';
+import { formatJson, JSON_SCHEMA, reportJson } from '../loadgen/report-json.js';
 import { renderCompare, renderSummary } from '../loadgen/report-text.js';
 import { RunError, runSet, type RunReport } from '../loadgen/run.js';
 import { BENCH_USAGE, BenchArgError, parseBenchArgs } from './bench-args.js';
@@ -41,7 +41,7 @@ export async function runBenchCli(argv: string[], io: BenchIo = { stdout: proces
     return 2;
   }
   if (args === 'help') { io.stdout.write(BENCH_USAGE); return 0; }
-  if (args === 'schema') { io.stdout.write(`${JSON.stringify(JSON_SCHEMA, null, 2)}\n`); return 0; }
+  if (args === 'schema') { io.stdout.write(`${formatJson(JSON_SCHEMA)}\n`); return 0; }
   const o = args.options;
 
   const threads = new LoadThreads(threadsFor(o));

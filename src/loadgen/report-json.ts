@@ -37,13 +37,14 @@ export const JSON_SCHEMA = {
     compare: nullable(obj({
       rounds: int,
       medians: obj({ a: { $ref: '#/$defs/figures' }, b: { $ref: '#/$defs/figures' } }),
-      ratios: obj(Object.fromEntries(figureKeys.map((k) => [k, nullable(spread)]))),
+      ratios: obj(Object.fromEntries(figureKeys.map((k) => [k, nullable({ $ref: '#/$defs/spread' })]))),
       runs: obj({ a: { type: 'array', items: { $ref: '#/$defs/run' } }, b: { type: 'array', items: { $ref: '#/$defs/run' } } }),
     })),
   },
   required: ['format', 'version', 'tool', 'createdAt', 'mode', 'result', 'compare'],
   additionalProperties: false,
   $defs: {
+    spread,
     figures: obj(Object.fromEntries(figureKeys.map((k) => [k, nullable(num)]))),
     cost: obj({
       pids: { type: 'array', items: { type: 'integer', minimum: 1 } },
@@ -98,6 +99,18 @@ export const JSON_SCHEMA = {
     }),
   },
 } as const;
+
+/** JSON indented by two, with containers that fit in `width` columns kept on one line. */
+export function formatJson(value: unknown, width = 100, indent = ''): string {
+  const flat = JSON.stringify(value);
+  if (flat === undefined || flat.length + indent.length <= width || value === null || typeof value !== 'object') return flat ?? 'null';
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    return `[\n${value.map((v) => inner + formatJson(v, width, inner)).join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${formatJson(v, width, inner)}`).join(',\n')}\n${indent}}`;
+}
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
