@@ -80,24 +80,33 @@ export function treeCpu(roots: readonly number[]): CpuTimes {
   return { userUs: user * 1e6 / clkTck, systemUs: sys * 1e6 / clkTck, processes: pids.length };
 }
 
-/** Resident bytes of `pids` now (each process's RSS; shared pages count in each). */
-export function rssOf(pids: readonly number[]): number {
+/**
+ * Resident bytes of `pids` now: rss sums each process's RSS (shared pages count in each);
+ * anon leaves out file-backed pages (statm resident − shared: mapped program code, e.g. the
+ * tens of MB of the node binary every node process maps).
+ */
+export function rssOf(pids: readonly number[]): { rss: number; anon: number } {
   units();
   let pages = 0;
+  let shared = 0;
   for (const pid of pids) {
     let text: string;
     try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
-    pages += Number(text.split(' ')[1]);
+    const f = text.split(' ');
+    pages += Number(f[1]);
+    shared += Number(f[2]);
   }
-  return pages * pageSize;
+  return { rss: pages * pageSize, anon: (pages - shared) * pageSize };
 }
 
 /**
- * Samples the peak RSS of the trees under `roots` every `intervalMs` (the process list
- * refreshed every 10th sample, so new children count) until stop().
+ * Samples the peak RSS (and peak anonymous RSS) of the trees under `roots` every
+ * `intervalMs` (the process list refreshed every 10th sample, so new children count)
+ * until stop().
  */
 export class RssSampler {
   peak = 0;
+  peakAnon = 0;
   private pids: number[];
   private n = 0;
   private readonly timer: NodeJS.Timeout;
@@ -112,16 +121,17 @@ export class RssSampler {
     this.timer.unref();
   }
 
-  /** Takes a last sample and stops; returns the peak in bytes. */
-  stop(): number {
+  /** Takes a last sample and stops; returns the peaks in bytes. */
+  stop(): { peak: number; peakAnon: number } {
     clearInterval(this.timer);
     this.pids = treePids(this.roots);
     this.take();
-    return this.peak;
+    return { peak: this.peak, peakAnon: this.peakAnon };
   }
 
   private take(): void {
-    const rss = rssOf(this.pids);
-    if (rss > this.peak) this.peak = rss;
+    const m = rssOf(this.pids);
+    if (m.rss > this.peak) this.peak = m.rss;
+    if (m.anon > this.peakAnon) this.peakAnon = m.anon;
   }
 }

@@ -52,6 +52,7 @@ export const JSON_SCHEMA = {
       cpuUsPerRequest: obj({ user: num, system: num, total: num }),
       cores: num,
       peakRssBytes: int,
+      peakAnonBytes: int,
     }),
     run: obj({
       label: nullable({ enum: ['A', 'B'] }),
@@ -118,7 +119,7 @@ function cost(c: ProcessCost): object {
   return {
     pids: c.pids, processes: c.processes,
     cpuUsPerRequest: { user: round3(c.userUsPerRequest), system: round3(c.systemUsPerRequest), total: round3(c.userUsPerRequest + c.systemUsPerRequest) },
-    cores: round3(c.cores), peakRssBytes: Math.round(c.peakRssBytes),
+    cores: round3(c.cores), peakRssBytes: Math.round(c.peakRssBytes), peakAnonBytes: Math.round(c.peakAnonBytes),
   };
 }
 

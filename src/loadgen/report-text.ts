@@ -28,7 +28,7 @@ export function describeSettings(r: RunReport): string {
 function costLine(c: ProcessCost): string {
   const total = c.userUsPerRequest + c.systemUsPerRequest;
   return `${total.toFixed(1)} µs CPU/request (${c.userUsPerRequest.toFixed(1)} user + ${c.systemUsPerRequest.toFixed(1)} system), `
-    + `${c.cores.toFixed(2)} cores, peak RSS ${formatBytes(c.peakRssBytes)}`;
+    + `${c.cores.toFixed(2)} cores, peak RSS ${formatBytes(c.peakRssBytes)} (anon ${formatBytes(c.peakAnonBytes)})`;
 }
 
 /** The whole summary of one run, ending with a newline. */

@@ -22,6 +22,8 @@ export interface ProcessCost {
   /** Share of one core used over the window (1 = one core busy). */
   cores: number;
   peakRssBytes: number;
+  /** The same peak without file-backed pages (the program's mapped code). */
+  peakAnonBytes: number;
 }
 
 export interface RunReport {
@@ -131,6 +133,9 @@ export async function runSet(threads: LoadThreads, set: TargetSet, o: BenchOptio
   };
 }
 
+const peaks = (p: { peak: number; peakAnon: number }): { peakRssBytes: number; peakAnonBytes: number } =>
+  ({ peakRssBytes: p.peak, peakAnonBytes: p.peakAnon });
+
 /** CPU and peak RSS of this process and of the --pid trees over the measured window. */
 class WindowCost {
   private startedAt = 0;
@@ -156,7 +161,7 @@ class WindowCost {
     const self: ProcessCost = {
       pids: [process.pid], processes: 1,
       userUsPerRequest: per(selfCpu.user), systemUsPerRequest: per(selfCpu.system),
-      cores: (selfCpu.user + selfCpu.system) / 1e6 / wallS, peakRssBytes: this.selfRss!.stop(),
+      cores: (selfCpu.user + selfCpu.system) / 1e6 / wallS, ...peaks(this.selfRss!.stop()),
     };
     if (this.target0 === null) return { self, target: null };
     const t1 = treeCpu(this.pids);
@@ -167,7 +172,7 @@ class WindowCost {
       target: {
         pids: this.pids, processes: t1.processes,
         userUsPerRequest: per(user), systemUsPerRequest: per(system),
-        cores: (user + system) / 1e6 / wallS, peakRssBytes: this.targetRss!.stop(),
+        cores: (user + system) / 1e6 / wallS, ...peaks(this.targetRss!.stop()),
       },
     };
   }
