@@ -9,7 +9,7 @@
 // Lines may end with CRLF or a bare LF. A line split across pushes is gathered in a carry
 // buffer bounded by maxHead; nothing else is copied.
 
-const LF = 0x0a, CR = 0x0d, SP = 0x20, HT = 0x09, COLON = 0x3a, SEMI = 0x3b;
+const LF = 0x0a, CR = 0x0d, SP = 0x20, HT = 0x09, COLON = 0x3a, SEMI = 0x3b, COMMA = 0x2c;
 
 const State = {
   StatusLine: 0, Headers: 1, Body: 2, ChunkSize: 3, ChunkData: 4, ChunkEnd: 5, Trailers: 6,
@@ -23,6 +23,8 @@ const lower = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
 const N_CONTENT_LENGTH = lower('content-length');
 const N_TRANSFER_ENCODING = lower('transfer-encoding');
 const N_CONNECTION = lower('connection');
+const N_CLOSE = lower('close');
+const N_KEEP_ALIVE = lower('keep-alive');
 
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
@@ -226,11 +228,16 @@ export class HttpResponseParser {
       this.chunked = last === 'chunked';
       this.otherCoding = !this.chunked;
     } else if (nameIs(src, start, nameLen, N_CONNECTION)) {
-      const value = Buffer.from(src.buffer, src.byteOffset + vs, ve - vs).toString('latin1').toLowerCase();
-      for (const token of value.split(',')) {
-        const t = token.trim();
-        if (t === 'close') this.keepAlive = false;
-        else if (t === 'keep-alive' && this.http10) this.keepAlive = true;
+      // Comma-separated tokens, compared in place (this field is in most responses).
+      for (let ts = vs; ts < ve;) {
+        let te = ts;
+        while (te < ve && src[te] !== COMMA) te++;
+        let a = ts, z = te;
+        while (a < z && (src[a] === SP || src[a] === HT)) a++;
+        while (z > a && (src[z - 1] === SP || src[z - 1] === HT)) z--;
+        if (nameIs(src, a, z - a, N_CLOSE)) this.keepAlive = false;
+        else if (this.http10 && nameIs(src, a, z - a, N_KEEP_ALIVE)) this.keepAlive = true;
+        ts = te + 1;
       }
     }
   }

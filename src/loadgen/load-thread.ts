@@ -117,9 +117,8 @@ export class LoadThread implements LaneHost {
     this.inFlight--;
     if (lane.measured) {
       if (now >= this.nextTickAt) this.flushTicks(now);
-      const us = Math.max(1, Math.round((now - lane.baseMs) * 1000));
-      this.hist.recordValue(us);
-      this.tickHist.recordValue(us);
+      // Recorded once, in this second's histogram; each tick adds it to the whole run's.
+      this.tickHist.recordValue(Math.max(1, Math.round((now - lane.baseMs) * 1000)));
       this.counts.responses++;
       this.tickCounts.responses++;
       this.status[status < 1000 ? status : 999]!++;
@@ -324,6 +323,7 @@ export class LoadThread implements LaneHost {
   }
 
   private takeTick(): TickMessage {
+    this.hist.add(this.tickHist);
     const tick: TickMessage = {
       type: 'tick', thread: this.thread, second: this.tickSecond++, counts: this.tickCounts,
       histogram: encodeHistogram(this.tickHist),
@@ -347,13 +347,14 @@ export class LoadThread implements LaneHost {
     const hasTail = this.tickCounts.responses > 0 || this.tickCounts.errors.some((e) => e > 0);
     const origin = performance.timeOrigin;
     const end = Math.max(this.closedAt === Infinity ? this.measureStart : this.closedAt, this.lastMeasuredMs);
+    const lastTick = hasTail ? this.takeTick() : null;   // adds the last second into hist
     return {
       thread: this.thread,
       measureStart: origin + this.measureStart,
       measureEnd: origin + Math.max(end, this.measureStart),
       counts: this.counts, warmup: this.warmup, status, firstErrors: this.firstErrors,
       histogram: encodeHistogram(this.hist),
-      lastTick: hasTail ? this.takeTick() : null,
+      lastTick,
       stderrRequests: this.stderrRequests,
       lagMaxUs: this.lagMaxUs, lagSumUs: this.lagSumUs, lateBusy: this.lateBusy, sentOnSchedule: this.sentOnSchedule,
     };

@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { addEncoded, newLatencyHistogram, summarize, type Histogram } from './histogram.js';
+import { addEncoded, newLatencyHistogram, type Histogram } from './histogram.js';
 import { ERROR_KIND_NAMES } from './lane.js';
 import { addCounts, emptyCounts, errorTotal, type Counts, type FromThread, type ThreadPlan, type ThreadResult,
          type ThreadTask, type TickMessage, type ToThread } from './messages.js';
@@ -114,10 +114,12 @@ export class LoadThreads {
 
     const completeSecond = (second: number, p: PendingSecond): void => {
       pending.delete(second);
-      const s = summarize(p.hist);
+      const h = p.hist;
+      const empty = h.totalCount === 0;
       timeline.push({
         second, responses: p.counts.responses, errors: errorTotal(p.counts), bytesIn: p.counts.bytesIn,
-        p50Us: s.percentiles['p50']!, p90Us: s.percentiles['p90']!, p99Us: s.percentiles['p99']!, maxUs: s.maxUs,
+        p50Us: empty ? 0 : h.getValueAtPercentile(50), p90Us: empty ? 0 : h.getValueAtPercentile(90),
+        p99Us: empty ? 0 : h.getValueAtPercentile(99), maxUs: empty ? 0 : h.maxValue,
         rssBytes: process.memoryUsage.rss(),
       });
       addCounts(total, p.counts);

@@ -111,11 +111,12 @@ export class RssSampler {
   private n = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly roots: readonly number[], intervalMs = 100) {
-    this.pids = treePids(roots);
+  /** `tree`: include descendants (found by reading all of /proc); false: the roots alone (cheap). */
+  constructor(private readonly roots: readonly number[], intervalMs = 100, private readonly tree = true) {
+    this.pids = tree ? treePids(roots) : [...roots];
     this.take();
     this.timer = setInterval(() => {
-      if (++this.n % 10 === 0) this.pids = treePids(this.roots);
+      if (this.tree && ++this.n % 10 === 0) this.pids = treePids(this.roots);
       this.take();
     }, intervalMs);
     this.timer.unref();
@@ -124,7 +125,7 @@ export class RssSampler {
   /** Takes a last sample and stops; returns the peaks in bytes. */
   stop(): { peak: number; peakAnon: number } {
     clearInterval(this.timer);
-    this.pids = treePids(this.roots);
+    if (this.tree) this.pids = treePids(this.roots);
     this.take();
     return { peak: this.peak, peakAnon: this.peakAnon };
   }

@@ -150,7 +150,7 @@ class WindowCost {
     if (this.self0 !== null) return;
     this.startedAt = performance.now();
     this.self0 = process.cpuUsage();
-    this.selfRss = new RssSampler([process.pid]);
+    this.selfRss = new RssSampler([process.pid], 100, false);
     if (this.pids.length > 0) { this.target0 = treeCpu(this.pids); this.targetRss = new RssSampler(this.pids); }
   }
 
