@@ -17,7 +17,11 @@ function requestArgs(dir, scenario) {
   return ['-m', 'POST', '--body-file', file, '-H', 'Content-Type: application/octet-stream'];
 }
 
-async function runJson(name, args, { cpus, dir, limitS }) {
+/**
+ * Runs `fcgate bench --json ARGS` as child process `name` (own group, pinned to `cpus`,
+ * killed after `limitS`); resolves with the parsed report.
+ */
+export async function runFcgateBench(name, args, { cpus, dir, limitS }) {
   const out = join(dir, `${name}.json`);
   const logFile = join(dir, `${name}.log`);
   writeFileSync(logFile, '');
@@ -43,7 +47,7 @@ async function runJson(name, args, { cpus, dir, limitS }) {
 export async function benchOnce({ url, scenario, seconds, warmup, pid, cpus, dir, timeoutS = 5 }) {
   const args = ['-t', '1', '-c', String(scenario.connections), '--timeout', `${timeoutS}s`, ...requestArgs(dir, scenario),
     '-d', `${seconds}s`, '--warmup', `${warmup}s`, '--pid', String(pid), url];
-  const doc = await runJson('bench', args, { cpus, dir, limitS: seconds + warmup + timeoutS + 20 });
+  const doc = await runFcgateBench('bench', args, { cpus, dir, limitS: seconds + warmup + timeoutS + 20 });
   return doc.result;
 }
 
@@ -52,6 +56,6 @@ export async function benchCompare({ urlA, urlB, pidA, pidB, scenario, seconds, 
   const args = ['-t', '1', '-c', String(scenario.connections), '--timeout', `${timeoutS}s`, ...requestArgs(dir, scenario),
     '--compare', '--rounds', String(rounds), '-d', `${seconds}s`, '--warmup', `${warmup}s`,
     '--pid-a', String(pidA), '--pid-b', String(pidB), urlA, urlB];
-  const doc = await runJson('bench-compare', args, { cpus, dir, limitS: rounds * 2 * (seconds + warmup + 3) + timeoutS + 20 });
+  const doc = await runFcgateBench('bench-compare', args, { cpus, dir, limitS: rounds * 2 * (seconds + warmup + 3) + timeoutS + 20 });
   return doc.compare;
 }

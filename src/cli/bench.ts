@@ -76,6 +76,12 @@ export async function runBenchCli(argv: string[], io: BenchIo = { stdout: proces
   }
 
   const tool = { name: 'fcgate bench', version: VERSION, node: process.version };
+  if (compare !== null && compare.rounds === 0) {
+    // Stopped (Ctrl-C) before both targets had a round: no ratio; each run that exists.
+    io.stderr.write('fcgate bench: stopped before A and B both ran a round: no comparison\n');
+    for (const r of [...compare.runs[0], ...compare.runs[1]]) io.stdout.write(args.json ? `${JSON.stringify(reportJson(tool, r, null))}\n` : renderSummary(r));
+    return 1;
+  }
   if (args.json) io.stdout.write(`${JSON.stringify(reportJson(tool, single, compare))}\n`);
   else io.stdout.write(single !== null ? renderSummary(single) : renderCompare(compare!));
   try {
