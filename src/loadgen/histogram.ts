@@ -1,10 +1,14 @@
 // Latency histograms: HdrHistogram (hdr-histogram-js) in microseconds, 3 significant
-// digits, growing as needed. Threads hand theirs over in HdrHistogram's standard
-// compressed form (V2 encoding, base64: "HISTFAAA…"), which is lossless, so the merged
-// histogram of a run is exactly the histogram of all its requests. The same text goes
-// into --json, where any HdrHistogram tool can decode it.
+// digits, growing as needed. At the end threads hand theirs over in HdrHistogram's
+// standard compressed form (V2 encoding, base64: "HISTFAAA…"), which is lossless, so the
+// merged histogram of a run is exactly the histogram of all its requests; the same text
+// goes into --json, where any HdrHistogram tool can decode it. Each second's histogram
+// travels as its non-empty buckets (value, count pairs in a transferred Float64Array):
+// recorded again they land in the same buckets, and the main thread allocates nothing
+// per second (decoding would allocate a counts array each time, which the mostly idle
+// main thread's GC then holds on to for a long while).
 import hdr from 'hdr-histogram-js';
-import type { Histogram } from 'hdr-histogram-js';
+import type { Histogram, JsHistogram } from 'hdr-histogram-js';
 
 export type { Histogram } from 'hdr-histogram-js';
 
@@ -29,6 +33,27 @@ export function addEncoded(into: Histogram, encoded: string): void {
   const h = hdr.decodeFromCompressedBase64(encoded, 32, false);
   into.add(h);
   h.destroy();
+}
+
+/** The non-empty buckets of `h` as [value, count, value, count, …] (value: the bucket's highest equivalent). */
+export function bucketsOf(h: Histogram): Float64Array {
+  const it = (h as JsHistogram).recordedValuesIterator;
+  it.reset();
+  let n = 0;
+  while (it.hasNext()) { it.next(); n++; }
+  const out = new Float64Array(n * 2);
+  it.reset();
+  for (let i = 0; it.hasNext(); i += 2) {
+    const v = it.next();
+    out[i] = v.valueIteratedTo;
+    out[i + 1] = v.countAtValueIteratedTo;
+  }
+  return out;
+}
+
+/** Records the buckets of bucketsOf() into `into` (exact per bucket). */
+export function addBuckets(into: Histogram, buckets: Float64Array): void {
+  for (let i = 0; i < buckets.length; i += 2) into.recordValueWithCount(buckets[i]!, buckets[i + 1]!);
 }
 
 /** The percentiles every report prints, in this order. */

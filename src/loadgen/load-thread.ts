@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { DueHeap } from './due-heap.js';
 import { FcgiConnection, FcgiRequests } from './fcgi-connection.js';
-import { encodeHistogram, newLatencyHistogram, type Histogram } from './histogram.js';
+import { bucketsOf, encodeHistogram, newLatencyHistogram, type Histogram } from './histogram.js';
 import { HttpConnection } from './http-connection.js';
 import { ERROR_KIND_NAMES, Lane, type ErrorKind, type LaneHost, type LoadConnection } from './lane.js';
 import { emptyCounts, type Counts, type FromThread, type ThreadPlan, type ThreadResult, type TickMessage, type ToThread } from './messages.js';
@@ -326,7 +326,7 @@ export class LoadThread implements LaneHost {
     this.hist.add(this.tickHist);
     const tick: TickMessage = {
       type: 'tick', thread: this.thread, second: this.tickSecond++, counts: this.tickCounts,
-      histogram: encodeHistogram(this.tickHist),
+      buckets: bucketsOf(this.tickHist),
     };
     this.tickCounts = emptyCounts(KINDS);
     this.tickHist.reset();
@@ -338,7 +338,8 @@ export class LoadThread implements LaneHost {
   }
 
   private post(m: FromThread): void {
-    this.port.postMessage(m);
+    if (m.type === 'tick') this.port.postMessage(m, [m.buckets.buffer as ArrayBuffer]);
+    else this.port.postMessage(m);
   }
 
   private result(): ThreadResult {

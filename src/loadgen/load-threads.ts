@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { addEncoded, newLatencyHistogram, type Histogram } from './histogram.js';
+import { addBuckets, addEncoded, newLatencyHistogram, type Histogram } from './histogram.js';
 import { ERROR_KIND_NAMES } from './lane.js';
 import { addCounts, emptyCounts, errorTotal, type Counts, type FromThread, type ThreadPlan, type ThreadResult,
          type ThreadTask, type TickMessage, type ToThread } from './messages.js';
@@ -112,6 +112,8 @@ export class LoadThreads {
     let startAt = 0;
     let measureTimer: NodeJS.Timeout | null = null;
 
+    // Per-second histograms are reset and reused: nothing is allocated per second.
+    const spare: Histogram[] = [];
     const completeSecond = (second: number, p: PendingSecond): void => {
       pending.delete(second);
       const h = p.hist;
@@ -125,12 +127,14 @@ export class LoadThreads {
       addCounts(total, p.counts);
       soFar.add(p.hist);
       hooks.onSecond?.({ second, last: p.counts, total, soFar });
+      p.hist.reset();
+      spare.push(p.hist);
     };
     const takeTick = (t: TickMessage, final: boolean): void => {
       let p = pending.get(t.second);
-      if (p === undefined) pending.set(t.second, p = { counts: emptyCounts(KINDS), hist: newLatencyHistogram(), seen: 0 });
+      if (p === undefined) pending.set(t.second, p = { counts: emptyCounts(KINDS), hist: spare.pop() ?? newLatencyHistogram(), seen: 0 });
       addCounts(p.counts, t.counts);
-      addEncoded(p.hist, t.histogram);
+      addBuckets(p.hist, t.buckets);
       p.seen++;
       if (!final && p.seen === n) completeSecond(t.second, p);
     };

@@ -53,11 +53,11 @@ export interface Counts {
 export interface TickMessage {
   type: 'tick';
   thread: number;
-  /** Second of the measured window (0 = its first); -1..-k during the warm-up. */
+  /** Second of the measured window (0 = its first). */
   second: number;
   counts: Counts;
-  /** Latency histogram of the responses of this second (encoded), '' during the warm-up. */
-  histogram: string;
+  /** Latency histogram of the responses of this second: histogram.ts bucketsOf() (transferred). */
+  buckets: Float64Array;
 }
 
 export interface ThreadResult {

@@ -5,7 +5,7 @@
 // counts once waited for), and resident memory summed over the tree, sampled for its peak.
 // Caveat: a child reaped inside the window adds all its CPU, also what it used before.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 function sysconf(name: string, fallback: number): number {
   try { return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback; } catch { return fallback; }
@@ -17,10 +17,28 @@ function units(): void {
   if (clkTck === 0) { clkTck = sysconf('CLK_TCK', 100); pageSize = sysconf('PAGESIZE', 4096); }
 }
 
+/**
+ * A small /proc file as text, read into one reused buffer: readFileSync would allocate a
+ * 64 KiB buffer per call for these size-0 files, ten times a second while sampling.
+ */
+const scratch = Buffer.allocUnsafe(4096);
+function readProc(path: string): string | null {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  try {
+    const n = readSync(fd, scratch, 0, scratch.length, 0);
+    return scratch.toString('latin1', 0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Fields of /proc/PID/stat after the ")" closing the command name (field 3 is index 0). */
 function statFields(pid: number): string[] | null {
-  let text: string;
-  try { text = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return null; }
+  const text = readProc(`/proc/${pid}/stat`);
+  if (text === null) return null;
   const close = text.lastIndexOf(')');
   return close < 0 ? null : text.slice(close + 2).split(' ');
 }
@@ -90,8 +108,8 @@ export function rssOf(pids: readonly number[]): { rss: number; anon: number } {
   let pages = 0;
   let shared = 0;
   for (const pid of pids) {
-    let text: string;
-    try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
+    const text = readProc(`/proc/${pid}/statm`);
+    if (text === null) continue;
     const f = text.split(' ');
     pages += Number(f[1]);
     shared += Number(f[2]);
