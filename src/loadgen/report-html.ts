@@ -8,10 +8,10 @@ import { newLatencyHistogram, type Histogram } from './histogram.js';
 import { renderCompare, renderSummary } from './report-text.js';
 import type { RunReport } from './run.js';
 import { barChart, esc, lineChart, type Bar, type Series } from './svg-chart.js';
-import { formatBytes, formatMicros, formatRate } from './units.js';
+import { formatMicros, formatRate } from './units.js';
 
 const COLORS = ['#2b7bb9', '#d0643a', '#3a9a4a', '#8a5cb8'];
-const ms = (us: number): string => formatMicros(us);
+const ms = (us: number): string => (us === 0 ? '0' : formatMicros(us));
 
 /** The latency-by-percentile curve of `h`: x = −log10(1 − p), up to the resolution of its count. */
 function percentileCurve(h: Histogram): Array<[number, number]> {
@@ -53,9 +53,9 @@ function timelineCharts(r: RunReport, name: string): string {
     ],
   });
   const memory = lineChart({
-    title: `fcgate bench's own RSS${name}`, yLabel: 'RSS', xMin: 1, xMax: Math.max(2, t.at(-1)!.second + 1), xTicks,
-    yFormat: (v) => formatBytes(v), height: 220,
-    series: [{ name: 'RSS', color: COLORS[3]!, points: t.map((p) => [p.second + 1, p.rssBytes]) }],
+    title: `fcgate bench's own RSS${name}`, yLabel: 'RSS (MiB)', xMin: 1, xMax: Math.max(2, t.at(-1)!.second + 1), xTicks,
+    yFormat: (v) => String(v), height: 220,
+    series: [{ name: 'RSS', color: COLORS[3]!, points: t.map((p) => [p.second + 1, p.rssBytes / 2 ** 20]) }],
   });
   return [
     barChart(`Responses (blue) and errors (red) per second${name}`, 'per second', bars, (x) => `${x + 1}`, (v) => formatRate(v)),
@@ -70,7 +70,7 @@ function page(title: string, summary: string, charts: string[]): string {
 <meta charset="utf-8">
 <title>${esc(title)}</title>
 <style>
-body { font-family: sans-serif; margin: 24px; color: #222; max-width: 820px; }
+body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
 pre { background: #f6f6f6; padding: 12px; overflow-x: auto; font-size: 12px; line-height: 1.35; }
 h1 { font-size: 20px; } svg { display: block; margin: 18px 0; max-width: 100%; height: auto; }
 </style>

@@ -37,8 +37,10 @@ function niceScale(max: number): { top: number; step: number } {
 }
 
 export function lineChart(spec: LineChartSpec): string {
-  const W = spec.width ?? 760, H = spec.height ?? 300;
-  const left = 70, right = 20, top = 36, bottom = 44;
+  // One legend line per series under the plot (names may be long URLs).
+  const bottom = 30 + 16 * spec.series.length;
+  const W = spec.width ?? 760, H = (spec.height ?? 300) - 44 + bottom;
+  const left = 70, right = 20, top = 36;
   const pw = W - left - right, ph = H - top - bottom;
   const maxY = Math.max(0, ...spec.series.flatMap((s) => s.points.map((p) => p[1])));
   const { top: yTop, step } = niceScale(maxY);
@@ -64,9 +66,9 @@ export function lineChart(spec: LineChartSpec): string {
       const d = s.points.map((p, k) => `${k === 0 ? 'M' : 'L'}${fmt(xs(p[0]))} ${fmt(ys(p[1]))}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"><title>${esc(s.name)}</title></path>`);
     }
-    const lx = left + 10 + i * 150;
-    out.push(`<rect x="${lx}" y="${top + ph + 28}" width="12" height="3" fill="${s.color}"/>`,
-      `<text x="${lx + 16}" y="${top + ph + 32}">${esc(s.name)}</text>`);
+    const ly = top + ph + 30 + i * 16;
+    out.push(`<rect x="${left + 10}" y="${ly - 4}" width="12" height="3" fill="${s.color}"/>`,
+      `<text x="${left + 26}" y="${ly}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
