@@ -11,7 +11,7 @@
 //   memory    a long run at full speed: fcgate bench's RSS second by second stays flat.
 // Writes the "fcgate bench against wrk" section of bench/RESULTS.md (between its markers).
 // Usage: node scripts/bench-accuracy.mjs [--quick] [--no-write] [--seconds N] [--rounds N]
-//   [--memory-seconds N] [--rate R]   (defaults: 10 s cells, 3 rounds, 60 s memory run,
+//   [--memory-seconds N] [--rate R]   (defaults: 6 s cells, 5 rounds, 60 s memory run,
 //   --rate 10000; --quick: 3 s cells, 2 rounds, 15 s memory run). Bounded: ≈ 4 min by default.
 // Needs nginx, wrk, taskset (scripts/install-deps.sh --bench) and a build (npm run build).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -44,8 +44,8 @@ function parseArgs(argv) {
       default: throw new Error(`unknown argument ${a} (see --help)`);
     }
   }
-  o.seconds ??= o.quick ? 3 : 10;
-  o.rounds ??= o.quick ? 2 : 3;
+  o.seconds ??= o.quick ? 3 : 6;
+  o.rounds ??= o.quick ? 2 : 5;
   o.memorySeconds ??= o.quick ? 15 : 60;
   if (o.seconds > 60 || o.rounds > 10 || o.memorySeconds > 600) throw new Error('bounded: --seconds ≤ 60, --rounds ≤ 10, --memory-seconds ≤ 600');
   return o;
@@ -163,8 +163,10 @@ async function interleaved(name, url, connections) {
     }
   }
   const of = (tool, key) => median(rows.filter((r) => r.tool === tool).map((r) => r[key]));
-  const ratio = (key) => of('fcgate bench', key) / of('wrk', key);
+  // Round by round (the two runs of a round are back to back): on a noisy machine the
+  // median of the paired ratios moves much less than the ratio of the medians.
   const perRound = (key) => rows.filter((r) => r.tool === 'fcgate bench').map((b) => b[key] / rows.find((w) => w.tool === 'wrk' && w.round === b.round)[key]);
+  const ratio = (key) => median(perRound(key));
   return { rows, of, ratio, perRound };
 }
 
@@ -228,8 +230,9 @@ const wrkV = spawnSync(bins.wrk, ['-v'], { encoding: 'utf8' });
 const L = [START, '## fcgate bench against wrk', '',
   'Written by `scripts/bench-accuracy.mjs`; regenerate rather than edit. wrk and `fcgate bench` take turns on',
   'the same target in the same run (order alternating per round, each run after a 1 s warm-up), both with one',
-  'thread and 32 keep-alive connections, pinned to core 1; the target is pinned to core 0. Medians over the',
-  'rounds; a ratio is fcgate bench over wrk. CPU per request: wrk\'s user+system time from its rusage, fcgate',
+  'thread and 32 keep-alive connections, pinned to core 1; the target is pinned to core 0. A ratio is fcgate',
+  'bench over wrk, taken round by round (the median of the rounds, their range in brackets); the tables give',
+  'each tool\'s medians over the rounds. CPU per request: wrk\'s user+system time from its rusage, fcgate',
   'bench\'s from its own report (all its threads), over the responses of the measured run.', '',
   `- Date: ${new Date().toISOString()}; ${elapsed.toFixed(0)} s in all; command \`node scripts/bench-accuracy.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
   `- Machine: ${osCpus()[0]?.model?.trim()}, ${cores} cores; load average (1, 5, 15 min) at start ${loadStart}, at the end ${loadEnd}`
