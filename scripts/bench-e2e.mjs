@@ -196,7 +196,7 @@ async function runMode(mode, rows, notes, compares) {
           if (c !== null) {
             compares.push(c);
             const rr = c.ratios.rps;
-            console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over ${c.rounds} rounds`);
+            console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over ${c.rounds} round${c.rounds === 1 ? "" : "s"}`);
           }
         }
       } finally {
