@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // End-to-end bench (issue #4 §2–§3): fcgate against nginx (1 and 2 workers) and Apache 2.4
 // (event MPM, mod_proxy_fcgi), all on loopback in front of the same backends (the demo
-// FastCGI app, PHP-FPM), loaded by wrk. Per proxy × scenario: requests/s, p50/p99, errors,
-// the proxy's own CPU time per request and its peak RSS. Writes the e2e section of
+// FastCGI app, PHP-FPM), loaded by `fcgate bench` (issue #14; wrk in the same cell as a
+// cross-check). Per proxy × scenario: requests/s, p50/p99, errors, the proxy's own CPU time
+// per request and its peak RSS (`fcgate bench --pid`); fcgate against nginx-1w also by
+// `fcgate bench --compare` (ratio with spread over rounds). Writes the e2e section of
 // bench/RESULTS.md and bench/e2e-chart.svg. `npm run bench:e2e` builds first.
 // Usage: node scripts/bench-e2e.mjs [--quick] [--no-write] [--no-install] [--seconds N]
 //   [--warmup N] [--modes pinned,unpinned] [--proxies fcgate,nginx-1w,…] [--scenarios hello,…]
 //   [--repeat N]   (every scenario N times; the tables show the median of each figure)
+//   [--compare-rounds N] (rounds of the fcgate/nginx-1w --compare, default 3; 0: none) [--no-wrk]
 //   [--profile DIR] [--gc]   (diagnostics of fcgate instead of the table: see diagnose.mjs)
 //   [--observe]   (issue 12's cost rows: adds fcgate-log (combined access log to a file) and
 //                  fcgate-nometrics (FCGATE_METRICS=0) beside fcgate (metrics on, no access log);
@@ -19,23 +22,26 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnExit } from './bench-e2e/procs.mjs';
-import { treeCpu, sampleRss, treeThreads } from './bench-e2e/proc-stats.mjs';
+import { treeCpu, treeThreads } from './bench-e2e/proc-stats.mjs';
 import { MAIN, ROOT, findBinary, findPhpFpm, startApache, startDemoApp, startFcgate, startNginx, startPhpFpm,
   versions } from './bench-e2e/servers.mjs';
 import { checkOnce, runWrk, wrkScript } from './bench-e2e/wrk.mjs';
-import { SCENARIOS, modes as allModes } from './bench-e2e/plan.mjs';
+import { benchCompare, benchOnce } from './bench-e2e/fcgate-bench.mjs';
+import { BASELINE, SCENARIOS, modes as allModes } from './bench-e2e/plan.mjs';
 import { medianRows, printTable, renderChart, renderSection, writeSection } from './bench-e2e/report.mjs';
 import { runDiagnostics } from './bench-e2e/diagnose.mjs';
 
 function parseArgs(argv) {
   const o = { quick: false, write: true, install: true, seconds: null, warmup: null, modes: null,
-    proxies: null, scenarios: null, profile: null, gc: false, repeat: 1, observe: false };
+    proxies: null, scenarios: null, profile: null, gc: false, repeat: 1, observe: false, compareRounds: 3, wrk: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
     switch (a) {
       case '--quick': o.quick = true; break;
       case '--repeat': o.repeat = Number(val()); break;
+      case '--compare-rounds': o.compareRounds = Number(val()); break;
+      case '--no-wrk': o.wrk = false; break;
       case '--no-write': o.write = false; break;
       case '--no-install': o.install = false; break;
       case '--seconds': o.seconds = Number(val()); break;
@@ -56,6 +62,7 @@ function parseArgs(argv) {
   o.seconds ??= o.quick ? 1 : 5;
   o.warmup ??= 1;
   if (!(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 20)) throw new Error('--repeat: a whole number in 1..20');
+  if (!(Number.isInteger(o.compareRounds) && o.compareRounds >= 0 && o.compareRounds <= 20)) throw new Error('--compare-rounds: a whole number in 0..20');
   // wrk takes whole seconds only.
   if (!(Number.isInteger(o.seconds) && o.seconds >= 1 && o.seconds <= 60) || !(Number.isInteger(o.warmup) && o.warmup >= 0 && o.warmup <= 30)) {
     throw new Error('--seconds: a whole number in 1..60, --warmup: a whole number in 0..30');
@@ -109,42 +116,68 @@ async function startProxy(name, mode, backends) {
   }
 }
 
-/** One cell: check one answer, warm up, then measure wrk + the proxy's CPU and RSS. */
+/**
+ * One cell: check one answer, then measure with `fcgate bench --pid` (req/s, latency, errors,
+ * the proxy's CPU per request and peak RSS, all from its report) and, in the same cell, wrk
+ * on the same URL and settings as the cross-check column (--no-wrk skips it).
+ */
 async function measure(mode, proxy, scenario, backends) {
   const url = `http://127.0.0.1:${proxy.port}${scenario.path}`;
   const problem = await checkOnce(proxy.port, scenario);
   if (problem !== null) return { mode: mode.id, proxy: proxy.name, scenario: scenario.id, failed: problem };
-  const script = wrkScript(dir, scenario);
-  const common = { url, connections: scenario.connections, script, cpus: mode.loadCpus, dir, wrk: bins.wrk };
-  if (opts.warmup > 0) await runWrk({ ...common, seconds: opts.warmup });
   const app = scenario.id === 'php' ? backends.php : backends.demo;
   const app0 = treeCpu(app.pid);
-  const cpu0 = treeCpu(proxy.pid);
-  const rss = sampleRss(proxy.pid, 100);
-  const w = await runWrk({ ...common, seconds: opts.seconds });
-  const mem = rss.stop();
-  const cpu1 = treeCpu(proxy.pid);
+  const b = await benchOnce({ url, scenario, seconds: opts.seconds, warmup: opts.warmup, pid: proxy.pid, cpus: mode.loadCpus, dir });
   const app1 = treeCpu(app.pid);
-  const done = Math.max(1, w.requests);
-  return {
+  // The backend's CPU is read around the whole run, warm-up included (same load), so it is
+  // divided by every response of the run.
+  const doneAll = Math.max(1, b.requests.responses + b.warmup.responses);
+  const e = b.errors;
+  const row = {
     mode: mode.id, proxy: proxy.name, scenario: scenario.id,
-    requests: w.requests, rps: w.requests / (w.duration_us / 1e6), mbps: w.bytes / (w.duration_us / 1e6) / 2 ** 20,
-    p50Ms: w.p50_us / 1000, p99Ms: w.p99_us / 1000, maxMs: w.max_us / 1000,
-    status: w.status, socket: w.connect + w.read + w.write + w.timeout, errors: w.status + w.connect + w.read + w.write + w.timeout,
-    errorDetail: `non-2xx ${w.status}, connect ${w.connect}, read ${w.read}, write ${w.write}, timeout ${w.timeout}`,
-    userUs: (cpu1.user - cpu0.user) * 1e6 / done, sysUs: (cpu1.sys - cpu0.sys) * 1e6 / done,
-    cpuUs: (cpu1.user - cpu0.user + cpu1.sys - cpu0.sys) * 1e6 / done,
-    cpuShare: (cpu1.user - cpu0.user + cpu1.sys - cpu0.sys) / (w.duration_us / 1e6),
-    rssMB: mem.peak / 2 ** 20, anonMB: mem.peakAnon / 2 ** 20, procs: cpu1.procs,
-    appUs: (app1.user - app0.user + app1.sys - app0.sys) * 1e6 / done,
+    requests: b.requests.responses, rps: b.requests.perSecond, mbps: b.transfer.bytesInPerSecond / 2 ** 20,
+    p50Ms: b.latencyUs.p50 / 1000, p99Ms: b.latencyUs.p99 / 1000, maxMs: b.latencyUs.max / 1000,
+    status: b.requests.non2xx3xx, socket: b.requests.errors, errors: b.requests.errors + b.requests.non2xx3xx,
+    errorDetail: `not 2xx/3xx ${b.requests.non2xx3xx}, ${Object.entries(e).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no socket errors'}`,
+    userUs: b.targetCost.cpuUsPerRequest.user, sysUs: b.targetCost.cpuUsPerRequest.system,
+    cpuUs: b.targetCost.cpuUsPerRequest.total, cpuShare: b.targetCost.cores,
+    rssMB: b.targetCost.peakRssBytes / 2 ** 20, anonMB: b.targetCost.peakAnonBytes / 2 ** 20, procs: b.targetCost.processes,
+    appUs: (app1.user - app0.user + app1.sys - app0.sys) * 1e6 / doneAll,
+    benchUs: b.selfCost.cpuUsPerRequest.total,
+    wrkRps: NaN, wrkP50Ms: NaN, wrkP99Ms: NaN,
   };
+  if (opts.wrk) {
+    const script = wrkScript(dir, scenario);
+    const w = await runWrk({ url, connections: scenario.connections, script, cpus: mode.loadCpus, dir, wrk: bins.wrk, seconds: opts.seconds });
+    row.wrkRps = w.requests / (w.duration_us / 1e6);
+    row.wrkP50Ms = w.p50_us / 1000;
+    row.wrkP99Ms = w.p99_us / 1000;
+  }
+  return row;
+}
+
+/**
+ * fcgate against the baseline with `fcgate bench --compare` (--compare-rounds rounds, A =
+ * baseline, B = fcgate): the ratio B/A of each figure with its spread over the rounds.
+ */
+async function compareWithBaseline(mode, proxies, scenario) {
+  const a = proxies.find((p) => p.name === BASELINE);
+  const b = proxies.find((p) => p.name === 'fcgate');
+  if (!a || !b || opts.compareRounds === 0) return null;
+  const c = await benchCompare({
+    urlA: `http://127.0.0.1:${a.port}${scenario.path}`, urlB: `http://127.0.0.1:${b.port}${scenario.path}`,
+    pidA: a.pid, pidB: b.pid, scenario, seconds: opts.seconds, warmup: opts.warmup, rounds: opts.compareRounds,
+    cpus: mode.loadCpus, dir,
+  });
+  return { mode: mode.id, scenario: scenario.id, a: BASELINE, b: 'fcgate', rounds: c.rounds, ratios: c.ratios, medians: c.medians };
 }
 
 const fmt = (r) => (r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, `
-  + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB (anon ${r.anonMB.toFixed(1)}), app ${r.appUs.toFixed(1)} µs/req`
+  + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB, app ${r.appUs.toFixed(1)} µs/req`
+  + `${Number.isNaN(r.wrkRps) ? '' : `; wrk ${Math.round(r.wrkRps)} req/s, p99 ${r.wrkP99Ms.toFixed(2)} ms`}`
   + `${r.errors ? `, errors: ${r.errorDetail}` : ''}`);
 
-async function runMode(mode, rows, notes) {
+async function runMode(mode, rows, notes, compares) {
   pinSelf(mode.loadCpus);
   const backends = {};
   try {
@@ -164,6 +197,14 @@ async function runMode(mode, rows, notes) {
           const r = await measure(mode, proxy, scenario, backends);
           rows.push(r);
           console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} ${proxy.name.padEnd(8)} ${fmt(r)}`);
+        }
+        if (i < scenarios.length) {
+          const c = await compareWithBaseline(mode, proxies, scenario);
+          if (c !== null) {
+            compares.push(c);
+            const rr = c.ratios.rps;
+            console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over ${c.rounds} round${c.rounds === 1 ? "" : "s"}`);
+          }
         }
       } finally {
         for (const p of proxies) await p.stop();
@@ -189,7 +230,8 @@ if (opts.profile !== null || opts.gc) {
 
 const allRows = [];
 const notes = [];
-for (const mode of runModes) await runMode(mode, allRows, notes);
+const compares = [];
+for (const mode of runModes) await runMode(mode, allRows, notes, compares);
 const elapsed = (Date.now() - started) / 1000;
 const rows = medianRows(allRows);
 printTable(rows, runModes);
@@ -199,6 +241,7 @@ if (opts.write) {
     date: new Date().toISOString(), cpu: cpuModel, cores, load, versions: ver, elapsed,
     command: `npm run bench:e2e${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     seconds: opts.seconds, warmup: opts.warmup, repeat: opts.repeat, modes: runModes, scenarios, notes,
+    compares, compareRounds: opts.compareRounds, wrk: opts.wrk,
   };
   writeSection(join(ROOT, 'bench', 'RESULTS.md'), renderSection(rows, meta));
   writeFileSync(join(ROOT, 'bench', 'e2e-chart.svg'), renderChart(rows, meta));

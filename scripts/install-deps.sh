@@ -6,7 +6,7 @@
 # in place while apt runs, and the previous one (if any) is put back afterwards.
 #
 # Usage: scripts/install-deps.sh [--bench] [--check]
-#   --bench   also nginx, apache2 (with mod_proxy_fcgi) and wrk for scripts/ benchmarks
+#   --bench   also nginx, apache2 (with mod_proxy_fcgi), wrk and time for scripts/ benchmarks
 #   --check   only report what is missing; exit 1 if anything is
 set -euo pipefail
 
@@ -48,6 +48,8 @@ if [ "$want_bench" = 1 ]; then
   have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
   have wrk || missing+=(wrk)
+  # /usr/bin/time (not the shell keyword): wrk's CPU time in scripts/bench-accuracy.mjs
+  [ -x /usr/bin/time ] || missing+=(time)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -5,7 +5,7 @@
 // candidate slower than its baseline beyond the noise), errors, or prints no result.
 // Usage: node scripts/run-bench.mjs [--write] [filter-substring ...]
 //   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command), keeping
-//             its end-to-end section (between <!-- e2e:start --> and <!-- e2e:end -->) as is
+//             its end-to-end and bench-accuracy sections (between their <!-- …:start/end -->) as is
 // Knobs (FCGATE_BENCH_TIME, _ROUNDS, _WARMUP, _BATCH) pass through to the suites.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -151,15 +151,15 @@ if (write) {
   }
   lines.push('');
   const out = join(root, 'bench', 'RESULTS.md');
-  // The end-to-end section (scripts/bench-e2e.mjs) lives in the same file: keep it as it was.
-  let e2e = '';
-  try {
-    const prev = readFileSync(out, 'utf8');
-    const a = prev.indexOf(E2E_START);
-    const b = prev.indexOf(E2E_END, a);
-    if (a >= 0 && b > a) e2e = prev.slice(a, b + E2E_END.length);
-  } catch { /* no previous file */ }
-  if (e2e) lines.push(e2e, '');
+  // The sections other scripts write (scripts/bench-e2e.mjs, scripts/bench-accuracy.mjs)
+  // live in the same file: keep them as they were.
+  let prev = '';
+  try { prev = readFileSync(out, 'utf8'); } catch { /* no previous file */ }
+  for (const [start, end] of [[E2E_START, E2E_END], ['<!-- bench-accuracy:start -->', '<!-- bench-accuracy:end -->']]) {
+    const a = prev.indexOf(start);
+    const b = prev.indexOf(end, a);
+    if (a >= 0 && b > a) lines.push(prev.slice(a, b + end.length), '');
+  }
   writeFileSync(out, lines.join('\n'));
   console.log(`wrote ${relative(root, out)}`);
 }

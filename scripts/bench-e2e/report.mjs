@@ -1,7 +1,8 @@
 // Reporting for the end-to-end bench: the console table, the e2e section of
-// bench/RESULTS.md (ratios against nginx with 1 worker measured in the same run, targets,
-// absolute figures), the replacement of that section between its markers, and the SVG
-// chart (grouped bars of req/s and CPU µs/request). It measures nothing.
+// bench/RESULTS.md (ratios against nginx with 1 worker measured in the same run, with the
+// `fcgate bench --compare` ratio and its spread, targets, absolute figures with wrk's
+// cross-check), the replacement of that section between its markers, and the SVG chart
+// (grouped bars of req/s and CPU µs/request). It measures nothing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BASELINE, SCENARIOS, TARGETS, missedTargets } from './plan.mjs';
 
@@ -11,7 +12,9 @@ export const END = '<!-- e2e:end -->';
 const label = (id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
 const find = (rows, mode, scenario, proxy) => rows.find((r) => r.mode === mode && r.scenario === scenario && r.proxy === proxy && !r.failed);
 const ratio = (a, b) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
-const int = (n) => Math.round(n).toLocaleString('en-US');
+const int = (n) => (Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US'));
+const fixed = (n, d) => (Number.isNaN(n) ? '–' : n.toFixed(d));
+const spread = (s) => (s ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–');
 
 /**
  * One row per mode × scenario × proxy: with --repeat, each figure is the median of the
@@ -46,6 +49,7 @@ export function printTable(rows) {
     mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': Math.round(r.rps), 'p50 ms': +r.p50Ms.toFixed(2),
     'p99 ms': +r.p99Ms.toFixed(2), errors: r.errors, 'CPU µs/req': +r.cpuUs.toFixed(1), 'RSS MB': +r.rssMB.toFixed(1),
     'anon MB': +r.anonMB.toFixed(1), 'app µs/req': +r.appUs.toFixed(1),
+    'wrk req/s': Number.isNaN(r.wrkRps) ? '–' : Math.round(r.wrkRps), 'wrk p99 ms': Number.isNaN(r.wrkP99Ms) ? '–' : +r.wrkP99Ms.toFixed(2),
   })));
 }
 
@@ -61,11 +65,14 @@ export function renderSection(rows, meta) {
     'demo FastCGI app (its own node process; /hello, /bytes, /echo) and PHP-FPM (pm static, bench/e2e/php/hello.php).',
     'nginx: `fastcgi_pass` to an upstream with `keepalive 32` and `fastcgi_keep_conn on`, access_log off;',
     'Apache: event MPM, `ProxyPass … enablereuse=on`; fcgate: `serve --pass`. Configs: bench/e2e/.',
-    'wrk, 1 thread, keep-alive (no pipelining); 32 connections (PHP: 16; the 1000-connection row: 1000).',
-    'CPU per request: utime+stime of the proxy\'s whole process tree (all threads and workers, reaped',
-    'children included) from /proc before and after the measured run, over the requests wrk completed.',
-    'Peak RSS: the sum over the proxy\'s processes, sampled every 100 ms (shared pages count once per',
-    'process). On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not the absolutes.',
+    'Load: `fcgate bench` (docs/bench.md), 1 load thread, keep-alive (no pipelining); 32 connections (PHP: 16;',
+    'the 1000-connection row: 1000); every figure of a cell comes from its `--json` report with `--pid` the',
+    'proxy. CPU per request: utime+stime of the proxy\'s whole process tree (all threads and workers, reaped',
+    'children included) from /proc over the measured window, over the responses. Peak RSS: the sum over the',
+    'proxy\'s processes, sampled every 100 ms (shared pages count once per process). wrk (1 thread, same',
+    'connections and duration) runs right after in the same cell: its req/s and p99 are the cross-check columns.',
+    'The "--compare" column is `fcgate bench --compare nginx-1w fcgate` over interleaved rounds: the median',
+    'ratio B/A and its spread. On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not the absolutes.',
     '',
     `- Date: ${meta.date}; ${meta.elapsed.toFixed(0)} s for the whole run`,
     `- Machine: ${meta.cpu}, ${meta.cores} cores; 1-minute load average at start: ${meta.load}`,
@@ -80,9 +87,10 @@ export function renderSection(rows, meta) {
     'req/s: higher is better; CPU/req, p50, p99, RSS: lower is better. "Missed" lists the targets of',
     `issue #4 fcgate's row misses: ${TARGETS.join('; ')}.`,
     '',
-    '| mode | scenario | proxy | req/s | CPU/req | p50 | p99 | peak RSS | missed (fcgate) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| mode | scenario | proxy | req/s | CPU/req | p50 | p99 | peak RSS | req/s by --compare (spread) | CPU/req by --compare | missed (fcgate) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const compareOf = (mode, scenario) => (meta.compares ?? []).find((c) => c.mode === mode && c.scenario === scenario);
   const missedAll = [];
   for (const m of meta.modes) {
     for (const s of meta.scenarios) {
@@ -97,9 +105,11 @@ export function renderSection(rows, meta) {
           missed = ms.length ? ms.join(', ') : 'none';
           for (const x of ms) missedAll.push(`${m.id} ${s.label}: ${x}`);
         }
-        if (failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | |`); continue; }
+        if (failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | | | |`); continue; }
+        const c = p === 'fcgate' ? compareOf(m.id, s.id) : undefined;
         L.push(`| ${m.id} | ${s.label} | ${p} | ${ratio(r?.rps, base?.rps)} | ${ratio(r?.cpuUs, base?.cpuUs)} `
-          + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} | ${missed} |`);
+          + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} `
+          + `| ${c ? `${spread(c.ratios.rps)}, ${c.rounds} rounds` : '–'} | ${c ? spread(c.ratios.targetCpuUsPerRequest) : '–'} | ${missed} |`);
       }
     }
   }
@@ -107,22 +117,24 @@ export function renderSection(rows, meta) {
     'Analysis and profiles: native-notes/performance.md.', '',
     '### Absolute figures', '',
     'The backend column is the CPU the app (demo app or PHP-FPM) spent per request behind that proxy:',
-    'when pinned, the app and wrk share core 1, so what a proxy makes the app do shows up in req/s.',
+    'when pinned, the app and the load generator share core 1, so what a proxy makes the app do shows up in req/s.',
     '',
     'Peak anon: the same peak without file-backed pages (program code such as the node binary, which',
     'every node process maps and shares).',
     '',
-    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB | peak anon MB | backend CPU µs/req |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    'The wrk columns are wrk\'s own figures for the same cell (the cross-check of fcgate bench\'s req/s and p99).',
+    '',
+    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB | peak anon MB | backend CPU µs/req | wrk req/s | wrk p99 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const m of meta.modes) {
     for (const s of meta.scenarios) {
       for (const p of m.proxies) {
         const r = rows.find((x) => x.mode === m.id && x.scenario === s.id && x.proxy === p);
         if (!r) continue;
-        if (r.failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | | | |`); continue; }
+        if (r.failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | | | | | |`); continue; }
         L.push(`| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} `
           + `| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) `
-          + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${r.anonMB.toFixed(1)} | ${r.appUs.toFixed(1)} |`);
+          + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${fixed(r.anonMB, 1)} | ${r.appUs.toFixed(1)} | ${int(r.wrkRps)} | ${fixed(r.wrkP99Ms, 2)} |`);
       }
     }
   }

@@ -30,6 +30,7 @@ Usage: fcgate <command> [options]       fcgate <command> --help: its options and
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}
+  ${'bench'.padEnd(w)}  load an http://, fcgi:// or unix:…|fcgi:// target and measure it (fcgate bench --help)
 
 Options:
   -h, --help      this help (also: fcgate help <command>)
@@ -61,6 +62,11 @@ async function main(argv: string[]): Promise<ExitCode> {
     }
     return c;
   };
+  // bench takes URLs as positional arguments and parses its own options (src/cli/bench.ts).
+  if (first === 'bench' || (first === 'help' && rest[0] === 'bench')) {
+    const { runBenchCli } = await import('./bench.js');
+    return (await runBenchCli(first === 'help' ? ['--help'] : rest)) as ExitCode;
+  }
   if (first === 'help') {
     process.stdout.write(rest[0] === undefined ? mainHelp() : commandHelp(byName(rest[0])));
     return 0;
