@@ -43,5 +43,28 @@ export class GatewayError extends Error {
 /** The one log line for a failure: code first, then backend, then the cause. */
 export function formatFailure(err: GatewayError, extra = ''): string {
   const backend = err.backend === null ? '' : ` backend=${err.backend}`;
-  return `${err.code}${backend}${extra ? ' ' + extra : ''} cause="${err.message.replace(/"/g, "'")}"`;
+  return `${err.code}${backend}${extra ? ' ' + extra : ''} cause="${quoteLogText(err.message.replace(/"/g, "'"))}"`;
+}
+
+const UNSAFE_LOG_TEXT = /["\\\x00-\x1f\x7f]/;
+
+/**
+ * Text from outside (an app's STDERR, an error message) made safe inside `key="…"` of one log
+ * line: `"` and `\` escaped, control characters as \n, \r, \t or \xhh — so no text can end
+ * its field, start a forged line or send a terminal escape (issue 9).
+ */
+export function quoteLogText(s: string): string {
+  if (!UNSAFE_LOG_TEXT.test(s)) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 9) out += '\\t';
+    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += s[i]!;
+  }
+  return out;
 }

@@ -77,6 +77,7 @@ export const VARIABLES = [
   text('FCGATE_SPOOL_DIR', '', /^(\/.*)?$/, 'an absolute directory path', 'directory for request-body temporary files (created 0600, unlinked at once); empty: TMPDIR or /tmp'),
   duration('FCGATE_BODY_TIMEOUT', 'ms', 60_000, 0, 3_600_000, 'longest pause between two pieces of a request body before 408 and a closed connection (0 = none; nginx client_body_timeout)'),
   bytes('FCGATE_MAX_HEAD', 64 * KiB, 256, 16 * MiB, 'largest CGI header block from the app; larger is a 502'),
+  bytes('FCGATE_STDERR_LIMIT', 64 * KiB, 0, GiB, "bytes of an app's STDERR logged for one request (lines of at most 2048 characters); the rest is counted in one line, not kept"),
   bytes('FCGATE_BODY_BUFFER', 256 * KiB, KiB, GiB, 'request bodies with a Content-Length up to this size are received whole in memory before the app is contacted (one write to the app); larger ones are spooled (requestbuffering=on) or streamed (off)'),
   count('FCGATE_QUEUE_LIMIT', 1024, 0, 1 << 24, 'requests', 'requests per backend and thread waiting for a connection; more get 503'),
   count('FCGATE_DEFAULT_MAX_CONNS', 16, 1, 1 << 20, 'connections', "connections per backend over all threads when neither `max` nor the app's FCGI_MAX_CONNS says"),

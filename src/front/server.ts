@@ -103,6 +103,7 @@ export class Gateway {
     this.server = serverInfoFromEnv(process.env, this.config.serverAdmin);
     this.exchangeOptions = {
       maxHead: this.tuning.FCGATE_MAX_HEAD,
+      stderrLimit: this.tuning.FCGATE_STDERR_LIMIT,
       bodyBufferLimit: this.tuning.FCGATE_BODY_BUFFER,
       log: this.log,
     };

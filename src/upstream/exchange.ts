@@ -2,7 +2,7 @@
 // the preamble and the body as STDIN records, parse the CGI head, stream the body back
 // to a ResponseSink with backpressure, and decide whether the connection may be reused.
 // It knows nothing of uWS: front/ implements ResponseSink.
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { GatewayError, quoteLogText, type ErrorCode } from '../errors.js';
 import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../protocol/cgi-head.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';
 import { frameCopy, setRecordIds } from '../protocol/stream-writer.js';
@@ -27,11 +27,16 @@ export interface ResponseSink {
 export interface ExchangeOptions {
   /** FCGATE_MAX_HEAD: bytes of the CGI head block. */
   maxHead: number;
+  /** FCGATE_STDERR_LIMIT: bytes of an app's STDERR logged per request; the rest is counted, not kept. */
+  stderrLimit: number;
   /** Bytes of request body held while no connection is ready yet, before asking the client to pause. */
   bodyBufferLimit: number;
   /** Logs one line (stderr of the app, tagged). */
   log: (line: string) => void;
 }
+
+/** Longest STDERR line logged (nginx cuts its error-log lines near 2 KB); longer ones are cut, the cut counted. */
+export const STDERR_LINE_MAX = 2048;
 
 /** How much of the sent bytes is kept to replay on a fresh connection when a reused one turns out dead. */
 const REPLAY_LIMIT = 256 * 1024;
@@ -49,6 +54,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   private watched = false;
   /** Nothing came from the app yet for this request. */
   private silent = true;
+  /** STDERR bytes logged, dropped over the limit, and a line not yet ended (≤ STDERR_LINE_MAX). */
+  private stderrBytes = 0;
+  private stderrDropped = 0;
+  private stderrLine = '';
   /** performance.now() when the pool was asked for a connection, and when one was handed over (0 = not yet): for the metrics. */
   startedAt = 0;
   acquiredAt = 0;
@@ -124,6 +133,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     if (this.state === State.Done) return;
     this.state = State.Done;
     this.unwatch();
+    if (this.stderrBytes > 0) this.flushStderr();
     if (this.conn === null) {
       this.cancelled = true;
       return;
@@ -248,10 +258,48 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   /** The empty STDOUT record: nothing to do, END_REQUEST decides (see onEndRequest). */
   onStdoutEnd(): void { /* END_REQUEST decides */ }
 
+  /**
+   * An app's STDERR (issue 9): logged line by line, each line at most STDERR_LINE_MAX
+   * characters, at most FCGATE_STDERR_LIMIT bytes per request (the rest counted and named
+   * once at the end), escaped so that it can neither end its field nor forge a line. Nothing
+   * is kept beyond one unfinished line.
+   */
   onStderr(data: Buffer): void {
     if (this.silent) this.answered();
-    const text = data.toString('utf8').replace(/\s+$/, '');
-    if (text.length > 0) this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag} stderr="${text.replace(/\n/g, '\\n')}"`);
+    const room = this.options.stderrLimit - this.stderrBytes;
+    if (room <= 0) { this.stderrDropped += data.length; return; }
+    if (data.length > room) {
+      this.stderrDropped += data.length - room;
+      data = data.subarray(0, room);
+    }
+    this.stderrBytes += data.length;
+    const text = this.stderrLine + data.toString('utf8');
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+      this.logStderr(text.slice(from, nl));
+      from = nl + 1;
+    }
+    this.stderrLine = text.slice(from);
+    if (this.stderrLine.length >= STDERR_LINE_MAX) {
+      this.logStderr(this.stderrLine);
+      this.stderrLine = '';
+    }
+  }
+
+  private logStderr(line: string): void {
+    const text = line.replace(/\s+$/, '');
+    if (text.length === 0) return;
+    const cut = text.length > STDERR_LINE_MAX ? ` cut=${text.length - STDERR_LINE_MAX}` : '';
+    this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag}${cut} stderr="${quoteLogText(cut === '' ? text : text.slice(0, STDERR_LINE_MAX))}"`);
+  }
+
+  /** The request is over: the unfinished STDERR line, and what was dropped over the limit. */
+  private flushStderr(): void {
+    if (this.stderrLine !== '') { this.logStderr(this.stderrLine); this.stderrLine = ''; }
+    if (this.stderrDropped > 0) {
+      this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag} dropped_bytes=${this.stderrDropped} cause="STDERR over FCGATE_STDERR_LIMIT=${this.options.stderrLimit} for one request: not logged"`);
+      this.stderrDropped = 0;
+    }
   }
 
   onEndRequest(appStatus: number, protocolStatus: number, clean: boolean): void {
@@ -259,6 +307,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     const conn = this.conn!;
     if (this.state === State.Done) return;
     if (this.silent) this.answered();
+    if (this.stderrBytes > 0) this.flushStderr();
     if (!clean) {
       this.options.log(`FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`);
     }
@@ -320,6 +369,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
 
   private fail(code: ErrorCode, detail: string): void {
     this.unwatch();
+    if (this.stderrBytes > 0) this.flushStderr();
     const headSent = this.state === State.Body;
     this.state = State.Done;
     const conn = this.conn;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AdminSource } from '../../src/admin/server.js';
 import { gatewaySource } from '../../src/admin/manager.js';
 import { parseConfig } from '../../src/config/load.js';
-import { Gateway } from '../../src/front/server.js';
+import { Gateway, type GatewayOptions } from '../../src/front/server.js';
 import { probeAndBudget } from '../../src/cli/serve.js';
 import { Telemetry } from '../../src/observe/telemetry.js';
 import { readTuning, type Tuning } from '../../src/tuning.js';
@@ -39,6 +39,8 @@ export interface TestGatewayOptions {
   echo?: boolean;
   /** Run the FCGI_GET_VALUES probe as `fcgate serve` does (default true). */
   probe?: boolean;
+  /** More Gateway options (a shared spool account, …). */
+  gatewayOptions?: Partial<GatewayOptions>;
   /** Metrics and logs through a Telemetry of the test's own (default false: ids and metrics only). */
   telemetry?: boolean;
   /** With telemetry: write the configuration's access logs (default true). */
@@ -64,7 +66,8 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     telemetry.applyLogs(config, opts.accessLogs ?? true);
   }
   const observer = telemetry?.localObserver(config, { accessLogs: opts.accessLogs ?? true, flushMs: tuning.FCGATE_LOG_FLUSH_MS });
-  const gateway = new Gateway({ config, tuning, log, ...(budgets ? { budgets } : {}), ...(observer ? { observer } : {}) });
+  const gateway = new Gateway({ config, tuning, log, ...(budgets ? { budgets } : {}), ...(observer ? { observer } : {}),
+    ...opts.gatewayOptions });
   if (telemetry !== null) {
     telemetry.context = {
       config: () => gateway.config, board: () => gateway.balancerBoard, health: () => gateway.healthChecker?.snapshot() ?? [],
