@@ -44,6 +44,8 @@ have systemd-analyze || missing+=(systemd)
 have logrotate || missing+=(logrotate)
 # Prometheus (and promtool) for the metrics scrape test (test/integration/metrics-prometheus.test.ts)
 have prometheus || missing+=(prometheus)
+# fcgiwrap: a one-process FastCGI app that does not answer FCGI_GET_VALUES (real-clients-small-pools)
+have fcgiwrap || missing+=(fcgiwrap)
 if [ "$want_bench" = 1 ]; then
   have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
@@ -106,6 +108,7 @@ have cgi-fcgi || still+=(cgi-fcgi)
 have systemd-analyze || still+=(systemd-analyze)
 have logrotate || still+=(logrotate)
 have prometheus || still+=(prometheus)
+have fcgiwrap || still+=(fcgiwrap)
 if [ "${#still[@]}" -ne 0 ]; then
   echo "install-deps: still missing after install: ${still[*]}" >&2
   exit 1

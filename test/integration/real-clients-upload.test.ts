@@ -185,3 +185,30 @@ describe('slow apps and slow clients', () => {
     });
   }
 });
+
+describe('bodies in pieces through `fcgate serve` with 2 serving threads (cold start)', () => {
+  it('24 split uploads over fresh connections, spread over both threads by the kernel', async () => {
+    const { startApp, startServe } = await import('../threads/cli-process.js');
+    const { freePort } = await import('../helpers/free-port.js');
+    const app = await startApp();
+    const port = await freePort();
+    const gw = await startServe(['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/`], 2);
+    try {
+      const results = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
+        const next = rng(1000 + i);
+        const size = [1000, 70_000, 300_000][i % 3]!;
+        const body = PatternBody.bytes(size);
+        const wire = Buffer.concat([Buffer.from(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`), body]);
+        const r = await sendSplit(port, wire, next);
+        return { r, size, sha: sha(body) };
+      }));
+      for (const { r, size, sha: digest } of results) {
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.echo, { length: size, sha256: digest, content_length: String(size) });
+      }
+    } finally {
+      await gw.stop();
+      await app.proc.stop();
+    }
+  });
+});
