@@ -104,7 +104,7 @@ const sameListen = (a: ListenAddress[], b: ListenAddress[]): boolean =>
 export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const say = s.say ?? ((l: string) => process.stdout.write(l + '\n'));
   const log = s.log ?? ((l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`));
-  loadUws();                       // before any thread: the addon reads its settings once per process
+  loadUws({ log });                // before any thread: the addon reads its settings once per process; logs the build and its limits
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
   const source = readConfigSource(s);
   let config = configFromSource(source);
