@@ -1,75 +1,22 @@
-// Measures the uWebSockets.js behaviours fcgate relies on (native-notes/uws.md, one test per
-// row of its matrix), with a raw TCP client on loopback. Not a test of fcgate code: a test
-// of the native build, so an update of the pinned package that changes a fact fails here.
+// Measures the uWebSockets.js behaviours fcgate relies on (native-notes/uws.md §4, one test
+// per row of its matrix), with a raw TCP client on loopback, for the build this process
+// loaded (FCGATE_UWS_BUILD; test/front/uws-behaviour.test.ts runs it once per pinned build).
+// Not a test of fcgate code: a test of the native builds, so an update of a pinned package
+// that changes a fact fails here. Where the builds differ, `per()` states both results.
 // FCGATE_TEST_SLOW=1 also waits for uWS's ~12 s idle close of held malformed requests.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { loadUws, uwsBinarySha256, uwsBuild, type HttpRequest, type HttpResponse,
-         type TemplatedApp } from '../../src/front/uws.js';
-import { closeListening, listenApp, type Listening } from '../../src/front/listen.js';
+import { loadUws, uwsBinarySha256, uwsBuild, UWS_BUILDS, type HttpRequest, type HttpResponse,
+         type TemplatedApp } from '../../../src/front/uws.js';
+import { closeListening, listenApp, type Listening } from '../../../src/front/listen.js';
+import { nodeCommand } from '../../helpers/uws-builds.js';
+import { BUILD, exchange, per, req1, responses, slow, statusOf } from './harness.js';
 
 const uws = loadUws();
-
-interface Exchange { data: string; closed: boolean; ms: number }
-
-/**
- * Sends raw bytes (each part written after the previous one was flushed, so parts arrive in
- * separate reads), then collects the answer until `until` says it is complete, the server
- * closes, or `limitMs` passes (the socket is then destroyed and closed=false).
- */
-function exchange(port: number, parts: Array<string | Buffer>, until: (s: string) => boolean,
-                  limitMs = 3000, host = '127.0.0.1'): Promise<Exchange> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const s: Socket = connect(port, host);
-    let data = '';
-    let settled = false;
-    const settle = (closed: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ data, closed, ms: Date.now() - t0 });
-    };
-    const timer = setTimeout(() => settle(false), limitMs);
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => { data += d; if (until(data)) settle(false); });
-    s.on('close', () => settle(true));
-    s.on('error', () => settle(true));
-    let i = 0;
-    const next = (): void => { if (i < parts.length) s.write(parts[i++]!, () => setImmediate(next)); };
-    s.on('connect', next);
-  });
-}
-
-/** A complete response: head plus Content-Length bytes, or a chunked body up to 0\r\n\r\n. */
-function responses(n: number, head = false): (s: string) => boolean {
-  return (s) => {
-    let at = 0;
-    for (let k = 0; k < n; k++) {
-      const end = s.indexOf('\r\n\r\n', at);
-      if (end < 0) return false;
-      const headText = s.slice(at, end);
-      at = end + 4;
-      if (head || /^HTTP\/1\.1 (1\d\d|304)/.test(headText)) continue;
-      const cl = /\r\ncontent-length: *(\d+)/i.exec(headText);
-      if (cl) { at += Number(cl[1]); if (s.length < at) return false; continue; }
-      if (/\r\ntransfer-encoding: *chunked/i.test(headText)) {
-        const t = s.indexOf('\r\n0\r\n\r\n', at - 2);
-        if (t < 0) return false;
-        at = t + 7;
-      }
-    }
-    return true;
-  };
-}
-
-const req1 = (head: string): string => head + '\r\n\r\n';
-const statusOf = (s: string): string => s.slice(0, s.indexOf('\r\n'));
 
 interface Seen { method: string; caseMethod: string; url: string; query: string | undefined;
                  headers: Array<[string, string]>; first: string; body: string[]; remote: string;
@@ -148,18 +95,84 @@ after(() => { closeListening(listening); app.close(); });
 describe('the build', () => {
   test('the native linux-x64 binary is loaded and matches the recorded SHA-256', () => {
     const b = uwsBuild();
-    assert.equal(b.packageName, 'uwebsockets');
-    assert.equal(b.packageVersion, '3.0.6');
-    assert.equal(b.sourceCommit, 'b8704be92ff2b16c6dd44cc2b334158ab73eef2a');
+    assert.equal(b.id, BUILD);
+    assert.equal(b.packageName, per({ '3.0.6': 'uwebsockets', '20.57.0': '@btc-vision/uwebsockets.js' }));
+    assert.equal(b.packageVersion, BUILD);
+    assert.equal(b.sourceCommit, per({ '3.0.6': 'b8704be92ff2b16c6dd44cc2b334158ab73eef2a', '20.57.0': 'v20.57.0' }));
     assert.match(Function.prototype.toString.call(uws.App), /\[native code\]/);
     if (process.platform === 'linux' && process.arch === 'x64' && b.abi === '115') {
-      assert.equal(uwsBinarySha256(), 'f4fa5d7b697529b45ac8aa3d57385d9af51bc1d2b26aa9f5b68ca4361542e665');
+      assert.equal(uwsBinarySha256(), per({
+        '3.0.6': 'f4fa5d7b697529b45ac8aa3d57385d9af51bc1d2b26aa9f5b68ca4361542e665',
+        '20.57.0': '5b126ee00bf754b02e97e4c27090365a8562c5820c93f93918ac2212d4503e91',
+      }));
     }
     assert.equal(b.maxHeadersSize, Number(process.env.UWS_HTTP_MAX_HEADERS_SIZE));
+  });
+
+  test('the API: no client port on either build (REMOTE_PORT stays empty); PROXY v2 getters exist', async () => {
+    const a = uws.App();
+    const names: string[] = [];
+    a.any('/*', (res) => { names.push(...Object.getOwnPropertyNames(Object.getPrototypeOf(res))); res.end('x'); });
+    const l = await listenApp(a, '127.0.0.1', 0);
+    try {
+      await exchange(l.port, [req1('GET / HTTP/1.1\r\nHost: a')], responses(1));
+    } finally { closeListening(l); a.close(); }
+    assert.ok(!names.some((n) => /port/i.test(n)), names.join(' '));
+    for (const n of ['getRemoteAddress', 'getRemoteAddressAsText', 'getProxiedRemoteAddress',
+                     'getProxiedRemoteAddressAsText', 'getWriteOffset', 'pause', 'resume', 'cork']) {
+      assert.ok(names.includes(n), n);
+    }
   });
 });
 
 describe('request line and head limits', () => {
+  test('a request line split over two reads: 505 on 3.0.6, served on 20.57.0 (issue 11)', async () => {
+    const short = await exchange(port, ['GET /echo/he', 'llo HTTP/1.1\r\nHost: x\r\n\r\n'], responses(1), 3000, '127.0.0.1', 50);
+    const long = await exchange(port, ['GET /echo/' + 'a'.repeat(1394), 'a'.repeat(1600) + ' HTTP/1.1\r\nHost: x\r\n\r\n'],
+      responses(1), 3000, '127.0.0.1', 50);
+    for (const r of [short, long]) {
+      assert.equal(statusOf(r.data), per({ '3.0.6': 'HTTP/1.1 505 HTTP Version Not Supported', '20.57.0': 'HTTP/1.1 200 OK' }));
+    }
+    if (BUILD === '20.57.0') assert.equal(seen.at(-1)!.url, '/echo/' + 'a'.repeat(2994));
+    // A header split over two reads was always fine.
+    const hdr = await exchange(port, ['GET /echo/sh HTTP/1.1\r\nHo', 'st: x\r\n\r\n'], responses(1), 3000, '127.0.0.1', 50);
+    assert.equal(statusOf(hdr.data), 'HTTP/1.1 200 OK');
+  });
+
+  test('two Host headers: served on 3.0.6 (both reach forEach), 400 + close on 20.57.0', async () => {
+    const before = seen.length;
+    const r = await exchange(port, [req1('GET /echo/2h HTTP/1.1\r\nHost: a\r\nHost: b')], () => false, 1000);
+    assert.equal(statusOf(r.data), per({ '3.0.6': 'HTTP/1.1 200 OK', '20.57.0': 'HTTP/1.1 400 Bad Request' }));
+    if (BUILD === '3.0.6') assert.deepEqual(seen[before]!.headers, [['host', 'a'], ['host', 'b']]);
+    else { assert.equal(seen.length, before); assert.ok(r.closed); }
+    // An invalid Host value is served by both (validation is fcgate's job, issue 9 item 4).
+    const bad = await exchange(port, [req1('GET /echo/bh HTTP/1.1\r\nHost: a b/c"<')], responses(1));
+    assert.equal(statusOf(bad.data), 'HTTP/1.1 200 OK');
+  });
+
+  test('PROXY protocol v2 is accepted from ANY client on both builds; v1 → 505', async () => {
+    const a = uws.App();
+    let got = '';
+    a.any('/*', (res) => {
+      got = `${Buffer.from(res.getRemoteAddressAsText())} ${Buffer.from(res.getProxiedRemoteAddressAsText())}`;
+      res.end('x');
+    });
+    const l = await listenApp(a, '127.0.0.1', 0);
+    try {
+      // v2 signature, ver/cmd 0x21 (PROXY), 0x11 (TCP over IPv4), length 12,
+      // source 203.0.113.7 → destination 198.51.100.1, ports 4660 → 80.
+      const v2 = Buffer.from('0d0a0d0a000d0a515549540a' + '2111000c' + 'cb007107' + 'c6336401' + '1234' + '0050', 'hex');
+      const r = await exchange(l.port, [Buffer.concat([v2, Buffer.from(req1('GET / HTTP/1.1\r\nHost: a'))])], responses(1));
+      assert.equal(statusOf(r.data), 'HTTP/1.1 200 OK');
+      assert.equal(got, '127.0.0.1 203.0.113.7');          // the port (4660) is not exposed
+      await exchange(l.port, [req1('GET / HTTP/1.1\r\nHost: a')], responses(1));
+      assert.equal(got, '127.0.0.1 ');                      // no PROXY header: empty
+      const v1 = await exchange(l.port, [req1('PROXY TCP4 203.0.113.7 198.51.100.1 4660 80\r\nGET / HTTP/1.1\r\nHost: a').slice(0, -2)],
+        () => false, 1000);
+      assert.equal(statusOf(v1.data), 'HTTP/1.1 505 HTTP Version Not Supported');
+    } finally { closeListening(l); a.close(); }
+  });
+
   test('HTTP/1.0 → 505 with Connection: close', async () => {
     const r = await exchange(port, [req1('GET /echo/a HTTP/1.0')], () => false);
     assert.equal(statusOf(r.data), 'HTTP/1.1 505 HTTP Version Not Supported');
@@ -202,27 +215,35 @@ describe('request line and head limits', () => {
     assert.ok(big.closed);
   });
 
-  test('a large head that arrives in ONE read passes the limit (100 KB header)', async () => {
+  test('a large head that arrives in ONE read: passes the limit on 3.0.6 (100 KB header), 431 on 20.57.0', async () => {
     const r = await exchange(port, [req1(`GET /echo/one HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(100_000)}`)],
       responses(1));
-    assert.equal(statusOf(r.data), 'HTTP/1.1 200 OK');
+    assert.equal(statusOf(r.data), per({ '3.0.6': 'HTTP/1.1 200 OK', '20.57.0': 'HTTP/1.1 431 Request Header Fields Too Large' }));
   });
 
-  test('malformed heads get NO response: uWS holds them until its idle timeout', async () => {
-    const cases = [
-      'GET /echo/u HTTP/1.1\r\nHost: a\r\nX_Under: 1',       // '_' in a name
-      'GET /echo/d HTTP/1.1\r\nHost: a\r\nX.Dot: 1',         // '.'
-      "GET /echo/q HTTP/1.1\r\nHost: a\r\nX'Q: 1",           // "'"
-      'GET /echo/h HTTP/1.1',                                // no header at all
-      'GET /echo/c HTTP/1.1\r\nHost: a\r\n' +                // 99 fields: one too many
-        Array.from({ length: 98 }, (_, i) => `X-H${i}: ${i}`).join('\r\n'),
+  test("heads 3.0.6 holds without an answer until its idle timeout; 20.57.0 answers them", async () => {
+    // [request, what 20.57.0 answers]; 3.0.6 answers none of them.
+    const cases: Array<[string, string]> = [
+      ['GET /echo/u HTTP/1.1\r\nHost: a\r\nX_Under: 1', 'HTTP/1.1 200 OK'],       // '_' in a name
+      ['GET /echo/d HTTP/1.1\r\nHost: a\r\nX.Dot: 1', 'HTTP/1.1 200 OK'],         // '.'
+      ["GET /echo/q HTTP/1.1\r\nHost: a\r\nX'Q: 1", 'HTTP/1.1 200 OK'],           // "'"
+      ['GET /echo/h HTTP/1.1', 'HTTP/1.1 400 Bad Request'],                         // no header at all
+      ['GET /echo/c HTTP/1.1\r\nHost: a\r\n' +                                       // 99 fields: one too many
+        Array.from({ length: 98 }, (_, i) => `X-H${i}: ${i}`).join('\r\n'), 'HTTP/1.1 431 Request Header Fields Too Large'],
     ];
-    const slow = process.env.FCGATE_TEST_SLOW === '1';
-    const rs = await Promise.all(cases.map((c) => exchange(port, [req1(c)], () => false, slow ? 20_000 : 1000)));
+    const wait = slow && BUILD === '3.0.6';
+    const rs = await Promise.all(cases.map(([c]) => exchange(port, [req1(c)], BUILD === '3.0.6' ? () => false : responses(1),
+      wait ? 20_000 : 1000)));
     for (const [i, r] of rs.entries()) {
-      assert.equal(r.data, '', cases[i]);
-      if (slow) { assert.ok(r.closed, cases[i]); assert.ok(r.ms > 8000 && r.ms < 16000, `${r.ms} ms`); }
-      else assert.equal(r.closed, false, cases[i]);
+      const [c, answer] = cases[i]!;
+      if (BUILD === '20.57.0') { assert.equal(statusOf(r.data), answer, c); continue; }
+      assert.equal(r.data, '', c);
+      if (wait) { assert.ok(r.closed, c); assert.ok(r.ms > 8000 && r.ms < 16000, `${r.ms} ms`); }
+      else assert.equal(r.closed, false, c);
+    }
+    if (BUILD === '20.57.0') {
+      const u = seen.find((x) => x.url === '/echo/u')!;
+      assert.deepEqual(u.headers, [['host', 'a'], ['x_under', '1']]);   // fcgate drops it, as Apache (cgi/header-names.ts)
     }
   });
 
@@ -423,25 +444,31 @@ describe('responses', () => {
       'HTTP/1.1 200 OK\r\nuWebSockets: 20\r\nContent-Length: 5\r\n\r\nhello');
   });
 
-  test('endWithoutBody(undefined, true) sends a garbage Content-Length (2^63) and hangs', async () => {
+  test('endWithoutBody(undefined, true) sends a garbage Content-Length (2^63); 3.0.6 then hangs, 20.57.0 closes', async () => {
     const r = await exchange(port, [req1('HEAD /reply/ewbundef HTTP/1.1\r\nHost: a')], () => false, 300);
     assert.match(r.data, /\r\nContent-Length: 9223372036854775808\r\n/);
-    assert.equal(r.closed, false);
+    assert.equal(r.closed, per({ '3.0.6': false, '20.57.0': true }));
   });
 
   test('endWithoutBody() sends no Content-Length', async () => {
     assert.equal(await get('ewb'), 'HTTP/1.1 200 OK\r\nuWebSockets: 20\r\n\r\n');
   });
 
-  test('endWithoutBody(n > 0) leaves the response pending: alone, the head goes out and nothing ends it', async () => {
+  test('endWithoutBody(n > 0): 3.0.6 leaves the response pending; 20.57.0 ends it (HEAD pattern works)', async () => {
     const alone = await exchange(port, [req1('HEAD /reply/ewb7 HTTP/1.1\r\nHost: a')], () => false, 300);
     assert.equal(alone.closed, false);
     assert.match(alone.data, /^HTTP\/1\.1 200 OK\r\n.*Content-Length: 7\r\n\r\n$/s);
-    // ... and a next request then finds a pending response: connection closed, nothing sent.
+    // ... and a next request: 3.0.6 finds a pending response (connection closed, nothing
+    // sent); 20.57.0 answers both.
     const piped = await exchange(port, [req1('HEAD /reply/ewb7 HTTP/1.1\r\nHost: a') + req1('GET /reply/end HTTP/1.1\r\nHost: a')],
-      () => false, 1000);
-    assert.equal(piped.data, '');
-    assert.ok(piped.closed);
+      (s) => s.endsWith('hello'), 1000);
+    if (BUILD === '3.0.6') {
+      assert.equal(piped.data, '');
+      assert.ok(piped.closed);
+    } else {
+      assert.equal(piped.data.replace(/Date: [^\r]*\r\n/g, ''), 'HTTP/1.1 200 OK\r\nuWebSockets: 20\r\nContent-Length: 7\r\n\r\n' +
+        'HTTP/1.1 200 OK\r\nuWebSockets: 20\r\nContent-Length: 5\r\n\r\nhello');
+    }
   });
 
   test('a Content-Length or Transfer-Encoding written by the app is NOT replaced: framing doubles', async () => {
@@ -474,8 +501,9 @@ describe('responses', () => {
   });
 
   test('uws._cfg("999999990007") (undocumented) drops the "uWebSockets: 20" header, process-wide', async () => {
-    const uwsMain = createRequire(import.meta.url).resolve('uWebSockets.js');
-    const child = spawn(process.execPath, ['-e', `
+    const uwsMain = createRequire(import.meta.url).resolve(UWS_BUILDS.find((b) => b.id === BUILD)!.requireName);
+    const [node, ...pre] = nodeCommand();
+    const child = spawn(node!, [...pre, '-e', `
       const uws = require(${JSON.stringify(uwsMain)}); uws._cfg('999999990007');
       const app = uws.App(); app.any('/*', (res) => res.end('x'));
       app.listen('127.0.0.1', 0, (ls) => {
