@@ -6,7 +6,7 @@
 //              resolved, stays inside the tree the request was mapped into (the DocumentRoot
 //              or the Alias target) — /var/www/html/pw → /etc/passwd is refused
 //   none       Options without either: no link
-// A link whose target does not exist is treated as missing by the walk, never followed.
+// A link whose target does not exist is let through to the walk, which finds nothing (404).
 // Synchronous (the router is synchronous); only paths that are links cost an extra call.
 
 import { lstatSync, realpathSync, statSync } from 'node:fs';
@@ -30,17 +30,16 @@ export function linkAllowed(link: string, mode: SymlinkMode, root: string): bool
   switch (mode) {
     case 'follow': return true;
     case 'none': return false;
-    case 'owner':
-      try {
-        return lstatSync(link).uid === statSync(link).uid;
-      } catch {
-        return false;
-      }
+    case 'owner': {
+      let target: number;
+      try { target = statSync(link).uid; } catch { return true; }      // dangling: the walk finds nothing (404)
+      try { return lstatSync(link).uid === target; } catch { return false; }
+    }
     case 'contained': {
       const base = realRoot(root);
       if (base === null) return false;
       let target: string;
-      try { target = realpathSync(link); } catch { return false; }
+      try { target = realpathSync(link); } catch { return true; }      // dangling: the walk finds nothing (404)
       return target === base || target.startsWith(base === '/' ? '/' : base + '/');
     }
   }

@@ -29,6 +29,7 @@ before(() => {
   T = realpathSync(mkdtempSync(join(tmpdir(), 'fcgate-rsites-')));
   file('a/index.html'); file('a/.htaccess'); file('a/.htpasswd'); file('a/sub/.htfoo.php'); file('a/page.php');
   file('a/private/secret.txt'); file('a/files/report'); file('a/files/data.json'); file('a/.git/config'); file('a/.env');
+  file('a/index.html~'); file('a/index.html.bak');
   file('b/index.php'); file('b/styles.css');
   file('wp/index.php'); file('wp/wp-login.php'); file('wp/img/logo.png');
   file('outside/secret.txt');
@@ -36,6 +37,7 @@ before(() => {
   symlinkSync('/etc/passwd', join(T, 'a/pw'));                // out of the tree: refused unless allowed
   symlinkSync(join(T, 'outside'), join(T, 'a/out'));          // a directory out of the tree
   symlinkSync('index.html', join(T, 'a/home.html'));          // inside the tree: followed by default
+  symlinkSync('nothing-there.html', join(T, 'a/dangling.html'));
   symlinkSync(join(T, 'outside'), join(T, 'b/out'));
   symlinkSync(join(T, 'outside'), join(T, 'wp/out'));
 });
@@ -165,8 +167,9 @@ describe('safe static defaults (issue 9 item 8)', () => {
     assert.equal(kindOf(resolve(granted, snap('/.htaccess'))), `static ${T}/a/.htaccess`);
   });
 
-  test('symbolic links by default: inside the tree followed; to /etc/passwd or out of the tree refused (403)', () => {
+  test('symbolic links by default: inside the tree followed; to /etc/passwd or out of the tree refused (403); dangling 404', () => {
     const cfg = at(`DocumentRoot ${T}/a\n`);
+    assert.equal(kindOf(resolve(cfg, snap('/dangling.html'))), 'not-found');
     assert.equal(kindOf(resolve(cfg, snap('/home.html'))), `static ${T}/a/home.html`);
     assert.equal(kindOf(resolve(cfg, snap('/pw'))), 'forbidden symlink');
     assert.equal(kindOf(resolve(cfg, snap('/out/secret.txt'))), 'forbidden symlink');
@@ -199,14 +202,17 @@ describe('safe static defaults (issue 9 item 8)', () => {
 
   test('Require all denied, and the docs/security.md recipe for .git and .env', () => {
     const cfg = at([`DocumentRoot ${T}/a`, `<Directory ${T}/a/private>`, 'Require all denied', '</Directory>',
-      '<DirectoryMatch "/\\.git(/|$)">', 'Require all denied', '</DirectoryMatch>',
-      '<FilesMatch "^\\.(env|git)">', 'Require all denied', '</FilesMatch>', ''].join('\n'));
+      '# docs/security.md, as written there',
+      '<DirectoryMatch "/\\.(git|svn|hg)(/|$)">', '    Require all denied', '</DirectoryMatch>',
+      '<FilesMatch "^\\.(env|git)|~$|\\.(bak|swp|orig)$">', '    Require all denied', '</FilesMatch>', ''].join('\n'));
     assert.equal(kindOf(resolve(cfg, snap('/private/secret.txt'))), 'forbidden require');
     assert.equal(kindOf(resolve(cfg, snap('/.git/config'))), 'forbidden require');
     assert.equal(kindOf(resolve(cfg, snap('/.git/'))), 'forbidden require');
     assert.equal(kindOf(resolve(cfg, snap('/.env'))), 'forbidden require');
+    assert.equal(kindOf(resolve(cfg, snap('/index.html~'))), 'forbidden require');
+    assert.equal(kindOf(resolve(cfg, snap('/index.html.bak'))), 'forbidden require');
     assert.equal(kindOf(resolve(cfg, snap('/index.html'))), `static ${T}/a/index.html`);
-    const hidden = at(`DocumentRoot ${T}/a\nRedirectMatch 404 /\\.(git|env)\n`);
+    const hidden = at(`DocumentRoot ${T}/a\nRedirectMatch 404 /\\.(git|env|svn|hg)(/|$)\n`);
     assert.equal(kindOf(resolve(hidden, snap('/.git/config'))), 'redirect 404 null');
   });
 });
