@@ -55,9 +55,12 @@ export function expandInclude(pattern: string, serverRoot: string, files: Config
       for (const b of bases) next.push(join(b, part));
     } else {
       const re = componentRegex(part);
+      const dotOk = part.startsWith('.');                 // APR_FNM_PERIOD: a leading '.' must be written
       for (const b of bases) {
         if (files.kind(b) !== 'dir') continue;
-        for (const name of [...files.list(b)].sort()) if (re.test(name)) next.push(join(b, name));
+        for (const name of [...files.list(b)].sort()) {
+          if (re.test(name) && (dotOk || !name.startsWith('.'))) next.push(join(b, name));
+        }
       }
     }
     bases = next;
