@@ -111,11 +111,22 @@ export interface LoadOptions {
 
 const target = (): string => `${process.platform}-${process.arch} Node ABI ${process.versions.modules}`;
 
-/** The C library's version, e.g. "2.36"; null off glibc. */
+let glibc: string | null | undefined;
+
+/** The C library's version, e.g. "2.36"; null off glibc. Asked once (a diagnostic report costs ms). */
 export function glibcVersion(): string | null {
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ?? null;
+  if (glibc === undefined) {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    glibc = header?.glibcVersionRuntime ?? null;
+  }
+  return glibc;
 }
+
+/**
+ * Set by the first auto selection of a process: worker threads (which see a copy of the
+ * environment) then load that build first instead of failing again on a newer one (~10 ms).
+ */
+const LOADED_ENV = 'FCGATE_UWS_BUILD_LOADED';
 
 /** The build selection in force: options.build, else FCGATE_UWS_BUILD, else 'auto'. */
 export function uwsSelection(options: LoadOptions = {}): string {
@@ -188,7 +199,10 @@ export function loadUws(options: LoadOptions = {}): Uws {
   if (process.env['UWS_HTTP_MAX_HEADERS_SIZE'] === undefined) {
     process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(wanted);
   }
-  const candidates = selection === 'auto' ? UWS_BUILDS : UWS_BUILDS.filter((b) => b.id === selection);
+  const known = process.env[LOADED_ENV];
+  const candidates = selection !== 'auto' ? UWS_BUILDS.filter((b) => b.id === selection)
+    : UWS_BUILDS.some((b) => b.id === known) ? [...UWS_BUILDS.filter((b) => b.id === known), ...UWS_BUILDS.filter((b) => b.id !== known)]
+    : UWS_BUILDS;
   const skipped: Array<{ id: string; reason: string }> = [];
   let chosen: UwsCandidate | null = null;
   let attempt: Attempt | null = null;
@@ -225,6 +239,7 @@ export function loadUws(options: LoadOptions = {}): Uws {
     limits: c.limits,
   };
   loaded = mod;
+  if (selection === 'auto') process.env[LOADED_ENV] = c.id;
   if (options.log !== undefined) for (const line of uwsStartupLines()) options.log(line);
   return mod;
 }
