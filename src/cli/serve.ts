@@ -108,6 +108,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
   const source = readConfigSource(s);
   let config = configFromSource(source);
+  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);   // one line each, as \`fcgate check\` lists them
   const table = new BudgetTable(threads);
   table.assign(await probeCaps(allWorkers(config), s.tuning, log));
   const listen = await claimListen(config.listen);
@@ -152,6 +153,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
       log(`FCGATE_RELOAD_FAILED ${(err as Error).message}; the old configuration stays`);
       return false;
     }
+    for (const w of cfg.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
     const manager = (c: GatewayConfig): string => c.balancerManager ? `${c.balancerManager.host}:${c.balancerManager.port}` : 'off';
     if (manager(cfg) !== manager(config)) {
       log(`FCGATE_RELOAD_LISTEN BalancerManager changed in ${cfg.source}: it stays ${manager(config)} until a restart`);
