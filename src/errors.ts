@@ -3,6 +3,7 @@
 
 export const statusFor = {
   FCGATE_BAD_REQUEST: 400,
+  FCGATE_FORBIDDEN: 403,               // Require, a symbolic link Options do not allow, .ht* files
   FCGATE_NOT_FOUND: 404,
   FCGATE_NO_ROUTE: 404,
   FCGATE_METHOD_NOT_ALLOWED: 405,

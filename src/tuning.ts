@@ -95,6 +95,8 @@ export const VARIABLES = [
     'token for the admin listener (`Authorization: Bearer …` or its login form); required (16 characters or more) when it listens on a non-loopback address',
     { secret: true }),
   flag('FCGATE_ALLOW_ROOT', '`fcgate serve` started as root with no `User` refuses to start; 1 lets it serve as root anyway'),
+  text('FCGATE_UWS_BUILD', 'auto', /^(auto|20\.57\.0|3\.0\.6)$/, 'auto, 20.57.0 or 3.0.6',
+    'uWebSockets.js build: auto (the newest that loads on this system), or one named (a named build that does not load stops startup)'),
   bytes('UWS_HTTP_MAX_HEADERS_SIZE', 32 * KiB, KiB, 16 * MiB, 'largest request head uWebSockets.js accepts when it arrives in several reads; larger is a 431'),
   count('PORT', 8080, 1, 65_535, 'port', '`fcgate start` only: the gateway port when --listen is not given', { scope: 'start' }),
   flag('FCGATE_TEST_HOOKS', 'enables hooks used only by the test suite (never set it in production)', { testOnly: true }),

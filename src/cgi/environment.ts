@@ -137,7 +137,7 @@ export function buildParams(req: RequestSnapshot, r: ResolvedRequest, server: Se
     'REQUEST_SCHEME', req.scheme,
     'CONTEXT_PREFIX', r.contextPrefix,
     'CONTEXT_DOCUMENT_ROOT', r.contextDocumentRoot,
-    'SERVER_ADMIN', server.admin,
+    'SERVER_ADMIN', r.serverAdmin ?? server.admin,
     'SCRIPT_FILENAME', '');                  // filled in by writeScriptVars
   const filenameAt = out.length - 1;
   out.push(

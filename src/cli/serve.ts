@@ -78,9 +78,9 @@ export function loadGatewayConfig(s: Pick<ServeSettings, 'config' | 'listen' | '
  * Loads uWebSockets.js with UWS_HTTP_MAX_HEADERS_SIZE as the tuning table read it: the
  * addon parses the variable itself (digits only), so `64KiB` is written back as bytes.
  */
-export function loadUwsFor(tuning: Pick<Tuning, 'UWS_HTTP_MAX_HEADERS_SIZE'>): void {
+export function loadUwsFor(tuning: Pick<Tuning, 'UWS_HTTP_MAX_HEADERS_SIZE'>, log?: (line: string) => void): void {
   process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(tuning.UWS_HTTP_MAX_HEADERS_SIZE);
-  loadUws();
+  loadUws(log === undefined ? {} : { log });
 }
 
 /** Every worker the configuration can send to: plain workers and balancer members. */
@@ -152,7 +152,6 @@ const sameListen = (a: ListenAddress[], b: ListenAddress[]): boolean =>
 
 export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const say = s.say ?? ((l: string) => process.stdout.write(l + '\n'));
-  loadUwsFor(s.tuning);            // before any thread: the addon reads its settings once per process
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
   const source = readConfigSource(s);
   let config = configFromSource(source);
@@ -163,7 +162,8 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   telemetry.applyLogs(config, s.accessLogs ?? true);
   telemetry.setConfig(sourceText(source), config.source);
   const log = s.log ?? telemetry.log;
-  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
+  loadUwsFor(s.tuning, log);       // before any thread: the addon reads its settings once per process; logs the build and its limits
+  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);   // one line each, as `fcgate check` lists them
   const table = new BudgetTable(threads);
   const silent = new Set<string>();
   table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent));

@@ -1,7 +1,7 @@
 // `fcgate --version`: fcgate's version, the Node.js that runs it, and the uWebSockets.js
 // build it loaded (or why it cannot).
 import { readFileSync } from 'node:fs';
-import { describeUws } from '../front/uws.js';
+import { uwsBuild, uwsVersionText } from '../front/uws.js';
 import { readVariable } from '../tuning.js';
 import { loadUwsFor } from './serve.js';
 
@@ -14,7 +14,7 @@ export function versionText(): { text: string; ok: boolean } {
   let ok = true;
   try {
     loadUwsFor({ UWS_HTTP_MAX_HEADERS_SIZE: readVariable('UWS_HTTP_MAX_HEADERS_SIZE') });
-    lines.push(describeUws());
+    lines.push(uwsVersionText(), `  max_headers_size=${uwsBuild().maxHeadersSize}`);
   } catch (err) {
     ok = false;
     lines.push(`uWebSockets.js: ${(err as Error).message}`);

@@ -3,19 +3,37 @@
 // context. No directive knowledge here (see directives.ts, proxy-directives.ts).
 
 import { isAbsolute, resolve } from 'node:path';
+import type { AuthzContainer } from './authz.js';
 import { ConfigError } from './config-error.js';
+import { diskFiles, type ConfigFiles } from './config-files.js';
 import type {
-  BalancerConfig, ConfigSection, DirectiveBlock, GatewayConfig, WorkerSettings,
+  BalancerConfig, ConfigSection, DirectiveBlock, GatewayConfig, ProxyRoute, SiteConfig, WorkerSettings,
 } from './model.js';
-import type { DirectiveNode } from './lexer.js';
+import type { ConfigNode, DirectiveNode } from './lexer.js';
 import { parseTarget, type ParsedTarget } from './worker-url.js';
 import { applyWorkerKey, defaultBalancer, defaultWorker } from './worker-keys.js';
+import type { VHostAddress } from './vhost.js';
 
-/** Where a directive appears. `section` is null at server level. */
+/** Where a directive appears. `section` is null at server and vhost level. */
 export interface Context {
-  kind: 'server' | ConfigSection['kind'];
+  kind: 'server' | 'vhost' | ConfigSection['kind'];
   section: ConfigSection | null;
   block: DirectiveBlock;
+  /** The site the directive belongs to: the main server's (the config) or a vhost's own. */
+  site: SiteConfig;
+  vhost: PendingVHost | null;
+  /** The innermost open <RequireAll>/<RequireAny>/<RequireNone>, if any. */
+  authz: AuthzContainer | null;
+}
+
+/** A <VirtualHost> while it is read: its own directives only (sites.ts merges them at the end). */
+export interface PendingVHost {
+  addresses: VHostAddress[];
+  serverName: string | null;
+  aliases: string[];
+  site: SiteConfig;
+  file: string;
+  line: number;
 }
 
 /** A BalancerMember line, kept raw until the end so ProxySet defaults apply first. */
@@ -28,11 +46,19 @@ export interface PendingMember {
   line: number;
 }
 
-/** A place that names a balancer; checked at the end (it must exist and have members). */
-export interface BalancerUse { name: string; directive: string; file: string; line: number }
+/** A place that names a balancer; checked at the end (it must exist, have members, and be visible to the site). */
+export interface BalancerUse { name: string; directive: string; file: string; line: number; site: SiteConfig }
 
 export const emptyBlock = (): DirectiveBlock => ({
   env: [], handler: undefined, cgiPassAuth: null, backendType: null, fcgiSetEnvIf: [], directoryIndex: null,
+  options: [], authz: null, forceType: undefined, addTypes: [], fallback: undefined, redirect: null,
+});
+
+/** A site with nothing set: the main server's fields of a new config, or a vhost's own. */
+export const emptySite = (): SiteConfig => ({
+  serverName: null, serverAdmin: null, documentRoot: null, directoryIndex: ['index.html'], routes: [],
+  server: emptyBlock(), sections: [], backendType: 'FPM', cgiPassAuth: false, fcgiSetEnvIf: [],
+  aliases: [], redirects: [], siteLogs: { errorLog: null, customLogs: [], logLevel: null }, ssl: null, remoteIp: null,
 });
 
 export class BuildState {
@@ -47,14 +73,37 @@ export class BuildState {
   readonly hcTemplates = new Map<string, Array<[string, string]>>();
   proxyTimeoutMs: number | null = null;
   coreTimeoutMs: number | null = null;
+  /** Where each Listen line is (same order as cfg.listen), for errors about listeners. */
+  readonly listenLines: Array<{ file: string; line: number }> = [];
+  /** Where relative paths and Include patterns start: ServerRoot, else the main file's folder. */
+  serverRoot: string;
+  /** `Define` variables (also `${NAME}` in arguments; the environment is the fallback). */
+  readonly defines = new Map<string, string>();
+  /** Files being read (Include nesting), to refuse a cycle. */
+  readonly includeStack: string[] = [];
+  /** <VirtualHost> sections read so far. */
+  readonly vhosts: PendingVHost[] = [];
+  /** Per site: ProxyPass routes from <Location> sections and from the site level, in file order. */
+  readonly routeParts = new Map<SiteConfig, { loc: ProxyRoute[]; srv: ProxyRoute[] }>();
+  /** The vhost (its own site) that declared each balancer inside a <VirtualHost>. */
+  readonly balancerSite = new Map<string, SiteConfig>();
+  /** Reads the whole configuration tree's nodes (set by directives.ts: Include needs it). */
+  walkNodes: (ctx: Context, nodes: ConfigNode[]) => void = () => { /* set by buildConfig */ };
 
-  constructor(readonly file: string, readonly baseDir: string) {
+  constructor(readonly file: string, readonly baseDir: string, readonly files: ConfigFiles = diskFiles) {
+    this.serverRoot = baseDir;
     this.cfg = {
-      source: file, listen: [], serverName: null, serverAdmin: null, documentRoot: null,
-      directoryIndex: ['index.html'], routes: [], workers: new Map(), balancers: new Map(),
-      server: emptyBlock(), sections: [], backendType: 'FPM', cgiPassAuth: false,
-      fcgiSetEnvIf: [], ignored: [], warnings: [],
+      ...emptySite(), source: file, listen: [], vhosts: [], workers: new Map(), balancers: new Map(),
+      ignored: [], warnings: [],
     };
+  }
+
+  /** Adds a ProxyPass route of `ctx`'s site: <Location> ones are tried first, the last section first. */
+  addRoute(ctx: Context, route: ProxyRoute): void {
+    let parts = this.routeParts.get(ctx.site);
+    if (parts === undefined) this.routeParts.set(ctx.site, parts = { loc: [], srv: [] });
+    if (ctx.kind === 'location') parts.loc.unshift(route);
+    else parts.srv.push(route);
   }
 
   /** An error at the directive's line: `file:line: Name: detail`. */
@@ -62,9 +111,9 @@ export class BuildState {
     throw new ConfigError(d.file, d.line, detail.startsWith(name + ': ') ? detail : `${name}: ${detail}`);
   }
 
-  /** An absolute filesystem path; relative ones are taken from the config file's folder. */
+  /** An absolute filesystem path; relative ones are taken from ServerRoot (default: the main file's folder). */
   absolutePath(p: string): string {
-    return isAbsolute(p) ? resolve(p) : resolve(this.baseDir, p);
+    return isAbsolute(p) ? resolve(p) : resolve(this.serverRoot, p);
   }
 
   parseTarget(d: DirectiveNode, name: string, url: string): ParsedTarget {
@@ -92,6 +141,26 @@ export class BuildState {
   workerForPass(t: Extract<ParsedTarget, { kind: 'worker' }>): { worker: WorkerSettings; shared: boolean } {
     const shared = this.cfg.workers.has(t.name);
     return { worker: this.worker(t), shared };
+  }
+
+  /** Records a use of a balancer by a ProxyPass / SetHandler of `ctx`'s site. */
+  useBalancer(ctx: Context, name: string, directive: string, d: { file: string; line: number }): void {
+    this.balancerUses.push({ name, directive, file: d.file, line: d.line, site: ctx.site });
+  }
+
+  /**
+   * A balancer declared (<Proxy balancer://…>, BalancerMember) inside a <VirtualHost> belongs
+   * to that vhost; one declared at the top level is shared by every site, as Apache merges them.
+   */
+  defineBalancer(ctx: Context, name: string, d: { file: string; line: number }): void {
+    const owner = this.balancerSite.get(name);
+    const here = ctx.vhost === null ? this.cfg : ctx.site;
+    if (owner === undefined) { this.balancerSite.set(name, here); return; }
+    if (owner !== here) {
+      const b = this.cfg.balancers.get(name)!;
+      this.fail(d, 'BalancerMember', `${name} is already declared ${owner === this.cfg ? 'at the top level' : 'in another <VirtualHost>'} ` +
+        `(${b.file}:${b.line}); give each site's balancer its own name`);
+    }
   }
 
   warn(d: { file: string; line: number }, name: string, detail: string): void {
@@ -148,6 +217,11 @@ export class BuildState {
       const b = this.cfg.balancers.get(u.name);
       if (b === undefined || b.members.length === 0) {
         throw new ConfigError(u.file, u.line, `${u.directive}: ${u.name} has no BalancerMember (declare it in <Proxy "${u.name}/">)`);
+      }
+      const owner = this.balancerSite.get(u.name);
+      if (owner !== undefined && owner !== this.cfg && owner !== u.site) {
+        throw new ConfigError(u.file, u.line, `${u.directive}: ${u.name} is declared in another <VirtualHost> (${b.file}:${b.line}); ` +
+          'declare it at the top level to share it');
       }
     }
     for (const b of this.cfg.balancers.values()) {

@@ -16,7 +16,8 @@ export function describeConfig(cfg: GatewayConfig): string {
   const out: string[] = [];
   out.push(`configuration: ${cfg.source}`);
   out.push(`listen: ${cfg.listen.length === 0 ? '(none)' : cfg.listen.map((l) =>
-    l.host === null ? `*:${l.port}` : l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`).join(', ')}`);
+    (l.host === null ? `*:${l.port}` : l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`) +
+    (l.protocol === 'https' ? ' https' : '')).join(', ')}`);
   if (cfg.serverName !== null) out.push(`server name: ${cfg.serverName}`);
   out.push(`document root: ${cfg.documentRoot ?? '(none: no static files, no SetHandler form)'}`);
   out.push(`directory index: ${cfg.directoryIndex.length === 0 ? '(disabled)' : cfg.directoryIndex.join(' ')}`);
@@ -46,6 +47,22 @@ export function describeConfig(cfg: GatewayConfig): string {
       out.push(`  member ${m.url} loadfactor=${w.loadFactor} lbset=${w.lbSet}${w.route ? ` route=${w.route}` : ''}${w.status ? ` status=${w.status}` : ''} ${workerLine(w)}`);
     }
   }
+  for (const a of cfg.aliases) out.push(`  Alias${a.regex ? 'Match' : ''} ${a.pattern} ${a.target}   (${a.file}:${a.line})`);
+  for (const r of cfg.redirects) out.push(`  Redirect${r.regex ? 'Match' : ''} ${r.status} ${r.pattern} ${r.url ?? ''}   (${r.file}:${r.line})`);
+  out.push('built-in: <FilesMatch "^\\.ht"> Require all denied (as Debian\'s apache2.conf); symbolic links: followed when their ' +
+    'target stays inside the DocumentRoot or Alias target, unless Options FollowSymLinks / SymLinksIfOwnerMatch / None says otherwise');
+  for (const v of cfg.vhosts) {
+    const addrs = v.addresses.map((a) => `${a.host === null ? '*' : a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port ?? '*'}`).join(' ');
+    const site = v.site;
+    out.push(`<VirtualHost ${addrs}> ${v.names.map((n) => n.text).join(' ') || '(no name)'}   (${v.file}:${v.line})`);
+    out.push(`  document root: ${site.documentRoot ?? '(none)'}; routes: ${site.routes.length}; sections: ${site.sections.length}; ` +
+      `aliases: ${site.aliases.length}; redirects: ${site.redirects.length}${site.ssl?.engine ? '; SSLEngine on' : ''}` +
+      `${site.remoteIp ? `; RemoteIPHeader ${site.remoteIp.header}` : ''}`);
+    for (const r of site.routes) {
+      out.push(`  ${r.form === 'proxypass' ? 'ProxyPass' : 'ProxyPassMatch'} ${r.pattern} ${r.exclude ? '!' : r.url}   (${r.file}:${r.line})`);
+    }
+  }
+  if (cfg.vhosts.length > 0) out.push('requests that no <VirtualHost> address matches go to the main server (the top-level directives)');
   const fcgi = cfg.fcgiSetEnvIf.length + cfg.sections.reduce((n, s) => n + s.fcgiSetEnvIf.length, 0);
   const env = cfg.server.env.length + cfg.sections.reduce((n, s) => n + s.env.length, 0);
   out.push(`env directives: ${env}, ProxyFCGISetEnvIf rules: ${fcgi}, sections: ${cfg.sections.length}`);

@@ -7,13 +7,18 @@
 //   <IfModule name>         its content is read as if the module were loaded;
 //   <IfModule !name>        and its content is skipped, for the same reason
 //   ProxyRequests Off       fcgate is never a forward proxy (On is an error)
-//   AllowOverride None      .htaccess files are never read (any other value is an error)
-//   Require all granted     access is always granted (anything else is an error)
+//   AllowOverride None      .htaccess files are never read (other values: a warning saying so)
 // Everything else that fcgate does not implement stops startup with file and line.
+// <VirtualHost>, Include, mod_alias, Options, Require, … are in site-directives.ts.
 
-import { BuildState, emptyBlock, type Context } from './build-state.js';
+import type { AuthzContainer } from './authz.js';
+import { BuildState, emptyBlock, emptySite, type Context, type PendingVHost } from './build-state.js';
+import type { ConfigFiles } from './config-files.js';
 import type { ConfigNode, DirectiveNode, SectionNode } from './lexer.js';
 import type { ConfigSection, GatewayConfig } from './model.js';
+import { checkSectionAuthz, expandVariables, SITE_ENTRIES, type Entry, type Handler } from './site-directives.js';
+import { finishSites } from './sites.js';
+import { parseVHostAddress } from './vhost.js';
 import { compileRegex } from './expression.js';
 import { FcgiSetEnvIfRule } from './fcgi-setenv.js';
 import { compileSetEnvIf } from './setenvif.js';
@@ -23,13 +28,10 @@ import { adminListen, balancerManager, proxyHCExpr, proxyHCTemplate } from './ba
 import { LOG_DIRECTIVES } from './log-directives.js';
 import { didYouMean } from '../closest-name.js';
 
-type Handler = (st: BuildState, ctx: Context, d: DirectiveNode) => void;
-
-const ANY = new Set(['server', 'directory', 'files', 'location', 'proxy']);
+const ANY = new Set(['server', 'vhost', 'directory', 'files', 'location', 'proxy']);
 const SERVER = new Set(['server']);
-const DIRS = new Set(['server', 'directory', 'files', 'location']);
-
-interface Entry { name: string; where: Set<string>; run: Handler }
+const SITE = new Set(['server', 'vhost']);
+const DIRS = new Set(['server', 'vhost', 'directory', 'files', 'location']);
 
 const argCount = (st: BuildState, d: DirectiveNode, name: string, min: number, max: number, what: string): void => {
   if (d.args.length < min || d.args.length > max) st.fail(d, name, what);
@@ -44,8 +46,9 @@ const onOff = (st: BuildState, d: DirectiveNode, name: string): boolean => {
 
 function listen(st: BuildState, _ctx: Context, d: DirectiveNode): void {
   argCount(st, d, 'Listen', 1, 2, 'expected [address:]port [protocol]');
-  if (d.args[1] !== undefined && d.args[1].toLowerCase() !== 'http') {
-    st.fail(d, 'Listen', `protocol "${d.args[1]}" is not supported (only http)`);
+  const proto = d.args[1]?.toLowerCase();
+  if (proto !== undefined && proto !== 'http' && proto !== 'https') {
+    st.fail(d, 'Listen', `protocol "${d.args[1]}" is not supported (http or https)`);
   }
   const a = d.args[0]!;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(a);
@@ -54,7 +57,10 @@ function listen(st: BuildState, _ctx: Context, d: DirectiveNode): void {
   const port = +m[3]!;
   const h = host === '*' ? null : host;
   if (st.cfg.listen.some((l) => l.host === h && l.port === port)) st.fail(d, 'Listen', `${a} is already listed`);
-  st.cfg.listen.push({ host: h, port });
+  // As Apache: without a protocol, port 443 is https and every other port http.
+  const protocol = proto === 'https' || (proto === undefined && port === 443) ? 'https' : 'http';
+  st.cfg.listen.push(protocol === 'https' ? { host: h, port, protocol } : { host: h, port });
+  st.listenLines.push({ file: d.file, line: d.line });
 }
 
 /** A user or group as Apache writes it: a name, or `#` and a number. */
@@ -76,19 +82,20 @@ function setEnvIf(noCase: boolean, browser: boolean): Handler {
 
 const TABLE: Entry[] = [
   { name: 'Listen', where: SERVER, run: listen },
-  { name: 'ServerName', where: SERVER, run: (st, _c, d) => {
+  { name: 'ServerName', where: SITE, run: (st, ctx, d) => {
     argCount(st, d, 'ServerName', 1, 1, 'takes one argument, [scheme://]name[:port]');
-    const m = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(d.args[0]!);
+    const m = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(d.args[0]!);
     if (m === null) return st.fail(d, 'ServerName', `bad server name "${d.args[0]}"`);
-    st.cfg.serverName = m[1]!.toLowerCase();
+    ctx.site.serverName = m[1]!.toLowerCase();
+    if (ctx.vhost !== null) ctx.vhost.serverName = ctx.site.serverName;
   } },
-  { name: 'ServerAdmin', where: SERVER, run: (st, _c, d) => {
+  { name: 'ServerAdmin', where: SITE, run: (st, ctx, d) => {
     argCount(st, d, 'ServerAdmin', 1, 1, 'takes one argument');
-    st.cfg.serverAdmin = d.args[0]!;
+    ctx.site.serverAdmin = d.args[0]!;
   } },
-  { name: 'DocumentRoot', where: SERVER, run: (st, _c, d) => {
+  { name: 'DocumentRoot', where: SITE, run: (st, ctx, d) => {
     argCount(st, d, 'DocumentRoot', 1, 1, 'takes one argument, a directory');
-    st.cfg.documentRoot = st.absolutePath(d.args[0]!);
+    ctx.site.documentRoot = st.absolutePath(d.args[0]!);
   } },
   { name: 'DirectoryIndex', where: DIRS, run: (st, ctx, d) => {
     if (d.args.length === 0) st.fail(d, 'DirectoryIndex', 'expected one or more file names, or disabled');
@@ -125,7 +132,7 @@ const TABLE: Entry[] = [
   { name: 'BalancerManager', where: SERVER, run: balancerManager },
   { name: 'AdminListen', where: SERVER, run: adminListen },
   ...LOG_DIRECTIVES.map(([name, run]) => ({ name, where: SERVER, run })),
-  { name: 'SetHandler', where: DIRS, run: (st, ctx, d) => { ctx.block.handler = setHandler(st, d); } },
+  { name: 'SetHandler', where: DIRS, run: (st, ctx, d) => { ctx.block.handler = setHandler(st, ctx, d); } },
   { name: 'SetEnv', where: ANY, run: (st, ctx, d) => {
     argCount(st, d, 'SetEnv', 1, 2, 'expected a variable and an optional value');
     ctx.block.env.push({ op: 'set', name: d.args[0]!, value: d.args[1] ?? '' });
@@ -154,29 +161,74 @@ const TABLE: Entry[] = [
     argCount(st, d, 'LoadModule', 2, 2, 'expected a module name and a file');
     st.cfg.ignored.push(`LoadModule ${d.args[0]}`);
   } },
-  { name: 'ProxyRequests', where: SERVER, run: (st, _c, d) => {
+  { name: 'ProxyRequests', where: SITE, run: (st, _c, d) => {
     if (onOff(st, d, 'ProxyRequests')) st.fail(d, 'ProxyRequests', 'fcgate is never a forward proxy (only Off is accepted)');
     st.cfg.ignored.push('ProxyRequests Off');
   } },
   { name: 'AllowOverride', where: new Set(['directory']), run: (st, _c, d) => {
-    if (d.args.length !== 1 || d.args[0]!.toLowerCase() !== 'none') st.fail(d, 'AllowOverride', 'fcgate never reads .htaccess files: only None is accepted');
-    st.cfg.ignored.push('AllowOverride None');
-  } },
-  { name: 'Require', where: new Set(['directory', 'files', 'location', 'proxy']), run: (st, _c, d) => {
-    if (d.args.length !== 2 || d.args[0]!.toLowerCase() !== 'all' || d.args[1]!.toLowerCase() !== 'granted') {
-      st.fail(d, 'Require', 'access control is not implemented: only "Require all granted" is accepted');
+    if (d.args.length === 0) st.fail(d, 'AllowOverride', 'expected None, All or directive groups');
+    if (d.args.length === 1 && d.args[0]!.toLowerCase() === 'none') { st.cfg.ignored.push('AllowOverride None'); return; }
+    for (const a of d.args) {
+      if (!/^(all|none|authconfig|fileinfo|indexes|limit|options(=[a-z,]+)?|nonfatal=[a-z]+)$/i.test(a)) st.fail(d, 'AllowOverride', `unknown value "${a}"`);
     }
-    st.cfg.ignored.push('Require all granted');
+    st.warn(d, 'AllowOverride', `${d.args.join(' ')}: fcgate never reads .htaccess files, so the rules in them (access denials included) ` +
+      'are NOT applied: put them in this configuration (e.g. FallbackResource /index.php instead of WordPress\'s rewrite rules)');
   } },
+  ...SITE_ENTRIES,
 ];
 
-const BY_NAME = new Map(TABLE.map((e) => [e.name.toLowerCase(), e]));
+/**
+ * Entries by name. A name with two entries for different contexts (ErrorLog, CustomLog,
+ * LogLevel: fcgate's own logs at the top level, a site's inside <VirtualHost>) becomes one
+ * entry that runs the handler written for the context it is in.
+ */
+const BY_NAME = new Map<string, Entry>();
+for (const e of TABLE) {
+  const key = e.name.toLowerCase();
+  const prev = BY_NAME.get(key);
+  if (prev === undefined) { BY_NAME.set(key, e); continue; }
+  BY_NAME.set(key, { name: e.name, where: new Set([...prev.where, ...e.where]),
+    run: (st, ctx, d) => (e.where.has(ctx.kind) ? e.run : prev.run)(st, ctx, d) });
+}
 const SECTION_NAMES = ['IfModule', 'Directory', 'DirectoryMatch', 'Files', 'FilesMatch', 'Location', 'LocationMatch', 'Proxy'];
 
 /** Section names as written in errors. */
 const SECTION_LABEL: Record<ConfigSection['kind'], string> = {
   directory: 'Directory', files: 'Files', location: 'Location', proxy: 'Proxy',
 };
+
+/** `<VirtualHost addr:port …>`: a site of its own, merged with the main server's at the end. */
+function virtualHost(st: BuildState, ctx: Context, s: SectionNode): void {
+  if (ctx.kind !== 'server') st.fail(s, '<VirtualHost>', `cannot occur within ${ctx.kind === 'vhost' ? '<VirtualHost>' : `<${SECTION_LABEL[ctx.kind]}>`} section`);
+  if (s.args.length === 0) st.fail(s, '<VirtualHost>', 'expected one or more addresses, e.g. <VirtualHost *:80>');
+  const addresses = s.args.map((a) => {
+    try { return parseVHostAddress(a); } catch (e) { return st.fail(s, '<VirtualHost>', (e as Error).message); }
+  });
+  const site = emptySite();
+  const vhost: PendingVHost = { addresses, serverName: null, aliases: [], site, file: s.file, line: s.line };
+  st.vhosts.push(vhost);
+  walk(st, { kind: 'vhost', section: null, block: site.server, site, vhost, authz: null }, s.children);
+}
+
+/** `<RequireAll>`, `<RequireAny>`, `<RequireNone>` inside a section (or another of them). */
+function requireContainer(st: BuildState, ctx: Context, s: SectionNode, kind: 'all' | 'any' | 'none'): void {
+  const label = `<${s.name}>`;
+  if (ctx.section === null) st.fail(s, label, 'only inside <Directory>, <Files>, <Location> or <Proxy>');
+  if (s.args.length !== 0) st.fail(s, label, 'takes no argument');
+  const node: AuthzContainer = { kind, children: [], file: s.file, line: s.line };
+  walk(st, { ...ctx, authz: node }, s.children);
+  checkSectionAuthz(st, { authz: node }, s, label);
+  if (kind !== 'any') {
+    // checkSectionAuthz only checks RequireAny; RequireAll / RequireNone with only negations grant nothing.
+    if (node.children.length === 0 || node.children.every((c) => c.kind === 'require' && c.negate)) {
+      st.fail(s, label, node.children.length === 0 ? 'contains no Require line' : 'contains only negated Require lines, which can never grant access');
+    }
+  }
+  if (ctx.authz !== null) { ctx.authz.children.push(node); return; }
+  const block = ctx.block;
+  if (block.authz === null) block.authz = { kind: 'any', children: [], file: s.file, line: s.line };
+  block.authz.children.push(node);
+}
 
 function section(st: BuildState, ctx: Context, s: SectionNode): void {
   const lname = s.name.toLowerCase();
@@ -186,8 +238,16 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
     walk(st, ctx, s.children);
     return;
   }
-  if (lname === 'virtualhost') {
-    st.fail(s, '<VirtualHost>', 'not supported: fcgate serves one site; put the directives at the top level');
+  if (lname === 'ifdefine') {
+    if (s.args.length !== 1) st.fail(s, '<IfDefine>', 'expected one name, or !name');
+    const name = s.args[0]!.replace(/^!/, '');
+    if (st.defines.has(name) !== s.args[0]!.startsWith('!')) walk(st, ctx, s.children);
+    return;
+  }
+  if (lname === 'virtualhost') { virtualHost(st, ctx, s); return; }
+  if (lname === 'requireall' || lname === 'requireany' || lname === 'requirenone') {
+    requireContainer(st, ctx, s, lname === 'requireall' ? 'all' : lname === 'requireany' ? 'any' : 'none');
+    return;
   }
   const kinds: Record<string, [ConfigSection['kind'], boolean]> = {
     directory: ['directory', false], directorymatch: ['directory', true],
@@ -199,7 +259,8 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
   if (k === undefined) st.fail(s, `<${s.name}>`, `unknown section${didYouMean(s.name, SECTION_NAMES)}`);
   const [kind, matchForm] = k;
   const label = `<${s.name}>`;
-  const allowed = kind === 'files' ? ctx.kind === 'server' || ctx.kind === 'directory' : ctx.kind === 'server';
+  const top = ctx.kind === 'server' || ctx.kind === 'vhost';
+  const allowed = kind === 'files' ? top || ctx.kind === 'directory' : top;
   if (!allowed) st.fail(s, label, `cannot occur within <${SECTION_LABEL[ctx.kind as ConfigSection['kind']]}> section`);
   let args = s.args;
   let regexForm = matchForm;
@@ -222,10 +283,11 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
   } else if (kind === 'location') {
     if (!pattern.startsWith('/')) st.fail(s, label, `the path must start with '/', got "${pattern}"`);
   } else {
-    sec.target = proxySectionTarget(st, fake, pattern);
+    sec.target = proxySectionTarget(st, ctx, fake, pattern);
   }
-  st.cfg.sections.push(sec);
-  walk(st, { kind, section: sec, block: sec }, s.children);
+  ctx.site.sections.push(sec);
+  walk(st, { kind, section: sec, block: sec, site: ctx.site, vhost: ctx.vhost, authz: null }, s.children);
+  checkSectionAuthz(st, sec, s, `<${s.name} ${s.args.join(' ')}>`);
 }
 
 /**
@@ -247,23 +309,43 @@ function globRegex(glob: string, prefix: boolean): RegExp {
   return new RegExp(re + (prefix ? '(?:/|$)' : '$'));
 }
 
+/** How a context is named in errors. */
+function contextLabel(kind: string): string {
+  if (kind === 'server') return 'the top level';
+  if (kind === 'vhost') return '<VirtualHost>';
+  return `<${SECTION_LABEL[kind as ConfigSection['kind']]}>`;
+}
+
 function walk(st: BuildState, ctx: Context, nodes: ConfigNode[]): void {
   for (const n of nodes) {
-    if (n.type === 'section') { section(st, ctx, n); continue; }
+    if (n.type === 'section') {
+      const args = expandVariables(st, { file: n.file, line: n.line, name: `<${n.name}>` }, n.args);
+      section(st, ctx, args === n.args ? n : { ...n, args });
+      continue;
+    }
     const e = BY_NAME.get(n.name.toLowerCase());
     if (e === undefined) st.fail(n, n.name, `unknown directive${didYouMean(n.name, TABLE.map((t) => t.name))}`);
     if (!e.where.has(ctx.kind)) {
+      const where = [...e.where].map(contextLabel);
       st.fail(n, e.name, ctx.kind === 'server'
-        ? `only allowed inside ${[...e.where].map((k) => `<${SECTION_LABEL[k as ConfigSection['kind']]}>`).join(', ')}`
-        : `not allowed inside <${SECTION_LABEL[ctx.kind]}>`);
+        ? `only allowed inside ${where.join(', ')}`
+        : `not allowed inside ${contextLabel(ctx.kind)} (allowed: ${where.join(', ')})`);
     }
-    e.run(st, ctx, n);
+    const args = expandVariables(st, n, n.args);
+    e.run(st, ctx, args === n.args ? n : { ...n, args });
   }
 }
 
-/** Builds the typed config from parsed nodes; relative paths are taken from `baseDir`. */
-export function buildConfig(nodes: ConfigNode[], file: string, baseDir: string): GatewayConfig {
-  const st = new BuildState(file, baseDir);
-  walk(st, { kind: 'server', section: null, block: st.cfg.server }, nodes);
-  return st.finish();
+/**
+ * Builds the typed config from parsed nodes; relative paths are taken from `baseDir` until
+ * a ServerRoot says otherwise. `files` reads what Include and the certificate and proxy-list
+ * directives name (the disk, or a recording: config-files.ts).
+ */
+export function buildConfig(nodes: ConfigNode[], file: string, baseDir: string, files?: ConfigFiles): GatewayConfig {
+  const st = new BuildState(file, baseDir, files);
+  st.walkNodes = (ctx, more) => walk(st, ctx, more);
+  walk(st, { kind: 'server', section: null, block: st.cfg.server, site: st.cfg, vhost: null, authz: null }, nodes);
+  const cfg = st.finish();
+  finishSites(st);
+  return cfg;
 }

@@ -4,21 +4,28 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
+import type { ConfigFiles } from './config-files.js';
 import { buildConfig } from './directives.js';
 import { parseTree, type ConfigNode } from './lexer.js';
 import type { GatewayConfig } from './model.js';
 
-/** Parses configuration text; `fileName` names it in errors and anchors relative paths. */
-export function parseConfig(text: string, fileName: string): GatewayConfig {
+/**
+ * Parses configuration text; `fileName` names it in errors and anchors relative paths.
+ * `files` reads what Include and the file-naming directives name (default: the disk).
+ */
+export function parseConfig(text: string, fileName: string, files?: ConfigFiles): GatewayConfig {
   const baseDir = dirname(resolve(fileName));
-  return checkDocumentRoot(buildConfig(parseTree(text, fileName), fileName, baseDir));
+  return checkDocumentRoot(buildConfig(parseTree(text, fileName), fileName, baseDir, files));
 }
 
 /** As Apache (AH00112), a DocumentRoot that is not a directory is a warning, not an error. */
 function checkDocumentRoot(cfg: GatewayConfig): GatewayConfig {
-  const root = cfg.documentRoot;
-  if (root !== null && statSync(root, { throwIfNoEntry: false })?.isDirectory() !== true) {
-    cfg.warnings.push(`${cfg.source}: DocumentRoot ${root} is not an existing directory`);
+  const roots = new Set<string>();
+  for (const site of [cfg, ...cfg.vhosts.map((v) => v.site)]) if (site.documentRoot !== null) roots.add(site.documentRoot);
+  for (const root of roots) {
+    if (statSync(root, { throwIfNoEntry: false })?.isDirectory() !== true) {
+      cfg.warnings.push(`${cfg.source}: DocumentRoot ${root} is not an existing directory`);
+    }
   }
   return cfg;
 }

@@ -123,6 +123,8 @@ export interface ResolvedRequest {
   cgiPassAuth: boolean;
   documentRoot: string;
   serverName: string | null;
+  /** The site's ServerAdmin (a vhost's own, else the main server's); null or absent = the server-wide one. */
+  serverAdmin?: string | null;
   /** CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT as Apache sends them. */
   contextPrefix: string;
   contextDocumentRoot: string;
@@ -132,8 +134,11 @@ export interface ResolvedRequest {
 // The typed configuration (produced by src/config/load.ts, read by the router and
 // the serving layers). Added after the shapes above; those are unchanged.
 
-/** `Listen [host:]port`; host null = every address. IPv6 hosts without brackets. */
-export interface ListenAddress { host: string | null; port: number }
+/**
+ * `Listen [host:]port [protocol]`; host null = every address. IPv6 hosts without brackets.
+ * protocol 'https' (`Listen 443 https`) is parsed for TLS (issue 11 phase 2); absent = http.
+ */
+export interface ListenAddress { host: string | null; port: number; protocol?: 'http' | 'https' }
 
 /** Keys a balancer takes (ProxySet on balancer://, or on its ProxyPass line). */
 export interface BalancerSettings {
@@ -220,7 +225,7 @@ export type EnvDirective =
       assignments: EnvAssignment[];
     };
 
-/** What a context (server or a section) sets; null = not set here (inherit). */
+/** What a context (server, vhost or a section) sets; null = not set here (inherit). */
 export interface DirectiveBlock {
   env: EnvDirective[];
   /** undefined = not set here; null = `SetHandler none` (static); else proxy handler. */
@@ -229,6 +234,18 @@ export interface DirectiveBlock {
   backendType: BackendType | null;
   fcgiSetEnvIf: FcgiSetEnvRule[];
   directoryIndex: string[] | null;
+  /** `Options` lines of this context, in order (options.ts merges them). */
+  options: import('./options.js').OptionsLine[];
+  /** `Require` lines and `<Require…>` containers of this context (an implicit RequireAny); null = none. */
+  authz: import('./authz.js').AuthzContainer | null;
+  /** `ForceType type`: undefined = not set here; null = `ForceType None`. */
+  forceType: string | null | undefined;
+  /** `AddType type .ext …`: [extension lower-case without the dot, type], in order. */
+  addTypes: Array<[string, string]>;
+  /** `FallbackResource url`: undefined = not set here; null = `disabled`. */
+  fallback: string | null | undefined;
+  /** `Redirect [status] URL` inside a section (the whole section's URL); null = none here. */
+  redirect: import('./alias.js').RedirectRule | null;
 }
 
 export type SectionKind = 'directory' | 'files' | 'location' | 'proxy';
@@ -251,20 +268,19 @@ export interface ConfigSection extends DirectiveBlock {
   line: number;
 }
 
-export interface GatewayConfig {
-  /** The file the configuration came from ("command line" for `fcgate serve --listen/--pass`). */
-  source: string;
-  listen: ListenAddress[];
+/**
+ * What one site serves with: the main server's directives (GatewayConfig itself) or one
+ * <VirtualHost>'s, merged with the main server's as Apache merges them (sites.ts).
+ */
+export interface SiteConfig {
   serverName: string | null;
   serverAdmin: string | null;
   /** Absolute, no trailing slash; null when not configured (no static files, no handler form). */
   documentRoot: string | null;
   /** Server-level DirectoryIndex (Apache's default: index.html). */
   directoryIndex: string[];
+  /** ProxyPass / ProxyPassMatch in the order they are tried (<Location> ones first). */
   routes: ProxyRoute[];
-  /** Plain workers by canonical name; two ProxyPass lines to one URL share one object. */
-  workers: Map<string, WorkerSettings>;
-  balancers: Map<string, BalancerConfig>;
   /** Server-level directives (env, handler, …). */
   server: DirectiveBlock;
   sections: ConfigSection[];
@@ -272,6 +288,47 @@ export interface GatewayConfig {
   backendType: BackendType;
   cgiPassAuth: boolean;
   fcgiSetEnvIf: FcgiSetEnvRule[];
+  /** `Alias` / `AliasMatch`, in the order they are tried (a vhost's before the main server's). */
+  aliases: import('./alias.js').AliasRule[];
+  /** `Redirect` / `RedirectMatch` at site level, in the order they are tried. */
+  redirects: import('./alias.js').RedirectRule[];
+  /** ErrorLog / CustomLog / LogLevel of this site (parsed; applied by the logging of issue 12). */
+  siteLogs: SiteLogs;
+  /** mod_ssl directives of this site; null when it has none. */
+  ssl: import('./ssl.js').SslSettings | null;
+  /** mod_remoteip directives of this site; null when RemoteIPHeader is not set. */
+  remoteIp: import('./remote-ip.js').RemoteIpSettings | null;
+}
+
+/** A log directive as written, with where it was. */
+export interface LogDirective { args: string[]; file: string; line: number }
+
+export interface SiteLogs {
+  errorLog: LogDirective | null;
+  customLogs: LogDirective[];
+  logLevel: LogDirective | null;
+}
+
+/** One <VirtualHost>: its addresses and names, and the site it serves (already merged). */
+export interface VirtualHostConfig {
+  addresses: import('./vhost.js').VHostAddress[];
+  /** ServerName (or the main server's when the vhost has none) first, then each ServerAlias. */
+  names: import('./vhost.js').NamePattern[];
+  site: SiteConfig;
+  file: string;
+  line: number;
+}
+
+export interface GatewayConfig extends SiteConfig {
+  /** The file the configuration came from ("command line" for `fcgate serve --listen/--pass`). */
+  source: string;
+  listen: ListenAddress[];
+  /** <VirtualHost> sections in file order; empty = the main server serves everything. */
+  vhosts: VirtualHostConfig[];
+  /** Plain workers by canonical name; two ProxyPass lines to one URL share one object. */
+  workers: Map<string, WorkerSettings>;
+  /** Balancers by name, shared by every site (a vhost's balancer is usable in that vhost only). */
+  balancers: Map<string, BalancerConfig>;
   /** Directives accepted and ignored (LoadModule, …), for `fcgate check` to list. */
   ignored: string[];
   /** Things accepted but worth a line in the log (`file:line: …`), e.g. ignored shared-worker keys. */

@@ -27,7 +27,7 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
     rest = d.args;
     if (sec.regex !== null) regexForm = true;
     else if (match) st.fail(d, name, 'inside <Location> use ProxyPass, or put ProxyPassMatch in <LocationMatch>');
-  } else if (ctx.kind === 'server') {
+  } else if (ctx.kind === 'server' || ctx.kind === 'vhost') {
     if (d.args.length < 2) st.fail(d, name, match ? 'expected a regex and a URL' : 'expected a path and a URL');
     pattern = d.args[0]!;
     rest = d.args.slice(1);
@@ -55,6 +55,7 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
     route.targetPath = t.path;
     if (t.kind === 'balancer') {
       const b = st.balancer(t.name, d);
+      st.useBalancer(ctx, t.name, name, d);
       for (const [k, v] of keys) {
         if (!BALANCER_KEYS.has(k)) {
           st.fail(d, name, WORKER_KEYS.includes(k) ? `"${k}" is not a balancer key (put worker keys on BalancerMember or ProxySet)`
@@ -63,7 +64,6 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
         try { applyBalancerKey(b, k, v); } catch (e) { st.fail(d, name, (e as Error).message); }
       }
       route.balancer = t.name;
-      st.balancerUses.push({ name: t.name, directive: name, file: d.file, line: d.line });
     } else {
       if (!regexForm && /\$\d/.test(t.path)) {
         // Harmless in Apache too (no substitution for ProxyPass), but almost surely a mistake.
@@ -79,8 +79,7 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
       route.worker = w;
     }
   }
-  if (ctx.kind === 'location') st.cfg.routes.unshift(route);
-  else st.cfg.routes.push(route);
+  st.addRoute(ctx, route);
 }
 
 /**
@@ -88,10 +87,10 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
  * BalancerMember), or `*` (every proxied request; only access directives make sense).
  * Returns the canonical name, or null for `*`.
  */
-export function proxySectionTarget(st: BuildState, d: DirectiveNode, url: string): string | null {
+export function proxySectionTarget(st: BuildState, ctx: Context, d: DirectiveNode, url: string): string | null {
   if (url === '*') return null;
   const t = st.parseTarget(d, '<Proxy>', url);
-  if (t.kind === 'balancer') st.balancer(t.name, d);
+  if (t.kind === 'balancer') { st.balancer(t.name, d); st.defineBalancer(ctx, t.name, d); }
   else st.worker(t);
   return t.name;
 }
@@ -103,7 +102,7 @@ export function balancerMember(st: BuildState, ctx: Context, d: DirectiveNode): 
   let balancerName: string;
   if (ctx.kind === 'proxy' && ctx.section!.target?.startsWith('balancer://')) {
     balancerName = ctx.section!.target;
-  } else if (ctx.kind === 'server') {
+  } else if (ctx.kind === 'server' || ctx.kind === 'vhost') {
     const b = args[0] === undefined ? null : st.parseTarget(d, name, args[0]);
     if (b === null || b.kind !== 'balancer') st.fail(d, name, 'outside <Proxy balancer://…> expected a balancer://name and a URL');
     balancerName = b.name;
@@ -117,6 +116,7 @@ export function balancerMember(st: BuildState, ctx: Context, d: DirectiveNode): 
   const keys = st.keyValues(d, name, args.slice(1));
   for (const [k] of keys) if (BALANCER_KEYS.has(k) && k !== 'timeout') st.fail(d, name, `"${k}" is a balancer key (use ProxySet)`);
   const balancer = st.balancer(balancerName, d);
+  st.defineBalancer(ctx, balancerName, d);
   st.pendingMembers.push({ balancer, target: t, url: args[0]!, keys, file: d.file, line: d.line });
 }
 
@@ -131,7 +131,7 @@ export function proxySet(st: BuildState, ctx: Context, d: DirectiveNode): void {
   if (ctx.kind === 'proxy') {
     target = ctx.section!.target;
     if (target === null) st.fail(d, name, 'not allowed in <Proxy *>');
-  } else if (ctx.kind === 'server') {
+  } else if (ctx.kind === 'server' || ctx.kind === 'vhost') {
     if (args.length < 2) st.fail(d, name, 'expected a URL and key=value parameters');
     const t = st.parseTarget(d, name, args[0]!);
     target = t.kind === 'balancer' ? (st.balancer(t.name, d), t.name) : st.worker(t).name;
@@ -165,7 +165,7 @@ const probeWorker: WorkerSettings = {
 };
 
 /** `SetHandler "proxy:fcgi://…"`, `"proxy:unix:…|fcgi://…"`, `"proxy:balancer://…"`, or `none`. */
-export function setHandler(st: BuildState, d: DirectiveNode): HandlerTarget | null {
+export function setHandler(st: BuildState, ctx: Context, d: DirectiveNode): HandlerTarget | null {
   const name = 'SetHandler';
   if (d.args.length !== 1) st.fail(d, name, 'takes one argument');
   const v = d.args[0]!;
@@ -181,7 +181,7 @@ export function setHandler(st: BuildState, d: DirectiveNode): HandlerTarget | nu
   if (/\$\d/.test(t.path)) st.fail(d, name, '"$N" has no meaning in a SetHandler URL');
   if (t.kind === 'balancer') {
     st.balancer(t.name, d);
-    st.balancerUses.push({ name: t.name, directive: name, file: d.file, line: d.line });
+    st.useBalancer(ctx, t.name, name, d);
     return { url, worker: null, balancer: t.name, urlPath: t.path };
   }
   return { url, worker: st.worker(t), balancer: null, urlPath: t.path };

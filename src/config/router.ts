@@ -1,29 +1,46 @@
 // Per-request routing: RequestSnapshot + GatewayConfig → what to do with the request.
-// ProxyPass / ProxyPassMatch first (first match in config order wins, as Apache), then
-// the handler form (URL → file under DocumentRoot, SetHandler "proxy:…" from the
-// matching sections), then static files. Computes targetPath, decodedPath, the handler
-// form's scriptName/pathInfo and the SetEnv/SetEnvIf environment. PATH_INFO guessing
-// for ProxyPass (proxy-fcgi-pathinfo) is NOT done here: that is src/cgi's job.
+// The site first (the <VirtualHost> the listener and Host select, else the main server:
+// vhost.ts), then, within the site, in Apache's order:
+//   1. ProxyPass / ProxyPassMatch (first match in config order; mod_proxy's translate runs
+//      before mod_alias's), then <Location>/<Proxy> Require and a section Redirect;
+//   2. site-level Redirect / RedirectMatch;
+//   3. Alias / AliasMatch, else DocumentRoot: the handler form (URL → file, walked segment by
+//      segment with the symbolic-link rule of the Options in force: file-safety.ts), then
+//      <Directory>/<Files>/<Location> Require (the built-in `.ht*` denial included), a
+//      section Redirect, SetHandler "proxy:…" or a static file (ForceType / AddType), and
+//      FallbackResource for a file that does not exist.
+// Computes targetPath, decodedPath, the handler form's scriptName/pathInfo and the
+// SetEnv/SetEnvIf environment. PATH_INFO guessing for ProxyPass (proxy-fcgi-pathinfo) is
+// NOT done here: that is src/cgi's job.
 //
-// Result kinds:
+// Result kinds (the front maps each to one answer):
 //   proxy         → send to resolved.worker / resolved.balancer
 //   static        → serve `filename` from disk (the handler form found no proxy handler)
 //   redirect-dir  → 301 to `location` (a directory URL without its trailing slash)
+//   redirect      → `status` with `location` (3xx), or the bare status (410 gone)
+//   forbidden     → 403 (FCGATE_FORBIDDEN: a Require, or a symbolic link Options do not allow)
 //   not-found     → 404 (code FCGATE_NOT_FOUND, or FCGATE_NO_ROUTE when nothing serves it)
 //   bad-request   → 400 (a bad %-escape, a path that does not start with '/')
 
+import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { RequestSnapshot } from '../request.js';
-import type {
-  BackendType, ConfigSection, DirectiveBlock, FcgiSetEnvRule, GatewayConfig, HandlerTarget,
-  ProxyRoute, ResolvedRequest,
-} from './model.js';
-import { decodePath, encodeTargetPath, prefixMatches } from './url-path.js';
-import { findIndex, walkPath } from './file-walk.js';
+import { headerOf, type RequestSnapshot } from '../request.js';
+import { mapAlias, matchRedirect, sectionRedirect, type RedirectBase } from './alias.js';
+import { authorize, type AuthzContainer } from './authz.js';
+import { findIndex, walkPath, type LinkCheck, type WalkResult } from './file-walk.js';
+import { linkAllowed } from './file-safety.js';
+import type { DirectiveBlock, GatewayConfig, ProxyRoute, ResolvedRequest, SiteConfig } from './model.js';
 import { applySetEnv, applySetEnvIf } from './setenvif.js';
+import {
+  fileBlocks, merge, planOf, proxyBlocks, symlinkModeIn, type Merged, type Plan, type Substitution,
+} from './site-plan.js';
+import { decodePath, encodeTargetPath, prefixMatches } from './url-path.js';
+import { pickByName, vhostsOn } from './vhost.js';
 
 export type NotFoundReason =
   | 'encoded-slash' | 'nul' | 'no-route' | 'no-file' | 'directory' | 'path-info';
+
+export type ForbiddenReason = 'require' | 'symlink';
 
 export type RouteResult =
   | {
@@ -38,78 +55,16 @@ export type RouteResult =
        */
       handlerUrlPath: string;
     }
-  | { kind: 'static'; filename: string; decodedPath: string }
+  | {
+      kind: 'static'; filename: string; decodedPath: string;
+      /** ForceType / AddType: the Content-Type to send; null = none; undefined = by extension. */
+      contentType?: string | null;
+    }
   | { kind: 'redirect-dir'; location: string }
+  | { kind: 'redirect'; status: number; location: string | null; code: 'FCGATE_REDIRECT' }
+  | { kind: 'forbidden'; reason: ForbiddenReason; detail: string; code: 'FCGATE_FORBIDDEN' }
   | { kind: 'not-found'; reason: NotFoundReason; code: 'FCGATE_NOT_FOUND' | 'FCGATE_NO_ROUTE' }
   | { kind: 'bad-request'; reason: 'bad-escape' | 'not-absolute'; code: 'FCGATE_BAD_REQUEST' };
-
-/** Sections sorted once per config into the groups Apache merges, in merge order. */
-interface Plan {
-  proxySections: ConfigSection[];
-  /** Non-regex <Directory>, fewest path components first. */
-  dirPlain: ConfigSection[];
-  dirRegex: ConfigSection[];
-  files: ConfigSection[];
-  locations: ConfigSection[];
-  /** True when no section exists: the server block alone decides. */
-  serverOnly: boolean;
-  /** Per cfg.routes index: the compiled ProxyPassMatch target (null for ProxyPass). */
-  substitutions: Array<Substitution | null>;
-  /** [cfg.server] and its merge, reused for every request when serverOnly. */
-  serverBlocks: DirectiveBlock[];
-  serverMerged: Merged;
-}
-
-const plans = new WeakMap<GatewayConfig, Plan>();
-
-function planOf(cfg: GatewayConfig): Plan {
-  let p = plans.get(cfg);
-  if (p !== undefined) return p;
-  const of = (k: ConfigSection['kind']): ConfigSection[] => cfg.sections.filter((s) => s.kind === k);
-  const dirs = of('directory');
-  const depth = (s: ConfigSection): number => (s.pattern === '/' ? 0 : s.pattern.split('/').length);
-  p = {
-    proxySections: of('proxy'),
-    dirPlain: dirs.filter((s) => !isRegexSection(s)).sort((a, b) => depth(a) - depth(b)),
-    dirRegex: dirs.filter(isRegexSection),
-    files: of('files').sort((a, b) => (a.parent === null ? 0 : 1) - (b.parent === null ? 0 : 1)),
-    locations: of('location'),
-    serverOnly: cfg.sections.length === 0,
-    substitutions: cfg.routes.map((r) => (r.regex === null ? null : compileSubstitution(r.targetPath))),
-    serverBlocks: [cfg.server],
-    serverMerged: merge(cfg, [cfg.server]),
-  };
-  plans.set(cfg, p);
-  return p;
-}
-
-/** A wildcard <Directory> keeps its place among the plain ones; `~`/Match ones come after. */
-const isRegexSection = (s: ConfigSection): boolean => s.matchForm;
-
-/**
- * A ProxyPassMatch target path split once into literal text and capture numbers, as
- * Apache's ap_pregsub reads it: `$0`..`$9` are captures, `\x` is a literal x.
- * `parts` alternates string (literal) and number (capture index).
- * `substitutes` is false when the template has neither, so the result would equal the
- * template: that is Apache's "no backreference" case, where the URL is appended.
- */
-interface Substitution { parts: Array<string | number>; substitutes: boolean }
-
-function compileSubstitution(tpl: string): Substitution {
-  const parts: Array<string | number> = [];
-  let lit = '';
-  let substitutes = false;
-  for (let i = 0; i < tpl.length; i++) {
-    const c = tpl.charCodeAt(i);
-    if (c === 36 && i + 1 < tpl.length) {                                       // $
-      const d = tpl.charCodeAt(i + 1) - 48;
-      if (d >= 0 && d <= 9) { parts.push(lit, d); lit = ''; i++; substitutes = true; continue; }
-    } else if (c === 92 && i + 1 < tpl.length) { lit += tpl[++i]; substitutes = true; continue; }   // \
-    lit += tpl[i];
-  }
-  parts.push(lit);
-  return { parts, substitutes };
-}
 
 /**
  * The backend URL path for a route that matched `path`, still decoded:
@@ -131,44 +86,6 @@ function mapRoute(r: ProxyRoute, sub: Substitution | null, path: string): string
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
     out += typeof p === 'string' ? p : (m[p] ?? '');
-  }
-  return out;
-}
-
-function locationMatches(s: ConfigSection, path: string): boolean {
-  return s.regex === null ? prefixMatches(s.pattern, path) : s.regex.test(path);
-}
-
-function directoryMatches(s: ConfigSection, dir: string): boolean {
-  if (s.regex !== null) return s.regex.test(isRegexSection(s) ? dir + '/' : dir);
-  return s.pattern === '/' || dir === s.pattern || dir.startsWith(s.pattern + '/');
-}
-
-function filesMatch(s: ConfigSection, base: string): boolean {
-  return s.regex === null ? base === s.pattern : s.regex.test(base);
-}
-
-/** The merged view of the blocks that apply to one request. */
-interface Merged {
-  handler: HandlerTarget | null | undefined;
-  cgiPassAuth: boolean;
-  backendType: BackendType;
-  fcgiSetEnv: FcgiSetEnvRule[];
-  directoryIndex: string[];
-}
-
-function merge(cfg: GatewayConfig, blocks: DirectiveBlock[]): Merged {
-  const out: Merged = {
-    handler: undefined, cgiPassAuth: cfg.cgiPassAuth, backendType: cfg.backendType,
-    fcgiSetEnv: cfg.fcgiSetEnvIf, directoryIndex: cfg.directoryIndex,
-  };
-  for (let i = 0; i < blocks.length; i++) {
-    const b = blocks[i]!;
-    if (b.handler !== undefined) out.handler = b.handler;
-    if (b.cgiPassAuth !== null) out.cgiPassAuth = b.cgiPassAuth;
-    if (b.backendType !== null) out.backendType = b.backendType;
-    if (b.directoryIndex !== null) out.directoryIndex = b.directoryIndex;
-    if (i > 0 && b.fcgiSetEnvIf.length > 0) out.fcgiSetEnv = out.fcgiSetEnv.concat(b.fcgiSetEnvIf);
   }
   return out;
 }
@@ -195,15 +112,37 @@ function buildEnv(blocks: DirectiveBlock[], req: RequestSnapshot): Map<string, s
   return env;
 }
 
-function resolved(cfg: GatewayConfig, form: ResolvedRequest['form'], m: Merged, env: Map<string, string>,
+/** Where a mapped file lives: the root (DocumentRoot or Alias target) and the context Apache reports. */
+interface Mapping { root: string; contextPrefix: string; contextDocumentRoot: string }
+
+function resolved(site: SiteConfig, form: ResolvedRequest['form'], m: Merged, env: Map<string, string>,
                   worker: ResolvedRequest['worker'], balancer: string | null, targetPath: string,
-                  decodedPath: string, scriptName: string | null, pathInfo: string | null): ResolvedRequest {
-  const root = cfg.documentRoot ?? '';
+                  decodedPath: string, scriptName: string | null, pathInfo: string | null,
+                  ctx: Mapping | null): ResolvedRequest {
+  const root = site.documentRoot ?? '';
   return {
     form, worker, balancer, targetPath, decodedPath, scriptName, pathInfo, env,
     fcgiSetEnv: m.fcgiSetEnv, backendType: m.backendType, cgiPassAuth: m.cgiPassAuth,
-    documentRoot: root, serverName: cfg.serverName, contextPrefix: '', contextDocumentRoot: root,
+    documentRoot: root, serverName: site.serverName, serverAdmin: site.serverAdmin,
+    contextPrefix: ctx?.contextPrefix ?? '', contextDocumentRoot: ctx?.contextDocumentRoot ?? root,
   };
+}
+
+/** Listener → the vhosts that can answer there; computed once per config and listener. */
+const candidateCache = new WeakMap<GatewayConfig, Map<string, GatewayConfig['vhosts']>>();
+
+/** The site that serves a request: a <VirtualHost> or the main server (the config itself). */
+export function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
+  if (cfg.vhosts.length === 0) return cfg;
+  let byListener = candidateCache.get(cfg);
+  if (byListener === undefined) candidateCache.set(cfg, byListener = new Map());
+  const key = `${req.localAddress}|${req.localPort}`;
+  let candidates = byListener.get(key);
+  if (candidates === undefined) {
+    candidates = vhostsOn(cfg.vhosts, { address: req.localAddress, port: req.localPort });
+    if (byListener.size < 64) byListener.set(key, candidates);
+  }
+  return pickByName(candidates, headerOf(req, 'host'))?.site ?? cfg;
 }
 
 /** Routes one request. Synchronous; the handler form stats the filesystem. */
@@ -213,62 +152,114 @@ export function resolve(cfg: GatewayConfig, req: RequestSnapshot): RouteResult {
     if (d.reason === 'bad-escape' || d.reason === 'not-absolute') return { kind: 'bad-request', reason: d.reason, code: 'FCGATE_BAD_REQUEST' };
     return { kind: 'not-found', reason: d.reason, code: 'FCGATE_NOT_FOUND' };
   }
-  const path = d.path;
-  const plan = planOf(cfg);
-  return proxyRoute(cfg, plan, req, path) ?? handlerForm(cfg, plan, req, path);
+  return route(siteFor(cfg, req), req, d.path, false);
+}
+
+const forbidden = (reason: ForbiddenReason, detail: string): RouteResult => ({ kind: 'forbidden', reason, detail, code: 'FCGATE_FORBIDDEN' });
+
+function denied(a: AuthzContainer | null, req: RequestSnapshot, env: Map<string, string>): boolean {
+  if (a === null) return false;
+  return !authorize(a, { remoteAddress: req.remoteAddress, localAddress: req.localAddress, method: req.method, env });
+}
+
+/** For the log line of a denial: the deciding Require lines and where they are. */
+function requireDetail(a: AuthzContainer): string {
+  const lines = a.children.map((c) => (c.kind === 'require' ? `Require ${c.text}` : `<Require${c.kind[0]!.toUpperCase()}${c.kind.slice(1)}>`));
+  return `${lines.join(', ')} (${a.line > 0 ? `${a.file}:${a.line}` : 'built-in: .ht* files are never served'})`;
+}
+
+function redirectBase(req: RequestSnapshot): RedirectBase {
+  return { scheme: req.scheme, host: headerOf(req, 'host'), rawPath: req.path, query: req.query };
+}
+
+/** Within one site. `fallback`: this is FallbackResource's URL (no second fallback). */
+function route(site: SiteConfig, req: RequestSnapshot, path: string, fallback: boolean): RouteResult {
+  const plan = planOf(site);
+  const proxied = proxyRoute(site, plan, req, path);
+  if (proxied !== null) return proxied;
+  if (site.redirects.length > 0) {
+    const hit = matchRedirect(site.redirects, path, redirectBase(req));
+    if (hit !== null) return { kind: 'redirect', status: hit[0], location: hit[1], code: 'FCGATE_REDIRECT' };
+  }
+  if (site.aliases.length > 0) {
+    const a = mapAlias(site.aliases, path);
+    if (a !== null) {
+      const prefix = a.rule.regex === null ? a.rule.pattern.replace(/\/+$/, '') : '';
+      return handlerForm(site, plan, req, path, a.filename.slice(a.root === '/' ? 0 : a.root.length),
+        { root: a.root, contextPrefix: prefix, contextDocumentRoot: a.root }, fallback);
+    }
+  }
+  const docRoot = site.documentRoot;
+  if (docRoot === null) return { kind: 'not-found', reason: 'no-route', code: 'FCGATE_NO_ROUTE' };
+  return handlerForm(site, plan, req, path, path, { root: docRoot, contextPrefix: '', contextDocumentRoot: docRoot }, fallback);
 }
 
 /** The first ProxyPass/ProxyPassMatch for `path` (decoded); null when none maps it or `!` excludes it. */
-function proxyRoute(cfg: GatewayConfig, plan: Plan, req: RequestSnapshot, path: string): RouteResult | null {
-  const routes = cfg.routes;
+function proxyRoute(site: SiteConfig, plan: Plan, req: RequestSnapshot, path: string): RouteResult | null {
+  const routes = site.routes;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
     const mapped = mapRoute(r, plan.substitutions[i]!, path);
     if (mapped === null) continue;
     if (r.exclude) return null;
-    const blocks = plan.serverOnly ? plan.serverBlocks : proxyBlocks(cfg, plan, r.worker?.name ?? r.balancer!, path);
-    const m = plan.serverOnly ? plan.serverMerged : merge(cfg, blocks);
+    const only = plan.proxyServerOnly;
+    const blocks = only ? plan.serverBlocks : proxyBlocks(site, plan, r.worker?.name ?? r.balancer!, path);
+    const m = only ? plan.serverMerged : merge(site, blocks);
+    const env = buildEnv(blocks, req);
+    if (!only) {
+      if (denied(m.authz, req, env)) return forbidden('require', requireDetail(m.authz!));
+      if (m.redirect !== null) {
+        const [status, location] = sectionRedirect(m.redirect, redirectBase(req));
+        return { kind: 'redirect', status, location, code: 'FCGATE_REDIRECT' };
+      }
+    }
     return {
       kind: 'proxy', route: r, handlerUrlPath: '',
-      resolved: resolved(cfg, r.form, m, buildEnv(blocks, req), r.worker, r.balancer,
-        encodeTargetPath(mapped), path, null, null),
+      resolved: resolved(site, r.form, m, env, r.worker, r.balancer, encodeTargetPath(mapped), path, null, null, null),
     };
   }
   return null;
 }
 
-function proxyBlocks(cfg: GatewayConfig, plan: Plan, target: string, path: string): DirectiveBlock[] {
-  const blocks: DirectiveBlock[] = [cfg.server];
-  for (const s of plan.proxySections) if (s.target === null || s.target === target) blocks.push(s);
-  for (const s of plan.locations) if (locationMatches(s, path)) blocks.push(s);
-  return blocks;
+/** The link rule for one walk: the Options in force in each link's directory, against `root`. */
+function linkCheck(site: SiteConfig, plan: Plan, root: string): LinkCheck {
+  return (link) => linkAllowed(link, symlinkModeIn(site, plan, dirname(link)), root);
 }
 
-/** Blocks for a file `base` in directory `dir` (base '' for the directory itself). */
-function fileBlocks(cfg: GatewayConfig, plan: Plan, dir: string, base: string, path: string): DirectiveBlock[] {
-  const blocks: DirectiveBlock[] = [cfg.server];
-  if (plan.serverOnly) return blocks;
-  const dirs: ConfigSection[] = [];
-  for (const s of plan.dirPlain) if (directoryMatches(s, dir)) dirs.push(s);
-  for (const s of plan.dirRegex) if (directoryMatches(s, dir)) dirs.push(s);
-  for (const s of dirs) blocks.push(s);
-  for (const s of plan.files) {
-    if (base !== '' && (s.parent === null || dirs.includes(s.parent)) && filesMatch(s, base)) blocks.push(s);
-  }
-  for (const s of plan.locations) if (locationMatches(s, path)) blocks.push(s);
-  return blocks;
+/** The Content-Type ForceType / AddType give a file; undefined = the default table decides. */
+function typeFor(m: Merged, filename: string): string | null | undefined {
+  if (m.forceType !== undefined) return m.forceType;
+  if (m.addTypes.length === 0) return undefined;
+  const slash = filename.lastIndexOf('/');
+  const dot = filename.lastIndexOf('.');
+  if (dot <= slash + 1) return undefined;
+  const ext = filename.slice(dot + 1).toLowerCase();
+  for (let i = m.addTypes.length - 1; i >= 0; i--) if (m.addTypes[i]![0] === ext) return m.addTypes[i]![1];
+  return undefined;
 }
 
-function handlerForm(cfg: GatewayConfig, plan: Plan, req: RequestSnapshot, path: string): RouteResult {
-  const docRoot = cfg.documentRoot;
-  if (docRoot === null) return { kind: 'not-found', reason: 'no-route', code: 'FCGATE_NO_ROUTE' };
-  const root = docRoot === '/' ? '' : docRoot;
-  const w = walkPath(root, path);
+/**
+ * Maps `rel` (the URL path below the mapping's root, '/'-led) to a file under `map.root`.
+ * `path` is the whole decoded URL path (for <Location>, SCRIPT_NAME and redirects).
+ */
+function handlerForm(site: SiteConfig, plan: Plan, req: RequestSnapshot, path: string, rel: string,
+                     map: Mapping, fallback: boolean): RouteResult {
+  const root = map.root === '/' ? '' : map.root;
+  const links = linkCheck(site, plan, map.root);
+  // `Alias /favicon.ico /srv/icons/fav.ico`: the alias names a file itself.
+  const w: WalkResult = rel === '' && statSync(map.root, { throwIfNoEntry: false })?.isFile() === true
+    ? { kind: 'file', filename: map.root, exists: true, scriptName: path, pathInfo: '' }
+    : walkPath(root, rel === '' ? '/' : rel, links);
+  if (w.kind === 'forbidden') return forbidden('symlink', `symbolic link ${w.link} not followed (link rule there: ${symlinkModeIn(site, plan, dirname(w.link))}; see Options)`);
   let filename: string;
   let scriptName: string;
   let pathInfo: string;
   let exists: boolean;
   if (w.kind === 'directory') {
+    const dir = w.filename || '/';
+    const dirBlocks = fileBlocks(site, plan, dir, '', path);
+    const dm = merge(site, dirBlocks);
+    if (denied(dm.authz, req, buildEnv(dirBlocks, req))) return forbidden('require', requireDetail(dm.authz!));
     if (!path.endsWith('/')) {
       return { kind: 'redirect-dir', location: req.path + '/' + (req.query === '' ? '' : '?' + req.query) };
     }
@@ -276,12 +267,11 @@ function handlerForm(cfg: GatewayConfig, plan: Plan, req: RequestSnapshot, path:
     // tries each name as a sub-request, in order: one that ProxyPass/ProxyPassMatch maps is
     // proxied (DirectoryIndex index.php with ProxyPassMatch "\.php$" runs PHP; serving
     // the file would show its source), else the first that exists on disk (issue 13).
-    const dirIndex = merge(cfg, fileBlocks(cfg, plan, w.filename || '/', '', path)).directoryIndex;
     let index: string | null = null;
-    for (const name of dirIndex) {
-      const proxied = proxyRoute(cfg, plan, req, path + name);
+    for (const name of dm.directoryIndex) {
+      const proxied = proxyRoute(site, plan, req, path + name);
       if (proxied !== null) return proxied;
-      if (findIndex(w.filename, [name]) !== null) { index = name; break; }
+      if (findIndex(w.filename, [name], links) !== null) { index = name; break; }
     }
     if (index === null) return { kind: 'not-found', reason: 'directory', code: 'FCGATE_NOT_FOUND' };
     filename = w.filename + '/' + index;
@@ -289,21 +279,33 @@ function handlerForm(cfg: GatewayConfig, plan: Plan, req: RequestSnapshot, path:
     pathInfo = '';
     exists = true;
   } else {
-    ({ filename, scriptName, pathInfo, exists } = w);
+    ({ filename, pathInfo, exists } = w);
+    scriptName = pathInfo !== '' && path.endsWith(pathInfo) ? path.slice(0, path.length - pathInfo.length) : path;
   }
-  const blocks = fileBlocks(cfg, plan, dirname(filename), basename(filename), path);
-  const m = merge(cfg, blocks);
+  const blocks = fileBlocks(site, plan, dirname(filename), basename(filename), path);
+  const m = merge(site, blocks);
+  const env = buildEnv(blocks, req);
+  if (denied(m.authz, req, env)) return forbidden('require', requireDetail(m.authz!));
+  if (m.redirect !== null) {
+    const [status, location] = sectionRedirect(m.redirect, redirectBase(req));
+    return { kind: 'redirect', status, location, code: 'FCGATE_REDIRECT' };
+  }
   const h = m.handler;
   if (h === undefined || h === null) {
-    if (!exists) return { kind: 'not-found', reason: 'no-file', code: 'FCGATE_NOT_FOUND' };
+    if (!exists) {
+      // mod_dir's FallbackResource: a file that does not exist and no handler → the fallback URL.
+      if (!fallback && typeof m.fallback === 'string') return route(site, req, m.fallback, true);
+      return { kind: 'not-found', reason: 'no-file', code: 'FCGATE_NOT_FOUND' };
+    }
     // Apache's default handler refuses PATH_INFO (AcceptPathInfo Default) → 404.
     if (pathInfo !== '') return { kind: 'not-found', reason: 'path-info', code: 'FCGATE_NOT_FOUND' };
-    return { kind: 'static', filename, decodedPath: path };
+    const type = typeFor(m, filename);
+    return type === undefined ? { kind: 'static', filename, decodedPath: path } : { kind: 'static', filename, decodedPath: path, contentType: type };
   }
   return {
     kind: 'proxy', route: null, handlerUrlPath: h.urlPath,
-    resolved: resolved(cfg, 'handler', m, buildEnv(blocks, req), h.worker, h.balancer, filename,
-      path, scriptName, pathInfo === '' ? null : pathInfo),
+    resolved: resolved(site, 'handler', m, env, h.worker, h.balancer, filename,
+      path, scriptName, pathInfo === '' ? null : pathInfo, map.contextPrefix === '' ? null : map),
   };
 }
 

@@ -24,9 +24,11 @@ export interface ReplyContext {
 }
 
 export const REASON: Record<number, string> = {
-  301: 'Moved Permanently', 302: 'Found',
-  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 411: 'Length Required',
-  413: 'Content Too Large', 417: 'Expectation Failed', 499: 'Client Closed Request',
+  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other',
+  305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  408: 'Request Timeout', 410: 'Gone', 411: 'Length Required',
+  413: 'Content Too Large', 417: 'Expectation Failed', 451: 'Unavailable For Legal Reasons', 499: 'Client Closed Request',
   500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
   504: 'Gateway Timeout', 507: 'Insufficient Storage',
 };

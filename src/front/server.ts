@@ -206,6 +206,9 @@ export class Gateway {
     if (typeof cfg === 'function' && !markRemoved) { cfg('999999990007'); markRemoved = true; }
     const out: LocalEndpoint[] = [];
     for (const l of this.config.listen) {
+      if (l.protocol === 'https') {
+        throw new Error(`Listen ${l.host ?? '*'}:${l.port} https: TLS is parsed and checked but not served yet (issue 11 phase 2)`);
+      }
       const app = uws.App();
       const host = l.host ?? '0.0.0.0';
       const entry = { app, listening: null as Listening | null, local: { address: host, port: l.port } };
@@ -314,10 +317,18 @@ export class Gateway {
         this.proxy(reply, snap, route, fromClient);
         return;
       case 'static':
-        this.serveFile(reply, snap, route.filename);
+        this.serveFile(reply, snap, route.filename, route.contentType);
         return;
       case 'redirect-dir':
         reply.sendRedirect(301, route.location);
+        return;
+      case 'redirect':                          // mod_alias Redirect: 3xx with Location, or 410 & co. without
+        if (route.location !== null) reply.sendRedirect(route.status, route.location);
+        else reply.sendError(route.status);
+        return;
+      case 'forbidden':
+        this.log(`FCGATE_FORBIDDEN ${reply.tag} ${route.detail}`);
+        reply.sendError(403);
         return;
       case 'not-found':
         reply.sendError(404);
@@ -328,11 +339,11 @@ export class Gateway {
     }
   }
 
-  private serveFile(reply: UwsReply, snap: RequestSnapshot, filename: string): void {
+  private serveFile(reply: UwsReply, snap: RequestSnapshot, filename: string, contentType?: string | null): void {
     stat(filename, (err, st) => {
       if (reply.aborted) return;
       if (err !== null) { reply.sendError(404); return; }
-      serveStatic(reply.res, snap, filename, st, { headers: reply.extraHeaders, onDone: (o) => {
+      serveStatic(reply.res, snap, filename, st, { headers: reply.extraHeaders, contentType, onDone: (o) => {
         reply.status = o.status; reply.bytesOut = o.bytes; reply.aborted = o.aborted; reply.finished();
       } });
     });

@@ -150,6 +150,8 @@ export interface StaticOutcome {
 export interface StaticOptions {
   /** Read size per fs.read; one Buffer of this size (or the file size) per transfer. */
   chunkSize?: number;
+  /** ForceType / AddType from the configuration: the Content-Type (null: none); undefined: by extension. */
+  contentType?: string | null | undefined;
   onDone?: (outcome: StaticOutcome) => void;
   /** Headers added to every answer (the request id), flat [name, value, …]. */
   headers?: readonly string[];
@@ -228,7 +230,7 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
   const start = range.kind === 'range' ? range.start : 0;
   const length = range.kind === 'range' ? range.end - range.start + 1 : size;
   const status = range.kind === 'range' ? '206 Partial Content' : '200 OK';
-  const type = contentTypeFor(filename);
+  const type = options.contentType !== undefined ? options.contentType ?? undefined : contentTypeFor(filename);
   const writeHead = (): void => {
     res.writeStatus(status).writeHeader('Last-Modified', lastModified).writeHeader('ETag', etag)
       .writeHeader('Accept-Ranges', 'bytes');

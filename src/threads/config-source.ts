@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
+import { recordingFiles, replayFiles } from '../config/config-files.js';
 import { configFromFlags, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/model.js';
 import type { ConfigSource } from './messages.js';
@@ -31,13 +32,16 @@ export function readConfigSource(s: SourceSettings): ConfigSource {
     } catch (e) {
       throw new ConfigError(s.config, 0, `cannot read the configuration: ${(e as Error).message}`);
     }
-    return { kind: 'text', text, fileName };
+    // Parse once here to record what Include & co. read; threads replay that recording.
+    const files = recordingFiles();
+    parseConfig(text, fileName, files);
+    return { kind: 'text', text, fileName, files: files.recording };
   }
   return { kind: 'flags', listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'], pass: s.pass, ...optionalFlags(s) };
 }
 
 /** Parses a source (throws ConfigError as the config loader does). */
 export function configFromSource(src: ConfigSource): GatewayConfig {
-  if (src.kind === 'text') return parseConfig(src.text, src.fileName);
+  if (src.kind === 'text') return parseConfig(src.text, src.fileName, src.files === undefined ? undefined : replayFiles(src.files));
   return configFromFlags({ listen: src.listen, pass: src.pass, ...optionalFlags(src) });
 }

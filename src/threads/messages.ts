@@ -14,7 +14,8 @@ import type { TelemetrySpec } from '../observe/thread-observer.js';
  * RegExps and functions, which do not cross threads); main parses it first to validate.
  */
 export type ConfigSource =
-  | { kind: 'text'; text: string; fileName: string }
+  /** `files`: every file Include & co. read while main parsed it, so that threads parse the same. */
+  | { kind: 'text'; text: string; fileName: string; files?: import('../config/config-files.js').FilesRecording }
   | { kind: 'flags'; listen: string[]; pass: string[]; documentRoot?: string; user?: string; group?: string; pidFile?: string };
 
 /** One backend's connection cap and its cells: table `table`, backend `index` (SharedBudget layout). */

@@ -150,9 +150,12 @@ test('--version: fcgate, Node.js and the uWebSockets.js build', () => {
   const r = run(['--version']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
-  assert.equal(lines.length, 3);
   assert.equal(lines[0], `fcgate ${PKG.version}`);
   assert.equal(lines[1], `Node.js ${process.version} (${process.platform}-${process.arch}, ABI ${process.versions.modules})`);
-  assert.match(lines[2]!, /^uWebSockets\.js uwebsockets@\d+\.\d+\.\d+ \(upstream [0-9a-f]{12}\) binary uws_\w+\.node max_headers_size=32768$/);
+  // The build that serves (uws.ts: the newest that loads here), its binary, limits, and why another was not used.
+  assert.match(lines[2]!, /^uWebSockets\.js: (uwebsockets|@btc-vision\/uwebsockets\.js)@\d+\.\d+\.\d+ \(upstream [0-9a-f]{40}\), selection auto$/);
+  assert.match(lines[3]!, /^ {2}binary \S+uws_\w+\.node sha256 [0-9a-f]{64}$/);
+  assert.ok(lines.some((l) => l.startsWith('  known limits: ')));
+  assert.equal(lines[lines.length - 1], '  max_headers_size=32768');
   assert.match(run(['-v'], { UWS_HTTP_MAX_HEADERS_SIZE: '64KiB' }).stdout, /max_headers_size=65536\n$/);
 });

@@ -183,7 +183,8 @@ test('sections, SetHandler, env directives, CGIPassAuth, backend type, ProxyFCGI
   // Location routes come first.
   assert.deepEqual(cfg.routes.map((r) => [r.form, r.pattern, r.url]), [
     ['proxypassmatch', '^/lm/(.*)$', 'fcgi://h:3/$1'], ['proxypass', '/api/', 'fcgi://h:2/api/']]);
-  assert.deepEqual([...new Set(cfg.ignored)], ['AllowOverride None', 'Require all granted']);
+  assert.deepEqual([...new Set(cfg.ignored)], ['AllowOverride None']);
+  assert.deepEqual(cfg.sections[0]!.authz?.children.map((c) => c.kind === 'require' && c.text), ['all granted']);
 });
 
 test('LoadModule, IfModule (content read), IfModule ! (content skipped), ProxyRequests Off', () => {
@@ -227,7 +228,8 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('Listen\n', 'fcgate.conf:1: Listen: expected [address:]port [protocol]');
   fails('Listen 99999\n', 'fcgate.conf:1: Listen: expected [address:]port, got "99999"');
   fails('Listen 80\nListen 80\n', 'fcgate.conf:2: Listen: 80 is already listed');
-  fails('Listen 443 https\n', 'fcgate.conf:1: Listen: protocol "https" is not supported (only http)');
+  fails('Listen 443 spdy\n', 'fcgate.conf:1: Listen: protocol "spdy" is not supported (http or https)');
+  fails('Listen 443 https\n', 'fcgate.conf:1: Listen *:443 https: the main server has no "SSLEngine on" (write "Listen … http" for plain HTTP on that port)');
   fails('ServerName\n', 'fcgate.conf:1: ServerName: takes one argument, [scheme://]name[:port]');
   fails('DocumentRoot\n', 'fcgate.conf:1: DocumentRoot: takes one argument, a directory');
   fails('DirectoryIndex ../x\n', 'fcgate.conf:1: DirectoryIndex: "../x" must be a plain file name');
@@ -244,22 +246,24 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('ProxyFCGISetEnvIf "true" !A b\n', 'fcgate.conf:1: ProxyFCGISetEnvIf: !A takes no value');
   fails('SetHandler php-script\n', 'fcgate.conf:1: SetHandler: only "proxy:fcgi://…", "proxy:unix:…|fcgi://…", "proxy:balancer://…" and none are supported, got "php-script"');
   fails('SetHandler proxy:http://h/\n', 'fcgate.conf:1: SetHandler: http://h/: scheme "http" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)');
-  fails('<Location /a>\nListen 80\n</Location>\n', 'fcgate.conf:2: Listen: not allowed inside <Location>');
+  fails('<Location /a>\nListen 80\n</Location>\n', 'fcgate.conf:2: Listen: not allowed inside <Location> (allowed: the top level)');
   fails('<Directory /a>\nProxyPass /b fcgi://h/\n</Directory>\n', 'fcgate.conf:2: ProxyPass: only allowed at server level or inside <Location> / <LocationMatch>');
   fails('<Location /a>\n<Directory /b>\n</Directory>\n</Location>\n', 'fcgate.conf:2: <Directory>: cannot occur within <Location> section');
   fails('<Location /a>\n<Files x>\n</Files>\n</Location>\n', 'fcgate.conf:2: <Files>: cannot occur within <Location> section');
   fails('<Location a>\n</Location>\n', `fcgate.conf:1: <Location>: the path must start with '/', got "a"`);
   fails('<FilesMatch "(">\n</FilesMatch>\n', 'fcgate.conf:1: <FilesMatch>: bad regular expression "(": Unterminated group');
   fails('<Directory>\n</Directory>\n', 'fcgate.conf:1: <Directory>: expected one argument');
-  fails('<VirtualHost *:80>\n</VirtualHost>\n', 'fcgate.conf:1: <VirtualHost>: not supported: fcgate serves one site; put the directives at the top level');
+  fails('<VirtualHost www.example.com:80>\n</VirtualHost>\n', 'fcgate.conf:1: <VirtualHost>: "www.example.com:80": give an IP address or *, not a host name (Apache would resolve it with DNS at startup; use *:port and ServerName instead)');
+  fails('<VirtualHost *:80>\n<VirtualHost *:81>\n</VirtualHost>\n</VirtualHost>\n', 'fcgate.conf:2: <VirtualHost>: cannot occur within <VirtualHost> section');
+  fails('<VirtualHost *:80>\nListen 81\n</VirtualHost>\n', 'fcgate.conf:2: Listen: not allowed inside <VirtualHost> (allowed: the top level)');
   fails('<Limit GET>\n</Limit>\n', 'fcgate.conf:1: <Limit>: unknown section');
   fails('<Proxy ftp://x/>\n</Proxy>\n', 'fcgate.conf:1: <Proxy>: ftp://x/: scheme "ftp" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)');
   fails('ProxyRequests On\n', 'fcgate.conf:1: ProxyRequests: fcgate is never a forward proxy (only Off is accepted)');
-  fails('<Directory /a>\nAllowOverride All\n</Directory>\n', 'fcgate.conf:2: AllowOverride: fcgate never reads .htaccess files: only None is accepted');
-  fails('<Directory /a>\nRequire ip 10.0.0.0/8\n</Directory>\n', 'fcgate.conf:2: Require: access control is not implemented: only "Require all granted" is accepted');
+  fails('<Directory /a>\nAllowOverride Everything\n</Directory>\n', 'fcgate.conf:2: AllowOverride: unknown value "Everything"');
+  fails('<Directory /a>\nRequire valid-user\n</Directory>\n', 'fcgate.conf:2: Require: "valid-user": authentication is not implemented in fcgate (let the application authenticate, with CGIPassAuth On to pass the Authorization header)');
   fails('Require all granted\n', 'fcgate.conf:1: Require: only allowed inside <Directory>, <Files>, <Location>, <Proxy>');
   fails('AllowOverride None\n', 'fcgate.conf:1: AllowOverride: only allowed inside <Directory>');
-  fails('<Proxy fcgi://h/>\nSetHandler none\n</Proxy>\n', 'fcgate.conf:2: SetHandler: not allowed inside <Proxy>');
+  fails('<Proxy fcgi://h/>\nSetHandler none\n</Proxy>\n', 'fcgate.conf:2: SetHandler: not allowed inside <Proxy> (allowed: the top level, <VirtualHost>, <Directory>, <Files>, <Location>)');
   fails('LoadModule x\n', 'fcgate.conf:1: LoadModule: expected a module name and a file');
   fails('ProxyTimeout x\n', 'fcgate.conf:1: ProxyTimeout: expected a duration (a whole number, optionally with ms, s, mi or h), got "x"');
   fails('<Location /a>\nProxyPassMatch fcgi://h/\n</Location>\n', 'fcgate.conf:2: ProxyPassMatch: inside <Location> use ProxyPass, or put ProxyPassMatch in <LocationMatch>');
@@ -288,6 +292,6 @@ test('User, Group and PidFile (Apache mpm_common): names or #id, server level on
   fails('User\n', 'fcgate.conf:1: User: takes one argument, a user name or #id');
   fails('User a b\n', 'fcgate.conf:1: User: takes one argument, a user name or #id');
   fails('Group "we ird"\n', 'fcgate.conf:1: Group: "we ird" is not a group name or #id');
-  fails('<Location /x>\nUser nobody\n</Location>\n', 'fcgate.conf:2: User: not allowed inside <Location>');
+  fails('<Location /x>\nUser nobody\n</Location>\n', 'fcgate.conf:2: User: not allowed inside <Location> (allowed: the top level)');
   fails('PidFile\n', 'fcgate.conf:1: PidFile: takes one argument, a file');
 });

@@ -57,7 +57,7 @@ test('the tarball installs in a clean directory and `npx fcgate` runs from it', 
       spawnSync('npx', ['--no', '--', 'fcgate', ...args], { cwd: app, encoding: 'utf8', env: quiet, timeout: 60_000 });
     const v = run(['--version']);
     assert.equal(v.status, 0, v.stderr);
-    assert.match(v.stdout, new RegExp(`^fcgate ${PKG.version.replaceAll('.', '\\.')}\nNode\\.js v[\\d.]+ .*\nuWebSockets\\.js uwebsockets@`));
+    assert.match(v.stdout, new RegExp(`^fcgate ${PKG.version.replaceAll('.', '\\.')}\nNode\\.js v[\\d.]+ .*\nuWebSockets\\.js: (uwebsockets|@btc-vision/uwebsockets\\.js)@`));
     // The shipped examples check from the installed package.
     const c = run(['check', '-c', 'node_modules/fcgate/examples/proxypassmatch-tcp.conf']);
     assert.equal(c.status, 0, c.stderr);
