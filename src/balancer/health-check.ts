@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { GatewayConfig, HealthCheckSettings, WorkerSettings } from '../config/model.js';
 import { testCondition, type Cond } from '../config/expression.js';
-import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE } from '../protocol/cgi-head.js';
+import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE } from '../cgi/response-head.js';
 import { RecordType } from '../protocol/constants.js';
 import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
 import { writePreamble } from '../protocol/request-writer.js';

@@ -7,7 +7,7 @@
 import type { BalancerRuntime, Member } from '../balancer/balancer.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { ResolvedRequest } from '../config/model.js';
-import type { CgiHead } from '../protocol/cgi-head.js';
+import type { CgiHead } from '../cgi/response-head.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
 import type { Exchange, ResponseSink } from '../upstream/exchange.js';
 import type { UwsReply } from './reply.js';

@@ -6,10 +6,11 @@
 // local redirects: restart() points it at the next exchange).
 import type { HttpResponse } from 'uWebSockets.js';
 import { formatFailure, GatewayError, statusFor } from '../errors.js';
-import type { CgiHead } from '../protocol/cgi-head.js';
-import { headerOf, type RequestSnapshot } from '../request.js';
+import type { CgiHead } from '../cgi/response-head.js';
+import type { RequestSnapshot } from '../request.js';
 import type { RequestRecord } from '../request-record.js';
-import { etagListMatches, parseHttpDate } from './static-files.js';
+import { asNotModified, notModified } from './conditional.js';
+import { ERROR_PAGE_TYPE, errorPage, reasonOf } from './error-page.js';
 import type { Exchange, ResponseSink } from '../upstream/exchange.js';
 import type { BodyIntake } from './body-intake.js';
 import type { BodyFraming } from './request-checks.js';
@@ -23,15 +24,6 @@ export interface ReplyContext {
   retryAfterSeconds: number;
 }
 
-export const REASON: Record<number, string> = {
-  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other',
-  305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  408: 'Request Timeout', 410: 'Gone', 411: 'Length Required',
-  413: 'Content Too Large', 417: 'Expectation Failed', 451: 'Unavailable For Legal Reasons', 499: 'Client Closed Request',
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
-  504: 'Gateway Timeout', 507: 'Insufficient Storage',
-};
 
 /** How an answer made by the gateway treats the connection. */
 export interface ErrorOptions {
@@ -81,34 +73,6 @@ const CHUNK_PIECE = CORK_BUDGET - CHUNK_FRAMING;
 /** Bytes (an upper bound) written into the cork that is open now; reset when one opens. */
 let corkUsed = 0;
 
-function errorBody(status: number, reason: string): string {
-  return `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head><body><h1>${reason}</h1></body></html>\n`;
-}
-
-/**
- * A conditional GET answered by the app with 200: the gateway acts as the origin would
- * (Apache does too): If-None-Match against the app's ETag, else If-Modified-Since against
- * its Last-Modified (RFC 9110 §13.2.2).
- */
-function notModified(req: RequestSnapshot, head: CgiHead): boolean {
-  const inm = headerOf(req, 'if-none-match');
-  const ims = inm === undefined ? headerOf(req, 'if-modified-since') : undefined;
-  if (inm === undefined && ims === undefined) return false;
-  let etag: string | undefined;
-  let lastModified: string | undefined;
-  const h = head.headers;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i]!.toLowerCase();
-    if (name === 'etag') etag = h[i + 1];
-    else if (name === 'last-modified') lastModified = h[i + 1];
-  }
-  if (inm !== undefined) return etag !== undefined && etagListMatches(inm, etag, true);
-  if (lastModified === undefined) return false;
-  const since = parseHttpDate(ims!);
-  const modified = parseHttpDate(lastModified);
-  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
-}
-
 /** Bytes uWS writes for a head: status line and header lines (values go out as latin-1 or ASCII). */
 function headBytes(head: CgiHead, extra: readonly string[]): number {
   let n = 11 + head.statusLine.length;          // "HTTP/1.1 " + status line + CRLF
@@ -116,16 +80,6 @@ function headBytes(head: CgiHead, extra: readonly string[]): number {
   for (let i = 0; i < h.length; i++) n += h[i]!.length + 2;
   for (let i = 0; i < extra.length; i++) n += Buffer.byteLength(extra[i]!) + 2;
   return n;
-}
-
-/** The 304 version of a head: no Content-Type, no Content-Length (RFC 9110 §15.4.5). */
-function asNotModified(head: CgiHead): CgiHead {
-  const headers: string[] = [];
-  const h = head.headers;
-  for (let i = 0; i < h.length; i += 2) {
-    if (h[i]!.toLowerCase() !== 'content-type') headers.push(h[i]!, h[i + 1]!);
-  }
-  return { ...head, status: 304, reason: 'Not Modified', statusLine: '304 Not Modified', headers, contentLength: -1 };
 }
 
 // Cork callbacks without a closure per reply: res.cork() runs its callback at once, so the
@@ -600,14 +554,14 @@ export class UwsReply implements ResponseSink, RequestRecord {
   sendError(status: number, opts: ErrorOptions = {}): void {
     if (this.aborted || this.done) return;
     this.headSent = true;
-    const reason = REASON[status] ?? 'Error';
-    const body = errorBody(status, reason);
+    const reason = reasonOf(status);
+    const body = errorPage(status);
     const res = this.res;
     this.status = status;
     if (this.method !== 'HEAD') this.bytesOut = body.length;
     res.cork(() => {
       res.writeStatus(`${status} ${reason}`);
-      res.writeHeader('Content-Type', 'text/html; charset=utf-8');
+      res.writeHeader('Content-Type', ERROR_PAGE_TYPE);
       if (opts.retryAfter === true) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
       // HEAD: endWithoutBody's close flag sends a bogus length and hangs (native-notes/uws.md):
       // the header alone, and the client closes.

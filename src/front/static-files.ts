@@ -6,6 +6,8 @@
 
 import { close, open, read, type Stats } from 'node:fs';
 import { headerOf, type RequestSnapshot } from '../request.js';
+import { evaluatePreconditions, ifRangeAllows } from './conditional.js';
+import { ERROR_PAGE_TYPE, errorPage, reasonOf } from './error-page.js';
 import type { HttpResponse } from './uws.js';
 
 // ---- pure helpers ------------------------------------------------------------------------
@@ -75,66 +77,6 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { kind: 'range', start, end };
 }
 
-/** Parses an HTTP date to ms, or NaN (Date.parse accepts the three RFC 9110 forms). */
-export function parseHttpDate(value: string): number {
-  return Date.parse(value);
-}
-
-/** Does an If-Match / If-None-Match list contain etag? weak: W/ ignored on both sides. */
-export function etagListMatches(list: string, etag: string, weak: boolean): boolean {
-  if (list.trim() === '*') return true;
-  const bare = etag.startsWith('W/') ? etag.slice(2) : etag;
-  for (const raw of list.split(',')) {
-    let tag = raw.trim();
-    if (tag.startsWith('W/')) {
-      if (!weak) continue;                                 // a weak tag never matches strongly
-      tag = tag.slice(2);
-    }
-    if (tag === bare && (weak || !etag.startsWith('W/'))) return true;
-  }
-  return false;
-}
-
-/**
- * Evaluates preconditions in RFC 9110 §13.2.2 order for a GET or HEAD:
- * If-Match → 412, else If-Unmodified-Since → 412, then If-None-Match → 304,
- * else If-Modified-Since → 304. Returns 200 when the request should proceed.
- */
-export function evaluatePreconditions(req: Pick<RequestSnapshot, 'headers'>, etag: string,
-                                      mtimeMs: number): 200 | 304 | 412 {
-  const mtimeSec = Math.floor(mtimeMs / 1000);
-  const ifMatch = headerOf(req as RequestSnapshot, 'if-match');
-  if (ifMatch !== undefined) {
-    if (!etagListMatches(ifMatch, etag, false)) return 412;
-  } else {
-    const ius = headerOf(req as RequestSnapshot, 'if-unmodified-since');
-    if (ius !== undefined) {
-      const t = parseHttpDate(ius);
-      if (!Number.isNaN(t) && mtimeSec > Math.floor(t / 1000)) return 412;
-    }
-  }
-  const inm = headerOf(req as RequestSnapshot, 'if-none-match');
-  if (inm !== undefined) {
-    if (etagListMatches(inm, etag, true)) return 304;
-  } else {
-    const ims = headerOf(req as RequestSnapshot, 'if-modified-since');
-    if (ims !== undefined) {
-      const t = parseHttpDate(ims);
-      if (!Number.isNaN(t) && mtimeSec <= Math.floor(t / 1000)) return 304;
-    }
-  }
-  return 200;
-}
-
-/** If-Range (RFC 9110 §13.1.5): may the Range header be used? Strong ETag or exact date. */
-export function ifRangeAllows(ifRange: string | undefined, etag: string, mtimeMs: number): boolean {
-  if (ifRange === undefined) return true;
-  const v = ifRange.trim();
-  if (v.startsWith('"') || v.startsWith('W/')) return !v.startsWith('W/') && v === etag;
-  const t = parseHttpDate(v);
-  return !Number.isNaN(t) && Math.floor(t / 1000) === Math.floor(mtimeMs / 1000);
-}
-
 // ---- I/O ---------------------------------------------------------------------------------
 
 export interface StaticOutcome {
@@ -163,11 +105,6 @@ function writeExtra(res: HttpResponse, h: readonly string[] | undefined): void {
 
 const DEFAULT_CHUNK = 64 * 1024;
 
-function errorPage(status: number, reason: string, text: string): string {
-  return `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>${status} ${reason}` +
-    `</title>\n</head><body>\n<h1>${reason}</h1>\n<p>${text}</p>\n</body></html>\n`;
-}
-
 /**
  * Answers req with the file at `filename` (already stat'ed by the caller). From this call on
  * serveStatic owns `res`: it replaces res.onAborted (call it only on a response that has not
@@ -180,24 +117,23 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
   const onDone = options.onDone;
   const head = req.method === 'HEAD';
   res.onAborted(() => onDone?.({ status: 0, bytes: 0, aborted: true }));
-  const simple = (status: number, reason: string, text: string, extra?: [string, string]): void => {
-    const body = errorPage(status, reason, text);
+  const simple = (status: number, text: string | undefined, extra?: [string, string]): void => {
+    const body = errorPage(status, text);
     res.cork(() => {
-      res.writeStatus(`${status} ${reason}`);
+      res.writeStatus(`${status} ${reasonOf(status)}`);
       if (extra !== undefined) res.writeHeader(extra[0], extra[1]);
       writeExtra(res, options.headers);
-      res.writeHeader('Content-Type', 'text/html; charset=iso-8859-1');
+      res.writeHeader('Content-Type', ERROR_PAGE_TYPE);
       if (head) endHead(res, body.length); else res.end(body);
     });
     onDone?.({ status, bytes: head ? 0 : body.length, aborted: false });
   };
   if (req.method !== 'GET' && !head) {
-    simple(405, 'Method Not Allowed', `The requested method ${req.method} is not allowed for this URL.`,
-      ['Allow', 'GET, HEAD']);
+    simple(405, undefined, ['Allow', 'GET, HEAD']);
     return;
   }
   if (!stat.isFile()) {
-    simple(404, 'Not Found', 'The requested URL was not found on this server.');
+    simple(404, undefined);
     return;
   }
   const size = stat.size;
@@ -214,7 +150,7 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
     return;
   }
   if (pre === 412) {
-    simple(412, 'Precondition Failed', 'The precondition on the request for this URL evaluated to false.');
+    simple(412, undefined);
     return;
   }
   let range = parseRange(headerOf(req as RequestSnapshot, 'range'), size);
@@ -222,9 +158,7 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
     range = { kind: 'whole' };
   }
   if (range.kind === 'unsatisfiable') {
-    simple(416, 'Requested Range Not Satisfiable', 'None of the range-specifier values in the Range ' +
-      'request-header field overlap the current extent of the selected resource.',
-      ['Content-Range', `bytes */${size}`]);
+    simple(416, undefined, ['Content-Range', `bytes */${size}`]);
     return;
   }
   const start = range.kind === 'range' ? range.start : 0;
@@ -289,11 +223,9 @@ class FileTransfer {
     if (this.aborted) { if (!err) close(fd, noop); return; }
     if (err) {
       const status = err.code === 'EACCES' || err.code === 'EPERM' ? 403 : 404;
-      const reason = status === 403 ? 'Forbidden' : 'Not Found';
-      const body = errorPage(status, reason, status === 403
-        ? "You don't have permission to access this resource." : 'The requested URL was not found on this server.');
+      const body = errorPage(status);
       this.res.cork(() => {
-        this.res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/html; charset=iso-8859-1').end(body);
+        this.res.writeStatus(`${status} ${reasonOf(status)}`).writeHeader('Content-Type', ERROR_PAGE_TYPE).end(body);
       });
       this.finished = true;
       this.onDone?.({ status, bytes: body.length, aborted: false });

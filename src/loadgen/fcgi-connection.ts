@@ -5,7 +5,7 @@
 // kept. END_REQUEST ends a request: protocolStatus ≠ 0, appStatus ≠ 0 and a bad head are
 // failures of their own kinds. Without FCGI_KEEP_CONN (--no-keepalive) the connection is
 // closed after each request.
-import { CgiHeadParser, HEAD_ERROR } from '../protocol/cgi-head.js';
+import { CgiHeadParser, HEAD_ERROR } from '../cgi/response-head.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import { RecordReader, type RecordSink } from '../protocol/record-reader.js';

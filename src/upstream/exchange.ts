@@ -3,7 +3,7 @@
 // to a ResponseSink with backpressure, and decide whether the connection may be reused.
 // It knows nothing of uWS: front/ implements ResponseSink.
 import { GatewayError, quoteLogText, type ErrorCode } from '../errors.js';
-import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../protocol/cgi-head.js';
+import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../cgi/response-head.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';
 import { frameCopy, setRecordIds } from '../protocol/stream-writer.js';
 import { FailKind, type ConnectionUser, type UpstreamConnection } from './connection.js';

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { contentTypeFor, etagFor, etagListMatches, evaluatePreconditions, httpDate, ifRangeAllows,
-         parseRange, serveStatic, type StaticOutcome } from '../../src/front/static-files.js';
+import { contentTypeFor, etagFor, httpDate, parseRange, serveStatic, type StaticOutcome } from '../../src/front/static-files.js';
+import { etagListMatches, evaluatePreconditions, ifRangeAllows } from '../../src/front/conditional.js';
 import { copyHeaders, upperMethod } from '../../src/front/snapshot.js';
 import { closeListening, listenApp, type Listening } from '../../src/front/listen.js';
 import { loadUws, type TemplatedApp } from '../../src/front/uws.js';

@@ -22,6 +22,7 @@
 // - Values are trimmed of OWS and kept as 'latin1' strings: one char per byte, lossless.
 //   uWS writes JS strings as UTF-8, so a value with bytes >= 0x80 must be written as
 //   Buffer.from(value, 'latin1'); CgiHead.nonAscii says whether any value needs that.
+import { reasonFor } from './status-reasons.js';
 import type { ErrorCode } from '../errors.js';
 
 export interface CgiHead {
@@ -80,36 +81,9 @@ export const HEAD_ERROR = -2;
 
 const LF = 0x0a, CR = 0x0d, SP = 0x20, HT = 0x09, COLON = 0x3a;
 
-/**
- * Reason phrases for a Status without one: RFC 9110 §15 (plus 102/103, 207/208/226,
- * 418, 421-429, 431, 451, 506-511 from their RFCs). Unknown codes get ''.
- */
-const REASONS: Record<number, string> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted', 203: 'Non-Authoritative Information',
-  204: 'No Content', 205: 'Reset Content', 206: 'Partial Content', 207: 'Multi-Status',
-  208: 'Already Reported', 226: 'IM Used',
-  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other',
-  304: 'Not Modified', 305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
-  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden',
-  404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
-  407: 'Proxy Authentication Required', 408: 'Request Timeout', 409: 'Conflict', 410: 'Gone',
-  411: 'Length Required', 412: 'Precondition Failed', 413: 'Content Too Large',
-  414: 'URI Too Long', 415: 'Unsupported Media Type', 416: 'Range Not Satisfiable',
-  417: 'Expectation Failed', 418: "I'm a teapot", 421: 'Misdirected Request',
-  422: 'Unprocessable Content', 423: 'Locked', 424: 'Failed Dependency', 425: 'Too Early',
-  426: 'Upgrade Required', 428: 'Precondition Required', 429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large', 451: 'Unavailable For Legal Reasons',
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
-  506: 'Variant Also Negotiates', 507: 'Insufficient Storage', 508: 'Loop Detected',
-  510: 'Not Extended', 511: 'Network Authentication Required',
-};
 /** Status lines by code (200..999), built once: "404 Not Found", "599 ". */
 const STATUS_LINES: string[] = [];
-for (let c = 200; c <= 999; c++) STATUS_LINES[c] = `${c} ${REASONS[c] ?? ''}`;
-
-/** The standard reason phrase for a code, '' when it has none. */
-export const reasonFor = (code: number): string => REASONS[code] ?? '';
+for (let c = 200; c <= 999; c++) STATUS_LINES[c] = `${c} ${reasonFor(c)}`;
 
 /** RFC 9110 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA. */
 const TCHAR = new Uint8Array(256);

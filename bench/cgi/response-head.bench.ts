@@ -3,7 +3,8 @@
 // chunk and split in two, against a naive parser that decodes the chunk to a string,
 // splits it on line ends and lower-cases every name. Not timed: the record reader.
 import { deepStrictEqual } from 'node:assert/strict';
-import { CgiHeadParser, type CgiHead, reasonFor } from '../../src/protocol/cgi-head.js';
+import { CgiHeadParser, type CgiHead } from '../../src/cgi/response-head.js';
+import { reasonFor } from '../../src/cgi/status-reasons.js';
 import { runSuite } from '../harness.js';
 
 const head = 'Status: 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nX-Powered-By: PHP/8.2.7\r\n'

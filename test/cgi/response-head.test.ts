@@ -1,12 +1,13 @@
-// Tests for the CGI header block parser (src/protocol/cgi-head.ts): every rule, every
+// Tests for the CGI header block parser (src/cgi/response-head.ts): every rule, every
 // split position, limits as parameters, and a fast-check round trip of random heads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, reasonFor,
+  CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE,
   type CgiHead, type CgiHeadError, type CgiHeadErrorKind,
-} from '../../src/protocol/cgi-head.js';
+} from '../../src/cgi/response-head.js';
+import { reasonFor } from '../../src/cgi/status-reasons.js';
 
 type Outcome =
   | { ok: true; body: number; head: CgiHead }      // body: absolute offset of the body in the input
