@@ -101,7 +101,7 @@ export class BalancedRequest implements ResponseSink {
       this.host.log(`FCGATE_MEMBER_ERROR balancer=${this.balancer.name} member=${m.name} ${this.reply.tag} cause="${err.message.replace(/"/g, "'")}" retry_ms=${m.worker.retryMs}`);
     }
     // A body can move to another member only while nothing of it was sent (handOverBody).
-    const movable = !this.hasBody || this.exchange === null || this.exchange.untouched;
+    const movable = !this.hasBody || this.exchange === null || !this.exchange.acquired;
     if (!headSent && !this.reply.aborted && !this.balancer.config.noFailover && movable && this.canRetry(code)) {
       const tried = this.tried ??= [];
       tried.push(m);

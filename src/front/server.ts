@@ -18,9 +18,10 @@ import type { GatewayStats } from '../threads/messages.js';
 import { quietObserver } from '../observe/standalone.js';
 import type { TelemetrySpec, ThreadObserver } from '../observe/thread-observer.js';
 import type { Tuning } from '../tuning.js';
-import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
+import type { ConnectionBudget } from '../upstream/budget.js';
 import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
-import { Pool, type PoolStats } from '../upstream/pool.js';
+import type { PoolStats } from '../upstream/pool.js';
+import { PoolRegistry } from '../proxy/pools.js';
 import { closeListening, listenApp, listenUnix, type Listening } from './listen.js';
 import { BalancedRequest, type BalancedHost } from './balanced-request.js';
 import { UwsReply, type ReplyContext } from './reply.js';
@@ -69,8 +70,7 @@ export class Gateway {
   /** The configuration in force; reload() swaps it. */
   config: GatewayConfig;
   private readonly tuning: Tuning;
-  private readonly pools = new Map<string, Pool>();
-  private readonly budgets: Map<string, ConnectionBudget>;
+  private readonly pools: PoolRegistry;
   /** This thread's balancers (counters per thread; operator state in `board`, shared). */
   private readonly balancers = new Map<string, BalancerRuntime>();
   private board!: BalancerBoard;
@@ -97,9 +97,10 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
     this.tuning = options.tuning;
-    this.budgets = options.budgets ?? new Map();
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.observer = options.observer ?? quietObserver(this.config);
+    this.pools = new PoolRegistry({ tuning: this.tuning, log: this.log, observer: this.observer,
+      ...(options.budgets !== undefined ? { budgets: options.budgets } : {}) });
     this.server = serverInfoFromEnv(process.env, this.config.serverAdmin);
     this.exchangeOptions = {
       maxHead: this.tuning.FCGATE_MAX_HEAD,
@@ -118,7 +119,7 @@ export class Gateway {
     this.resetMembers();
     this.observer.attach({
       inFlight: () => this.inFlight,
-      pools: () => [...this.pools.values()].map((p) => ({ name: p.name, idle: p.idleCount, busy: p.busy, size: p.size, pending: p.pending })),
+      pools: () => [...this.pools.all].map((p) => ({ name: p.name, idle: p.idleCount, busy: p.busy, size: p.size, pending: p.pending })),
       memberErrors: () => [...this.balancers.values()].flatMap((b) => b.members.map((m) => ({ slot: m.slot, errorUntil: m.errorUntil }))),
     });
   }
@@ -159,7 +160,7 @@ export class Gateway {
   get balancerBoard(): BalancerBoard { return this.board; }
 
   /** A backend's connection cap (the metrics' fcgate_upstream_connections_max). */
-  capOf(name: string): number | undefined { return this.budgets.get(name)?.cap; }
+  capOf(name: string): number | undefined { return this.pools.capOf(name); }
 
   /** The health checker running in this gateway, if any (history for the manager). */
   get healthChecker(): HealthChecker | null { return this.health; }
@@ -182,14 +183,11 @@ export class Gateway {
    */
   reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer,
          telemetry?: TelemetrySpec): void {
-    const old = [...this.pools.values()];
-    this.pools.clear();
-    if (budgets !== undefined) for (const [name, b] of budgets) this.budgets.set(name, b);
     this.config = config;
     this.server = serverInfoFromEnv(process.env, config.serverAdmin);
     this.useBalancerState(balancerState);
     this.observer.configure(config, telemetry);
-    for (const p of old) p.windDown();
+    this.pools.reload(budgets);
   }
 
   /** Counters for the metrics: requests served and in flight, this thread's pools. */
@@ -251,33 +249,10 @@ export class Gateway {
     this.health?.stop();
     this.stopListening();
     for (const a of this.apps) a.app.close();
-    for (const p of this.pools.values()) p.close();
+    this.pools.close();
   }
 
-  poolStats(): Record<string, PoolStats> {
-    const out: Record<string, PoolStats> = {};
-    for (const [name, p] of this.pools) out[name] = p.snapshot();
-    return out;
-  }
-
-  private poolFor(worker: WorkerSettings): Pool {
-    let pool = this.pools.get(worker.name);
-    if (pool === undefined) {
-      let budget = this.budgets.get(worker.name);
-      if (budget === undefined) {
-        budget = new LocalBudget(worker.max ?? this.tuning.FCGATE_DEFAULT_MAX_CONNS);
-        this.budgets.set(worker.name, budget);
-      }
-      pool = new Pool(worker, budget, {
-        queueLimit: this.tuning.FCGATE_QUEUE_LIMIT,
-        log: this.log,
-        maxRequestsPerConnection: this.tuning.FCGATE_CONN_MAX_REQUESTS,
-        retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
-      }, this.observer);
-      this.pools.set(worker.name, pool);
-    }
-    return pool;
-  }
+  poolStats(): Record<string, PoolStats> { return this.pools.stats(); }
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
     const snap = takeSnapshot(req, res, local, 'http');
@@ -423,7 +398,7 @@ export class Gateway {
       const path = balanced.member.path;
       if (path !== '') r = { ...r, targetPath: path + r.targetPath };
     }
-    const pool = this.poolFor(worker);
+    const pool = this.pools.poolFor(worker);
     try {
       const params = buildParams(snap, r, this.server, member);
       params.list.push('UNIQUE_ID', reply.requestId);          // mod_unique_id's name for the request id

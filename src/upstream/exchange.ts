@@ -77,7 +77,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   private congested = false;
   private reusedConn = false;
   /** A connection was handed to this exchange at least once (so bytes may have reached the app). */
-  private acquired = false;
+  private wasAcquired = false;
   /** The app's Content-Length still to pass on; -1 when it sent none. */
   private remaining = -1;
   private discard = false;
@@ -150,16 +150,16 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   /** Keep reading the app but drop the body (HEAD, local redirects). */
   discardBody(): void { this.discard = true; }
 
+  /** A connection was handed to this exchange at least once: bytes of the request may have reached the app. */
+  get acquired(): boolean { return this.wasAcquired; }
+
   /**
    * Balancer failover: when this exchange never got a connection (nothing reached the
    * app), moves the STDIN records it holds into `next` (built with its own preamble for
    * another member) and returns true; false when bytes may have been sent.
    */
-  /** No connection was ever handed to this exchange: nothing of the request reached the app. */
-  get untouched(): boolean { return !this.acquired; }
-
   handOverBody(next: Exchange): boolean {
-    if (this.acquired) return false;
+    if (this.wasAcquired) return false;
     for (let i = 1; i < this.held.length; i++) next.hold(this.held[i]!);   // held[0] is the preamble
     next.bodyDone = this.bodyDone;
     this.held = [];
@@ -175,7 +175,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
       return;
     }
     this.conn = conn;
-    this.acquired = true;
+    this.wasAcquired = true;
     this.acquiredAt = performance.now();
     this.reusedConn = conn.served > 0;
     this.state = State.Head;

@@ -79,7 +79,8 @@ export class Pool {
   private watching = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
-  readonly stats: PoolStats = { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
+  /** Running totals (connections opened, reused, failed); the gauges are filled in by stats(). */
+  private readonly counts: PoolStats = { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
   private readonly onIdleLost = (conn: UpstreamConnection, detail: string): void => this.dropIdle(conn, detail);
   /** Requests on new connections waiting for their first byte (watchFresh). */
   private readonly fresh = new Set<FreshRequest>();
@@ -170,7 +171,7 @@ export class Pool {
     }
     const conn = this.takeIdle();
     if (conn !== null) {
-      this.stats.reused++;
+      this.counts.reused++;
       this.hand(w, conn);
       return;
     }
@@ -206,7 +207,7 @@ export class Pool {
     }
     const w = this.nextWaiter();
     if (w !== null) {
-      this.stats.reused++;
+      this.counts.reused++;
       this.hand(w, conn);
       this.syncWaiting();
       return;
@@ -245,8 +246,9 @@ export class Pool {
     this.syncWaiting();
   }
 
-  snapshot(): PoolStats {
-    const s = this.stats;
+  /** The gauges and totals now (a copy). */
+  stats(): PoolStats {
+    const s = this.counts;
     s.size = this.open; s.idle = this.idle.length; s.busy = this.busyCount; s.pending = this.queue.size;
     return { ...s };
   }
@@ -264,14 +266,14 @@ export class Pool {
       if (conn === null) {
         this.open--;
         this.budget.give();
-        this.stats.failedConnects++;
+        this.counts.failedConnects++;
         this.observer?.connected(this, false, timedOut);
         const code = timedOut ? 'FCGATE_CONNECT_TIMEOUT' : 'FCGATE_CONNECT_FAILED';
         if (!w.cancelled) w.onAcquireFailed(new GatewayError(code, this.name, err!.message));
         this.serveQueue();
         return;
       }
-      this.stats.opened++;
+      this.counts.opened++;
       this.observer?.connected(this, true, false);
       conn.socket.once('close', () => this.onClosed());
       if (w.cancelled || this.closing) {
@@ -296,7 +298,7 @@ export class Pool {
       if (conn !== null) {
         const w = this.nextWaiter();
         if (w === null) { conn.onIdleLost = this.onIdleLost; this.idle.push(conn); break; }
-        this.stats.reused++;
+        this.counts.reused++;
         this.hand(w, conn);
         continue;
       }

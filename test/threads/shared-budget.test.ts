@@ -115,7 +115,7 @@ describe('two pools over one SharedBudget', () => {
       const again = waiter();
       poolA.acquire(again.w);
       await again.got;
-      assert.equal(poolA.snapshot().reused, 1);
+      assert.equal(poolA.stats().reused, 1);
     } finally { poolA.close(); }
   });
 
