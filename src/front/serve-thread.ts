@@ -5,6 +5,7 @@
 // open aborts the whole process) and exits so that main replaces it.
 // Nothing here parses configuration text or speaks HTTP: config/ and front/ do.
 import { Gateway } from './server.js';
+import { installInFlightBoard } from './in-flight.js';
 import { loadUws } from './uws.js';
 import { budgetsForThread } from '../threads/budget-table.js';
 import { configFromSource } from '../threads/config-source.js';
@@ -19,6 +20,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
   const { slot, control } = task;
   const send = (m: FromThread): void => control.postMessage(m);
   loadUws();
+  const board = installInFlightBoard(task.inFlight);
   const gateway = new Gateway({
     config: { ...configFromSource(task.source), listen: task.listen },
     tuning: task.tuning,
@@ -35,6 +37,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     if (crashed) return;
     crashed = true;
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    board.freeze();                      // what is in flight now is what main logs as lost
     try { send({ type: 'crashed', slot, error: text }); } catch { /* port gone: main sees the exit */ }
     try { gateway.close(); } catch { /* closing what is left; the exit follows */ }
     setTimeout(() => process.exit(1), CRASH_EXIT_DELAY_MS);

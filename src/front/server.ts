@@ -26,6 +26,7 @@ import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
 import { BodyIntake } from './body-intake.js';
 import { checkRequest, type BodyFraming } from './request-checks.js';
 import { BodySpool, SpoolAccount, SpoolResult } from './spool.js';
+import { inFlightBoard } from './in-flight.js';
 import { serveStatic } from './static-files.js';
 import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
@@ -82,6 +83,8 @@ export class Gateway {
   private readonly replyContext: ReplyContext;
   private readonly spoolAccount: SpoolAccount;
   private readonly spoolDir: string;
+  /** This thread's in-flight board: what a crash of the thread would lose (issue 9 item 12). */
+  private readonly requestBoard = inFlightBoard();
   readonly log: (line: string) => void;
   /** Requests in flight (for drain). */
   inFlight = 0;
@@ -260,6 +263,7 @@ export class Gateway {
     const snap = takeSnapshot(req, res, local, 'http');
     const tag = `req=${++requestSerial} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
     const reply = new UwsReply(res, snap.method, tag, this.replyContext);
+    reply.inFlightSlot = this.requestBoard.enter(requestSerial, snap.method, snap.path, snap.query);
     reply.snapshot = snap;
     this.inFlight++;
     // The reply calls onFinished once (finished, answered or aborted): one shared function.
@@ -395,6 +399,7 @@ export class Gateway {
     }
     const exchange = new Exchange(this.poolFor(worker), preamble, hasBody, balanced ?? reply, this.exchangeOptions, reply.tag);
     reply.exchange = exchange;
+    this.requestBoard.setBackend(reply.inFlightSlot, worker.name);
     reply.flush = worker.flushPackets;
     reply.flushWaitMs = worker.flushWaitMs;
     return exchange;

@@ -39,6 +39,8 @@ export interface ServeTask {
   spoolAccount: SharedArrayBuffer;
   /** FCGATE_TEST_HOOKS=1: honour the 'crash' message. */
   testHooks: boolean;
+  /** The thread's in-flight board (front/in-flight.ts), read by main when the thread dies. */
+  inFlight: SharedArrayBuffer;
 }
 
 /** What a serve task resolves to once the thread has drained. */
