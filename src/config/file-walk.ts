@@ -3,7 +3,24 @@
 // Synchronous stat calls (a few µs each on cached dentries); used only by the handler
 // form, never for ProxyPass routes.
 
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
+
+/**
+ * stat that answers "nothing usable there" (undefined) for a path that cannot name a file
+ * here: a segment longer than NAME_MAX (ENAMETOOLONG: any client can send one, and it was a
+ * 500, issue 9 fuzz), a file used as a directory (ENOTDIR), a symlink loop (ELOOP), a
+ * directory we may not search (EACCES). All are a 404, as nginx answers for the first three.
+ * Anything else (EIO…) is a real failure and throws.
+ */
+function statOrMissing(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENAMETOOLONG' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES') return undefined;
+    throw err;
+  }
+}
 
 export type WalkResult =
   /** A file, or the first path segment that does not exist (`exists` false). */
@@ -26,7 +43,7 @@ export function walkPath(root: string, decodedPath: string): WalkResult {
     let end = decodedPath.indexOf('/', pos);
     if (end < 0) end = n;
     const next = cur + '/' + decodedPath.slice(pos, end);
-    const st = statSync(next, { throwIfNoEntry: false });
+    const st = statOrMissing(next);
     if (st === undefined || !st.isDirectory()) {
       return {
         kind: 'file', filename: next, exists: st !== undefined,
@@ -42,7 +59,7 @@ export function walkPath(root: string, decodedPath: string): WalkResult {
 /** The first DirectoryIndex name that is an existing file in `dir`, or null. */
 export function findIndex(dir: string, names: string[]): string | null {
   for (const name of names) {
-    const st = statSync(dir + '/' + name, { throwIfNoEntry: false });
+    const st = statOrMissing(dir + '/' + name);
     if (st !== undefined && !st.isDirectory()) return name;
   }
   return null;
