@@ -121,3 +121,18 @@ async function exchange2(port: number, bytes: Buffer) {
     return await c.read({ timeoutMs: 8000, keepBody: true });
   } finally { c.close(); }
 }
+
+// Found while measuring the limits for docs/security.md.
+
+test('a client that stops reading a response is closed after a send timeout, and the app is let go', { todo: 'issue 9: no send timeout: a client that never reads holds its request and the app worker behind it for as long as it keeps the connection open (40 s measured, no end; nginx send_timeout and Apache Timeout: 60 s). FCGATE_SEND_TIMEOUT is the name this test assumes' }, async (t) => {
+  const flood = await HostileApp.start();
+  const g = await startTestGateway({ config: `ProxyPass / ${flood.url}/\n`, tuning: { FCGATE_SEND_TIMEOUT: 1000 } as never });
+  t.after(async () => { await g.stop(); await flood.close(); });
+  const c = await RawConnection.connect(g.port);
+  try {
+    c.socket.pause();                                  // never reads
+    await c.send(buildRequest({ target: '/flood-stdout?bytes=300000000', headers: [['Host', 'a']] }));
+    assert.ok(await c.waitClosed(5000), 'the gateway still holds a client that has read nothing for 5 s');
+    assert.ok(g.logs.some((l) => /SEND_TIMEOUT|CLIENT/.test(l)), g.logs.join('\n'));
+  } finally { c.close(); }
+});
