@@ -1,5 +1,5 @@
 // Bench: what registering a request on the thread's in-flight board costs (issue 9 item 12):
-// enter (serial, method, path, query), setBackend, leave, as onRequest, startExchange and the
+// enter (request id, method, path, query), setBackend, leave, as onRequest, startExchange and the
 // reply's completion do, against the naive registry (a Map of objects per request, which
 // would also die with the thread). Input: a PHP-like request target. Not timed: the log
 // decoding in the main thread, which runs only after a crash.
@@ -17,20 +17,22 @@ const board = new InFlightBoard(buffer);
 let serial = 0;
 
 /** A typical moment: a few requests already in flight, one more starts and ends. */
-const standing = [board.enter(++serial, 'GET', '/a', ''), board.enter(++serial, 'POST', '/b', 'c=d')];
+const standing = [board.enter('Xk3_aQ9b-1', 'GET', '/a', ''), board.enter('Xk3_aQ9b-2', 'POST', '/b', 'c=d')];
+/** Request ids as the thread's log lines write them (a thread prefix and a counter). */
+const ids = Array.from({ length: 1024 }, (_, i) => `Xk3_aQ9b-${(i + 3).toString(36)}`);
 
 interface Entry { method: string; target: string; backend: string; startedAt: number }
-const naiveMap = new Map<number, Entry>();
+const naiveMap = new Map<string, Entry>();
 
 // Same information read back both ways.
-const probe = board.enter(1000, method, path, query);
+const probe = board.enter('probe-1', method, path, query);
 board.setBackend(probe, backend);
-const lost = readBoard(buffer).lost.find((l) => l.serial === 1000)!;
-naiveMap.set(1000, { method, target: query ? `${path}?${query}` : path, backend, startedAt: lost.startedAt });
-const e = naiveMap.get(1000)!;
+const lost = readBoard(buffer).lost.find((l) => l.id === 'probe-1')!;
+naiveMap.set('probe-1', { method, target: query ? `${path}?${query}` : path, backend, startedAt: lost.startedAt });
+const e = naiveMap.get('probe-1')!;
 deepStrictEqual({ method: lost.method, target: lost.target, backend: lost.backend }, { method: e.method, target: e.target, backend: e.backend });
 board.leave(probe);
-naiveMap.delete(1000);
+naiveMap.delete('probe-1');
 
 runSuite({
   suite: 'in-flight',
@@ -39,7 +41,7 @@ runSuite({
     {
       name: 'InFlightBoard',
       fn: () => {
-        const s = board.enter(++serial, method, path, query);
+        const s = board.enter(ids[++serial & 1023]!, method, path, query);
         board.setBackend(s, backend);
         board.leave(s);
         return s + 1;
@@ -49,7 +51,7 @@ runSuite({
   baseline: {
     name: 'Map of objects',
     fn: () => {
-      const id = ++serial;
+      const id = ids[++serial & 1023]!;
       const entry: Entry = { method, target: query ? `${path}?${query}` : path, backend: '', startedAt: Date.now() };
       naiveMap.set(id, entry);
       entry.backend = backend;

@@ -11,19 +11,21 @@
 //           u32 names      backend names in the table
 //   names   NAMES × NAME_BYTES: u8 length, then the worker name (fcgi://host:port/…)
 //   slot    u32 state      0 free, 1 in flight
-//           u32 serial     the request number in its thread (`req=N` in that thread's log lines)
 //           u32 started    seconds since the epoch (a coarse clock: see `clock`)
 //           u8  method     a code (1 GET, 2 POST, …), 0 when the name is written out
 //           u8  name len   of a written-out method
 //           u16 backend    1 + its index in the names table, 0 none yet
-//           u16 target     bytes written of the target, u16 1 when it was longer than its room
+//           u16 target     bytes written of the target
+//           u8  flags      1: the target was cut, 2: the id was cut
+//           u8  id len     bytes written of the request id
 //           20..36   method name (16 bytes), only for methods without a code
-//           36..256  target (220 bytes: path, then ?query), as latin-1
+//           36..84   request id (48 bytes: `req=…` in the thread's log lines), as latin-1
+//           84..256  target (172 bytes: path, then ?query), as latin-1
 //
 // A slot is taken from a free stack (last freed first, so a quiet thread touches few pages)
 // and given back by the reply's completion. Only the owning thread writes; the reader runs
-// after that thread has exited. Per request: a pop, a few stores and two latin1Write calls
-// (enter + setBackend + leave: ~110 ns, bench/front/in-flight.bench.ts), no Date.now()
+// after that thread has exited. Per request: a pop, a few stores and three latin1Write calls
+// (enter + setBackend + leave: ~170 ns, bench/front/in-flight.bench.ts), no Date.now()
 // (a syscall on some VMs): `started` comes from a clock a timer of the board moves each second.
 
 export const HEADER_BYTES = 16;
@@ -35,7 +37,8 @@ export const IN_FLIGHT_SLOTS = 4096;
 
 const SLOTS_AT = HEADER_BYTES + NAMES * NAME_BYTES;
 const METHOD_AT = 20, METHOD_MAX = 16;
-const TARGET_AT = 36, TARGET_MAX = SLOT_BYTES - TARGET_AT;
+const ID_AT = 36, ID_MAX = 48;
+const TARGET_AT = 84, TARGET_MAX = SLOT_BYTES - TARGET_AT;
 const METHODS = ['', 'GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'] as const;
 
 /** The code of a common method, 0 for the others. */
@@ -68,7 +71,9 @@ function startClock(): void {
 
 /** One request as the supervisor reads it back. */
 export interface LostRequest {
-  serial: number;
+  /** The request id the thread's log lines gave it (`req=…`), cut to 48 bytes (`idCut`). */
+  id: string;
+  idCut: boolean;
   method: string;
   /** Path and query as far as they fit (`cut` says whether they were longer). */
   target: string;
@@ -110,27 +115,28 @@ export class InFlightBoard {
   }
 
   /** Registers a request; returns its slot, or -1 when every slot is taken (then counted). */
-  enter(serial: number, method: string, path: string, query: string): number {
+  enter(id: string, method: string, path: string, query: string): number {
     if (this.top === 0) { this.u32[0] = this.u32[0]! + 1; return -1; }
     const slot = this.free[--this.top]!;
     const base = SLOTS_AT + slot * SLOT_BYTES;
     const w = base >>> 2;
     const b = this.bytes;
     this.u32[w] = 1;
-    this.u32[w + 1] = serial;
-    this.u32[w + 2] = clock;
+    this.u32[w + 1] = clock;
     const code = methodCode(method);
-    b[base + 12] = code;
-    if (code === 0) b[base + 13] = latin1Write.call(b, method, base + METHOD_AT, METHOD_MAX);
-    this.u16[(base + 14) >>> 1] = 0;                  // no backend yet
+    b[base + 8] = code;
+    if (code === 0) b[base + 9] = latin1Write.call(b, method, base + METHOD_AT, METHOD_MAX);
+    this.u16[(base + 10) >>> 1] = 0;                  // no backend yet
+    const idLen = latin1Write.call(b, id, base + ID_AT, ID_MAX);
+    b[base + 15] = idLen;
     let n = latin1Write.call(b, path, base + TARGET_AT, TARGET_MAX);
     let whole = path.length;
     if (query.length > 0) {
       whole += 1 + query.length;
       if (n < TARGET_MAX - 1) { b[base + TARGET_AT + n] = 0x3f; n += 1 + latin1Write.call(b, query, base + TARGET_AT + n + 1, TARGET_MAX - n - 1); }
     }
-    this.u16[(base + 16) >>> 1] = n;
-    this.u16[(base + 18) >>> 1] = whole > n ? 1 : 0;
+    this.u16[(base + 12) >>> 1] = n;
+    b[base + 14] = (whole > n ? 1 : 0) | (id.length > idLen ? 2 : 0);
     return slot;
   }
 
@@ -138,7 +144,7 @@ export class InFlightBoard {
   setBackend(slot: number, backend: string): void {
     if (slot < 0) return;
     const index = this.names.get(backend) ?? this.addName(backend);
-    this.u16[(SLOTS_AT + slot * SLOT_BYTES + 14) >>> 1] = index;
+    this.u16[(SLOTS_AT + slot * SLOT_BYTES + 10) >>> 1] = index;
   }
 
   /** Writes a new name into the table; 0 (none) once the table is full. */
@@ -189,20 +195,22 @@ export function readBoard(buffer: SharedArrayBuffer | ArrayBuffer): { lost: Lost
   for (let slot = 0; slot < slots; slot++) {
     const base = SLOTS_AT + slot * SLOT_BYTES;
     if (u32[base >>> 2] !== 1) continue;
-    const code = b[base + 12]!;
-    const backend = u16[(base + 14) >>> 1]!;
-    const targetLen = Math.min(u16[(base + 16) >>> 1]!, TARGET_MAX);
+    const code = b[base + 8]!;
+    const backend = u16[(base + 10) >>> 1]!;
+    const targetLen = Math.min(u16[(base + 12) >>> 1]!, TARGET_MAX);
+    const flags = b[base + 14]!;
     lost.push({
-      serial: u32[(base >>> 2) + 1]!,
+      id: b.toString('latin1', base + ID_AT, base + ID_AT + Math.min(b[base + 15]!, ID_MAX)),
+      idCut: (flags & 2) !== 0,
       method: code > 0 && code < METHODS.length ? METHODS[code]!
-        : b.toString('latin1', base + METHOD_AT, base + METHOD_AT + Math.min(b[base + 13]!, METHOD_MAX)),
+        : b.toString('latin1', base + METHOD_AT, base + METHOD_AT + Math.min(b[base + 9]!, METHOD_MAX)),
       target: b.toString('latin1', base + TARGET_AT, base + TARGET_AT + targetLen),
-      cut: u16[(base + 18) >>> 1] === 1,
+      cut: (flags & 1) !== 0,
       backend: backend > 0 && backend <= names.length ? names[backend - 1]! : '',
-      startedAt: u32[(base >>> 2) + 2]!,
+      startedAt: u32[(base >>> 2) + 1]!,
     });
   }
-  lost.sort((x, y) => x.startedAt - y.startedAt || x.serial - y.serial);
+  lost.sort((x, y) => x.startedAt - y.startedAt);
   return { lost, unlisted: u32[0]! };
 }
 

@@ -263,7 +263,7 @@ export class Gateway {
     const snap = takeSnapshot(req, res, local, 'http');
     const tag = `req=${++requestSerial} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
     const reply = new UwsReply(res, snap.method, tag, this.replyContext);
-    reply.inFlightSlot = this.requestBoard.enter(requestSerial, snap.method, snap.path, snap.query);
+    reply.inFlightSlot = this.requestBoard.enter(String(requestSerial), snap.method, snap.path, snap.query);
     reply.snapshot = snap;
     this.inFlight++;
     // The reply calls onFinished once (finished, answered or aborted): one shared function.

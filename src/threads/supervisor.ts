@@ -270,10 +270,10 @@ const escapeLog = (t: string): string => t.replace(/[\x00-\x1f\x7f"\\]/g, (c) =>
 
 /**
  * `FCGATE_THREAD_CRASH_LOST thread=0 req=17 GET /slow?ms=1000 backend=fcgi://127.0.0.1:9000 age_s=3 cause="…"`:
- * req=N is the id the thread's own log lines gave the request.
+ * req=… is the id the thread's own log lines gave the request.
  */
 export function lostLine(thread: number, r: LostRequest, now: number): string {
   const backend = r.backend === '' ? '' : ` backend=${escapeLog(r.backend)}`;
-  return `FCGATE_THREAD_CRASH_LOST thread=${thread} req=${r.serial} ${escapeLog(r.method.toUpperCase())} ${escapeLog(r.target)}${r.cut ? '…' : ''}`
+  return `FCGATE_THREAD_CRASH_LOST thread=${thread} req=${escapeLog(r.id)}${r.idCut ? '…' : ''} ${escapeLog(r.method.toUpperCase())} ${escapeLog(r.target)}${r.cut ? '…' : ''}`
     + `${backend} age_s=${Math.max(0, Math.round(now / 1000 - r.startedAt))} cause="the serving thread died with this request in flight; its client connection closed without an answer"`;
 }
