@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RawConnection, sleep } from '../helpers/raw-http.js';
+import { RawConnection } from '../helpers/raw-http.js';
 import { httpCase, type Layout } from '../helpers/http-fuzz.js';
 import { freePort, get, startApp } from '../threads/cli-process.js';
 import { alarming, compareToBaseline, fuzzSettings, measure, report, runCases, startGateway } from './fuzz-kit.js';
@@ -26,6 +26,8 @@ const CLOSING = new Set([400, 501]);
  * unless FCGATE_FUZZ_STRICT=1.
  */
 const STRICT = process.env['FCGATE_FUZZ_STRICT'] === '1';
+/** Resolves after `ms` without holding the process open. */
+const giveUp = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms).unref(); });
 
 test('fuzz: malformed HTTP requests against the real gateway (no crash, every case answered or closed, canary, RSS and fds)', async (t) => {
   const s = fuzzSettings({ count: 2000, seed: 20_260_509, concurrency: 24, budgetMs: 45_000 });
@@ -57,7 +59,7 @@ test('fuzz: malformed HTTP requests against the real gateway (no crash, every ca
       try {
         // A gateway that stops reading without closing would hold send() forever: bounded here,
         // and converse() then reports the case as neither answered nor closed.
-        await Promise.race([conn.send(c.pieces, c.delayMs), sleep(10_000)]);
+        await Promise.race([conn.send(c.pieces, c.delayMs), giveUp(10_000)]);
         const v = await conn.converse({ quietMs: c.valid ? 15_000 : 400, finMs: 3000, timeoutMs: 20_000, heads: c.heads, keepBody: c.valid,
           expect: c.heads.length });
         const statuses = v.responses.map((r) => r.status);
