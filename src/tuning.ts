@@ -120,7 +120,7 @@ const BY_NAME = new Map<string, Variable>(VARIABLES.map((v) => [v.name, v]));
  * Variables fcgate's own development tools read (test helpers, benchmarks, the e2e
  * scripts): never a warning for these, and not part of the product's table.
  */
-export const DEVELOPMENT_PREFIXES = ['FCGATE_TEST_', 'FCGATE_BENCH_', 'FCGATE_E2E_'] as const;
+export const DEVELOPMENT_PREFIXES = ['FCGATE_TEST_', 'FCGATE_BENCH_', 'FCGATE_E2E_', 'FCGATE_FUZZ_'] as const;
 export const DEVELOPMENT_NAMES = ['FCGATE_PHP_FPM', 'FCGATE_CHROMIUM'] as const;
 
 /** An invalid value: the message names the variable, what it takes and what it got. */

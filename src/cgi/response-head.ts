@@ -16,9 +16,15 @@
 //   would let the app split the response), a bad Status or Content-Length, an empty head
 //   (RFC 3875 §6.2: a response has at least one CGI field), no output or an unterminated
 //   head (finish()).
-// - Status: 3 digits, 200..999, then optionally SP/HTAB and a reason kept as written; the
-//   last Status wins (Apache). Content-Length: digits (or a list of equal ones); repeats
-//   that disagree are an error, since the gateway cuts or closes on it.
+// - Status: 3 digits, 200..599, then optionally SP/HTAB and a reason kept as written; the
+//   last Status wins (Apache). A code of 600 or more is an error (issue 9: Apache passes
+//   `999` on; RFC 9110 §15 defines 100..599 and clients treat anything else as broken).
+//   Content-Length: digits (or a list of equal ones); repeats that disagree are an error,
+//   since the gateway cuts or closes on it.
+// - X-Sendfile, X-Sendfile2, X-LIGHTTPD-send-file and every X-Accel-* field are dropped:
+//   they are instructions to a front server (nginx, lighttpd, mod_xsendfile) that fcgate does
+//   not carry out, and passed on they hand the client internal paths (issue 9; nginx hides
+//   X-Accel-* from FastCGI responses by default too). docs/security.md says so.
 // - Values are trimmed of OWS and kept as 'latin1' strings: one char per byte, lossless.
 //   uWS writes JS strings as UTF-8, so a value with bytes >= 0x80 must be written as
 //   Buffer.from(value, 'latin1'); CgiHead.nonAscii says whether any value needs that.
@@ -39,7 +45,8 @@ export interface CgiHead {
    * Flat [name, value, ...] in the app's order, names as written. Without Status,
    * Content-Length and the hop-by-hop fields (Connection, Keep-Alive, Proxy-Connection,
    * TE, Trailer, Transfer-Encoding, Upgrade, and any field Connection names): the gateway
-   * frames the response itself. Repeated fields stay separate entries in order (several
+   * frames the response itself. Without the front-server instructions either (X-Sendfile,
+   * X-Sendfile2, X-LIGHTTPD-send-file, X-Accel-*). Repeated fields stay separate entries in order (several
    * Set-Cookie must; for the others several lines are equivalent to one joined line,
    * RFC 9110 §5.3). Content-Type and Location appear once: a repeat replaces the value
    * in place (the last one wins, as Apache).
@@ -81,9 +88,9 @@ export const HEAD_ERROR = -2;
 
 const LF = 0x0a, CR = 0x0d, SP = 0x20, HT = 0x09, COLON = 0x3a;
 
-/** Status lines by code (200..999), built once: "404 Not Found", "599 ". */
+/** Status lines by code (200..599), built once: "404 Not Found", "599 ". */
 const STATUS_LINES: string[] = [];
-for (let c = 200; c <= 999; c++) STATUS_LINES[c] = `${c} ${reasonFor(c)}`;
+for (let c = 200; c <= 599; c++) STATUS_LINES[c] = `${c} ${reasonFor(c)}`;
 
 /** RFC 9110 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA. */
 const TCHAR = new Uint8Array(256);
@@ -105,6 +112,8 @@ const N_STATUS = bytes('status'), N_LOCATION = bytes('location'), N_CTYPE = byte
 const N_CLENGTH = bytes('content-length'), N_CONNECTION = bytes('connection'), N_TE = bytes('te');
 const N_KEEPALIVE = bytes('keep-alive'), N_UPGRADE = bytes('upgrade'), N_TRAILER = bytes('trailer');
 const N_PCONNECTION = bytes('proxy-connection'), N_TENCODING = bytes('transfer-encoding');
+const N_XSENDFILE = bytes('x-sendfile'), N_XSENDFILE2 = bytes('x-sendfile2');
+const N_XLIGHTTPD = bytes('x-lighttpd-send-file'), N_XACCEL = bytes('x-accel-');
 
 /** Case-insensitive compare of buf[at..] with a lower-case name of the same length. */
 function nameIs(buf: Buffer, at: number, lower: Uint8Array): boolean {
@@ -113,6 +122,8 @@ function nameIs(buf: Buffer, at: number, lower: Uint8Array): boolean {
 }
 
 function classify(buf: Buffer, at: number, len: number): number {
+  // X-…: only the front-server instructions matter (one byte compare for every other name).
+  if (len > 8 && buf[at + 1] === 0x2d && (buf[at]! | 0x20) === 0x78 && nameIs(buf, at, N_XACCEL)) return Field.Drop;
   switch (len) {
     case 2: return nameIs(buf, at, N_TE) ? Field.Drop : Field.Other;
     case 6: return nameIs(buf, at, N_STATUS) ? Field.Status : Field.Other;
@@ -120,7 +131,9 @@ function classify(buf: Buffer, at: number, len: number): number {
     case 8: return nameIs(buf, at, N_LOCATION) ? Field.Location : Field.Other;
     case 10:
       if (nameIs(buf, at, N_CONNECTION)) return Field.Connection;
-      return nameIs(buf, at, N_KEEPALIVE) ? Field.Drop : Field.Other;
+      return nameIs(buf, at, N_KEEPALIVE) || nameIs(buf, at, N_XSENDFILE) ? Field.Drop : Field.Other;
+    case 11: return nameIs(buf, at, N_XSENDFILE2) ? Field.Drop : Field.Other;
+    case 20: return nameIs(buf, at, N_XLIGHTTPD) ? Field.Drop : Field.Other;
     case 12: return nameIs(buf, at, N_CTYPE) ? Field.ContentType : Field.Other;
     case 14: return nameIs(buf, at, N_CLENGTH) ? Field.ContentLength : Field.Other;
     case 16: return nameIs(buf, at, N_PCONNECTION) ? Field.Drop : Field.Other;
@@ -366,7 +379,7 @@ export class CgiHeadParser {
       case Field.Connection:
         (this.connection ??= []).push(this.str(vs, ve));
         return true;
-      default:   // hop-by-hop / framing: dropped
+      default:   // hop-by-hop / framing / front-server instructions: dropped
         return true;
     }
   }
@@ -382,7 +395,7 @@ export class CgiHeadParser {
     return at;
   }
 
-  /** "Status: 404", "Status: 404 Not Found", "Status: 999 Custom Reason". Last one wins (Apache). */
+  /** "Status: 404", "Status: 404 Not Found", "Status: 599 Custom Reason". Last one wins (Apache). */
   private statusField(buf: Buffer, vs: number, ve: number, start: number, end: number): boolean {
     const d0 = buf[vs]! - 0x30, d1 = buf[vs + 1]! - 0x30, d2 = buf[vs + 2]! - 0x30;
     const after = vs + 3 < ve ? buf[vs + 3]! : SP;
@@ -392,6 +405,7 @@ export class CgiHeadParser {
     const code = d0 * 100 + d1 * 10 + d2;
     if (code < 100) return this.bad('bad-status', 'Status below 100', buf, start, end);
     if (code < 200) return this.bad('informational-status', '1xx Status is not a final response', buf, start, end);
+    if (code > 599) return this.bad('bad-status', `Status ${code} is outside 100-599`, buf, start, end);
     this.status = code;
     this.hasStatus = true;
     if (ve - vs <= 3) {

@@ -15,6 +15,7 @@ import type { Exchange, ResponseSink } from '../upstream/exchange.js';
 import type { BodyIntake } from './body-intake.js';
 import type { BodyFraming } from './request-checks.js';
 import type { BodySpool } from './spool.js';
+import { inFlightBoard } from './in-flight.js';
 
 export interface ReplyContext {
   /** Logs one line to the error log. */
@@ -138,6 +139,8 @@ export class UwsReply implements ResponseSink, RequestRecord {
   framing: BodyFraming = { length: -1, chunked: false };
   /** Called once when the response is complete or abandoned. */
   onFinished: ((reply: UwsReply) => void) | null = null;
+  /** This request's slot on the thread's in-flight board (in-flight.ts), -1 for none. */
+  inFlightSlot = -1;
   /** Called when STDIN can take more: resumes the client, or the spool's replay. */
   bodyWritable: (() => void) | null = null;
   private redirect: string | null = null;
@@ -208,6 +211,7 @@ export class UwsReply implements ResponseSink, RequestRecord {
     // Whatever the path (answered, failed, aborted): no body callbacks, no spool left open.
     if (this.intake !== null) this.intake.stop();
     if (this.spool !== null) this.spool.close();
+    inFlightBoard().leave(this.inFlightSlot);
     if (this.onFinished !== null) this.onFinished(this);
   }
 

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { ThreadObserver } from '../observe/thread-observer.js';
 import { Gateway } from './server.js';
+import { installInFlightBoard } from './in-flight.js';
 import { loadUws } from './uws.js';
 import { budgetsForThread } from '../threads/budget-table.js';
 import { configFromSource } from '../threads/config-source.js';
@@ -28,6 +29,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     deliver: (key, data, lines) => control.postMessage({ type: 'log', key, data, lines } satisfies FromThread, [data.buffer as ArrayBuffer]),
   }, config, task.telemetry);
   const log = observer.log;
+  const board = installInFlightBoard(task.inFlight);
   const gateway = new Gateway({
     config,
     tuning: task.tuning,
@@ -46,6 +48,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     crashed = true;
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
     try { observer.flush(); } catch { /* the log lines are lost with the thread */ }
+    board.freeze();                      // what is in flight now is what main logs as lost
     try { send({ type: 'crashed', slot, error: text }); } catch { /* port gone: main sees the exit */ }
     try { gateway.close(); } catch { /* closing what is left; the exit follows */ }
     setTimeout(() => process.exit(1), CRASH_EXIT_DELAY_MS);

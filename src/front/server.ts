@@ -29,6 +29,7 @@ import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
 import { BodyIntake } from './body-intake.js';
 import { checkRequest, type BodyFraming } from './request-checks.js';
 import { BodySpool, SpoolAccount, SpoolResult } from './spool.js';
+import { inFlightBoard } from './in-flight.js';
 import { serveStatic } from './static-files.js';
 import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
@@ -86,6 +87,8 @@ export class Gateway {
   private readonly replyContext: ReplyContext;
   private readonly spoolAccount: SpoolAccount;
   private readonly spoolDir: string;
+  /** This thread's in-flight board: what a crash of the thread would lose (issue 9 item 12). */
+  private readonly requestBoard = inFlightBoard();
   readonly log: (line: string) => void;
   readonly observer: ThreadObserver;
   /** Requests in flight (for drain). */
@@ -259,6 +262,7 @@ export class Gateway {
     const reply = new UwsReply(res, snap.method, this.replyContext);
     this.observer.begin(reply, snap);
     reply.tag = `req=${reply.requestId} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
+    reply.inFlightSlot = this.requestBoard.enter(reply.requestId, snap.method, snap.path, snap.query);
     reply.snapshot = snap;
     this.inFlight++;
     // The reply calls onFinished once (finished, answered or aborted): one shared function.
@@ -410,6 +414,7 @@ export class Gateway {
     }
     const exchange = new Exchange(pool, preamble, hasBody, balanced ?? reply, this.exchangeOptions, reply.tag);
     reply.exchange = exchange;
+    this.requestBoard.setBackend(reply.inFlightSlot, worker.name);
     reply.flush = worker.flushPackets;
     reply.flushWaitMs = worker.flushWaitMs;
     return exchange;

@@ -45,6 +45,8 @@ export interface ServeTask {
   telemetry: TelemetrySpec;
   /** Write access logs (false: none at all, the default stdout one included). */
   accessLogs: boolean;
+  /** The thread's in-flight board (front/in-flight.ts), read by main when the thread dies. */
+  inFlight: SharedArrayBuffer;
 }
 
 /** What a serve task resolves to once the thread has drained. */

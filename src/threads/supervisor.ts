@@ -1,11 +1,13 @@
 // Main thread side of the serving threads: Piscina hosts N threads, each running one
 // long-lived `serve` task (front/serve-thread.ts) with its own control port. This starts them,
-// replaces one that dies (after giving back the connections it held), and carries the
-// control requests: stats (merged over threads), reload and drain broadcasts.
+// replaces one that dies (after giving back the connections it held and logging each request
+// it had in flight, from its in-flight board), and carries the control requests: stats
+// (merged over threads), reload and drain broadcasts.
 // Signals, configuration reading and probing are the CLI's (src/cli/serve.ts).
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { sumBalancerStats, type BalancerStats } from '../balancer/stats.js';
+import { clearBoard, InFlightBoard, readBoard, type LostRequest } from '../front/in-flight.js';
 import type { ListenAddress } from '../config/model.js';
 import type { Telemetry } from '../observe/telemetry.js';
 import type { Tuning } from '../tuning.js';
@@ -68,6 +70,8 @@ interface Slot {
   done: Promise<void>;
   /** The configuration the current thread was started with. */
   source: ConfigSource | null;
+  /** The slot's in-flight board (front/in-flight.ts): the thread writes it, main reads it once the thread is gone. */
+  inFlight: SharedArrayBuffer;
 }
 
 export class ServingThreads {
@@ -94,7 +98,8 @@ export class ServingThreads {
     });
     this.piscina.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
     for (let i = 0; i < o.threads; i++) {
-      this.slots.push({ slot: i, port: null, ready: false, restarts: 0, failures: 0, replies: new Map(), done: Promise.resolve(), source: null });
+      this.slots.push({ slot: i, port: null, ready: false, restarts: 0, failures: 0, replies: new Map(), done: Promise.resolve(),
+        source: null, inFlight: InFlightBoard.allocate() });
     }
   }
 
@@ -217,7 +222,7 @@ export class ServingThreads {
       const task: ServeTask = {
         slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
         tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState,
-        spoolAccount: this.o.spoolAccount, testHooks: this.o.testHooks,
+        spoolAccount: this.o.spoolAccount, testHooks: this.o.testHooks, inFlight: s.inFlight,
         telemetry: this.o.telemetry.spec(s.slot), accessLogs: this.o.accessLogs,
       };
       s.source = this.source;
@@ -225,6 +230,7 @@ export class ServingThreads {
         this.ended(s, port1);
       }, (err: Error) => {
         this.ended(s, port1);
+        this.logLost(s);
         if (this.stopping) return;
         if (initial && !listened) { failed(err); return; }
         // The thread is gone and its sockets with it: give back its share of the caps.
@@ -235,6 +241,21 @@ export class ServingThreads {
         setTimeout(() => { if (!this.stopping) void this.run(s, false); }, delay);
       });
     });
+  }
+
+  /**
+   * A thread died: one line for each request it had in flight (issue 9 item 12), from its
+   * board, which is then cleared for the replacement. The clients' connections closed with
+   * the thread; these lines are all that is left of those requests.
+   */
+  private logLost(s: Slot): void {
+    const { lost, unlisted } = readBoard(s.inFlight);
+    const now = Date.now();
+    for (const r of lost) this.o.log(lostLine(s.slot, r, now));
+    if (unlisted > 0) {
+      this.o.log(`FCGATE_THREAD_CRASH_LOST thread=${s.slot} unlisted=${unlisted} cause="${unlisted} more requests were in flight beyond the board's ${new InFlightBoard(s.inFlight).slots} slots"`);
+    }
+    clearBoard(s.inFlight);
   }
 
   private ended(s: Slot, port: MessagePort): void {
@@ -261,4 +282,17 @@ export class ServingThreads {
       port.postMessage(make(id));
     });
   }
+}
+
+/** Control characters, quotes and backslashes as \xNN: a request target cannot forge a log line. */
+const escapeLog = (t: string): string => t.replace(/[\x00-\x1f\x7f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/**
+ * `FCGATE_THREAD_CRASH_LOST thread=0 req=17 GET /slow?ms=1000 backend=fcgi://127.0.0.1:9000 age_s=3 cause="…"`:
+ * req=… is the id the thread's own log lines gave the request.
+ */
+export function lostLine(thread: number, r: LostRequest, now: number): string {
+  const backend = r.backend === '' ? '' : ` backend=${escapeLog(r.backend)}`;
+  return `FCGATE_THREAD_CRASH_LOST thread=${thread} req=${escapeLog(r.id)}${r.idCut ? '…' : ''} ${escapeLog(r.method.toUpperCase())} ${escapeLog(r.target)}${r.cut ? '…' : ''}`
+    + `${backend} age_s=${Math.max(0, Math.round(now / 1000 - r.startedAt))} cause="the serving thread died with this request in flight; its client connection closed without an answer"`;
 }

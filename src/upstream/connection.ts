@@ -46,6 +46,14 @@ export class UpstreamConnection implements RecordSink {
   private readonly reader: RecordReader;
   private user: ConnectionUser | null = null;
   private id = 0;
+  /**
+   * The id of the request before this one on the connection: records the app still writes
+   * for it (after its END_REQUEST, in a later read) are dropped, counted in `lateBytes`, and
+   * the connection is not kept after the current request (issue 8 §3).
+   */
+  private lateId = 0;
+  /** Bytes of records for `lateId` dropped while the current request ran. */
+  lateBytes = 0;
   private stdoutEnded = false;
   private ended = false;
   /** END_REQUEST was read; it reaches the user once the reader is past the record (deliverEnd). */
@@ -109,6 +117,8 @@ export class UpstreamConnection implements RecordSink {
    */
   attach(user: ConnectionUser, id: number, timeoutMs: number): void {
     this.user = user;
+    this.lateId = this.served > 0 ? this.id : 0;
+    this.lateBytes = 0;
     this.id = id;
     this.stdoutEnded = false;
     this.ended = false;
@@ -262,9 +272,12 @@ export class UpstreamConnection implements RecordSink {
 
   // RecordSink: records from the application.
 
-  knowsRequest(id: number): boolean { return this.user !== null && id === this.id && !this.ended; }
+  knowsRequest(id: number): boolean {
+    return this.user !== null && ((id === this.id && !this.ended) || (id === this.lateId && id !== 0));
+  }
 
-  onStream(type: number, _id: number, data: Buffer): boolean {
+  onStream(type: number, id: number, data: Buffer): boolean {
+    if (id !== this.id) return this.late(data.length);
     const user = this.user!;
     if (type === RecordType.Stdout) {
       if (this.stdoutEnded) {
@@ -285,7 +298,15 @@ export class UpstreamConnection implements RecordSink {
     return true;
   }
 
-  onEndRequest(_id: number, appStatus: number, protocolStatus: number): void {
+  /** A record for the previous request: dropped, and this connection is not kept. */
+  private late(bytes: number): true {
+    this.lateBytes += bytes + 8;
+    this.healthy = false;
+    return true;
+  }
+
+  onEndRequest(id: number, appStatus: number, protocolStatus: number): void {
+    if (id !== this.id) { this.late(8); return; }
     this.ended = true;
     this.served++;
     if (protocolStatus !== ProtocolStatus.RequestComplete) this.healthy = false;

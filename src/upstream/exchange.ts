@@ -310,6 +310,8 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     if (this.stderrBytes > 0) this.flushStderr();
     if (!clean) {
       this.options.log(`FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`);
+    } else if (conn.lateBytes > 0) {
+      this.options.log(`FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} late_bytes=${conn.lateBytes} cause="records for the request before this one on the connection (written after its END_REQUEST): discarded, the connection is closed"`);
     }
     if (protocolStatus !== ProtocolStatus.RequestComplete && this.state === State.Head) {
       const code: ErrorCode = protocolStatus === ProtocolStatus.Overloaded ? 'FCGATE_BACKEND_OVERLOADED' : 'FCGATE_PROTOCOL';

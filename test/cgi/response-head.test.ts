@@ -164,10 +164,10 @@ describe('CgiHeadParser: Status', () => {
   it("the app's reason is kept as is, custom codes too", () => {
     const a = ok('Status: 404 Not Found\r\n\r\n');
     assert.equal(a.statusLine, '404 Not Found');
-    const b = ok('Status: 999 Custom Reason\r\n\r\n');
-    assert.equal(b.status, 999);
+    const b = ok('Status: 599 Custom Reason\r\n\r\n');
+    assert.equal(b.status, 599);
     assert.equal(b.reason, 'Custom Reason');
-    assert.equal(b.statusLine, '999 Custom Reason');
+    assert.equal(b.statusLine, '599 Custom Reason');
     const c = ok('Status: 200 Fine By Me\r\n\r\n');
     assert.equal(c.reason, 'Fine By Me');
     const d = ok('status:  404 \t  Gone Away  \r\n\r\n');   // extra OWS is normalised
@@ -202,6 +202,15 @@ describe('CgiHeadParser: Status', () => {
     for (const v of ['abc', '20', '2000', '200OK', '', '-20', '2x0', '20 0', '099', '000', '+200']) {
       fails(`Status: ${v}\r\n\r\n`, 'bad-status');
     }
+  });
+
+  it('rejects codes of 600 and more (issue 9: Apache passes 999 on)', () => {
+    for (const v of ['600', '999 X', '700 Custom Reason', '600\tTab']) {
+      const e = fails(`Status: ${v}\r\n\r\n`, 'bad-status');
+      assert.match(e.detail, /outside 100-599/);
+    }
+    assert.equal(ok('Status: 599 Edge\r\n\r\n').status, 599);
+    assert.equal(sameForEverySplit('X-A: 1\r\nStatus: 999 X\r\n\r\nbody').ok, false);
   });
 
   it('rejects 1xx (502, the table)', () => {
@@ -268,6 +277,16 @@ describe('CgiHeadParser: fields', () => {
       + 'Proxy-Connection: close\r\nTE: trailers\r\nTrailer: X-T\r\ncontent-length: 10\r\nX-Keep: yes\r\n\r\n');
     assert.deepEqual(h.headers, ['X-Keep', 'yes']);
     assert.equal(h.contentLength, 10);
+  });
+
+  it('drops front-server instructions (X-Sendfile, X-Sendfile2, X-LIGHTTPD-send-file, X-Accel-*), any case (issue 9)', () => {
+    const h = ok('X-Sendfile: /etc/passwd\r\nx-accel-redirect: /internal/x\r\nX-LIGHTTPD-send-file: /etc/shadow\r\n'
+      + 'X-Sendfile2: /etc/passwd 0-\r\nX-Accel-Buffering: no\r\nX-ACCEL-LIMIT-RATE: 1\r\nX-Accel: kept\r\n'
+      + 'X-Sendfile-Type: kept\r\nX-Accelerated: kept\r\nX-Keep: yes\r\n\r\n');
+    assert.deepEqual(h.headers, ['X-Accel', 'kept', 'X-Sendfile-Type', 'kept', 'X-Accelerated', 'kept', 'X-Keep', 'yes']);
+    // The same for every split of the head.
+    const w = sameForEverySplit('X-Sendfile: /a\r\nX-Accel-Redirect: /b\r\nX-Other: 1\r\n\r\n');
+    assert.ok(w.ok && w.head.headers.join() === 'X-Other,1', JSON.stringify(w));
   });
 
   it('drops the fields Connection names, before or after it; Location stays', () => {
@@ -537,7 +556,7 @@ const fieldArb = fc.record({
   name: fc.oneof(nameArb, fc.constantFrom('Set-Cookie', 'set-cookie', 'Vary', 'X-Dup')),
   value: valueArb, before: owsArb, after: owsArb, crlf: fc.boolean(),
 });
-const statusArb = fc.option(fc.record({ code: fc.integer({ min: 200, max: 999 }), reason: fc.option(fc.constantFrom('OK', 'Custom Reason', 'x')) }));
+const statusArb = fc.option(fc.record({ code: fc.integer({ min: 200, max: 599 }), reason: fc.option(fc.constantFrom('OK', 'Custom Reason', 'x')) }));
 
 describe('CgiHeadParser: property', () => {
   it('random valid heads parse to the fields written, for any split', () => {

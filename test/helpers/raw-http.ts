@@ -1,8 +1,10 @@
 // A raw-socket HTTP/1.1 client for tests that behave as the world does: requests written in
 // pieces with delays, responses read at a limited rate or paused, malformed requests sent as
-// bytes. Responses are checked by a strict incremental parser (status line, headers, then the
-// body framed by Content-Length or by chunked encoding validated byte by byte) that hashes
-// the body as it goes, so 50 MB downloads need no memory. No assertions here: tests decide.
+// bytes (buildRequest, chunkedBody: any field may be wrong on purpose). Responses are checked
+// by a strict incremental parser (status line, headers, then the body framed by
+// Content-Length or by chunked encoding validated byte by byte) that hashes the body as it
+// goes, so 50 MB downloads need no memory; converse() reads every response a connection gets
+// until the server closes (half-closing when it goes quiet). No assertions here: tests decide.
 import { createHash, type Hash } from 'node:crypto';
 import net from 'node:net';
 
@@ -198,6 +200,38 @@ export interface ReadOptions {
   keepBody?: boolean;
   /** Reject when no complete response within this long (default 30 s). */
   timeoutMs?: number;
+  /** Bytes after the response stay buffered for the next read() (`extra` is then empty). */
+  keepRest?: boolean;
+}
+
+export interface ConverseOptions {
+  /** After this long with no byte from the server (and no complete answer pending), the client half-closes (FIN). */
+  quietMs: number;
+  /** After the FIN, the server must close within this long. */
+  finMs: number;
+  /** The whole conversation may take this long. */
+  timeoutMs: number;
+  /** heads[i]: the i-th response answers a HEAD (no body). */
+  heads?: readonly boolean[];
+  /** Keep each response's body (else only its length and hash). */
+  keepBody?: boolean;
+  /** Once this many responses are complete, 50 ms of quiet are enough for the FIN. */
+  expect?: number;
+}
+
+export interface Conversation {
+  /** Every complete response, in order. */
+  responses: ParsedResponse[];
+  /** A framing error, or a head that never completed before the close; null when all was well formed. */
+  error: string | null;
+  /**
+   * 'closed': the server closed on its own; 'closed-after-fin': it closed after our FIN
+   * (it was waiting for more); 'open': it did neither in time (a hang).
+   */
+  end: 'closed' | 'closed-after-fin' | 'open';
+  /** Bytes of a response cut short by the close (its head came, not all of its body). */
+  truncated: boolean;
+  ms: number;
 }
 
 export interface ResponseOutcome {
@@ -242,15 +276,21 @@ export class RawConnection {
     });
   }
 
-  /** Writes `data`, or its pieces one after the other with `delayMs` between them. */
+  /**
+   * Writes `data`, or its pieces one after the other with `delayMs` between them. Stops
+   * (resolves) when the connection closes or fails meanwhile; a server that stops reading
+   * without closing keeps it waiting (race it with a timeout where that can happen).
+   */
   async send(data: string | Buffer | Array<string | Buffer>, delayMs = 0): Promise<void> {
     const pieces = Array.isArray(data) ? data : [data];
     for (let i = 0; i < pieces.length; i++) {
       if (i > 0 && delayMs > 0) await sleep(delayMs);
-      if (this.closed) return;
+      if (this.closed || this.socket.destroyed) return;
       await new Promise<void>((resolve) => {
-        if (this.socket.write(pieces[i]!)) resolve();
-        else this.socket.once('drain', () => resolve());
+        if (this.socket.write(pieces[i]!)) { resolve(); return; }
+        const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); resolve(); };
+        this.socket.once('drain', done);
+        this.socket.once('close', done);
       });
     }
   }
@@ -298,9 +338,64 @@ export class RawConnection {
         this.waiter = null;
       }
     }
+    if (opts.keepRest === true) return { response: parser.result, error, closed: this.closed, extra: Buffer.alloc(0), ms: Date.now() - t0 };
     const extra = this.buffered.length > 0 ? Buffer.concat(this.buffered) : Buffer.alloc(0);
     this.buffered = [];
     return { response: parser.result, error, closed: this.closed, extra, ms: Date.now() - t0 };
+  }
+
+  /**
+   * Reads responses until the server closes the connection. When the server has sent
+   * nothing for `quietMs`, the client half-closes; from then on the server must close within
+   * `finMs`. A framing error stops the reading (the connection is then destroyed).
+   */
+  async converse(opts: ConverseOptions): Promise<Conversation> {
+    const t0 = Date.now();
+    const responses: ParsedResponse[] = [];
+    const keepBody = opts.keepBody === true;
+    let parser = new StrictResponseParser({ headRequest: opts.heads?.[0] === true, keepBody });
+    let error: string | null = null;
+    let finAt = 0;
+    let lastByte = Date.now();
+    for (;;) {
+      while (this.buffered.length > 0 && error === null) {
+        const c = this.buffered.shift()!;
+        lastByte = Date.now();
+        let at = 0;
+        while (at < c.length && error === null) {
+          try {
+            at += parser.push(at === 0 ? c : c.subarray(at));
+          } catch (err) {
+            error = (err as Error).message;
+            break;
+          }
+          if (parser.done) {
+            responses.push(parser.result!);
+            parser = new StrictResponseParser({ headRequest: opts.heads?.[responses.length] === true, keepBody });
+          }
+        }
+      }
+      if (error !== null) { this.socket.destroy(); break; }
+      if (this.closed) break;
+      const now = Date.now();
+      if (now - t0 > opts.timeoutMs || (finAt > 0 && now - finAt > opts.finMs)) {
+        return { responses, error, end: 'open', truncated: false, ms: now - t0 };
+      }
+      const quiet = opts.expect !== undefined && responses.length >= opts.expect ? Math.min(50, opts.quietMs) : opts.quietMs;
+      if (finAt === 0 && now - lastByte >= quiet) {
+        finAt = now;
+        this.socket.end();
+      }
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+        setTimeout(resolve, Math.max(1, Math.min(50, opts.quietMs))).unref();
+      });
+      this.waiter = null;
+    }
+    parser.closed();
+    if (parser.done) responses.push(parser.result!);
+    const truncated = error === null && parser.result !== null && !parser.done;
+    return { responses, error, end: finAt > 0 ? 'closed-after-fin' : 'closed', truncated, ms: Date.now() - t0 };
   }
 
   /** Resolves once the server closed the connection, or after `timeoutMs` (false). */
@@ -322,6 +417,49 @@ export class RawConnection {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A request written field by field; every part can be wrong on purpose. */
+export interface RequestParts {
+  method?: string;
+  /** The request target as sent (default '/'). */
+  target?: string;
+  /** 'HTTP/1.1' by default; '' leaves the version out. */
+  version?: string;
+  /** [name, value] lines in order, written as `name: value`; a [line] entry is written as is (no colon added). */
+  headers?: ReadonlyArray<readonly [string, string] | readonly [string]>;
+  /** Bytes after the head. */
+  body?: string | Buffer;
+  /** Line end (default CRLF): '\n' for bare-LF requests. */
+  eol?: string;
+}
+
+/** The bytes of a request as given: nothing is checked, escaped or added. */
+export function buildRequest(p: RequestParts): Buffer {
+  const eol = p.eol ?? '\r\n';
+  const version = p.version ?? 'HTTP/1.1';
+  let head = `${p.method ?? 'GET'} ${p.target ?? '/'}${version === '' ? '' : ' ' + version}${eol}`;
+  for (const h of p.headers ?? []) head += (h.length === 1 ? h[0] : `${h[0]}: ${h[1]}`) + eol;
+  head += eol;
+  const body = p.body === undefined ? Buffer.alloc(0) : typeof p.body === 'string' ? Buffer.from(p.body, 'latin1') : p.body;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/** One piece of a chunked body: its data, and optionally the size line as written (a wrong one). */
+export interface ChunkPart { data: Buffer; sizeLine?: string; ext?: string; eol?: string }
+
+/**
+ * A chunked body: each part as `size[;ext]CRLF data CRLF`, then `0CRLF`, trailer lines and the
+ * final CRLF unless `final` is false (an unfinished body).
+ */
+export function chunkedBody(parts: readonly ChunkPart[], opts: { final?: boolean; trailers?: readonly string[] } = {}): Buffer {
+  const out: Buffer[] = [];
+  for (const c of parts) {
+    const eol = c.eol ?? '\r\n';
+    out.push(Buffer.from(`${c.sizeLine ?? c.data.length.toString(16)}${c.ext ?? ''}${eol}`, 'latin1'), c.data, Buffer.from(eol, 'latin1'));
+  }
+  if (opts.final !== false) out.push(Buffer.from(`0\r\n${(opts.trailers ?? []).map((t) => t + '\r\n').join('')}\r\n`, 'latin1'));
+  return Buffer.concat(out);
+}
 
 /** Cuts `data` at `cuts` (sorted offsets) into pieces. */
 export function cutAt(data: Buffer, cuts: number[]): Buffer[] {

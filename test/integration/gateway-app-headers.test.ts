@@ -27,11 +27,11 @@ test('/test/headers: an invalid head is a 502 and one FCGATE_BAD_CGI_HEADER line
   assert.equal((await request(p.gw.base, '/hello', { agent: p.agent })).status, 200);
 });
 
-test('/test/headers: Status passes through with its reason, 999 Custom Reason included', async (t) => {
+test('/test/headers: Status passes through with its reason, 599 Custom Reason included', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
   const cases: Array<[string, string]> = [
-    ['Status: 999 Custom Reason', 'HTTP/1.1 999 Custom Reason'],
+    ['Status: 599 Custom Reason', 'HTTP/1.1 599 Custom Reason'],
     ['Status: 404 Gone Fishing', 'HTTP/1.1 404 Gone Fishing'],
     ['Status: 201', 'HTTP/1.1 201 Created'],
   ];
@@ -41,6 +41,32 @@ test('/test/headers: Status passes through with its reason, 999 Custom Reason in
     assert.equal(r.statusLine, statusLine);
     assert.equal(r.body.toString(), 'body!');
   }
+});
+
+test('/test/headers: a Status outside 100-599 (999 X) is a 502 and one log line (issue 9)', async (t) => {
+  const p = await startPair();
+  t.after(() => p.stop());
+  for (const line of ['Status: 999 X', 'Status: 600']) {
+    const before = logsOf(p.gw, 'FCGATE_BAD_CGI_HEADER').length;
+    const r = await rawRequest(p.gw.port, get(heads([line, 'Content-Type: text/plain'], 'body!')));
+    r.socket.destroy();
+    assert.equal(r.status, 502, line);
+    assert.doesNotMatch(r.body.toString(), /body!/);
+    const lines = logsOf(p.gw, 'FCGATE_BAD_CGI_HEADER').slice(before);
+    assert.equal(lines.length, 1, p.gw.logs.join('\n'));
+    assert.match(lines[0]!, /outside 100-599/);
+  }
+});
+
+test('/test/headers: X-Sendfile, X-Accel-Redirect and X-LIGHTTPD-send-file never reach the client (issue 9)', async (t) => {
+  const p = await startPair();
+  t.after(() => p.stop());
+  const r = await rawRequest(p.gw.port, get(heads(['Content-Type: text/plain', 'X-Sendfile: /etc/passwd',
+    'X-Accel-Redirect: /protected/passwd', 'X-LIGHTTPD-send-file: /etc/passwd', 'X-Accel-Buffering: no', 'X-Kept: 1'], 'b')));
+  r.socket.destroy();
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.headers.filter(([n]) => n.startsWith('x-') && n !== 'x-request-id'), [['x-kept', '1']]);
+  assert.equal(r.body.toString(), 'b');
 });
 
 test('/test/headers: several Set-Cookie stay apart; a repeated Content-Type: the last wins', async (t) => {
