@@ -10,6 +10,7 @@ export const statusFor = {
   FCGATE_LENGTH_REQUIRED: 411,
   FCGATE_BAD_FRAMING: 400,            // a request whose framing can't be trusted (Content-Length, Transfer-Encoding, Host): answered, then closed
   FCGATE_BODY_TIMEOUT: 408,            // the client stopped sending its body (FCGATE_BODY_TIMEOUT)
+  FCGATE_SEND_TIMEOUT: 499,            // the client took nothing of the response for FCGATE_SEND_TIMEOUT: closed
   FCGATE_BODY_TOO_LARGE: 413,
   FCGATE_EXPECTATION_FAILED: 417,      // an Expect other than 100-continue
   FCGATE_UNKNOWN_CODING: 501,          // a Transfer-Encoding other than chunked
@@ -31,6 +32,13 @@ export const statusFor = {
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof statusFor;
+
+/** The 503s that say "try again soon": the answer carries Retry-After (FCGATE_RETRY_AFTER). */
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['FCGATE_QUEUE_FULL', 'FCGATE_BACKEND_OVERLOADED',
+  'FCGATE_CONNECT_FAILED', 'FCGATE_NO_MEMBER', 'FCGATE_SHUTTING_DOWN']);
+
+/** Whether the answer for `code` carries Retry-After. */
+export const retryAfterFor = (code: ErrorCode): boolean => RETRY_LATER.has(code);
 
 export class GatewayError extends Error {
   constructor(readonly code: ErrorCode, readonly backend: string | null,

@@ -76,6 +76,7 @@ export const VARIABLES = [
   bytes('FCGATE_SPOOL_DISK_TOTAL', 8 * GiB, 0, 1024 * GiB, 'temporary-file bytes for buffered request bodies over all requests and threads; past it a body gets 507'),
   text('FCGATE_SPOOL_DIR', '', /^(\/.*)?$/, 'an absolute directory path', 'directory for request-body temporary files (created 0600, unlinked at once); empty: TMPDIR or /tmp'),
   duration('FCGATE_BODY_TIMEOUT', 'ms', 60_000, 0, 3_600_000, 'longest pause between two pieces of a request body before 408 and a closed connection (0 = none; nginx client_body_timeout)'),
+  duration('FCGATE_SEND_TIMEOUT', 'ms', 60_000, 0, 3_600_000, "longest time a client may take nothing of a response the gateway holds back; then its connection is closed and the app's request aborted (0 = uWS's own timer only; nginx send_timeout)"),
   bytes('FCGATE_MAX_HEAD', 64 * KiB, 256, 16 * MiB, 'largest CGI header block from the app; larger is a 502'),
   bytes('FCGATE_STDERR_LIMIT', 64 * KiB, 0, GiB, "bytes of an app's STDERR logged for one request (lines of at most 2048 characters); the rest is counted in one line, not kept"),
   bytes('FCGATE_BODY_BUFFER', 256 * KiB, KiB, GiB, 'request bodies with a Content-Length up to this size are received whole in memory before the app is contacted (one write to the app); larger ones are spooled (requestbuffering=on) or streamed (off)'),

@@ -14,6 +14,7 @@
 //   our own idle timeout (FCGATE_BODY_TIMEOUT, nginx's client_body_timeout) answers 408
 //   instead of uWS's silent cut. While the response is held back by a slow reader, no refresh:
 //   that wait is uWS's to time out (its send timeout).
+import { unwatch, watch, type Ticking } from './sweep.js';
 import type { HttpResponse } from './uws.js';
 
 export interface IntakeTarget {
@@ -25,20 +26,14 @@ export interface IntakeTarget {
   readonly responseBlocked: boolean;
 }
 
-/** How often a slow body's uWS window is restarted (uWS cuts between 8 and 12 s after a start). */
+/**
+ * How often uWS's timer is restarted for a request we wait on (a slow body, an answer after a
+ * resume, a held-back response): uWS cuts 8–12 s after arming on uwebsockets@3.0.6 (28–32 s
+ * on 20.57.0), checking on a 4 s sweep.
+ */
 export const REFRESH_MS = 4000;
-const SWEEP_MS = 1000;
 
-const active = new Set<BodyIntake>();
-let sweeper: NodeJS.Timeout | null = null;
-
-function sweep(): void {
-  const now = Date.now();
-  for (const intake of active) intake.tick(now);
-  if (active.size === 0 && sweeper !== null) { clearInterval(sweeper); sweeper = null; }
-}
-
-export class BodyIntake {
+export class BodyIntake implements Ticking {
   /** Body bytes received so far. */
   received = 0;
   /** The last chunk arrived. */
@@ -58,11 +53,7 @@ export class BodyIntake {
               private readonly target: IntakeTarget, private readonly idleMs: number) {
     this.lastData = this.lastRefresh = Date.now();
     res.onData((ab, last) => this.onData(ab, last));
-    active.add(this);
-    if (sweeper === null) {
-      sweeper = setInterval(sweep, SWEEP_MS);
-      sweeper.unref();
-    }
+    watch(this);
   }
 
   /** The client is paused by us (backpressure from the target). */
@@ -106,7 +97,7 @@ export class BodyIntake {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    active.delete(this);
+    unwatch(this);
   }
 
   /** @internal (the sweep) */

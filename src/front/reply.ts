@@ -1,21 +1,25 @@
-// The backpressure bridge from a FastCGI response to a uWS HttpResponse: writes the
-// head corked, streams the body with tryEnd (known length: uWS writes Content-Length)
-// or write (unknown: chunked), pauses the app when the client can't take more and
-// resumes it from onWritable, and turns failures into the table's status or, once the
-// head is out, into a closed connection. One object per client request (it survives
-// local redirects: restart() points it at the next exchange).
-import type { HttpResponse } from 'uWebSockets.js';
-import { formatFailure, GatewayError, statusFor } from '../errors.js';
+// One client request's answer: what the client gets, whatever happens behind. The app's
+// head goes through the policies here (a local redirect is served internally, a conditional
+// GET answered as an origin would, HEAD and bodiless statuses), then the ResponseWriter
+// streams it; a failure becomes the table's status (errors.ts) while no head reached the
+// client, else a closed connection so the truncation shows; the gateway's own answers
+// (errors, refusals, redirects) are one page (error-page.ts). One object per client request:
+// it survives local redirects (restart) and carries the record the access log and the
+// metrics read when it finishes (request-record.ts).
 import type { CgiHead } from '../cgi/response-head.js';
+import { formatFailure, GatewayError, retryAfterFor, statusFor } from '../errors.js';
+import type { UpstreamRequest, UpstreamSink } from '../proxy/upstream-request.js';
 import type { RequestSnapshot } from '../request.js';
 import type { RequestRecord } from '../request-record.js';
+import type { BodyIntake } from './body-intake.js';
 import { asNotModified, notModified } from './conditional.js';
 import { ERROR_PAGE_TYPE, errorPage, reasonOf } from './error-page.js';
-import type { Exchange, ResponseSink } from '../upstream/exchange.js';
-import type { BodyIntake } from './body-intake.js';
-import type { BodyFraming } from './request-checks.js';
-import type { BodySpool } from './spool.js';
 import { inFlightBoard } from './in-flight.js';
+import type { BodyFraming } from './request-checks.js';
+import { noBody, ResponseWriter, type WriterOwner } from './response-writer.js';
+import { SendWatch } from './send-watch.js';
+import type { BodySpool } from './spool.js';
+import type { HttpResponse } from './uws.js';
 
 export interface ReplyContext {
   /** Logs one line to the error log. */
@@ -23,8 +27,9 @@ export interface ReplyContext {
   /** Serves `location` internally (RFC 3875 §6.2.2 local redirect). */
   localRedirect(reply: UwsReply, location: string): void;
   retryAfterSeconds: number;
+  /** FCGATE_SEND_TIMEOUT: how long a client may take nothing of a held-back response (0: no limit). */
+  sendTimeoutMs: number;
 }
-
 
 /** How an answer made by the gateway treats the connection. */
 export interface ErrorOptions {
@@ -41,73 +46,19 @@ export interface ErrorOptions {
   headers?: readonly string[];
 }
 
-/** Statuses that never carry a body (RFC 9110 §6.4.1). */
-const noBody = (status: number): boolean => status === 204 || status === 304 || (status >= 100 && status < 200);
-
-/** With flushpackets=off (or on + flushwait), body bytes gather up to this much before a write. */
-const COALESCE_LIMIT = 64 * 1024;
-
-/*
- * uWS's cork buffer and the chunked writer (issue 8). While a socket is corked, uWS copies
- * each write into one 16 KiB buffer per thread (LoopData::CORK_BUFFER_SIZE, both builds we
- * load). A write that does not fit makes uWS flush that buffer first, and when the flush
- * cannot complete (a client reading slower than we write) uWS buffers the corked bytes but
- * DROPS the new write's own bytes (AsyncSocket::uncork returns {0, true}; fixed upstream only
- * in uWebSockets 6b7f354, 2026-04). tryEnd's writes are "optional" (nothing is dropped: the
- * write offset tells what was taken), but write() — the chunked path — is not, so a chunk
- * larger than the cork room lost its payload after its size line: the corrupt chunked
- * framing real clients saw. Pinned by test/front/uws-behaviour.test.ts.
- * So, for write(): the bytes put into the current cork are counted (an upper bound), a chunk
- * that would not fit is cut at the room left, and the rest is written right after the cork
- * ends, uncorked, where uWS writes what the kernel takes and buffers the rest in order.
+/**
+ * Where the answer stands. Waiting: nothing from the app yet. Redirecting: the app asked
+ * for a local redirect; its body is dropped and the next request follows its end.
+ * Streaming: the app's head is the writer's (queued, or out). Answered: the response is
+ * complete on the client side. Aborted: the client went away first.
  */
-const CORK_BUFFER = 16 * 1024;
-/** What uWS itself may have put into the cork before us (100 Continue, Date, its mark). */
-const CORK_SLACK = 512;
-const CORK_BUDGET = CORK_BUFFER - CORK_SLACK;
-/** A chunk's framing around its data: "\r\n" + up to 8 hex digits + "\r\n". */
-const CHUNK_FRAMING = 12;
-/** Written by uWS with the first write(): Date (37), its mark (17), Transfer-Encoding (28). */
-const CHUNKED_HEAD_EXTRA = 37 + 17 + 28;
-/** The largest piece of a chunk written alone into a fresh cork. */
-const CHUNK_PIECE = CORK_BUDGET - CHUNK_FRAMING;
-/** Bytes (an upper bound) written into the cork that is open now; reset when one opens. */
-let corkUsed = 0;
+export const ReplyState = { Waiting: 0, Redirecting: 1, Streaming: 2, Answered: 3, Aborted: 4 } as const;
+export type ReplyState = (typeof ReplyState)[keyof typeof ReplyState];
 
-/** Bytes uWS writes for a head: status line and header lines (values go out as latin-1 or ASCII). */
-function headBytes(head: CgiHead, extra: readonly string[]): number {
-  let n = 11 + head.statusLine.length;          // "HTTP/1.1 " + status line + CRLF
-  const h = head.headers;
-  for (let i = 0; i < h.length; i++) n += h[i]!.length + 2;
-  for (let i = 0; i < extra.length; i++) n += Buffer.byteLength(extra[i]!) + 2;
-  return n;
-}
-
-// Cork callbacks without a closure per reply: res.cork() runs its callback at once, so the
-// reply it is for sits in `corking` (set right before each cork call) for that moment.
-let corking: UwsReply | null = null;
-function corkedBody(): void { corking!.writeBodyCorked(); }
-function corkedHead(): void { corking!.writeHeadCorked(); }
-function corkedEnd(): void { corking!.res.end(); }
-function corkedHeadEnd(): void { corking!.endAfterHead(); }
-function noop(): void { /* an empty cork: its uncork drains the socket's buffer */ }
-function corkedPiece(): void { corking!.writePieceCorked(); }
-
-// Heads waiting to see whether their body comes in the same read (onHead): one microtask
-// for all heads queued during one read, after it was parsed.
-let headsQueued: UwsReply[] = [];
-function flushHeads(): void {
-  const q = headsQueued;
-  headsQueued = [];
-  for (let i = 0; i < q.length; i++) q[i]!.flushQueuedHead();
-}
-function queueHeadFlush(reply: UwsReply): void {
-  if (headsQueued.length === 0) queueMicrotask(flushHeads);
-  headsQueued.push(reply);
-}
-
-export class UwsReply implements ResponseSink, RequestRecord {
-  exchange: Exchange | null = null;
+export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
+  state: ReplyState = ReplyState.Waiting;
+  /** The request's way to the app (null: not proxied, or between a local redirect's two requests). */
+  upstream: UpstreamRequest | null = null;
   snapshot: RequestSnapshot | null = null;
   /** Names the request in log lines: "req=<id> GET /x". */
   tag = '';
@@ -123,15 +74,12 @@ export class UwsReply implements ResponseSink, RequestRecord {
   errorCode: string | null = null;
   balancer: string | null = null;
   env: ReadonlyMap<string, string> | null = null;
-  redirectDepth = 0;
-  aborted = false;
-  /** The response is complete on the client side (or abandoned). */
-  done = false;
-  headSent = false;
-  /** Headers added by the gateway (Vary from ProxyFCGISetEnvIf), flat [name, value, …]. */
+  /** The app's response head once it came (read by the access log's %{…}o). */
+  head: CgiHead | null = null;
+  /** Headers added by the gateway (Vary, the request id), flat [name, value, …]. */
   extraHeaders: string[] = [];
-  flush: 'on' | 'off' | 'auto' = 'auto';
-  flushWaitMs = 0;
+  redirectDepth = 0;
+  /** A buffered request body (chunked, or spooled): closed when the reply completes. */
   spool: BodySpool | null = null;
   /** The request body's client side, while one is being received. */
   intake: BodyIntake | null = null;
@@ -139,78 +87,86 @@ export class UwsReply implements ResponseSink, RequestRecord {
   framing: BodyFraming = { length: -1, chunked: false };
   /** Called once when the response is complete or abandoned. */
   onFinished: ((reply: UwsReply) => void) | null = null;
+  /** Called when STDIN can take more (a spool's replay); else the client is resumed. */
+  bodyWritable: (() => void) | null = null;
   /** This request's slot on the thread's in-flight board (in-flight.ts), -1 for none. */
   inFlightSlot = -1;
-  /** Called when STDIN can take more: resumes the client, or the spool's replay. */
-  bodyWritable: (() => void) | null = null;
   private redirect: string | null = null;
-  /** The app's Content-Length: uWS frames with it (tryEnd); -1 = chunked (write). */
-  private total = -1;
-  /** Body bytes uWS couldn't take yet, and the write offset they start at. */
-  private pending: Buffer | null = null;
-  private pendingOffset = 0;
-  /** Chunked: bytes that did not fit into the cork, written once it closes (see CORK_BUFFER). */
-  private deferred: Buffer | null = null;
-  private ended = false;
+  private readonly writer: ResponseWriter;
+  private readonly sendWatch: SendWatch;
   private finishedCalled = false;
-  // Scratch for the corked callbacks, so that no closure is made per chunk.
-  private chunk: Buffer | null = null;
-  private wrote = true;
-  /** The app's response head once it came (read by the access log's %{…}o). */
-  head: CgiHead | null = null;
-  private coalesce: Buffer | null = null;
-  private coalesced = 0;
-  private coalesceTimer: NodeJS.Timeout | null = null;
-  /** The head waits for the first body chunk or the end, so that they share one write. */
-  private headQueued = false;
-  /** onWritable is registered on the first write uWS could not take whole (most replies never need it). */
-  private writableWatched = false;
-  /**
-   * Inside corked(): the client is corked already, so writes call uWS directly instead of
-   * through a nested res.cork (a JS → C++ → JS round trip each, twice per small response).
-   */
-  private inCork = false;
 
-  constructor(readonly res: HttpResponse, readonly method: string, private readonly ctx: ReplyContext) {}
-
-  /** uWS holds response bytes back (a slow reader): the app is paused until onWritable. */
-  get blocked(): boolean { return this.pending !== null || this.deferred !== null || !this.wrote; }
-
-  /** Registers the writable handler (uWS calls it only after a write it held back). */
-  private watchWritable(): void {
-    if (this.writableWatched) return;
-    this.writableWatched = true;
-    this.res.onWritable((offset) => this.onWritableEvent(offset));
+  constructor(readonly res: HttpResponse, readonly method: string, private readonly ctx: ReplyContext) {
+    this.writer = new ResponseWriter(this);
+    this.sendWatch = new SendWatch(this, ctx.sendTimeoutMs);
   }
 
-  /** uWS onAborted: the client went away. */
+  // RequestRecord (and WriterOwner) views of the state.
+  get aborted(): boolean { return this.state === ReplyState.Aborted; }
+  get done(): boolean { return this.state >= ReplyState.Answered; }
+  get live(): boolean { return this.state < ReplyState.Answered; }
+  /** Something of the answer (the app's head, or the gateway's page) reached the client. */
+  get headSent(): boolean { return this.state === ReplyState.Answered || (this.state === ReplyState.Streaming && !this.writer.headPending); }
+  get exchange(): UpstreamRequest | null { return this.upstream; }
+  /** uWS holds response bytes back (a slow reader): the app is held until the client reads. */
+  get blocked(): boolean { return this.writer.blocked; }
+
+  /** uWS onAborted: the client went away (or uWS closed its connection). */
   onAborted(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    if (!this.done) {
-      // The client went away (or uWS closed its connection) before the response was complete.
+    if (this.state === ReplyState.Aborted) return;
+    const answered = this.state === ReplyState.Answered;
+    this.state = ReplyState.Aborted;
+    if (!answered) {
       const intake = this.intake;
       const phase = intake !== null && !intake.complete
         ? `phase=body received=${intake.received} expected=${intake.expected >= 0 ? intake.expected : 'chunked'}`
-        : this.headSent ? `phase=response sent=${this.bytesOut}` : 'phase=waiting';
-      const backend = this.exchange !== null ? ` backend=${this.exchange.backend}` : '';
+        : this.head !== null ? `phase=response sent=${this.bytesOut}` : 'phase=waiting';
+      const backend = this.upstream !== null ? ` backend=${this.upstream.backend}` : '';
       this.ctx.log(`FCGATE_CLIENT_ABORTED${backend} ${this.tag} ${phase} cause="the client connection closed before the response was complete"`);
     }
+    this.writer.cancel();
+    if (this.upstream !== null) this.upstream.abort();
     this.complete();
-    if (this.coalesceTimer !== null) clearTimeout(this.coalesceTimer);
-    if (this.exchange !== null) this.exchange.abort();
   }
 
-  /** Signals the end of the response once. */
-  finished(): void { this.complete(); }
+  /** The response is complete on the client side: a static file's end, or the writer's. */
+  finished(): void {
+    if (this.state < ReplyState.Answered) this.state = ReplyState.Answered;
+    this.complete();
+  }
+
+  /** A static file was served (serve-file.ts owns the response meanwhile, its onAborted too). */
+  fileServed(status: number, bytes: number, aborted: boolean): void {
+    this.status = status;
+    this.bytesOut = bytes;
+    if (aborted) this.state = ReplyState.Aborted;
+    this.finished();
+  }
+
+  /** WriterOwner: the writer ended the response. */
+  written(): void { this.finished(); }
+
+  /** WriterOwner: the client took what was held back. */
+  resumeApp(): void { if (this.upstream !== null) this.upstream.resume(); }
+
+  /** WriterOwner: a write was held back (the send timeout starts). */
+  heldBack(): void { this.sendWatch.start(); }
+
+  /** WriterOwner: the client took some of it. */
+  tookSome(): void { this.sendWatch.progress(); }
+
+  /** SendWatchOwner: the request body's intake has paused the client. */
+  get clientPaused(): boolean { return this.intake !== null && this.intake.isPaused; }
 
   private complete(): void {
-    this.done = true;
     if (this.finishedCalled) return;
     this.finishedCalled = true;
-    // Whatever the path (answered, failed, aborted): no body callbacks, no spool left open.
+    // Whatever the path (answered, failed, aborted): no body callbacks, no spool left open,
+    // the member's busy count and the send timeout released.
+    this.sendWatch.stop();
     if (this.intake !== null) this.intake.stop();
     if (this.spool !== null) this.spool.close();
+    if (this.upstream !== null) this.upstream.finish();
     inFlightBoard().leave(this.inFlightSlot);
     if (this.onFinished !== null) this.onFinished(this);
   }
@@ -220,17 +176,24 @@ export class UwsReply implements ResponseSink, RequestRecord {
     this.redirectDepth++;
     this.snapshot = next;
     this.redirect = null;
-    this.exchange = null;
-    this.total = -1;
-    this.ended = false;
+    if (this.upstream !== null) this.upstream.finish();
+    this.upstream = null;
+    this.state = ReplyState.Waiting;
     this.bodyWritable = null;
   }
 
+  // UpstreamSink
+
+  addVary(names: readonly string[]): void {
+    if (!this.extraHeaders.includes('Vary')) this.extraHeaders.push('Vary', names.join(', '));
+  }
+
   onHead(head: CgiHead): void {
-    if (this.aborted) return;
+    if (this.state !== ReplyState.Waiting) return;
     if (head.localRedirect) {
+      this.state = ReplyState.Redirecting;
       this.redirect = head.location;
-      this.exchange!.discardBody();
+      this.upstream!.discardBody();
       return;
     }
     if (head.status === 200 && (this.method === 'GET' || this.method === 'HEAD') && this.snapshot !== null
@@ -238,242 +201,35 @@ export class UwsReply implements ResponseSink, RequestRecord {
       head = asNotModified(head);
     }
     this.head = head;
-    this.headSent = true;
-    this.firstByteAt = performance.now();
-    const bodyless = this.method === 'HEAD' || noBody(head.status);
-    if (bodyless) this.exchange!.discardBody();
-    else this.total = head.contentLength;
-    if (this.flush === 'off' || (this.flush === 'on' && this.flushWaitMs > 0)) {
-      this.coalesce = Buffer.allocUnsafe(COALESCE_LIMIT);
-    }
-    this.headQueued = true;
-    queueHeadFlush(this);                   // a head whose body comes in a later read
-  }
-
-  /** @internal (the module's cork callbacks) */
-  writeHeadCorked(): void {
-    const res = this.res;
-    const head = this.head!;
     this.status = head.status;
-    res.writeStatus(head.statusLine);
-    const h = head.headers;
-    if (head.nonAscii) {
-      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, Buffer.from(h[i + 1]!, 'latin1'));
-    } else {
-      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
-    }
-    const x = this.extraHeaders;
-    for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
-    if (this.total < 0) corkUsed += headBytes(head, x) + CHUNKED_HEAD_EXTRA;
-    if (this.method === 'HEAD' || noBody(head.status)) {
-      // HEAD: the length the GET would have, when the app said it; 204/304: none.
-      // endWithoutBody(n) leaves uWS waiting for n bytes (native-notes/uws.md): write the
-      // header ourselves and end without a length.
-      if (this.method === 'HEAD' && head.contentLength >= 0 && !noBody(head.status)) {
-        res.writeHeader('Content-Length', String(head.contentLength));
-      }
-      res.endWithoutBody();
-      this.complete();
-    } else if (this.total === 0) {
-      res.end();
-      this.complete();
-    }
+    this.firstByteAt = performance.now();
+    this.state = ReplyState.Streaming;
+    const headOnly = this.method === 'HEAD' || noBody(head.status);
+    if (headOnly) this.upstream!.discardBody();
+    const w = this.upstream!.worker;
+    this.writer.start(head, this.extraHeaders, headOnly, w.flushPackets, w.flushWaitMs);
   }
 
   onBody(data: Buffer): boolean {
-    if (this.done) return true;
-    if (this.coalesce !== null) return this.gather(data);
-    return this.send(data);
-  }
-
-  private send(data: Buffer): boolean {
-    if (this.pending !== null || this.deferred !== null) {
-      // uWS has not taken the earlier bytes yet (a flushwait timer can write while the
-      // client is stalled): queue behind them, never in their place. Rare, small (≤ 64 KiB).
-      this.queueBehind(data);
-      return false;
-    }
-    this.chunk = data;
-    if (this.inCork) this.writeBodyCorked();
-    else {
-      corking = this;
-      corkUsed = 0;
-      this.res.cork(corkedBody);
-      if (this.deferred !== null) this.writeDeferred();
-    }
-    this.chunk = null;
-    return this.wrote;
-  }
-
-  /** Keeps `data` (a view, so copied) after the bytes still waiting to go out. */
-  private queueBehind(data: Buffer): void {
-    if (this.pending !== null) this.pending = Buffer.concat([this.pending, data]);
-    else this.deferred = this.deferred === null ? Buffer.from(data) : Buffer.concat([this.deferred, data]);
-  }
-
-  /**
-   * Writes the bytes of chunks that did not fit into the cork they came in, once it is
-   * closed: in pieces that each fit into a fresh cork of their own (see CORK_BUFFER), until
-   * uWS holds bytes back (then onWritable continues). Then the app may go on, or the
-   * response ends.
-   */
-  private writeDeferred(): void {
-    while (this.deferred !== null) {
-      if (this.done || this.aborted) { this.deferred = null; return; }
-      const d = this.deferred;
-      const n = d.length > CHUNK_PIECE ? CHUNK_PIECE : d.length;
-      this.chunk = n === d.length ? d : d.subarray(0, n);
-      this.deferred = n === d.length ? null : d.subarray(n);
-      corking = this;
-      this.res.cork(corkedPiece);
-      this.chunk = null;
-      if (!this.wrote) { this.watchWritable(); return; }
-    }
-    if (this.ended) this.finish();
-    else queueMicrotask(this.resumeApp);
-  }
-
-  /** @internal (corkedPiece) */
-  writePieceCorked(): void { this.wrote = this.res.write(this.chunk!); }
-
-  private readonly resumeApp = (): void => {
-    if (!this.done && !this.aborted && this.exchange !== null) this.exchange.resume();
-  };
-
-  /** flushpackets=off / flushwait: copy into the gather buffer; write when full, at the end or after flushwait. */
-  private gather(data: Buffer): boolean {
-    const buf = this.coalesce!;
-    let ok = true;
-    let from = 0;
-    while (from < data.length) {
-      const n = Math.min(buf.length - this.coalesced, data.length - from);
-      data.copy(buf, this.coalesced, from, from + n);
-      this.coalesced += n;
-      from += n;
-      if (this.coalesced === buf.length) ok = this.flushGathered() && ok;
-    }
-    if (this.coalesced > 0 && this.flush === 'on' && this.coalesceTimer === null) {
-      this.coalesceTimer = setTimeout(() => { this.coalesceTimer = null; if (!this.done) this.flushGathered(); }, this.flushWaitMs);
-    }
-    return ok;
-  }
-
-  private flushGathered(): boolean {
-    if (this.coalesced === 0) return true;
-    const out = Buffer.from(this.coalesce!.subarray(0, this.coalesced));   // the gather buffer is reused
-    this.coalesced = 0;
-    return this.send(out);
-  }
-
-  /** @internal (the module's cork callbacks) */
-  writeBodyCorked(): void {
-    const res = this.res;
-    if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
-    const data = this.chunk!;
-    this.bytesOut += data.length;
-    if (this.pending !== null || this.deferred !== null) {
-      // uWS still holds earlier bytes back: keep order, queue these behind them (only
-      // under backpressure, and the app is paused by the false we return).
-      this.queueBehind(data);
-      this.wrote = false;
-      return;
-    }
-    if (this.total >= 0) {
-      const offset = res.getWriteOffset();
-      const [ok, finished] = res.tryEnd(data, this.total);
-      if (finished) {
-        this.complete();
-        this.wrote = true;
-      } else if (!ok) {
-        // A copy: data is a view of the app connection's read buffer, reused by the next read.
-        this.pending = Buffer.from(data);
-        this.pendingOffset = offset;
-        this.wrote = false;
-        this.watchWritable();
-      } else {
-        this.wrote = true;
-      }
-    } else {
-      // Chunked: only what fits into the cork is written now (see CORK_BUFFER).
-      const room = CORK_BUDGET - corkUsed - CHUNK_FRAMING;
-      if (data.length <= room) {
-        corkUsed += CHUNK_FRAMING + data.length;
-        this.wrote = res.write(data);
-        if (!this.wrote) this.watchWritable();
-        return;
-      }
-      let from = 0;
-      if (room >= 1024) {
-        from = room;
-        res.write(data.subarray(0, room));
-      }
-      corkUsed = CORK_BUDGET;
-      this.deferred = Buffer.from(data.subarray(from));  // a copy: data views the app's read buffer
-      this.wrote = false;
-    }
-  }
-
-  private onWritableEvent(offset: number): boolean {
-    if (this.done || this.aborted) return true;
-    if (this.total < 0) {
-      // Chunked. Bytes that did not fit a cork go first; their writes drain uWS's buffer.
-      if (this.deferred !== null) { this.writeDeferred(); return true; }
-      // uWS does not drain its own buffer when an onWritable handler is set; an empty cork
-      // does (its uncork writes the socket's buffer out). Then the app may go on.
-      this.res.cork(noop);
-      if (this.ended) this.finish();
-      else if (this.exchange !== null) this.exchange.resume();
-      return true;
-    }
-    if (this.pending !== null) {
-      const rest = this.pending.subarray(offset - this.pendingOffset);
-      const [ok, finished] = this.res.tryEnd(rest, this.total);
-      if (finished) {
-        this.pending = null;
-        this.complete();
-        if (this.exchange !== null) this.exchange.resume();
-        return true;
-      }
-      if (!ok) return false;
-      this.pending = null;
-    }
-    if (this.ended) this.finish();
-    else if (this.exchange !== null) this.exchange.resume();
-    return true;
+    if (this.state !== ReplyState.Streaming) return true;
+    return this.writer.body(data);
   }
 
   onEnd(): void {
-    if (this.aborted) return;
-    if (this.redirect !== null) {
-      this.ctx.localRedirect(this, this.redirect);
+    if (this.state === ReplyState.Redirecting) {
+      this.ctx.localRedirect(this, this.redirect!);
       return;
     }
-    if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
-    if (!this.done && this.coalesce !== null) this.flushGathered();
-    this.ended = true;
-    if (this.pending === null && this.deferred === null) this.finish();
+    if (this.state === ReplyState.Streaming) this.writer.end();
   }
 
-  /** @internal (flushHeads) */
-  flushQueuedHead(): void {
-    if (!this.headQueued) return;
-    this.headQueued = false;
-    if (!this.aborted && !this.done) { corking = this; corkUsed = 0; this.res.cork(corkedHead); }
-  }
+  /** Runs `fn` (a read from the app) with the client corked. */
+  corked(fn: () => void): void { this.writer.corked(fn); }
 
-  /** @internal (corkedHeadEnd) */
-  endAfterHead(): void { this.writeHeadCorked(); if (!this.done) this.res.end(); }
-
-  private finish(): void {
-    if (this.done) return;
-    if (this.inCork) {
-      if (this.headQueued) { this.headQueued = false; this.endAfterHead(); } else this.res.end();
-    } else {
-      corking = this;
-      corkUsed = 0;
-      if (this.headQueued) { this.headQueued = false; this.res.cork(corkedHeadEnd); } else this.res.cork(corkedEnd);
-    }
-    this.complete();
+  onBodyWritable(): void {
+    if (!this.live) return;
+    if (this.bodyWritable !== null) this.bodyWritable();
+    else if (this.intake !== null) this.intake.resume();
   }
 
   /**
@@ -485,25 +241,22 @@ export class UwsReply implements ResponseSink, RequestRecord {
     void appHead;
     const code = err.code;
     this.errorCode = code;
-    this.ctx.log(formatFailure(err, this.tag + (this.headSent && !this.headQueued ? ' after_head=1' : '')));
-    if (this.aborted) { this.complete(); return; }
-    if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
-    if (this.headQueued) {
-      // The app's head never left the gateway: the client can still get a clean error.
-      this.headQueued = false;
-      this.headSent = false;
-    } else if (this.headSent) {
+    const out = this.headSent;
+    this.ctx.log(formatFailure(err, this.tag + (out ? ' after_head=1' : '')));
+    if (this.state === ReplyState.Aborted) { this.complete(); return; }
+    if (this.done) return;
+    this.writer.cancel();
+    if (out) {
       // The head is out: close the connection so the client sees the truncation. Not from
       // inside a cork (what it holds would be dropped): once this read is handled.
-      if (!this.done) queueMicrotask(() => { if (!this.aborted) this.res.close(); });
+      this.state = ReplyState.Answered;
+      queueMicrotask(() => { if (this.state !== ReplyState.Aborted) this.res.close(); });
       this.complete();
       return;
     }
-    const retryAfter = code === 'FCGATE_QUEUE_FULL' || code === 'FCGATE_BACKEND_OVERLOADED'
-      || code === 'FCGATE_CONNECT_FAILED' || code === 'FCGATE_NO_MEMBER';
     // A body still arriving: answer, and let uWS drop the rest (lingering) rather than reset.
     const receiving = this.intake !== null && !this.intake.complete;
-    this.sendError(statusFor[code], { retryAfter, ...(receiving ? { close: 'linger' as const } : {}) });
+    this.sendError(statusFor[code], { retryAfter: retryAfterFor(code), ...(receiving ? { close: 'linger' as const } : {}) });
   }
 
   /**
@@ -515,72 +268,72 @@ export class UwsReply implements ResponseSink, RequestRecord {
    * rest of the read and the next request resets the flag (issue 9 §1).
    */
   refuse(err: GatewayError): void {
+    this.errorCode = err.code;
     this.ctx.log(formatFailure(err, this.tag));
     setImmediate(() => { this.sendError(statusFor[err.code], { close: 'now' }); });
   }
 
   /** Over FCGATE_MAX_BODY: 413 while the client may still be sending (lingering close). */
   tooLarge(err: GatewayError): void {
+    this.errorCode = err.code;
     this.ctx.log(formatFailure(err, this.tag));
     this.sendError(413, { close: 'linger' });
   }
 
-  /** The client stopped sending its body: 408, the exchange (if any) aborted, the connection closed. */
+  /** The client stopped sending its body: 408, the app's request (if any) aborted, the connection closed. */
   bodyTimedOut(idleMs: number): void {
-    if (this.done || this.aborted) return;
+    if (!this.live) return;
     const intake = this.intake;
-    const backend = this.exchange !== null ? ` backend=${this.exchange.backend}` : '';
+    const backend = this.upstream !== null ? ` backend=${this.upstream.backend}` : '';
+    this.errorCode = 'FCGATE_BODY_TIMEOUT';
     this.ctx.log(`FCGATE_BODY_TIMEOUT${backend} ${this.tag} received=${intake?.received ?? 0} expected=${intake !== null && intake.expected >= 0 ? intake.expected : 'chunked'} idle_ms=${idleMs} cause="no request body bytes for ${idleMs} ms"`);
-    if (this.exchange !== null) this.exchange.abort();     // the app sees its connection reset, never a short body
+    if (this.upstream !== null) this.upstream.abort();     // the app sees its connection reset, never a short body
     this.sendError(408, { close: 'now' });
   }
 
-  /** Runs `fn` corked on the client socket while the response is live. */
-  corked(fn: () => void): void {
-    if (this.aborted || this.done || this.inCork) { fn(); return; }
-    this.inCork = true;
-    corkUsed = 0;
-    try {
-      this.res.cork(fn);
-    } finally {
-      this.inCork = false;
-    }
-    if (this.deferred !== null) this.writeDeferred();
-  }
-
-  onBodyWritable(): void {
-    if (this.aborted || this.done) return;
-    if (this.bodyWritable !== null) this.bodyWritable();
-    else if (this.intake !== null) this.intake.resume();
+  /** The client took nothing of a held-back response for FCGATE_SEND_TIMEOUT: closed, the app let go. */
+  sendTimedOut(idleMs: number): void {
+    if (!this.live) return;
+    const backend = this.upstream !== null ? ` backend=${this.upstream.backend}` : '';
+    this.errorCode = 'FCGATE_SEND_TIMEOUT';
+    this.ctx.log(`FCGATE_SEND_TIMEOUT${backend} ${this.tag} sent=${this.bytesOut} idle_ms=${idleMs} cause="the client took no response bytes for ${idleMs} ms"`);
+    this.writer.cancel();
+    if (this.upstream !== null) this.upstream.abort();
+    this.state = ReplyState.Answered;
+    this.res.close();
+    this.complete();
   }
 
   /** Answers `status` with a short page (before any head went out). */
   sendError(status: number, opts: ErrorOptions = {}): void {
-    if (this.aborted || this.done) return;
-    this.headSent = true;
+    if (!this.live) return;
+    this.state = ReplyState.Answered;
     const reason = reasonOf(status);
     const body = errorPage(status);
     const res = this.res;
+    const head = this.method === 'HEAD';
     this.status = status;
-    if (this.method !== 'HEAD') this.bytesOut = body.length;
+    if (!head) this.bytesOut = body.length;
     res.cork(() => {
       res.writeStatus(`${status} ${reason}`);
       res.writeHeader('Content-Type', ERROR_PAGE_TYPE);
       if (opts.retryAfter === true) res.writeHeader('Retry-After', String(this.ctx.retryAfterSeconds));
-      // HEAD: endWithoutBody's close flag sends a bogus length and hangs (native-notes/uws.md):
-      // the header alone, and the client closes.
-      if (opts.close === 'linger' || (opts.close === 'now' && this.method === 'HEAD')) res.writeHeader('Connection', 'close');
+      if (opts.close === 'linger') res.writeHeader('Connection', 'close');
       const extra = opts.headers ?? [];
       for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
       const x = this.extraHeaders;
       for (let i = 0; i < x.length; i += 2) res.writeHeader(x[i]!, x[i + 1]!);
-      if (this.method === 'HEAD') res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
+      // HEAD: no body. endWithoutBody's close flag sends a bogus length and hangs
+      // (native-notes/uws.md), so a HEAD that must close ends with an empty body and uWS's
+      // own close: Content-Length 0 and Connection: close (issue 9 §1, fuzz-findings).
+      if (head && opts.close === 'now') res.end('', true);
+      else if (head) res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
       else res.end(body, opts.close === 'now');
     });
     this.complete();
   }
 
-  /** A redirect answered by the gateway itself (a directory URL without its slash). */
+  /** A redirect answered by the gateway itself (a directory URL without its slash, mod_alias). */
   sendRedirect(status: number, location: string): void {
     this.sendError(status, { headers: ['Location', location] });
   }

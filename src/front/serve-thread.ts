@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { ThreadObserver } from '../observe/thread-observer.js';
-import { Gateway } from './server.js';
+import { Gateway } from './gateway.js';
 import { installInFlightBoard } from './in-flight.js';
 import { loadUws } from './uws.js';
 import { budgetsForThread } from '../threads/budget-table.js';

@@ -44,8 +44,13 @@ export class StatusWindow {
     this.timer = null;
   }
 
-  /** Copies the counters now. */
+  /** Copies the counters now into the ring. */
   take(now = Date.now()): void {
+    this.ring.push(this.sample(now));
+    if (this.ring.length > KEEP) this.ring.shift();
+  }
+
+  private sample(now: number): Sample {
     const L = this.t.layout;
     const slots = this.t.options.slots;
     const threads: Sample['threads'] = [];
@@ -62,14 +67,16 @@ export class StatusWindow {
       }
       threads.push({ served: c[Header.Served]!, hist: readHistogram(sum, 0) });
     }
-    this.ring.push({ at: now, threads, bytesOut });
-    if (this.ring.length > KEEP) this.ring.shift();
+    return { at: now, threads, bytesOut };
   }
 
-  /** The last minute (or since the start, when younger): rates and percentiles. */
-  minute(): Window {
-    const last = this.ring[this.ring.length - 1];
+  /**
+   * The last minute (or since the start, when younger): rates and percentiles, up to this
+   * moment — the counters are read now, so a page shows requests answered a moment ago.
+   */
+  minute(now = Date.now()): Window {
     const first = this.ring[0];
+    const last = first === undefined ? undefined : this.sample(now);
     const empty: Window = { seconds: 0, requests: 0, perSecond: 0, bytesPerSecond: 0, p50: NaN, p90: NaN, p99: NaN, threads: [] };
     if (last === undefined || first === undefined) return empty;
     const seconds = Math.max(1, (last.at - first.at) / 1000);

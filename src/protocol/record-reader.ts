@@ -72,6 +72,9 @@ export class RecordReader {
   /** True between records (nothing half-read): a clean place for the stream to end. */
   get atBoundary(): boolean { return this.state === State.Header && this.headerFill === 0; }
 
+  /** True when part of a record header was read (the previous record, padding included, is done). */
+  get inHeader(): boolean { return this.state === State.Header && this.headerFill > 0; }
+
   /**
    * Parses as much of `chunk` as possible. Returns the bytes consumed: all of them
    * unless the sink asked to stop (onStream returned false).

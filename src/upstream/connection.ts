@@ -247,7 +247,14 @@ export class UpstreamConnection implements RecordSink {
    * progress, a protocol error, and lost() delivers the end as not clean.
    */
   private deliverEnd(): void {
-    if (!this.reader.atBoundary || this.user === null) return;
+    if (this.user === null) return;
+    if (this.reader.inHeader) {
+      // Part of a record after END_REQUEST: the request is complete, the connection is not
+      // kept; lost() ends it now rather than wait for the rest of a header that may never come.
+      this.lost(FailKind.Protocol, 'bytes after END_REQUEST');
+      return;
+    }
+    if (!this.reader.atBoundary) return;
     this.endPending = false;
     this.user.onEndRequest(this.endApp, this.endProtocol, true);
   }

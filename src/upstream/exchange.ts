@@ -38,6 +38,14 @@ export interface ExchangeOptions {
 /** Longest STDERR line logged (nginx cuts its error-log lines near 2 KB); longer ones are cut, the cut counted. */
 export const STDERR_LINE_MAX = 2048;
 
+/**
+ * Bytes of STDIN handed to the app's socket at once. More waits here and goes on each
+ * 'drain': every write resets the socket's timer, so an app that reads a large body slowly
+ * but steadily is never timed out while it does (the read timeout is then nginx's
+ * fastcgi_send_timeout: between two writes), and one write per batch keeps the syscalls few.
+ */
+const WRITE_BATCH = 64 * 1024;
+
 /** How much of the sent bytes is kept to replay on a fresh connection when a reused one turns out dead. */
 const REPLAY_LIMIT = 256 * 1024;
 /** The id records are framed with before a connection is known (writePreamble's too); see onAcquired. */
@@ -73,8 +81,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   private bodyDone: boolean;
   private stdinComplete = false;
   private retried = false;
-  /** The last STDIN write to the app's socket was not taken whole ('drain' pending). */
+  /** The last STDIN write to the app's socket was not taken whole ('drain' pending), or records wait in `outq`. */
   private congested = false;
+  /** STDIN records not yet handed to the socket (see WRITE_BATCH), in order. */
+  private outq: Buffer[] = [];
   private reusedConn = false;
   /** A connection was handed to this exchange at least once (so bytes may have reached the app). */
   private wasAcquired = false;
@@ -113,9 +123,33 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
       return this.heldBytes < this.options.bodyBufferLimit;
     }
     if (this.replayable) this.hold(records);
+    if (this.outq.length > 0) {
+      this.outq.push(records);            // behind what waits: order is kept
+      this.congested = true;
+      return false;
+    }
     if (last) this.stdinComplete = true;
     this.congested = !this.conn.write(records);
     return !this.congested;
+  }
+
+  /**
+   * Hands `parts` to the socket in batches of about WRITE_BATCH bytes while it takes them
+   * (a batch is one gather write); the rest waits in `outq` for 'drain'.
+   */
+  private writeOut(parts: readonly Buffer[]): void {
+    const conn = this.conn!;
+    let i = 0;
+    let ok = true;
+    while (i < parts.length && ok) {
+      let bytes = 0;
+      const from = i;
+      while (i < parts.length && (i === from || bytes + parts[i]!.length <= WRITE_BATCH)) bytes += parts[i++]!.length;
+      ok = conn.writeAll(from === 0 && i === parts.length ? parts : parts.slice(from, i));
+    }
+    this.outq = i < parts.length ? parts.slice(i) : [];
+    this.congested = !ok || this.outq.length > 0;
+    if (this.bodyDone && this.outq.length === 0) this.stdinComplete = true;
   }
 
   /**
@@ -135,11 +169,12 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     this.unwatch();
     if (this.stderrBytes > 0) this.flushStderr();
     if (this.conn === null) {
-      this.cancelled = true;
+      this.pool.cancel(this);
       return;
     }
     const conn = this.conn;
     this.conn = null;
+    this.outq = [];
     conn.destroy();
     this.pool.release(conn, false);
   }
@@ -195,8 +230,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     }
     const parts = this.held;
     if (!this.replayable) { this.held = []; this.heldBytes = 0; }
-    if (this.bodyDone) this.stdinComplete = true;
-    this.congested = !conn.writeAll(parts);
+    this.writeOut(parts);
     if (this.heldBytes > REPLAY_LIMIT) this.dropReplay();
     // The client may have been paused while the body waited for this connection: what was
     // held is on its way, so it can go on (or on 'drain', when the socket is congested).
@@ -346,6 +380,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
       this.retried = true;
       this.unwatch();
       this.conn = null;
+      this.outq = [];
       this.pool.release(conn, false);
       this.state = State.Waiting;
       this.pool.acquire(this);
@@ -361,6 +396,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   }
 
   onWritable(): void {
+    if (this.outq.length > 0 && this.conn !== null) {
+      this.writeOut(this.outq);
+      if (this.congested) return;
+    }
     this.congested = false;
     if (this.state !== State.Done && !this.bodyDone) this.sink.onBodyWritable();
   }
@@ -376,6 +415,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     this.state = State.Done;
     const conn = this.conn;
     this.conn = null;
+    this.outq = [];
     if (conn !== null) {
       conn.destroy();
       this.pool.release(conn, false);

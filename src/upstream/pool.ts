@@ -21,8 +21,9 @@ import { RingQueue } from './ring-queue.js';
 export interface Waiter {
   onAcquired(conn: UpstreamConnection): void;
   onAcquireFailed(err: GatewayError): void;
-  /** Set by the pool while queued; the waiter sets `cancelled` to leave the queue. */
+  /** Set by the pool while queued. */
   queuedAt: number;
+  /** Set by Pool.cancel (the client went away); never by the waiter itself. */
   cancelled: boolean;
 }
 
@@ -138,10 +139,12 @@ export class Pool {
       this.budget.addWaiting(1);          // wakes the pools of other threads that hold idle connections
     }
     if (stalledNow === null) return;
+    // All of this pool's idle connections go (any of them may pin the worker the request
+    // waits for); other threads' pools trim theirs when they see `waiting` grow.
     const idle = this.idle.length;
-    this.trimForOthers();
+    for (const c of this.idle.splice(0)) this.retire(c);
     if (idle > 0) {
-      this.limits.log?.(`FCGATE_IDLE_RELEASED backend=${this.name} ${stalledNow.tag} released=${idle - this.idle.length} cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`);
+      this.limits.log?.(`FCGATE_IDLE_RELEASED backend=${this.name} ${stalledNow.tag} released=${idle} cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`);
     }
   }
 
@@ -233,6 +236,17 @@ export class Pool {
     for (const c of this.idle.splice(0)) this.retire(c, false);
   }
 
+  /**
+   * The waiter's client went away. A queued waiter leaves the queue now (it no longer counts
+   * against FCGATE_QUEUE_LIMIT, nor in other threads' `waiting`); one whose connection is
+   * being opened gives that connection to the pool once it is up.
+   */
+  cancel(w: Waiter): void {
+    if (w.cancelled) return;
+    w.cancelled = true;
+    if (this.queue.remove(w)) this.syncWaiting();
+  }
+
   /** Stops taking work; closes idle connections; queued requests fail. */
   close(): void {
     this.closing = true;
@@ -279,6 +293,7 @@ export class Pool {
       if (w.cancelled || this.closing) {
         this.busyCount++;
         this.release(conn, !this.closing);
+        if (!w.cancelled) w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
         return;
       }
       this.hand(w, conn);

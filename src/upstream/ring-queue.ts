@@ -35,4 +35,17 @@ export class RingQueue<T> {
     this.count--;
     return item;
   }
+
+  /** Removes `item` wherever it is, keeping the others' order; false when absent. O(size). */
+  remove(item: T): boolean {
+    let at = -1;
+    for (let i = 0; i < this.count; i++) if (this.items[(this.head + i) % this.capacity] === item) { at = i; break; }
+    if (at < 0) return false;
+    for (let i = at; i < this.count - 1; i++) {
+      this.items[(this.head + i) % this.capacity] = this.items[(this.head + i + 1) % this.capacity];
+    }
+    this.items[(this.head + this.count - 1) % this.capacity] = undefined;
+    this.count--;
+    return true;
+  }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.js';
-import { Gateway } from '../../src/front/server.js';
+import { Gateway } from '../../src/front/gateway.js';
 import { readTuning } from '../../src/tuning.js';
 import { freePort } from '../helpers/free-port.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AdminSource } from '../../src/admin/server.js';
 import { gatewaySource } from '../../src/admin/manager.js';
 import { parseConfig } from '../../src/config/load.js';
-import { Gateway, type GatewayOptions } from '../../src/front/server.js';
+import { Gateway, type GatewayOptions } from '../../src/front/gateway.js';
 import { probeAndBudget } from '../../src/cli/serve.js';
 import { Telemetry } from '../../src/observe/telemetry.js';
 import { readTuning, type Tuning } from '../../src/tuning.js';

@@ -128,6 +128,9 @@ export class HostileApp {
   }
 
   get port(): number { return (this.server.address() as net.AddressInfo).port; }
+
+  /** Connections open now. */
+  get openConnections(): number { return this.open.size; }
   /** ProxyPass target for this app. */
   get url(): string { return `fcgi://127.0.0.1:${this.port}`; }
   /** Connections open now. */

@@ -6,7 +6,7 @@
 // answer (never another request's bytes); no thread crashes, no FCGATE_INTERNAL; at the end
 // nothing is in flight and RSS and open fds are back near the baseline. Seeded and bounded
 // like fuzz-front.test.ts (FCGATE_FUZZ_COUNT, FCGATE_FUZZ_SEED, FCGATE_FUZZ_CONCURRENCY);
-// FCGATE_FUZZ_AFTER_END=1 adds records after END_REQUEST (issue 8 §3: off until it is fixed).
+// Records after END_REQUEST are among the damage (issue 8 §3); FCGATE_FUZZ_AFTER_END=0 leaves them out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostileApp, answer, type HostileRequest, type Step } from '../helpers/hostile-app.js';
@@ -16,13 +16,13 @@ import { freePort } from '../threads/cli-process.js';
 import { alarming, compareToBaseline, fuzzSettings, measure, report, runCases, startGateway } from './fuzz-kit.js';
 
 /**
- * Issue 8 §3 (not fixed yet): bytes that follow an END_REQUEST — written after it on purpose,
- * or left over when flipped bytes made the gateway see an early one — reach the next request
- * on the kept connection. Until then damaged cases go to their own backend (pool), and clean
- * cases and the canary to another: FCGATE_FUZZ_AFTER_END=1 puts all of them on one backend
- * and adds records after END_REQUEST.
+ * Issue 8 §3 (fixed): bytes that follow an END_REQUEST — written after it on purpose, or left
+ * over when flipped bytes made the gateway see an early one — must never reach the next
+ * request on the kept connection. So damaged and clean cases share one backend, and records
+ * after END_REQUEST are among the damage. FCGATE_FUZZ_AFTER_END=0 puts damaged cases on a
+ * backend of their own and leaves that damage out.
  */
-const SHARED = process.env['FCGATE_FUZZ_AFTER_END'] === '1';
+const SHARED = process.env['FCGATE_FUZZ_AFTER_END'] !== '0';
 const FUZZ = { afterEnd: SHARED };
 
 test('fuzz: random and damaged FastCGI streams from a hostile app (no crash, every case answered or closed, canary, RSS and fds)', async (t) => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/model.js';
-import { Gateway } from '../../src/front/server.js';
+import { Gateway } from '../../src/front/gateway.js';
 import { readTuning } from '../../src/tuning.js';
 import { freePort } from '../helpers/free-port.js';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';

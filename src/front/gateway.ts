@@ -1,35 +1,35 @@
-// One serving thread's gateway: a uWS App per listen address, routing, the CGI
-// environment, the pools of this thread, and the glue between a uWS request and an
-// upstream Exchange (body in, response out, local redirects, spooling of bodies that
-// come without Content-Length). Startup checks and signals are the CLI's business.
+// One serving thread's gateway: a uWS App per listen address and the dispatch of each
+// request — checks (request-checks.ts), routing (config/router.ts), then a static file, an
+// answer of the gateway's own, or the app through an UpstreamRequest (proxy/), with its body
+// (request-body.ts) and the reply (reply.ts); local redirects come back here. It also holds
+// what the thread shares between requests: pools (proxy/pools.ts), balancers, the health
+// checks when run here. Startup checks and signals are the CLI's business.
 import { stat } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { BalancerRuntime } from '../balancer/balancer.js';
 import { HealthChecker } from '../balancer/health-check.js';
 import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
 import type { BalancerStats } from '../balancer/stats.js';
-import { buildParams, serverInfoFromEnv, type ServerInfo } from '../cgi/environment.js';
-import type { GatewayConfig, WorkerSettings } from '../config/model.js';
+import { serverInfoFromEnv } from '../cgi/environment.js';
+import type { GatewayConfig, ResolvedRequest } from '../config/model.js';
 import { resolve, type RouteResult } from '../config/router.js';
-import { formatFailure, GatewayError } from '../errors.js';
-import { writePreamble } from '../protocol/request-writer.js';
-import { headerOf, type RequestSnapshot } from '../request.js';
-import type { GatewayStats } from '../threads/messages.js';
+import { GatewayError } from '../errors.js';
 import { quietObserver } from '../observe/standalone.js';
 import type { TelemetrySpec, ThreadObserver } from '../observe/thread-observer.js';
+import { PoolRegistry } from '../proxy/pools.js';
+import { UpstreamRequest, type BalancedChoice, type ProxyContext } from '../proxy/upstream-request.js';
+import { headerOf, type RequestSnapshot } from '../request.js';
+import type { GatewayStats } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
 import type { ConnectionBudget } from '../upstream/budget.js';
-import { Exchange, type ExchangeOptions } from '../upstream/exchange.js';
 import type { PoolStats } from '../upstream/pool.js';
-import { PoolRegistry } from '../proxy/pools.js';
-import { closeListening, listenApp, listenUnix, type Listening } from './listen.js';
-import { BalancedRequest, type BalancedHost } from './balanced-request.js';
-import { UwsReply, type ReplyContext } from './reply.js';
-import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
-import { BodyIntake } from './body-intake.js';
-import { checkRequest, type BodyFraming } from './request-checks.js';
-import { BodySpool, SpoolAccount, SpoolResult } from './spool.js';
 import { inFlightBoard } from './in-flight.js';
+import { closeListening, listenApp, listenUnix, type Listening } from './listen.js';
+import { UwsReply, type ReplyContext } from './reply.js';
+import { receiveDirect, receiveSpooled, replaySpool, type BodyLimits } from './request-body.js';
+import { checkRequest, type BodyFraming } from './request-checks.js';
+import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
+import { SpoolAccount } from './spool.js';
 import { serveStatic } from './static-files.js';
 import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
@@ -63,7 +63,6 @@ export interface GatewayOptions {
 }
 
 const NO_BODY: BodyFraming = { length: -1, chunked: false };
-const framingText = (length: number): string => (length >= 0 ? `Content-Length ${length}` : 'chunked');
 let markRemoved = false;
 
 /** What a serving thread reports to the main thread (metrics aggregation). */
@@ -76,17 +75,11 @@ export class Gateway {
   private readonly balancers = new Map<string, BalancerRuntime>();
   private board!: BalancerBoard;
   private health: HealthChecker | null = null;
-  private readonly balancedHost: BalancedHost = {
-    exchangeFor: (req, member) => this.startExchange(req.reply, req.snap!, req.resolved!, member.worker, member.worker, req.hasBody, req),
-    log: (line) => this.log(line),
-    picked: (slot) => this.observer.picked(slot),
-  };
   private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
-  private server: ServerInfo;
-  private readonly exchangeOptions: ExchangeOptions;
+  /** What building an exchange needs (pools, SERVER_*, limits); `server` follows a reload. */
+  private readonly proxyContext: ProxyContext;
   private readonly replyContext: ReplyContext;
-  private readonly spoolAccount: SpoolAccount;
-  private readonly spoolDir: string;
+  private readonly bodyLimits: BodyLimits;
   /** This thread's in-flight board: what a crash of the thread would lose (issue 9 item 12). */
   private readonly requestBoard = inFlightBoard();
   readonly log: (line: string) => void;
@@ -104,21 +97,28 @@ export class Gateway {
     this.observer = options.observer ?? quietObserver(this.config);
     this.pools = new PoolRegistry({ tuning: this.tuning, log: this.log, observer: this.observer,
       ...(options.budgets !== undefined ? { budgets: options.budgets } : {}) });
-    this.server = serverInfoFromEnv(process.env, this.config.serverAdmin);
-    this.exchangeOptions = {
-      maxHead: this.tuning.FCGATE_MAX_HEAD,
-      stderrLimit: this.tuning.FCGATE_STDERR_LIMIT,
-      bodyBufferLimit: this.tuning.FCGATE_BODY_BUFFER,
+    this.proxyContext = {
+      pools: this.pools,
+      server: serverInfoFromEnv(process.env, this.config.serverAdmin),
+      exchange: {
+        maxHead: this.tuning.FCGATE_MAX_HEAD,
+        stderrLimit: this.tuning.FCGATE_STDERR_LIMIT,
+        bodyBufferLimit: this.tuning.FCGATE_BODY_BUFFER,
+        log: this.log,
+      },
       log: this.log,
     };
     this.replyContext = {
       log: this.log,
       localRedirect: (reply, location) => this.localRedirect(reply, location),
       retryAfterSeconds: this.tuning.FCGATE_RETRY_AFTER,
+      sendTimeoutMs: this.tuning.FCGATE_SEND_TIMEOUT,
     };
-    this.spoolAccount = new SpoolAccount(this.tuning.FCGATE_SPOOL_MEMORY_TOTAL, this.tuning.FCGATE_SPOOL_DISK_TOTAL,
-      options.spoolAccount);
-    this.spoolDir = options.spoolDir ?? (this.tuning.FCGATE_SPOOL_DIR || tmpdir());
+    this.bodyLimits = {
+      tuning: this.tuning,
+      spoolAccount: new SpoolAccount(this.tuning.FCGATE_SPOOL_MEMORY_TOTAL, this.tuning.FCGATE_SPOOL_DISK_TOTAL, options.spoolAccount),
+      spoolDir: options.spoolDir ?? (this.tuning.FCGATE_SPOOL_DIR || tmpdir()),
+    };
     this.resetMembers();
     this.observer.attach({
       inFlight: () => this.inFlight,
@@ -187,7 +187,7 @@ export class Gateway {
   reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer,
          telemetry?: TelemetrySpec): void {
     this.config = config;
-    this.server = serverInfoFromEnv(process.env, config.serverAdmin);
+    this.proxyContext.server = serverInfoFromEnv(process.env, config.serverAdmin);
     this.useBalancerState(balancerState);
     this.observer.configure(config, telemetry);
     this.pools.reload(budgets);
@@ -323,188 +323,77 @@ export class Gateway {
       if (reply.aborted) return;
       if (err !== null) { reply.sendError(404); return; }
       serveStatic(reply.res, snap, filename, st, { headers: reply.extraHeaders, contentType, onDone: (o) => {
-        reply.status = o.status; reply.bytesOut = o.bytes; reply.aborted = o.aborted; reply.finished();
+        reply.fileServed(o.status, o.bytes, o.aborted);
       } });
     });
   }
 
+  /**
+   * The app through an UpstreamRequest: the member a balancer chooses (else the route's
+   * worker), the CGI environment, the body by its strategy (request-body.ts).
+   */
   private proxy(reply: UwsReply, snap: RequestSnapshot, route: Extract<RouteResult, { kind: 'proxy' }>,
                 fromClient: boolean): void {
     const r = route.resolved;
     if (r.env.size > 0) reply.env = r.env;
     reply.balancer = r.balancer;
-    let worker = r.worker;
-    let member: WorkerSettings | null = null;
-    let balanced: BalancedRequest | null = null;
+    let choice: BalancedChoice | null = null;
     if (r.balancer !== null) {
-      balanced = this.pickMember(r.balancer, reply, snap);
-      if (balanced === null) return;            // answered: 503, every member unusable
-      member = balanced.member.worker;
-      worker = member;
+      choice = this.pickMember(r.balancer, reply, snap);
+      if (choice === null) return;              // answered: 503, every member unusable
     }
+    const worker = choice?.member.worker ?? r.worker;
     if (worker === null) {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, 'route without a worker'));
       return;
     }
-    // The body (issue 8 §2, issue 9): small bodies are held whole in memory, larger ones and
-    // chunked ones spooled (memory, then a temporary file), so a slow client holds no app
-    // worker; with requestbuffering=off bodies over FCGATE_BODY_BUFFER stream as they come.
     const framing: BodyFraming = fromClient ? reply.framing : NO_BODY;
     const length = framing.length;
-    if (length > this.tuning.FCGATE_MAX_BODY) {
-      reply.tooLarge(new GatewayError('FCGATE_BODY_TOO_LARGE', null,
-        `Content-Length ${length} is over FCGATE_MAX_BODY=${this.tuning.FCGATE_MAX_BODY}`));
+    const t = this.tuning;
+    if (length > t.FCGATE_MAX_BODY) {
+      reply.tooLarge(new GatewayError('FCGATE_BODY_TOO_LARGE', null, `Content-Length ${length} is over FCGATE_MAX_BODY=${t.FCGATE_MAX_BODY}`));
       return;
     }
-    if (framing.chunked || (length > this.tuning.FCGATE_BODY_BUFFER && worker.requestBuffering)) {
-      this.spoolThenProxy(reply, snap, r, worker, member, balanced, length);
+    if (framing.chunked || (length > t.FCGATE_BODY_BUFFER && worker.requestBuffering)) {
+      receiveSpooled(reply, length, this.bodyLimits, (spool) => {
+        // The app gets CONTENT_LENGTH instead of Transfer-Encoding (docs/apache-differences.md).
+        const headers = snap.headers.filter(([n]) => n !== 'transfer-encoding' && n !== 'content-length');
+        headers.push(['content-length', String(spool.size)]);
+        const upstream = this.upstreamFor(reply, { ...snap, headers }, r, spool.size > 0, worker, choice);
+        if (upstream === null) return;
+        if (spool.size > 0) replaySpool(reply, spool, upstream);
+        upstream.start();
+      });
       return;
     }
-    const hasBody = length > 0;
-    const exchange = this.startExchange(reply, snap, r, worker, member, hasBody, balanced);
-    if (exchange === null) return;
-    if (!hasBody) {
-      if (balanced !== null) balanced.start(exchange);
-      else exchange.start();
-      return;
-    }
-    // Held (up to FCGATE_BODY_BUFFER): STDIN records gather in the exchange and the app is
-    // contacted with the last chunk, preamble and body in one write. Streamed: the exchange
-    // starts with the first chunk and the client is paused whenever the app's socket is full.
-    const streamed = length > this.tuning.FCGATE_BODY_BUFFER;
-    let started = false;
-    reply.intake = new BodyIntake(reply.res, length, {
-      onBodyChunk: (chunk, last) => {
-        reply.bytesIn += chunk.length;
-        // reply.exchange, not `exchange`: a balancer failover moves the body to another member's exchange.
-        const more = reply.exchange!.sendBody(chunk, last);
-        if (!started && (streamed || last)) {
-          started = true;
-          if (balanced !== null) balanced.start(exchange);
-          else exchange.start();
-        }
-        return streamed ? more && !reply.exchange!.bodyPaused : true;
-      },
-      onBodyTimeout: (idleMs) => reply.bodyTimedOut(idleMs),
-      get responseBlocked() { return reply.blocked; },
-    }, this.tuning.FCGATE_BODY_TIMEOUT);
+    const upstream = this.upstreamFor(reply, snap, r, length > 0, worker, choice);
+    if (upstream === null) return;
+    if (length > 0) receiveDirect(reply, upstream, length, length > t.FCGATE_BODY_BUFFER, this.bodyLimits);
+    else upstream.start();
   }
 
-  private startExchange(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
-                        worker: WorkerSettings, member: WorkerSettings | null, hasBody: boolean,
-                        balanced: BalancedRequest | null = null): Exchange | null {
-    let preamble: Buffer;
-    if (balanced !== null) {
-      // Kept for a failover to another member; the member URL's own path goes before the target path (as Apache).
-      balanced.snap = snap;
-      balanced.resolved = r;
-      balanced.hasBody = hasBody;
-      const path = balanced.member.path;
-      if (path !== '') r = { ...r, targetPath: path + r.targetPath };
-    }
-    const pool = this.pools.poolFor(worker);
+  /** The reply's UpstreamRequest (null after answering: the CGI environment could not be built). */
+  private upstreamFor(reply: UwsReply, snap: RequestSnapshot, r: ResolvedRequest, hasBody: boolean,
+                      worker: NonNullable<ResolvedRequest['worker']>, choice: BalancedChoice | null): UpstreamRequest | null {
+    let upstream: UpstreamRequest;
     try {
-      const params = buildParams(snap, r, this.server, member);
-      params.list.push('UNIQUE_ID', reply.requestId);          // mod_unique_id's name for the request id
-      if (params.vary.length > 0 && !reply.extraHeaders.includes('Vary')) reply.extraHeaders.push('Vary', params.vary.join(', '));
-      preamble = writePreamble(1, params.list, { keepConn: pool.keeps, endStdin: !hasBody });
+      upstream = new UpstreamRequest(this.proxyContext,
+        { snap, resolved: r, hasBody, requestId: reply.requestId, tag: reply.tag }, worker, reply, choice);
     } catch (err) {
-      this.fail(reply, new GatewayError('FCGATE_INTERNAL', worker.name, `building the request failed: ${(err as Error).message}`));
+      this.fail(reply, err as GatewayError);
       return null;
     }
-    const exchange = new Exchange(pool, preamble, hasBody, balanced ?? reply, this.exchangeOptions, reply.tag);
-    reply.exchange = exchange;
-    this.requestBoard.setBackend(reply.inFlightSlot, worker.name);
-    reply.flush = worker.flushPackets;
-    reply.flushWaitMs = worker.flushWaitMs;
-    return exchange;
-  }
-
-  /**
-   * Receives the whole body into a BodySpool, then builds the exchange with CONTENT_LENGTH
-   * (the app needs it: PHP-FPM ignores a body without one; APACHE-BEHAVIOUR) and plays the
-   * body into it with backpressure. The spool is closed when the reply completes, whatever
-   * the path (reply.complete).
-   */
-  private spoolThenProxy(reply: UwsReply, snap: RequestSnapshot, r: Extract<RouteResult, { kind: 'proxy' }>['resolved'],
-                         worker: WorkerSettings, member: WorkerSettings | null,
-                         balanced: BalancedRequest | null, length: number): void {
-    const spool = new BodySpool({ memory: this.tuning.FCGATE_SPOOL_MEMORY, maxBody: this.tuning.FCGATE_MAX_BODY,
-      dir: this.spoolDir, account: this.spoolAccount });
-    reply.spool = spool;
-    let complete = false;
-    let refused = false;
-    const proceed = (): void => {
-      if (reply.aborted || refused || reply.done) return;
-      if (spool.error !== null) { refuseSpool(spool.isFull ? SpoolResult.Full : SpoolResult.Failed); return; }
-      if (length >= 0 && spool.size !== length) {
-        this.fail(reply, new GatewayError('FCGATE_INTERNAL', null, `spooled ${spool.size} of ${length} body bytes`));
-        return;
-      }
-      // The app gets CONTENT_LENGTH instead of Transfer-Encoding (deliberate: APACHE-BEHAVIOUR).
-      const headers = snap.headers.filter(([n]) => n !== 'transfer-encoding' && n !== 'content-length');
-      headers.push(['content-length', String(spool.size)]);
-      const spooled: RequestSnapshot = { ...snap, headers };
-      const hasBody = spool.size > 0;
-      const exchange = this.startExchange(reply, spooled, r, worker, member, hasBody, balanced);
-      if (exchange === null) return;
-      if (hasBody) {
-        const more = spool.replay((chunk, last) => reply.exchange!.sendBody(chunk, last), (err) => {
-          if (err !== null && !reply.done) {
-            this.fail(reply, new GatewayError('FCGATE_INTERNAL', reply.exchange?.backend ?? null, `spool replay failed: ${err.message}`));
-          }
-        });
-        reply.bodyWritable = more;
-      }
-      if (balanced !== null) balanced.start(exchange);
-      else exchange.start();
-    };
-    const refuseSpool = (result: SpoolResult): void => {
-      refused = true;
-      reply.intake?.stop();
-      spool.close();
-      if (result === SpoolResult.TooLarge) {
-        reply.tooLarge(new GatewayError('FCGATE_BODY_TOO_LARGE', null,
-          `body over FCGATE_MAX_BODY=${this.tuning.FCGATE_MAX_BODY} (${framingText(length)})`));
-      } else if (result === SpoolResult.Full) {
-        reply.refuse(new GatewayError('FCGATE_SPOOL_FULL', null,
-          `no room to buffer the body: ${spool.error?.message ?? 'spool full'} (disk in use ${this.spoolAccount.diskBytes} of FCGATE_SPOOL_DISK_TOTAL=${this.tuning.FCGATE_SPOOL_DISK_TOTAL})`));
-      } else {
-        reply.refuse(new GatewayError('FCGATE_INTERNAL', null, `buffering the body failed: ${spool.error?.message ?? 'unknown error'}`));
-      }
-    };
-    spool.onWritten = () => {
-      if (reply.aborted || reply.done || refused) return;
-      if (spool.error !== null) { refuseSpool(spool.isFull ? SpoolResult.Full : SpoolResult.Failed); return; }
-      reply.intake?.resume();
-      if (complete && spool.settled) proceed();
-    };
-    reply.intake = new BodyIntake(reply.res, length, {
-      onBodyChunk: (chunk, last) => {
-        reply.bytesIn += chunk.length;
-        if (refused) return true;
-        const result = spool.push(chunk);
-        if (result === SpoolResult.TooLarge || result === SpoolResult.Full || result === SpoolResult.Failed) {
-          refuseSpool(result);
-          return true;
-        }
-        if (last) {
-          complete = true;
-          if (spool.settled) proceed();
-        }
-        return result !== SpoolResult.Pause;
-      },
-      onBodyTimeout: (idleMs) => reply.bodyTimedOut(idleMs),
-      get responseBlocked() { return reply.blocked; },
-    }, this.tuning.FCGATE_BODY_TIMEOUT);
+    reply.upstream = upstream;
+    this.requestBoard.setBackend(reply.inFlightSlot, upstream.worker.name);
+    return upstream;
   }
 
   /**
    * Chooses a member of `balancer` for a request (sticky route, lbmethod, lbset, hot
-   * standby, error state: src/balancer) and wraps the request for failover. null when
-   * none is usable: then the client has its 503 and the log one line saying why.
+   * standby, error state: src/balancer); failover is the UpstreamRequest's. null when none
+   * is usable: then the client has its 503 and the log one line saying why.
    */
-  private pickMember(balancer: string, reply: UwsReply, snap: RequestSnapshot): BalancedRequest | null {
+  private pickMember(balancer: string, reply: UwsReply, snap: RequestSnapshot): BalancedChoice | null {
     const b = this.balancers.get(balancer);
     if (b === undefined) {
       this.fail(reply, new GatewayError('FCGATE_INTERNAL', balancer, 'route to an unknown balancer'));
@@ -517,12 +406,14 @@ export class Gateway {
       return null;
     }
     this.observer.picked(m.slot);
-    return new BalancedRequest(b, m, reply, route, this.balancedHost);
+    return { balancer: b, member: m, route, picked: this.picked };
   }
+
+  private readonly picked = (slot: number): void => this.observer.picked(slot);
 
   private localRedirect(reply: UwsReply, location: string): void {
     if (reply.redirectDepth >= this.tuning.FCGATE_REDIRECT_LIMIT) {
-      this.fail(reply, new GatewayError('FCGATE_REDIRECT_LOOP', reply.exchange?.backend ?? null,
+      this.fail(reply, new GatewayError('FCGATE_REDIRECT_LOOP', reply.upstream?.backend ?? null,
         `more than ${this.tuning.FCGATE_REDIRECT_LIMIT} local redirects, last to ${location}`));
       return;
     }
@@ -543,8 +434,6 @@ export class Gateway {
   }
 
   private fail(reply: UwsReply, err: GatewayError): void {
-    reply.onFailure(err, reply.headSent);
+    reply.onFailure(err, false);
   }
 }
-
-export const formatGatewayFailure = formatFailure;
