@@ -69,7 +69,7 @@ export interface Rec { type: number; id: number; content: Buffer; padding: numbe
 
 /**
  * Splits `bytes` into records, reading each header by hand (version, type, id, content
- * length, padding, reserved: RFC-less but as the FastCGI spec lays it out). Throws when
+ * length, padding, reserved, as the FastCGI spec lays it out). Throws when
  * the bytes do not end on a record boundary.
  */
 export function parseRecords(bytes: Buffer): Rec[] {
