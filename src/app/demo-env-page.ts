@@ -1,6 +1,6 @@
 // The demo app's HTML page: the CGI environment it received, as a table, with links
 // to the other demo routes (relative to where the app is mounted). Rendering only.
-import type { FcgiRequest } from './exchange.js';
+import type { FcgiRequest } from './responder-exchange.js';
 import type { AppTarget } from './target-path.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -1,6 +1,6 @@
 // Small pieces shared by the demo app's routes: the route signature, its limits, a
 // whole-answer writer and query-parameter parsing. No routes here.
-import type { FcgiRequest, FcgiResponse } from './exchange.js';
+import type { FcgiRequest, FcgiResponse } from './responder-exchange.js';
 import type { AppTarget } from './target-path.js';
 
 export interface DemoLimits {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createFcgiServer, type BoundAddress, type FcgiRequest, type FcgiResponse, type FcgiServer,
-         type FcgiServerOptions, type ListenAddress } from './server.js';
+         type FcgiServerOptions, type ListenAddress } from './responder-server.js';
 import { parseListenAddress } from './listen-address.js';
 import { resolveTarget } from './target-path.js';
 import { testRoutes } from './demo-test-routes.js';

@@ -1,6 +1,6 @@
 // Listen addresses as operators write them: `host:port`, `[::1]:port`, a bare port,
-// `unix:/path` or an absolute path. Parsing only; server.ts does the listening.
-import type { BoundAddress, ListenAddress } from './server.js';
+// `unix:/path` or an absolute path. Parsing only; responder-server.ts does the listening.
+import type { BoundAddress, ListenAddress } from './responder-server.js';
 
 /** Parses a listen address; throws a RangeError naming the bad value. */
 export function parseListenAddress(text: string, defaultHost = '127.0.0.1'): ListenAddress {

@@ -1,6 +1,6 @@
 // Options of the FastCGI responder server, their defaults and their checks.
-// No sockets here: server.ts and connection.ts read the resolved values.
-import type { FcgiRequest, FcgiResponse } from './exchange.js';
+// No sockets here: responder-server.ts and responder-connection.ts read the resolved values.
+import type { FcgiRequest, FcgiResponse } from './responder-exchange.js';
 
 export type FcgiHandler = (req: FcgiRequest, res: FcgiResponse) => void | Promise<void>;
 

@@ -1,6 +1,6 @@
 // `fcgate demo-app`: runs the built-in demo FastCGI app until SIGINT/SIGTERM.
 // Argument parsing and signals only; the app is src/app/demo.ts.
-import { createFcgiServer, type ListenAddress } from '../app/server.js';
+import { createFcgiServer, type ListenAddress } from '../app/responder-server.js';
 import { createDemoHandler } from '../app/demo.js';
 import { formatAddress, parseListenAddress } from '../app/listen-address.js';
 import { commandHelp, defineCommand, parseCommandArgs, UsageError, type ExitCode, type OptionValues } from './command.js';

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createDemoHandler, BYTES_PATTERN } from '../../src/app/demo.js';
-import { createFcgiServer, type FcgiResponse, type FcgiServer } from '../../src/app/server.js';
+import { createFcgiServer, type FcgiResponse, type FcgiServer } from '../../src/app/responder-server.js';
 import { RecordType, frameCopy } from '../../src/protocol/index.js';
 import { FcgiTestClient, paramsFor, parseCgi, type Target } from './fcgi-client.js';
 

@@ -1,7 +1,7 @@
 // Test members for the balancer integration tests: built-in FastCGI app instances that
 // answer with their own name (and the BALANCER_* params they got), a slow route, a
 // failing route, a health route, and a way to kill one mid-load. Plus request helpers.
-import { FcgiServer } from '../../src/app/server.js';
+import { FcgiServer } from '../../src/app/responder-server.js';
 
 export interface TestMember {
   name: string;

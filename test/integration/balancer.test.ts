@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FcgiServer } from '../../src/app/server.js';
+import { FcgiServer } from '../../src/app/responder-server.js';
 import { Flag } from '../../src/balancer/shared-state.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { ask, sequence, startMember, type TestMember } from './balancer-kit.js';

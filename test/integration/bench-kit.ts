@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createDemoHandler } from '../../src/app/demo.js';
-import { createFcgiServer, type FcgiServer } from '../../src/app/server.js';
+import { createFcgiServer, type FcgiServer } from '../../src/app/responder-server.js';
 import { parseBenchArgs, type BenchCliArgs } from '../../src/cli/bench-args.js';
 import { runCompare, type CompareReport } from '../../src/loadgen/compare.js';
 import { ERROR_KIND_NAMES } from '../../src/loadgen/lane.js';

@@ -8,7 +8,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFcgiServer, type FcgiRequest, type FcgiResponse, type FcgiServer } from '../../src/app/server.js';
+import { createFcgiServer, type FcgiRequest, type FcgiResponse, type FcgiServer } from '../../src/app/responder-server.js';
 import { formatAddress } from '../../src/app/listen-address.js';
 import { BYTES_PATTERN, startDemoApp, type DemoApp } from '../../src/app/demo.js';
 import { runCgiFcgi, skipUnlessCgiFcgi, type CgiFcgiResult } from '../helpers/cgi-fcgi.js';

@@ -19,7 +19,7 @@ test('client aborts mid-upload (requestbuffering=off): the backend connection is
   // (real-clients-upload.test.ts). The app buffers all the STDIN it gets (never pauses its socket): a paused Node socket
   // that gets a reset with unread bytes reports a plain end, and the demo app takes an end
   // in the middle of a request's STDIN as a half-close and waits for the rest forever
-  // (src/app/connection.ts onPeerEnd; reported). This test is about what the gateway sends.
+  // (src/app/responder-connection.ts onPeerEnd; reported). This test is about what the gateway sends.
   const p = await startPair({ app: { server: { stdinBufferBytes: 64 * 1024 * 1024 } },
     config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ requestbuffering=off\n` });
   t.after(() => p.stop());

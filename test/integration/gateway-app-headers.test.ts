@@ -4,7 +4,7 @@
 // Content-Length that disagrees with the body, hop-by-hop fields, and HEAD.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFcgiServer } from '../../src/app/server.js';
+import { createFcgiServer } from '../../src/app/responder-server.js';
 import { connectTo, logsOf, rawHeader, rawRequest, readResponse, request, startPair, waitUntil,
          type RawResponse } from './gateway-app-kit.js';
 

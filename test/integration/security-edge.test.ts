@@ -5,7 +5,7 @@
 // records every request it gets, so "never reached the app" is checked, not assumed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FcgiServer } from '../../src/app/server.js';
+import { FcgiServer } from '../../src/app/responder-server.js';
 import { RawConnection, sleep } from '../helpers/raw-http.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitUntil } from './gateway-app-kit.js';

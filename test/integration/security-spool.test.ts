@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { FcgiServer } from '../../src/app/server.js';
+import { FcgiServer } from '../../src/app/responder-server.js';
 import { spoolFilesOpen } from '../../src/front/spool.js';
 import { RawConnection } from '../helpers/raw-http.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -2,7 +2,8 @@
 // fed from the socket, the table of requests in flight on it (multiplexed or not),
 // management records (GET_VALUES, unknown types), rejections (UNKNOWN_ROLE, CANT_MPX_CONN,
 // OVERLOADED), aborts, STDIN backpressure and the KEEP_CONN rule. Listening, the accept
-// queue and the connection limit are server.ts's; framing of STDOUT is exchange.ts's.
+// queue and the connection limit are responder-server.ts's; framing of STDOUT is
+// responder-exchange.ts's.
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { FLAG_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName } from '../protocol/constants.js';
@@ -10,7 +11,7 @@ import { ProtocolError, ProtocolErrorCode } from '../protocol/errors.js';
 import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from '../protocol/management.js';
 import { PairCollector, decodePairs } from '../protocol/pairs.js';
 import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
-import { APP_STATUS_ABORTED, FcgiRequest, FcgiResponse, type ResponseChannel } from './exchange.js';
+import { APP_STATUS_ABORTED, FcgiRequest, FcgiResponse, type ResponseChannel } from './responder-exchange.js';
 import type { FcgiHandler, ResolvedServerOptions } from './options.js';
 
 /** What a connection needs from its server. */

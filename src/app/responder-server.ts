@@ -1,14 +1,14 @@
 // The FastCGI responder server: listens on TCP or unix sockets, keeps at most maxConns
 // connections served (later ones wait unread in a bounded accept queue, as an app's
 // listen backlog would hold them), and closes gracefully. What happens on a connection
-// is connection.ts's; the handler API is exchange.ts's.
+// is responder-connection.ts's; the handler API is responder-exchange.ts's.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
-import { AppConnection, type ConnectionHost } from './connection.js';
+import { AppConnection, type ConnectionHost } from './responder-connection.js';
 import { resolveServerOptions, type FcgiHandler, type FcgiServerOptions, type ResolvedServerOptions } from './options.js';
 
 export type { FcgiHandler, FcgiServerOptions } from './options.js';
-export { FcgiRequest, FcgiResponse, APP_STATUS_ABORTED, type HeaderValue } from './exchange.js';
+export { FcgiRequest, FcgiResponse, APP_STATUS_ABORTED, type HeaderValue } from './responder-exchange.js';
 
 /** Where to listen: TCP (port 0 picks a free port) or a unix socket path. */
 export type ListenAddress = { host: string; port: number } | { path: string };

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import { createFcgiServer, type FcgiHandler, type FcgiRequest, type FcgiServerOptions } from '../../src/app/server.js';
+import { createFcgiServer, type FcgiHandler, type FcgiRequest, type FcgiServerOptions } from '../../src/app/responder-server.js';
 import { ProtocolStatus, RecordType, Role, frameCopy } from '../../src/protocol/index.js';
 import { FcgiTestClient, type Target } from './fcgi-client.js';
 

@@ -1,7 +1,7 @@
 // One FastCGI responder request as the handler sees it: FcgiRequest (params, STDIN as a
 // Readable, AbortSignal) and FcgiResponse (STDOUT/STDERR writes, end, drain). The wire
-// work (record reading, socket writes, request table) lives in connection.ts; this file
-// only frames what the handler writes and keeps the per-request state.
+// work (record reading, socket writes, request table) lives in responder-connection.ts;
+// this file only frames what the handler writes and keeps the per-request state.
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
