@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { FcgiTestClient, paramsFor, parseCgi } from './fcgi-client.js';
+import { FcgiTestClient, paramsFor, splitCgiResponse } from '../helpers/fcgi-client.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/demo-app.js', import.meta.url));
 
@@ -24,7 +24,7 @@ test('runDemoAppCli listens, answers, and stops on SIGTERM', { timeout: 20_000 }
     assert.ok(m, out);
     const c = await FcgiTestClient.connect({ host: '127.0.0.1', port: Number(m[1]) });
     assert.equal((await c.getValues(['FCGI_MPXS_CONNS', 'FCGI_MAX_CONNS'])).get('FCGI_MAX_CONNS'), '3');
-    const r = parseCgi((await c.request(paramsFor('/hello'))).stdout);
+    const r = splitCgiResponse((await c.request(paramsFor('/hello'))).stdout);
     assert.equal(r.body.toString(), 'Hello from the fcgate demo app\n');
     await c.closed;
     const exited = once(child, 'exit');

@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { createDemoHandler, BYTES_PATTERN } from '../../src/app/demo.js';
 import { createFcgiServer, type FcgiResponse, type FcgiServer } from '../../src/app/responder-server.js';
 import { RecordType, frameCopy } from '../../src/protocol/index.js';
-import { FcgiTestClient, paramsFor, parseCgi, type Target } from './fcgi-client.js';
+import { FcgiTestClient, paramsFor, splitCgiResponse, type ConnectTarget } from '../helpers/fcgi-client.js';
 
 const TOTAL = 100 * 1024 * 1024;
 const RSS_GROWTH_LIMIT = 80 * 1024 * 1024;   // well under the 100 MiB that buffering would need
 
 let server: FcgiServer;
-let target: Target;
+let target: ConnectTarget;
 /** The latest response the demo handler got, to watch its socket queue. */
 let lastResponse: FcgiResponse | null = null;
 before(async () => {
@@ -39,7 +39,8 @@ function watchRss(): () => number {
 test('/echo: a 100 MiB upload hashed while streaming, memory bounded', { timeout: 120_000 }, async (t) => {
   const c = await FcgiTestClient.connect(target);
   const stop = watchRss();
-  const p = c.begin(1, paramsFor('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(TOTAL) }), { stdin: null });
+  const p = c.begin(1, paramsFor('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(TOTAL) }),
+                  { stdin: null, timeoutMs: 110_000 });
   const piece = Buffer.alloc(60_000);
   const hash = createHash('sha256');
   let sent = 0;
@@ -56,7 +57,7 @@ test('/echo: a 100 MiB upload hashed while streaming, memory bounded', { timeout
   const growth = stop();
   c.close();
   t.diagnostic(`RSS growth ${(growth / 1048576).toFixed(1)} MiB`);
-  assert.deepEqual(JSON.parse(parseCgi(r.stdout).body.toString()), { length: TOTAL, sha256: hash.digest('hex'), content_length: String(TOTAL) });
+  assert.deepEqual(JSON.parse(splitCgiResponse(r.stdout).body.toString()), { length: TOTAL, sha256: hash.digest('hex'), content_length: String(TOTAL) });
   assert.ok(growth < RSS_GROWTH_LIMIT, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB`);
 });
 
@@ -72,6 +73,7 @@ test('/bytes: a 100 MiB download read slowly, memory bounded', { timeout: 120_00
   let nextPause = 8 * 1024 * 1024;
   let head: Buffer | null = null;
   const r = await c.request(paramsFor(`/bytes?n=${TOTAL}`), {
+    timeoutMs: 110_000,
     onStdout: (data) => {
       if (head === null) {
         // The head is the first STDOUT write, in its own record.
@@ -92,7 +94,7 @@ test('/bytes: a 100 MiB download read slowly, memory bounded', { timeout: 120_00
   t.diagnostic(`RSS growth ${(growth / 1048576).toFixed(1)} MiB, server socket queue peak ${maxQueued} bytes`);
   assert.ok(maxQueued < 1024 * 1024, `server queued ${maxQueued} bytes`);
   assert.equal(r.appStatus, 0);
-  assert.equal(parseCgi(head!).status, 200);
+  assert.equal(splitCgiResponse(head!).status, 200);
   assert.equal(received, TOTAL);
   const expected = createHash('sha256');
   const period = Buffer.alloc(64 * 16384, BYTES_PATTERN, 'latin1');   // 1 MiB, a whole number of periods

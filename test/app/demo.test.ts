@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startDemoApp, BYTES_PATTERN, type DemoApp } from '../../src/app/demo.js';
 import { ProtocolErrorCode } from '../../src/protocol/index.js';
-import { FcgiTestClient, header, paramsFor, parseCgi, type Target, type CgiReply } from './fcgi-client.js';
+import { FcgiTestClient, header, paramsFor, splitCgiResponse, type ConnectTarget, type CgiResponse } from '../helpers/fcgi-client.js';
 
 let app: DemoApp;
-let target: Target;
+let target: ConnectTarget;
 const logs: string[] = [];
 
 before(async () => {
@@ -20,12 +20,12 @@ before(async () => {
 });
 after(async () => { await app.close(); });
 
-async function get(path: string, extra: Record<string, string> = {}, stdin?: Buffer): Promise<CgiReply> {
+async function get(path: string, extra: Record<string, string> = {}, stdin?: Buffer): Promise<CgiResponse> {
   const c = await FcgiTestClient.connect(target);
   try {
     const r = await c.request(paramsFor(path, extra), stdin === undefined ? {} : { stdin });
     assert.equal(r.appStatus, 0);
-    return parseCgi(r.stdout);
+    return splitCgiResponse(r.stdout);
   } finally {
     c.close();
   }
@@ -48,7 +48,7 @@ test('/hello, directly and mounted under /app/', { timeout: 20_000 }, async () =
   assert.equal(direct.body.toString(), 'Hello from the fcgate demo app\n');
   assert.equal(header(direct, 'Content-Length'), String(direct.body.length));
   const c = await FcgiTestClient.connect(target);
-  const r = parseCgi((await c.request(mounted('/hello'))).stdout);
+  const r = splitCgiResponse((await c.request(mounted('/hello'))).stdout);
   assert.equal(r.body.toString(), 'Hello from the fcgate demo app\n');
   c.close();
 });
@@ -63,7 +63,7 @@ test('/ and /env: the CGI environment as an escaped HTML table, links relative t
   assert.ok(html.includes('href="/hello"'));
 
   const c = await FcgiTestClient.connect(target);
-  const m = parseCgi((await c.request(mounted('/'))).stdout);
+  const m = splitCgiResponse((await c.request(mounted('/'))).stdout);
   c.close();
   assert.equal(m.status, 200);
   assert.ok(m.body.toString().includes('href="/app/hello"'), 'links carry the mount prefix');
@@ -72,7 +72,7 @@ test('/ and /env: the CGI environment as an escaped HTML table, links relative t
 test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', { timeout: 20_000 }, async () => {
   assert.equal((await get('/nope')).status, 404);
   const c = await FcgiTestClient.connect(target);
-  const r = parseCgi((await c.request({ SCRIPT_NAME: '/demo', PATH_INFO: '/hello' })).stdout);
+  const r = splitCgiResponse((await c.request({ SCRIPT_NAME: '/demo', PATH_INFO: '/hello' })).stdout);
   c.close();
   assert.equal(r.body.toString(), 'Hello from the fcgate demo app\n');
   assert.equal((await get('/var/www/hello')).status, 200, 'a document-root prefix is skipped');
@@ -140,7 +140,7 @@ test('/test/die-mid-response: head and part of the body, then close without END_
   void c.begin(1, paramsFor('/test/die-mid-response?bytes=5000'));
   await c.closed;
   const got = c.partial(1)!;
-  const r = parseCgi(got.stdout);
+  const r = splitCgiResponse(got.stdout);
   assert.equal(header(r, 'Content-Length'), '10000');
   assert.equal(r.body.length, 5000);
   assert.equal(got.stdoutEnded, false);
@@ -160,8 +160,8 @@ test('/test/stderr: STDERR lines beside a normal answer', { timeout: 20_000 }, a
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor('/test/stderr?lines=2'));
   c.close();
-  assert.equal(r.stderr, 'demo stderr line 0 of request 1\ndemo stderr line 1 of request 1\n');
-  assert.equal(parseCgi(r.stdout).body.toString(), 'wrote 2 stderr lines\n');
+  assert.equal(r.stderr.toString(), 'demo stderr line 0 of request 1\ndemo stderr line 1 of request 1\n');
+  assert.equal(splitCgiResponse(r.stdout).body.toString(), 'wrote 2 stderr lines\n');
 });
 
 test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', { timeout: 20_000 }, async () => {
@@ -188,8 +188,8 @@ test('/test/hang never answers; an abort ends it', { timeout: 20_000 }, async ()
 
 test('/test/count-connection counts connections and requests on each', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
-  const one = JSON.parse(parseCgi((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
-  const two = JSON.parse(parseCgi((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
+  const one = JSON.parse(splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
+  const two = JSON.parse(splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
   c.close();
   assert.equal(one.connection, two.connection);
   assert.deepEqual([one.requests, two.requests, one.keepConn], [1, 2, true]);
@@ -201,7 +201,7 @@ test('/test/count-connection counts connections and requests on each', { timeout
 test('/test/after-end: STDOUT after the end-of-stream record, then END_REQUEST', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor('/test/after-end'));
-  assert.equal(parseCgi(r.stdout).body.toString(), 'before the end\n');
+  assert.equal(splitCgiResponse(r.stdout).body.toString(), 'before the end\n');
   assert.equal(r.afterEnd.toString(), 'AFTER THE END\n');
   await c.closed;
 });
@@ -211,7 +211,7 @@ test('the /test/ routes do not exist without testRoutes', { timeout: 20_000 }, a
   try {
     assert.ok('port' in plain.address);
     const c = await FcgiTestClient.connect({ host: plain.address.host, port: plain.address.port });
-    const r = parseCgi((await c.request(paramsFor('/test/hang'))).stdout);
+    const r = splitCgiResponse((await c.request(paramsFor('/test/hang'))).stdout);
     assert.equal(r.status, 404);
   } finally {
     await plain.close();

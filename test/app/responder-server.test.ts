@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { createFcgiServer, type FcgiHandler, type FcgiRequest, type FcgiServerOptions } from '../../src/app/responder-server.js';
 import { ProtocolStatus, RecordType, Role, frameCopy } from '../../src/protocol/index.js';
-import { FcgiTestClient, type Target } from './fcgi-client.js';
+import { FcgiTestClient, type ConnectTarget } from '../helpers/fcgi-client.js';
 
 interface Deferred<T> { promise: Promise<T>; resolve: (v: T) => void }
 function deferred<T = void>(): Deferred<T> {
@@ -27,7 +27,7 @@ const echoHandler: FcgiHandler = async (req, res) => {
 };
 
 async function withServer(handler: FcgiHandler, options: FcgiServerOptions,
-                          body: (target: Target, logs: string[], server: ReturnType<typeof createFcgiServer>) => Promise<void>): Promise<void> {
+                          body: (target: ConnectTarget, logs: string[], server: ReturnType<typeof createFcgiServer>) => Promise<void>): Promise<void> {
   const logs: string[] = [];
   const server = createFcgiServer(handler, { log: (l) => logs.push(l), ...options });
   const a = await server.listen({ host: '127.0.0.1', port: 0 });

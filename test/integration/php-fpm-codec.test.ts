@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { ProtocolStatus, ValueName, measurePreamble } from '../../src/protocol/index.js';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
 import {
-  FcgiTestConnection, fcgiRequest, splitCgiResponse, type BodySource, type FcgiExchange,
+  FcgiTestClient, fcgiRequest, splitCgiResponse, type BodySource, type FcgiReply,
 } from '../helpers/fcgi-client.js';
 import type { ConnectTarget } from '../helpers/process.js';
 
@@ -65,7 +65,7 @@ interface Dump {
 }
 
 /** Checks END_REQUEST and the CGI head, and returns dump.php's JSON. */
-function readDump(x: FcgiExchange): Dump {
+function readDump(x: FcgiReply): Dump {
   assert.equal(x.appStatus, 0, 'appStatus');
   assert.equal(x.protocolStatus, ProtocolStatus.RequestComplete, 'protocolStatus');
   const res = splitCgiResponse(x.stdout);
@@ -119,9 +119,8 @@ function checkBigParams(server: Record<string, string>, sent: Record<string, str
 async function postBody(target: ConnectTarget, total: number, pieceSize: number,
                         maxRecord?: number): Promise<void> {
   const body = randomBody(total, pieceSize);
-  const x = await fcgiRequest(target, {
-    params: cgiParams('dump.php', { method: 'POST', query: `size=${total}`, bodyLength: total }),
-    body: body.pieces as BodySource,
+  const x = await fcgiRequest(target, cgiParams('dump.php', { method: 'POST', query: `size=${total}`, bodyLength: total }), {
+    stdin: body.pieces as BodySource,
     timeoutMs: 60_000,
     ...(maxRecord !== undefined ? { maxRecord } : {}),
   });
@@ -138,10 +137,10 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   after(async () => { await fpm?.stop(); });
 
   test('a plain GET: CGI params arrive, END_REQUEST says complete', async (t) => {
-    const x = await fcgiRequest(fpm.target, { params: cgiParams('dump.php', { query: 'a=1&b=%C3%A9' }) });
+    const x = await fcgiRequest(fpm.target, cgiParams('dump.php', { query: 'a=1&b=%C3%A9' }));
     const dump = readDump(x);
     t.diagnostic(`php ${dump.php_version} sapi ${dump.sapi} (${fpm.binary}); ` +
-      `empty STDOUT record before END_REQUEST: ${x.stdoutClosed ? 'sent' : 'not sent'}`);
+      `empty STDOUT record before END_REQUEST: ${x.stdoutEnded ? 'sent' : 'not sent'}`);
     assert.equal(dump.sapi, 'fpm-fcgi');
     assert.equal(dump.server['REQUEST_METHOD'], 'GET');
     assert.equal(dump.server['QUERY_STRING'], 'a=1&b=%C3%A9');
@@ -156,7 +155,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
     const params = cgiParams('dump.php', { extra: sent });
     // The pairs alone exceed one record, so the writer must split them.
     assert.ok(measurePreamble(Object.entries(params).flat()) > 2 * 65535 / 2 + 16 + 8 + 8);
-    const dump = readDump(await fcgiRequest(fpm.target, { params }));
+    const dump = readDump(await fcgiRequest(fpm.target, params));
     checkBigParams(dump.server, sent);
   });
 
@@ -165,9 +164,8 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
     const sent: Record<string, string> = { X_FCGATE_UTF8: 'héllo ✓ 日本', X_FCGATE_LONG_VALUE: 'v'.repeat(200) };
     for (let i = 0; i < 100; i++) sent[`X_FCGATE_SMALL_${i}`] = `${i}:` + 'q'.repeat(300 + i);
     const body = randomBody(65536 + 3, 10_000);
-    const x = await fcgiRequest(fpm.target, {
-      params: cgiParams('dump.php', { bodyLength: 65539, extra: sent }),
-      body: body.pieces as BodySource,
+    const x = await fcgiRequest(fpm.target, cgiParams('dump.php', { bodyLength: 65539, extra: sent }), {
+      stdin: body.pieces as BodySource,
       maxRecord: 1001,
     });
     const dump = readDump(x);
@@ -187,24 +185,24 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('error_log() comes back as STDERR records, apart from STDOUT', async () => {
-    const x = await fcgiRequest(fpm.target, { params: cgiParams('dump.php', { query: 'x=1' }) });
+    const x = await fcgiRequest(fpm.target, cgiParams('dump.php', { query: 'x=1' }));
     readDump(x);
     assert.ok(x.stderrRecords >= 1, 'at least one STDERR record');
     assert.match(x.stderr.toString('utf8'), /fcgate-dump stderr line uri=\/dump\.php\?x=1/);
     assert.ok(!x.stdout.includes('fcgate-dump stderr line'), 'STDERR text never in STDOUT');
-    const quiet = await fcgiRequest(fpm.target, { params: cgiParams('dump.php', { query: 'stderr=0' }) });
+    const quiet = await fcgiRequest(fpm.target, cgiParams('dump.php', { query: 'stderr=0' }));
     readDump(quiet);
     assert.equal(quiet.stderrRecords, 0);
   });
 
   test('keep-conn: two requests (ids 1 and 2) on one connection', async () => {
-    const conn = await FcgiTestConnection.open(fpm.target);
+    const conn = await FcgiTestClient.connect(fpm.target);
     try {
-      const a = readDump(await conn.request({ id: 1, keepConn: true, params: cgiParams('dump.php', { query: 'n=1' }) }));
-      assert.equal(conn.closed, false, 'PHP-FPM kept the connection open');
+      const a = readDump(await conn.request(cgiParams('dump.php', { query: 'n=1' }), { id: 1, keepConn: true }));
+      assert.equal(conn.ended, false, 'PHP-FPM kept the connection open');
       const body = Buffer.from('second request body');
-      const b = readDump(await conn.request({
-        id: 2, keepConn: true, body, params: cgiParams('dump.php', { query: 'n=2', bodyLength: body.length }),
+      const b = readDump(await conn.request(cgiParams('dump.php', { query: 'n=2', bodyLength: body.length }), {
+        id: 2, keepConn: true, stdin: body,
       }));
       assert.equal(a.server['QUERY_STRING'], 'n=1');
       assert.equal(b.server['QUERY_STRING'], 'n=2');
@@ -215,14 +213,14 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('without keep-conn PHP-FPM closes the connection after END_REQUEST', async () => {
-    const conn = await FcgiTestConnection.open(fpm.target);
-    readDump(await conn.request({ params: cgiParams('dump.php') }));
-    await conn.closedPromise;                     // resolves only when the app closes it
-    assert.equal(conn.closed, true);
+    const conn = await FcgiTestClient.connect(fpm.target);
+    readDump(await conn.request(cgiParams('dump.php')));
+    await conn.closed;                            // resolves only when the app closes it
+    assert.equal(conn.ended, true, 'closed by a FIN from PHP-FPM');
   });
 
   test('stream.php: each flush() is its own STDOUT record', async () => {
-    const x = await fcgiRequest(fpm.target, { params: cgiParams('stream.php', { query: 'n=4&ms=0' }) });
+    const x = await fcgiRequest(fpm.target, cgiParams('stream.php', { query: 'n=4&ms=0' }));
     assert.equal(x.appStatus, 0);
     const res = splitCgiResponse(x.stdout);
     assert.equal(res.body.toString(), 'chunk 0\nchunk 1\nchunk 2\nchunk 3\n');
@@ -231,7 +229,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
 
   test('fixtures answer as their headers say (gateway tests rely on these heads)', async () => {
     const head = async (script: string, query: string): Promise<ReturnType<typeof splitCgiResponse>> => {
-      const x = await fcgiRequest(fpm.target, { params: cgiParams(script, { query }) });
+      const x = await fcgiRequest(fpm.target, cgiParams(script, { query }));
       assert.equal(x.appStatus, 0);
       return splitCgiResponse(x.stdout);
     };
@@ -263,15 +261,14 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('FCGI_GET_VALUES: PHP-FPM does not multiplex (FCGI_MPXS_CONNS = 0)', async (t) => {
-    const conn = await FcgiTestConnection.open(fpm.target);
+    const conn = await FcgiTestClient.connect(fpm.target);
     try {
       const answer = await conn.getValues([ValueName.MaxConns, ValueName.MaxReqs, ValueName.MpxsConns]);
-      t.diagnostic(`PHP-FPM ${fpm.version} answers GET_VALUES with ${JSON.stringify(answer)}`);
-      const values = new Map(answer);
-      assert.equal(values.get(ValueName.MpxsConns), '0');
+      t.diagnostic(`PHP-FPM ${fpm.version} answers GET_VALUES with ${JSON.stringify([...answer])}`);
+      assert.equal(answer.get(ValueName.MpxsConns), '0');
       // The connection stays open and takes a request afterwards.
-      assert.equal(conn.closed, false);
-      readDump(await conn.request({ params: cgiParams('dump.php', { query: 'after=get-values' }) }));
+      assert.equal(conn.ended, false);
+      readDump(await conn.request(cgiParams('dump.php', { query: 'after=get-values' })));
     } finally {
       await conn.close();
     }
@@ -287,8 +284,8 @@ describe('PHP-FPM over a unix socket, requests from src/protocol', { skip }, () 
     assert.ok(fpm.socketPath !== undefined && fpm.address === fpm.socketPath);
     const sent = bigParams();
     const body = randomBody(65536, 65536);
-    const dump = readDump(await fcgiRequest(fpm.target, {
-      params: cgiParams('dump.php', { bodyLength: 65536, extra: sent }), body: body.pieces as BodySource,
+    const dump = readDump(await fcgiRequest(fpm.target, cgiParams('dump.php', { bodyLength: 65536, extra: sent }), {
+      stdin: body.pieces as BodySource,
     }));
     checkBigParams(dump.server, sent);
     assert.equal(dump.body_sha256, body.sha256());

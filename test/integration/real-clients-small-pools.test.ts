@@ -69,8 +69,8 @@ for (const children of [1, 2]) {
       await burst(gw.base, '/php/env.php', 10, 5);
       // Straight to PHP-FPM, as a second gateway or Apache would: it needs a free child.
       const t0 = performance.now();
-      const r = await fcgiRequest(fpm.target, { params: { SCRIPT_FILENAME: `${FX}/env.php`, REQUEST_METHOD: 'GET', QUERY_STRING: '' },
-        timeoutMs: 10_000 });
+      const r = await fcgiRequest(fpm.target, { SCRIPT_FILENAME: `${FX}/env.php`, REQUEST_METHOD: 'GET', QUERY_STRING: '' },
+        { timeoutMs: 10_000 });
       assert.match(r.stdout.toString('latin1'), /Content-type/i);
       const ms = performance.now() - t0;
       assert.ok(ms < 4000, `the other client waited ${ms.toFixed(0)} ms`);
