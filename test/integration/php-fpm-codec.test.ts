@@ -64,14 +64,14 @@ interface Dump {
   sapi: string;
 }
 
-/** Checks END_REQUEST and the CGI head, and returns dump.php's JSON. */
+/** Checks END_REQUEST and the CGI head, and returns env.php's JSON. */
 function readDump(x: FcgiReply): Dump {
   assert.equal(x.appStatus, 0, 'appStatus');
   assert.equal(x.protocolStatus, ProtocolStatus.RequestComplete, 'protocolStatus');
   const res = splitCgiResponse(x.stdout);
   assert.equal(res.status, null, `no Status line expected; stderr: ${x.stderr.toString()}`);
-  assert.ok(res.headers.some(([n, v]) => n === 'X-Fcgate-Fixture' && v === 'dump'),
-    `dump.php head expected, got ${JSON.stringify(res.headers)}`);
+  assert.ok(res.headers.some(([n, v]) => n === 'X-Fixture' && v === 'env'),
+    `env.php head expected, got ${JSON.stringify(res.headers)}`);
   return JSON.parse(res.body.toString('utf8')) as Dump;
 }
 
@@ -119,7 +119,7 @@ function checkBigParams(server: Record<string, string>, sent: Record<string, str
 async function postBody(target: ConnectTarget, total: number, pieceSize: number,
                         maxRecord?: number): Promise<void> {
   const body = randomBody(total, pieceSize);
-  const x = await fcgiRequest(target, cgiParams('dump.php', { method: 'POST', query: `size=${total}`, bodyLength: total }), {
+  const x = await fcgiRequest(target, cgiParams('env.php', { method: 'POST', query: `size=${total}`, bodyLength: total }), {
     stdin: body.pieces as BodySource,
     timeoutMs: 60_000,
     ...(maxRecord !== undefined ? { maxRecord } : {}),
@@ -137,22 +137,22 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   after(async () => { await fpm?.stop(); });
 
   test('a plain GET: CGI params arrive, END_REQUEST says complete', async (t) => {
-    const x = await fcgiRequest(fpm.target, cgiParams('dump.php', { query: 'a=1&b=%C3%A9' }));
+    const x = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'a=1&b=%C3%A9' }));
     const dump = readDump(x);
     t.diagnostic(`php ${dump.php_version} sapi ${dump.sapi} (${fpm.binary}); ` +
       `empty STDOUT record before END_REQUEST: ${x.stdoutEnded ? 'sent' : 'not sent'}`);
     assert.equal(dump.sapi, 'fpm-fcgi');
     assert.equal(dump.server['REQUEST_METHOD'], 'GET');
     assert.equal(dump.server['QUERY_STRING'], 'a=1&b=%C3%A9');
-    assert.equal(dump.server['REQUEST_URI'], '/dump.php?a=1&b=%C3%A9');
-    assert.equal(dump.server['SCRIPT_FILENAME'], join(PHP_FIXTURES, 'dump.php'));
+    assert.equal(dump.server['REQUEST_URI'], '/env.php?a=1&b=%C3%A9');
+    assert.equal(dump.server['SCRIPT_FILENAME'], join(PHP_FIXTURES, 'env.php'));
     assert.equal(dump.server['HTTP_HOST'], 'localhost:8080');
     assert.equal(dump.body_length, 0);
   });
 
   test('long names and values, > 64 KiB of params over several PARAMS records, UTF-8', async () => {
     const sent = bigParams();
-    const params = cgiParams('dump.php', { extra: sent });
+    const params = cgiParams('env.php', { extra: sent });
     // The pairs alone exceed one record, so the writer must split them.
     assert.ok(measurePreamble(Object.entries(params).flat()) > 2 * 65535 / 2 + 16 + 8 + 8);
     const dump = readDump(await fcgiRequest(fpm.target, params));
@@ -164,7 +164,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
     const sent: Record<string, string> = { X_FCGATE_UTF8: 'héllo ✓ 日本', X_FCGATE_LONG_VALUE: 'v'.repeat(200) };
     for (let i = 0; i < 100; i++) sent[`X_FCGATE_SMALL_${i}`] = `${i}:` + 'q'.repeat(300 + i);
     const body = randomBody(65536 + 3, 10_000);
-    const x = await fcgiRequest(fpm.target, cgiParams('dump.php', { bodyLength: 65539, extra: sent }), {
+    const x = await fcgiRequest(fpm.target, cgiParams('env.php', { bodyLength: 65539, extra: sent }), {
       stdin: body.pieces as BodySource,
       maxRecord: 1001,
     });
@@ -185,12 +185,12 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('error_log() comes back as STDERR records, apart from STDOUT', async () => {
-    const x = await fcgiRequest(fpm.target, cgiParams('dump.php', { query: 'x=1' }));
+    const x = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'stderr=1' }));
     readDump(x);
     assert.ok(x.stderrRecords >= 1, 'at least one STDERR record');
-    assert.match(x.stderr.toString('utf8'), /fcgate-dump stderr line uri=\/dump\.php\?x=1/);
-    assert.ok(!x.stdout.includes('fcgate-dump stderr line'), 'STDERR text never in STDOUT');
-    const quiet = await fcgiRequest(fpm.target, cgiParams('dump.php', { query: 'stderr=0' }));
+    assert.match(x.stderr.toString('utf8'), /fcgate-env stderr line uri=\/env\.php\?stderr=1/);
+    assert.ok(!x.stdout.includes('fcgate-env stderr line'), 'STDERR text never in STDOUT');
+    const quiet = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'x=1' }));
     readDump(quiet);
     assert.equal(quiet.stderrRecords, 0);
   });
@@ -198,10 +198,10 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   test('keep-conn: two requests (ids 1 and 2) on one connection', async () => {
     const conn = await FcgiTestClient.connect(fpm.target);
     try {
-      const a = readDump(await conn.request(cgiParams('dump.php', { query: 'n=1' }), { id: 1, keepConn: true }));
+      const a = readDump(await conn.request(cgiParams('env.php', { query: 'n=1' }), { id: 1, keepConn: true }));
       assert.equal(conn.ended, false, 'PHP-FPM kept the connection open');
       const body = Buffer.from('second request body');
-      const b = readDump(await conn.request(cgiParams('dump.php', { query: 'n=2', bodyLength: body.length }), {
+      const b = readDump(await conn.request(cgiParams('env.php', { query: 'n=2', bodyLength: body.length }), {
         id: 2, keepConn: true, stdin: body,
       }));
       assert.equal(a.server['QUERY_STRING'], 'n=1');
@@ -214,7 +214,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
 
   test('without keep-conn PHP-FPM closes the connection after END_REQUEST', async () => {
     const conn = await FcgiTestClient.connect(fpm.target);
-    readDump(await conn.request(cgiParams('dump.php')));
+    readDump(await conn.request(cgiParams('env.php')));
     await conn.closed;                            // resolves only when the app closes it
     assert.equal(conn.ended, true, 'closed by a FIN from PHP-FPM');
   });
@@ -241,7 +241,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
       ['a=1; Path=/', 'b=2; Path=/; HttpOnly', 'c=3; Path=/; Secure; SameSite=Lax']);
     const local = await head('headers.php', 'case=local');            // RFC 3875 §6.2.2 local redirect
     assert.equal(local.status, null);
-    assert.deepEqual(values(local, 'Location'), ['/dump.php?from=headers']);
+    assert.deepEqual(values(local, 'Location'), ['/env.php?from=headers']);
     const client = await head('headers.php', 'case=client');
     assert.equal(client.status, 302);
     assert.deepEqual(values(client, 'Location'), ['http://example.test/elsewhere']);
@@ -268,7 +268,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
       assert.equal(answer.get(ValueName.MpxsConns), '0');
       // The connection stays open and takes a request afterwards.
       assert.equal(conn.ended, false);
-      readDump(await conn.request(cgiParams('dump.php', { query: 'after=get-values' })));
+      readDump(await conn.request(cgiParams('env.php', { query: 'after=get-values' })));
     } finally {
       await conn.close();
     }
@@ -284,7 +284,7 @@ describe('PHP-FPM over a unix socket, requests from src/protocol', { skip }, () 
     assert.ok(fpm.socketPath !== undefined && fpm.address === fpm.socketPath);
     const sent = bigParams();
     const body = randomBody(65536, 65536);
-    const dump = readDump(await fcgiRequest(fpm.target, cgiParams('dump.php', { bodyLength: 65536, extra: sent }), {
+    const dump = readDump(await fcgiRequest(fpm.target, cgiParams('env.php', { bodyLength: 65536, extra: sent }), {
       stdin: body.pieces as BodySource,
     }));
     checkBigParams(dump.server, sent);
