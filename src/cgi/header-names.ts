@@ -1,6 +1,6 @@
 // Request header name → FastCGI param name (RFC 3875 §4.1.18 "protocol-specific
-// meta-variables"), with Apache's rules and ready-made name bytes for the encoder.
-// It does not decide values, order or CGIPassAuth: environment.ts does.
+// meta-variables"), with Apache's rules, cached per name. It does not decide values,
+// order or CGIPassAuth: environment.ts does.
 //
 // Apache (server/util_script.c, ap_add_common_vars + http2env) turns a header into
 // `HTTP_` + the name upper-cased with '-' → '_', and drops the header when its name
@@ -17,8 +17,6 @@
 export interface HeaderParam {
   /** The param name, e.g. 'HTTP_USER_AGENT', 'CONTENT_TYPE'. */
   readonly name: string;
-  /** `name` as ASCII bytes, to copy straight into a PARAMS record. */
-  readonly bytes: Buffer;
   /** Authorization or Proxy-Authorization: sent only with CGIPassAuth On. */
   readonly auth: boolean;
 }
@@ -27,7 +25,7 @@ export interface HeaderParam {
 export const HEADER_CACHE_LIMIT = 256;
 
 function makeParam(name: string, auth: boolean): HeaderParam {
-  return Object.freeze({ name, bytes: Buffer.from(name, 'latin1'), auth });
+  return Object.freeze({ name, auth });
 }
 
 /**
@@ -104,28 +102,4 @@ export function headerParamName(lowerName: string): HeaderParam | null {
     seen.set(lowerName, p);
   }
   return p === DROPPED ? null : p;
-}
-
-/** The CGI names environment.ts sends itself (besides HTTP_*). */
-export const CGI_PARAM_NAMES = [
-  'SERVER_SIGNATURE', 'SERVER_SOFTWARE', 'SERVER_NAME', 'SERVER_ADDR', 'SERVER_PORT',
-  'REMOTE_ADDR', 'DOCUMENT_ROOT', 'REQUEST_SCHEME', 'CONTEXT_PREFIX',
-  'CONTEXT_DOCUMENT_ROOT', 'SERVER_ADMIN', 'SCRIPT_FILENAME', 'REMOTE_PORT',
-  'GATEWAY_INTERFACE', 'SERVER_PROTOCOL', 'REQUEST_METHOD', 'QUERY_STRING', 'REQUEST_URI',
-  'SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED', 'CONTENT_TYPE', 'CONTENT_LENGTH', 'HTTPS',
-  'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE',
-] as const;
-
-const nameBytes = new Map<string, Buffer>();
-for (const n of CGI_PARAM_NAMES) nameBytes.set(n, Buffer.from(n, 'latin1'));
-for (const p of wellKnown.values()) nameBytes.set(p.name, p.bytes);
-
-/**
- * Ready-made bytes for a param name the gateway itself produces (CGI names and the
- * well-known HTTP_* names), or undefined: the encoder then writes the string.
- * The names in a list from buildParams are these very string constants, so the
- * Map's hash lookup hits V8's cached string hash.
- */
-export function paramNameBytes(name: string): Buffer | undefined {
-  return nameBytes.get(name);
 }

@@ -39,21 +39,11 @@ export function defaultBalancer(): BalancerSettings {
   };
 }
 
-/** Splits `key=value`; returns null when there is no `=` or no key. */
-export function splitKeyValue(word: string): [string, string] | null {
-  const eq = word.indexOf('=');
-  if (eq <= 0) return null;
-  return [word.slice(0, eq).toLowerCase(), word.slice(eq + 1)];
-}
-
 /** Keys that belong to the balancer rather than to a worker. */
 export const BALANCER_KEYS = new Set([
   'lbmethod', 'stickysession', 'maxattempts', 'nofailover', 'failonstatus',
   'failontimeout', 'forcerecovery', 'timeout',
 ]);
-
-/** Keys that make sense only on a balancer member. */
-export const MEMBER_KEYS = new Set(['loadfactor', 'lbset', 'route', 'retry', 'status']);
 
 /** Every key applyWorkerKey takes (and hctemplate, which BuildState expands): for "did you mean". */
 export const WORKER_KEYS: readonly string[] = [
