@@ -31,7 +31,7 @@ function send(port: number, host: string, path: string, method = 'GET', body?: s
       res.on('data', (d: string) => { text += d; });
       res.on('end', () => {
         const a: Answer = { status: res.statusCode!, type: res.headers['content-type'], body: text };
-        if (res.headers['x-fixture'] === 'env') a.json = JSON.parse(text) as Answer['json'];
+        if (res.headers['x-fixture'] === 'env') a.json = JSON.parse(text) as NonNullable<Answer['json']>;
         resolve(a);
       });
     });

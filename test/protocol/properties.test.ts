@@ -229,7 +229,7 @@ test('random bytes: no throw, no hang, at most one error, memory within limits',
       const wire = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       const limits: ReaderLimits = { maxRecordContent, maxManagementContent };
       const runOnce = (chunks: Buffer[], pausing: boolean): RecordingSink => {
-        const sink = new RecordingSink({ known: [1, 2], trackBegin, pause: pausing ? pauseFrom(pauses) : undefined });
+        const sink = new RecordingSink({ known: [1, 2], trackBegin, ...(pausing ? { pause: pauseFrom(pauses) } : {}) });
         const reader = new RecordReader(sink, side, limits);
         // Peeks at the reader's one buffered management record: the only memory that
         // grows with the input. It must never exceed the limit.
