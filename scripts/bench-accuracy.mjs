@@ -14,6 +14,7 @@
 //   [--memory-seconds N] [--rate R]   (defaults: 6 s cells, 5 rounds, 60 s memory run,
 //   --rate 10000; --quick: 3 s cells, 2 rounds, 15 s memory run). Bounded: ≈ 4 min by default.
 // Needs nginx, wrk, taskset (scripts/install-deps.sh --bench) and a build (npm run build).
+// @ts-check
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
@@ -25,7 +26,27 @@ import { runFcgateBench } from './bench-e2e/fcgate-bench.mjs';
 const START = '<!-- bench-accuracy:start -->';
 const END = '<!-- bench-accuracy:end -->';
 
+/**
+ * What one run of a tool gave (a fcgate bench run also carries its report).
+ * @typedef {{ tool: string, rps: number, p50Us: number, p99Us: number, requests: number, errors: number,
+ *   cpuUsPerRequest: number, report?: any }} ToolRun
+ * @typedef {ToolRun & { round: number }} RoundRow
+ * @typedef {'rps' | 'p50Us' | 'p99Us' | 'cpuUsPerRequest'} Figure
+ * @typedef {{ rssBytes: number, second: number, responses: number }} TimelinePoint
+ */
+
+/** The comment at the top of this file (after the #! line), without the comment marks: the --help text. */
+function headerComment() {
+  const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  const end = lines.findIndex((l) => !l.startsWith('//') || l === '// @ts-check');
+  return lines.slice(0, end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+}
+
+/**
+ * @param {readonly string[]} argv
+ */
 function parseArgs(argv) {
+  /** @type {{ quick: boolean, write: boolean, seconds: number | null, rounds: number | null, memorySeconds: number | null, rate: number }} */
   const o = { quick: false, write: true, seconds: null, rounds: null, memorySeconds: null, rate: 10_000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -38,25 +59,32 @@ function parseArgs(argv) {
       case '--memory-seconds': o.memorySeconds = val(); break;
       case '--rate': o.rate = val(); break;
       case '-h': case '--help':
-        process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 18).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+        process.stdout.write(`${headerComment()}\n`);
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a} (see --help)`);
     }
   }
-  o.seconds ??= o.quick ? 3 : 6;
-  o.rounds ??= o.quick ? 2 : 5;
-  o.memorySeconds ??= o.quick ? 15 : 60;
-  if (o.seconds > 60 || o.rounds > 10 || o.memorySeconds > 600) throw new Error('bounded: --seconds ≤ 60, --rounds ≤ 10, --memory-seconds ≤ 600');
-  return o;
+  const seconds = o.seconds ?? (o.quick ? 3 : 6);
+  const rounds = o.rounds ?? (o.quick ? 2 : 5);
+  const memorySeconds = o.memorySeconds ?? (o.quick ? 15 : 60);
+  if (seconds > 60 || rounds > 10 || memorySeconds > 600) throw new Error('bounded: --seconds ≤ 60, --rounds ≤ 10, --memory-seconds ≤ 600');
+  return { ...o, seconds, rounds, memorySeconds };
 }
 
 const opts = parseArgs(process.argv.slice(2));
 /** The open-loop check runs 10 s, as issue #14 asks (3 s with --quick). */
 const openSeconds = opts.quick ? 3 : 10;
 killOnExit();
-const bins = { nginx: findBinary('nginx'), wrk: findBinary('wrk'), taskset: findBinary('taskset'), time: findBinary('time') };
-for (const [k, v] of Object.entries(bins)) if (v === null) throw new Error(`${k} not found (bash scripts/install-deps.sh --bench; time: apt-get install time)`);
+/** @param {string} what @param {string | null} path @returns {string} */
+const need = (what, path) => {
+  if (path === null) throw new Error(`${what} not found (bash scripts/install-deps.sh --bench; time: apt-get install time)`);
+  return path;
+};
+const bins = {
+  nginx: need('nginx', findBinary('nginx')), wrk: need('wrk', findBinary('wrk')),
+  taskset: need('taskset', findBinary('taskset')), time: need('time', findBinary('time')),
+};
 if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build`);
 const cores = osCpus().length;
 if (cores < 2) throw new Error('needs 2 cores (target on core 0, load generator on core 1)');
@@ -68,7 +96,7 @@ execFileSync(bins.taskset, ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio
 
 const loadStart = loadavg().map((x) => x.toFixed(2)).join(' ');
 const started = Date.now();
-const log = (s) => console.log(`bench-accuracy: ${s}`);
+const log = (/** @type {string} */ s) => console.log(`bench-accuracy: ${s}`);
 log(`${osCpus()[0]?.model?.trim()} × ${cores}, load average ${loadStart}; ${opts.seconds} s cells, ${opts.rounds} rounds`);
 
 // --- servers ---------------------------------------------------------------------------
@@ -81,6 +109,7 @@ async function startDemo() {
   return { proc, port, pid: proc.pid, stop: () => stopGroup(proc) };
 }
 
+/** @param {number} demoPort */
 async function startFcgate(demoPort) {
   const port = await freePort();
   const proc = startGroup('fcgate', process.execPath, [MAIN, 'serve', '--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${demoPort}/`],
@@ -108,7 +137,13 @@ async function startNginxStatic() {
 
 const WRK_LUA = join(ROOT, 'bench', 'e2e', 'wrk-report.lua');
 
-/** wrk -t1 for `seconds` under /usr/bin/time: { rps, p50Us, p99Us, requests, cpuUsPerRequest }. */
+/**
+ * wrk -t1 for `seconds` under /usr/bin/time: { rps, p50Us, p99Us, requests, cpuUsPerRequest }.
+ * @param {string} url
+ * @param {number} connections
+ * @param {number} seconds
+ * @returns {Promise<ToolRun>}
+ */
 async function wrk(url, connections, seconds) {
   const logFile = join(dir, 'wrk.log');
   writeFileSync(logFile, '');
@@ -131,7 +166,14 @@ async function wrk(url, connections, seconds) {
   };
 }
 
-/** fcgate bench, one load thread: the figures above plus the report (for the timeline). */
+/**
+ * fcgate bench, one load thread: the figures above plus the report (for the timeline).
+ * @param {string} url
+ * @param {number} connections
+ * @param {number} seconds
+ * @param {readonly string[]} [extra]
+ * @returns {Promise<ToolRun>}
+ */
 async function bench(url, connections, seconds, extra = []) {
   const doc = await runFcgateBench('bench', ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', ...extra, url],
     { cpus: LOAD_CPU, dir, limitS: seconds + 30 });
@@ -142,42 +184,64 @@ async function bench(url, connections, seconds, extra = []) {
   };
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+/** @param {readonly number[]} xs */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+};
 
-/** One GET must answer 200 with `expect` in the body before anything is measured. */
+/**
+ * One GET must answer 200 with `expect` in the body before anything is measured.
+ * @param {string} url
+ * @param {string} expect
+ */
 async function checkTarget(url, expect) {
   const res = await fetch(url);
   const body = await res.text();
   if (res.status !== 200 || !body.includes(expect)) throw new Error(`${url}: ${res.status} ${body.slice(0, 200)}`);
 }
 
-/** Rounds of wrk then fcgate bench (order alternating per round), each after a 1 s warm-up run of its own tool. */
+/**
+ * Rounds of wrk then fcgate bench (order alternating per round), each after a 1 s warm-up run of its own tool.
+ * @param {string} name
+ * @param {string} url
+ * @param {number} connections
+ */
 async function interleaved(name, url, connections) {
+  /** @type {RoundRow[]} */
   const rows = [];
   for (let round = 0; round < opts.rounds; round++) {
     const order = round % 2 === 0 ? ['wrk', 'bench'] : ['bench', 'wrk'];
     for (const tool of order) {
-      const r = tool === 'wrk'
-        ? (await wrk(url, connections, 1), await wrk(url, connections, opts.seconds))
-        : await bench(url, connections, opts.seconds, ['--warmup', '1s']);
+      let r;
+      if (tool === 'wrk') {
+        await wrk(url, connections, 1);                  // warm-up
+        r = await wrk(url, connections, opts.seconds);
+      } else {
+        r = await bench(url, connections, opts.seconds, ['--warmup', '1s']);
+      }
       rows.push({ ...r, round });
       log(`${name} round ${round + 1}: ${r.tool.padEnd(12)} ${Math.round(r.rps)} req/s, p50 ${(r.p50Us / 1000).toFixed(3)} ms, p99 ${(r.p99Us / 1000).toFixed(3)} ms, ${r.cpuUsPerRequest.toFixed(1)} µs CPU/req, errors ${r.errors}`);
     }
   }
+  /** @param {string} tool @param {Figure} key */
   const of = (tool, key) => median(rows.filter((r) => r.tool === tool).map((r) => r[key]));
   // Round by round (the two runs of a round are back to back): on a noisy machine the
   // median of the paired ratios moves much less than the ratio of the medians.
-  const perRound = (key) => rows.filter((r) => r.tool === 'fcgate bench').map((b) => b[key] / rows.find((w) => w.tool === 'wrk' && w.round === b.round)[key]);
+  /** @param {Figure} key */
+  const perRound = (key) => rows.filter((r) => r.tool === 'fcgate bench')
+    .map((b) => b[key] / (rows.find((w) => w.tool === 'wrk' && w.round === b.round)?.[key] ?? NaN));
+  /** @param {Figure} key */
   const ratio = (key) => median(perRound(key));
   return { rows, of, ratio, perRound };
 }
 
-const fmtRatio = (x) => `${x.toFixed(2)}×`;
-const range = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+const fmtRatio = (/** @type {number} */ x) => `${x.toFixed(2)}×`;
+const range = (/** @type {number[]} */ xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 
 // --- the four measurements -------------------------------------------------------------
 
-const sections = [];
 const demo = await startDemo();
 const fcgate = await startFcgate(demo.port);
 let accuracy;
@@ -210,21 +274,24 @@ const elapsed = (Date.now() - started) / 1000;
 
 // --- report ------------------------------------------------------------------------------
 
-const verdict = (ok) => (ok ? 'met' : '**not met**');
+const verdict = (/** @type {boolean} */ ok) => (ok ? 'met' : '**not met**');
 const accRps = accuracy.ratio('rps');
 const accP50 = accuracy.ratio('p50Us');
 const accP99 = accuracy.ratio('p99Us');
 const capRps = capacity.ratio('rps');
 const openDev = open.achievedRate / open.askedRate - 1;
+/** @type {TimelinePoint[]} */
 const t = memory.timeline;
-const at = (s) => t.find((p) => p.second === s) ?? t.at(-1);
+const last = t.at(-1);
+if (last === undefined) throw new Error('the memory run reported no timeline');
+const at = (/** @type {number} */ s) => t.find((p) => p.second === s) ?? last;
 const settle = Math.min(9, t.length - 1);
 const rssSettled = at(settle).rssBytes;
-const rssEnd = t.at(-1).rssBytes;
+const rssEnd = last.rssBytes;
 const growthMiB = (rssEnd - rssSettled) / 2 ** 20;
 const growthPerMillion = growthMiB / Math.max(1e-9, t.slice(settle + 1).reduce((a, p) => a + p.responses, 0) / 1e6);
 const rssMax = Math.max(...t.map((p) => p.rssBytes));
-const table = (res) => ['| tool | req/s (median) | p50 ms | p99 ms | CPU µs/request | errors |', '|---|---|---|---|---|---|',
+const table = (/** @type {Awaited<ReturnType<typeof interleaved>>} */ res) => ['| tool | req/s (median) | p50 ms | p99 ms | CPU µs/request | errors |', '|---|---|---|---|---|---|',
   ...['wrk', 'fcgate bench'].map((tool) => `| ${tool} | ${Math.round(res.of(tool, 'rps')).toLocaleString('en-US')} | ${(res.of(tool, 'p50Us') / 1000).toFixed(3)} `
     + `| ${(res.of(tool, 'p99Us') / 1000).toFixed(3)} | ${res.of(tool, 'cpuUsPerRequest').toFixed(1)} | ${res.rows.filter((r) => r.tool === tool).reduce((a, r) => a + r.errors, 0)} |`)];
 const nodeV = process.version;
@@ -251,7 +318,7 @@ const L = [START, '## fcgate bench against wrk', '',
   '', '### Accuracy: fcgate (FCGATE_THREADS=1) in front of the demo app', '', ...table(accuracy),
   '', '### Capacity: nginx serving a static file (1 worker)', '', ...table(capacity),
   '', `### Memory: fcgate bench's RSS, second by second (${opts.memorySeconds} s at full speed)`, '',
-  t.filter((p) => p.second % Math.max(1, Math.floor(t.length / 12)) === 0 || p === t.at(-1))
+  t.filter((p) => p.second % Math.max(1, Math.floor(t.length / 12)) === 0 || p === last)
     .map((p) => `${p.second + 1} s: ${(p.rssBytes / 2 ** 20).toFixed(1)} MiB`).join(' · '),
   END];
 const failed = [...accuracy.rows, ...capacity.rows].filter((r) => r.errors > 0).length + (memory.requests.errors + memory.requests.non2xx3xx > 0 ? 1 : 0);

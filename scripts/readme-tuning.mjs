@@ -2,10 +2,12 @@
 // Rewrites the README's table of environment variables (between the tuning:begin and
 // tuning:end markers) from the compiled src/tuning.ts. `npm run readme:tuning` builds first.
 // test/cli/readme.test.ts fails when the README and the table differ.
+// @ts-check
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** @type {{ tuningMarkdown: () => string }} */
 const { tuningMarkdown } = await import(new URL('../dist/src/tuning.js', import.meta.url).href);
 const file = `${root}README.md`;
 const text = readFileSync(file, 'utf8');

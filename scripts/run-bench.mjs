@@ -7,6 +7,7 @@
 //   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command), keeping
 //             its end-to-end and bench-accuracy sections (between their <!-- …:start/end -->) as is
 // Knobs (FCGATE_BENCH_TIME, _ROUNDS, _WARMUP, _BATCH) pass through to the suites.
+// @ts-check
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
@@ -30,7 +31,9 @@ const MARK = 'BENCH-RESULT ';
 const E2E_START = '<!-- e2e:start -->';
 const E2E_END = '<!-- e2e:end -->';
 
+/** @param {string} dir @returns {string[]} */
 function walk(dir) {
+  /** @type {string[]} */
   const out = [];
   let names;
   try { names = readdirSync(dir).sort(); } catch { return out; }
@@ -49,7 +52,20 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-/** Runs one suite, echoing its output; resolves with its exit status and parsed result. */
+/**
+ * @typedef {{ candidate: string, baseline: string, median: number, ratios: number[], noise: number,
+ *   candidateHz: number, baselineHz: number, pass: boolean }} SuiteRow
+ * @typedef {{ suite: string, input: string, pass: boolean, results: SuiteRow[],
+ *   machine: { node: string, cpu: string, cores: number },
+ *   knobs: { timeMs: number, rounds: number, warmupMs: number, batch: number, clock: string } }} SuiteResult
+ * @typedef {{ file: string, code: number, result: SuiteResult | null, error: string | null }} SuiteRun
+ */
+
+/**
+ * Runs one suite, echoing its output; resolves with its exit status and parsed result.
+ * @param {string} file
+ * @returns {Promise<SuiteRun>}
+ */
 function runSuite(file) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', file],
@@ -64,7 +80,7 @@ function runSuite(file) {
       let result = null;
       let error = null;
       if (line) {
-        try { result = JSON.parse(line.slice(MARK.length)); } catch (e) { error = `unreadable result line: ${e.message}`; }
+        try { result = JSON.parse(line.slice(MARK.length)); } catch (e) { error = `unreadable result line: ${/** @type {Error} */ (e).message}`; }
       } else {
         error = signal ? `killed by ${signal}` : `exited ${code} without a ${MARK.trim()} line`;
       }
@@ -73,7 +89,7 @@ function runSuite(file) {
   });
 }
 
-const fmtHz = (hz) => Math.round(hz).toLocaleString('en-US');
+const fmtHz = (/** @type {number} */ hz) => Math.round(hz).toLocaleString('en-US');
 const started = Date.now();
 /** Other processes on the machine widen the noise; the 1-minute load average says how busy it was. */
 const loadAtStart = loadavg()[0].toFixed(2);
@@ -104,7 +120,7 @@ for (const run of runs) {
     });
   }
 }
-const machine = runs.find((r) => r.result)?.result.machine;
+const machine = runs.find((r) => r.result)?.result?.machine;
 console.log(`\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`);
 if (machine) console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores) | load average at start ${loadAtStart}`);
 console.table(rows);
@@ -115,7 +131,7 @@ if (write) {
   try { tinybench = JSON.parse(readFileSync(join(root, 'node_modules', 'tinybench', 'package.json'), 'utf8')).version; } catch { /* reported as unknown */ }
   const setKnobs = knobNames.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
   const command = [...setKnobs, 'npm run bench --', ...args].join(' ');
-  const knobs = runs.find((r) => r.result)?.result.knobs;
+  const knobs = runs.find((r) => r.result)?.result?.knobs;
   const lines = [
     '# Bench results',
     '',

@@ -5,6 +5,7 @@
 //                  bytes allocated (young + old, estimated from heap sizes around each GC)
 //                  per 100k requests.
 // Backends, pinning and wrk as in the first mode given (pinned by default).
+// @ts-check
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startDemoApp, startFcgate, startPhpFpm } from './servers.mjs';
@@ -13,19 +14,30 @@ import { treeCpu } from './proc-stats.mjs';
 import { checkOnce, runWrk, wrkScript } from './wrk.mjs';
 import { summaryLines } from './profile-summary.mjs';
 
-/** GC lines of --trace-gc output: kind, heap MB before and after, pause ms. */
+/** @typedef {{ kind: string, before: number, after: number, pauseMs: number }} GcEvent */
+
+/**
+ * GC lines of --trace-gc output: kind, heap MB before and after, pause ms.
+ * @param {string} text
+ * @returns {GcEvent[]}
+ */
 export function parseTraceGc(text) {
+  /** @type {GcEvent[]} */
   const out = [];
   const re = /: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S*\s+([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/g;
   for (const m of text.matchAll(re)) {
-    out.push({ kind: m[1], before: Number(m[2]), after: Number(m[4]), pauseMs: Number(m[6]) });
+    out.push({ kind: m[1] ?? '', before: Number(m[2]), after: Number(m[4]), pauseMs: Number(m[6]) });
   }
   return out;
 }
 
-/** Totals of parsed GC lines; allocation ≈ Σ (heap before GC i − heap after GC i−1). */
+/**
+ * Totals of parsed GC lines; allocation ≈ Σ (heap before GC i − heap after GC i−1).
+ * @param {readonly GcEvent[]} events
+ */
 export function gcTotals(events) {
   const t = { scavenges: 0, markCompacts: 0, pauseMs: 0, allocatedMB: 0 };
+  /** @type {number | null} */
   let prevAfter = null;
   for (const e of events) {
     if (/Scavenge|Minor/.test(e.kind)) t.scavenges++; else t.markCompacts++;
@@ -36,10 +48,16 @@ export function gcTotals(events) {
   return t;
 }
 
+/** @param {string} dir */
 function profilesIn(dir) {
   try { return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)); } catch { return []; }
 }
 
+/**
+ * @param {{ opts: { profile: string | null, gc: boolean, warmup: number, seconds: number },
+ *   dir: string, bins: { phpFpm: string, wrk: string }, scenarios: readonly import('./plan.mjs').Scenario[],
+ *   mode: import('./plan.mjs').Mode, pinSelf: (cpus: string | null) => void }} run
+ */
 export async function runDiagnostics({ opts, dir, bins, scenarios, mode, pinSelf }) {
   pinSelf(mode.loadCpus);
   const demo = await startDemoApp(dir, mode.loadCpus);
@@ -48,6 +66,7 @@ export async function runDiagnostics({ opts, dir, bins, scenarios, mode, pinSelf
   try {
     for (const s of scenarios) {
       const tag = `fcgate-${s.id}`;
+      /** @type {string[]} */
       let nodeFlags;
       let profDir = null;
       if (opts.profile !== null) {

@@ -3,18 +3,28 @@
 // line), summed over all the files given, as a share of the non-idle samples; GC, program
 // (native/runtime outside JS) and idle are V8's own pseudo-nodes. It profiles nothing itself.
 // Usage: node scripts/bench-e2e/profile-summary.mjs [--top N] FILE.cpuprofile...
+// @ts-check
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Self microseconds per function key over `files`: { rows: [{ key, us }], totalUs, idleUs }. */
+/**
+ * @typedef {{ id: number, callFrame: { functionName: string, url: string, lineNumber: number } }} ProfileNode
+ * @typedef {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[] }} CpuProfile
+ */
+
+/**
+ * Self microseconds per function key over `files`: { rows: [{ key, us }], totalUs, idleUs }.
+ * @param {readonly string[]} files
+ */
 export function selfTimes(files) {
+  /** @type {Map<string, number>} */
   const byKey = new Map();
   let totalUs = 0;
   let idleUs = 0;
   const root = fileURLToPath(new URL('../../', import.meta.url));
   for (const file of files) {
-    const prof = JSON.parse(readFileSync(file, 'utf8'));
+    const prof = /** @type {CpuProfile} */ (JSON.parse(readFileSync(file, 'utf8')));
     const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
     const { samples, timeDeltas } = prof;
     for (let i = 0; i < samples.length; i++) {
@@ -36,7 +46,10 @@ export function selfTimes(files) {
   return { rows, totalUs, idleUs };
 }
 
-/** Text lines: the top `top` functions by self time with their share of busy time. */
+/**
+ * Text lines: the top `top` functions by self time with their share of busy time.
+ * @param {readonly string[]} files
+ */
 export function summaryLines(files, top = 25) {
   const { rows, totalUs, idleUs } = selfTimes(files);
   const lines = [`busy ${(totalUs / 1e6).toFixed(2)} s, idle ${(idleUs / 1e6).toFixed(2)} s over ${files.length} profile(s); self time:`];
