@@ -87,7 +87,8 @@ for (const sf of ours) {
   visit(sf);
 }
 
-// Scripts run the compiled code: `import('../dist/src/x.js')` followed by a destructuring.
+// Scripts run the compiled code: `const { a, b } = await import(…)` of a dist/src/x.js path
+// (written out, or as new URL('src/x.js', dist)).
 /** @type {Map<string, Set<string>>} */
 const scriptUses = new Map();
 /** @param {string} dir @returns {string[]} */
@@ -97,7 +98,7 @@ const walk = (dir) =>
   }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.mjs') ? [join(dir, e.name)] : []));
 for (const script of walk(join(root, 'scripts'))) {
   const text = readFileSync(script, 'utf8');
-  const re = /\{([^}]*)\}\s*=\s*await import\([^)]*dist\/(src\/[^'")]+)\.js/g;
+  const re = /\{([^}]*)\}\s*=\s*await import\((?:[^;]*?\bdist\/|new URL\(\s*['"])(src\/[^'")]+)\.js/g;
   for (const m of text.matchAll(re)) {
     const names = (m[1] ?? '')
       .split(',')

@@ -110,10 +110,7 @@ type AllScope = Extract<AnyVariable, { scope: 'all' }>;
 
 /** The values every serving command reads (numbers in bytes, ms or s as the table says). */
 export type Tuning = { [V in AllScope as V['name']]: ValueOf<V> };
-export type KnobName = keyof Tuning;
 
-/** The table as plain Variables (the name TUNING is kept for code written before the registry). */
-export const TUNING: readonly Variable[] = VARIABLES;
 const BY_NAME = new Map<string, Variable>(VARIABLES.map((v) => [v.name, v]));
 
 /**
@@ -145,7 +142,7 @@ function describeAccepts(v: Variable): string {
 }
 
 /** What a variable takes, short (the units are explained once above the list). */
-export function describeRange(v: Variable): string {
+function describeRange(v: Variable): string {
   const range = (min: number, max: number, f: (n: number) => string): string =>
     (max === SAFE ? `${f(min)} or more` : `${f(min)}–${f(max)}`);
   switch (v.kind) {

@@ -33,7 +33,7 @@ export function liveness(t: Telemetry, now = Date.now()): Liveness {
 }
 
 /** How long a backend probe's answer is reused. */
-export const PROBE_CACHE_MS = 2000;
+const PROBE_CACHE_MS = 2000;
 const PROBE_TIMEOUT_MS = 1000;
 
 export interface Readiness { ready: boolean; reasons: string[]; mappings: Array<{ route: string; target: string; usable: boolean; detail: string }> }

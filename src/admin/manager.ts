@@ -37,7 +37,7 @@ const DONE: Record<string, string> = {
 };
 
 /** Applies one action to slot `slot` of the board; throws a RangeError for a bad load factor. */
-export function applyMemberAction(board: BalancerBoard, slot: number, action: MemberAction, loadFactor?: number): void {
+function applyMemberAction(board: BalancerBoard, slot: number, action: MemberAction, loadFactor?: number): void {
   switch (action) {
     case 'enable': board.setFlags(slot, 0, Flag.Disabled | Flag.Stopped | Flag.Drain); return;
     case 'disable': board.setFlags(slot, Flag.Disabled, 0); return;

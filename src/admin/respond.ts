@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The most a form or JSON body to the admin listener may hold. */
-export const MAX_BODY = 16 * 1024;
+const MAX_BODY = 16 * 1024;
 
 export function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, extra: string[] = []): void {
   const headers: Record<string, string | string[]> = { 'Content-Type': type, 'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) };

@@ -41,9 +41,9 @@ export interface AdminOptions {
   log: (line: string) => void;
 }
 
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
 /** `[v6]` for an IPv6 address, the host as is otherwise (Host headers and URLs bracket IPv6). */
-export const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -28,7 +28,7 @@ import { serverNameOf, serverPortOf } from './server-name.js';
 import { readVariable } from '../tuning.js';
 
 /** SERVER_ADMIN when no ServerAdmin is configured: Apache's own default text. */
-export const DEFAULT_SERVER_ADMIN = '[no address given]';
+const DEFAULT_SERVER_ADMIN = '[no address given]';
 
 /** What the environment needs from the server itself, fixed at startup. */
 export interface ServerInfo {

@@ -27,8 +27,8 @@ export const statFileProbe: FileProbe = (path) => {
 };
 
 /** Defaults of cachedFileProbe. */
-export const FILE_PROBE_TTL_MS = 2000;
-export const FILE_PROBE_CACHE_LIMIT = 1024;
+const FILE_PROBE_TTL_MS = 2000;
+const FILE_PROBE_CACHE_LIMIT = 1024;
 
 /**
  * Wraps a probe with a bounded cache: each answer is reused for `ttlMs`; the cache is

@@ -133,7 +133,7 @@ export function fpmPrefixOf(worker: WorkerSettings): string {
  * the first non-directory (the script), or -1 when a segment is missing or the whole
  * path is directories (then nothing changes, as observed for "no such file").
  */
-export function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
+function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
   if (fsPath.charCodeAt(0) !== 47) return -1;
   let end = 0;
   while (end < fsPath.length) {

@@ -11,7 +11,7 @@ export interface HostParts {
 }
 
 /** Distinct Host values kept parsed before the cache is emptied. */
-export const HOST_CACHE_LIMIT = 256;
+const HOST_CACHE_LIMIT = 256;
 
 const parsed = new Map<string, HostParts>();
 
@@ -43,7 +43,7 @@ function parse(host: string): HostParts {
 }
 
 /** Parses a Host header value or a ServerName (`example.com:9999`, `[::1]:8080`, `LOCALHOST.`). */
-export function parseHost(host: string): HostParts {
+function parseHost(host: string): HostParts {
   let p = parsed.get(host);
   if (p === undefined) {
     if (parsed.size >= HOST_CACHE_LIMIT) parsed.clear();

@@ -125,7 +125,7 @@ export function dropPrivileges(a: Account): void {
  * plus whether root can be taken back. Empty when the drop is complete. Linux; elsewhere
  * only the process-wide ids are checked.
  */
-export function leftoverPrivileges(a: Account): string[] {
+function leftoverPrivileges(a: Account): string[] {
   const out: string[] = [];
   const ids = [process.getuid?.(), process.geteuid?.(), process.getgid?.(), process.getegid?.()];
   if (ids.join() !== [a.uid, a.uid, a.gid, a.gid].join()) out.push(`process ids are ${ids.join('/')}`);

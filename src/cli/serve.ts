@@ -84,7 +84,7 @@ export function loadUwsFor(tuning: Pick<Tuning, 'UWS_HTTP_MAX_HEADERS_SIZE'>, lo
 }
 
 /** Every worker the configuration can send to: plain workers and balancer members. */
-export function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
+function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
   const out = [...cfg.workers.values()];
   for (const b of cfg.balancers.values()) for (const m of b.members) out.push(m.worker);
   return out;
@@ -101,7 +101,7 @@ export function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
  * apps serve one connection at a time, so a connection kept idle would lock out every other
  * request (issue 8 §4); callers turn reuse off for them (budget.turnReuseOff).
  */
-export async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: (l: string) => void,
+async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: (l: string) => void,
                                 silent?: Set<string>): Promise<Map<string, number>> {
   const caps = new Map<string, number>();
   await Promise.all(workers.map(async (w) => {

@@ -8,7 +8,7 @@ import { environmentHelp, tuningFromEnv } from './environment-help.js';
 import { startGateway, type RunningGateway } from './serve.js';
 import { catchSignals, SIGNALS_HELP } from './signals.js';
 
-export async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:0'): Promise<RunningGateway> {
+async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:0'): Promise<RunningGateway> {
   let app;
   try {
     app = await startDemoApp({ listen: appListen });

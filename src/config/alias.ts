@@ -95,7 +95,7 @@ export function prefixLength(pattern: string, path: string): number {
 }
 
 /** `$0`..`$9` of a regex match in a template (`\x` is a literal x), as Apache's ap_pregsub. */
-export function substitute(template: string, m: RegExpExecArray): string {
+function substitute(template: string, m: RegExpExecArray): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const c = template[i]!;

@@ -11,16 +11,16 @@ import type { DirectiveNode } from './lexer.js';
 import { JSON_FORMAT, parseLogFormat, PREDEFINED_FORMATS } from './log-format.js';
 import type { LogLevelName, LogSettings, LogTarget } from './model.js';
 
-export const LOG_LEVELS: readonly LogLevelName[] = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'];
+const LOG_LEVELS: readonly LogLevelName[] = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'];
 
 /** Areas LogLevel knows (Apache's module names for what fcgate does, and fcgate's own). */
-export const LOG_AREAS: ReadonlySet<string> = new Set(['core', 'proxy', 'proxy_fcgi', 'proxy_balancer', 'proxy_hcheck',
+const LOG_AREAS: ReadonlySet<string> = new Set(['core', 'proxy', 'proxy_fcgi', 'proxy_balancer', 'proxy_hcheck',
   'log_config', 'status', 'admin', 'unique_id']);
 
 const CLF = PREDEFINED_FORMATS.get('common')!;
 
 /** The log settings of a configuration that says nothing about logs. */
-export function defaultLogSettings(): LogSettings {
+function defaultLogSettings(): LogSettings {
   return {
     formats: new Map(PREDEFINED_FORMATS), defaultFormat: CLF, access: null, errorLog: { kind: 'stderr' },
     level: 'warn', areaLevels: new Map(), errorFormat: 'text', requestIdHeader: 'X-Request-Id', buffered: true,

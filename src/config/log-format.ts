@@ -24,7 +24,7 @@ export type LogToken =
  * Directive letters fcgate formats. `%k` and `%l` print "-" (README, Operating fcgate);
  * `%{name}n` reads fcgate's notes (backend, member, ttfb_us, …).
  */
-export const LOG_LETTERS = new Set('aABbCDeHhIiklLmnOopPqRrsTtuUvVX%'.split(''));
+const LOG_LETTERS = new Set('aABbCDeHhIiklLmnOopPqRrsTtuUvVX%'.split(''));
 
 /** The format string the `json` nickname stands for (one nobody writes): src/log formats it as JSON. */
 export const JSON_FORMAT = '\u0000json';

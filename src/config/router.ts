@@ -132,7 +132,7 @@ function resolved(site: SiteConfig, form: ResolvedRequest['form'], m: Merged, en
 const candidateCache = new WeakMap<GatewayConfig, Map<string, GatewayConfig['vhosts']>>();
 
 /** The site that serves a request: a <VirtualHost> or the main server (the config itself). */
-export function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
+function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
   if (cfg.vhosts.length === 0) return cfg;
   let byListener = candidateCache.get(cfg);
   if (byListener === undefined) candidateCache.set(cfg, byListener = new Map());

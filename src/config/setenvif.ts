@@ -40,7 +40,7 @@ export function compileSetEnvIf(attribute: string, pattern: string, assigns: str
 }
 
 /** `var=value`, `var` (= "1"), `!var` (unset). */
-export function parseAssignment(word: string): EnvAssignment {
+function parseAssignment(word: string): EnvAssignment {
   if (word.startsWith('!')) {
     const name = word.slice(1);
     if (name === '' || name.includes('=')) throw new Error(`bad variable "${word}" (!NAME unsets NAME)`);
@@ -53,7 +53,7 @@ export function parseAssignment(word: string): EnvAssignment {
 }
 
 /** `$0`..`$9` from the match, `\x` → x (Apache's ap_pregsub). */
-export function substituteCaptures(tpl: string, m: RegExpExecArray): string {
+function substituteCaptures(tpl: string, m: RegExpExecArray): string {
   if (!tpl.includes('$') && !tpl.includes('\\')) return tpl;
   let out = '';
   for (let i = 0; i < tpl.length; i++) {

@@ -20,12 +20,12 @@ export type Handler = (st: BuildState, ctx: Context, d: DirectiveNode) => void;
 export interface Entry { name: string; where: ReadonlySet<string>; run: Handler }
 
 /** Context kinds. */
-export const SERVER: ReadonlySet<string> = new Set(['server']);
-export const SITE: ReadonlySet<string> = new Set(['server', 'vhost']);
-export const VHOST: ReadonlySet<string> = new Set(['vhost']);
-export const DIRS: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location']);
-export const SECTIONS: ReadonlySet<string> = new Set(['directory', 'files', 'location', 'proxy']);
-export const EVERYWHERE: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location', 'proxy']);
+const SERVER: ReadonlySet<string> = new Set(['server']);
+const SITE: ReadonlySet<string> = new Set(['server', 'vhost']);
+const VHOST: ReadonlySet<string> = new Set(['vhost']);
+const DIRS: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location']);
+const SECTIONS: ReadonlySet<string> = new Set(['directory', 'files', 'location', 'proxy']);
+const EVERYWHERE: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location', 'proxy']);
 
 const count = (st: BuildState, d: DirectiveNode, min: number, max: number, what: string): void => {
   if (d.args.length < min || d.args.length > max) st.fail(d, d.name, what);

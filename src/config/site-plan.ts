@@ -15,7 +15,7 @@ import { prefixMatches } from './url-path.js';
  * Require all denied`): .htaccess, .htpasswd and any `.ht*` file are never served, whatever
  * maps to them (403). A <FilesMatch> of the configuration can grant them again, as in Apache.
  */
-export const HT_FILES: ConfigSection = {
+const HT_FILES: ConfigSection = {
   env: [], handler: undefined, cgiPassAuth: null, backendType: null, fcgiSetEnvIf: [], directoryIndex: null,
   options: [], forceType: undefined, addTypes: [], fallback: undefined, redirect: null,
   authz: { kind: 'any', file: '<built-in>', line: 0, children: [{
@@ -112,7 +112,7 @@ export function planOf(site: SiteConfig): Plan {
   return p;
 }
 
-export function locationMatches(s: ConfigSection, path: string): boolean {
+function locationMatches(s: ConfigSection, path: string): boolean {
   return s.regex === null ? prefixMatches(s.pattern, path) : s.regex.test(path);
 }
 

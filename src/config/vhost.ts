@@ -60,7 +60,7 @@ export function hostName(host: string | undefined): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
-export function nameMatches(patterns: readonly NamePattern[], name: string): boolean {
+function nameMatches(patterns: readonly NamePattern[], name: string): boolean {
   for (const p of patterns) {
     if (p.regex === null ? p.text === name : p.regex.test(name)) return true;
   }

@@ -5,7 +5,7 @@ import { didYouMean } from '../closest-name.js';
 import type { BackendAddress, BalancerSettings, HealthCheckSettings, WorkerSettings } from './model.js';
 
 /** Apache's Timeout default (60 s), which ProxyTimeout and the worker `timeout` inherit. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
  * Defaults. Where fcgate differs from Apache it says why:
@@ -123,7 +123,7 @@ export function applyWorkerKey(w: WorkerSettings, key: string, v: string): void 
 }
 
 /** mod_proxy_hcheck's defaults: no check until hcmethod says, every 30 s, 1 pass, 1 fail. */
-export const defaultHealthCheck = (): HealthCheckSettings =>
+const defaultHealthCheck = (): HealthCheckSettings =>
   ({ method: 'none', intervalMs: 30_000, passes: 1, fails: 1, uri: '', expr: null });
 
 /** Keys of mod_proxy_hcheck (balancer members, ProxySet, ProxyHCTemplate). */

@@ -37,7 +37,7 @@ export interface CompareReport {
   ratios: Record<string, Spread | null>;
 }
 
-export function spreadOf(xs: number[]): Spread {
+function spreadOf(xs: number[]): Spread {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return { median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, min: s[0]!, max: s[s.length - 1]! };
@@ -60,7 +60,7 @@ export async function runCompare(threads: LoadThreads, o: BenchOptions,
 }
 
 /** Medians and round-by-round ratios of runs already made (rounds A and B paired by index). */
-export function summarizeCompare(runs: [RunReport[], RunReport[]]): CompareReport {
+function summarizeCompare(runs: [RunReport[], RunReport[]]): CompareReport {
   const paired = Math.min(runs[0].length, runs[1].length);
   const medians: CompareReport['medians'] = [{}, {}];
   const ratios: Record<string, Spread | null> = {};

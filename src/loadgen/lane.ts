@@ -27,7 +27,6 @@ export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 export const ERROR_KIND_NAMES = [
   'connect', 'reset', 'timeout', 'http_parse', 'fcgi_protocol', 'fcgi_protocol_status', 'fcgi_app_status',
 ] as const;
-export type ErrorKindName = (typeof ERROR_KIND_NAMES)[number];
 
 export class Lane {
   /** Busy from the start of a request (connect wait included) to its end. */

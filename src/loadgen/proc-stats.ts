@@ -49,7 +49,7 @@ export function processExists(pid: number): boolean {
 }
 
 /** Every root and its live descendants (each pid once). */
-export function treePids(roots: readonly number[]): number[] {
+function treePids(roots: readonly number[]): number[] {
   const kids = new Map<number, number[]>();
   let names: string[];
   try { names = readdirSync('/proc'); } catch { return []; }
@@ -103,7 +103,7 @@ export function treeCpu(roots: readonly number[]): CpuTimes {
  * anon leaves out file-backed pages (statm resident − shared: mapped program code, e.g. the
  * tens of MB of the node binary every node process maps).
  */
-export function rssOf(pids: readonly number[]): { rss: number; anon: number } {
+function rssOf(pids: readonly number[]): { rss: number; anon: number } {
   units();
   let pages = 0;
   let shared = 0;

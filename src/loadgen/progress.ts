@@ -49,7 +49,7 @@ export class ProgressLine {
 }
 
 /** "5 s | 12,345 req/s now, 12,001.3 mean | 0 errors | p50 0.79 ms  p99 1.40 ms" */
-export function line(p: Progress): string {
+function line(p: Progress): string {
   const elapsed = p.second + 1;
   const errors = errorTotal(p.total);
   const h = p.soFar;

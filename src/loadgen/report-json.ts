@@ -7,8 +7,8 @@ import { encodeHistogram } from './histogram.js';
 import { ERROR_KIND_NAMES } from './lane.js';
 import type { ProcessCost, RunReport } from './run.js';
 
-export const JSON_FORMAT = 'fcgate-bench';
-export const JSON_VERSION = 1;
+const JSON_FORMAT = 'fcgate-bench';
+const JSON_VERSION = 1;
 
 const num = { type: 'number', minimum: 0 } as const;
 const int = { type: 'integer', minimum: 0 } as const;
@@ -124,7 +124,7 @@ function cost(c: ProcessCost): object {
 }
 
 /** One run as the schema's `run`. */
-export function runJson(r: RunReport): object {
+function runJson(r: RunReport): object {
   const c = r.run.counts;
   const latency: Record<string, number> = {
     min: r.latency.minUs, mean: round3(r.latency.meanUs), stdev: round3(r.latency.stdevUs), max: r.latency.maxUs,

@@ -11,7 +11,7 @@ const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repea
 const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
 /** "closed loop, 10 connections on 1 thread, 10 s after 1 s warm-up, keep-alive" */
-export function describeSettings(r: RunReport): string {
+function describeSettings(r: RunReport): string {
   const parts: string[] = [];
   if (r.rate === null) parts.push('closed loop');
   else if (r.rate.rampMs > 0) parts.push(`open loop, ${formatRate(r.rate.from)} → ${formatRate(r.rate.to)} req/s over ${formatSeconds(r.rate.rampMs / 1000)}`);

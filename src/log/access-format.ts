@@ -75,7 +75,7 @@ function cookie(e: AccessEntry, name: string): string | undefined {
 }
 
 /** The status the client got; 499 (nginx's "client closed request") when it got none. */
-export const finalStatus = (r: RequestRecord): number => (r.status !== 0 ? r.status : 499);
+const finalStatus = (r: RequestRecord): number => (r.status !== 0 ? r.status : 499);
 
 /** Status texts, so that a line does not convert the same few numbers again and again. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -277,7 +277,7 @@ export function compileAccessFormat(format: string, host: FormatHost, suffix = '
  *  "bytes_in","bytes_out","duration_us","ttfb_us","pool_wait_us","referer","user_agent",
  *  "route","backend","balancer","error","aborted","thread"}
  */
-export function jsonFormat(host: FormatHost): AccessFormatter {
+function jsonFormat(host: FormatHost): AccessFormatter {
   const num = (n: number | null): string => (n === null ? 'null' : String(n));
   return (e) => {
     const r = e.record;

@@ -82,7 +82,4 @@ export class SecondCache {
 /** `[10/Oct/2000:13:55:36 -0700]`, Apache's %t. */
 export const clfFormat = (d: Date): string => strftime('[%d/%b/%Y:%H:%M:%S %z]', d);
 
-/** `2000-10-10T13:55:36.123Z`. */
-export const isoTime = (ms: number): string => new Date(ms).toISOString();
-
 export { p3 as pad3 };

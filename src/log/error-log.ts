@@ -14,7 +14,7 @@
 import type { LogLevelName, LogSettings } from '../config/model.js';
 import { escapeJson } from './escape.js';
 
-export const LEVEL_RANK: Readonly<Record<LogLevelName, number>> = {
+const LEVEL_RANK: Readonly<Record<LogLevelName, number>> = {
   emerg: 0, alert: 1, crit: 2, error: 3, warn: 4, notice: 5, info: 6, debug: 7,
 };
 
@@ -58,7 +58,7 @@ export function classify(code: string): Class {
 }
 
 /** The leading FCGATE_* word of a line, or '' when it has none. */
-export function codeOf(line: string): string {
+function codeOf(line: string): string {
   if (!line.startsWith('FCGATE_')) return '';
   const sp = line.indexOf(' ');
   return sp < 0 ? line : line.slice(0, sp);

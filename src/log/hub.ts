@@ -234,7 +234,7 @@ class PipeOutput extends Output {
 }
 
 /** Opens a log file for appending (created 0644 as Apache's are under the usual umask). */
-export function openLogFile(path: string): number {
+function openLogFile(path: string): number {
   return openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
 }
 

@@ -11,7 +11,7 @@
 export type Deliver = (key: string, data: Buffer, lines: number) => void;
 
 /** A batch is handed on once it holds this much. */
-export const BATCH_BYTES = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 export class LineBuffer {
   private text = '';

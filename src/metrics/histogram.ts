@@ -20,7 +20,7 @@ export const SCHEMA = 3;
 export const ZERO_THRESHOLD = 2 ** -20;
 export const NATIVE_MIN = -159;
 export const NATIVE_MAX = 96;
-export const NATIVE_BUCKETS = NATIVE_MAX - NATIVE_MIN + 1;
+const NATIVE_BUCKETS = NATIVE_MAX - NATIVE_MIN + 1;
 /** Classic bucket upper bounds, seconds: Prometheus' defaults with sub-millisecond and 30 s added. */
 export const CLASSIC_BOUNDS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export const HISTOGRAM_CELLS = 3 + NATIVE_BUCKETS + CLASSIC_BOUNDS.length;

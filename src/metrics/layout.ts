@@ -25,7 +25,7 @@ export const Header = {
   HeapUsed: 6, HeapTotal: 7, Served: 8,
 } as const;
 /** Header cells 0..HEADER_GAUGES-1 are gauges (zeroed when a thread takes a slab over); the rest are counters. */
-export const HEADER_GAUGES = 8;
+const HEADER_GAUGES = 8;
 export const HEADER_CELLS = 16;
 
 /** Status codes 100..599 each have a cell; anything else is counted as 599+1 = "other" (never happens: statuses are checked). */

@@ -6,8 +6,8 @@ import type { GatewayConfig, HandlerTarget, ProxyRoute, WorkerSettings } from '.
 import type { RouteResult } from '../config/router.js';
 
 /** Routes every configuration has: nothing matched (404/400/503 while draining) and files from DocumentRoot. */
-export const ROUTE_NONE = 0;
-export const ROUTE_STATIC = 1;
+const ROUTE_NONE = 0;
+const ROUTE_STATIC = 1;
 export const FIXED_ROUTES: readonly string[] = ['none', 'static'];
 
 /** A mapping and its label: a ProxyPass/ProxyPassMatch route, or a SetHandler's worker or balancer. */
@@ -21,7 +21,7 @@ export interface ConfigLabels {
 }
 
 /** A member's registry name; memberParts() splits it back. */
-export const memberLabel = (balancer: string, member: string): string => `${balancer}\n${member}`;
+const memberLabel = (balancer: string, member: string): string => `${balancer}\n${member}`;
 export const memberParts = (label: string): [string, string] => {
   const i = label.indexOf('\n');
   return [label.slice(0, i), label.slice(i + 1)];

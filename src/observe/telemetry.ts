@@ -198,7 +198,7 @@ export class Telemetry {
  * label indices mean the same in both, only capacities differ. Member error deadlines
  * (epoch ms) take the latest instead of the sum.
  */
-export function addSlab(dst: Float64Array, dl: SlabLayout, src: Float64Array, sl: SlabLayout): void {
+function addSlab(dst: Float64Array, dl: SlabLayout, src: Float64Array, sl: SlabLayout): void {
   for (let i = 0; i < HEADER_CELLS; i++) dst[i] += src[i]!;
   const R = sl.cap.routes, B = sl.cap.backends, M = sl.cap.members;
   for (let r = 0; r < R; r++) {

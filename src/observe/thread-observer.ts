@@ -70,7 +70,7 @@ export interface RequestStart { requestId: string; startedAt: number; extraHeade
 
 interface AccessLog { format: AccessFormatter; buffer: LineBuffer; env: { name: string; negate: boolean } | null }
 
-export const SAMPLE_MS = 1000;
+const SAMPLE_MS = 1000;
 
 export class ThreadObserver implements PoolObserver {
   private cells!: Float64Array;

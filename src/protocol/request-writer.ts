@@ -36,7 +36,7 @@ function putString(out: Buffer, at: number, s: string, byteLength: number): numb
 }
 
 /** Largest PARAMS content whose record, padded to 8, still fits 65535 bytes (PHP-FPM needs that). */
-export const PARAMS_MAX_RECORD = 65528;
+const PARAMS_MAX_RECORD = 65528;
 
 export interface PreambleOptions {
   role?: Role;
