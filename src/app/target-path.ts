@@ -1,7 +1,7 @@
 // Which path and query an app mounted behind a gateway should route on, from the CGI
 // environment alone. Behind `ProxyPass /app/ fcgi://host:9000/` Apache (and fcgate) send
 // SCRIPT_FILENAME `proxy:fcgi://host:9000/hello` for `/app/hello` and REQUEST_URI
-// `/app/hello` (APACHE-BEHAVIOUR.md §3): the part after the authority is the app's own
+// `/app/hello` (docs/apache-differences.md, "What fcgate copies"): the part after the authority is the app's own
 // path. Run directly (cgi-fcgi, PHP-FPM style env) REQUEST_URI or SCRIPT_NAME+PATH_INFO is.
 
 export interface AppTarget {

@@ -1,5 +1,5 @@
 // The CGI/1.1 environment (RFC 3875 §4.1) a request is sent with, in the names,
-// values and order Apache mod_proxy_fcgi uses (APACHE-BEHAVIOUR.md §2, §3): request
+// values and order Apache mod_proxy_fcgi uses (docs/apache-differences.md): request
 // snapshot + routing result → flat [name0, value0, name1, value1, …] list.
 // It does not encode (protocol/request-writer does) nor route (config/ does).
 //

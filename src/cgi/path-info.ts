@@ -1,6 +1,7 @@
 // SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO and PATH_TRANSLATED as mod_proxy_fcgi sets
 // them: the proxy-fcgi-pathinfo modes, FPM vs GENERIC filenames, the handler form.
-// Observed behaviour: APACHE-BEHAVIOUR.md §3. Other params: environment.ts.
+// Apache's rules as observed: docs/apache-differences.md and test/cgi/path-info.test.ts,
+// which has a row per configuration. Other params: environment.ts.
 //
 // Worked example (ProxyPass "/pi/" "fcgi://localhost:4000/", request
 // `/pi/dir.d/script.php/extra/pa%20th.x/more`; the router gives targetPath
@@ -170,8 +171,8 @@ export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRe
     // kind; PHP-FPM strips `proxy:fcgi://host` up to the first '/' and would show the
     // app `//var/www/x.php` as $_SERVER['SCRIPT_FILENAME'] (so `SCRIPT_FILENAME === __FILE__`
     // checks fail under Apache); and both strings name the same file. The single-slash
-    // form is what Apache itself sends for the TCP row. To be listed among the
-    // deliberate differences in APACHE-BEHAVIOUR.md.
+    // form is what Apache itself sends for the TCP row. Listed in docs/apache-differences.md
+    // ("SCRIPT_FILENAME with SetHandler to a unix socket").
     out[filenameAt] = generic ? r.targetPath : fpmPrefixOf(worker) + r.targetPath;
     out.push('SCRIPT_NAME', r.scriptName ?? r.decodedPath);
     const pi = r.pathInfo;

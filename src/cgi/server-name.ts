@@ -1,5 +1,5 @@
 // SERVER_NAME and SERVER_PORT from the Host header, as Apache (UseCanonicalName Off)
-// derives them: APACHE-BEHAVIOUR.md §2 "Host / server". Validation of Host (400 for
+// derives them (docs/apache-differences.md, "What fcgate copies"). Validation of Host (400 for
 // a bad one) is the front end's job; this file is lenient and never throws.
 
 /** A parsed Host value (or ServerName). Shared and cached: never mutate. */

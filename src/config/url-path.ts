@@ -2,7 +2,7 @@
 // and `//` normalisation (Apache's SCRIPT_NAME), and the re-encoding Apache applies to
 // the backend URL path (ap_proxy_canonenc). No routing decisions here.
 
-/** Why a raw path was refused; see APACHE-BEHAVIOUR §7. */
+/** Why a raw path was refused (Apache's answers: docs/apache-differences.md, "What fcgate copies"). */
 export type PathRefusal = 'bad-escape' | 'encoded-slash' | 'nul' | 'not-absolute';
 
 export interface DecodedPath { ok: true; path: string }
@@ -119,7 +119,8 @@ const HEX = '0123456789ABCDEF';
 
 /**
  * Encodes a decoded URL path as Apache writes the backend URL path: `pa th.x` →
- * `pa%20th.x`, `path?from=alpha` → `path%3Ffrom=alpha` (APACHE-BEHAVIOUR §3 ppm_q ⚠).
+ * `pa%20th.x`, `path?from=alpha` → `path%3Ffrom=alpha` (an Apache quirk apps see and fcgate
+ * keeps: docs/apache-differences.md, "What fcgate copies").
  * Non-ASCII chars are written as their UTF-8 bytes, each %XX.
  */
 export function encodeTargetPath(p: string): string {

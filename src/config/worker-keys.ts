@@ -14,7 +14,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  *   not accept within 5 s is down, and 60 s of hanging clients helps nobody;
  * - acquireMs 5000: Apache waits for a free connection without a deadline unless
  *   `acquire` is set; we never wait forever (DESIGN §5);
- * - flushPackets 'auto' (APACHE-BEHAVIOUR, "where fcgate differs");
+ * - flushPackets 'auto' (docs/apache-differences.md, "Streaming the app's output");
  * - ttlMs 2000: Apache keeps idle connections until `ttl` (none by default), nginx for 60 s,
  *   but neither keeps any unless told to. A kept idle connection pins a PHP-FPM worker (and
  *   all of fcgiwrap), so other clients of the same pool (another gateway, Apache during a

@@ -2,7 +2,7 @@
 // line-at-a-time parser that yields the status, the header fields to send and where the
 // body starts. It does not redirect, frame or write anything: front/ does, from CgiHead.
 //
-// Rules (Apache's, except where APACHE-BEHAVIOUR.md "deliberately differs" says better):
+// Rules (Apache's, except where docs/apache-differences.md says why fcgate does better):
 // - Lines end with CRLF or a bare LF; the head ends at the first empty line. All bytes of
 //   the head, line ends and the closing empty line included, count against `maxHead`;
 //   one line (its line end included) against `maxLine`, 8192 by default: Apache reads

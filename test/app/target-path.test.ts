@@ -1,5 +1,5 @@
 // Which app path the demo routes on, from the params a gateway or cgi-fcgi sends
-// (APACHE-BEHAVIOUR.md §3 for the gateway's SCRIPT_FILENAME forms).
+// (the gateway's SCRIPT_FILENAME forms: test/cgi/path-info.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTarget } from '../../src/app/target-path.js';

@@ -1,6 +1,6 @@
-// buildParams against APACHE-BEHAVIOUR.md §2: the whole list for the seed request
-// (names, values, order, written by hand), header → param rules, Host → SERVER_NAME /
-// SERVER_PORT, config env and balancer params.
+// buildParams against what Apache sends (docs/apache-differences.md, "What fcgate copies"):
+// the whole list for the seed request (names, values, order, written by hand), header →
+// param rules, Host → SERVER_NAME / SERVER_PORT, config env and balancer params.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// ProxyFCGISetEnvIf applied by buildParams (APACHE-BEHAVIOUR.md §3, last paragraph),
+// ProxyFCGISetEnvIf applied by buildParams (the cases Apache was observed with),
 // with rules written by hand as config/ would build them from the expressions.
 
 import { test } from 'node:test';

@@ -1,6 +1,7 @@
-// Every row of APACHE-BEHAVIOUR.md §3 (SCRIPT_NAME / PATH_INFO / PATH_TRANSLATED /
-// SCRIPT_FILENAME per configuration), with ResolvedRequest objects built by hand as
-// the router would. Expected strings are copied from the table with @DOCROOT@ filled in.
+// Every configuration Apache was observed with (SCRIPT_NAME / PATH_INFO / PATH_TRANSLATED /
+// SCRIPT_FILENAME), with ResolvedRequest objects built by hand as the router would. The
+// expected strings are what Apache sent, with @DOCROOT@ filled in; where fcgate differs on
+// purpose, docs/apache-differences.md says why.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,6 @@
-// The router against APACHE-BEHAVIOUR §3 (targetPath, decodedPath, the handler form's
-// scriptName/pathInfo), §7 (refusals), first-match order, sections and the env merge.
+// The router against Apache's observed mapping (targetPath, decodedPath, the handler form's
+// scriptName/pathInfo), its path refusals (docs/apache-differences.md, "What fcgate
+// copies"), first-match order, sections and the env merge.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, realpathSync } from 'node:fs';

@@ -1,4 +1,5 @@
-// Path decoding/normalisation (APACHE-BEHAVIOUR §2, §7) and the backend path encoding.
+// Path decoding/normalisation (as Apache: docs/apache-differences.md, "What fcgate copies")
+// and the backend path encoding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -1,7 +1,7 @@
 // Request and response bodies through the real gateway to real PHP-FPM: uploads with a
 // Content-Length (0 B, 1 B, 65535, 65536, 10 MiB) checked by SHA-256 of php://input,
 // chunked uploads (no Content-Length) that PHP must see with CONTENT_LENGTH and whole
-// (deliberate difference from Apache, APACHE-BEHAVIOUR top table), and a server-sent
+// (deliberate difference from Apache: docs/apache-differences.md), and a server-sent
 // event stream (stream.php flushing each event) that must arrive spread over time with
 // flushpackets=auto (the default) and =on, and in one go with =off.
 // Also: a 32 MiB answer, a PHP fatal error, Expect: 100-continue.

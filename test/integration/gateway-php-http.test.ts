@@ -1,6 +1,6 @@
 // HTTP semantics through the real gateway to real PHP-FPM: HEAD, local and client
-// redirects (RFC 3875 §6.2.2/§6.2.3; the deliberate differences from Apache in
-// APACHE-BEHAVIOUR's top table), Set-Cookie and Cookie, and how request headers reach
+// redirects (RFC 3875 §6.2.2/§6.2.3; deliberate differences from Apache:
+// docs/apache-differences.md), Set-Cookie and Cookie, and how request headers reach
 // PHP (httpoxy, Authorization with and without CGIPassAuth, repeated headers, Host,
 // non-ASCII values), statuses and conditional requests. Fixtures: http.php, env.php,
 // status.php, etag.php, hello.txt (served by the gateway).
@@ -161,7 +161,7 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     }
   });
 
-  // Apache answers conditional requests for the app as an origin would (APACHE-BEHAVIOUR §5).
+  // Apache answers conditional requests for the app as an origin would; so does fcgate.
   test('If-None-Match equal to PHP\'s ETag → 304 without a body', async () => {
     const full = await send(`${base}/etag.php`);
     assert.equal(full.status, 200);

@@ -8,7 +8,7 @@
 // PHP-FPM (cgi.fix_pathinfo=1) rewrites what it is sent when SCRIPT_FILENAME has a trailing
 // path: it keeps the gateway's values in ORIG_SCRIPT_NAME / ORIG_SCRIPT_FILENAME /
 // ORIG_PATH_INFO / ORIG_PATH_TRANSLATED, so those show what the gateway sent
-// (APACHE-BEHAVIOUR §3); without ORIG_* PHP kept the sent value as is.
+// (test/cgi/path-info.test.ts has Apache's values); without ORIG_* PHP kept the sent value as is.
 // The seed's three examples are in gateway-php-seed.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -10,7 +10,7 @@
 // so requests name the fixture by its absolute path: `/mon_appli/<abs fixtures dir>/env.php`.
 // PHP-FPM (cgi.fix_pathinfo=1) then splits a trailing path itself: it moves what the gateway
 // sent to ORIG_SCRIPT_NAME / ORIG_SCRIPT_FILENAME, and ORIG_PATH_INFO appears only when the
-// gateway sent a PATH_INFO (it must not, APACHE-BEHAVIOUR §3 row 1).
+// gateway sent a PATH_INFO (it must not: Apache sends none for the seed's ProxyPass).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
@@ -140,7 +140,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.deepEqual(pools, ['a', 'b', 'a', 'b', 'a', 'b']);
   });
 
-  // Apache fails over to the live member (APACHE-BEHAVIOUR §6): so does the gateway.
+  // Apache fails over to the live member: so does the gateway.
   test('a balancer member that is down: the live one answers every request', async (t) => {
     const dead = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 1 });
     const deadPort = dead.port!;
@@ -163,7 +163,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
       statuses.push(r.status);
       await r.arrayBuffer();
     }
-    // Apache: all 6 answered 200 by the live member (APACHE-BEHAVIOUR §6).
+    // Apache: all 6 answered 200 by the live member.
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200], gw.logs.join('\n'));
   });
 });
