@@ -172,14 +172,17 @@ export class AdminServer {
     const families = buildFamilies(this.source.telemetry, this.source.build);
     const kind = negotiate(req.headers.accept);
     res.setHeader('Vary', 'Accept');
-    if (kind === 'protobuf') return send(res, 200, PROTOBUF_CONTENT_TYPE, encodeProtobuf(families));
-    if (kind === 'openmetrics') return send(res, 200, OPENMETRICS_CONTENT_TYPE, encodeOpenMetrics(families));
-    send(res, 200, TEXT_CONTENT_TYPE, encodeText(families));
+    if (kind === 'protobuf') send(res, 200, PROTOBUF_CONTENT_TYPE, encodeProtobuf(families));
+    else if (kind === 'openmetrics') send(res, 200, OPENMETRICS_CONTENT_TYPE, encodeOpenMetrics(families));
+    else send(res, 200, TEXT_CONTENT_TYPE, encodeText(families));
   }
 
   private status(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, loggedIn: boolean): void {
     const d = statusData(this.source.telemetry, this.window, this.source.build);
-    if (query.has('auto')) return send(res, 200, 'text/plain; charset=utf-8', renderStatusAuto(d, (req.headers.host ?? '').replace(/:\d+$/, '')));
+    if (query.has('auto')) {
+      send(res, 200, 'text/plain; charset=utf-8', renderStatusAuto(d, (req.headers.host ?? '').replace(/:\d+$/, '')));
+      return;
+    }
     const refresh = Number(query.get('refresh'));
     send(res, 200, 'text/html; charset=utf-8', renderStatusPage(d, loggedIn, Number.isInteger(refresh) && refresh > 0 && refresh <= 3600 ? refresh : null));
   }

@@ -53,7 +53,7 @@ const bytes: DemoRoute = async (req, res, target, limits) => {
   // HEAD: the head only (n may be 2^40; a gateway would read and drop all of it).
   let left = req.param('REQUEST_METHOD') === 'HEAD' ? 0 : n;
   while (left > 0 && !res.finished) {
-    const k = left > PATTERN_CHUNK.length ? PATTERN_CHUNK.length : left;
+    const k = Math.min(left , PATTERN_CHUNK.length);
     left -= k;
     if (!res.write(k === PATTERN_CHUNK.length ? PATTERN_CHUNK : PATTERN_CHUNK.subarray(0, k))) await res.drained();
   }

@@ -3,7 +3,7 @@
 // work (record reading, socket writes, request table) lives in responder-connection.ts;
 // this file only frames what the handler writes and keeps the per-request state.
 import { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { HEADER_LEN, ProtocolStatus, RecordType } from '../protocol/constants.js';
 import { writeHeader } from '../protocol/header.js';

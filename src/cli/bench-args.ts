@@ -159,14 +159,18 @@ function param(text: string): [string, string | null] {
   return [name, eq < 0 ? null : text.slice(eq + 1)];
 }
 
-/** Parses `fcgate bench` arguments; 'help' and 'schema' ask for texts, not a run. */
-export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema' {
-  let parsed;
+/** util.parseArgs over OPTIONS; its errors become BenchArgErrors, without Node's positional-argument hint. */
+function parseOptions(argv: string[]) {
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new BenchArgError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
   }
+}
+
+/** Parses `fcgate bench` arguments; 'help' and 'schema' ask for texts, not a run. */
+export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema' {
+  const parsed = parseOptions(argv);
   const v = parsed.values;
   if (v.help) return 'help';
   if (v['json-schema']) return 'schema';

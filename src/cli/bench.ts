@@ -32,7 +32,7 @@ function sideFile(file: string, side: string): string {
 
 /** Runs `fcgate bench ARGS`; resolves to the exit status. */
 export async function runBenchCli(argv: string[], io: BenchIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseBenchArgs>;
   try {
     args = parseBenchArgs(argv);
   } catch (err) {

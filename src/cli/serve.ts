@@ -220,7 +220,8 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   say(`fcgate listening on ${urls.join(' ')} (${describeUws()}; config ${config.source}; ${threads} serving thread${threads === 1 ? '' : 's'})`);
 
   const reloadOnce = async (): Promise<boolean> => {
-    let next, cfg: GatewayConfig;
+    let next: ReturnType<typeof readConfigSource>;
+    let cfg: GatewayConfig;
     try {
       next = readConfigSource(s);
       cfg = configFromSource(next);

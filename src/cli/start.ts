@@ -9,7 +9,7 @@ import { startGateway, type RunningGateway } from './serve.js';
 import { catchSignals, SIGNALS_HELP } from './signals.js';
 
 async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:0'): Promise<RunningGateway> {
-  let app;
+  let app: Awaited<ReturnType<typeof startDemoApp>>;
   try {
     app = await startDemoApp({ listen: appListen });
   } catch (err) {

@@ -56,7 +56,7 @@ export function adminListen(st: BuildState, _ctx: Context, d: DirectiveNode): vo
 function adminListener(st: BuildState, d: DirectiveNode, name: string): void {
   if (d.args.length !== 1) st.fail(d, name, 'expected [host:]port, e.g. 127.0.0.1:8081');
   const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(d.args[0]!);
-  if (m === null || +m[3]! > 65535) return st.fail(d, name, `expected [host:]port, got "${d.args[0]}"`);
+  if (m === null || +m[3]! > 65535) st.fail(d, name, `expected [host:]port, got "${d.args[0]}"`);
   const host = m[1] ?? m[2] ?? '127.0.0.1';
   if (host !== 'localhost' && isIP(host) === 0) st.fail(d, name, `the host must be an IP address or localhost, got "${host}"`);
   if (st.cfg.balancerManager) st.fail(d, name, 'already set (AdminListen and BalancerManager name the same listener)');

@@ -32,7 +32,7 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
     pattern = d.args[0]!;
     rest = d.args.slice(1);
   } else {
-    return st.fail(d, name, 'only allowed at server level or inside <Location> / <LocationMatch>');
+    st.fail(d, name, 'only allowed at server level or inside <Location> / <LocationMatch>');
   }
   let regex: RegExp | null = null;
   if (regexForm) {
@@ -108,7 +108,7 @@ export function balancerMember(st: BuildState, ctx: Context, d: DirectiveNode): 
     balancerName = b.name;
     args = args.slice(1);
   } else {
-    return st.fail(d, name, 'only allowed inside <Proxy "balancer://…"> or at server level');
+    st.fail(d, name, 'only allowed inside <Proxy "balancer://…"> or at server level');
   }
   if (args.length < 1) st.fail(d, name, 'expected a URL');
   const t = st.parseTarget(d, name, args[0]!);
@@ -134,10 +134,15 @@ export function proxySet(st: BuildState, ctx: Context, d: DirectiveNode): void {
   } else if (ctx.kind === 'server' || ctx.kind === 'vhost') {
     if (args.length < 2) st.fail(d, name, 'expected a URL and key=value parameters');
     const t = st.parseTarget(d, name, args[0]!);
-    target = t.kind === 'balancer' ? (st.balancer(t.name, d), t.name) : st.worker(t).name;
+    if (t.kind === 'balancer') {
+      st.balancer(t.name, d);
+      target = t.name;
+    } else {
+      target = st.worker(t).name;
+    }
     args = args.slice(1);
   } else {
-    return st.fail(d, name, 'only allowed inside <Proxy> or at server level');
+    st.fail(d, name, 'only allowed inside <Proxy> or at server level');
   }
   if (args.length === 0) st.fail(d, name, 'expected key=value parameters');
   const keys = st.keyValues(d, name, args);

@@ -150,7 +150,7 @@ export class FcgiConnection extends ClientConnection implements RecordSink {
   knowsRequest(id: number): boolean {
     if (!this.current) return true;
     const lane = this.lanes[id - 1];
-    return lane !== undefined && lane.busy && lane.sent;
+    return lane?.busy === true && lane.sent;
   }
 
   onProtocolError(err: ProtocolError): void {

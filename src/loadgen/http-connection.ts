@@ -5,7 +5,7 @@
 // next request opens a new one.
 import { ClientConnection } from './client-connection.js';
 import { HttpResponseParser } from './http-response.js';
-import { ErrorKind, Lane, type LaneHost } from './lane.js';
+import { ErrorKind, type Lane, type LaneHost } from './lane.js';
 import type { ConnectAddress } from './target.js';
 
 export class HttpConnection extends ClientConnection {

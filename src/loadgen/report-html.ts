@@ -102,8 +102,12 @@ export function mergedHistogram(runs: RunReport[]): Histogram {
 export function renderCompareHtml(c: CompareReport): string {
   const [a, b] = c.runs;
   const bars: Bar[] = [];
-  a.forEach((r, i) => bars.push({ x: i, value: r.rps, color: COLORS[0]!, title: `A round ${i + 1}: ${formatRate(r.rps)} req/s` }));
-  b.forEach((r, i) => bars.push({ x: i, value: r.rps, color: COLORS[1]!, title: `B round ${i + 1}: ${formatRate(r.rps)} req/s` }));
+  for (const [i, r] of a.entries()) {
+    bars.push({ x: i, value: r.rps, color: COLORS[0]!, title: `A round ${i + 1}: ${formatRate(r.rps)} req/s` });
+  }
+  for (const [i, r] of b.entries()) {
+    bars.push({ x: i, value: r.rps, color: COLORS[1]!, title: `B round ${i + 1}: ${formatRate(r.rps)} req/s` });
+  }
   const charts = [
     distributionChart([{ name: `A ${a[0]!.urls[0]!.url}`, h: mergedHistogram(a) }, { name: `B ${b[0]!.urls[0]!.url}`, h: mergedHistogram(b) }]),
     barChart('req/s by round: A (blue), B (orange)', 'req/s', bars, (x) => `round ${x + 1}`, (v) => formatRate(v)),

@@ -4,7 +4,7 @@
 // the one object every output (text, JSON, HTML) is made from.
 import { formatConnectAddress, type TargetKind } from './target.js';
 import { summarize, type LatencySummary } from './histogram.js';
-import { LoadThreads, type MergedRun, type RunHooks } from './load-threads.js';
+import type { LoadThreads, MergedRun, RunHooks } from './load-threads.js';
 import { buildThreadPlans, type BenchOptions, type TargetSet } from './options.js';
 import { probeTarget } from './probe.js';
 import { RssSampler, treeCpu, type CpuTimes } from './proc-stats.js';

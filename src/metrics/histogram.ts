@@ -32,7 +32,7 @@ const NC = CLASSIC_BOUNDS.length;
 /** The native bucket index of a positive value above the zero threshold (clamped to the kept range). */
 export function nativeIndex(v: number): number {
   const i = Math.ceil(Math.log2(v) * SCALE);
-  return i > NATIVE_MAX ? NATIVE_MAX : i < NATIVE_MIN ? NATIVE_MIN : i;
+  return i > NATIVE_MAX ? NATIVE_MAX : Math.max(i , NATIVE_MIN);
 }
 
 /** Upper bound (inclusive) of native bucket `i`. */
@@ -40,6 +40,7 @@ export const nativeUpperBound = (i: number): number => 2 ** (i / SCALE);
 
 /** Adds one observation of `seconds` to the histogram at `base`. Negative or NaN counts as 0. */
 export function observe(cells: Float64Array, base: number, seconds: number): void {
+  // biome-ignore lint/complexity/useMathMinMax: NaN must count as 0, and Math.max(NaN, 0) is NaN.
   const v = seconds > 0 ? seconds : 0;
   cells[base] += 1;
   cells[base + 1] += v;

@@ -30,7 +30,7 @@ export function writeFramed(out: Buffer, at: number, type: number, id: number,
   let left = length;
   let from = start;
   while (left > 0) {
-    const n = left > maxRecord ? maxRecord : left;
+    const n = Math.min(left , maxRecord);
     const pad = paddingFor(n);
     at = writeHeader(out, at, type, id, n, pad);
     out.set(src.subarray(from, from + n), at);

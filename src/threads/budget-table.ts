@@ -33,7 +33,7 @@ export class BudgetTable {
     if (fresh.length > 0) {
       const table = this.tables.length;
       this.tables.push(new SharedArrayBuffer(SharedBudget.bytes(fresh.length, this.threads)));
-      fresh.forEach((name, index) => this.entries.set(name, { name, cap: caps.get(name)!, table, index }));
+      for (const [index, name] of fresh.entries()) this.entries.set(name, { name, cap: caps.get(name)!, table, index });
     }
     return this.spec();
   }

@@ -3,7 +3,7 @@
 
 import type { FcgiSetEnvRule, ExpressionContext, ResolvedRequest, WorkerSettings } from '../../src/config/model.js';
 import type { RequestSnapshot } from '../../src/request.js';
-import { type ServerInfo } from '../../src/cgi/environment.js';
+import type { ServerInfo } from '../../src/cgi/environment.js';
 import { FileKind, type FileProbe } from '../../src/cgi/file-probe.js';
 
 /** A DocumentRoot that does not exist on disk, for rows that never look at the disk. */

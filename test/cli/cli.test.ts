@@ -138,7 +138,7 @@ test('--help lists commands, variables and exit codes; every command has --help;
     const h = run([cmd, '--help']);
     assert.equal(h.status, 0, `${cmd} --help: ${h.stderr}`);
     assert.match(h.stdout, new RegExp(`^Usage: fcgate ${cmd}`));
-    assert.match(h.stdout, /\nOptions:\n[^]*\nExamples:\n  \S[^]*\nExit status:\n/);
+    assert.match(h.stdout, /\nOptions:\n[\s\S]*\nExamples:\n  \S[\s\S]*\nExit status:\n/);
     assert.equal(run(['help', cmd]).stdout, h.stdout);
   }
   const bad = run(['sevre']);

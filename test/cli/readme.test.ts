@@ -12,7 +12,7 @@ const readme = readFileSync(`${ROOT}README.md`, 'utf8');
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
 
 test('the README table of environment variables is the generated one', () => {
-  const m = /<!-- tuning:begin[^\n]*-->\n([^]*?)<!-- tuning:end -->/.exec(readme);
+  const m = /<!-- tuning:begin[^\n]*-->\n([\s\S]*?)<!-- tuning:end -->/.exec(readme);
   assert.ok(m, 'README.md has the tuning:begin / tuning:end markers');
   assert.equal(m[1], tuningMarkdown() + '\n', 'README table differs from src/tuning.ts: run `npm run readme:tuning`');
 });

@@ -44,7 +44,7 @@ export function validate(schema: Schema, value: unknown): string[] {
     if (typeof s['pattern'] === 'string' && typeof v === 'string' && !new RegExp(s['pattern'], 'u').test(v)) errors.push(`${path}: does not match ${s['pattern']}`);
     if (Array.isArray(v)) {
       if (typeof s['minItems'] === 'number' && v.length < s['minItems']) errors.push(`${path}: fewer than ${s['minItems']} items`);
-      if (s['items'] !== undefined) v.forEach((item, i) => walk(s['items'] as Schema, item, `${path}[${i}]`));
+      if (s['items'] !== undefined) for (const [i, item] of v.entries()) walk(s['items'] as Schema, item, `${path}[${i}]`);
     }
     if (typeOf(v) === 'object') {
       const o = v as Record<string, unknown>;

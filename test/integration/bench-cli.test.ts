@@ -26,6 +26,7 @@ function docsSchema(): Record<string, unknown> {
   return JSON.parse(m[1]!) as Record<string, unknown>;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a terminal's escape sequences are what it looks for.
 const ESC = /\r|\x1b\[/;
 
 test('the schema in docs/bench.md is the one the code writes (and --json-schema prints)', async () => {
@@ -139,6 +140,7 @@ test('on a terminal: a live line each second, erased before the summary', async 
   assert.equal(code, 0, err.text);
   const live = out.text.split('\r\x1b[2K').filter((s) => /^\d+ s \| [\d,.]+ req\/s now, [\d,.]+ mean \| 0 errors \| p50 .* p99 /.test(s));
   assert.ok(live.length >= 2, JSON.stringify(out.text.slice(0, 500)));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the erase-line sequence (ESC [2K) is what is checked.
   assert.match(out.text, /\r\x1b\[2Kfcgate bench: fcgi:\/\//, 'the line is erased before the summary');
   const plain = new FakeTty();
   plain.isTTY = false;

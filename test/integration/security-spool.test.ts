@@ -195,6 +195,7 @@ describe('app STDERR is bounded and escaped (issue 9 §5)', () => {
     await conn.read({ timeoutMs: 5000 });
     conn.close();
     const lines = gw.logs.slice(before);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw CR, LF or ESC may reach a log line.
     assert.ok(lines.every((l) => !/[\r\n\x1b]/.test(l)), JSON.stringify(lines));
     assert.ok(!lines.some((l) => l.startsWith('FCGATE_FAKE') || l.startsWith('2026-01-01')));
     const forged = lines.find((l) => l.includes('FCGATE_FAKE'))!;
