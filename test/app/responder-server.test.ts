@@ -193,6 +193,7 @@ test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', { timeout: 20_
 test('an unknown management record type gets FCGI_UNKNOWN_TYPE', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target) => {
     const c = await FcgiTestClient.connect(target);
+    // biome-ignore format: golden bytes, one record field group per line with its comment
     c.write(Buffer.from([
       0x01, 0x2a, 0x00, 0x00, 0x00, 0x03, 0x05, 0x00,   // v1 type=42 id=0 len=3 pad=5
       0x61, 0x62, 0x63, 0, 0, 0, 0, 0,                   // "abc" + padding

@@ -1,5 +1,6 @@
 // Golden record headers (written by hand), read back and written from one table;
 // padding and record-size arithmetic. Stream and request framing live in their own tests.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HEADER_LEN, MAX_CONTENT, RecordType } from '../../src/protocol/constants.js';

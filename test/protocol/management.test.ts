@@ -1,6 +1,7 @@
 // Golden bytes (by hand) for the records outside the byte streams: BEGIN_REQUEST,
 // END_REQUEST, ABORT_REQUEST, UNKNOWN_TYPE, GET_VALUES, GET_VALUES_RESULT; and each one
 // decoded back through the reader on the side that receives it.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FLAG_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName } from '../../src/protocol/constants.js';

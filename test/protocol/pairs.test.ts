@@ -1,6 +1,7 @@
 // Name-value pairs (spec §3.4): golden bytes by hand for 1- and 4-byte lengths and UTF-8,
 // decodePairs / PairCollector error cases, utf8Length. Random round trips are in
 // properties.test.ts.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError, ProtocolErrorCode } from '../../src/protocol/errors.js';

@@ -1,6 +1,7 @@
 // RecordReader on malformed input: each case yields exactly one onProtocolError with the
 // right code (and request id / record type), nothing after it, and later pushes are
 // ignored, however the bytes are split. Valid input is in record-reader.test.ts.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType } from '../../src/protocol/constants.js';

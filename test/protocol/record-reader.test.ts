@@ -2,6 +2,7 @@
 // position (two and three chunks) and fed byte by byte; pausing (onStream → false) and
 // resuming, the empty record included; management records. Malformed input is in
 // record-reader-errors.test.ts.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType, Role } from '../../src/protocol/constants.js';

@@ -1,6 +1,7 @@
 // The request preamble (BEGIN_REQUEST + PARAMS + empty PARAMS [+ empty STDIN]): golden
 // bytes by hand, PARAMS split across small records (a pair and a 4-byte length cut in
 // two), a PHP-FPM-sized environment and one over 64 KiB decoded back unchanged.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType, Role } from '../../src/protocol/constants.js';

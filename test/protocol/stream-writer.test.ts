@@ -1,6 +1,7 @@
 // Stream framing (STDIN/STDOUT…): golden bytes by hand for 0/1/7/8/9 content bytes,
 // records of exactly maxRecord and maxRecord+1, end records; frameViews equals
 // frameCopy and does not copy the payload.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_CONTENT, RecordType } from '../../src/protocol/constants.js';
