@@ -24,8 +24,18 @@ import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnExit } from './bench-e2e/procs.mjs';
 import { treeCpu, treeThreads } from './bench-e2e/proc-stats.mjs';
-import { MAIN, ROOT, findBinary, findPhpFpm, startApache, startDemoApp, startFcgate, startNginx, startPhpFpm,
-  versions } from './bench-e2e/servers.mjs';
+import {
+  MAIN,
+  ROOT,
+  findBinary,
+  findPhpFpm,
+  startApache,
+  startDemoApp,
+  startFcgate,
+  startNginx,
+  startPhpFpm,
+  versions,
+} from './bench-e2e/servers.mjs';
 import { checkOnce, runWrk, wrkScript } from './bench-e2e/wrk.mjs';
 import { benchCompare, benchOnce } from './bench-e2e/fcgate-bench.mjs';
 import { BASELINE, SCENARIOS, modes as allModes } from './bench-e2e/plan.mjs';
@@ -61,9 +71,14 @@ import { runDiagnostics } from './bench-e2e/diagnose.mjs';
 
 /** The comment at the top of this file (after the #! line), without the comment marks: the --help text. */
 function headerComment() {
-  const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  const lines = readFileSync(new URL(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
   const end = lines.findIndex((l) => !l.startsWith('//') || l === '// @ts-check');
-  return lines.slice(0, end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  return lines
+    .slice(0, end)
+    .map((l) => l.replace(/^\/\/ ?/, ''))
+    .join('\n');
 }
 
 /**
@@ -72,39 +87,92 @@ function headerComment() {
  */
 function parseArgs(argv) {
   /** @type {Omit<Options, 'seconds' | 'warmup'> & { seconds: number | null, warmup: number | null }} */
-  const o = { quick: false, write: true, install: true, seconds: null, warmup: null, modes: null,
-    proxies: null, scenarios: null, profile: null, gc: false, repeat: 1, observe: false, compareRounds: 3, wrk: true };
+  const o = {
+    quick: false,
+    write: true,
+    install: true,
+    seconds: null,
+    warmup: null,
+    modes: null,
+    proxies: null,
+    scenarios: null,
+    profile: null,
+    gc: false,
+    repeat: 1,
+    observe: false,
+    compareRounds: 3,
+    wrk: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const val = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
     switch (a) {
-      case '--quick': o.quick = true; break;
-      case '--repeat': o.repeat = Number(val()); break;
-      case '--compare-rounds': o.compareRounds = Number(val()); break;
-      case '--no-wrk': o.wrk = false; break;
-      case '--no-write': o.write = false; break;
-      case '--no-install': o.install = false; break;
-      case '--seconds': o.seconds = Number(val()); break;
-      case '--warmup': o.warmup = Number(val()); break;
-      case '--modes': o.modes = val().split(','); break;
-      case '--proxies': o.proxies = val().split(','); break;
-      case '--scenarios': o.scenarios = val().split(','); break;
-      case '--profile': o.profile = val(); break;
-      case '--gc': o.gc = true; break;
-      case '--observe': o.observe = true; break;
-      case '-h': case '--help':
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--repeat':
+        o.repeat = Number(val());
+        break;
+      case '--compare-rounds':
+        o.compareRounds = Number(val());
+        break;
+      case '--no-wrk':
+        o.wrk = false;
+        break;
+      case '--no-write':
+        o.write = false;
+        break;
+      case '--no-install':
+        o.install = false;
+        break;
+      case '--seconds':
+        o.seconds = Number(val());
+        break;
+      case '--warmup':
+        o.warmup = Number(val());
+        break;
+      case '--modes':
+        o.modes = val().split(',');
+        break;
+      case '--proxies':
+        o.proxies = val().split(',');
+        break;
+      case '--scenarios':
+        o.scenarios = val().split(',');
+        break;
+      case '--profile':
+        o.profile = val();
+        break;
+      case '--gc':
+        o.gc = true;
+        break;
+      case '--observe':
+        o.observe = true;
+        break;
+      case '-h':
+      case '--help':
         process.stdout.write(`${headerComment()}\n`);
         process.exit(0);
         break;
-      default: throw new Error(`unknown argument ${a} (see --help)`);
+      default:
+        throw new Error(`unknown argument ${a} (see --help)`);
     }
   }
   const seconds = o.seconds ?? (o.quick ? 1 : 5);
   const warmup = o.warmup ?? 1;
-  if (!(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 20)) throw new Error('--repeat: a whole number in 1..20');
-  if (!(Number.isInteger(o.compareRounds) && o.compareRounds >= 0 && o.compareRounds <= 20)) throw new Error('--compare-rounds: a whole number in 0..20');
+  if (!(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 20))
+    throw new Error('--repeat: a whole number in 1..20');
+  if (!(Number.isInteger(o.compareRounds) && o.compareRounds >= 0 && o.compareRounds <= 20))
+    throw new Error('--compare-rounds: a whole number in 0..20');
   // wrk takes whole seconds only.
-  if (!(Number.isInteger(seconds) && seconds >= 1 && seconds <= 60) || !(Number.isInteger(warmup) && warmup >= 0 && warmup <= 30)) {
+  if (
+    !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 60)
+    || !(Number.isInteger(warmup) && warmup >= 0 && warmup <= 30)
+  ) {
     throw new Error('--seconds: a whole number in 1..60, --warmup: a whole number in 0..30');
   }
   return { ...o, seconds, warmup };
@@ -114,7 +182,10 @@ const opts = parseArgs(process.argv.slice(2));
 killOnExit();
 
 if (opts.install) {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'install-deps.sh'), '--bench'], { stdio: 'inherit', timeout: 600_000 });
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'install-deps.sh'), '--bench'], {
+    stdio: 'inherit',
+    timeout: 600_000,
+  });
   if (r.status !== 0) throw new Error('scripts/install-deps.sh --bench failed (run it as root, or pass --no-install)');
 }
 /** @param {string} what @param {string | null} path @returns {string} */
@@ -123,25 +194,39 @@ const need = (what, path) => {
   return path;
 };
 const bins = {
-  nginx: need('nginx', findBinary('nginx')), apache: need('apache', findBinary('apache2', 'httpd')),
-  phpFpm: need('phpFpm', findPhpFpm()), wrk: need('wrk', findBinary('wrk')), taskset: need('taskset', findBinary('taskset')),
+  nginx: need('nginx', findBinary('nginx')),
+  apache: need('apache', findBinary('apache2', 'httpd')),
+  phpFpm: need('phpFpm', findPhpFpm()),
+  wrk: need('wrk', findBinary('wrk')),
+  taskset: need('taskset', findBinary('taskset')),
 };
-const apacheModuleDir = ['/usr/lib/apache2/modules', '/usr/lib/httpd/modules', '/usr/libexec/apache2'].find((d) => existsSync(join(d, 'mod_proxy_fcgi.so')));
+const apacheModuleDir = ['/usr/lib/apache2/modules', '/usr/lib/httpd/modules', '/usr/libexec/apache2'].find((d) =>
+  existsSync(join(d, 'mod_proxy_fcgi.so')),
+);
 if (apacheModuleDir === undefined) throw new Error('mod_proxy_fcgi.so not found in /usr/lib/apache2/modules');
 const apacheModules = apacheModuleDir;
 if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build (npm run bench:e2e does)`);
-if (process.env.FCGATE_E2E_ALT && !existsSync(process.env.FCGATE_E2E_ALT)) throw new Error(`FCGATE_E2E_ALT=${process.env.FCGATE_E2E_ALT}: no such file`);
+if (process.env.FCGATE_E2E_ALT && !existsSync(process.env.FCGATE_E2E_ALT))
+  throw new Error(`FCGATE_E2E_ALT=${process.env.FCGATE_E2E_ALT}: no such file`);
 
 const cores = osCpus().length;
 const cpuModel = osCpus()[0]?.model?.trim() ?? 'unknown';
 const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
 const runList = Array.from({ length: opts.repeat }, () => scenarios).flat();
-const withAlt = (/** @type {string[]} */ list) => (process.env.FCGATE_E2E_ALT ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-alt'] : [p])) : list);
-const withObserve = (/** @type {string[]} */ list) => (opts.observe ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-log', 'fcgate-nometrics'] : [p])) : list);
-const runModes = allModes(cores).filter((m) => !opts.modes || opts.modes.includes(m.id))
-  .map((m) => ({ ...m, proxies: withObserve(withAlt(m.proxies)).filter((p) => !opts.proxies || opts.proxies.includes(p)) }));
+const withAlt = (/** @type {string[]} */ list) =>
+  process.env.FCGATE_E2E_ALT ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-alt'] : [p])) : list;
+const withObserve = (/** @type {string[]} */ list) =>
+  opts.observe ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-log', 'fcgate-nometrics'] : [p])) : list;
+const runModes = allModes(cores)
+  .filter((m) => !opts.modes || opts.modes.includes(m.id))
+  .map((m) => ({
+    ...m,
+    proxies: withObserve(withAlt(m.proxies)).filter((p) => !opts.proxies || opts.proxies.includes(p)),
+  }));
 const dir = mkdtempSync(join(tmpdir(), 'fcgate-e2e-'));
-process.on('exit', () => { if (!process.env.FCGATE_E2E_KEEP) rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  if (!process.env.FCGATE_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * Moves this script (all its threads) onto `cpus` (null: every core), so it stays off the proxy's core.
@@ -159,14 +244,34 @@ function pinSelf(cpus) {
  */
 async function startProxy(name, mode, backends) {
   switch (name) {
-    case 'fcgate': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads });
-    case 'fcgate-alt': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-alt', main: process.env.FCGATE_E2E_ALT ?? MAIN });
-    case 'fcgate-log': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-log', observe: 'log' });
-    case 'fcgate-nometrics': return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, tag: 'fcgate-nometrics', observe: 'nometrics' });
-    case 'nginx-1w': return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 1);
-    case 'nginx-2w': return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 2);
-    case 'apache': return startApache(dir, mode.proxyCpus, backends, bins.apache, apacheModules);
-    default: throw new Error(`unknown proxy ${name}`);
+    case 'fcgate':
+      return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads });
+    case 'fcgate-alt':
+      return startFcgate(dir, mode.proxyCpus, backends, {
+        threads: mode.fcgateThreads,
+        tag: 'fcgate-alt',
+        main: process.env.FCGATE_E2E_ALT ?? MAIN,
+      });
+    case 'fcgate-log':
+      return startFcgate(dir, mode.proxyCpus, backends, {
+        threads: mode.fcgateThreads,
+        tag: 'fcgate-log',
+        observe: 'log',
+      });
+    case 'fcgate-nometrics':
+      return startFcgate(dir, mode.proxyCpus, backends, {
+        threads: mode.fcgateThreads,
+        tag: 'fcgate-nometrics',
+        observe: 'nometrics',
+      });
+    case 'nginx-1w':
+      return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 1);
+    case 'nginx-2w':
+      return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 2);
+    case 'apache':
+      return startApache(dir, mode.proxyCpus, backends, bins.apache, apacheModules);
+    default:
+      throw new Error(`unknown proxy ${name}`);
   }
 }
 
@@ -183,10 +288,19 @@ async function startProxy(name, mode, backends) {
 async function measure(mode, proxy, scenario, backends) {
   const url = `http://127.0.0.1:${proxy.port}${scenario.path}`;
   const problem = await checkOnce(proxy.port, scenario);
-  if (problem !== null) return /** @type {Row} */ ({ mode: mode.id, proxy: proxy.name, scenario: scenario.id, failed: problem });
+  if (problem !== null)
+    return /** @type {Row} */ ({ mode: mode.id, proxy: proxy.name, scenario: scenario.id, failed: problem });
   const app = scenario.id === 'php' ? backends.php : backends.demo;
   const app0 = treeCpu(app.pid);
-  const b = await benchOnce({ url, scenario, seconds: opts.seconds, warmup: opts.warmup, pid: proxy.pid, cpus: mode.loadCpus, dir });
+  const b = await benchOnce({
+    url,
+    scenario,
+    seconds: opts.seconds,
+    warmup: opts.warmup,
+    pid: proxy.pid,
+    cpus: mode.loadCpus,
+    dir,
+  });
   const app1 = treeCpu(app.pid);
   // The backend's CPU is read around the whole run, warm-up included (same load), so it is
   // divided by every response of the run.
@@ -194,21 +308,48 @@ async function measure(mode, proxy, scenario, backends) {
   const e = b.errors;
   /** @type {Row} */
   const row = {
-    mode: mode.id, proxy: proxy.name, scenario: scenario.id,
-    requests: b.requests.responses, rps: b.requests.perSecond, mbps: b.transfer.bytesInPerSecond / 2 ** 20,
-    p50Ms: b.latencyUs.p50 / 1000, p99Ms: b.latencyUs.p99 / 1000, maxMs: b.latencyUs.max / 1000,
-    status: b.requests.non2xx3xx, socket: b.requests.errors, errors: b.requests.errors + b.requests.non2xx3xx,
-    errorDetail: `not 2xx/3xx ${b.requests.non2xx3xx}, ${Object.entries(/** @type {Record<string, number>} */ (e)).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no socket errors'}`,
-    userUs: b.targetCost.cpuUsPerRequest.user, sysUs: b.targetCost.cpuUsPerRequest.system,
-    cpuUs: b.targetCost.cpuUsPerRequest.total, cpuShare: b.targetCost.cores,
-    rssMB: b.targetCost.peakRssBytes / 2 ** 20, anonMB: b.targetCost.peakAnonBytes / 2 ** 20, procs: b.targetCost.processes,
-    appUs: (app1.user - app0.user + app1.sys - app0.sys) * 1e6 / doneAll,
+    mode: mode.id,
+    proxy: proxy.name,
+    scenario: scenario.id,
+    requests: b.requests.responses,
+    rps: b.requests.perSecond,
+    mbps: b.transfer.bytesInPerSecond / 2 ** 20,
+    p50Ms: b.latencyUs.p50 / 1000,
+    p99Ms: b.latencyUs.p99 / 1000,
+    maxMs: b.latencyUs.max / 1000,
+    status: b.requests.non2xx3xx,
+    socket: b.requests.errors,
+    errors: b.requests.errors + b.requests.non2xx3xx,
+    errorDetail: `not 2xx/3xx ${b.requests.non2xx3xx}, ${
+      Object.entries(/** @type {Record<string, number>} */ (e))
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'no socket errors'
+    }`,
+    userUs: b.targetCost.cpuUsPerRequest.user,
+    sysUs: b.targetCost.cpuUsPerRequest.system,
+    cpuUs: b.targetCost.cpuUsPerRequest.total,
+    cpuShare: b.targetCost.cores,
+    rssMB: b.targetCost.peakRssBytes / 2 ** 20,
+    anonMB: b.targetCost.peakAnonBytes / 2 ** 20,
+    procs: b.targetCost.processes,
+    appUs: ((app1.user - app0.user + app1.sys - app0.sys) * 1e6) / doneAll,
     benchUs: b.selfCost.cpuUsPerRequest.total,
-    wrkRps: NaN, wrkP50Ms: NaN, wrkP99Ms: NaN,
+    wrkRps: NaN,
+    wrkP50Ms: NaN,
+    wrkP99Ms: NaN,
   };
   if (opts.wrk) {
     const script = wrkScript(dir, scenario);
-    const w = await runWrk({ url, connections: scenario.connections, script, cpus: mode.loadCpus, dir, wrk: bins.wrk, seconds: opts.seconds });
+    const w = await runWrk({
+      url,
+      connections: scenario.connections,
+      script,
+      cpus: mode.loadCpus,
+      dir,
+      wrk: bins.wrk,
+      seconds: opts.seconds,
+    });
     row.wrkRps = w.requests / (w.duration_us / 1e6);
     row.wrkP50Ms = w.p50_us / 1000;
     row.wrkP99Ms = w.p99_us / 1000;
@@ -229,17 +370,35 @@ async function compareWithBaseline(mode, proxies, scenario) {
   const b = proxies.find((p) => p.name === 'fcgate');
   if (!a || !b || opts.compareRounds === 0) return null;
   const c = await benchCompare({
-    urlA: `http://127.0.0.1:${a.port}${scenario.path}`, urlB: `http://127.0.0.1:${b.port}${scenario.path}`,
-    pidA: a.pid, pidB: b.pid, scenario, seconds: opts.seconds, warmup: opts.warmup, rounds: opts.compareRounds,
-    cpus: mode.loadCpus, dir,
+    urlA: `http://127.0.0.1:${a.port}${scenario.path}`,
+    urlB: `http://127.0.0.1:${b.port}${scenario.path}`,
+    pidA: a.pid,
+    pidB: b.pid,
+    scenario,
+    seconds: opts.seconds,
+    warmup: opts.warmup,
+    rounds: opts.compareRounds,
+    cpus: mode.loadCpus,
+    dir,
   });
-  return { mode: mode.id, scenario: scenario.id, a: BASELINE, b: 'fcgate', rounds: c.rounds, ratios: c.ratios, medians: c.medians };
+  return {
+    mode: mode.id,
+    scenario: scenario.id,
+    a: BASELINE,
+    b: 'fcgate',
+    rounds: c.rounds,
+    ratios: c.ratios,
+    medians: c.medians,
+  };
 }
 
-const fmt = (/** @type {Row} */ r) => (r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, `
-  + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB, app ${r.appUs.toFixed(1)} µs/req`
-  + `${Number.isNaN(r.wrkRps) ? '' : `; wrk ${Math.round(r.wrkRps)} req/s, p99 ${r.wrkP99Ms.toFixed(2)} ms`}`
-  + `${r.errors ? `, errors: ${r.errorDetail}` : ''}`);
+const fmt = (/** @type {Row} */ r) =>
+  r.failed
+    ? `FAILED: ${r.failed}`
+    : `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, `
+      + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB, app ${r.appUs.toFixed(1)} µs/req`
+      + `${Number.isNaN(r.wrkRps) ? '' : `; wrk ${Math.round(r.wrkRps)} req/s, p99 ${r.wrkP99Ms.toFixed(2)} ms`}`
+      + `${r.errors ? `, errors: ${r.errorDetail}` : ''}`;
 
 /**
  * @param {Mode} mode
@@ -264,7 +423,10 @@ async function runMode(mode, rows, notes, compares) {
       try {
         for (const name of mode.proxies) proxies.push(await startProxy(name, mode, backends));
         const fc = proxies.find((p) => p.name === 'fcgate');
-        if (fc && i === 0) notes.push(`${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} OS threads in its process at start`);
+        if (fc && i === 0)
+          notes.push(
+            `${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} OS threads in its process at start`,
+          );
         const order = proxies.map((_, k) => /** @type {Server} */ (proxies[(k + i) % proxies.length]));
         for (const proxy of order) {
           const r = await measure(mode, proxy, scenario, backends);
@@ -276,7 +438,9 @@ async function runMode(mode, rows, notes, compares) {
           if (c !== null) {
             compares.push(c);
             const rr = c.ratios.rps;
-            console.log(`${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over ${c.rounds} round${c.rounds === 1 ? "" : "s"}`);
+            console.log(
+              `${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over ${c.rounds} round${c.rounds === 1 ? '' : 's'}`,
+            );
           }
         }
       } finally {
@@ -293,7 +457,9 @@ async function runMode(mode, rows, notes, compares) {
 const started = Date.now();
 const load = (loadavg()[0] ?? 0).toFixed(2);
 const ver = versions(bins);
-console.log(`bench-e2e: ${cpuModel} × ${cores}, load ${load}; node ${ver.node}, nginx ${ver.nginx}, ${ver.apache}, ${ver.phpFpm}, ${ver.wrk}`);
+console.log(
+  `bench-e2e: ${cpuModel} × ${cores}, load ${load}; node ${ver.node}, nginx ${ver.nginx}, ${ver.apache}, ${ver.phpFpm}, ${ver.wrk}`,
+);
 console.log(`bench-e2e: ${opts.seconds} s per cell after ${opts.warmup} s warm-up; temp dir ${dir}`);
 
 if (opts.profile !== null || opts.gc) {
@@ -316,10 +482,22 @@ printTable(rows);
 console.log(`bench-e2e: ${allRows.length} cells in ${elapsed.toFixed(0)} s`);
 if (opts.write) {
   const meta = {
-    date: new Date().toISOString(), cpu: cpuModel, cores, load, versions: ver, elapsed,
+    date: new Date().toISOString(),
+    cpu: cpuModel,
+    cores,
+    load,
+    versions: ver,
+    elapsed,
     command: `npm run bench:e2e${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    seconds: opts.seconds, warmup: opts.warmup, repeat: opts.repeat, modes: runModes, scenarios, notes,
-    compares, compareRounds: opts.compareRounds, wrk: opts.wrk,
+    seconds: opts.seconds,
+    warmup: opts.warmup,
+    repeat: opts.repeat,
+    modes: runModes,
+    scenarios,
+    notes,
+    compares,
+    compareRounds: opts.compareRounds,
+    wrk: opts.wrk,
   };
   writeSection(join(ROOT, 'bench', 'RESULTS.md'), renderSection(rows, meta));
   writeFileSync(join(ROOT, 'bench', 'e2e-chart.svg'), renderChart(rows, meta));
@@ -327,7 +505,9 @@ if (opts.write) {
 }
 const failed = allRows.filter((r) => r.failed);
 if (failed.length) {
-  console.error(`bench-e2e: ${failed.length} cell(s) failed their check: ${failed.map((r) => `${r.mode}/${r.scenario}/${r.proxy}`).join(', ')}`);
+  console.error(
+    `bench-e2e: ${failed.length} cell(s) failed their check: ${failed.map((r) => `${r.mode}/${r.scenario}/${r.proxy}`).join(', ')}`,
+  );
   process.exit(1);
 }
 process.exit(0);

@@ -20,4 +20,7 @@ if (begin < 0 || end < begin) {
 const open = text.slice(begin, text.indexOf('\n', begin) + 1);
 const next = text.slice(0, begin) + open + tuningMarkdown() + '\n' + text.slice(end);
 if (next === text) console.log('readme-tuning: README.md already up to date');
-else { writeFileSync(file, next); console.log('readme-tuning: README.md table rewritten'); }
+else {
+  writeFileSync(file, next);
+  console.log('readme-tuning: README.md table rewritten');
+}

@@ -36,7 +36,11 @@ function walk(dir) {
   /** @type {string[]} */
   const out = [];
   let names;
-  try { names = readdirSync(dir).sort(); } catch { return out; }
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return out;
+  }
   for (const name of names) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...walk(p));
@@ -68,19 +72,31 @@ if (files.length === 0) {
  */
 function runSuite(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', file],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', file], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let text = '';
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s) => { text += s; process.stdout.write(s); });
+    child.stdout.on('data', (s) => {
+      text += s;
+      process.stdout.write(s);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_TIMEOUT_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const line = text.split('\n').reverse().find((l) => l.startsWith(MARK));
+      const line = text
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith(MARK));
       let result = null;
       let error = null;
       if (line) {
-        try { result = JSON.parse(line.slice(MARK.length)); } catch (e) { error = `unreadable result line: ${/** @type {Error} */ (e).message}`; }
+        try {
+          result = JSON.parse(line.slice(MARK.length));
+        } catch (e) {
+          error = `unreadable result line: ${/** @type {Error} */ (e).message}`;
+        }
       } else {
         error = signal ? `killed by ${signal}` : `exited ${code} without a ${MARK.trim()} line`;
       }
@@ -104,7 +120,15 @@ let ok = true;
 for (const run of runs) {
   if (!run.result) {
     ok = false;
-    rows.push({ suite: run.file, candidate: '-', baseline: '-', ratio: '-', rounds: '-', noise: '-', verdict: `ERROR: ${run.error}` });
+    rows.push({
+      suite: run.file,
+      candidate: '-',
+      baseline: '-',
+      ratio: '-',
+      rounds: '-',
+      noise: '-',
+      verdict: `ERROR: ${run.error}`,
+    });
     continue;
   }
   if (run.code !== 0 || !run.result.pass) ok = false;
@@ -121,14 +145,29 @@ for (const run of runs) {
   }
 }
 const machine = runs.find((r) => r.result)?.result?.machine;
-console.log(`\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`);
-if (machine) console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores) | load average at start ${loadAtStart}`);
+console.log(
+  `\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`,
+);
+if (machine)
+  console.log(
+    `node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores) | load average at start ${loadAtStart}`,
+  );
 console.table(rows);
 
 if (write) {
-  const knobNames = ['FCGATE_BENCH_TIME', 'FCGATE_BENCH_ROUNDS', 'FCGATE_BENCH_WARMUP', 'FCGATE_BENCH_BATCH', 'FCGATE_BENCH_CLOCK'];
+  const knobNames = [
+    'FCGATE_BENCH_TIME',
+    'FCGATE_BENCH_ROUNDS',
+    'FCGATE_BENCH_WARMUP',
+    'FCGATE_BENCH_BATCH',
+    'FCGATE_BENCH_CLOCK',
+  ];
   let tinybench = 'unknown';
-  try { tinybench = JSON.parse(readFileSync(join(root, 'node_modules', 'tinybench', 'package.json'), 'utf8')).version; } catch { /* reported as unknown */ }
+  try {
+    tinybench = JSON.parse(readFileSync(join(root, 'node_modules', 'tinybench', 'package.json'), 'utf8')).version;
+  } catch {
+    /* reported as unknown */
+  }
   const setKnobs = knobNames.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
   const command = [...setKnobs, 'npm run bench --', ...args].join(' ');
   const knobs = runs.find((r) => r.result)?.result?.knobs;
@@ -148,7 +187,9 @@ if (write) {
     `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores); 1-minute load average at start: ${loadAtStart}`,
     `- tinybench: ${tinybench}`,
     `- Command: \`${command}\``,
-    knobs ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} FCGATE_BENCH_CLOCK=${knobs.clock}` : '- Knobs: unknown',
+    knobs
+      ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} FCGATE_BENCH_CLOCK=${knobs.clock}`
+      : '- Knobs: unknown',
     `- Verdict: ${ok ? 'pass (no candidate behind its baseline beyond the noise)' : 'FAILED (see table)'}`,
     '',
     '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | baseline ops/s | verdict |',
@@ -160,9 +201,11 @@ if (write) {
       continue;
     }
     for (const r of run.result.results) {
-      lines.push(`| ${run.result.suite} | ${run.result.input} | ${r.candidate} | ${r.baseline} | ${r.median.toFixed(2)}x `
-        + `| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | ±${(r.noise * 100).toFixed(1)}% `
-        + `| ${fmtHz(r.candidateHz)} | ${fmtHz(r.baselineHz)} | ${r.pass ? 'pass' : 'FAIL'} |`);
+      lines.push(
+        `| ${run.result.suite} | ${run.result.input} | ${r.candidate} | ${r.baseline} | ${r.median.toFixed(2)}x `
+          + `| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | ±${(r.noise * 100).toFixed(1)}% `
+          + `| ${fmtHz(r.candidateHz)} | ${fmtHz(r.baselineHz)} | ${r.pass ? 'pass' : 'FAIL'} |`,
+      );
     }
   }
   lines.push('');
@@ -170,8 +213,15 @@ if (write) {
   // The sections other scripts write (scripts/bench-e2e.mjs, scripts/bench-accuracy.mjs)
   // live in the same file: keep them as they were.
   let prev = '';
-  try { prev = readFileSync(out, 'utf8'); } catch { /* no previous file */ }
-  for (const [start, end] of [[E2E_START, E2E_END], ['<!-- bench-accuracy:start -->', '<!-- bench-accuracy:end -->']]) {
+  try {
+    prev = readFileSync(out, 'utf8');
+  } catch {
+    /* no previous file */
+  }
+  for (const [start, end] of [
+    [E2E_START, E2E_END],
+    ['<!-- bench-accuracy:start -->', '<!-- bench-accuracy:end -->'],
+  ]) {
     const a = prev.indexOf(start);
     const b = prev.indexOf(end, a);
     if (a >= 0 && b > a) lines.push(prev.slice(a, b + end.length), '');

@@ -36,7 +36,9 @@ if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath,
+const res = spawnSync(
+  process.execPath,
   ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-timeout=240000', ...files],
-  { cwd: root, stdio: 'inherit' });
+  { cwd: root, stdio: 'inherit' },
+);
 process.exit(res.status ?? 1);

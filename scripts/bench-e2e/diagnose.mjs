@@ -24,7 +24,8 @@ import { summaryLines } from './profile-summary.mjs';
 export function parseTraceGc(text) {
   /** @type {GcEvent[]} */
   const out = [];
-  const re = /: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S*\s+([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/g;
+  const re =
+    /: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S*\s+([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/g;
   for (const m of text.matchAll(re)) {
     out.push({ kind: m[1] ?? '', before: Number(m[2]), after: Number(m[4]), pauseMs: Number(m[6]) });
   }
@@ -40,7 +41,8 @@ export function gcTotals(events) {
   /** @type {number | null} */
   let prevAfter = null;
   for (const e of events) {
-    if (/Scavenge|Minor/.test(e.kind)) t.scavenges++; else t.markCompacts++;
+    if (/Scavenge|Minor/.test(e.kind)) t.scavenges++;
+    else t.markCompacts++;
     t.pauseMs += e.pauseMs;
     if (prevAfter !== null && e.before > prevAfter) t.allocatedMB += e.before - prevAfter;
     prevAfter = e.after;
@@ -50,7 +52,13 @@ export function gcTotals(events) {
 
 /** @param {string} dir */
 function profilesIn(dir) {
-  try { return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)); } catch { return []; }
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -79,25 +87,38 @@ export async function runDiagnostics({ opts, dir, bins, scenarios, mode, pinSelf
       const fc = await startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, nodeFlags, tag });
       try {
         const problem = await checkOnce(fc.port, s);
-        if (problem !== null) { console.log(`${s.id}: check failed: ${problem}`); continue; }
+        if (problem !== null) {
+          console.log(`${s.id}: check failed: ${problem}`);
+          continue;
+        }
         const script = wrkScript(dir, s);
-        const common = { url: `http://127.0.0.1:${fc.port}${s.path}`, connections: s.connections, script, cpus: mode.loadCpus, dir, wrk: bins.wrk };
+        const common = {
+          url: `http://127.0.0.1:${fc.port}${s.path}`,
+          connections: s.connections,
+          script,
+          cpus: mode.loadCpus,
+          dir,
+          wrk: bins.wrk,
+        };
         if (opts.warmup > 0) await runWrk({ ...common, seconds: opts.warmup });
         const logAt = statSync(fc.proc.logFile).size;
         const cpu0 = treeCpu(fc.pid);
         const w = await runWrk({ ...common, seconds: opts.seconds });
         const cpu1 = treeCpu(fc.pid);
         const per = 1e6 / Math.max(1, w.requests);
-        const head = `${mode.id} ${s.id}: ${w.requests} requests, ${Math.round(w.requests / (w.duration_us / 1e6))} req/s, `
+        const head =
+          `${mode.id} ${s.id}: ${w.requests} requests, ${Math.round(w.requests / (w.duration_us / 1e6))} req/s, `
           + `${((cpu1.user - cpu0.user + cpu1.sys - cpu0.sys) * per).toFixed(1)} µs CPU/req `
           + `(${((cpu1.user - cpu0.user) * per).toFixed(1)} user + ${((cpu1.sys - cpu0.sys) * per).toFixed(1)} sys)`;
         if (opts.gc) {
           const text = readFileSync(fc.proc.logFile, 'utf8').slice(logAt);
           const t = gcTotals(parseTraceGc(text));
           const k = 1e5 / Math.max(1, w.requests);
-          console.log(`${head}\n  per 100k requests: ${(t.scavenges * k).toFixed(1)} scavenges, ${(t.markCompacts * k).toFixed(2)} mark-compacts, `
-            + `${(t.pauseMs * k).toFixed(1)} ms GC pause, ~${(t.allocatedMB * k).toFixed(0)} MB allocated `
-            + `(~${(t.allocatedMB * 2 ** 20 / Math.max(1, w.requests)).toFixed(0)} bytes/request)`);
+          console.log(
+            `${head}\n  per 100k requests: ${(t.scavenges * k).toFixed(1)} scavenges, ${(t.markCompacts * k).toFixed(2)} mark-compacts, `
+              + `${(t.pauseMs * k).toFixed(1)} ms GC pause, ~${(t.allocatedMB * k).toFixed(0)} MB allocated `
+              + `(~${((t.allocatedMB * 2 ** 20) / Math.max(1, w.requests)).toFixed(0)} bytes/request)`,
+          );
         } else {
           console.log(head);
         }
@@ -107,7 +128,13 @@ export async function runDiagnostics({ opts, dir, bins, scenarios, mode, pinSelf
       }
       if (profDir !== null) {
         const files = profilesIn(profDir);
-        console.log(files.length ? summaryLines(files, 30).map((l) => `  ${l}`).join('\n') : `  no .cpuprofile written in ${profDir}`);
+        console.log(
+          files.length
+            ? summaryLines(files, 30)
+                .map((l) => `  ${l}`)
+                .join('\n')
+            : `  no .cpuprofile written in ${profDir}`,
+        );
       }
     }
   } finally {

@@ -40,7 +40,7 @@ export async function runFcgateBench(name, args, { cpus, dir, limitS }) {
   // stdout and stderr both go to the log; the report is its one line starting {"format":"fcgate-bench".
   const proc = startGroup(name, process.execPath, [MAIN, 'bench', '--json', ...args], { cpus, logFile });
   const limit = new Promise((r) => setTimeout(() => r('late'), limitS * 1000));
-  if (await Promise.race([proc.exited.then(() => 'ok'), limit]) === 'late') {
+  if ((await Promise.race([proc.exited.then(() => 'ok'), limit])) === 'late') {
     await stopGroup(proc, { signal: 'SIGKILL' });
     throw new Error(`fcgate bench ran past ${limitS} s: ${logTail(logFile)}`);
   }
@@ -59,8 +59,22 @@ export async function runFcgateBench(name, args, { cpus, dir, limitS }) {
  *   cpus: string | null, dir: string, timeoutS?: number }} run
  */
 export async function benchOnce({ url, scenario, seconds, warmup, pid, cpus, dir, timeoutS = 5 }) {
-  const args = ['-t', '1', '-c', String(scenario.connections), '--timeout', `${timeoutS}s`, ...requestArgs(dir, scenario),
-    '-d', `${seconds}s`, '--warmup', `${warmup}s`, '--pid', String(pid), url];
+  const args = [
+    '-t',
+    '1',
+    '-c',
+    String(scenario.connections),
+    '--timeout',
+    `${timeoutS}s`,
+    ...requestArgs(dir, scenario),
+    '-d',
+    `${seconds}s`,
+    '--warmup',
+    `${warmup}s`,
+    '--pid',
+    String(pid),
+    url,
+  ];
   const doc = await runFcgateBench('bench', args, { cpus, dir, limitS: seconds + warmup + timeoutS + 20 });
   return doc.result;
 }
@@ -70,10 +84,45 @@ export async function benchOnce({ url, scenario, seconds, warmup, pid, cpus, dir
  * @param {{ urlA: string, urlB: string, pidA: number, pidB: number, scenario: Scenario, seconds: number,
  *   warmup: number, rounds: number, cpus: string | null, dir: string, timeoutS?: number }} run
  */
-export async function benchCompare({ urlA, urlB, pidA, pidB, scenario, seconds, warmup, rounds, cpus, dir, timeoutS = 5 }) {
-  const args = ['-t', '1', '-c', String(scenario.connections), '--timeout', `${timeoutS}s`, ...requestArgs(dir, scenario),
-    '--compare', '--rounds', String(rounds), '-d', `${seconds}s`, '--warmup', `${warmup}s`,
-    '--pid-a', String(pidA), '--pid-b', String(pidB), urlA, urlB];
-  const doc = await runFcgateBench('bench-compare', args, { cpus, dir, limitS: rounds * 2 * (seconds + warmup + 3) + timeoutS + 20 });
+export async function benchCompare({
+  urlA,
+  urlB,
+  pidA,
+  pidB,
+  scenario,
+  seconds,
+  warmup,
+  rounds,
+  cpus,
+  dir,
+  timeoutS = 5,
+}) {
+  const args = [
+    '-t',
+    '1',
+    '-c',
+    String(scenario.connections),
+    '--timeout',
+    `${timeoutS}s`,
+    ...requestArgs(dir, scenario),
+    '--compare',
+    '--rounds',
+    String(rounds),
+    '-d',
+    `${seconds}s`,
+    '--warmup',
+    `${warmup}s`,
+    '--pid-a',
+    String(pidA),
+    '--pid-b',
+    String(pidB),
+    urlA,
+    urlB,
+  ];
+  const doc = await runFcgateBench('bench-compare', args, {
+    cpus,
+    dir,
+    limitS: rounds * 2 * (seconds + warmup + 3) + timeoutS + 20,
+  });
   return doc.compare;
 }

@@ -31,18 +31,50 @@
 
 /** @type {Scenario[]} */
 export const SCENARIOS = [
-  { id: 'hello', label: 'tiny GET', path: '/hello', connections: 32,
-    expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`) },
-  { id: 'get64k', label: '64 KiB GET', path: '/bytes?n=65536', connections: 32,
-    expect: (n) => (n === 65536 ? null : `body of ${n} bytes, not 65536`) },
-  { id: 'get1m', label: '1 MiB GET', path: '/bytes?n=1048576', connections: 32,
-    expect: (n) => (n === 1048576 ? null : `body of ${n} bytes, not 1048576`) },
-  { id: 'post64k', label: '64 KiB POST', path: '/echo', method: 'POST', connections: 32,
-    expect: (_n, head) => (head.includes('"length":65536') ? null : `echo says ${head.slice(0, 60)}`) },
-  { id: 'c1000', label: 'tiny GET, 1000 conns', path: '/hello', connections: 1000,
-    expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`) },
-  { id: 'php', label: 'tiny PHP (PHP-FPM)', path: '/php/hello.php', connections: 16,
-    expect: (_n, head) => (head.startsWith('Hello from PHP') ? null : `unexpected body ${JSON.stringify(head.slice(0, 60))}`) },
+  {
+    id: 'hello',
+    label: 'tiny GET',
+    path: '/hello',
+    connections: 32,
+    expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`),
+  },
+  {
+    id: 'get64k',
+    label: '64 KiB GET',
+    path: '/bytes?n=65536',
+    connections: 32,
+    expect: (n) => (n === 65536 ? null : `body of ${n} bytes, not 65536`),
+  },
+  {
+    id: 'get1m',
+    label: '1 MiB GET',
+    path: '/bytes?n=1048576',
+    connections: 32,
+    expect: (n) => (n === 1048576 ? null : `body of ${n} bytes, not 1048576`),
+  },
+  {
+    id: 'post64k',
+    label: '64 KiB POST',
+    path: '/echo',
+    method: 'POST',
+    connections: 32,
+    expect: (_n, head) => (head.includes('"length":65536') ? null : `echo says ${head.slice(0, 60)}`),
+  },
+  {
+    id: 'c1000',
+    label: 'tiny GET, 1000 conns',
+    path: '/hello',
+    connections: 1000,
+    expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`),
+  },
+  {
+    id: 'php',
+    label: 'tiny PHP (PHP-FPM)',
+    path: '/php/hello.php',
+    connections: 16,
+    expect: (_n, head) =>
+      head.startsWith('Hello from PHP') ? null : `unexpected body ${JSON.stringify(head.slice(0, 60))}`,
+  },
 ];
 
 /** The baseline every ratio is taken against, measured in the same mode of the same run. */
@@ -57,13 +89,20 @@ export const BASELINE = 'nginx-1w';
 export function modes(cores) {
   /** @type {Mode} */
   const pinned = {
-    id: 'pinned', proxyCpus: '0', loadCpus: '1', fcgateThreads: 1,
+    id: 'pinned',
+    proxyCpus: '0',
+    loadCpus: '1',
+    fcgateThreads: 1,
     proxies: ['fcgate', 'nginx-1w', 'apache'],
-    describe: 'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate FCGATE_THREADS=1',
+    describe:
+      'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate FCGATE_THREADS=1',
   };
   /** @type {Mode} */
   const unpinned = {
-    id: 'unpinned', proxyCpus: null, loadCpus: null, fcgateThreads: null,
+    id: 'unpinned',
+    proxyCpus: null,
+    loadCpus: null,
+    fcgateThreads: null,
     proxies: ['fcgate', 'nginx-1w', 'nginx-2w', 'apache'],
     describe: `nothing pinned (${cores} cores shared by proxy, backends and wrk); fcgate with its default FCGATE_THREADS`,
   };

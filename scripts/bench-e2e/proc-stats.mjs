@@ -8,7 +8,11 @@ import { execFileSync } from 'node:child_process';
 
 /** @param {string} name @param {number} fallback */
 function sysconf(name, fallback) {
-  try { return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback; } catch { return fallback; }
+  try {
+    return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
+  } catch {
+    return fallback;
+  }
 }
 export const CLK_TCK = sysconf('CLK_TCK', 100);
 export const PAGE_SIZE = sysconf('PAGESIZE', 4096);
@@ -17,7 +21,11 @@ export const PAGE_SIZE = sysconf('PAGESIZE', 4096);
 /** @param {number | string} pid @returns {string[] | null} */
 function statFields(pid) {
   let text;
-  try { text = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return null; }
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
   const close = text.lastIndexOf(')');
   return close < 0 ? null : text.slice(close + 2).split(' ');
 }
@@ -67,8 +75,8 @@ export function treeCpu(root) {
   for (const pid of pids) {
     const f = statFields(pid);
     if (f === null) continue;
-    user += Number(f[11]) + Number(f[13]);   // utime + cutime
-    sys += Number(f[12]) + Number(f[14]);    // stime + cstime
+    user += Number(f[11]) + Number(f[13]); // utime + cutime
+    sys += Number(f[12]) + Number(f[14]); // stime + cstime
   }
   return { user: user / CLK_TCK, sys: sys / CLK_TCK, procs: pids.length };
 }
@@ -84,7 +92,11 @@ export function treeRss(pids) {
   let shared = 0;
   for (const pid of pids) {
     let text;
-    try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
+    try {
+      text = readFileSync(`/proc/${pid}/statm`, 'latin1');
+    } catch {
+      continue;
+    }
     const f = text.split(' ');
     pages += Number(f[1]);
     shared += Number(f[2]);

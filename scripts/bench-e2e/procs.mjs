@@ -26,7 +26,11 @@ const live = new Map();
 /** SIGKILL to every group still alive; synchronous, so it works in an 'exit' handler. */
 export function killAllNow() {
   for (const pid of live.keys()) {
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
 }
@@ -75,12 +79,20 @@ export function startGroup(name, cmd, args, { cpus = null, env = process.env, cw
   live.set(pid, { name });
   /** @type {Proc['exited']} */
   const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => { live.delete(pid); resolve({ code, signal }); });
-    child.once('error', (err) => { live.delete(pid); resolve({ code: null, signal: null, error: err }); });
+    child.once('exit', (code, signal) => {
+      live.delete(pid);
+      resolve({ code, signal });
+    });
+    child.once('error', (err) => {
+      live.delete(pid);
+      resolve({ code: null, signal: null, error: err });
+    });
   });
   /** @type {Proc} */
   const proc = { pid, child, name, logFile, exited, done: false };
-  exited.then(() => { proc.done = true; });
+  exited.then(() => {
+    proc.done = true;
+  });
   return proc;
 }
 
@@ -91,14 +103,26 @@ export function startGroup(name, cmd, args, { cpus = null, env = process.env, cw
  */
 export async function stopGroup(proc, { signal = 'SIGTERM', graceMs = 3000 } = {}) {
   if (proc.done) return;
-  try { process.kill(-proc.pid, signal); } catch { /* gone */ }
+  try {
+    process.kill(-proc.pid, signal);
+  } catch {
+    /* gone */
+  }
   const timer = new Promise((r) => setTimeout(() => r('late'), graceMs));
-  if (await Promise.race([proc.exited.then(() => 'ok'), timer]) === 'late') {
-    try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+  if ((await Promise.race([proc.exited.then(() => 'ok'), timer])) === 'late') {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 2000))]);
   }
   // Workers of a master that died first may linger in the group.
-  try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* all gone */ }
+  try {
+    process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    /* all gone */
+  }
   live.delete(proc.pid);
 }
 
@@ -107,7 +131,12 @@ export async function stopGroup(proc, { signal = 'SIGTERM', graceMs = 3000 } = {
  * @param {string} file
  */
 export function logTail(file, max = 2000) {
-  try { const t = readFileSync(file, 'utf8'); return t.slice(-max); } catch { return ''; }
+  try {
+    const t = readFileSync(file, 'utf8');
+    return t.slice(-max);
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -129,8 +158,14 @@ export function freePort() {
 function connectOnce(port) {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -146,5 +181,7 @@ export async function waitForPort(proc, port, timeoutMs = 10_000) {
     if (await connectOnce(port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${proc.name}: nothing accepted on 127.0.0.1:${port} within ${timeoutMs} ms:\n${logTail(proc.logFile)}`);
+  throw new Error(
+    `${proc.name}: nothing accepted on 127.0.0.1:${port} within ${timeoutMs} ms:\n${logTail(proc.logFile)}`,
+  );
 }

@@ -34,7 +34,10 @@ export function selfTimes(files) {
       if (n === undefined || us <= 0) continue;
       const cf = n.callFrame;
       const name = cf.functionName || '(anonymous)';
-      if (name === '(idle)') { idleUs += us; continue; }
+      if (name === '(idle)') {
+        idleUs += us;
+        continue;
+      }
       let where = cf.url ? cf.url.replace(/^file:\/\//, '') : '';
       if (where.startsWith(root)) where = relative(root, where);
       const key = where ? `${name} ${where}:${cf.lineNumber + 1}` : name;
@@ -52,8 +55,11 @@ export function selfTimes(files) {
  */
 export function summaryLines(files, top = 25) {
   const { rows, totalUs, idleUs } = selfTimes(files);
-  const lines = [`busy ${(totalUs / 1e6).toFixed(2)} s, idle ${(idleUs / 1e6).toFixed(2)} s over ${files.length} profile(s); self time:`];
-  for (const r of rows.slice(0, top)) lines.push(`${(100 * r.us / Math.max(1, totalUs)).toFixed(1).padStart(5)}%  ${r.key}`);
+  const lines = [
+    `busy ${(totalUs / 1e6).toFixed(2)} s, idle ${(idleUs / 1e6).toFixed(2)} s over ${files.length} profile(s); self time:`,
+  ];
+  for (const r of rows.slice(0, top))
+    lines.push(`${((100 * r.us) / Math.max(1, totalUs)).toFixed(1).padStart(5)}%  ${r.key}`);
   return lines;
 }
 
@@ -61,7 +67,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   let top = 25;
   const t = args.indexOf('--top');
-  if (t >= 0) { top = Number(args[t + 1]); args.splice(t, 2); }
-  if (args.length === 0) { console.error('usage: profile-summary.mjs [--top N] FILE.cpuprofile...'); process.exit(2); }
+  if (t >= 0) {
+    top = Number(args[t + 1]);
+    args.splice(t, 2);
+  }
+  if (args.length === 0) {
+    console.error('usage: profile-summary.mjs [--top N] FILE.cpuprofile...');
+    process.exit(2);
+  }
   console.log(summaryLines(args, top).join('\n'));
 }

@@ -67,13 +67,15 @@ export const START = '<!-- e2e:start -->';
 export const END = '<!-- e2e:end -->';
 
 /** @param {readonly Row[]} rows @param {string} mode @param {string} scenario @param {string} proxy */
-const find = (rows, mode, scenario, proxy) => rows.find((r) => r.mode === mode && r.scenario === scenario && r.proxy === proxy && !r.failed);
+const find = (rows, mode, scenario, proxy) =>
+  rows.find((r) => r.mode === mode && r.scenario === scenario && r.proxy === proxy && !r.failed);
 /** @param {number | undefined} a @param {number | undefined} b */
 const ratio = (a, b) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const int = (/** @type {number} */ n) => (Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US'));
 /** @param {number} n @param {number} d */
 const fixed = (n, d) => (Number.isNaN(n) ? '–' : n.toFixed(d));
-const spread = (/** @type {Spread | undefined} */ s) => (s ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–');
+const spread = (/** @type {Spread | undefined} */ s) =>
+  s ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–';
 
 /**
  * One row per mode × scenario × proxy: with --repeat, each figure is the median of the
@@ -94,12 +96,17 @@ export function medianRows(all) {
   for (const list of groups.values()) {
     const failed = list.find((r) => r.failed);
     const first = /** @type {Row} */ (list[0]);
-    if (failed || list.length === 1) { out.push({ ...(failed ?? first), repeats: list.length }); continue; }
+    if (failed || list.length === 1) {
+      out.push({ ...(failed ?? first), repeats: list.length });
+      continue;
+    }
     const row = { ...first, repeats: list.length };
     const numbers = /** @type {Record<string, number>} */ (/** @type {unknown} */ (row));
     for (const [key, v] of Object.entries(first)) {
       if (typeof v !== 'number') continue;
-      const xs = list.map((r) => /** @type {Record<string, number>} */ (/** @type {unknown} */ (r))[key] ?? NaN).sort((a, b) => a - b);
+      const xs = list
+        .map((r) => /** @type {Record<string, number>} */ (/** @type {unknown} */ (r))[key] ?? NaN)
+        .sort((a, b) => a - b);
       const mid = xs.length >> 1;
       numbers[key] = xs.length % 2 ? (xs[mid] ?? NaN) : ((xs[mid - 1] ?? NaN) + (xs[mid] ?? NaN)) / 2;
     }
@@ -112,12 +119,27 @@ export function medianRows(all) {
 
 /** @param {readonly Row[]} rows */
 export function printTable(rows) {
-  console.table(rows.map((r) => (r.failed ? { mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': 'FAILED', note: r.failed } : {
-    mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': Math.round(r.rps), 'p50 ms': +r.p50Ms.toFixed(2),
-    'p99 ms': +r.p99Ms.toFixed(2), errors: r.errors, 'CPU µs/req': +r.cpuUs.toFixed(1), 'RSS MB': +r.rssMB.toFixed(1),
-    'anon MB': +r.anonMB.toFixed(1), 'app µs/req': +r.appUs.toFixed(1),
-    'wrk req/s': Number.isNaN(r.wrkRps) ? '–' : Math.round(r.wrkRps), 'wrk p99 ms': Number.isNaN(r.wrkP99Ms) ? '–' : +r.wrkP99Ms.toFixed(2),
-  })));
+  console.table(
+    rows.map((r) =>
+      r.failed
+        ? { mode: r.mode, scenario: r.scenario, proxy: r.proxy, 'req/s': 'FAILED', note: r.failed }
+        : {
+            mode: r.mode,
+            scenario: r.scenario,
+            proxy: r.proxy,
+            'req/s': Math.round(r.rps),
+            'p50 ms': +r.p50Ms.toFixed(2),
+            'p99 ms': +r.p99Ms.toFixed(2),
+            errors: r.errors,
+            'CPU µs/req': +r.cpuUs.toFixed(1),
+            'RSS MB': +r.rssMB.toFixed(1),
+            'anon MB': +r.anonMB.toFixed(1),
+            'app µs/req': +r.appUs.toFixed(1),
+            'wrk req/s': Number.isNaN(r.wrkRps) ? '–' : Math.round(r.wrkRps),
+            'wrk p99 ms': Number.isNaN(r.wrkP99Ms) ? '–' : +r.wrkP99Ms.toFixed(2),
+          },
+    ),
+  );
 }
 
 /**
@@ -138,9 +160,9 @@ export function renderSection(rows, meta) {
     'Apache: event MPM, `ProxyPass … enablereuse=on`; fcgate: `serve --pass`. Configs: bench/e2e/.',
     'Load: `fcgate bench` (docs/bench.md), 1 load thread, keep-alive (no pipelining); 32 connections (PHP: 16;',
     'the 1000-connection row: 1000); every figure of a cell comes from its `--json` report with `--pid` the',
-    'proxy. CPU per request: utime+stime of the proxy\'s whole process tree (all threads and workers, reaped',
+    "proxy. CPU per request: utime+stime of the proxy's whole process tree (all threads and workers, reaped",
     'children included) from /proc over the measured window, over the responses. Peak RSS: the sum over the',
-    'proxy\'s processes, sampled every 100 ms (shared pages count once per process). wrk (1 thread, same',
+    "proxy's processes, sampled every 100 ms (shared pages count once per process). wrk (1 thread, same",
     'connections and duration) runs right after in the same cell: its req/s and p99 are the cross-check columns.',
     'The "--compare" column is `fcgate bench --compare nginx-1w fcgate` over interleaved rounds: the median',
     'ratio B/A and its spread. On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not the absolutes.',
@@ -178,36 +200,51 @@ export function renderSection(rows, meta) {
           missed = ms.length ? ms.join(', ') : 'none';
           for (const x of ms) missedAll.push(`${m.id} ${s.label}: ${x}`);
         }
-        if (failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | | | |`); continue; }
+        if (failed) {
+          L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | | | |`);
+          continue;
+        }
         const c = p === 'fcgate' ? compareOf(m.id, s.id) : undefined;
-        L.push(`| ${m.id} | ${s.label} | ${p} | ${ratio(r?.rps, base?.rps)} | ${ratio(r?.cpuUs, base?.cpuUs)} `
-          + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} `
-          + `| ${c ? `${spread(c.ratios.rps)}, ${c.rounds} rounds` : '–'} | ${c ? spread(c.ratios.targetCpuUsPerRequest) : '–'} | ${missed} |`);
+        L.push(
+          `| ${m.id} | ${s.label} | ${p} | ${ratio(r?.rps, base?.rps)} | ${ratio(r?.cpuUs, base?.cpuUs)} `
+            + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} `
+            + `| ${c ? `${spread(c.ratios.rps)}, ${c.rounds} rounds` : '–'} | ${c ? spread(c.ratios.targetCpuUsPerRequest) : '–'} | ${missed} |`,
+        );
       }
     }
   }
-  L.push('', `Targets missed by fcgate in this run: ${missedAll.length ? missedAll.join('; ') : 'none'}.`,
-    'Analysis and profiles: native-notes/performance.md.', '',
-    '### Absolute figures', '',
+  L.push(
+    '',
+    `Targets missed by fcgate in this run: ${missedAll.length ? missedAll.join('; ') : 'none'}.`,
+    'Analysis and profiles: native-notes/performance.md.',
+    '',
+    '### Absolute figures',
+    '',
     'The backend column is the CPU the app (demo app or PHP-FPM) spent per request behind that proxy:',
     'when pinned, the app and the load generator share core 1, so what a proxy makes the app do shows up in req/s.',
     '',
     'Peak anon: the same peak without file-backed pages (program code such as the node binary, which',
     'every node process maps and shares).',
     '',
-    'The wrk columns are wrk\'s own figures for the same cell (the cross-check of fcgate bench\'s req/s and p99).',
+    "The wrk columns are wrk's own figures for the same cell (the cross-check of fcgate bench's req/s and p99).",
     '',
     '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB | peak anon MB | backend CPU µs/req | wrk req/s | wrk p99 ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const m of meta.modes) {
     for (const s of meta.scenarios) {
       for (const p of m.proxies) {
         const r = rows.find((x) => x.mode === m.id && x.scenario === s.id && x.proxy === p);
         if (!r) continue;
-        if (r.failed) { L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | | | | | |`); continue; }
-        L.push(`| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} `
-          + `| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) `
-          + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${fixed(r.anonMB, 1)} | ${r.appUs.toFixed(1)} | ${int(r.wrkRps)} | ${fixed(r.wrkP99Ms, 2)} |`);
+        if (r.failed) {
+          L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${r.failed} | | | | | | | | | | | |`);
+          continue;
+        }
+        L.push(
+          `| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} `
+            + `| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) `
+            + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${fixed(r.anonMB, 1)} | ${r.appUs.toFixed(1)} | ${int(r.wrkRps)} | ${fixed(r.wrkP99Ms, 2)} |`,
+        );
       }
     }
   }
@@ -239,7 +276,15 @@ export function writeSection(file, section) {
 
 const esc = (/** @type {unknown} */ s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** @type {Record<string, string>} */
-const COLORS = { fcgate: '#2b7bb9', 'fcgate-alt': '#7fb2dc', 'fcgate-log': '#5b8fc0', 'fcgate-nometrics': '#a9c8e6', 'nginx-1w': '#3a9a4a', 'nginx-2w': '#9fd08f', apache: '#d0643a' };
+const COLORS = {
+  fcgate: '#2b7bb9',
+  'fcgate-alt': '#7fb2dc',
+  'fcgate-log': '#5b8fc0',
+  'fcgate-nometrics': '#a9c8e6',
+  'nginx-1w': '#3a9a4a',
+  'nginx-2w': '#9fd08f',
+  apache: '#d0643a',
+};
 /** @param {number} n */
 function short(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
@@ -266,8 +311,10 @@ function panel(rows, mode, scenarios, metric, title, y0, W) {
   const groupW = (W - 2 * left) / scenarios.length;
   const n = mode.proxies.length;
   const barW = Math.min(34, (groupW - 24) / n);
-  const out = [`<text x="${left}" y="${y0 + 18}" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    `<line x1="${left}" y1="${base}" x2="${W - left}" y2="${base}" stroke="#888"/>`];
+  const out = [
+    `<text x="${left}" y="${y0 + 18}" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<line x1="${left}" y1="${base}" x2="${W - left}" y2="${base}" stroke="#888"/>`,
+  ];
   scenarios.forEach((s, gi) => {
     const vals = mode.proxies.map((p) => find(rows, mode.id, s.id, p)?.[metric]);
     const max = Math.max(.../** @type {number[]} */ (vals.filter((x) => x !== undefined)), 1e-9);
@@ -279,11 +326,15 @@ function panel(rows, mode, scenarios, metric, title, y0, W) {
         return;
       }
       const h = (v / max) * (H - 70);
-      out.push(`<rect x="${x + 1}" y="${(base - h).toFixed(1)}" width="${barW - 2}" height="${h.toFixed(1)}" fill="${COLORS[mode.proxies[bi] ?? ''] ?? '#777'}">`
-        + `<title>${esc(`${mode.proxies[bi]}, ${s.label}: ${short(v)}`)}</title></rect>`,
-      `<text x="${x + barW / 2}" y="${(base - h - 3).toFixed(1)}" font-size="9" text-anchor="middle">${short(v)}</text>`);
+      out.push(
+        `<rect x="${x + 1}" y="${(base - h).toFixed(1)}" width="${barW - 2}" height="${h.toFixed(1)}" fill="${COLORS[mode.proxies[bi] ?? ''] ?? '#777'}">`
+          + `<title>${esc(`${mode.proxies[bi]}, ${s.label}: ${short(v)}`)}</title></rect>`,
+        `<text x="${x + barW / 2}" y="${(base - h - 3).toFixed(1)}" font-size="9" text-anchor="middle">${short(v)}</text>`,
+      );
     });
-    out.push(`<text x="${left + gi * groupW + groupW / 2}" y="${base + 15}" font-size="11" text-anchor="middle">${esc(s.label)}</text>`);
+    out.push(
+      `<text x="${left + gi * groupW + groupW / 2}" y="${base + 15}" font-size="11" text-anchor="middle">${esc(s.label)}</text>`,
+    );
   });
   return { svg: out.join('\n'), height: H + 28 };
 }
@@ -297,24 +348,33 @@ export function renderChart(rows, meta) {
   const W = 980;
   const parts = [];
   let y = 10;
-  parts.push(`<text x="20" y="${y + 16}" font-size="16" font-weight="bold">fcgate end-to-end bench, ${esc(meta.date.slice(0, 10))}: ${esc(meta.cpu)} × ${meta.cores}</text>`,
-    `<text x="20" y="${y + 34}" font-size="11">Bars within each scenario are scaled to that scenario's largest value; labels are absolute. Higher req/s and lower CPU µs/request are better.</text>`);
+  parts.push(
+    `<text x="20" y="${y + 16}" font-size="16" font-weight="bold">fcgate end-to-end bench, ${esc(meta.date.slice(0, 10))}: ${esc(meta.cpu)} × ${meta.cores}</text>`,
+    `<text x="20" y="${y + 34}" font-size="11">Bars within each scenario are scaled to that scenario's largest value; labels are absolute. Higher req/s and lower CPU µs/request are better.</text>`,
+  );
   y += 44;
   const proxies = [...new Set(meta.modes.flatMap((m) => m.proxies))];
   proxies.forEach((p, i) => {
-    parts.push(`<rect x="${20 + i * 130}" y="${y}" width="12" height="12" fill="${COLORS[p] ?? '#777'}"/>`,
-      `<text x="${36 + i * 130}" y="${y + 11}" font-size="12">${esc(p)}</text>`);
+    parts.push(
+      `<rect x="${20 + i * 130}" y="${y}" width="12" height="12" fill="${COLORS[p] ?? '#777'}"/>`,
+      `<text x="${36 + i * 130}" y="${y + 11}" font-size="12">${esc(p)}</text>`,
+    );
   });
   y += 20;
   for (const m of meta.modes) {
     /** @type {Array<['rps' | 'cpuUs', string]>} */
-    const panels = [['rps', 'requests/s'], ['cpuUs', 'proxy CPU µs per request']];
+    const panels = [
+      ['rps', 'requests/s'],
+      ['cpuUs', 'proxy CPU µs per request'],
+    ];
     for (const [metric, what] of panels) {
       const p = panel(rows, m, meta.scenarios, metric, `${what}, ${m.id}`, y, W);
       parts.push(p.svg);
       y += p.height;
     }
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">\n`
-    + `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">\n`
+    + `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`
+  );
 }

@@ -34,7 +34,14 @@ export function renderTemplate(file, values) {
 }
 
 /** @param {string} p */
-function executable(p) { try { accessSync(p, constants.X_OK); return true; } catch { return false; } }
+function executable(p) {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The first executable of `names` in PATH, /usr/sbin, /usr/local/sbin; null if none.
@@ -56,7 +63,11 @@ export function findPhpFpm() {
   for (const d of dirs) {
     /** @type {string[]} */
     let names = [];
-    try { names = readdirSync(d); } catch { continue; }
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
     for (const n of names) {
       const m = /^php-fpm(\d+)\.(\d+)$/.exec(n);
       if (m && executable(join(d, n))) found.push({ p: join(d, n), rank: Number(m[1]) * 1000 + Number(m[2]) });
@@ -66,7 +77,11 @@ export function findPhpFpm() {
   return found[0]?.p ?? plain;
 }
 
-const firstLine = (/** @type {string} */ s) => s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+const firstLine = (/** @type {string} */ s) =>
+  s
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim() ?? '';
 /** @param {string} cmd @param {string[]} args */
 function versionOf(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
@@ -105,9 +120,12 @@ function server(name, proc, port, extra = {}) {
  */
 export async function startDemoApp(dir, cpus) {
   const port = await freePort();
-  const proc = startGroup('demo-app', process.execPath,
+  const proc = startGroup(
+    'demo-app',
+    process.execPath,
     [MAIN, 'demo-app', '--listen', `127.0.0.1:${port}`, '--max-conns', '4096'],
-    { cpus, logFile: join(dir, 'demo-app.log') });
+    { cpus, logFile: join(dir, 'demo-app.log') },
+  );
   await waitForPort(proc, port);
   return server('demo-app', proc, port);
 }
@@ -145,7 +163,11 @@ const logAware = new Map();
  * @returns {boolean}
  */
 function knowsLogs(main) {
-  if (!logAware.has(main)) logAware.set(main, spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' }).stdout.includes('FCGATE_LOG_BUFFER'));
+  if (!logAware.has(main))
+    logAware.set(
+      main,
+      spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' }).stdout.includes('FCGATE_LOG_BUFFER'),
+    );
   return logAware.get(main) ?? false;
 }
 
@@ -160,31 +182,52 @@ function knowsLogs(main) {
  * @param {{ threads?: number | null, nodeFlags?: string[], tag?: string, main?: string,
  *   observe?: 'off' | 'log' | 'nometrics' }} [options]
  */
-export async function startFcgate(dir, cpus, backends, { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN, observe = 'off' } = {}) {
+export async function startFcgate(
+  dir,
+  cpus,
+  backends,
+  { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN, observe = 'off' } = {},
+) {
   const port = await freePort();
   // FCGATE_ALLOW_ROOT: the e2e runs as root; `serve` refuses root without User since issue 13.
   /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, FCGATE_ALLOW_ROOT: '1' };
-  if (threads === null) delete env.FCGATE_THREADS; else env.FCGATE_THREADS = String(threads);
+  if (threads === null) delete env.FCGATE_THREADS;
+  else env.FCGATE_THREADS = String(threads);
   let args;
   if (knowsLogs(main)) {
     const conf = join(dir, `${tag}.conf`);
-    writeFileSync(conf, [
-      `Listen 127.0.0.1:${port}`,
-      `ProxyPass /php/ fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
-      `ProxyPass / fcgi://127.0.0.1:${backends.demo.port}/`,
-      observe === 'log' ? `CustomLog ${join(dir, `${tag}-access.log`)} combined` : 'CustomLog off',
-    ].join('\n') + '\n');
-    if (observe === 'nometrics') env.FCGATE_METRICS = '0'; else delete env.FCGATE_METRICS;
+    writeFileSync(
+      conf,
+      [
+        `Listen 127.0.0.1:${port}`,
+        `ProxyPass /php/ fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
+        `ProxyPass / fcgi://127.0.0.1:${backends.demo.port}/`,
+        observe === 'log' ? `CustomLog ${join(dir, `${tag}-access.log`)} combined` : 'CustomLog off',
+      ].join('\n') + '\n',
+    );
+    if (observe === 'nometrics') env.FCGATE_METRICS = '0';
+    else delete env.FCGATE_METRICS;
     args = ['serve', '-c', conf];
   } else {
-    if (observe !== 'off') throw new Error(`${main}: this build has no access log or metrics switch (observe=${observe})`);
-    args = ['serve', '--listen', `127.0.0.1:${port}`,
-      '--pass', `/php/=fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
-      '--pass', `/=fcgi://127.0.0.1:${backends.demo.port}/`];
+    if (observe !== 'off')
+      throw new Error(`${main}: this build has no access log or metrics switch (observe=${observe})`);
+    args = [
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--pass',
+      `/php/=fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
+      '--pass',
+      `/=fcgi://127.0.0.1:${backends.demo.port}/`,
+    ];
   }
-  const proc = startGroup(tag, process.execPath, [...nodeFlags, main, ...args],
-    { cpus, env, cwd: dir, logFile: join(dir, `${tag}.log`) });
+  const proc = startGroup(tag, process.execPath, [...nodeFlags, main, ...args], {
+    cpus,
+    env,
+    cwd: dir,
+    logFile: join(dir, `${tag}.log`),
+  });
   await waitForPort(proc, port, 20_000);
   return server(tag, proc, port);
 }
@@ -202,17 +245,32 @@ export async function startNginx(dir, cpus, backends, binary, workers) {
   const d = join(dir, `nginx-${workers}w`);
   mkdirSync(d, { recursive: true });
   const conf = join(d, 'nginx.conf');
-  writeFileSync(conf, renderTemplate('nginx.conf', {
-    DIR: d, PORT: port, WORKERS: workers, DEMO_PORT: backends.demo.port, PHP_PORT: backends.php.port, PHP_ROOT,
-  }));
-  const proc = startGroup(`nginx-${workers}w`, binary, ['-p', d, '-c', conf, '-e', join(d, 'nginx-error.log')],
-    { cpus, logFile: join(d, 'stdout.log') });
+  writeFileSync(
+    conf,
+    renderTemplate('nginx.conf', {
+      DIR: d,
+      PORT: port,
+      WORKERS: workers,
+      DEMO_PORT: backends.demo.port,
+      PHP_PORT: backends.php.port,
+      PHP_ROOT,
+    }),
+  );
+  const proc = startGroup(`nginx-${workers}w`, binary, ['-p', d, '-c', conf, '-e', join(d, 'nginx-error.log')], {
+    cpus,
+    logFile: join(d, 'stdout.log'),
+  });
   await waitForPort(proc, port);
   return server(`nginx-${workers}w`, proc, port);
 }
 
 function userAndGroup() {
-  try { execFileSync('id', ['www-data'], { stdio: 'ignore' }); return ['www-data', 'www-data']; } catch { return ['nobody', 'nogroup']; }
+  try {
+    execFileSync('id', ['www-data'], { stdio: 'ignore' });
+    return ['www-data', 'www-data'];
+  } catch {
+    return ['nobody', 'nogroup'];
+  }
 }
 
 /**
@@ -229,15 +287,35 @@ export async function startApache(dir, cpus, backends, binary, modules) {
   mkdirSync(d, { recursive: true });
   const [user, group] = userAndGroup();
   const conf = join(d, 'apache.conf');
-  writeFileSync(conf, renderTemplate('apache.conf', {
-    DIR: d, PORT: port, MODULES: modules, USER: user, GROUP: group,
-    DEMO_PORT: backends.demo.port, PHP_PORT: backends.php.port, PHP_ROOT,
-  }));
+  writeFileSync(
+    conf,
+    renderTemplate('apache.conf', {
+      DIR: d,
+      PORT: port,
+      MODULES: modules,
+      USER: user,
+      GROUP: group,
+      DEMO_PORT: backends.demo.port,
+      PHP_PORT: backends.php.port,
+      PHP_ROOT,
+    }),
+  );
   // Debian's apache2 reads its run/log/lock dirs from APACHE_* only through envvars and
   // the stock config; ours names every path itself, these only keep stray lookups in `d`.
-  const env = { ...process.env, APACHE_RUN_DIR: d, APACHE_PID_FILE: join(d, 'apache.pid'), APACHE_LOCK_DIR: d,
-    APACHE_LOG_DIR: d, APACHE_RUN_USER: user, APACHE_RUN_GROUP: group };
-  const proc = startGroup('apache', binary, ['-f', conf, '-DFOREGROUND'], { cpus, env, logFile: join(d, 'stdout.log') });
+  const env = {
+    ...process.env,
+    APACHE_RUN_DIR: d,
+    APACHE_PID_FILE: join(d, 'apache.pid'),
+    APACHE_LOCK_DIR: d,
+    APACHE_LOG_DIR: d,
+    APACHE_RUN_USER: user,
+    APACHE_RUN_GROUP: group,
+  };
+  const proc = startGroup('apache', binary, ['-f', conf, '-DFOREGROUND'], {
+    cpus,
+    env,
+    logFile: join(d, 'stdout.log'),
+  });
   await waitForPort(proc, port);
   return server('apache', proc, port);
 }

@@ -37,11 +37,23 @@ export function wrkScript(dir, scenario) {
 export async function runWrk({ url, connections, threads = 1, seconds, script, cpus, dir, wrk = 'wrk', timeoutS = 5 }) {
   const logFile = join(dir, 'wrk.log');
   writeFileSync(logFile, '');
-  const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`,
-    '--timeout', `${timeoutS}s`, '--latency', '-s', script, url];
+  const args = [
+    '-t',
+    String(threads),
+    '-c',
+    String(connections),
+    '-d',
+    `${seconds}s`,
+    '--timeout',
+    `${timeoutS}s`,
+    '--latency',
+    '-s',
+    script,
+    url,
+  ];
   const proc = startGroup('wrk', wrk, args, { cpus, logFile });
   const limit = new Promise((r) => setTimeout(() => r('late'), (seconds + timeoutS + 15) * 1000));
-  if (await Promise.race([proc.exited.then(() => 'ok'), limit]) === 'late') {
+  if ((await Promise.race([proc.exited.then(() => 'ok'), limit])) === 'late') {
     await stopGroup(proc, { signal: 'SIGKILL' });
     throw new Error(`wrk ran past ${seconds + timeoutS + 15} s: ${logTail(logFile)}`);
   }
@@ -60,19 +72,33 @@ export async function runWrk({ url, connections, threads = 1, seconds, script, c
 export function checkOnce(port, scenario, timeoutMs = 10_000) {
   return new Promise((resolve) => {
     const body = scenario.method === 'POST' ? Buffer.alloc(65536, '0123456789abcdef') : null;
-    const req = request({ host: '127.0.0.1', port, path: scenario.path, method: scenario.method ?? 'GET',
-      headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {},
-      agent: false, timeout: timeoutMs }, (res) => {
-      let n = 0;
-      let head = '';
-      res.on('data', (/** @type {Buffer} */ c) => { n += c.length; if (head.length < 200) head += c.toString('latin1', 0, 200); });
-      res.on('end', () => {
-        if (res.statusCode !== 200) resolve(`status ${res.statusCode}: ${head.slice(0, 120)}`);
-        else resolve(scenario.expect(n, head));
-      });
-      res.on('error', (e) => resolve(e.message));
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: scenario.path,
+        method: scenario.method ?? 'GET',
+        headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {},
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let n = 0;
+        let head = '';
+        res.on('data', (/** @type {Buffer} */ c) => {
+          n += c.length;
+          if (head.length < 200) head += c.toString('latin1', 0, 200);
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) resolve(`status ${res.statusCode}: ${head.slice(0, 120)}`);
+          else resolve(scenario.expect(n, head));
+        });
+        res.on('error', (e) => resolve(e.message));
+      },
+    );
+    req.on('timeout', () => {
+      req.destroy(new Error(`no answer in ${timeoutMs} ms`));
     });
-    req.on('timeout', () => { req.destroy(new Error(`no answer in ${timeoutMs} ms`)); });
     req.on('error', (e) => resolve(e.message));
     req.end(body ?? undefined);
   });

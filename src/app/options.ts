@@ -48,7 +48,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
-const logToStderr = (line: string): void => { process.stderr.write(`fcgate-app: ${line}\n`); };
+const logToStderr = (line: string): void => {
+  process.stderr.write(`fcgate-app: ${line}\n`);
+};
 
 /** Fills in defaults; a bad value throws a RangeError naming the option. */
 export function resolveServerOptions(o: FcgiServerOptions = {}): ResolvedServerOptions {

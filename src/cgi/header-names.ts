@@ -38,39 +38,105 @@ function deriveParam(headerName: string): HeaderParam | null {
   let out = 'HTTP_';
   for (let i = 0; i < n; i++) {
     const c = headerName.charCodeAt(i);
-    if (c >= 97 && c <= 122) out += String.fromCharCode(c - 32);      // a-z → A-Z
+    if (c >= 97 && c <= 122)
+      out += String.fromCharCode(c - 32); // a-z → A-Z
     else if ((c >= 65 && c <= 90) || (c >= 48 && c <= 57)) out += headerName[i];
-    else if (c === 45) out += '_';                                   // '-'
-    else return null;                                                // '_', '.', '~', '!', …
+    else if (c === 45)
+      out += '_'; // '-'
+    else return null; // '_', '.', '~', '!', …
   }
   switch (out) {
-    case 'HTTP_PROXY': return null;                                  // httpoxy
-    case 'HTTP_CONTENT_TYPE': return makeParam('CONTENT_TYPE', false);
-    case 'HTTP_CONTENT_LENGTH': return makeParam('CONTENT_LENGTH', false);
+    case 'HTTP_PROXY':
+      return null; // httpoxy
+    case 'HTTP_CONTENT_TYPE':
+      return makeParam('CONTENT_TYPE', false);
+    case 'HTTP_CONTENT_LENGTH':
+      return makeParam('CONTENT_LENGTH', false);
     case 'HTTP_AUTHORIZATION':
-    case 'HTTP_PROXY_AUTHORIZATION': return makeParam(out, true);
-    default: return makeParam(out, false);
+    case 'HTTP_PROXY_AUTHORIZATION':
+      return makeParam(out, true);
+    default:
+      return makeParam(out, false);
   }
 }
 
 // Headers browsers, curl, load balancers and CDNs commonly send. Everything else goes
 // through the bounded cache below.
 const COMMON_HEADERS = [
-  'accept', 'accept-charset', 'accept-datetime', 'accept-encoding', 'accept-language',
-  'access-control-request-headers', 'access-control-request-method', 'authorization',
-  'cache-control', 'cdn-loop', 'connection', 'content-encoding', 'content-language',
-  'content-length', 'content-md5', 'content-type', 'cookie', 'dnt', 'early-data', 'expect',
-  'forwarded', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
-  'if-unmodified-since', 'keep-alive', 'max-forwards', 'origin', 'pragma', 'priority',
-  'proxy-authorization', 'purpose', 'range', 'referer', 'save-data', 'sec-ch-ua',
-  'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'sec-fetch-dest', 'sec-fetch-mode',
-  'sec-fetch-site', 'sec-fetch-user', 'sec-gpc', 'sec-purpose', 'sec-websocket-key',
-  'sec-websocket-protocol', 'sec-websocket-version', 'te', 'trailer', 'transfer-encoding',
-  'upgrade', 'upgrade-insecure-requests', 'user-agent', 'via', 'warning', 'x-api-key',
-  'x-correlation-id', 'x-csrf-token', 'x-forwarded-for', 'x-forwarded-host',
-  'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-proto', 'x-forwarded-scheme',
-  'x-forwarded-ssl', 'x-http-method-override', 'x-original-url', 'x-real-ip',
-  'x-request-id', 'x-requested-with', 'x-xsrf-token',
+  'accept',
+  'accept-charset',
+  'accept-datetime',
+  'accept-encoding',
+  'accept-language',
+  'access-control-request-headers',
+  'access-control-request-method',
+  'authorization',
+  'cache-control',
+  'cdn-loop',
+  'connection',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-md5',
+  'content-type',
+  'cookie',
+  'dnt',
+  'early-data',
+  'expect',
+  'forwarded',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'keep-alive',
+  'max-forwards',
+  'origin',
+  'pragma',
+  'priority',
+  'proxy-authorization',
+  'purpose',
+  'range',
+  'referer',
+  'save-data',
+  'sec-ch-ua',
+  'sec-ch-ua-mobile',
+  'sec-ch-ua-platform',
+  'sec-fetch-dest',
+  'sec-fetch-mode',
+  'sec-fetch-site',
+  'sec-fetch-user',
+  'sec-gpc',
+  'sec-purpose',
+  'sec-websocket-key',
+  'sec-websocket-protocol',
+  'sec-websocket-version',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'upgrade-insecure-requests',
+  'user-agent',
+  'via',
+  'warning',
+  'x-api-key',
+  'x-correlation-id',
+  'x-csrf-token',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-proto',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-http-method-override',
+  'x-original-url',
+  'x-real-ip',
+  'x-request-id',
+  'x-requested-with',
+  'x-xsrf-token',
 ] as const;
 
 const wellKnown = new Map<string, HeaderParam>();

@@ -21,7 +21,12 @@ import { FileKind, type FileProbe } from './file-probe.js';
 import { canonEncodePath, unescapePath } from './uri-escape.js';
 
 export const PathInfoMode = {
-  None: 0, Raw: 1, Unescape: 2, FirstDot: 3, LastDot: 4, Full: 5,
+  None: 0,
+  Raw: 1,
+  Unescape: 2,
+  FirstDot: 3,
+  LastDot: 4,
+  Full: 5,
 } as const;
 export type PathInfoMode = (typeof PathInfoMode)[keyof typeof PathInfoMode];
 
@@ -33,11 +38,16 @@ export type PathInfoMode = (typeof PathInfoMode)[keyof typeof PathInfoMode];
 export function pathInfoModeOf(value: string | undefined): PathInfoMode {
   if (value === undefined) return PathInfoMode.None;
   switch (value.toLowerCase()) {
-    case 'full': return PathInfoMode.Full;
-    case 'first-dot': return PathInfoMode.FirstDot;
-    case 'last-dot': return PathInfoMode.LastDot;
-    case 'unescape': return PathInfoMode.Unescape;
-    default: return PathInfoMode.Raw;
+    case 'full':
+      return PathInfoMode.Full;
+    case 'first-dot':
+      return PathInfoMode.FirstDot;
+    case 'last-dot':
+      return PathInfoMode.LastDot;
+    case 'unescape':
+      return PathInfoMode.Unescape;
+    default:
+      return PathInfoMode.Raw;
   }
 }
 
@@ -55,9 +65,9 @@ export function findPathInfoStart(uri: string, pathInfo: string): number {
   let lu = uri.length;
   let lp = pathInfo.length;
   for (;;) {
-    if (lu === 0) break;                       // ran off the URI's start
+    if (lu === 0) break; // ran off the URI's start
     lu--;
-    if (lp === 0) break;                       // all of PATH_INFO matched
+    if (lp === 0) break; // all of PATH_INFO matched
     lp--;
     const c = pathInfo.charCodeAt(lp);
     if (uri.charCodeAt(lu) !== c) break;
@@ -93,8 +103,7 @@ export function translatePath(documentRoot: string, pathInfo: string): string {
   let p = pathInfo.charCodeAt(0) === 47 ? pathInfo : '/' + pathInfo;
   if (p.indexOf('//') >= 0 || p.indexOf('/.') >= 0) p = normalizeSegments(p);
   const root = documentRoot.endsWith('/') ? documentRoot.slice(0, -1) : documentRoot;
-  if (root.length > 0 && p.startsWith(root) &&
-      (p.length === root.length || p.charCodeAt(root.length) === 47)) return p;
+  if (root.length > 0 && p.startsWith(root) && (p.length === root.length || p.charCodeAt(root.length) === 47)) return p;
   return root + p;
 }
 
@@ -119,8 +128,8 @@ export function fpmPrefixOf(worker: WorkerSettings): string {
     authority = name.slice(from, slash < 0 ? name.length : slash).toLowerCase();
   } else {
     const a = worker.address;
-    authority = a.kind === 'unix' ? 'localhost'
-      : (a.host.includes(':') ? `[${a.host}]` : a.host.toLowerCase()) + ':' + a.port;
+    authority =
+      a.kind === 'unix' ? 'localhost' : (a.host.includes(':') ? `[${a.host}]` : a.host.toLowerCase()) + ':' + a.port;
   }
   if (authority.endsWith(':8000')) authority = authority.slice(0, -5);
   p = 'proxy:fcgi://' + authority;
@@ -140,7 +149,8 @@ function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
   while (end < fsPath.length) {
     let next = fsPath.indexOf('/', end + 1);
     if (next < 0) next = fsPath.length;
-    if (next > end + 1) {                      // skip empty segments ('//')
+    if (next > end + 1) {
+      // skip empty segments ('//')
       const kind = probe(fsPath.slice(0, next));
       if (kind === FileKind.File) return next;
       if (kind === FileKind.Missing) return -1;
@@ -156,9 +166,14 @@ function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
  * `worker` is the backend the request goes to (the chosen member for a balancer);
  * null gives the plain path, as for GENERIC.
  */
-export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRequest,
-                                worker: WorkerSettings | null, mode: PathInfoMode,
-                                probe: FileProbe): void {
+export function writeScriptVars(
+  out: string[],
+  filenameAt: number,
+  r: ResolvedRequest,
+  worker: WorkerSettings | null,
+  mode: PathInfoMode,
+  probe: FileProbe,
+): void {
   const generic = r.backendType === 'GENERIC' || worker === null;
 
   if (r.form === 'handler') {
@@ -224,6 +239,12 @@ export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRe
     return;
   }
   const uri = r.decodedPath;
-  out.push('SCRIPT_NAME', uri.slice(0, findPathInfoStart(uri, pathInfo)),
-           'PATH_INFO', pathInfo, 'PATH_TRANSLATED', translatePath(r.documentRoot, pathInfo));
+  out.push(
+    'SCRIPT_NAME',
+    uri.slice(0, findPathInfoStart(uri, pathInfo)),
+    'PATH_INFO',
+    pathInfo,
+    'PATH_TRANSLATED',
+    translatePath(r.documentRoot, pathInfo),
+  );
 }

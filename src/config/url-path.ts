@@ -5,8 +5,14 @@
 /** Why a raw path was refused (Apache's answers: docs/apache-differences.md, "What fcgate copies"). */
 export type PathRefusal = 'bad-escape' | 'encoded-slash' | 'nul' | 'not-absolute';
 
-export interface DecodedPath { ok: true; path: string }
-export interface RefusedPath { ok: false; reason: PathRefusal }
+export interface DecodedPath {
+  ok: true;
+  path: string;
+}
+export interface RefusedPath {
+  ok: false;
+  reason: PathRefusal;
+}
 
 const hexValue = (c: number): number =>
   c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
@@ -27,10 +33,16 @@ export function decodePath(raw: string): DecodedPath | RefusedPath {
   let plain = true;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c === 37 || c > 126 || c < 32) { plain = false; break; }
+    if (c === 37 || c > 126 || c < 32) {
+      plain = false;
+      break;
+    }
     if (c === 47) {
       const d = raw.charCodeAt(i + 1);
-      if (d === 47 || d === 46) { plain = false; break; }  // "//" or "/."
+      if (d === 47 || d === 46) {
+        plain = false;
+        break;
+      } // "//" or "/."
     }
   }
   if (plain) return { ok: true, path: raw };
@@ -85,7 +97,11 @@ function decodeHighBytes(raw: string): string {
     }
   }
   const buf = Uint8Array.from(bytes);
-  try { return utf8.decode(buf); } catch { return Buffer.from(buf).toString('latin1'); }
+  try {
+    return utf8.decode(buf);
+  } catch {
+    return Buffer.from(buf).toString('latin1');
+  }
 }
 
 /**
@@ -99,8 +115,15 @@ export function normaliseSegments(p: string): string {
   for (let i = 1; i < parts.length; i++) {
     const seg = parts[i]!;
     const last = i === parts.length - 1;
-    if (seg === '' || seg === '.') { trailing = last; continue; }
-    if (seg === '..') { out.pop(); trailing = last; continue; }
+    if (seg === '' || seg === '.') {
+      trailing = last;
+      continue;
+    }
+    if (seg === '..') {
+      out.pop();
+      trailing = last;
+      continue;
+    }
     out.push(seg);
     trailing = false;
   }

@@ -51,7 +51,10 @@ export function parseTarget(url: string, resolveSocket: (p: string) => string): 
     const slash = body.indexOf('/');
     const name = (slash < 0 ? body : body.slice(0, slash)).toLowerCase();
     if (!/^[a-z0-9._~-]+$/.test(name)) return { ok: false, error: `${url}: bad balancer name` };
-    return { ok: true, target: { kind: 'balancer', name: `balancer://${name}`, path: slash < 0 ? '' : body.slice(slash) } };
+    return {
+      ok: true,
+      target: { kind: 'balancer', name: `balancer://${name}`, path: slash < 0 ? '' : body.slice(slash) },
+    };
   }
   const a = parseAuthority(url);
   if (!a.ok) return a;
@@ -59,7 +62,12 @@ export function parseTarget(url: string, resolveSocket: (p: string) => string): 
   const bare = a.host.startsWith('[') ? a.host.slice(1, -1) : a.host;
   return {
     ok: true,
-    target: { kind: 'worker', name: `fcgi://${hostPart}`, address: { kind: 'tcp', host: bare, port: a.port }, path: a.path },
+    target: {
+      kind: 'worker',
+      name: `fcgi://${hostPart}`,
+      address: { kind: 'tcp', host: bare, port: a.port },
+      path: a.path,
+    },
   };
 }
 
@@ -68,9 +76,16 @@ type Authority = { ok: true; host: string; port: number; path: string } | { ok: 
 /** `fcgi://host[:port][/path]`; an IPv6 host is kept in brackets. */
 function parseAuthority(url: string): Authority {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(url);
-  if (m === null) return { ok: false, error: `${url}: not a URL (expected fcgi://host:port/…, unix:/path.sock|fcgi://host/… or balancer://name/)` };
+  if (m === null)
+    return {
+      ok: false,
+      error: `${url}: not a URL (expected fcgi://host:port/…, unix:/path.sock|fcgi://host/… or balancer://name/)`,
+    };
   if (m[1]!.toLowerCase() !== 'fcgi') {
-    return { ok: false, error: `${url}: scheme "${m[1]}" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)` };
+    return {
+      ok: false,
+      error: `${url}: scheme "${m[1]}" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)`,
+    };
   }
   const rest = m[2]!;
   const slash = rest.indexOf('/');

@@ -20,12 +20,25 @@ export const FIGURES: Figure[] = [
   { key: 'p50Us', label: 'p50', better: 'lower', value: (r) => r.latency.percentiles['p50']! },
   { key: 'p99Us', label: 'p99', better: 'lower', value: (r) => r.latency.percentiles['p99']! },
   { key: 'errors', label: 'errors', better: 'lower', value: (r) => r.errors },
-  { key: 'targetCpuUsPerRequest', label: 'target CPU µs/req', better: 'lower',
-    value: (r) => (r.target === null ? null : r.target.userUsPerRequest + r.target.systemUsPerRequest) },
-  { key: 'targetPeakRssBytes', label: 'target peak RSS', better: 'lower', value: (r) => r.target?.peakRssBytes ?? null },
+  {
+    key: 'targetCpuUsPerRequest',
+    label: 'target CPU µs/req',
+    better: 'lower',
+    value: (r) => (r.target === null ? null : r.target.userUsPerRequest + r.target.systemUsPerRequest),
+  },
+  {
+    key: 'targetPeakRssBytes',
+    label: 'target peak RSS',
+    better: 'lower',
+    value: (r) => r.target?.peakRssBytes ?? null,
+  },
 ];
 
-export interface Spread { median: number; min: number; max: number }
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
 
 export interface CompareReport {
   rounds: number;
@@ -44,9 +57,12 @@ function spreadOf(xs: number[]): Spread {
 }
 
 /** Runs the rounds; `hooks(label, round)` gives the hooks of each run (progress). */
-export async function runCompare(threads: LoadThreads, o: BenchOptions,
-                                 hooks: (label: string, round: number) => RunHooks = () => ({}),
-                                 stopped: () => boolean = () => false): Promise<CompareReport> {
+export async function runCompare(
+  threads: LoadThreads,
+  o: BenchOptions,
+  hooks: (label: string, round: number) => RunHooks = () => ({}),
+  stopped: () => boolean = () => false,
+): Promise<CompareReport> {
   const runs: [RunReport[], RunReport[]] = [[], []];
   for (let round = 1; round <= o.rounds; round++) {
     for (let i = 0; i < 2; i++) {

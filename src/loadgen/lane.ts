@@ -25,7 +25,13 @@ export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
 /** Names in reports and JSON, indexed by ErrorKind. */
 export const ERROR_KIND_NAMES = [
-  'connect', 'reset', 'timeout', 'http_parse', 'fcgi_protocol', 'fcgi_protocol_status', 'fcgi_app_status',
+  'connect',
+  'reset',
+  'timeout',
+  'http_parse',
+  'fcgi_protocol',
+  'fcgi_protocol_status',
+  'fcgi_app_status',
 ] as const;
 
 export class Lane {
@@ -55,7 +61,11 @@ export class Lane {
   /** The connection the lane's requests go on (set once, when it is made). */
   conn: LoadConnection | null = null;
 
-  constructor(readonly index: number, readonly slot: number, orderAt: number) {
+  constructor(
+    readonly index: number,
+    readonly slot: number,
+    orderAt: number,
+  ) {
     this.orderAt = orderAt;
   }
 }

@@ -11,7 +11,10 @@ const ROUTE_STATIC = 1;
 export const FIXED_ROUTES: readonly string[] = ['none', 'static'];
 
 /** A mapping and its label: a ProxyPass/ProxyPassMatch route, or a SetHandler's worker or balancer. */
-export interface RouteLabel { key: ProxyRoute | WorkerSettings | string; label: string }
+export interface RouteLabel {
+  key: ProxyRoute | WorkerSettings | string;
+  label: string;
+}
 
 export interface ConfigLabels {
   routes: RouteLabel[];
@@ -62,7 +65,10 @@ export function routeKey(r: RouteResult): ProxyRoute | WorkerSettings | string |
     case 'proxy':
       if (r.route !== null) return r.route;
       return r.resolved.worker ?? r.resolved.balancer ?? ROUTE_NONE;
-    case 'static': case 'redirect-dir': return ROUTE_STATIC;
-    default: return ROUTE_NONE;
+    case 'static':
+    case 'redirect-dir':
+      return ROUTE_STATIC;
+    default:
+      return ROUTE_NONE;
   }
 }

@@ -7,7 +7,11 @@
 import { SharedBudget, type ConnectionBudget } from '../upstream/budget.js';
 import type { BudgetEntry, BudgetSpec } from './messages.js';
 
-export interface BudgetUsage { cap: number; used: number; waiting: number }
+export interface BudgetUsage {
+  cap: number;
+  used: number;
+  waiting: number;
+}
 
 /** Main thread side: owns the tables. */
 export class BudgetTable {
@@ -17,7 +21,9 @@ export class BudgetTable {
   constructor(readonly threads: number) {}
 
   /** The cap already assigned to `name`, if any. */
-  capOf(name: string): number | undefined { return this.entries.get(name)?.cap; }
+  capOf(name: string): number | undefined {
+    return this.entries.get(name)?.cap;
+  }
 
   /**
    * Sets the caps: a known name keeps its cell (its cap may change), new names get cells in
@@ -39,7 +45,11 @@ export class BudgetTable {
   }
 
   spec(): BudgetSpec {
-    return { threads: this.threads, tables: [...this.tables], entries: [...this.entries.values()].map((e) => ({ ...e })) };
+    return {
+      threads: this.threads,
+      tables: [...this.tables],
+      entries: [...this.entries.values()].map((e) => ({ ...e })),
+    };
   }
 
   /** Turns reuse off for `name` in every thread (see ConnectionBudget.reuseOff). */

@@ -33,9 +33,12 @@ export interface ServingThreadsOptions {
 }
 
 export interface ThreadStats {
-  thread: number; ready: boolean; restarts: number;
+  thread: number;
+  ready: boolean;
+  restarts: number;
   /** Requests served by the thread now in the slot (a replacement starts from 0). */
-  served: number; inFlight: number;
+  served: number;
+  inFlight: number;
 }
 
 /** All threads together: what SIGUSR2 prints and the status pages read. */
@@ -94,11 +97,22 @@ export class ServingThreads {
     });
     this.piscina.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
     for (let i = 0; i < o.threads; i++) {
-      this.slots.push({ slot: i, port: null, ready: false, restarts: 0, failures: 0, replies: new Map(), done: Promise.resolve(), source: null });
+      this.slots.push({
+        slot: i,
+        port: null,
+        ready: false,
+        restarts: 0,
+        failures: 0,
+        replies: new Map(),
+        done: Promise.resolve(),
+        source: null,
+      });
     }
   }
 
-  get threads(): number { return this.o.threads; }
+  get threads(): number {
+    return this.o.threads;
+  }
 
   /** Each slot's state, without asking the threads (metrics, /healthz). */
   threadInfo(): Array<{ slot: number; ready: boolean; restarts: number }> {
@@ -118,19 +132,35 @@ export class ServingThreads {
   /** Counters of every thread, merged. */
   async stats(): Promise<ServingStats> {
     const answers = await Promise.all(this.slots.map((s) => this.ask(s, (id) => ({ type: 'stats', id }))));
-    const out: ServingStats = { threads: [], served: 0, inFlight: 0, pools: {}, budgets: this.o.budgets.usage(), balancers: [] };
+    const out: ServingStats = {
+      threads: [],
+      served: 0,
+      inFlight: 0,
+      pools: {},
+      budgets: this.o.budgets.usage(),
+      balancers: [],
+    };
     const balancers: BalancerStats[][] = [];
     this.slots.forEach((s, i) => {
       const a = answers[i];
       const st = a !== null && a !== undefined && a.type === 'stats' ? a.stats : null;
-      out.threads.push({ thread: s.slot, ready: s.ready, restarts: s.restarts, served: st?.served ?? 0, inFlight: st?.inFlight ?? 0 });
+      out.threads.push({
+        thread: s.slot,
+        ready: s.ready,
+        restarts: s.restarts,
+        served: st?.served ?? 0,
+        inFlight: st?.inFlight ?? 0,
+      });
       if (st === null) return;
       balancers.push(st.balancers);
       out.served += st.served;
       out.inFlight += st.inFlight;
       for (const [name, p] of Object.entries(st.pools)) {
         const sum = out.pools[name];
-        if (sum === undefined) { out.pools[name] = { ...p }; continue; }
+        if (sum === undefined) {
+          out.pools[name] = { ...p };
+          continue;
+        }
         for (const k of Object.keys(p) as Array<keyof PoolStats>) sum[k] += p[k];
       }
     });
@@ -146,14 +176,23 @@ export class ServingThreads {
     this.source = source;
     this.budgetSpec = budgets;
     this.balancerState = balancerState;
-    const answers = await Promise.all(this.slots.map((s) => {
-      if (s.ready) s.source = source;
-      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState, telemetry: this.o.telemetry.spec(s.slot) }));
-    }));
+    const answers = await Promise.all(
+      this.slots.map((s) => {
+        if (s.ready) s.source = source;
+        return this.ask(s, (id) => ({
+          type: 'reload',
+          id,
+          source,
+          budgets,
+          balancerState,
+          telemetry: this.o.telemetry.spec(s.slot),
+        }));
+      }),
+    );
     const problems: string[] = [];
     this.slots.forEach((s, i) => {
       const a = answers[i];
-      if (a === undefined) return;                  // not running now: its replacement starts with the new one
+      if (a === undefined) return; // not running now: its replacement starts with the new one
       if (a === null) problems.push(`thread ${s.slot}: no answer`);
       else if (a.type === 'reloaded' && a.error !== null) problems.push(`thread ${s.slot}: ${a.error}`);
     });
@@ -168,7 +207,9 @@ export class ServingThreads {
     this.stopping = true;
     for (const s of this.slots) s.port?.postMessage({ type: 'drain', deadlineMs } satisfies ToThread);
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((r) => { timer = setTimeout(r, deadlineMs + 3000); });
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, deadlineMs + 3000);
+    });
     await Promise.race([Promise.all(this.slots.map((s) => s.done)), late]);
     clearTimeout(timer);
     await this.piscina.destroy();
@@ -197,9 +238,18 @@ export class ServingThreads {
             s.failures = 0;
             // A reload while this thread was starting: it has the older configuration.
             if (s.source !== this.source) {
-              const source = this.source, budgets = this.budgetSpec, balancerState = this.balancerState;
+              const source = this.source,
+                budgets = this.budgetSpec,
+                balancerState = this.balancerState;
               s.source = source;
-              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState, telemetry: this.o.telemetry.spec(s.slot) }));
+              void this.ask(s, (id) => ({
+                type: 'reload',
+                id,
+                source,
+                budgets,
+                balancerState,
+                telemetry: this.o.telemetry.spec(s.slot),
+              }));
             }
             if (!initial) this.o.log(`FCGATE_THREAD_READY thread=${s.slot} restarts=${s.restarts}: listening again`);
             ready();
@@ -210,30 +260,48 @@ export class ServingThreads {
             return;
           default: {
             const r = s.replies.get(m.id);
-            if (r !== undefined) { s.replies.delete(m.id); r(m); }
+            if (r !== undefined) {
+              s.replies.delete(m.id);
+              r(m);
+            }
           }
         }
       });
       const task: ServeTask = {
-        slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
-        tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState,
-        spoolAccount: this.o.spoolAccount, testHooks: this.o.testHooks,
-        telemetry: this.o.telemetry.spec(s.slot), accessLogs: this.o.accessLogs,
+        slot: s.slot,
+        control: port2,
+        source: this.source,
+        listen: this.o.listen,
+        tuning: this.o.tuning,
+        budgets: this.budgetSpec,
+        balancerState: this.balancerState,
+        spoolAccount: this.o.spoolAccount,
+        testHooks: this.o.testHooks,
+        telemetry: this.o.telemetry.spec(s.slot),
+        accessLogs: this.o.accessLogs,
       };
       s.source = this.source;
-      s.done = this.piscina.run(task, { transferList: [port2] }).then(() => {
-        this.ended(s, port1);
-      }, (err: Error) => {
-        this.ended(s, port1);
-        if (this.stopping) return;
-        if (initial && !listened) { failed(err); return; }
-        // The thread is gone and its sockets with it: give back its share of the caps.
-        this.o.budgets.reclaim(s.slot);
-        s.restarts++;
-        const delay = listened ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** s.failures++);
-        this.o.log(`FCGATE_THREAD_RESTART thread=${s.slot} cause=${JSON.stringify(err.message)} delay_ms=${delay}`);
-        setTimeout(() => { if (!this.stopping) void this.run(s, false); }, delay);
-      });
+      s.done = this.piscina.run(task, { transferList: [port2] }).then(
+        () => {
+          this.ended(s, port1);
+        },
+        (err: Error) => {
+          this.ended(s, port1);
+          if (this.stopping) return;
+          if (initial && !listened) {
+            failed(err);
+            return;
+          }
+          // The thread is gone and its sockets with it: give back its share of the caps.
+          this.o.budgets.reclaim(s.slot);
+          s.restarts++;
+          const delay = listened ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** s.failures++);
+          this.o.log(`FCGATE_THREAD_RESTART thread=${s.slot} cause=${JSON.stringify(err.message)} delay_ms=${delay}`);
+          setTimeout(() => {
+            if (!this.stopping) void this.run(s, false);
+          }, delay);
+        },
+      );
     });
   }
 
@@ -256,8 +324,14 @@ export class ServingThreads {
     if (port === null || !s.ready) return Promise.resolve(undefined);
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { s.replies.delete(id); resolve(null); }, ASK_TIMEOUT_MS);
-      s.replies.set(id, (m) => { clearTimeout(timer); resolve(m); });
+      const timer = setTimeout(() => {
+        s.replies.delete(id);
+        resolve(null);
+      }, ASK_TIMEOUT_MS);
+      s.replies.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
       port.postMessage(make(id));
     });
   }

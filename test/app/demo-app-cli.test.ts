@@ -10,14 +10,27 @@ import { FcgiTestClient, paramsFor, splitCgiResponse } from '../helpers/fcgi-cli
 const cli = fileURLToPath(new URL('../../src/cli/demo-app.js', import.meta.url));
 
 test('runDemoAppCli listens, answers, and stops on SIGTERM', { timeout: 20_000 }, async () => {
-  const child = spawn(process.execPath, ['--input-type=module', '-e',
-    `import(${JSON.stringify(cli)}).then((m) => m.runDemoAppCli(process.argv.slice(1)))`,
-    '--', '--listen', '127.0.0.1:0', '--mpxs', 'off', '--max-conns', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import(${JSON.stringify(cli)}).then((m) => m.runDemoAppCli(process.argv.slice(1)))`,
+      '--',
+      '--listen',
+      '127.0.0.1:0',
+      '--mpxs',
+      'off',
+      '--max-conns',
+      '3',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     let out = '';
     child.stdout.setEncoding('utf8');
     while (!out.includes('\n')) {
-      const [chunk] = await once(child.stdout, 'data') as [string];
+      const [chunk] = (await once(child.stdout, 'data')) as [string];
       out += chunk;
     }
     const m = /listening on 127\.0\.0\.1:(\d+) \(mpxs off, max-conns 3\)/.exec(out);
@@ -29,7 +42,7 @@ test('runDemoAppCli listens, answers, and stops on SIGTERM', { timeout: 20_000 }
     await c.closed;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    const [code] = await exited as [number | null];
+    const [code] = (await exited) as [number | null];
     assert.equal(code, 0);
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

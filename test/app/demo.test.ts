@@ -6,19 +6,32 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startDemoApp, BYTES_PATTERN, type DemoApp } from '../../src/app/demo.js';
 import { ProtocolErrorCode } from '../../src/protocol/index.js';
-import { FcgiTestClient, header, paramsFor, splitCgiResponse, type ConnectTarget, type CgiResponse } from '../helpers/fcgi-client.js';
+import {
+  FcgiTestClient,
+  header,
+  paramsFor,
+  splitCgiResponse,
+  type ConnectTarget,
+  type CgiResponse,
+} from '../helpers/fcgi-client.js';
 
 let app: DemoApp;
 let target: ConnectTarget;
 const logs: string[] = [];
 
 before(async () => {
-  app = await startDemoApp({ listen: '127.0.0.1:0', testRoutes: true, maxBytes: 1 << 30,
-                             server: { log: (l) => logs.push(l) } });
+  app = await startDemoApp({
+    listen: '127.0.0.1:0',
+    testRoutes: true,
+    maxBytes: 1 << 30,
+    server: { log: (l) => logs.push(l) },
+  });
   assert.ok('port' in app.address);
   target = { host: app.address.host, port: app.address.port };
 });
-after(async () => { await app.close(); });
+after(async () => {
+  await app.close();
+});
 
 async function get(path: string, extra: Record<string, string> = {}, stdin?: Buffer): Promise<CgiResponse> {
   const c = await FcgiTestClient.connect(target);
@@ -36,7 +49,9 @@ function mounted(path: string): Record<string, string> {
   const q = path.indexOf('?');
   const p = q >= 0 ? path.slice(0, q) : path;
   return {
-    REQUEST_METHOD: 'GET', REQUEST_URI: `/app${path}`, SCRIPT_NAME: `/app${p}`,
+    REQUEST_METHOD: 'GET',
+    REQUEST_URI: `/app${path}`,
+    SCRIPT_NAME: `/app${p}`,
     QUERY_STRING: q >= 0 ? path.slice(q + 1) : '',
     SCRIPT_FILENAME: `proxy:fcgi://127.0.0.1:9000${p}`,
   };
@@ -53,7 +68,9 @@ test('/hello, directly and mounted under /app/', { timeout: 20_000 }, async () =
   c.close();
 });
 
-test('/ and /env: the CGI environment as an escaped HTML table, links relative to the mount', { timeout: 20_000 }, async () => {
+test('/ and /env: the CGI environment as an escaped HTML table, links relative to the mount', {
+  timeout: 20_000,
+}, async () => {
   const r = await get('/env', { HTTP_X_EVIL: '<script>alert("x")</script>&' });
   assert.equal(r.status, 200);
   assert.match(header(r, 'Content-Type')!, /^text\/html/);
@@ -69,7 +86,9 @@ test('/ and /env: the CGI environment as an escaped HTML table, links relative t
   assert.ok(m.body.toString().includes('href="/app/hello"'), 'links carry the mount prefix');
 });
 
-test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', { timeout: 20_000 }, async () => {
+test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', {
+  timeout: 20_000,
+}, async () => {
   assert.equal((await get('/nope')).status, 404);
   const c = await FcgiTestClient.connect(target);
   const r = splitCgiResponse((await c.request({ SCRIPT_NAME: '/demo', PATH_INFO: '/hello' })).stdout);
@@ -97,7 +116,9 @@ test('/echo: length and sha256 of the body', { timeout: 20_000 }, async () => {
   const r = await get('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }, body);
   assert.equal(header(r, 'Content-Type'), 'application/json');
   assert.deepEqual(JSON.parse(r.body.toString()), {
-    length: body.length, sha256: createHash('sha256').update(body).digest('hex'), content_length: String(body.length),
+    length: body.length,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    content_length: String(body.length),
   });
   assert.deepEqual(JSON.parse((await get('/echo')).body.toString()).length, 0);
 });
@@ -135,7 +156,9 @@ test('/test/garbage: bytes that are not FastCGI, then close', { timeout: 20_000 
   assert.equal(c.error?.code, ProtocolErrorCode.BadVersion);
 });
 
-test('/test/die-mid-response: head and part of the body, then close without END_REQUEST', { timeout: 20_000 }, async () => {
+test('/test/die-mid-response: head and part of the body, then close without END_REQUEST', {
+  timeout: 20_000,
+}, async () => {
   const c = await FcgiTestClient.connect(target);
   void c.begin(1, paramsFor('/test/die-mid-response?bytes=5000'));
   await c.closed;
@@ -148,7 +171,10 @@ test('/test/die-mid-response: head and part of the body, then close without END_
 });
 
 test('/test/close-before-head and /test/close-in-head', { timeout: 20_000 }, async () => {
-  for (const [path, expect] of [['/test/close-before-head', ''], ['/test/close-in-head', 'Status: 200 OK\r\nContent-Ty']]) {
+  for (const [path, expect] of [
+    ['/test/close-before-head', ''],
+    ['/test/close-in-head', 'Status: 200 OK\r\nContent-Ty'],
+  ]) {
     const c = await FcgiTestClient.connect(target);
     void c.begin(1, paramsFor(path!));
     await c.closed;
@@ -164,13 +190,22 @@ test('/test/stderr: STDERR lines beside a normal answer', { timeout: 20_000 }, a
   assert.equal(splitCgiResponse(r.stdout).body.toString(), 'wrote 2 stderr lines\n');
 });
 
-test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', { timeout: 20_000 }, async () => {
-  const q = new URLSearchParams([['h', 'Status: 302 Found'], ['h', 'Location: /elsewhere'],
-    ['h', 'Set-Cookie: a=1'], ['h', 'Set-Cookie: b=2'], ['body', 'moved']]);
+test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', {
+  timeout: 20_000,
+}, async () => {
+  const q = new URLSearchParams([
+    ['h', 'Status: 302 Found'],
+    ['h', 'Location: /elsewhere'],
+    ['h', 'Set-Cookie: a=1'],
+    ['h', 'Set-Cookie: b=2'],
+    ['body', 'moved'],
+  ]);
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor(`/test/headers?${q}`), { keepConn: true });
-  assert.equal(r.stdout.toString(),
-    'Status: 302 Found\r\nLocation: /elsewhere\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nmoved');
+  assert.equal(
+    r.stdout.toString(),
+    'Status: 302 Found\r\nLocation: /elsewhere\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nmoved',
+  );
   const raw = await c.request(paramsFor(`/test/headers?${new URLSearchParams({ raw: 'no head at all' })}`));
   assert.equal(raw.stdout.toString(), 'no head at all');
   c.close();
@@ -179,7 +214,7 @@ test('/test/headers: header lines verbatim, repeated ones kept; raw= for anythin
 test('/test/hang never answers; an abort ends it', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const p = c.begin(1, paramsFor('/test/hang'), { keepConn: true });
-  const v = await c.getValues(['FCGI_MPXS_CONNS']);     // a round trip: the request is running
+  const v = await c.getValues(['FCGI_MPXS_CONNS']); // a round trip: the request is running
   assert.equal(v.get('FCGI_MPXS_CONNS'), '1');
   c.abort(1);
   assert.notEqual((await p).appStatus, 0);
@@ -188,8 +223,12 @@ test('/test/hang never answers; an abort ends it', { timeout: 20_000 }, async ()
 
 test('/test/count-connection counts connections and requests on each', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
-  const one = JSON.parse(splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
-  const two = JSON.parse(splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
+  const one = JSON.parse(
+    splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString(),
+  );
+  const two = JSON.parse(
+    splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString(),
+  );
   c.close();
   assert.equal(one.connection, two.connection);
   assert.deepEqual([one.requests, two.requests, one.keepConn], [1, 2, true]);

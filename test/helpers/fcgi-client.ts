@@ -6,8 +6,18 @@
 // STDOUT with Buffer.concat.
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import {
-  RecordReader, RecordType, Role, decodePairs, encodeAbortRequest, encodeGetValues, frameCopy, frameViews,
-  streamEnd, writePreamble, type ProtocolError, type RecordSink,
+  RecordReader,
+  RecordType,
+  Role,
+  decodePairs,
+  encodeAbortRequest,
+  encodeGetValues,
+  frameCopy,
+  frameViews,
+  streamEnd,
+  writePreamble,
+  type ProtocolError,
+  type RecordSink,
 } from '../../src/protocol/index.js';
 import type { ConnectTarget } from './process.js';
 
@@ -82,13 +92,19 @@ export class FcgiTestClient implements RecordSink {
   readonly closed: Promise<void>;
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => { this.reader.push(chunk); });
-    socket.on('end', () => { this.ended = true; });
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+    });
+    socket.on('end', () => {
+      this.ended = true;
+    });
     socket.on('error', (err) => this.failAll(err));
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.failAll(new Error('connection closed'));
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.failAll(new Error('connection closed'));
+        resolve();
+      }),
+    );
   }
 
   static connect(target: ConnectTarget): Promise<FcgiTestClient> {
@@ -110,26 +126,45 @@ export class FcgiTestClient implements RecordSink {
     if (this.pending.has(id)) throw new Error(`request ${id} is already running`);
     if (this.failure !== null) throw this.failure;
     const reply: FcgiReply = {
-      id, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), afterEnd: Buffer.alloc(0), stdoutRecords: 0,
-      stderrRecords: 0, stdoutEnded: false, appStatus: -1, protocolStatus: -1, stdinBytes: 0,
+      id,
+      stdout: Buffer.alloc(0),
+      stderr: Buffer.alloc(0),
+      afterEnd: Buffer.alloc(0),
+      stdoutRecords: 0,
+      stderrRecords: 0,
+      stdoutEnded: false,
+      appStatus: -1,
+      protocolStatus: -1,
+      stdinBytes: 0,
     };
     const timeoutMs = options.timeoutMs ?? 30_000;
     const done = new Promise<FcgiReply>((resolve, reject) => {
-      const timer = setTimeout(() => this.socket.destroy(
-        new Error(`request ${id}: no END_REQUEST within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => this.socket.destroy(new Error(`request ${id}: no END_REQUEST within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.pending.set(id, {
-        reply, stdout: [], stderr: [], afterEnd: [], onStdout: options.onStdout ?? null, timer, resolve, reject,
+        reply,
+        stdout: [],
+        stderr: [],
+        afterEnd: [],
+        onStdout: options.onStdout ?? null,
+        timer,
+        resolve,
+        reject,
       });
     });
-    done.catch(() => undefined);   // a caller that never awaits (it reads partial()) is not an unhandled rejection
+    done.catch(() => undefined); // a caller that never awaits (it reads partial()) is not an unhandled rejection
     const body = options.stdin === undefined ? Buffer.alloc(0) : options.stdin;
     const noBody = Buffer.isBuffer(body) && body.length === 0;
-    this.socket.write(writePreamble(id, flatten(params), {
-      keepConn: options.keepConn ?? false,
-      role: (options.role ?? Role.Responder) as Role,
-      endStdin: noBody,
-      ...(options.maxRecord !== undefined ? { maxRecord: options.maxRecord } : {}),
-    }));
+    this.socket.write(
+      writePreamble(id, flatten(params), {
+        keepConn: options.keepConn ?? false,
+        role: (options.role ?? Role.Responder) as Role,
+        endStdin: noBody,
+        ...(options.maxRecord !== undefined ? { maxRecord: options.maxRecord } : {}),
+      }),
+    );
     if (body === null || noBody) return done;
     if (Buffer.isBuffer(body)) {
       reply.stdinBytes = body.length;
@@ -149,12 +184,18 @@ export class FcgiTestClient implements RecordSink {
     if (!this.socket.write(frameCopy(RecordType.Stdin, id, data))) await this.drained();
   }
 
-  endStdin(id: number): void { this.socket.write(streamEnd(RecordType.Stdin, id)); }
+  endStdin(id: number): void {
+    this.socket.write(streamEnd(RecordType.Stdin, id));
+  }
 
-  abort(id: number): void { this.socket.write(encodeAbortRequest(id)); }
+  abort(id: number): void {
+    this.socket.write(encodeAbortRequest(id));
+  }
 
   /** Raw bytes, for malformed input. */
-  write(bytes: Buffer): void { this.socket.write(bytes); }
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
 
   /** Sends FCGI_GET_VALUES for `names`; resolves to the answered pairs. */
   async getValues(names: readonly string[]): Promise<Map<string, string>> {
@@ -187,17 +228,21 @@ export class FcgiTestClient implements RecordSink {
     return this.closed;
   }
 
-  private async pump(id: number, body: Iterable<Buffer> | AsyncIterable<Buffer>, reply: FcgiReply,
-                     maxRecord: number | undefined): Promise<void> {
+  private async pump(
+    id: number,
+    body: Iterable<Buffer> | AsyncIterable<Buffer>,
+    reply: FcgiReply,
+    maxRecord: number | undefined,
+  ): Promise<void> {
     try {
       for await (const piece of body) {
-        if (piece.length === 0) continue;           // an empty record would end STDIN early
+        if (piece.length === 0) continue; // an empty record would end STDIN early
         reply.stdinBytes += piece.length;
         if (!this.writeParts(frameViews(RecordType.Stdin, id, piece, false, maxRecord))) await this.drained();
       }
       this.writeParts([streamEnd(RecordType.Stdin, id)]);
     } catch (err) {
-      this.socket.destroy(err as Error);     // rejects the request with the reason
+      this.socket.destroy(err as Error); // rejects the request with the reason
     }
   }
 
@@ -215,8 +260,14 @@ export class FcgiTestClient implements RecordSink {
     const s = this.socket;
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
-      const onDrain = (): void => { s.off('close', onClose); resolve(); };
-      const onClose = (): void => { s.off('drain', onDrain); reject(this.failure ?? new Error('closed while writing')); };
+      const onDrain = (): void => {
+        s.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        s.off('drain', onDrain);
+        reject(this.failure ?? new Error('closed while writing'));
+      };
       s.once('drain', onDrain);
       s.once('close', onClose);
     });
@@ -271,9 +322,15 @@ export class FcgiTestClient implements RecordSink {
     this.managementWaiters = [];
     for (const w of waiters) w.resolve();
   }
-  knowsRequest(id: number): boolean { return this.pending.has(id); }
-  onBeginRequest(): void { this.socket.destroy(new Error('BEGIN_REQUEST from the app')); }
-  onAbortRequest(): void { this.socket.destroy(new Error('ABORT_REQUEST from the app')); }
+  knowsRequest(id: number): boolean {
+    return this.pending.has(id);
+  }
+  onBeginRequest(): void {
+    this.socket.destroy(new Error('BEGIN_REQUEST from the app'));
+  }
+  onAbortRequest(): void {
+    this.socket.destroy(new Error('ABORT_REQUEST from the app'));
+  }
   onProtocolError(err: ProtocolError): void {
     this.error = err;
     this.socket.destroy(err);
@@ -281,8 +338,11 @@ export class FcgiTestClient implements RecordSink {
 }
 
 /** Opens a connection, runs one request, closes. */
-export async function fcgiRequest(target: ConnectTarget, params: Params,
-                                  options: RequestOptions = {}): Promise<FcgiReply> {
+export async function fcgiRequest(
+  target: ConnectTarget,
+  params: Params,
+  options: RequestOptions = {},
+): Promise<FcgiReply> {
   const c = await FcgiTestClient.connect(target);
   try {
     return await c.request(params, options);
@@ -305,7 +365,10 @@ export function splitCgiResponse(stdout: Buffer): CgiResponse {
   let end = stdout.indexOf('\r\n\r\n');
   let sepLen = 4;
   const lf = stdout.indexOf('\n\n');
-  if (end < 0 || (lf >= 0 && lf < end)) { end = lf; sepLen = 2; }
+  if (end < 0 || (lf >= 0 && lf < end)) {
+    end = lf;
+    sepLen = 2;
+  }
   if (end < 0) throw new Error(`no end of CGI head in ${JSON.stringify(stdout.subarray(0, 200).toString('latin1'))}`);
   const headers: Array<[string, string]> = [];
   let status: number | null = null;

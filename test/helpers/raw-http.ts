@@ -48,7 +48,9 @@ export class StrictResponseParser {
 
   constructor(private readonly opts: { headRequest?: boolean; keepBody?: boolean } = {}) {}
 
-  get done(): boolean { return this.state === S.Done; }
+  get done(): boolean {
+    return this.state === S.Done;
+  }
 
   push(c: Buffer): number {
     let at = 0;
@@ -90,7 +92,10 @@ export class StrictResponseParser {
             this.line += String.fromCharCode(b);
             break;
           }
-          if (!this.line.endsWith('\r')) throw new Error(`bare LF in chunk framing at wire offset ${this.offset} (line ${JSON.stringify(this.line)})`);
+          if (!this.line.endsWith('\r'))
+            throw new Error(
+              `bare LF in chunk framing at wire offset ${this.offset} (line ${JSON.stringify(this.line)})`,
+            );
           const text = this.line.slice(0, -1);
           this.line = '';
           if (this.state === S.Trailer) {
@@ -99,7 +104,9 @@ export class StrictResponseParser {
           }
           const sizeText = text.split(';')[0]!.trim();
           if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) {
-            throw new Error(`bad chunk size line ${JSON.stringify(text.slice(0, 60))} after ${this.result!.bodyBytes} body bytes`);
+            throw new Error(
+              `bad chunk size line ${JSON.stringify(text.slice(0, 60))} after ${this.result!.bodyBytes} body bytes`,
+            );
           }
           this.remaining = parseInt(sizeText, 16);
           this.state = this.remaining === 0 ? S.Trailer : S.Data;
@@ -111,7 +118,10 @@ export class StrictResponseParser {
           at += n;
           this.offset += n;
           this.remaining -= n;
-          if (this.remaining === 0) { this.state = S.DataEnd; this.line = ''; }
+          if (this.remaining === 0) {
+            this.state = S.DataEnd;
+            this.line = '';
+          }
           break;
         }
         case S.DataEnd: {
@@ -119,10 +129,15 @@ export class StrictResponseParser {
           this.offset++;
           const want = this.line === '' ? 0x0d : 0x0a;
           if (b !== want) {
-            throw new Error(`chunk data not followed by CRLF (got 0x${b.toString(16)}) after ${this.result!.bodyBytes} body bytes`);
+            throw new Error(
+              `chunk data not followed by CRLF (got 0x${b.toString(16)}) after ${this.result!.bodyBytes} body bytes`,
+            );
           }
           if (this.line === '') this.line = '\r';
-          else { this.line = ''; this.state = S.Size; }
+          else {
+            this.line = '';
+            this.state = S.Size;
+          }
           break;
         }
       }
@@ -147,18 +162,32 @@ export class StrictResponseParser {
     });
     const status = Number(m[1]);
     if (status >= 100 && status < 200 && status !== 101) {
-      this.interim.push(statusLine);              // an interim response: the real one follows
+      this.interim.push(statusLine); // an interim response: the real one follows
       return;
     }
-    const r: ParsedResponse = { statusLine, status, headers, bodyBytes: 0, sha256: '', body: Buffer.alloc(0), chunked: false, complete: false, interim: this.interim };
+    const r: ParsedResponse = {
+      statusLine,
+      status,
+      headers,
+      bodyBytes: 0,
+      sha256: '',
+      body: Buffer.alloc(0),
+      chunked: false,
+      complete: false,
+      interim: this.interim,
+    };
     this.result = r;
     const te = headers.filter(([n]) => n === 'transfer-encoding');
     const cl = headers.filter(([n]) => n === 'content-length');
     if (te.length > 0 && cl.length > 0) throw new Error('response has both Transfer-Encoding and Content-Length');
     if (cl.length > 1) throw new Error('response has two Content-Length headers');
-    if (this.opts.headRequest === true || status === 204 || status === 304 || status === 101) { this.finish(); return; }
+    if (this.opts.headRequest === true || status === 204 || status === 304 || status === 101) {
+      this.finish();
+      return;
+    }
     if (te.length > 0) {
-      if (te.length > 1 || te[0]![1].toLowerCase() !== 'chunked') throw new Error(`unexpected Transfer-Encoding ${JSON.stringify(te.map((t) => t[1]))}`);
+      if (te.length > 1 || te[0]![1].toLowerCase() !== 'chunked')
+        throw new Error(`unexpected Transfer-Encoding ${JSON.stringify(te.map((t) => t[1]))}`);
       r.chunked = true;
       this.state = S.Size;
       return;
@@ -166,7 +195,8 @@ export class StrictResponseParser {
     if (cl.length === 1) {
       if (!/^\d+$/.test(cl[0]![1])) throw new Error(`bad Content-Length ${cl[0]![1]}`);
       this.remaining = Number(cl[0]![1]);
-      if (this.remaining === 0) this.finish(); else this.state = S.Length;
+      if (this.remaining === 0) this.finish();
+      else this.state = S.Length;
       return;
     }
     this.state = S.ToClose;
@@ -225,9 +255,17 @@ export class RawConnection {
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
-    socket.on('data', (c: Buffer) => { this.buffered.push(c); this.wake(); });
-    socket.on('close', () => { this.closed = true; this.wake(); });
-    socket.on('error', (e) => { this.error = e; });
+    socket.on('data', (c: Buffer) => {
+      this.buffered.push(c);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', (e) => {
+      this.error = e;
+    });
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<RawConnection> {
@@ -258,8 +296,10 @@ export class RawConnection {
   /** Reads and parses one response. */
   async read(opts: ReadOptions = {}): Promise<ResponseOutcome> {
     const t0 = Date.now();
-    const parser = new StrictResponseParser({ ...(opts.headRequest !== undefined ? { headRequest: opts.headRequest } : {}),
-      ...(opts.keepBody !== undefined ? { keepBody: opts.keepBody } : {}) });
+    const parser = new StrictResponseParser({
+      ...(opts.headRequest !== undefined ? { headRequest: opts.headRequest } : {}),
+      ...(opts.keepBody !== undefined ? { keepBody: opts.keepBody } : {}),
+    });
     const deadline = t0 + (opts.timeoutMs ?? 30_000);
     let got = 0;
     let sincePause = 0;
@@ -279,12 +319,21 @@ export class RawConnection {
         if (used < c.length) this.buffered.unshift(c.subarray(used));
       }
       if (parser.done || error !== null) break;
-      if (this.closed) { parser.closed(); break; }
-      if (Date.now() > deadline) { error = `no complete response within ${opts.timeoutMs ?? 30_000} ms (${got} bytes read)`; break; }
+      if (this.closed) {
+        parser.closed();
+        break;
+      }
+      if (Date.now() > deadline) {
+        error = `no complete response within ${opts.timeoutMs ?? 30_000} ms (${got} bytes read)`;
+        break;
+      }
       // Reading behaviour: a rate, and/or a pause every N bytes.
       let waitMs = 0;
       if (opts.rate !== undefined) waitMs = Math.max(waitMs, (got / opts.rate) * 1000 - (Date.now() - t0));
-      if (opts.pauseEvery !== undefined && sincePause >= opts.pauseEvery) { sincePause = 0; waitMs = Math.max(waitMs, opts.pauseMs ?? 100); }
+      if (opts.pauseEvery !== undefined && sincePause >= opts.pauseEvery) {
+        sincePause = 0;
+        waitMs = Math.max(waitMs, opts.pauseMs ?? 100);
+      }
       if (waitMs >= 1) {
         this.socket.pause();
         await sleep(Math.min(waitMs, deadline - Date.now()));
@@ -307,12 +356,17 @@ export class RawConnection {
   async waitClosed(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < until) {
-      await new Promise<void>((resolve) => { this.waiter = resolve; setTimeout(resolve, 50).unref(); });
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+        setTimeout(resolve, 50).unref();
+      });
     }
     return this.closed;
   }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 
   private wake(): void {
     const w = this.waiter;
@@ -340,9 +394,11 @@ export function cutAt(data: Buffer, cuts: number[]): Buffer[] {
 export function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 0x100000000;
   };
 }

@@ -25,31 +25,44 @@ export interface TestMember {
  */
 export async function startMember(name: string, port = 0): Promise<TestMember> {
   const m: TestMember = {
-    name, port: 0, server: null as unknown as FcgiServer, served: 0, healthStatus: 200, status: 200,
-    kill: async () => { await m.server.destroyAll(); },
-    close: async () => { await m.server.close(200).catch(() => {}); await m.server.destroyAll(); },
+    name,
+    port: 0,
+    server: null as unknown as FcgiServer,
+    served: 0,
+    healthStatus: 200,
+    status: 200,
+    kill: async () => {
+      await m.server.destroyAll();
+    },
+    close: async () => {
+      await m.server.close(200).catch(() => {});
+      await m.server.destroyAll();
+    },
   };
-  m.server = new FcgiServer(async (req, res) => {
-    const uri = req.param('REQUEST_URI');
-    // Drain STDIN so bodies don't stall.
-    let bodyBytes = 0;
-    for await (const chunk of req.stdin) bodyBytes += (chunk as Buffer).length;
-    if (uri.startsWith('/health') || req.param('SCRIPT_NAME') === '/health') {
-      res.writeHead(m.healthStatus, { 'Content-Type': 'text/plain' });
-      res.write('health\n');
+  m.server = new FcgiServer(
+    async (req, res) => {
+      const uri = req.param('REQUEST_URI');
+      // Drain STDIN so bodies don't stall.
+      let bodyBytes = 0;
+      for await (const chunk of req.stdin) bodyBytes += (chunk as Buffer).length;
+      if (uri.startsWith('/health') || req.param('SCRIPT_NAME') === '/health') {
+        res.writeHead(m.healthStatus, { 'Content-Type': 'text/plain' });
+        res.write('health\n');
+        res.end();
+        return;
+      }
+      const slow = /[?&]ms=(\d+)/.exec(uri);
+      if (uri.includes('/slow') && slow !== null) await new Promise((r) => setTimeout(r, Number(slow[1])));
+      if (res.finished) return;
+      m.served++;
+      res.writeHead(m.status, { 'Content-Type': 'text/plain' });
+      const text = `${name}\n${req.param('BALANCER_NAME')}\n${req.param('BALANCER_WORKER_NAME')}\n${req.param('BALANCER_WORKER_ROUTE')}\n${bodyBytes}\n`;
+      const pad = /[?&]pad=(\d+)/.exec(uri);
+      res.write(pad === null ? text : text.padEnd(Number(pad[1]), '.'));
       res.end();
-      return;
-    }
-    const slow = /[?&]ms=(\d+)/.exec(uri);
-    if (uri.includes('/slow') && slow !== null) await new Promise((r) => setTimeout(r, Number(slow[1])));
-    if (res.finished) return;
-    m.served++;
-    res.writeHead(m.status, { 'Content-Type': 'text/plain' });
-    const text = `${name}\n${req.param('BALANCER_NAME')}\n${req.param('BALANCER_WORKER_NAME')}\n${req.param('BALANCER_WORKER_ROUTE')}\n${bodyBytes}\n`;
-    const pad = /[?&]pad=(\d+)/.exec(uri);
-    res.write(pad === null ? text : text.padEnd(Number(pad[1]), '.'));
-    res.end();
-  }, { log: () => {} });
+    },
+    { log: () => {} },
+  );
   const bound = await m.server.listen({ host: '127.0.0.1', port });
   m.port = (bound as { port: number }).port;
   return m;

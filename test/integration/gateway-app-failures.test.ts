@@ -38,7 +38,11 @@ test('a backend slower than the worker timeout=1: 504 after ~1 s, FCGATE_HEADER_
   // The gateway closed its side at once; the demo app (like PHP-FPM) lets the running
   // request finish, then its write fails and the connection goes.
   await waitUntil(() => poolOf(p).size === 0, 500, 'the gateway to close its connection');
-  await waitUntil(() => p.app.server.connectionCount === 0 && p.app.server.running === 0, 3000, 'the app connection to go');
+  await waitUntil(
+    () => p.app.server.connectionCount === 0 && p.app.server.running === 0,
+    3000,
+    'the app connection to go',
+  );
   const ok = await request(p.gw.base, '/slow?ms=10');
   assert.equal(ok.status, 200);
 });

@@ -21,7 +21,9 @@ const skip = skipUnlessPhpFpm();
 /** The fixtures directory without its trailing slash, e.g. /work/main/test/fixtures/php. */
 const FIXTURES = PHP_FIXTURES.replace(/\/+$/, '');
 /** The same as a URL path (each segment %-encoded, should the checkout path need it). */
-const FIXTURES_URL = FIXTURES.split('/').map((s) => encodeURIComponent(s)).join('/');
+const FIXTURES_URL = FIXTURES.split('/')
+  .map((s) => encodeURIComponent(s))
+  .join('/');
 const ENV_PHP = `${FIXTURES}/env.php`;
 
 interface Seen {
@@ -34,7 +36,11 @@ interface Seen {
 async function seen(url: string, init?: RequestInit): Promise<Seen> {
   const r = await fetch(url, init);
   const text = await r.text();
-  assert.equal(r.headers.get('x-fixture'), 'env', `env.php should have answered ${url}: ${r.status} ${text.slice(0, 300)}`);
+  assert.equal(
+    r.headers.get('x-fixture'),
+    'env',
+    `env.php should have answered ${url}: ${r.status} ${text.slice(0, 300)}`,
+  );
   const j = JSON.parse(text) as { file: string; pool: string | false; server: Record<string, string> };
   return { status: r.status, file: j.file, pool: j.pool, server: j.server };
 }
@@ -52,7 +58,9 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
       startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2, poolLines: ['env[POOL] = b'] }),
     ]);
   });
-  after(async () => { await Promise.all([a?.stop(), b?.stop()]); });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
 
   test('ProxyPass /mon_appli/ fcgi://localhost:PORT/: the script by its path, SCRIPT_NAME whole, no PATH_INFO sent; one reused connection', async (t) => {
     const gw = await startGateway(`ProxyPass /mon_appli/ fcgi://localhost:${a.port}/\n`);
@@ -62,7 +70,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(s.status, 200);
     assert.equal(s.file, ENV_PHP);
     assert.equal(s.pool, 'a');
-    assert.equal(s.server['SCRIPT_FILENAME'], ENV_PHP);          // sent as proxy:fcgi://localhost:PORT/…
+    assert.equal(s.server['SCRIPT_FILENAME'], ENV_PHP); // sent as proxy:fcgi://localhost:PORT/…
     assert.equal(s.server['SCRIPT_NAME'], `/mon_appli${FIXTURES}/env.php`);
     assert.equal(s.server['REQUEST_URI'], `/mon_appli${FIXTURES_URL}/env.php?x=1&y=2`);
     assert.equal(s.server['QUERY_STRING'], 'x=1&y=2');
@@ -78,7 +86,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(p.server['ORIG_SCRIPT_FILENAME'], `${FIXTURES}/env.php/extra/p%20q`);
     assert.equal(p.server['ORIG_PATH_INFO'], undefined, 'the gateway sent no PATH_INFO');
     assert.equal(p.server['SCRIPT_FILENAME'], ENV_PHP);
-    assert.equal(p.server['PATH_INFO'], '/extra/p%20q');          // PHP-FPM's own split
+    assert.equal(p.server['PATH_INFO'], '/extra/p%20q'); // PHP-FPM's own split
     assert.equal(p.server['REQUEST_URI'], `/mon_appli${FIXTURES_URL}/env.php/extra/p%20q?z=1`);
 
     // No such script: PHP-FPM's own 404 comes through.
@@ -111,14 +119,16 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
   });
 
   test('ProxyPass /myapp/ balancer://myappcluster/ with two BalancerMembers: byrequests alternates a, b, a, b', async (t) => {
-    const gw = await startGateway([
-      'ProxyPass /myapp/ balancer://myappcluster/',
-      '<Proxy balancer://myappcluster/>',
-      `    BalancerMember fcgi://localhost:${a.port}`,
-      `    BalancerMember fcgi://localhost:${b.port}`,
-      '</Proxy>',
-      '',
-    ].join('\n'));
+    const gw = await startGateway(
+      [
+        'ProxyPass /myapp/ balancer://myappcluster/',
+        '<Proxy balancer://myappcluster/>',
+        `    BalancerMember fcgi://localhost:${a.port}`,
+        `    BalancerMember fcgi://localhost:${b.port}`,
+        '</Proxy>',
+        '',
+      ].join('\n'),
+    );
     t.after(() => gw.stop());
     const pools: Array<string | false> = [];
     for (let i = 0; i < 6; i++) {

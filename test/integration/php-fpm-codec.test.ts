@@ -19,7 +19,11 @@ import { join } from 'node:path';
 import { ProtocolStatus, ValueName, measurePreamble } from '../../src/protocol/index.js';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
 import {
-  FcgiTestClient, fcgiRequest, splitCgiResponse, type BodySource, type FcgiReply,
+  FcgiTestClient,
+  fcgiRequest,
+  splitCgiResponse,
+  type BodySource,
+  type FcgiReply,
 } from '../helpers/fcgi-client.js';
 import type { ConnectTarget } from '../helpers/process.js';
 
@@ -27,8 +31,10 @@ const skip = skipUnlessPhpFpm();
 const MiB = 1024 * 1024;
 
 /** A CGI environment for fixture `script` as a gateway would send it. */
-function cgiParams(script: string, opts: { method?: string; query?: string; bodyLength?: number;
-                                           extra?: Record<string, string> } = {}): Record<string, string> {
+function cgiParams(
+  script: string,
+  opts: { method?: string; query?: string; bodyLength?: number; extra?: Record<string, string> } = {},
+): Record<string, string> {
   const method = opts.method ?? (opts.bodyLength ? 'POST' : 'GET');
   const query = opts.query ?? '';
   const p: Record<string, string> = {
@@ -70,8 +76,10 @@ function readDump(x: FcgiReply): Dump {
   assert.equal(x.protocolStatus, ProtocolStatus.RequestComplete, 'protocolStatus');
   const res = splitCgiResponse(x.stdout);
   assert.equal(res.status, null, `no Status line expected; stderr: ${x.stderr.toString()}`);
-  assert.ok(res.headers.some(([n, v]) => n === 'X-Fixture' && v === 'env'),
-    `env.php head expected, got ${JSON.stringify(res.headers)}`);
+  assert.ok(
+    res.headers.some(([n, v]) => n === 'X-Fixture' && v === 'env'),
+    `env.php head expected, got ${JSON.stringify(res.headers)}`,
+  );
   return JSON.parse(res.body.toString('utf8')) as Dump;
 }
 
@@ -79,7 +87,7 @@ function readDump(x: FcgiReply): Dump {
 function randomBody(total: number, pieceSize: number): { pieces: Iterable<Buffer>; sha256: () => string } {
   const hash = createHash('sha256');
   function* gen(): Generator<Buffer> {
-    for (let sent = 0; sent < total;) {
+    for (let sent = 0; sent < total; ) {
       const n = Math.min(pieceSize, total - sent);
       const piece = randomFillSync(Buffer.allocUnsafe(n));
       hash.update(piece);
@@ -94,12 +102,12 @@ function randomBody(total: number, pieceSize: number): { pieces: Iterable<Buffer
 /** Params that exercise every length form: > 127 bytes (4-byte lengths), > 64 KiB in all, UTF-8. */
 function bigParams(): Record<string, string> {
   const extra: Record<string, string> = {
-    X_FCGATE_LONG_VALUE: 'v'.repeat(200),                          // 4-byte value length
-    ['X_FCGATE_LONG_NAME_' + 'N'.repeat(140)]: 'short',              // 4-byte name length
-    X_FCGATE_EDGE_127: 'e'.repeat(127),                            // last 1-byte length
-    X_FCGATE_EDGE_128: 'f'.repeat(128),                            // first 4-byte length
+    X_FCGATE_LONG_VALUE: 'v'.repeat(200), // 4-byte value length
+    ['X_FCGATE_LONG_NAME_' + 'N'.repeat(140)]: 'short', // 4-byte name length
+    X_FCGATE_EDGE_127: 'e'.repeat(127), // last 1-byte length
+    X_FCGATE_EDGE_128: 'f'.repeat(128), // first 4-byte length
     X_FCGATE_UTF8: 'héllo ✓ 日本',
-    X_FCGATE_EMOJI: 'a😀b',                                         // surrogate pair → 4 bytes
+    X_FCGATE_EMOJI: 'a😀b', // surrogate pair → 4 bytes
     X_FCGATE_EMPTY: '',
     HTTP_USER_AGENT: 'fcgate-codec-test/1.0',
   };
@@ -116,14 +124,17 @@ function checkBigParams(server: Record<string, string>, sent: Record<string, str
   }
 }
 
-async function postBody(target: ConnectTarget, total: number, pieceSize: number,
-                        maxRecord?: number): Promise<void> {
+async function postBody(target: ConnectTarget, total: number, pieceSize: number, maxRecord?: number): Promise<void> {
   const body = randomBody(total, pieceSize);
-  const x = await fcgiRequest(target, cgiParams('env.php', { method: 'POST', query: `size=${total}`, bodyLength: total }), {
-    stdin: body.pieces as BodySource,
-    timeoutMs: 60_000,
-    ...(maxRecord !== undefined ? { maxRecord } : {}),
-  });
+  const x = await fcgiRequest(
+    target,
+    cgiParams('env.php', { method: 'POST', query: `size=${total}`, bodyLength: total }),
+    {
+      stdin: body.pieces as BodySource,
+      timeoutMs: 60_000,
+      ...(maxRecord !== undefined ? { maxRecord } : {}),
+    },
+  );
   assert.equal(x.stdinBytes, total);
   const dump = readDump(x);
   assert.equal(dump.body_length, total, 'PHP read the whole body');
@@ -133,14 +144,20 @@ async function postBody(target: ConnectTarget, total: number, pieceSize: number,
 
 describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   let fpm: PhpFpm;
-  before(async () => { fpm = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2 }); });
-  after(async () => { await fpm?.stop(); });
+  before(async () => {
+    fpm = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2 });
+  });
+  after(async () => {
+    await fpm?.stop();
+  });
 
   test('a plain GET: CGI params arrive, END_REQUEST says complete', async (t) => {
     const x = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'a=1&b=%C3%A9' }));
     const dump = readDump(x);
-    t.diagnostic(`php ${dump.php_version} sapi ${dump.sapi} (${fpm.binary}); ` +
-      `empty STDOUT record before END_REQUEST: ${x.stdoutEnded ? 'sent' : 'not sent'}`);
+    t.diagnostic(
+      `php ${dump.php_version} sapi ${dump.sapi} (${fpm.binary}); `
+        + `empty STDOUT record before END_REQUEST: ${x.stdoutEnded ? 'sent' : 'not sent'}`,
+    );
     assert.equal(dump.sapi, 'fpm-fcgi');
     assert.equal(dump.server['REQUEST_METHOD'], 'GET');
     assert.equal(dump.server['QUERY_STRING'], 'a=1&b=%C3%A9');
@@ -154,7 +171,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
     const sent = bigParams();
     const params = cgiParams('env.php', { extra: sent });
     // The pairs alone exceed one record, so the writer must split them.
-    assert.ok(measurePreamble(Object.entries(params).flat()) > 2 * 65535 / 2 + 16 + 8 + 8);
+    assert.ok(measurePreamble(Object.entries(params).flat()) > (2 * 65535) / 2 + 16 + 8 + 8);
     const dump = readDump(await fcgiRequest(fpm.target, params));
     checkBigParams(dump.server, sent);
   });
@@ -201,9 +218,13 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
       const a = readDump(await conn.request(cgiParams('env.php', { query: 'n=1' }), { id: 1, keepConn: true }));
       assert.equal(conn.ended, false, 'PHP-FPM kept the connection open');
       const body = Buffer.from('second request body');
-      const b = readDump(await conn.request(cgiParams('env.php', { query: 'n=2', bodyLength: body.length }), {
-        id: 2, keepConn: true, stdin: body,
-      }));
+      const b = readDump(
+        await conn.request(cgiParams('env.php', { query: 'n=2', bodyLength: body.length }), {
+          id: 2,
+          keepConn: true,
+          stdin: body,
+        }),
+      );
       assert.equal(a.server['QUERY_STRING'], 'n=1');
       assert.equal(b.server['QUERY_STRING'], 'n=2');
       assert.equal(b.body_sha256, createHash('sha256').update(body).digest('hex'));
@@ -215,7 +236,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   test('without keep-conn PHP-FPM closes the connection after END_REQUEST', async () => {
     const conn = await FcgiTestClient.connect(fpm.target);
     readDump(await conn.request(cgiParams('env.php')));
-    await conn.closed;                            // resolves only when the app closes it
+    await conn.closed; // resolves only when the app closes it
     assert.equal(conn.ended, true, 'closed by a FIN from PHP-FPM');
   });
 
@@ -237,9 +258,12 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
       r.headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
 
     const cookies = await head('headers.php', 'case=cookies');
-    assert.deepEqual(values(cookies, 'Set-Cookie'),
-      ['a=1; Path=/', 'b=2; Path=/; HttpOnly', 'c=3; Path=/; Secure; SameSite=Lax']);
-    const local = await head('headers.php', 'case=local');            // RFC 3875 §6.2.2 local redirect
+    assert.deepEqual(values(cookies, 'Set-Cookie'), [
+      'a=1; Path=/',
+      'b=2; Path=/; HttpOnly',
+      'c=3; Path=/; Secure; SameSite=Lax',
+    ]);
+    const local = await head('headers.php', 'case=local'); // RFC 3875 §6.2.2 local redirect
     assert.equal(local.status, null);
     assert.deepEqual(values(local, 'Location'), ['/env.php?from=headers']);
     const client = await head('headers.php', 'case=client');
@@ -277,16 +301,22 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
 
 describe('PHP-FPM over a unix socket, requests from src/protocol', { skip }, () => {
   let fpm: PhpFpm;
-  before(async () => { fpm = await startPhpFpm({ docroot: PHP_FIXTURES, listen: 'unix', maxChildren: 1 }); });
-  after(async () => { await fpm?.stop(); });
+  before(async () => {
+    fpm = await startPhpFpm({ docroot: PHP_FIXTURES, listen: 'unix', maxChildren: 1 });
+  });
+  after(async () => {
+    await fpm?.stop();
+  });
 
   test('big params and a 65536-byte body', async () => {
     assert.ok(fpm.socketPath !== undefined && fpm.address === fpm.socketPath);
     const sent = bigParams();
     const body = randomBody(65536, 65536);
-    const dump = readDump(await fcgiRequest(fpm.target, cgiParams('env.php', { bodyLength: 65536, extra: sent }), {
-      stdin: body.pieces as BodySource,
-    }));
+    const dump = readDump(
+      await fcgiRequest(fpm.target, cgiParams('env.php', { bodyLength: 65536, extra: sent }), {
+        stdin: body.pieces as BodySource,
+      }),
+    );
     checkBigParams(dump.server, sent);
     assert.equal(dump.body_sha256, body.sha256());
   });
