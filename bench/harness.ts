@@ -205,7 +205,10 @@ function pickBatches(contenders: readonly Contender[], clock: () => number): Map
   );
 }
 
-/** With node --expose-gc (scripts/run-bench.mjs passes it), each task starts on a clean heap rather than its predecessor's garbage. */
+/**
+ * With node --expose-gc (scripts/run-bench.mjs passes it), each task starts on a clean heap
+ * rather than its predecessor's garbage.
+ */
 const collectGarbage = (): void => {
   (globalThis as { gc?: () => void }).gc?.();
 };
@@ -249,7 +252,8 @@ export function runSuite(spec: SuiteSpec): SuiteResult {
   const batchText = [...batches].map(([name, n]) => `${name} ${n}`).join(', ');
   console.log(
     `FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} `
-      + `FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch}${knobs.batch > 0 ? '' : ` (auto: ${batchText})`} `
+      + (`FCGATE_BENCH_WARMUP=${knobs.warmupMs} `
+        + `FCGATE_BENCH_BATCH=${knobs.batch}${knobs.batch > 0 ? '' : ` (auto: ${batchText})`} `)
       + `FCGATE_BENCH_CLOCK=${knobs.clock}`,
   );
 

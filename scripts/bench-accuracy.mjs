@@ -51,7 +51,10 @@ function headerComment() {
  * @param {readonly string[]} argv
  */
 function parseArgs(argv) {
-  /** @type {{ quick: boolean, write: boolean, seconds: number | null, rounds: number | null, memorySeconds: number | null, rate: number }} */
+  /**
+   * @type {{ quick: boolean, write: boolean, seconds: number | null, rounds: number | null,
+   *   memorySeconds: number | null, rate: number }}
+   */
   const o = { quick: false, write: true, seconds: null, rounds: null, memorySeconds: null, rate: 10_000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -301,7 +304,9 @@ async function interleaved(name, url, connections) {
       }
       rows.push({ ...r, round });
       log(
-        `${name} round ${round + 1}: ${r.tool.padEnd(12)} ${Math.round(r.rps)} req/s, p50 ${(r.p50Us / 1000).toFixed(3)} ms, p99 ${(r.p99Us / 1000).toFixed(3)} ms, ${r.cpuUsPerRequest.toFixed(1)} µs CPU/req, errors ${r.errors}`,
+        `${name} round ${round + 1}: ${r.tool.padEnd(12)} ${Math.round(r.rps)} req/s, p50 `
+          + `${(r.p50Us / 1000).toFixed(3)} ms, p99 ${(r.p99Us / 1000).toFixed(3)} ms, `
+          + `${r.cpuUsPerRequest.toFixed(1)} µs CPU/req, errors ${r.errors}`,
       );
     }
   }
@@ -349,13 +354,15 @@ try {
   ]);
   open = o.report.openLoop;
   log(
-    `open loop: asked ${open.askedRate.toFixed(1)} req/s, achieved ${open.achievedRate.toFixed(1)} req/s, send lag mean ${open.lagMeanUs.toFixed(0)} µs, max ${open.lagMaxUs.toFixed(0)} µs, errors ${o.errors}`,
+    `open loop: asked ${open.askedRate.toFixed(1)} req/s, achieved ${open.achievedRate.toFixed(1)} req/s, `
+      + `send lag mean ${open.lagMeanUs.toFixed(0)} µs, max ${open.lagMaxUs.toFixed(0)} µs, errors ${o.errors}`,
   );
   const m = await bench(`http://127.0.0.1:${nginx.port}/hello.txt`, 32, opts.memorySeconds);
   memory = m.report;
   const t = memory.timeline;
   log(
-    `memory: ${m.requests} requests in ${opts.memorySeconds} s; RSS ${(t[0].rssBytes / 2 ** 20).toFixed(1)} MiB after 1 s, ${(t.at(-1).rssBytes / 2 ** 20).toFixed(1)} MiB at the end`,
+    `memory: ${m.requests} requests in ${opts.memorySeconds} s; RSS ${(t[0].rssBytes / 2 ** 20).toFixed(1)} `
+      + `MiB after 1 s, ${(t.at(-1).rssBytes / 2 ** 20).toFixed(1)} MiB at the end`,
   );
 } finally {
   await nginx.stop();
@@ -389,8 +396,10 @@ const table = (/** @type {Awaited<ReturnType<typeof interleaved>>} */ res) => [
   '|---|---|---|---|---|---|',
   ...['wrk', 'fcgate bench'].map(
     (tool) =>
-      `| ${tool} | ${Math.round(res.of(tool, 'rps')).toLocaleString('en-US')} | ${(res.of(tool, 'p50Us') / 1000).toFixed(3)} `
-      + `| ${(res.of(tool, 'p99Us') / 1000).toFixed(3)} | ${res.of(tool, 'cpuUsPerRequest').toFixed(1)} | ${res.rows.filter((r) => r.tool === tool).reduce((a, r) => a + r.errors, 0)} |`,
+      `| ${tool} | ${Math.round(res.of(tool, 'rps')).toLocaleString('en-US')} | `
+      + `${(res.of(tool, 'p50Us') / 1000).toFixed(3)} `
+      + (`| ${(res.of(tool, 'p99Us') / 1000).toFixed(3)} | ${res.of(tool, 'cpuUsPerRequest').toFixed(1)} | `
+        + `${res.rows.filter((r) => r.tool === tool).reduce((a, r) => a + r.errors, 0)} |`),
   ),
 ];
 const nodeV = process.version;
@@ -406,19 +415,38 @@ const L = [
   "each tool's medians over the rounds. CPU per request: wrk's user+system time from its rusage, fcgate",
   "bench's from its own report (all its threads), over the responses of the measured run.",
   '',
-  `- Date: ${new Date().toISOString()}; ${elapsed.toFixed(0)} s in all; command \`node scripts/bench-accuracy.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
-  `- Machine: ${osCpus()[0]?.model?.trim()}, ${cores} cores; load average (1, 5, 15 min) at start ${loadStart}, at the end ${loadEnd}`
-    + `${Number(loadStart.split(' ')[0]) >= 1 ? ' — not a quiet machine: re-run on a quiet one for figures to rely on' : ''}`,
-  `- Versions: node ${nodeV}; ${`${wrkV.stdout}${wrkV.stderr}`.split('\n')[0].replace(/ Copyright.*$/, '')}; ${opts.seconds} s per run, ${opts.rounds} rounds`,
+  `- Date: ${new Date().toISOString()}; ${elapsed.toFixed(0)} s in all; command \`node `
+    + `scripts/bench-accuracy.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
+  `- Machine: ${osCpus()[0]?.model?.trim()}, ${cores} cores; load average (1, 5, 15 min) at start `
+    + `${loadStart}, at the end ${loadEnd}`
+    + (Number(loadStart.split(' ')[0]) >= 1
+      ? ' — not a quiet machine: re-run on a quiet one for figures to rely on'
+      : ''),
+  `- Versions: node ${nodeV}; ${`${wrkV.stdout}${wrkV.stderr}`.split('\n')[0].replace(/ Copyright.*$/, '')}; `
+    + `${opts.seconds} s per run, ${opts.rounds} rounds`,
   '',
   '| target (issue #14) | figure | result | verdict |',
   '|---|---|---|---|',
-  `| accuracy: req/s within ±10 % of wrk's | fcgate (1 thread) + demo app on core 0, /hello | ${fmtRatio(accRps)} (rounds ${range(accuracy.perRound('rps'))}) | ${verdict(Math.abs(accRps - 1) <= 0.1)} |`,
-  `| accuracy: p50 within ±15 % | same | ${fmtRatio(accP50)} (rounds ${range(accuracy.perRound('p50Us'))}) | ${verdict(Math.abs(accP50 - 1) <= 0.15)} |`,
-  `| accuracy: p99 within ±15 % | same | ${fmtRatio(accP99)} (rounds ${range(accuracy.perRound('p99Us'))}) | ${verdict(Math.abs(accP99 - 1) <= 0.15)} |`,
-  `| capacity: ≥ 60 % of wrk's single-thread rate | nginx static file, 1 worker on core 0 | ${fmtRatio(capRps)} (rounds ${range(capacity.perRound('rps'))}); CPU/request: fcgate bench ${capacity.of('fcgate bench', 'cpuUsPerRequest').toFixed(1)} µs, wrk ${capacity.of('wrk', 'cpuUsPerRequest').toFixed(1)} µs | ${verdict(capRps >= 0.6)} |`,
-  `| open loop: --rate holds within ±3 % | --rate ${opts.rate} for ${openSeconds} s against nginx | asked ${open.askedRate.toFixed(1)}, achieved ${open.achievedRate.toFixed(1)} req/s (${(openDev * 100).toFixed(2)} %); send lag mean ${(open.lagMeanUs / 1000).toFixed(2)} ms, max ${(open.lagMaxUs / 1000).toFixed(2)} ms | ${verdict(Math.abs(openDev) <= 0.03)} |`,
-  `| memory: RSS flat over a ${opts.memorySeconds} s run at full speed | fcgate bench against nginx, ${memory.requests.responses.toLocaleString('en-US')} requests | RSS ${(rssSettled / 2 ** 20).toFixed(1)} MiB after ${settle + 1} s, ${(rssEnd / 2 ** 20).toFixed(1)} MiB at the end (peak ${(rssMax / 2 ** 20).toFixed(1)}): ${growthMiB >= 0 ? '+' : ''}${growthMiB.toFixed(1)} MiB, ${growthPerMillion.toFixed(2)} MiB per million requests | ${verdict(growthMiB < 8)} |`,
+  `| accuracy: req/s within ±10 % of wrk's | fcgate (1 thread) + demo app on core 0, /hello | `
+    + `${fmtRatio(accRps)} (rounds ${range(accuracy.perRound('rps'))}) | ${verdict(Math.abs(accRps - 1) <= 0.1)} `
+    + `|`,
+  `| accuracy: p50 within ±15 % | same | ${fmtRatio(accP50)} (rounds ${range(accuracy.perRound('p50Us'))}) | `
+    + `${verdict(Math.abs(accP50 - 1) <= 0.15)} |`,
+  `| accuracy: p99 within ±15 % | same | ${fmtRatio(accP99)} (rounds ${range(accuracy.perRound('p99Us'))}) | `
+    + `${verdict(Math.abs(accP99 - 1) <= 0.15)} |`,
+  `| capacity: ≥ 60 % of wrk's single-thread rate | nginx static file, 1 worker on core 0 | `
+    + `${fmtRatio(capRps)} (rounds ${range(capacity.perRound('rps'))}); CPU/request: fcgate bench `
+    + `${capacity.of('fcgate bench', 'cpuUsPerRequest').toFixed(1)} µs, wrk `
+    + `${capacity.of('wrk', 'cpuUsPerRequest').toFixed(1)} µs | ${verdict(capRps >= 0.6)} |`,
+  `| open loop: --rate holds within ±3 % | --rate ${opts.rate} for ${openSeconds} s against nginx | asked `
+    + `${open.askedRate.toFixed(1)}, achieved ${open.achievedRate.toFixed(1)} req/s `
+    + `(${(openDev * 100).toFixed(2)} %); send lag mean ${(open.lagMeanUs / 1000).toFixed(2)} ms, max `
+    + `${(open.lagMaxUs / 1000).toFixed(2)} ms | ${verdict(Math.abs(openDev) <= 0.03)} |`,
+  `| memory: RSS flat over a ${opts.memorySeconds} s run at full speed | fcgate bench against nginx, `
+    + `${memory.requests.responses.toLocaleString('en-US')} requests | RSS ${(rssSettled / 2 ** 20).toFixed(1)} `
+    + `MiB after ${settle + 1} s, ${(rssEnd / 2 ** 20).toFixed(1)} MiB at the end (peak `
+    + `${(rssMax / 2 ** 20).toFixed(1)}): ${growthMiB >= 0 ? '+' : ''}${growthMiB.toFixed(1)} MiB, `
+    + `${growthPerMillion.toFixed(2)} MiB per million requests | ${verdict(growthMiB < 8)} |`,
   '',
   '### Accuracy: fcgate (FCGATE_THREADS=1) in front of the demo app',
   '',

@@ -396,7 +396,8 @@ const fmt = (/** @type {Row} */ r) =>
   r.failed
     ? `FAILED: ${r.failed}`
     : `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, `
-      + `${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS ${r.rssMB.toFixed(1)} MB, app ${r.appUs.toFixed(1)} µs/req`
+      + (`${r.cpuUs.toFixed(1)} µs CPU/req (${r.userUs.toFixed(1)} user + ${r.sysUs.toFixed(1)} sys), RSS `
+        + `${r.rssMB.toFixed(1)} MB, app ${r.appUs.toFixed(1)} µs/req`)
       + `${Number.isNaN(r.wrkRps) ? '' : `; wrk ${Math.round(r.wrkRps)} req/s, p99 ${r.wrkP99Ms.toFixed(2)} ms`}`
       + `${r.errors ? `, errors: ${r.errorDetail}` : ''}`;
 
@@ -425,7 +426,8 @@ async function runMode(mode, rows, notes, compares) {
         const fc = proxies.find((p) => p.name === 'fcgate');
         if (fc && i === 0)
           notes.push(
-            `${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} OS threads in its process at start`,
+            `${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} `
+              + `OS threads in its process at start`,
           );
         const order = proxies.map((_, k) => /** @type {Server} */ (proxies[(k + i) % proxies.length]));
         for (const proxy of order) {
@@ -439,7 +441,9 @@ async function runMode(mode, rows, notes, compares) {
             compares.push(c);
             const rr = c.ratios.rps;
             console.log(
-              `${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over ${c.rounds} round${c.rounds === 1 ? '' : 's'}`,
+              `${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s `
+                + `${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over `
+                + `${c.rounds} round${c.rounds === 1 ? '' : 's'}`,
             );
           }
         }
@@ -458,7 +462,8 @@ const started = Date.now();
 const load = (loadavg()[0] ?? 0).toFixed(2);
 const ver = versions(bins);
 console.log(
-  `bench-e2e: ${cpuModel} × ${cores}, load ${load}; node ${ver.node}, nginx ${ver.nginx}, ${ver.apache}, ${ver.phpFpm}, ${ver.wrk}`,
+  `bench-e2e: ${cpuModel} × ${cores}, load ${load}; node ${ver.node}, nginx ${ver.nginx}, ${ver.apache}, `
+    + `${ver.phpFpm}, ${ver.wrk}`,
 );
 console.log(`bench-e2e: ${opts.seconds} s per cell after ${opts.warmup} s warm-up; temp dir ${dir}`);
 
@@ -506,7 +511,8 @@ if (opts.write) {
 const failed = allRows.filter((r) => r.failed);
 if (failed.length) {
   console.error(
-    `bench-e2e: ${failed.length} cell(s) failed their check: ${failed.map((r) => `${r.mode}/${r.scenario}/${r.proxy}`).join(', ')}`,
+    `bench-e2e: ${failed.length} cell(s) failed their check: `
+      + `${failed.map((r) => `${r.mode}/${r.scenario}/${r.proxy}`).join(', ')}`,
   );
   process.exit(1);
 }

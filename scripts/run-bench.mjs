@@ -146,7 +146,8 @@ for (const run of runs) {
 }
 const machine = runs.find((r) => r.result)?.result?.machine;
 console.log(
-  `\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`,
+  `\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, `
+    + `median of interleaved rounds`,
 );
 if (machine)
   console.log(
@@ -184,15 +185,19 @@ if (write) {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Node: ${machine?.node ?? process.version}`,
-    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores); 1-minute load average at start: ${loadAtStart}`,
+    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores); 1-minute load average at start: `
+      + `${loadAtStart}`,
     `- tinybench: ${tinybench}`,
     `- Command: \`${command}\``,
     knobs
-      ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} FCGATE_BENCH_CLOCK=${knobs.clock}`
+      ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} `
+        + `FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} `
+        + `FCGATE_BENCH_CLOCK=${knobs.clock}`
       : '- Knobs: unknown',
     `- Verdict: ${ok ? 'pass (no candidate behind its baseline beyond the noise)' : 'FAILED (see table)'}`,
     '',
-    '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | baseline ops/s | verdict |',
+    '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | '
+      + 'baseline ops/s | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const run of runs) {
@@ -203,7 +208,8 @@ if (write) {
     for (const r of run.result.results) {
       lines.push(
         `| ${run.result.suite} | ${run.result.input} | ${r.candidate} | ${r.baseline} | ${r.median.toFixed(2)}x `
-          + `| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | ±${(r.noise * 100).toFixed(1)}% `
+          + (`| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | `
+            + `±${(r.noise * 100).toFixed(1)}% `)
           + `| ${fmtHz(r.candidateHz)} | ${fmtHz(r.baselineHz)} | ${r.pass ? 'pass' : 'FAIL'} |`,
       );
     }

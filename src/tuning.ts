@@ -128,7 +128,8 @@ export const VARIABLES = [
     MiB,
     0,
     GiB,
-    'bytes of one buffered request body (chunked, or over FCGATE_BODY_BUFFER) kept in memory before the rest goes to an unlinked temporary file',
+    'bytes of one buffered request body (chunked, or over FCGATE_BODY_BUFFER) kept in memory before the rest '
+      + 'goes to an unlinked temporary file',
   ),
   bytes(
     'FCGATE_SPOOL_MEMORY_TOTAL',
@@ -157,7 +158,8 @@ export const VARIABLES = [
     60_000,
     0,
     3_600_000,
-    'longest pause between two pieces of a request body before 408 and a closed connection (0 = none; nginx client_body_timeout)',
+    'longest pause between two pieces of a request body before 408 and a closed connection (0 = none; nginx '
+      + 'client_body_timeout)',
   ),
   bytes('FCGATE_MAX_HEAD', 64 * KiB, 256, 16 * MiB, 'largest CGI header block from the app; larger is a 502'),
   bytes(
@@ -165,14 +167,16 @@ export const VARIABLES = [
     64 * KiB,
     0,
     GiB,
-    "bytes of an app's STDERR logged for one request (lines of at most 2048 characters); the rest is counted in one line, not kept",
+    "bytes of an app's STDERR logged for one request (lines of at most 2048 characters); the rest is counted "
+      + 'in one line, not kept',
   ),
   bytes(
     'FCGATE_BODY_BUFFER',
     256 * KiB,
     KiB,
     GiB,
-    'request bodies with a Content-Length up to this size are received whole in memory before the app is contacted (one write to the app); larger ones are spooled (requestbuffering=on) or streamed (off)',
+    'request bodies with a Content-Length up to this size are received whole in memory before the app is '
+      + 'contacted (one write to the app); larger ones are spooled (requestbuffering=on) or streamed (off)',
   ),
   count(
     'FCGATE_QUEUE_LIMIT',
@@ -214,7 +218,8 @@ export const VARIABLES = [
     4 * MiB,
     64 * KiB,
     GiB,
-    'log bytes waiting to be written per log output; past it lines are dropped and counted (fcgate_log_lines_dropped_total)',
+    'log bytes waiting to be written per log output; past it lines are dropped and counted '
+      + '(fcgate_log_lines_dropped_total)',
   ),
   duration(
     'FCGATE_LOG_FLUSH_MS',
@@ -222,7 +227,8 @@ export const VARIABLES = [
     100,
     0,
     10_000,
-    "how long a serving thread's log lines may wait before they are written (0: every event-loop turn); 64 KiB go at once",
+    "how long a serving thread's log lines may wait before they are written (0: every event-loop turn); 64 "
+      + 'KiB go at once',
   ),
   count(
     'FCGATE_METRICS',
@@ -230,7 +236,8 @@ export const VARIABLES = [
     0,
     1,
     'flag',
-    'count requests into the metrics (0: /metrics shows no request counts or latencies; the cost row of bench:e2e compares)',
+    'count requests into the metrics (0: /metrics shows no request counts or latencies; the cost row of '
+      + 'bench:e2e compares)',
   ),
   text(
     'FCGATE_SERVER_SOFTWARE',
@@ -244,7 +251,8 @@ export const VARIABLES = [
     '',
     /^[\x21-\x7e]*$/,
     'printable ASCII without spaces',
-    'token for the admin listener (`Authorization: Bearer …` or its login form); required (16 characters or more) when it listens on a non-loopback address',
+    'token for the admin listener (`Authorization: Bearer …` or its login form); required (16 characters or '
+      + 'more) when it listens on a non-loopback address',
     { secret: true },
   ),
   flag(
@@ -256,7 +264,8 @@ export const VARIABLES = [
     'auto',
     /^(auto|20\.57\.0|3\.0\.6)$/,
     'auto, 20.57.0 or 3.0.6',
-    'uWebSockets.js build: auto (the newest that loads on this system), or one named (a named build that does not load stops startup)',
+    'uWebSockets.js build: auto (the newest that loads on this system), or one named (a named build that '
+      + 'does not load stops startup)',
   ),
   bytes(
     'UWS_HTTP_MAX_HEADERS_SIZE',

@@ -76,7 +76,8 @@ test('an invalid value throws a TuningError naming the variable, what it takes a
     ['FCGATE_DRAIN_MS', '2h', /^FCGATE_DRAIN_MS must be a duration .*, 0ms–1h; got "2h"$/],
     ['FCGATE_ALLOW_ROOT', 'maybe', /^FCGATE_ALLOW_ROOT must be 1 or 0/],
     ['FCGATE_SERVER_SOFTWARE', 'a\nb', /^FCGATE_SERVER_SOFTWARE must be 1 to 256 printable ASCII characters/],
-    ['FCGATE_MANAGER_TOKEN', 'has space', /^FCGATE_MANAGER_TOKEN must be printable ASCII without spaces; got "…"$/], // never echoed
+    // The token itself is never echoed.
+    ['FCGATE_MANAGER_TOKEN', 'has space', /^FCGATE_MANAGER_TOKEN must be printable ASCII without spaces; got "…"$/],
   ];
   for (const [name, value, message] of bad) {
     assert.throws(

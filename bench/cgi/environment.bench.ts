@@ -133,7 +133,9 @@ deepStrictEqual(buildParams(req, r, server).list, naive(req, r, server));
 
 runSuite({
   suite: 'environment',
-  input: `GET ${req.path}?${req.query} over https, ${req.headers.length} browser headers, ProxyPass to PHP-FPM (FPM type), ${buildParams(req, r, server).list.length / 2} params`,
+  input:
+    `GET ${req.path}?${req.query} over https, ${req.headers.length} browser headers, ProxyPass to PHP-FPM (FPM `
+    + `type), ${buildParams(req, r, server).list.length / 2} params`,
   candidates: [{ name: 'buildParams', fn: () => buildParams(req, r, server).list.length }],
   baseline: { name: 'naive object + regex', fn: () => naive(req, r, server).length },
 });

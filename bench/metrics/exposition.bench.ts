@@ -124,12 +124,15 @@ const familiesUs = timeIt(() => buildFamilies(t, build));
 const series = families.reduce((n, f) => n + f.samples.length + (f.histograms?.length ?? 0), 0);
 console.log(
   `one scrape: ${families.length} families, ${series} series; build ${familiesUs.toFixed(0)} µs, `
-    + `build + text ${textUs.toFixed(0)} µs (${encodeText(families).length} B), build + protobuf ${protoUs.toFixed(0)} µs (${encodeProtobuf(families).length} B)`,
+    + (`build + text ${textUs.toFixed(0)} µs (${encodeText(families).length} B), build + protobuf `
+      + `${protoUs.toFixed(0)} µs (${encodeProtobuf(families).length} B)`),
 );
 
 runSuite({
   suite: 'exposition',
-  input: `one scrape: ${families.length} families, ${series} series (12 routes × 5 codes, 8 backends, 36 native histograms), 2 thread slabs`,
+  input:
+    `one scrape: ${families.length} families, ${series} series (12 routes × 5 codes, 8 backends, 36 native `
+    + `histograms), 2 thread slabs`,
   candidates: [{ name: 'families + protobuf (one Writer)', fn: () => encodeProtobuf(buildFamilies(t, build)).length }],
   baseline: { name: 'families + protobuf fromObject', fn: () => byTheBook(buildFamilies(t, build)).length },
 });

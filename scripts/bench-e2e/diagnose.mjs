@@ -24,8 +24,11 @@ import { summaryLines } from './profile-summary.mjs';
 export function parseTraceGc(text) {
   /** @type {GcEvent[]} */
   const out = [];
-  const re =
-    /: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S*\s+([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/g;
+  // e.g. `[123:0x5…]  456 ms: Scavenge 12.3 (15.0) -> 8.2 (16.0) MB, 0.8 / 0.0 ms  (average mu = …`
+  const kind = String.raw`(Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S*`;
+  const heaps = String.raw`([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB`;
+  const pause = String.raw`(?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms`;
+  const re = new RegExp(`: ${kind}\\s+${heaps}, ${pause}`, 'g');
   for (const m of text.matchAll(re)) {
     out.push({ kind: m[1] ?? '', before: Number(m[2]), after: Number(m[4]), pauseMs: Number(m[6]) });
   }
@@ -115,7 +118,8 @@ export async function runDiagnostics({ opts, dir, bins, scenarios, mode, pinSelf
           const t = gcTotals(parseTraceGc(text));
           const k = 1e5 / Math.max(1, w.requests);
           console.log(
-            `${head}\n  per 100k requests: ${(t.scavenges * k).toFixed(1)} scavenges, ${(t.markCompacts * k).toFixed(2)} mark-compacts, `
+            `${head}\n  per 100k requests: ${(t.scavenges * k).toFixed(1)} scavenges, `
+              + `${(t.markCompacts * k).toFixed(2)} mark-compacts, `
               + `${(t.pauseMs * k).toFixed(1)} ms GC pause, ~${(t.allocatedMB * k).toFixed(0)} MB allocated `
               + `(~${((t.allocatedMB * 2 ** 20) / Math.max(1, w.requests)).toFixed(0)} bytes/request)`,
           );

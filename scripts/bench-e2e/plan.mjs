@@ -95,7 +95,8 @@ export function modes(cores) {
     fcgateThreads: 1,
     proxies: ['fcgate', 'nginx-1w', 'apache'],
     describe:
-      'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate FCGATE_THREADS=1',
+      'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate '
+      + 'FCGATE_THREADS=1',
   };
   /** @type {Mode} */
   const unpinned = {
@@ -104,7 +105,8 @@ export function modes(cores) {
     loadCpus: null,
     fcgateThreads: null,
     proxies: ['fcgate', 'nginx-1w', 'nginx-2w', 'apache'],
-    describe: `nothing pinned (${cores} cores shared by proxy, backends and wrk); fcgate with its default FCGATE_THREADS`,
+    describe:
+      `nothing pinned (${cores} cores shared by proxy, backends and wrk); fcgate with its default ` + `FCGATE_THREADS`,
   };
   return cores >= 2 ? [pinned, unpinned] : [unpinned];
 }

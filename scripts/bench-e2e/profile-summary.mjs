@@ -56,7 +56,8 @@ export function selfTimes(files) {
 export function summaryLines(files, top = 25) {
   const { rows, totalUs, idleUs } = selfTimes(files);
   const lines = [
-    `busy ${(totalUs / 1e6).toFixed(2)} s, idle ${(idleUs / 1e6).toFixed(2)} s over ${files.length} profile(s); self time:`,
+    `busy ${(totalUs / 1e6).toFixed(2)} s, idle ${(idleUs / 1e6).toFixed(2)} s over ${files.length} `
+      + `profile(s); self time:`,
   ];
   for (const r of rows.slice(0, top))
     lines.push(`${((100 * r.us) / Math.max(1, totalUs)).toFixed(1).padStart(5)}%  ${r.key}`);

@@ -165,12 +165,15 @@ export function renderSection(rows, meta) {
     "proxy's processes, sampled every 100 ms (shared pages count once per process). wrk (1 thread, same",
     'connections and duration) runs right after in the same cell: its req/s and p99 are the cross-check columns.',
     'The "--compare" column is `fcgate bench --compare nginx-1w fcgate` over interleaved rounds: the median',
-    'ratio B/A and its spread. On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not the absolutes.',
+    'ratio B/A and its spread. On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not '
+      + 'the absolutes.',
     '',
     `- Date: ${meta.date}; ${meta.elapsed.toFixed(0)} s for the whole run`,
     `- Machine: ${meta.cpu}, ${meta.cores} cores; 1-minute load average at start: ${meta.load}`,
     `- Versions: node ${v.node}; nginx ${v.nginx}; ${v.apache}; ${v.phpFpm}; ${v.wrk}`,
-    `- Command: \`${meta.command}\`; ${meta.seconds} s measured per cell after ${meta.warmup} s warm-up${meta.repeat > 1 ? `, each cell ${meta.repeat} times (figures: medians)` : ''}; fresh proxies for each scenario, taking turns (order rotated per scenario)`,
+    `- Command: \`${meta.command}\`; ${meta.seconds} s measured per cell after ${meta.warmup} s `
+      + `warm-up${meta.repeat > 1 ? `, each cell ${meta.repeat} times (figures: medians)` : ''}; fresh proxies `
+      + `for each scenario, taking turns (order rotated per scenario)`,
     ...meta.modes.map((m) => `- Mode **${m.id}**: ${m.describe}`),
     ...meta.notes.map((n) => `- ${n}`),
     '- Chart: [e2e-chart.svg](e2e-chart.svg) (grouped bars of req/s and CPU µs/request per scenario)',
@@ -180,7 +183,8 @@ export function renderSection(rows, meta) {
     'req/s: higher is better; CPU/req, p50, p99, RSS: lower is better. "Missed" lists the targets of',
     `issue #4 fcgate's row misses: ${TARGETS.join('; ')}.`,
     '',
-    '| mode | scenario | proxy | req/s | CPU/req | p50 | p99 | peak RSS | req/s by --compare (spread) | CPU/req by --compare | missed (fcgate) |',
+    '| mode | scenario | proxy | req/s | CPU/req | p50 | p99 | peak RSS | req/s by --compare (spread) | '
+      + 'CPU/req by --compare | missed (fcgate) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   /** @param {string} mode @param {string} scenario */
@@ -208,7 +212,8 @@ export function renderSection(rows, meta) {
         L.push(
           `| ${m.id} | ${s.label} | ${p} | ${ratio(r?.rps, base?.rps)} | ${ratio(r?.cpuUs, base?.cpuUs)} `
             + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} `
-            + `| ${c ? `${spread(c.ratios.rps)}, ${c.rounds} rounds` : '–'} | ${c ? spread(c.ratios.targetCpuUsPerRequest) : '–'} | ${missed} |`,
+            + (`| ${c ? `${spread(c.ratios.rps)}, ${c.rounds} rounds` : '–'} | `
+              + `${c ? spread(c.ratios.targetCpuUsPerRequest) : '–'} | ${missed} |`),
         );
       }
     }
@@ -228,7 +233,8 @@ export function renderSection(rows, meta) {
     '',
     "The wrk columns are wrk's own figures for the same cell (the cross-check of fcgate bench's req/s and p99).",
     '',
-    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy CPU use (cores) | peak RSS MB | peak anon MB | backend CPU µs/req | wrk req/s | wrk p99 ms |',
+    '| mode | scenario | proxy | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req (user + sys) | proxy '
+      + 'CPU use (cores) | peak RSS MB | peak anon MB | backend CPU µs/req | wrk req/s | wrk p99 ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const m of meta.modes) {
@@ -241,9 +247,12 @@ export function renderSection(rows, meta) {
           continue;
         }
         L.push(
-          `| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} `
-            + `| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) `
-            + `| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${fixed(r.anonMB, 1)} | ${r.appUs.toFixed(1)} | ${int(r.wrkRps)} | ${fixed(r.wrkP99Ms, 2)} |`,
+          `| ${m.id} | ${s.label} | ${p} | ${int(r.rps)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | `
+            + `${r.p99Ms.toFixed(2)} `
+            + (`| ${r.errors ? r.errorDetail : 0} | ${r.cpuUs.toFixed(1)} (${r.userUs.toFixed(1)} + `
+              + `${r.sysUs.toFixed(1)}) `)
+            + (`| ${r.cpuShare.toFixed(2)} | ${r.rssMB.toFixed(1)} | ${fixed(r.anonMB, 1)} | `
+              + `${r.appUs.toFixed(1)} | ${int(r.wrkRps)} | ${fixed(r.wrkP99Ms, 2)} |`),
         );
       }
     }
@@ -327,13 +336,16 @@ function panel(rows, mode, scenarios, metric, title, y0, W) {
       }
       const h = (v / max) * (H - 70);
       out.push(
-        `<rect x="${x + 1}" y="${(base - h).toFixed(1)}" width="${barW - 2}" height="${h.toFixed(1)}" fill="${COLORS[mode.proxies[bi] ?? ''] ?? '#777'}">`
+        `<rect x="${x + 1}" y="${(base - h).toFixed(1)}" width="${barW - 2}" height="${h.toFixed(1)}" `
+          + `fill="${COLORS[mode.proxies[bi] ?? ''] ?? '#777'}">`
           + `<title>${esc(`${mode.proxies[bi]}, ${s.label}: ${short(v)}`)}</title></rect>`,
-        `<text x="${x + barW / 2}" y="${(base - h - 3).toFixed(1)}" font-size="9" text-anchor="middle">${short(v)}</text>`,
+        `<text x="${x + barW / 2}" y="${(base - h - 3).toFixed(1)}" font-size="9" `
+          + `text-anchor="middle">${short(v)}</text>`,
       );
     });
     out.push(
-      `<text x="${left + gi * groupW + groupW / 2}" y="${base + 15}" font-size="11" text-anchor="middle">${esc(s.label)}</text>`,
+      `<text x="${left + gi * groupW + groupW / 2}" y="${base + 15}" font-size="11" `
+        + `text-anchor="middle">${esc(s.label)}</text>`,
     );
   });
   return { svg: out.join('\n'), height: H + 28 };
@@ -349,8 +361,10 @@ export function renderChart(rows, meta) {
   const parts = [];
   let y = 10;
   parts.push(
-    `<text x="20" y="${y + 16}" font-size="16" font-weight="bold">fcgate end-to-end bench, ${esc(meta.date.slice(0, 10))}: ${esc(meta.cpu)} × ${meta.cores}</text>`,
-    `<text x="20" y="${y + 34}" font-size="11">Bars within each scenario are scaled to that scenario's largest value; labels are absolute. Higher req/s and lower CPU µs/request are better.</text>`,
+    `<text x="20" y="${y + 16}" font-size="16" font-weight="bold">fcgate end-to-end bench, `
+      + `${esc(meta.date.slice(0, 10))}: ${esc(meta.cpu)} × ${meta.cores}</text>`,
+    `<text x="20" y="${y + 34}" font-size="11">Bars within each scenario are scaled to that scenario's `
+      + `largest value; labels are absolute. Higher req/s and lower CPU µs/request are better.</text>`,
   );
   y += 44;
   const proxies = [...new Set(meta.modes.flatMap((m) => m.proxies))];
@@ -374,7 +388,8 @@ export function renderChart(rows, meta) {
     }
   }
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">\n`
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" `
+    + `font-family="sans-serif">\n`
     + `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`
   );
 }

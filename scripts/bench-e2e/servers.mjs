@@ -10,7 +10,8 @@ import { freePort, startGroup, stopGroup, waitForPort } from './procs.mjs';
 
 /**
  * A started server.
- * @typedef {{ name: string, proc: import('./procs.mjs').Proc, port: number, pid: number, stop: () => Promise<void> }} Server
+ * @typedef {{ name: string, proc: import('./procs.mjs').Proc, port: number, pid: number,
+ *   stop: () => Promise<void> }} Server
  * @typedef {{ demo: Server, php: Server }} Backends
  * @typedef {{ nginx: string, apache: string, phpFpm: string, wrk: string }} Binaries
  */

@@ -218,7 +218,9 @@ export class ManagerRoutes {
     const stats = await this.source.stats();
     const member = stats.flatMap((b) => b.members).find((x) => x.slot === slot)!;
     this.log(
-      `FCGATE_MANAGER_CHANGE member=${member.name} action=${action}${action === 'loadfactor' ? ` loadfactor=${member.loadFactor}` : ''} now=${member.state}${member.status ? `(${member.status})` : ''}`,
+      `FCGATE_MANAGER_CHANGE member=${member.name} `
+        + `action=${action}${action === 'loadfactor' ? ` loadfactor=${member.loadFactor}` : ''} `
+        + `now=${member.state}${member.status ? `(${member.status})` : ''}`,
     );
     if (api) return send(res, 200, 'application/json', JSON.stringify({ member }));
     res.writeHead(303, { Location: `/?did=${encodeURIComponent(action)}&slot=${slot}`, 'Content-Length': '0' });

@@ -51,7 +51,8 @@ function loginPage(message: string | null): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>fcgate admin login</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:3em auto;max-width:28em;color:#1b1f24}
-input{width:100%;padding:.4em;margin:.4em 0 .8em;box-sizing:border-box}button{padding:.4em 1.2em}.err{color:#b31d28}</style></head><body>
+input{width:100%;padding:.4em;margin:.4em 0 .8em;box-sizing:border-box}button{padding:.4em 1.2em}
+.err{color:#b31d28}</style></head><body>
 <h1>fcgate admin</h1>${message === null ? '' : `<p class="err" role="alert">${esc(message)}</p>`}
 <form method="post" action="/login"><label for="token">FCGATE_MANAGER_TOKEN</label>
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
@@ -110,7 +111,9 @@ export class AdminServer {
     for (const n of names) this.allowedHosts.add(`${n}:${bound}`.toLowerCase());
     this.window.start();
     this.options.log(
-      `FCGATE_MANAGER listening on http://${bracketed(host)}:${bound}/ (${this.auth === null ? 'loopback, no token' : 'token required'}): balancer manager, /metrics, /server-status, /healthz, /readyz`,
+      `FCGATE_MANAGER listening on http://${bracketed(host)}:${bound}/ `
+        + `(${this.auth === null ? 'loopback, no token' : 'token required'}): balancer manager, /metrics, `
+        + `/server-status, /healthz, /readyz`,
     );
     return bound;
   }
@@ -129,10 +132,12 @@ export class AdminServer {
       res.setHeader('X-Frame-Options', 'DENY');
       res.setHeader(
         'Content-Security-Policy',
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; "
+          + "frame-ancestors 'none'",
       );
       res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Referrer-Policy', 'same-origin'); // no-referrer makes Chromium send "Origin: null" on the page's own forms
+      // no-referrer would make Chromium send "Origin: null" on the page's own forms.
+      res.setHeader('Referrer-Policy', 'same-origin');
       const method = req.method ?? 'GET';
       const raw = req.url ?? '/';
       const q = raw.indexOf('?');
@@ -148,7 +153,8 @@ export class AdminServer {
           res,
           400,
           'text/plain',
-          'the token is not accepted in a URL (it would end up in logs and browser history): use Authorization: Bearer <token>, or log in at /login\n',
+          'the token is not accepted in a URL (it would end up in logs and browser history): use '
+            + 'Authorization: Bearer <token>, or log in at /login\n',
         );
       }
       if (path === '/login') return await this.login(req, res, method);
@@ -250,11 +256,9 @@ export class AdminServer {
     if (type !== 'application/x-www-form-urlencoded') return send(res, 415, 'text/plain', 'expected a form\n');
     const token = new URLSearchParams(body).get('token') ?? '';
     if (!this.auth.tokenOk(token)) return send(res, 401, 'text/html; charset=utf-8', loginPage('Wrong token.'));
-    res.writeHead(303, {
-      Location: '/',
-      'Content-Length': '0',
-      'Set-Cookie': `${SESSION_COOKIE}=${this.auth.session()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_S}`,
-    });
+    const cookie =
+      `${SESSION_COOKIE}=${this.auth.session()}; HttpOnly; SameSite=Strict; Path=/; ` + `Max-Age=${SESSION_TTL_S}`;
+    res.writeHead(303, { Location: '/', 'Content-Length': '0', 'Set-Cookie': cookie });
     res.end();
   }
 }

@@ -24,7 +24,10 @@ function duration(s: number): string {
     h = Math.floor((s % 86400) / 3600),
     m = Math.floor((s % 3600) / 60),
     sec = Math.floor(s % 60);
-  return `${d > 0 ? `${d} day${d === 1 ? '' : 's'} ` : ''}${h} hour${h === 1 ? '' : 's'} ${m} minute${m === 1 ? '' : 's'} ${sec} second${sec === 1 ? '' : 's'}`;
+  return (
+    `${d > 0 ? `${d} day${d === 1 ? '' : 's'} ` : ''}${h} hour${h === 1 ? '' : 's'} ${m} `
+    + `minute${m === 1 ? '' : 's'} ${sec} second${sec === 1 ? '' : 's'}`
+  );
 }
 
 /** Error-log lines at warn or worse (text or JSON layout). */
@@ -144,7 +147,8 @@ export function renderStatusAuto(d: StatusData, host: string): string {
   ];
   for (const t of d.threads)
     lines.push(
-      `Thread${t.slot}: up=${t.up ? 1 : 0} restarts=${t.restarts} requests=${t.served} reqpersec=${t.perSecond.toFixed(2)} lag_p99=${t.lagP99.toFixed(4)}`,
+      `Thread${t.slot}: up=${t.up ? 1 : 0} restarts=${t.restarts} requests=${t.served} `
+        + `reqpersec=${t.perSecond.toFixed(2)} lag_p99=${t.lagP99.toFixed(4)}`,
     );
   for (const p of d.pools)
     lines.push(
@@ -155,27 +159,41 @@ export function renderStatusAuto(d: StatusData, host: string): string {
   return lines.join('\n') + '\n';
 }
 
+const poolTable = (rows: string): string =>
+  '<table id="pools"><thead><tr><th>Backend</th><th>Idle</th><th>Busy</th><th>Connecting</th><th>Max</th>'
+  + `<th>Queued</th></tr></thead><tbody>${rows}</tbody></table>`;
+
+const memberTable = (rows: string): string =>
+  '<h2>Balancer members</h2><table id="members"><thead><tr><th>Balancer</th><th>Member</th><th>State</th>'
+  + `<th>Load factor</th></tr></thead><tbody>${rows}</tbody></table>`;
+
 export function renderStatusPage(d: StatusData, loggedIn: boolean, refreshS: number | null): string {
   const w = d.window;
   const threadRows = d.threads
     .map(
       (t) =>
-        `<tr data-thread="${t.slot}"><td>${t.slot}</td><td><span class="state ${t.up ? 'ok' : 'error'}">${t.up ? 'Up' : 'Not answering'}</span></td>`
-        + `<td class="num">${t.perSecond.toFixed(1)}</td><td class="num">${ms(t.p50)}</td><td class="num">${ms(t.p99)}</td><td class="num">${t.served}</td>`
-        + `<td class="num">${ms(t.lagP99)}</td><td class="num">${(t.heapUsed / 1048576).toFixed(1)} MiB</td><td class="num">${t.restarts}</td></tr>`,
+        `<tr data-thread="${t.slot}"><td>${t.slot}</td><td><span class="state `
+        + `${t.up ? 'ok' : 'error'}">${t.up ? 'Up' : 'Not answering'}</span></td>`
+        + (`<td class="num">${t.perSecond.toFixed(1)}</td><td class="num">${ms(t.p50)}</td><td `
+          + `class="num">${ms(t.p99)}</td><td class="num">${t.served}</td>`)
+        + (`<td class="num">${ms(t.lagP99)}</td><td class="num">${(t.heapUsed / 1048576).toFixed(1)} `
+          + `MiB</td><td class="num">${t.restarts}</td></tr>`),
     )
     .join('');
   const poolRows = d.pools
     .map(
       (p) =>
-        `<tr data-backend="${esc(p.backend)}"><td>${esc(p.backend)}</td><td class="num">${p.idle}</td><td class="num">${p.busy}</td>`
-        + `<td class="num">${Math.max(0, p.open - p.idle - p.busy)}</td><td class="num">${p.max ?? '–'}</td><td class="num">${p.queued}</td></tr>`,
+        `<tr data-backend="${esc(p.backend)}"><td>${esc(p.backend)}</td><td class="num">${p.idle}</td><td `
+        + `class="num">${p.busy}</td>`
+        + (`<td class="num">${Math.max(0, p.open - p.idle - p.busy)}</td><td `
+          + `class="num">${p.max ?? '–'}</td><td class="num">${p.queued}</td></tr>`),
     )
     .join('');
   const memberRows = d.members
     .map(
       (m) =>
-        `<tr><td>${esc(m.balancer)}</td><td>${esc(m.member)}</td><td><span class="state ${m.state}">${m.state}</span></td><td class="num">${m.loadFactor}</td></tr>`,
+        `<tr><td>${esc(m.balancer)}</td><td>${esc(m.member)}</td><td><span class="state `
+        + `${m.state}">${m.state}</span></td><td class="num">${m.loadFactor}</td></tr>`,
     )
     .join('');
   const errors =
@@ -184,7 +202,8 @@ export function renderStatusPage(d: StatusData, loggedIn: boolean, refreshS: num
       : `<pre class="errors">${d.errors.map(esc).join('\n')}</pre>`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>fcgate server status</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">${refreshS !== null ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${refreshS !== null ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1f24;background:#fafbfc}
 h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.4em 0 .3em}
@@ -192,16 +211,18 @@ table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #
 th,td{padding:.4em .6em;border-bottom:1px solid #e3e6ea;text-align:left}
 th{background:#f0f2f5;font-weight:600;font-size:.9em}.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#6a737d}.state{display:inline-block;padding:.1em .5em;border-radius:1em;font-weight:600;font-size:.9em}
-.ok{background:#dcffe4;color:#176f2c}.error,.hcfail{background:#ffdce0;color:#b31d28}.disabled,.stopped{background:#e1e4e8}
+.ok{background:#dcffe4;color:#176f2c}.error,.hcfail{background:#ffdce0;color:#b31d28}
+.disabled,.stopped{background:#e1e4e8}
 .draining{background:#fff5b1}.standby{background:#dbedff}
-.cards{display:flex;gap:1em;flex-wrap:wrap}.card{background:#fff;box-shadow:0 1px 2px #0002;padding:.7em 1em;min-width:9em}
+.cards{display:flex;gap:1em;flex-wrap:wrap}
+.card{background:#fff;box-shadow:0 1px 2px #0002;padding:.7em 1em;min-width:9em}
 .card b{display:block;font-size:1.5em;font-variant-numeric:tabular-nums}
 pre.errors{background:#fff;box-shadow:0 1px 2px #0002;padding:.8em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}
 </style></head><body>
 ${adminNav('/server-status', loggedIn)}
 <h1>fcgate server status</h1>
-<p class="muted">fcgate ${esc(d.build.version)} · ${esc(d.build.uws)} · Node.js ${esc(d.build.node)} · up ${duration(d.uptimeS)} · ${new Date(d.now).toISOString()}
- · <a href="?auto">machine-readable</a></p>
+<p class="muted">fcgate ${esc(d.build.version)} · ${esc(d.build.uws)} · Node.js ${esc(d.build.node)}
+ · up ${duration(d.uptimeS)} · ${new Date(d.now).toISOString()} · <a href="?auto">machine-readable</a></p>
 <h2>Last minute</h2>
 <div class="cards">
 <div class="card" id="rps"><b>${w.perSecond.toFixed(1)}</b>requests/s</div>
@@ -214,10 +235,11 @@ ${adminNav('/server-status', loggedIn)}
 <div class="card"><b>${d.totals.requests}</b>requests since start</div>
 </div>
 <h2>Serving threads</h2>
-<table id="threads"><thead><tr><th>Thread</th><th>State</th><th>Req/s</th><th>p50</th><th>p99</th><th>Requests</th><th>Loop lag p99</th><th>Heap</th><th>Restarts</th></tr></thead><tbody>${threadRows}</tbody></table>
+<table id="threads"><thead><tr><th>Thread</th><th>State</th><th>Req/s</th><th>p50</th><th>p99</th><th>Requests</th>
+<th>Loop lag p99</th><th>Heap</th><th>Restarts</th></tr></thead><tbody>${threadRows}</tbody></table>
 <h2>Backend pools</h2>
-${poolRows === '' ? '<p class="muted">No backends configured.</p>' : `<table id="pools"><thead><tr><th>Backend</th><th>Idle</th><th>Busy</th><th>Connecting</th><th>Max</th><th>Queued</th></tr></thead><tbody>${poolRows}</tbody></table>`}
-${memberRows === '' ? '' : `<h2>Balancer members</h2><table id="members"><thead><tr><th>Balancer</th><th>Member</th><th>State</th><th>Load factor</th></tr></thead><tbody>${memberRows}</tbody></table>`}
+${poolRows === '' ? '<p class="muted">No backends configured.</p>' : poolTable(poolRows)}
+${memberRows === '' ? '' : memberTable(memberRows)}
 <h2>Recent errors</h2>
 ${errors}
 </body></html>

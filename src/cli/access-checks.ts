@@ -35,7 +35,8 @@ export function checkServingAccess(
     rmdirSync(mkdtempSync(join(spoolDir, 'fcgate-check-')));
   } catch (err) {
     report.errors.push(
-      `the spool directory ${spoolDir} (FCGATE_SPOOL_DIR, else TMPDIR) is not writable by ${who}: ${(err as Error).message}`
+      `the spool directory ${spoolDir} (FCGATE_SPOOL_DIR, else TMPDIR) is not writable by ${who}: `
+        + `${(err as Error).message}`
         + ' (request bodies without Content-Length are spooled there; set TMPDIR to a folder it can write)',
     );
   }
@@ -61,7 +62,8 @@ export function checkServingAccess(
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && n.need === 'write') continue; // a backend not started yet: the probe said so
       report.warnings.push(
-        `${n.what}: ${who} cannot ${n.need === 'read' ? 'read' : 'write'} ${target} (${code ?? (err as Error).message})`,
+        `${n.what}: ${who} cannot ${n.need === 'read' ? 'read' : 'write'} ${target} `
+          + `(${code ?? (err as Error).message})`,
       );
     }
   }

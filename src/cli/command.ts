@@ -104,7 +104,8 @@ export function parseCommandArgs<O extends OptionSpecs>(
     if (v === undefined) fail(`${long} needs a value (${spec.value ?? 'VALUE'})`);
     if (!t.inlineValue && v.startsWith('-') && v !== '-') {
       fail(
-        `${long} needs a value (${spec.value ?? 'VALUE'}), got the option ${v}; write ${long}=${v} if that is the value`,
+        `${long} needs a value (${spec.value ?? 'VALUE'}), got the option ${v}; write ${long}=${v} if that `
+          + `is the value`,
       );
     }
     if (spec.multiple) ((values[t.name] ??= []) as string[]).push(v);
@@ -132,10 +133,10 @@ function toParseArgs(
 /** `fcgate <cmd> --help`. */
 export function commandHelp(cmd: Command): string {
   const specs: Array<[string, OptionSpec]> = [...Object.entries(cmd.options), ['help', HELP_OPTION]];
-  const left = specs.map(
-    ([name, s]) =>
-      `${s.short !== undefined ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`,
-  );
+  const left = specs.map(([name, s]) => {
+    const short = s.short !== undefined ? `-${s.short}, ` : '    ';
+    return `${short}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`;
+  });
   const w = Math.max(...left.map((l) => l.length));
   const lines = [
     `Usage: ${cmd.usage.map((u, i) => `${i === 0 ? '' : '       '}fcgate ${u}`).join('\n')}`,

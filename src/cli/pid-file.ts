@@ -24,7 +24,10 @@ export class PidFile {
 
   constructor(readonly path: string) {}
 
-  /** Throws when the file names a running fcgate; a stale file (dead or unrelated pid) is reported and later replaced. */
+  /**
+   * Throws when the file names a running fcgate; a stale file (dead or unrelated pid) is
+   * reported and later replaced.
+   */
   check(): string | null {
     const pid = this.read();
     if (pid === null || pid === process.pid) return null;

@@ -145,7 +145,8 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
         if (plan.drop !== null) {
           dropPrivileges(plan.drop);
           log(
-            `FCGATE_PRIVILEGES serving as ${plan.drop.user}:${plan.drop.group} (uid ${plan.drop.uid}, gid ${plan.drop.gid}) in every thread`,
+            `FCGATE_PRIVILEGES serving as ${plan.drop.user}:${plan.drop.group} (uid ${plan.drop.uid}, gid `
+              + `${plan.drop.gid}) in every thread`,
           );
         }
         const report = checkServingAccess(

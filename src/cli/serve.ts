@@ -122,12 +122,15 @@ async function probeCaps(
               .map(([k, v]) => `${k}=${v}`)
               .join(' ') || 'nothing';
       log(
-        `FCGATE_PROBE backend=${w.name} get_values="${said}" max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`,
+        `FCGATE_PROBE backend=${w.name} get_values="${said}" `
+          + `max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`,
       );
       if (r.silent && w.reuse && w.reuseSet !== true) {
         silent?.add(w.name);
         log(
-          `FCGATE_REUSE_OFF backend=${w.name} cause="the app did not answer FCGI_GET_VALUES (fcgiwrap and libfcgi apps serve one connection at a time): connections are not kept (enablereuse=on overrides)"`,
+          `FCGATE_REUSE_OFF backend=${w.name} cause="the app did not answer FCGI_GET_VALUES (fcgiwrap and `
+            + `libfcgi apps serve one connection at a time): connections are not kept (enablereuse=on `
+            + `overrides)"`,
         );
       }
     }),
@@ -181,7 +184,8 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   telemetry.applyLogs(config, s.accessLogs ?? true);
   telemetry.setConfig(sourceText(source), config.source);
   const log = s.log ?? telemetry.log;
-  loadUwsFor(s.tuning, log); // before any thread: the addon reads its settings once per process; logs the build and its limits
+  // Before any thread: the addon reads its settings once per process. Logs the build and its limits.
+  loadUwsFor(s.tuning, log);
   for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`); // one line each, as `fcgate check` lists them
   const table = new BudgetTable(threads);
   const silent = new Set<string>();
@@ -268,7 +272,8 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
   });
   say(
-    `fcgate listening on ${urls.join(' ')} (${describeUws()}; config ${config.source}; ${threads} serving thread${threads === 1 ? '' : 's'})`,
+    `fcgate listening on ${urls.join(' ')} (${describeUws()}; config ${config.source}; ${threads} serving `
+      + `thread${threads === 1 ? '' : 's'})`,
   );
 
   const reloadOnce = async (): Promise<boolean> => {

@@ -27,7 +27,8 @@ async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:
   }
   const url = running.urls[0]!;
   process.stdout.write(
-    `fcgate demo: the built-in FastCGI app listens on ${'path' in a ? `unix:${a.path}` : `fcgi://${formatAddress(a)}/`}\n`
+    `fcgate demo: the built-in FastCGI app listens on `
+      + `${'path' in a ? `unix:${a.path}` : `fcgi://${formatAddress(a)}/`}\n`
       + `             the gateway serves it on ${url}\n\n`
       + `  Open ${url} in a browser: the page shows the CGI environment the app received.\n`
       + `  Try also: ${url}hello  ${url}bytes?n=1000  ${url}stream?chunks=5&interval=500\n\n`

@@ -63,7 +63,9 @@ export function describeConfig(cfg: GatewayConfig): string {
     for (const m of b.members) {
       const w = m.worker;
       out.push(
-        `  member ${m.url} loadfactor=${w.loadFactor} lbset=${w.lbSet}${w.route ? ` route=${w.route}` : ''}${w.status ? ` status=${w.status}` : ''} ${workerLine(w)}`,
+        `  member ${m.url} loadfactor=${w.loadFactor} `
+          + `lbset=${w.lbSet}${w.route ? ` route=${w.route}` : ''}${w.status ? ` status=${w.status}` : ''} `
+          + `${workerLine(w)}`,
       );
     }
   }
@@ -72,8 +74,10 @@ export function describeConfig(cfg: GatewayConfig): string {
   for (const r of cfg.redirects)
     out.push(`  Redirect${r.regex ? 'Match' : ''} ${r.status} ${r.pattern} ${r.url ?? ''}   (${r.file}:${r.line})`);
   out.push(
-    'built-in: <FilesMatch "^\\.ht"> Require all denied (as Debian\'s apache2.conf); symbolic links: followed when their '
-      + 'target stays inside the DocumentRoot or Alias target, unless Options FollowSymLinks / SymLinksIfOwnerMatch / None says otherwise',
+    'built-in: <FilesMatch "^\\.ht"> Require all denied (as Debian\'s apache2.conf); symbolic links: '
+      + 'followed when their '
+      + ('target stays inside the DocumentRoot or Alias target, unless Options FollowSymLinks / '
+        + 'SymLinksIfOwnerMatch / None says otherwise'),
   );
   for (const v of cfg.vhosts) {
     const addrs = v.addresses
@@ -82,13 +86,16 @@ export function describeConfig(cfg: GatewayConfig): string {
     const site = v.site;
     out.push(`<VirtualHost ${addrs}> ${v.names.map((n) => n.text).join(' ') || '(no name)'}   (${v.file}:${v.line})`);
     out.push(
-      `  document root: ${site.documentRoot ?? '(none)'}; routes: ${site.routes.length}; sections: ${site.sections.length}; `
-        + `aliases: ${site.aliases.length}; redirects: ${site.redirects.length}${site.ssl?.engine ? '; SSLEngine on' : ''}`
+      `  document root: ${site.documentRoot ?? '(none)'}; routes: ${site.routes.length}; sections: `
+        + `${site.sections.length}; `
+        + (`aliases: ${site.aliases.length}; redirects: `
+          + `${site.redirects.length}${site.ssl?.engine ? '; SSLEngine on' : ''}`)
         + `${site.remoteIp ? `; RemoteIPHeader ${site.remoteIp.header}` : ''}`,
     );
     for (const r of site.routes) {
       out.push(
-        `  ${r.form === 'proxypass' ? 'ProxyPass' : 'ProxyPassMatch'} ${r.pattern} ${r.exclude ? '!' : r.url}   (${r.file}:${r.line})`,
+        `  ${r.form === 'proxypass' ? 'ProxyPass' : 'ProxyPassMatch'} ${r.pattern} `
+          + `${r.exclude ? '!' : r.url}   (${r.file}:${r.line})`,
       );
     }
   }

@@ -290,7 +290,8 @@ const TABLE: Entry[] = [
         d,
         'AllowOverride',
         `${d.args.join(' ')}: fcgate never reads .htaccess files, so the rules in them (access denials included) `
-          + "are NOT applied: put them in this configuration (e.g. FallbackResource /index.php instead of WordPress's rewrite rules)",
+          + ('are NOT applied: put them in this configuration (e.g. FallbackResource /index.php instead of '
+            + "WordPress's rewrite rules)"),
       );
     },
   },

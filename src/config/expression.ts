@@ -155,7 +155,8 @@ export function compileRegex(source: string, flags = ''): RegExp {
     return new RegExp(src, f);
   } catch (e) {
     throw new Error(
-      `bad regular expression "${source}": ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`,
+      `bad regular expression "${source}": `
+        + `${(e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`,
     );
   }
 }

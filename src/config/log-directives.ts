@@ -188,7 +188,8 @@ function errorLogFormat(st: BuildState, _c: Context, d: DirectiveNode): void {
   s.errorFormat = 'text';
   if (a.toLowerCase() !== 'default') {
     st.cfg.warnings.push(
-      `${d.file}:${d.line}: ErrorLogFormat: fcgate writes its own line layout (ISO time, [area:level], pid:tid, code, request id, backend, cause); only "json" changes it`,
+      `${d.file}:${d.line}: ErrorLogFormat: fcgate writes its own line layout (ISO time, [area:level], `
+        + `pid:tid, code, request id, backend, cause); only "json" changes it`,
     );
   }
 }

@@ -383,7 +383,10 @@ export interface LogSettings {
   formats: Map<string, string>;
   /** TransferLog's format: the last one-argument LogFormat, else the common log format. */
   defaultFormat: string;
-  /** CustomLog/TransferLog lines in order; null = none configured (one combined log to stdout); [] = `CustomLog off`. */
+  /**
+   * CustomLog/TransferLog lines in order; null = none configured (one combined log to
+   * stdout); [] = `CustomLog off`.
+   */
   access: AccessLogConfig[] | null;
   errorLog: LogTarget;
   /** LogLevel: the global level and per-area ones (`LogLevel warn proxy_fcgi:debug`). */

@@ -96,7 +96,8 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
         st.warn(
           d,
           name,
-          `ignoring ${keys.map(([k, v]) => `${k}=${v}`).join(' ')}: worker ${w.name} is already defined and shared (set its keys on its first ProxyPass or with ProxySet in <Proxy>)`,
+          `ignoring ${keys.map(([k, v]) => `${k}=${v}`).join(' ')}: worker ${w.name} is already defined and `
+            + `shared (set its keys on its first ProxyPass or with ProxySet in <Proxy>)`,
         );
       } else {
         st.applyWorkerKeys(d, name, w, keys);
@@ -225,7 +226,8 @@ export function setHandler(st: BuildState, ctx: Context, d: DirectiveNode): Hand
     st.fail(
       d,
       name,
-      `${v.toLowerCase() === 'server-status' ? '/server-status' : 'the balancer manager'} is served on fcgate's admin listener: use "AdminListen 127.0.0.1:PORT" at server level (README, Operating fcgate)`,
+      `${v.toLowerCase() === 'server-status' ? '/server-status' : 'the balancer manager'} is served on `
+        + `fcgate's admin listener: use "AdminListen 127.0.0.1:PORT" at server level (README, Operating fcgate)`,
     );
   }
   if (!v.toLowerCase().startsWith('proxy:')) {

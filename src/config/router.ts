@@ -325,7 +325,8 @@ function handlerForm(
   if (w.kind === 'forbidden')
     return forbidden(
       'symlink',
-      `symbolic link ${w.link} not followed (link rule there: ${symlinkModeIn(site, plan, dirname(w.link))}; see Options)`,
+      `symbolic link ${w.link} not followed (link rule there: ${symlinkModeIn(site, plan, dirname(w.link))}; `
+        + `see Options)`,
     );
   let filename: string;
   let scriptName: string;

@@ -188,7 +188,8 @@ const fallback: Handler = (st, ctx, d) => {
     st.fail(
       d,
       'FallbackResource',
-      `expected a local URL-path starting with '/', got "${v}" (a relative one would depend on the request's directory)`,
+      `expected a local URL-path starting with '/', got "${v}" (a relative one would depend on the request's `
+        + `directory)`,
     );
   if (v.includes('?') || v.includes('#')) st.fail(d, 'FallbackResource', 'the URL-path takes no query string');
   ctx.block.fallback = v;
@@ -376,7 +377,8 @@ export const SITE_ENTRIES: Entry[] = [
         st.fail(
           d,
           name,
-          'Apache 2.2 access control (mod_access_compat) is not supported: use Require (e.g. "Require all denied", "Require ip 10.0.0.0/8")',
+          'Apache 2.2 access control (mod_access_compat) is not supported: use Require (e.g. "Require all '
+            + 'denied", "Require ip 10.0.0.0/8")',
         );
       },
     }),

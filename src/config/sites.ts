@@ -141,7 +141,8 @@ function checkRemoteIp(st: BuildState, r: RemoteIpSettings | null): void {
       r.file,
       r.line,
       `RemoteIPHeader: ${r.header} would be believed from any client, letting it set its own address: `
-        + 'list the proxies it may come from with RemoteIPTrustedProxy or RemoteIPInternalProxy (Apache trusts every peer in that case; fcgate refuses)',
+        + ('list the proxies it may come from with RemoteIPTrustedProxy or RemoteIPInternalProxy (Apache trusts '
+          + 'every peer in that case; fcgate refuses)'),
     );
   }
 }
@@ -179,7 +180,8 @@ export function finishSites(st: BuildState): void {
           v.file,
           v.line,
           `<VirtualHost>: fcgate tells connections apart by their listener only, and no Listen is on `
-            + `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port ?? '*'}: add that Listen line, or use *:${a.port ?? '*'} with ServerName`,
+            + (`${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port ?? '*'}: add that Listen line, or use `
+              + `*:${a.port ?? '*'} with ServerName`),
         );
       }
       if (a.port !== null && !cfg.listen.some((l) => l.port === a.port)) {

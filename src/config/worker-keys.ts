@@ -103,7 +103,8 @@ const onOff = (key: string, v: string): boolean => {
 const integer = (key: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   if (!/^\d+$/.test(v) || +v < min || +v > max) {
     throw new Error(
-      `${key}: expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` >= ${min}`}, got "${v}"`,
+      `${key}: expected a whole `
+        + `number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` >= ${min}`}, got "${v}"`,
     );
   }
   return +v;

@@ -30,7 +30,9 @@ export function parseTarget(url: string, resolveSocket: (p: string) => string): 
   const lower = url.toLowerCase();
   if (lower.startsWith('unix:')) {
     const bar = url.indexOf('|');
-    if (bar < 0) return { ok: false, error: `${url}: a unix socket URL needs "|fcgi://host/…" after the socket path` };
+    if (bar < 0) {
+      return { ok: false, error: `${url}: a unix socket URL needs "|fcgi://host/…" after the socket path` };
+    }
     const sock = url.slice(5, bar);
     if (sock === '') return { ok: false, error: `${url}: empty socket path` };
     const rest = parseAuthority(url.slice(bar + 1));

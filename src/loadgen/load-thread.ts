@@ -2,7 +2,7 @@
 // them, its latency histograms and counters, the per-second ticks to the main thread, and
 // the result at the end. Connections do the bytes (http-connection.ts, fcgi-connection.ts).
 //
-// Timeline (thread clock, ms):   t0 ── warm-up ── measureStart ── window ── windowEnd ── drain ──▶
+// Timeline (thread clock, ms): t0 ── warm-up ── measureStart ── window ── windowEnd ── drain ──▶
 //   Closed loop: a request started before measureStart is warm-up, after it measured; at
 //   windowEnd (or when its share of -n is spent) no lane starts another; those in flight
 //   finish or time out, and count.

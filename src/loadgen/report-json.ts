@@ -136,7 +136,8 @@ export function formatJson(value: unknown, width = 100, indent = ''): string {
     return `[\n${value.map((v) => inner + formatJson(v, width, inner)).join(',\n')}\n${indent}]`;
   }
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${formatJson(v, width, inner)}`).join(',\n')}\n${indent}}`;
+  const lines = entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${formatJson(v, width, inner)}`);
+  return `{\n${lines.join(',\n')}\n${indent}}`;
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;

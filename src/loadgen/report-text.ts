@@ -16,10 +16,13 @@ function describeSettings(r: RunReport): string {
   if (r.rate === null) parts.push('closed loop');
   else if (r.rate.rampMs > 0)
     parts.push(
-      `open loop, ${formatRate(r.rate.from)} → ${formatRate(r.rate.to)} req/s over ${formatSeconds(r.rate.rampMs / 1000)}`,
+      `open loop, ${formatRate(r.rate.from)} → ${formatRate(r.rate.to)} req/s over `
+        + `${formatSeconds(r.rate.rampMs / 1000)}`,
     );
   else parts.push(`open loop at ${formatRate(r.rate.to)} req/s`);
-  const conns = `${r.connections} connection${r.connections === 1 ? '' : 's'}${r.depth > 1 ? ` × ${r.depth} multiplexed` : ''}`;
+  const conns =
+    `${r.connections} `
+    + `connection${r.connections === 1 ? '' : 's'}${r.depth > 1 ? ` × ${r.depth} multiplexed` : ''}`;
   parts.push(`${conns} on ${r.threads} thread${r.threads === 1 ? '' : 's'}`);
   const bound = r.durationMs !== null ? formatSeconds(r.durationMs / 1000) : `${formatCount(r.requests!)} requests`;
   parts.push(r.warmupMs > 0 ? `${bound} after ${formatSeconds(r.warmupMs / 1000)} warm-up` : bound);
@@ -31,7 +34,8 @@ function describeSettings(r: RunReport): string {
 function costLine(c: ProcessCost): string {
   const total = c.userUsPerRequest + c.systemUsPerRequest;
   return (
-    `${total.toFixed(1)} µs CPU/request (${c.userUsPerRequest.toFixed(1)} user + ${c.systemUsPerRequest.toFixed(1)} system), `
+    `${total.toFixed(1)} µs CPU/request (${c.userUsPerRequest.toFixed(1)} user + `
+    + `${c.systemUsPerRequest.toFixed(1)} system), `
     + `${c.cores.toFixed(2)} cores, peak RSS ${formatBytes(c.peakRssBytes)} (anon ${formatBytes(c.peakAnonBytes)})`
   );
 }
@@ -51,7 +55,8 @@ export function renderSummary(r: RunReport): string {
       + `${r.errors > 0 ? `, ${formatCount(r.errors)} errors` : ''}`,
   );
   L.push(
-    `  Transfer   in ${formatBytes(c.bytesIn)} (${formatBytes(c.bytesIn / r.durationS)}/s), out ${formatBytes(c.bytesOut)} (${formatBytes(c.bytesOut / r.durationS)}/s)`,
+    `  Transfer   in ${formatBytes(c.bytesIn)} (${formatBytes(c.bytesIn / r.durationS)}/s), out `
+      + `${formatBytes(c.bytesOut)} (${formatBytes(c.bytesOut / r.durationS)}/s)`,
   );
   const l = r.latency;
   if (l.count > 0) {
@@ -65,10 +70,10 @@ export function renderSummary(r: RunReport): string {
     L.push('  Latency    no response');
   }
   const statuses = Object.entries(r.run.status).sort((a, b) => Number(a[0]) - Number(b[0]));
-  if (statuses.length > 0)
-    L.push(
-      `  Status     ${statuses.map(([s, n]) => `${s}: ${formatCount(n)}`).join(', ')}${r.non2xx3xx > 0 ? `  (${formatCount(r.non2xx3xx)} not 2xx/3xx)` : ''}`,
-    );
+  if (statuses.length > 0) {
+    const other = r.non2xx3xx > 0 ? `  (${formatCount(r.non2xx3xx)} not 2xx/3xx)` : '';
+    L.push(`  Status     ${statuses.map(([s, n]) => `${s}: ${formatCount(n)}`).join(', ')}${other}`);
+  }
   if (r.errors === 0) {
     L.push('  Errors     none');
   } else {
@@ -76,7 +81,8 @@ export function renderSummary(r: RunReport): string {
       .map((n, k) =>
         n === 0
           ? null
-          : `${ERROR_KIND_NAMES[k]} ${formatCount(n)}${r.run.firstErrors[k] ? ` (first: ${r.run.firstErrors[k]})` : ''}`,
+          : `${ERROR_KIND_NAMES[k]} `
+            + `${formatCount(n)}${r.run.firstErrors[k] ? ` (first: ${r.run.firstErrors[k]})` : ''}`,
       )
       .filter((x): x is string => x !== null);
     L.push(`  Errors     ${kinds.join('\n             ')}`);
@@ -90,7 +96,8 @@ export function renderSummary(r: RunReport): string {
     const o = r.openLoop;
     L.push(
       `  Schedule   asked ${formatRate(o.askedRate)} req/s, achieved ${formatRate(o.achievedRate)} req/s; `
-        + `send lag mean ${formatMicros(o.lagMeanUs)}, max ${formatMicros(o.lagMaxUs)}; ${formatCount(o.lateBusy)} sent late behind a busy connection`,
+        + (`send lag mean ${formatMicros(o.lagMeanUs)}, max ${formatMicros(o.lagMaxUs)}; `
+          + `${formatCount(o.lateBusy)} sent late behind a busy connection`),
     );
   }
   if (r.fcgi !== null) {
@@ -150,9 +157,8 @@ export function renderCompare(c: CompareReport): string {
     [0, 'A'],
     [1, 'B'],
   ] as const) {
-    L.push(
-      `  ${pad(name, 6)}${figures.map((f, i) => lpad(showFigure(f.key, c.medians[side][f.key] ?? null), widths[i]!)).join('')}`,
-    );
+    const cells = figures.map((f, i) => lpad(showFigure(f.key, c.medians[side][f.key] ?? null), widths[i]!));
+    L.push(`  ${pad(name, 6)}${cells.join('')}`);
   }
   L.push(`  ${pad('B/A', 6)}${figures.map((f, i) => lpad(showRatio(c.ratios[f.key] ?? null), widths[i]!)).join('')}`);
   L.push('', '  Medians over rounds; B/A: median of the round-by-round ratios (min–max).');

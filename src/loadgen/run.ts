@@ -88,7 +88,8 @@ export async function runSet(
     else if (mpxs === '1') depth = o.multiplex;
     else
       notes.push(
-        `--multiplex ${o.multiplex}: the app answered FCGI_MPXS_CONNS=${mpxs ?? '(no answer)'}; one request per connection`,
+        `--multiplex ${o.multiplex}: the app answered FCGI_MPXS_CONNS=${mpxs ?? '(no answer)'}; one request `
+          + `per connection`,
       );
   }
   const plans = buildThreadPlans(set, o, depth);
@@ -110,7 +111,8 @@ export async function runSet(
   for (const [s, c] of Object.entries(run.status)) if (Number(s) < 200 || Number(s) >= 400) non2xx3xx += c;
   if (run.preconnectFailed > 0)
     notes.push(
-      `${run.preconnectFailed} of ${run.preconnected + run.preconnectFailed} connections failed before the start (retried during the run)`,
+      `${run.preconnectFailed} of ${run.preconnected + run.preconnectFailed} connections failed before the `
+        + `start (retried during the run)`,
     );
 
   let openLoop: RunReport['openLoop'] = null;
@@ -129,7 +131,8 @@ export async function runSet(
     };
     if (run.lateBusy > sent * 0.01 && sent > 0) {
       notes.push(
-        `${run.lateBusy} requests waited for a busy connection past their due time (latency counted from the due time); more -c would keep the schedule`,
+        `${run.lateBusy} requests waited for a busy connection past their due time (latency counted from the `
+          + `due time); more -c would keep the schedule`,
       );
     }
   }

@@ -56,7 +56,8 @@ export function lineChart(spec: LineChartSpec): string {
   const ys = (y: number): number => top + ph - (y / yTop) * ph;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" `
+      + `font-family="sans-serif" font-size="11">`,
   );
   out.push(`<text x="${left}" y="18" font-size="14" font-weight="bold">${esc(spec.title)}</text>`);
   for (let v = 0; v <= yTop + step / 2; v += step) {
@@ -124,7 +125,8 @@ export function barChart(
   const slot = pw / n;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" `
+      + `font-family="sans-serif" font-size="11">`,
   );
   out.push(`<text x="${left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`);
   for (let v = 0; v <= yTop + step / 2; v += step) {
@@ -151,7 +153,8 @@ export function barChart(
     const x = left + slot * b.x + slot * 0.1 + i * bw;
     const h = (b.value / yTop) * ph;
     out.push(
-      `<rect x="${fmt(x)}" y="${fmt(top + ph - h)}" width="${fmt(Math.max(0.5, bw - 1))}" height="${fmt(h)}" fill="${b.color}"><title>${esc(b.title)}</title></rect>`,
+      `<rect x="${fmt(x)}" y="${fmt(top + ph - h)}" width="${fmt(Math.max(0.5, bw - 1))}" height="${fmt(h)}" `
+        + `fill="${b.color}"><title>${esc(b.title)}</title></rect>`,
     );
   }
   out.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);

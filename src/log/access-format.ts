@@ -343,9 +343,9 @@ function constantText(t: Extract<LogToken, { kind: 'field' }>, host: FormatHost)
 
 /**
  * Compiles a format string (already checked by config/) or the json marker (`suffix`, the
- * log's newline, goes into the last text): adjacent
- * literal text and per-thread constants merge into one string, so a line is the fields'
- * writers with the texts between them, e.g. combined = [h, ' - - ', t, ' "', r, '" ', s, ' ', b, ' "', i, '" "', i, '"'].
+ * log's newline, goes into the last text): adjacent literal text and per-thread constants
+ * merge into one string, so a line is the fields' writers with the texts between them, e.g.
+ * combined = [h, ' - - ', t, ' "', r, '" ', s, ' ', b, ' "', i, '" "', i, '"'].
  */
 export function compileAccessFormat(format: string, host: FormatHost, suffix = ''): AccessFormatter {
   if (format === JSON_FORMAT) {

@@ -55,7 +55,9 @@ export function strftime(fmt: string, d: Date): string {
         out += MONTHS_LONG[d.getMonth()];
         break;
       case 'c':
-        out += `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
+        out +=
+          `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} `
+          + `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
         break;
       case 'C':
         out += p2(Math.floor(d.getFullYear() / 100));
@@ -106,7 +108,9 @@ export function strftime(fmt: string, d: Date): string {
         out += d.getHours() < 12 ? 'AM' : 'PM';
         break;
       case 'r':
-        out += `${p2(((d.getHours() + 11) % 12) + 1)}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
+        out +=
+          `${p2(((d.getHours() + 11) % 12) + 1)}:${p2(d.getMinutes())}:${p2(d.getSeconds())} `
+          + `${d.getHours() < 12 ? 'AM' : 'PM'}`;
         break;
       case 'R':
         out += `${p2(d.getHours())}:${p2(d.getMinutes())}`;

@@ -82,7 +82,8 @@ abstract class Output {
     if (this.dropping) return;
     this.dropping = true;
     this.hub.warn(
-      `FCGATE_LOG_DROPPED log=${this.key} lines=${lines} cause="${why.replace(/"/g, "'")}" (counted in fcgate_log_lines_dropped_total; one warning until writes succeed again)`,
+      `FCGATE_LOG_DROPPED log=${this.key} lines=${lines} cause="${why.replace(/"/g, "'")}" (counted in `
+        + `fcgate_log_lines_dropped_total; one warning until writes succeed again)`,
     );
   }
 
@@ -183,7 +184,8 @@ class FdOutput extends Output {
       fd = openLogFile(this.path);
     } catch (err) {
       this.hub.warn(
-        `FCGATE_LOG_ERROR log=${this.key} cause="reopen failed: ${(err as Error).message.replace(/"/g, "'")}" (still writing to the old file)`,
+        `FCGATE_LOG_ERROR log=${this.key} cause="reopen failed: `
+          + `${(err as Error).message.replace(/"/g, "'")}" (still writing to the old file)`,
       );
       return;
     }
@@ -257,7 +259,8 @@ class PipeOutput extends Output {
       const wait = this.delay;
       this.delay = Math.min(this.delay * 2, 30_000);
       this.hub.warn(
-        `FCGATE_LOG_PIPE log=${this.key} cause="the piped log command exited (${signal ?? `status ${code}`})" restart_in_ms=${wait}`,
+        `FCGATE_LOG_PIPE log=${this.key} cause="the piped log command exited `
+          + `(${signal ?? `status ${code}`})" restart_in_ms=${wait}`,
       );
       this.timer = setTimeout(() => {
         this.timer = null;

@@ -35,7 +35,10 @@ export const Header = {
 const HEADER_GAUGES = 8;
 export const HEADER_CELLS = 16;
 
-/** Status codes 100..599 each have a cell; anything else is counted as 599+1 = "other" (never happens: statuses are checked). */
+/**
+ * Status codes 100..599 each have a cell; anything else is counted as 599+1 = "other"
+ * (never happens: statuses are checked).
+ */
 export const STATUS_MIN = 100;
 export const STATUS_SLOTS = 500;
 

@@ -49,7 +49,10 @@ export interface ObserverHost {
   trustRequestId?: (snap: RequestSnapshot) => boolean;
   /** ServerName fallback for %v (this machine's host name). */
   hostName: string;
-  /** Log batches leave at the latest this long after their first line (FCGATE_LOG_FLUSH_MS; 0: each event-loop turn). */
+  /**
+   * Log batches leave at the latest this long after their first line (FCGATE_LOG_FLUSH_MS;
+   * 0: each event-loop turn).
+   */
   flushMs?: number;
   /** false (FCGATE_METRICS=0): end() counts nothing into the slab. */
   metrics?: boolean;

@@ -17,7 +17,10 @@ export interface RecordSink {
   onBeginRequest(id: number, role: number, flags: number): void;
   onAbortRequest(id: number): void;
   onEndRequest(id: number, appStatus: number, protocolStatus: number): void;
-  /** A whole management record (request id 0): GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE, or an unknown type (app side). */
+  /**
+   * A whole management record (request id 0): GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE,
+   * or an unknown type (app side).
+   */
   onManagement(type: number, content: Buffer): void;
   /** Whether `id` names a request in progress; records for other ids are a protocol error. */
   knowsRequest(id: number): boolean;

@@ -202,7 +202,7 @@ test('--version: fcgate, Node.js and the uWebSockets.js build', () => {
   // The build that serves (uws.ts: the newest that loads here), its binary, limits, and why another was not used.
   assert.match(
     lines[2]!,
-    /^uWebSockets\.js: (uwebsockets|@btc-vision\/uwebsockets\.js)@\d+\.\d+\.\d+ \(upstream [0-9a-f]{40}\), selection auto$/,
+    /^uWebSockets\.js: (uwebsockets|@btc-vision\/uwebsockets\.js)@\d+\.\d+\.\d+ \(upstream [0-9a-f]{40}\), selection/,
   );
   assert.match(lines[3]!, /^ {2}binary \S+uws_\w+\.node sha256 [0-9a-f]{64}$/);
   assert.ok(lines.some((l) => l.startsWith('  known limits: ')));

@@ -57,7 +57,8 @@ test('Redirect: the rest of the path is appended (escaped), the query kept, URL-
   assert.deepEqual(matchRedirect(r, '/docs/x', base), [302, 'http://www.example.com:8080/manual/x']);
   assert.equal(matchRedirect(r, '/oldies', base), null);
   const m = [parseRedirect(['^/p/(\\d+)$', 'https://x/post?id=$1'], true, false, null, 'f', 3)];
-  assert.deepEqual(matchRedirect(m, '/p/42', { ...base, query: 'y=2' }), [302, 'https://x/post?id=42']); // target has a query: kept as is
+  // The target has a query: it is kept as is.
+  assert.deepEqual(matchRedirect(m, '/p/42', { ...base, query: 'y=2' }), [302, 'https://x/post?id=42']);
   const gone = [parseRedirect(['gone', '/old'], false, false, null, 'f', 4)];
   assert.deepEqual(matchRedirect(gone, '/old/x', base), [410, null]);
 });

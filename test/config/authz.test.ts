@@ -27,7 +27,8 @@ test('providers: all, ip (several networks), local, method, env; no Require at a
   assert.equal(authorize(any(R('ip 10.0.0.0/8 192.0.2.7')), req('192.0.2.8')), false);
   assert.equal(authorize(any(R('local')), req('127.0.0.9')), true);
   assert.equal(authorize(any(R('local')), req('::1')), true);
-  assert.equal(authorize(any(R('local')), req('192.0.2.5', 'GET', {}, '192.0.2.5')), true); // same as the server address
+  // The same address as the server's.
+  assert.equal(authorize(any(R('local')), req('192.0.2.5', 'GET', {}, '192.0.2.5')), true);
   assert.equal(authorize(any(R('local')), req('192.0.2.5')), false);
   assert.equal(authorize(any(R('method GET HEAD')), req('1.2.3.4', 'HEAD')), true);
   assert.equal(authorize(any(R('method GET HEAD')), req('1.2.3.4', 'POST')), false);

@@ -97,7 +97,8 @@ test('ProxyPass order is kept (first match wins); exclusions; ProxyPassMatch', (
   const cfg = parseConfig(
     [
       'ProxyPass /app/static/ !',
-      'ProxyPass /app/ fcgi://127.0.0.1:9000/ enablereuse=on max=4 timeout=30 connectiontimeout=2 acquire=100 ttl=5 flushpackets=on flushwait=50',
+      'ProxyPass /app/ fcgi://127.0.0.1:9000/ enablereuse=on max=4 timeout=30 connectiontimeout=2 '
+        + 'acquire=100 ttl=5 flushpackets=on flushwait=50',
       'ProxyPassMatch "^/ppm/(.*\\.php(/.*)?)$" "fcgi://localhost:4000/var/www/app/$1"',
       'ProxyPassMatch ^/nomatch/ !',
       '',
@@ -128,7 +129,8 @@ test('two ProxyPass lines to one worker share one settings object; later keys wa
   assert.equal(cfg.workers.size, 1);
   assert.equal(cfg.routes[0]!.worker!.max, null);
   assert.deepEqual(cfg.warnings, [
-    'fcgate.conf:2: ProxyPass: ignoring max=3: worker fcgi://h:1 is already defined and shared (set its keys on its first ProxyPass or with ProxySet in <Proxy>)',
+    'fcgate.conf:2: ProxyPass: ignoring max=3: worker fcgi://h:1 is already defined and shared (set its keys '
+      + 'on its first ProxyPass or with ProxySet in <Proxy>)',
   ]);
 });
 
@@ -157,7 +159,8 @@ test('balancer: ProxySet keys, member keys, ProxySet defaults, outside forms', (
       '<Proxy "balancer://c">',
       '  BalancerMember fcgi://10.0.0.1:9000/base loadfactor=3 route=a status=+H',
       '  BalancerMember "unix:/run/a.sock|fcgi://localhost/" lbset=1 retry=5 ttl=9',
-      '  ProxySet lbmethod=bybusyness maxattempts=2 nofailover=On failonstatus=500,502 failontimeout=On forcerecovery=Off timeout=3 disablereuse=on',
+      '  ProxySet lbmethod=bybusyness maxattempts=2 nofailover=On failonstatus=500,502 failontimeout=On '
+        + 'forcerecovery=Off timeout=3 disablereuse=on',
       '</Proxy>',
       'BalancerMember balancer://c fcgi://10.0.0.2:9000 loadfactor=1',
       'ProxySet balancer://c max=9',
@@ -327,7 +330,8 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('ProxyPass /a/ fcgi://h/ max=x\n', 'fcgate.conf:1: ProxyPass: max: expected a whole number >= 1, got "x"');
   fails(
     'ProxyPass /a/ fcgi://h/ timeout=1.5\n',
-    'fcgate.conf:1: ProxyPass: timeout: expected a duration (a whole number, optionally with ms, s, mi or h), got "1.5"',
+    'fcgate.conf:1: ProxyPass: timeout: expected a duration (a whole number, optionally with ms, s, mi or '
+      + 'h), got "1.5"',
   );
   fails('ProxyPass /a/ fcgi://h/ nocanon=on\n', 'fcgate.conf:1: ProxyPass: unknown worker key "nocanon"');
   fails('ProxyPass /a/ ! max=1\n', 'fcgate.conf:1: ProxyPass: "!" takes no key=value parameters');
@@ -372,7 +376,8 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('Listen 443 spdy\n', 'fcgate.conf:1: Listen: protocol "spdy" is not supported (http or https)');
   fails(
     'Listen 443 https\n',
-    'fcgate.conf:1: Listen *:443 https: the main server has no "SSLEngine on" (write "Listen … http" for plain HTTP on that port)',
+    'fcgate.conf:1: Listen *:443 https: the main server has no "SSLEngine on" (write "Listen … http" for '
+      + 'plain HTTP on that port)',
   );
   fails('ServerName\n', 'fcgate.conf:1: ServerName: takes one argument, [scheme://]name[:port]');
   fails('DocumentRoot\n', 'fcgate.conf:1: DocumentRoot: takes one argument, a directory');
@@ -394,16 +399,19 @@ test('error messages: file, line, directive, what is wrong', () => {
   );
   fails(
     `ProxyFCGISetEnvIf "reqenv('X') ==" A\n`,
-    `fcgate.conf:1: ProxyFCGISetEnvIf: expected a string, %{…}, $N or a function call, found end of expression in "reqenv('X') =="`,
+    `fcgate.conf:1: ProxyFCGISetEnvIf: expected a string, %{…}, $N or a function call, found end of `
+      + `expression in "reqenv('X') =="`,
   );
   fails('ProxyFCGISetEnvIf "true" !A b\n', 'fcgate.conf:1: ProxyFCGISetEnvIf: !A takes no value');
   fails(
     'SetHandler php-script\n',
-    'fcgate.conf:1: SetHandler: only "proxy:fcgi://…", "proxy:unix:…|fcgi://…", "proxy:balancer://…" and none are supported, got "php-script"',
+    'fcgate.conf:1: SetHandler: only "proxy:fcgi://…", "proxy:unix:…|fcgi://…", "proxy:balancer://…" and '
+      + 'none are supported, got "php-script"',
   );
   fails(
     'SetHandler proxy:http://h/\n',
-    'fcgate.conf:1: SetHandler: http://h/: scheme "http" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)',
+    'fcgate.conf:1: SetHandler: http://h/: scheme "http" is not supported (fcgi://, unix:…|fcgi:// and '
+      + 'balancer:// are)',
   );
   fails(
     '<Location /a>\nListen 80\n</Location>\n',
@@ -429,7 +437,8 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('<Directory>\n</Directory>\n', 'fcgate.conf:1: <Directory>: expected one argument');
   fails(
     '<VirtualHost www.example.com:80>\n</VirtualHost>\n',
-    'fcgate.conf:1: <VirtualHost>: "www.example.com:80": give an IP address or *, not a host name (Apache would resolve it with DNS at startup; use *:port and ServerName instead)',
+    'fcgate.conf:1: <VirtualHost>: "www.example.com:80": give an IP address or *, not a host name (Apache '
+      + 'would resolve it with DNS at startup; use *:port and ServerName instead)',
   );
   fails(
     '<VirtualHost *:80>\n<VirtualHost *:81>\n</VirtualHost>\n</VirtualHost>\n',
@@ -451,7 +460,8 @@ test('error messages: file, line, directive, what is wrong', () => {
   );
   fails(
     '<Directory /a>\nRequire valid-user\n</Directory>\n',
-    'fcgate.conf:2: Require: "valid-user": authentication is not implemented in fcgate (let the application authenticate, with CGIPassAuth On to pass the Authorization header)',
+    'fcgate.conf:2: Require: "valid-user": authentication is not implemented in fcgate (let the application '
+      + 'authenticate, with CGIPassAuth On to pass the Authorization header)',
   );
   fails(
     'Require all granted\n',
@@ -460,7 +470,8 @@ test('error messages: file, line, directive, what is wrong', () => {
   fails('AllowOverride None\n', 'fcgate.conf:1: AllowOverride: only allowed inside <Directory>');
   fails(
     '<Proxy fcgi://h/>\nSetHandler none\n</Proxy>\n',
-    'fcgate.conf:2: SetHandler: not allowed inside <Proxy> (allowed: the top level, <VirtualHost>, <Directory>, <Files>, <Location>)',
+    'fcgate.conf:2: SetHandler: not allowed inside <Proxy> (allowed: the top level, <VirtualHost>, '
+      + '<Directory>, <Files>, <Location>)',
   );
   fails('LoadModule x\n', 'fcgate.conf:1: LoadModule: expected a module name and a file');
   fails(

@@ -157,7 +157,7 @@ describe('several sites', () => {
     assert.equal(r.resolved.worker!.name, 'fcgi://127.0.0.1:9000');
   });
 
-  test('Alias: files outside the DocumentRoot, PHP through the vhost handler, CONTEXT_* as Apache; an alias to a file', () => {
+  test('Alias: files outside the DocumentRoot, PHP via the vhost handler, CONTEXT_* as Apache; to a file', () => {
     const r = resolve(cfg, snap('/blog/wp-login.php?x=1', 'b.example'));
     assert.ok(r.kind === 'proxy', kindOf(r));
     assert.equal(r.resolved.targetPath, `${T}/wp/wp-login.php`);
@@ -172,7 +172,7 @@ describe('several sites', () => {
     assert.equal(kindOf(resolve(cfg, snap('/blogx', 'b.example'))), 'not-found');
   });
 
-  test('FallbackResource: a file that does not exist goes to the front controller; SCRIPT_NAME is the controller', () => {
+  test('FallbackResource: a missing file goes to the front controller, which is SCRIPT_NAME', () => {
     const r = resolve(cfg, snap('/blog/2024/05/hello-world/', 'b.example'));
     assert.ok(r.kind === 'proxy', kindOf(r));
     assert.equal(r.resolved.targetPath, `${T}/wp/index.php`);
@@ -234,7 +234,7 @@ describe('safe static defaults (issue 9 item 8)', () => {
     assert.equal(kindOf(resolve(granted, snap('/.htaccess'))), `static ${T}/a/.htaccess`);
   });
 
-  test('symbolic links by default: inside the tree followed; to /etc/passwd or out of the tree refused (403); dangling 404', () => {
+  test('symbolic links by default: inside the tree followed, out of it refused (403), dangling 404', () => {
     const cfg = at(`DocumentRoot ${T}/a\n`);
     assert.equal(kindOf(resolve(cfg, snap('/dangling.html'))), 'not-found');
     assert.equal(kindOf(resolve(cfg, snap('/home.html'))), `static ${T}/a/home.html`);
@@ -243,7 +243,7 @@ describe('safe static defaults (issue 9 item 8)', () => {
     assert.equal(kindOf(resolve(cfg, snap('/out/'))), 'forbidden symlink');
   });
 
-  test('Options FollowSymLinks follows any link; None and -FollowSymLinks none; the Directory of the link decides', () => {
+  test("FollowSymLinks follows any link, None and -FollowSymLinks none; the link's Directory decides", () => {
     assert.equal(
       kindOf(
         resolve(at(`DocumentRoot ${T}/a\n<Directory ${T}/a>\nOptions FollowSymLinks\n</Directory>\n`), snap('/pw')),

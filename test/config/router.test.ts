@@ -238,7 +238,7 @@ test('§3 handler form + GENERIC; env merge order server < Directory < Files < L
   assert.equal(r.env.get('FROM_DIR'), 'overridden-by-location');
 });
 
-test('§3 handler notes: missing .php still proxied, case-sensitive FilesMatch, %74est.php, static, directory 404', () => {
+test('§3 handler: missing .php proxied, case-sensitive FilesMatch, %74est.php, static, directory 404', () => {
   const missing = proxied(resolve(cfg, snap('/sh/nosuch.php/extra')));
   assert.equal(missing.targetPath, `${DOCROOT}/sh/nosuch.php`);
   assert.equal(missing.scriptName, '/sh/nosuch.php');
@@ -330,7 +330,7 @@ test('no DocumentRoot: unmatched requests have no route; ProxyPass still works',
   assert.equal(r.documentRoot, '');
 });
 
-test('SetEnvIf attributes, captures, negation, NoCase, header regex, BrowserMatch, SetEnv after SetEnvIf, UnsetEnv', () => {
+test('SetEnvIf attributes, captures, negation, NoCase, header regex, BrowserMatch, SetEnv, UnsetEnv', () => {
   const c = parseConfig(
     [
       'ProxyPass / fcgi://h:1/',

@@ -56,7 +56,8 @@ export async function startMember(name: string, port = 0): Promise<TestMember> {
       if (res.finished) return;
       m.served++;
       res.writeHead(m.status, { 'Content-Type': 'text/plain' });
-      const text = `${name}\n${req.param('BALANCER_NAME')}\n${req.param('BALANCER_WORKER_NAME')}\n${req.param('BALANCER_WORKER_ROUTE')}\n${bodyBytes}\n`;
+      const params = ['BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE'].map((n) => req.param(n));
+      const text = `${[name, ...params, bodyBytes].join('\n')}\n`;
       const pad = /[?&]pad=(\d+)/.exec(uri);
       res.write(pad === null ? text : text.padEnd(Number(pad[1]), '.'));
       res.end();
@@ -68,7 +69,10 @@ export async function startMember(name: string, port = 0): Promise<TestMember> {
   return m;
 }
 
-/** Body of a member's answer: [member name, BALANCER_NAME, BALANCER_WORKER_NAME, BALANCER_WORKER_ROUTE, request body bytes]. */
+/**
+ * Body of a member's answer: [member name, BALANCER_NAME, BALANCER_WORKER_NAME,
+ * BALANCER_WORKER_ROUTE, request body bytes].
+ */
 export async function ask(url: string, init?: RequestInit): Promise<{ status: number; lines: string[] }> {
   const r = await fetch(url, init);
   const text = await r.text();

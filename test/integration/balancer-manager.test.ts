@@ -75,7 +75,8 @@ test('the JSON API changes a member for every request at once; Host, Origin and 
   assert.equal((await post({ action: 'drain', csrf: control.csrf }, { Origin: 'http://evil.example' })).status, 403);
   assert.equal((await post({ action: 'explode', csrf: control.csrf })).status, 400);
   assert.equal((await post({ action: 'loadfactor', loadfactor: 101, csrf: control.csrf })).status, 400);
-  // DNS rebinding: a page on attacker.example resolved to 127.0.0.1 sends its own Host (fetch can't set Host: node:http can).
+  // DNS rebinding: a page on attacker.example resolved to 127.0.0.1 sends its own Host (fetch
+  // cannot set Host: node:http can).
   const rebinding = await new Promise<number>((resolve, reject) => {
     httpGet(
       { host: '127.0.0.1', port, path: '/api/balancers', headers: { Host: `attacker.example:${port}` } },
@@ -108,7 +109,7 @@ test('the JSON API changes a member for every request at once; Host, Origin and 
   void a;
 });
 
-test('the manager never becomes an open door: non-loopback needs a token; with one, every request needs it', async (t) => {
+test('no open door: a non-loopback manager needs a token, and then every request needs it', async (t) => {
   const { gw } = await cluster(t);
   const source = gw.adminSource();
   assert.throws(
@@ -186,7 +187,7 @@ test('the manager never becomes an open door: non-loopback needs a token; with o
   assert.equal((await fetch(`http://127.0.0.1:${otherPort}/`, { headers: { Cookie: session } })).status, 401);
 });
 
-test('issue 9 item 13: the admin listener works on IPv6 addresses other than ::1 (no URL parsing of the Host)', async (t) => {
+test('issue 9 item 13: the admin listener on IPv6 addresses other than ::1 (Host not parsed as a URL)', async (t) => {
   const { gw } = await cluster(t);
   const token = 'a-long-enough-secret-token';
   // "::" is not loopback: it needs the token, and the Host a client sends is whatever address it used.

@@ -132,7 +132,7 @@ const rotateSkip =
   || (isRoot || process.env['CI'] ? false : 'the snippet rotates as www-data: needs root');
 
 describe('contrib/fcgate.logrotate', { skip: rotateSkip }, () => {
-  test('logrotate rotates /var/log/fcgate/*.log as www-data, and SIGUSR1 reaches fcgate through its PidFile', async () => {
+  test('logrotate rotates /var/log/fcgate/*.log as www-data; SIGUSR1 reaches fcgate through its PidFile', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fcgate-logrotate-'));
     chmodSync(dir, 0o755);
     const logs = join(dir, 'log');
@@ -204,7 +204,7 @@ const capsSkip =
   skipUnlessFound('setpriv', setpriv !== null) || (isRoot || process.env['CI'] ? false : 'setpriv needs root');
 
 describe("the unit's privilege model: www-data with CAP_NET_BIND_SERVICE only", { skip: capsSkip }, () => {
-  test('binds a port below 1024 as www-data; a replaced serving thread listens again (nothing was dropped)', async () => {
+  test('binds a port below 1024 as www-data; a replaced serving thread listens again (nothing dropped)', async () => {
     const low = await freeLowPort();
     assert.ok(low !== null, 'a free port in 901..1023 on 127.0.0.1');
     const { proc: demo, port: app } = await startApp();

@@ -14,12 +14,13 @@ function appBytesRead(p: Pair): number {
   return n;
 }
 
-test('client aborts mid-upload (requestbuffering=off): the backend connection is reset, the app sees it, the gateway keeps serving', async (t) => {
+test('a client aborts mid-upload (requestbuffering=off): the app sees a reset, the gateway serves on', async (t) => {
   // Streamed bodies (requestbuffering=off); buffered ones never reach the app half-sent
-  // (real-clients-upload.test.ts). The app buffers all the STDIN it gets (never pauses its socket): a paused Node socket
-  // that gets a reset with unread bytes reports a plain end, and the demo app takes an end
-  // in the middle of a request's STDIN as a half-close and waits for the rest forever
-  // (src/app/responder-connection.ts onPeerEnd; reported). This test is about what the gateway sends.
+  // (real-clients-upload.test.ts). The app buffers all the STDIN it gets (never pauses its
+  // socket): a paused Node socket that gets a reset with unread bytes reports a plain end,
+  // and the demo app takes an end in the middle of a request's STDIN as a half-close and
+  // waits for the rest forever (src/app/responder-connection.ts onPeerEnd; reported). This
+  // test is about what the gateway sends.
   const p = await startPair({
     app: { server: { stdinBufferBytes: 64 * 1024 * 1024 } },
     config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ requestbuffering=off\n`,
@@ -56,7 +57,7 @@ test('client aborts mid-upload (requestbuffering=off): the backend connection is
   assert.equal((JSON.parse(r.body.toString()) as { length: number }).length, 5);
 });
 
-test('client aborts a chunked upload mid-way (spooling): nothing reaches the app, the gateway keeps serving', async (t) => {
+test('a chunked upload aborted mid-way (spooling): nothing reaches the app, the gateway keeps serving', async (t) => {
   const p = await startPair({ tuning: { FCGATE_SPOOL_MEMORY: 4096 } });
   t.after(() => p.stop());
   const sock = await connectTo(p.gw.port);
@@ -70,7 +71,7 @@ test('client aborts a chunked upload mid-way (spooling): nothing reaches the app
   assert.equal((await request(p.gw.base, '/hello')).status, 200);
 });
 
-test('client aborts mid-download of /bytes?n=100000000: the backend connection is closed, the gateway keeps serving', async (t) => {
+test('a client aborts a 100 MB download: the backend connection closes, the gateway keeps serving', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
   for (let round = 0; round < 3; round++) {

@@ -167,7 +167,7 @@ async function stallingDownload(
   }
 }
 
-test('flushpackets=on flushwait=5 to a stalling client: 64 MiB, every byte, nothing lost while uWS holds earlier bytes', async (t) => {
+test('flushpackets=on flushwait=5 to a stalling client: 64 MiB, nothing lost while uWS holds bytes back', async (t) => {
   const p = await startPair({
     config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ flushpackets=on flushwait=5\n`,
   });
@@ -185,7 +185,7 @@ test('flushpackets=on flushwait=5 to a stalling client: 64 MiB, every byte, noth
   assert.equal(r.pauses, 3);
 });
 
-test('512 MiB to a client that stalls for ~2 s at a time: every byte right, the gateway process stays under 150 MB RSS', async (t) => {
+test('512 MiB to a client that stalls ~2 s at a time: every byte right, the gateway under 150 MB RSS', async (t) => {
   const app = await startDemoApp({ listen: '127.0.0.1:0' });
   const appPort = (app.address as { port: number }).port;
   const port = await freePort();

@@ -24,7 +24,7 @@ test('backend down: 503 and exactly one FCGATE_CONNECT_FAILED line naming the ba
   assert.equal((await request(gw.base, '/app/hello')).status, 503);
 });
 
-test('a backend slower than the worker timeout=1: 504 after ~1 s, FCGATE_HEADER_TIMEOUT, connection closed', async (t) => {
+test('a backend slower than timeout=1: 504 after ~1 s, FCGATE_HEADER_TIMEOUT, connection closed', async (t) => {
   const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ timeout=1\n` });
   t.after(() => p.stop());
   const started = Date.now();
@@ -47,7 +47,7 @@ test('a backend slower than the worker timeout=1: 504 after ~1 s, FCGATE_HEADER_
   assert.equal(ok.status, 200);
 });
 
-test('/test/die-mid-response: the head goes out, then the connection closes (Content-Length short), one log line', async (t) => {
+test('/test/die-mid-response: head sent, then the connection closes (Content-Length short), one line', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
   const r = await rawRequest(p.gw.port, get('/test/die-mid-response?bytes=1000'));

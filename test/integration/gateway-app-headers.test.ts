@@ -107,7 +107,7 @@ test('/test/headers: Location /hello without Status is served internally; absolu
   assert.equal(withStatus.body.toString(), 'see');
 });
 
-test('a local redirect loop ends in 502 after FCGATE_REDIRECT_LIMIT redirects, one FCGATE_REDIRECT_LOOP line', async (t) => {
+test('a local redirect loop: 502 after FCGATE_REDIRECT_LIMIT redirects, one FCGATE_REDIRECT_LOOP line', async (t) => {
   let hits = 0;
   const loop = createFcgiServer((_req, res) => {
     hits++;

@@ -161,7 +161,8 @@ export function readResponse(
       if (res === null) {
         reject(
           new Error(
-            `connection closed before a response head (${buf.length} bytes: ${JSON.stringify(buf.subarray(0, 200).toString('latin1'))})`,
+            `connection closed before a response head (${buf.length} bytes: `
+              + `${JSON.stringify(buf.subarray(0, 200).toString('latin1'))})`,
           ),
         );
         return;
@@ -231,7 +232,8 @@ export function readResponse(
       cleanup();
       reject(
         new Error(
-          `no complete response within ${opts.timeoutMs ?? 10_000} ms; got ${JSON.stringify(buf.subarray(0, 300).toString('latin1'))}`,
+          `no complete response within ${opts.timeoutMs ?? 10_000} ms; got `
+            + `${JSON.stringify(buf.subarray(0, 300).toString('latin1'))}`,
         ),
       );
     }, opts.timeoutMs ?? 10_000);

@@ -78,7 +78,7 @@ test('FCGATE_QUEUE_LIMIT=2 with max=2: the overflow gets 503 with Retry-After, F
   assert.match(lines[0]!, new RegExp(`backend=${p.backend} req=\\S+ GET /slow`));
 });
 
-test('acquire=200: a request that cannot get a connection within 200 ms gets 503 FCGATE_BACKEND_OVERLOADED', async (t) => {
+test('acquire=200: no connection within 200 ms is a 503 FCGATE_BACKEND_OVERLOADED', async (t) => {
   const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1 acquire=200\n` });
   t.after(() => p.stop());
   const busy = request(p.gw.base, '/slow?ms=1000', { agent: p.agent });
@@ -119,7 +119,8 @@ for (const [keys, reuse] of [
   ['disablereuse=on', false],
   ['enablereuse=off', false],
 ] as const) {
-  test(`5 sequential requests with ${keys || 'default keys'}: ${reuse ? 'one backend connection, KEEP_CONN set' : 'five connections, KEEP_CONN 0'}`, async (t) => {
+  const expect = reuse ? 'one backend connection, KEEP_CONN set' : 'five connections, KEEP_CONN 0';
+  test(`5 sequential requests with ${keys || 'default keys'}: ${expect}`, async (t) => {
     const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n` });
     t.after(() => p.stop());
     const got = await fiveSequential(p);

@@ -82,7 +82,7 @@ test('Content-Length uploads of 0 B, 1 B, 65535 B, 65536 B and 10 MiB reach the 
   }
 });
 
-test('chunked uploads of 0 B, 100 KiB and 5 MiB are spooled (file past FCGATE_SPOOL_MEMORY) and arrive intact, with CONTENT_LENGTH', async (t) => {
+test('chunked uploads of 0 B, 100 KiB, 5 MiB are spooled (a file past FCGATE_SPOOL_MEMORY), whole', async (t) => {
   const p = await startPair({ tuning: { FCGATE_SPOOL_MEMORY: 16 * 1024 } });
   t.after(() => p.stop());
   for (const size of [0, 100 * 1024, 5 * 1024 * 1024]) {
@@ -131,7 +131,7 @@ test('FCGATE_MAX_BODY: 413 for a Content-Length over it and for a chunked body t
   assert.equal(after.status, 200);
 });
 
-test('a 1 GiB upload (exactly the default FCGATE_MAX_BODY), streamed with backpressure (requestbuffering=off): the app hashes the same SHA-256', async (t) => {
+test('a 1 GiB upload (the default FCGATE_MAX_BODY) streamed with backpressure: the app hashes the same', async (t) => {
   const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ requestbuffering=off\n` });
   t.after(() => p.stop());
   const size = 1024 * 1024 * 1024;

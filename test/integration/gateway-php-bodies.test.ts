@@ -166,7 +166,7 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
     assert.equal(r.env.body_sha256, sha256(small));
   });
 
-  test('chunked upload of 10 MiB through the spool (memory, then a temp file); the connection serves the next request', async (t) => {
+  test('a chunked 10 MiB upload spooled (memory, then a temp file); the connection serves the next one', async (t) => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     t.after(() => agent.destroy());
     const pieces: Buffer[] = [];

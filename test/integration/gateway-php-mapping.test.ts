@@ -87,7 +87,7 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     }
   };
 
-  test('ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:PORT/DOCROOT/" enablereuse=on: URL appended', async (t) => {
+  test('ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:PORT/DOCROOT/" reuse: URL appended', async (t) => {
     t.after(stopGateway);
     const base = await start(
       `ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:${tcp.port}${D}/" enablereuse=on`,
@@ -120,7 +120,7 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     assert.equal(st?.opened, 1, JSON.stringify(st));
   });
 
-  test('ProxyPass "/myapp/" "fcgi://localhost:PORT/" enablereuse=on: one connection for sequential requests', async (t) => {
+  test('ProxyPass "/myapp/" "fcgi://localhost:PORT/" enablereuse=on: one connection, requests in turn', async (t) => {
     t.after(stopGateway);
     const base = await start(`ProxyPass "/myapp/" "fcgi://localhost:${tcp.port}/" enablereuse=on`);
     for (let i = 0; i < 5; i++) {
@@ -138,7 +138,7 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     assert.equal(st?.reused, 4);
   });
 
-  test('ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:SOCK|fcgi://localhost/DOCROOT/": over the unix socket', async (t) => {
+  test('ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:SOCK|fcgi://localhost/DOCROOT/": unix socket', async (t) => {
     t.after(stopGateway);
     const base = await start(`ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:${unix.socketPath}|fcgi://localhost${D}/"`);
     const s = await seen(`${base}/sub/env.php/x/y?b`);
@@ -267,7 +267,7 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     assert.equal(s.server['NEVER_SET'], undefined);
   });
 
-  test('ProxyFCGISetEnvIf "reqenv(\'PATH_TRANSLATED\') =~ m|(/.*prefix)(\\d+)(.*)|" PATH_TRANSLATED "$1$3"', async (t) => {
+  test(`the manual's ProxyFCGISetEnvIf example: PATH_TRANSLATED =~ m|(/.*prefix)(\\d+)(.*)| → "$1$3"`, async (t) => {
     t.after(stopGateway);
     const base = await start(
       [

@@ -62,7 +62,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     await Promise.all([a?.stop(), b?.stop()]);
   });
 
-  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/: the script by its path, SCRIPT_NAME whole, no PATH_INFO sent; one reused connection', async (t) => {
+  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/: script by path, whole SCRIPT_NAME, no PATH_INFO', async (t) => {
     const gw = await startGateway(`ProxyPass /mon_appli/ fcgi://localhost:${a.port}/\n`);
     t.after(() => gw.stop());
 
@@ -101,7 +101,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(st.reused, 5);
   });
 
-  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/ disablereuse=on: same CGI view, one connection per request', async (t) => {
+  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/ disablereuse=on: same params, one connection each', async (t) => {
     const gw = await startGateway(`ProxyPass /mon_appli/ fcgi://localhost:${a.port}/ disablereuse=on\n`);
     t.after(() => gw.stop());
     for (let i = 0; i < 4; i++) {
@@ -118,7 +118,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(st.reused, 0);
   });
 
-  test('ProxyPass /myapp/ balancer://myappcluster/ with two BalancerMembers: byrequests alternates a, b, a, b', async (t) => {
+  test('ProxyPass /myapp/ balancer://myappcluster/, two members: byrequests alternates a, b, a, b', async (t) => {
     const gw = await startGateway(
       [
         'ProxyPass /myapp/ balancer://myappcluster/',

@@ -159,7 +159,7 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     if (root !== '') rmSync(root, { recursive: true, force: true });
   });
 
-  test('the tree loads: two vhosts from sites-enabled, ${APACHE_LOG_DIR} expanded, log lines parsed with a warning', () => {
+  test('the tree loads: two vhosts from sites-enabled, ${APACHE_LOG_DIR} expanded, logs parsed, warned', () => {
     assert.deepEqual(
       config.vhosts.map((v) => v.names.map((n) => n.text)),
       [['a.example'], ['b.example', 'www.b.example']],
@@ -189,7 +189,7 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     assert.equal(css.type, 'text/css');
   });
 
-  test('site b: the Alias to WordPress with its own pool; CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT as Apache', async () => {
+  test('site b: the Alias to WordPress, its own pool; CONTEXT_PREFIX, CONTEXT_DOCUMENT_ROOT as Apache', async () => {
     const r = await send(port, 'b.example', '/blog/');
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json!.pool, 'b');
@@ -209,7 +209,7 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     assert.equal((await send(port, 'b.example', '/blog')).status, 301);
   });
 
-  test('pretty permalinks: FallbackResource hands a missing path (GET and POST) to index.php with the original REQUEST_URI', async () => {
+  test('pretty permalinks: FallbackResource sends a missing path to index.php, REQUEST_URI kept', async () => {
     const r = await send(port, 'b.example', '/blog/2024/05/hello-world/?replytocom=7');
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json!.file, `${root}/usr/share/wordpress/index.php`);

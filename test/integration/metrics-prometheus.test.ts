@@ -226,6 +226,7 @@ scrape_configs:
   assert.match(om.headers.get('content-type')!, /^application\/openmetrics-text; version=1\.0\.0/);
   assert.ok((await om.text()).endsWith('# EOF\n'));
   process.stderr.write(
-    `prometheus test: ${total} requests, client p99 ${(clientP99 * 1000).toFixed(1)} ms, histogram_quantile ${(q * 1000).toFixed(1)} ms, ${Date.now() - started} ms in all\n`,
+    `prometheus test: ${total} requests, client p99 ${(clientP99 * 1000).toFixed(1)} ms, histogram_quantile `
+      + `${(q * 1000).toFixed(1)} ms, ${Date.now() - started} ms in all\n`,
   );
 });

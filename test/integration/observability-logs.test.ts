@@ -126,19 +126,22 @@ LogLevel info
   assert.match(
     mine(id1),
     new RegExp(
-      `^127\\.0\\.0\\.1 "GET /app/hello\\?x=1 HTTP/1\\.1" 200 31 \\d+ "evil\\\\"  127\\.0\\.0\\.1 - - \\[01/Jan/2000\\] \\\\"GET /forged HTTP/1\\.1\\\\" 200 1 \\[0m" ${id1} ${id1} ${appName} /app/ -$`,
+      `^127\\.0\\.0\\.1 "GET /app/hello\\?x=1 HTTP/1\\.1" 200 31 \\d+ "evil\\\\"  127\\.0\\.0\\.1 - - `
+        + `\\[01/Jan/2000\\] \\\\"GET /forged HTTP/1\\.1\\\\" 200 1 \\[0m" ${id1} ${id1} ${appName} /app/ -$`,
     ),
   );
   assert.match(
     mine(id2),
     new RegExp(
-      `^127\\.0\\.0\\.1 "POST /app/echo HTTP/1\\.1" 200 \\d+ \\d+ "tab\\\\there \\\\"q\\\\"" ${id2} ${id2} ${appName} /app/ -$`,
+      `^127\\.0\\.0\\.1 "POST /app/echo HTTP/1\\.1" 200 \\d+ \\d+ "tab\\\\there \\\\"q\\\\"" ${id2} ${id2} `
+        + `${appName} /app/ -$`,
     ),
   );
   assert.match(
     mine(id5),
     new RegExp(
-      `^127\\.0\\.0\\.1 "GET /down/x HTTP/1\\.1" 503 \\d+ \\d+ "-" ${id5} ${id5} fcgi://127\\.0\\.0\\.1:${dead} /down/ FCGATE_CONNECT_FAILED$`,
+      `^127\\.0\\.0\\.1 "GET /down/x HTTP/1\\.1" 503 \\d+ \\d+ "-" ${id5} ${id5} `
+        + `fcgi://127\\.0\\.0\\.1:${dead} /down/ FCGATE_CONNECT_FAILED$`,
     ),
   );
   assert.equal(lines.filter((l) => l.includes('/app/quiet')).length, 0);
@@ -161,7 +164,9 @@ LogLevel info
   assert.ok(
     err.some((l) =>
       new RegExp(
-        `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z \\[proxy_fcgi:error\\] \\[pid \\d+:tid \\d+\\] FCGATE_CONNECT_FAILED backend=fcgi://127\\.0\\.0\\.1:${dead} req=${id5} GET /down/x cause="connect ECONNREFUSED`,
+        `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z \\[proxy_fcgi:error\\] \\[pid \\d+:tid \\d+\\] `
+          + `FCGATE_CONNECT_FAILED backend=fcgi://127\\.0\\.0\\.1:${dead} req=${id5} GET /down/x cause="connect `
+          + `ECONNREFUSED`,
       ).test(l),
     ),
     err.join('\n'),

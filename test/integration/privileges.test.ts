@@ -100,7 +100,7 @@ describe('User, Group, PidFile as root', { skip }, () => {
     return file;
   };
 
-  test('binds as root, then every thread serves as nobody; spool, reload and pid file work after the drop', async () => {
+  test('binds as root, every thread serves as nobody; spool, reload and pid file work after the drop', async () => {
     const port = await freePort();
     const pidFile = join(dir, 'run', 'fcgate.pid'); // its folder is created for nobody
     const conf = writeConf('nobody.conf', port, ['User nobody', `PidFile ${pidFile}`]);
@@ -151,7 +151,7 @@ describe('User, Group, PidFile as root', { skip }, () => {
     }
   });
 
-  test('a serving thread replaced after the drop cannot rejoin the port; the others keep serving (documented)', async () => {
+  test('a thread replaced after the drop cannot rejoin the port; the others keep serving (documented)', async () => {
     const port = await freePort();
     const conf = writeConf('crash.conf', port, ['User nobody']);
     const gw = startCli(['serve', '-c', conf], { FCGATE_THREADS: '2', FCGATE_ALLOW_ROOT: '', FCGATE_TEST_HOOKS: '1' });
@@ -173,7 +173,7 @@ describe('User, Group, PidFile as root', { skip }, () => {
     }
   });
 
-  test('root without User is refused before anything is opened (exit 2); FCGATE_ALLOW_ROOT=1 serves as root', async () => {
+  test('root without User is refused before anything opens (exit 2); FCGATE_ALLOW_ROOT=1 serves as root', async () => {
     const port = await freePort();
     const conf = writeConf('root.conf', port, []);
     const refused = startCli(['serve', '-c', conf], { FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '' });
@@ -200,7 +200,7 @@ describe('User, Group, PidFile as root', { skip }, () => {
     }
   });
 
-  test('a PidFile in a folder nobody cannot write: a warning at startup, emptied (not left stale) at exit', async () => {
+  test('a PidFile in a folder nobody cannot write: warned at startup, emptied (not left stale) at exit', async () => {
     const port = await freePort();
     const pidFile = join(dir, 'fcgate.pid'); // dir: root's, 0755
     const gw = startCli(['serve', '-c', writeConf('pid.conf', port, ['User nobody', `PidFile ${pidFile}`])], {
@@ -232,7 +232,7 @@ describe('User, Group, PidFile as root', { skip }, () => {
     }
   });
 
-  test('a spool directory nobody cannot write stops startup after the drop (exit 1), and the pid file goes', async () => {
+  test('a spool directory nobody cannot write stops startup after the drop (exit 1); the pid file goes', async () => {
     const port = await freePort();
     const spool = join(dir, 'root-only');
     mkdirSync(spool, { mode: 0o700 });

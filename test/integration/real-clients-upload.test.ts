@@ -117,7 +117,8 @@ for (const keys of CONFIGS) {
         const conn = await RawConnection.connect(pair.gw.port);
         try {
           await conn.send(
-            `POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`,
+            `POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n`
+              + `${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`,
           );
           // As curl does: wait for the 100 (uWS sends it at once), then send.
           await waitUntil(() => conn.socket.bytesRead > 0, 3000, '100 Continue');
@@ -167,13 +168,14 @@ describe('slow apps and slow clients', () => {
     await pair.stop();
   });
 
-  it('answers after 15 s reach the client (chunked body spooled to disk, and Content-Length), and an upload at 4 KB/s for 13 s is not cut', async () => {
+  it('answers after 15 s reach the client (spooled or Content-Length bodies); 4 KB/s for 13 s is not cut', async () => {
     const body = PatternBody.bytes(2_000_000);
     const slowApp = async (form: 'chunked' | 'length'): Promise<void> => {
       const conn = await RawConnection.connect(pair.gw.port);
       try {
         await conn.send(
-          `POST /echo?delay=15000 HTTP/1.1\r\nHost: t\r\n${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`,
+          `POST /echo?delay=15000 HTTP/1.1\r\nHost: `
+            + `t\r\n${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`,
         );
         await conn.send(form === 'length' ? body : chunked(body, 100_000));
         const out = await conn.read({ keepBody: true, timeoutMs: 30_000 });
@@ -215,7 +217,8 @@ describe('slow apps and slow clients', () => {
   });
 
   for (const keys of ['', 'requestbuffering=off']) {
-    it(`a client that stops sending gets 408 and the app never sees a short body as whole (${keys || 'buffered'})`, async () => {
+    const mode = keys || 'buffered';
+    it(`a client that stops sending gets 408; the app never sees a short body as whole (${mode})`, async () => {
       const p = await startPair({
         tuning: { FCGATE_BODY_TIMEOUT: 1000 },
         config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n`,

@@ -180,10 +180,11 @@ describe('answers that reach a client still sending (lingering, issue 9 §11)', 
   });
 
   for (const form of ['length', 'chunked'] as const) {
-    it(`413 for a ${form} body over FCGATE_MAX_BODY while the client goes on sending: the client reads the 413, no reset`, async () => {
+    it(`413 for a ${form} body over FCGATE_MAX_BODY while the client sends: it reads the 413, no reset`, async () => {
       const conn = await RawConnection.connect(gw.port);
       await conn.send(
-        `POST /big HTTP/1.1\r\nHost: x\r\n${form === 'length' ? 'Content-Length: 10000000000' : 'Transfer-Encoding: chunked'}\r\n\r\n`,
+        `POST /big HTTP/1.1\r\nHost: `
+          + `x\r\n${form === 'length' ? 'Content-Length: 10000000000' : 'Transfer-Encoding: chunked'}\r\n\r\n`,
       );
       const reading = conn.read({ keepBody: true, timeoutMs: 10_000 });
       const piece = Buffer.alloc(64 * 1024, 0x61);

@@ -14,7 +14,10 @@ import { waitUntil } from './gateway-app-kit.js';
 
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
 
-/** A TCP server that reads `resetAfter` bytes of what the gateway sends, then resets (or, with stall, just reads forever). */
+/**
+ * A TCP server that reads `resetAfter` bytes of what the gateway sends, then resets (or,
+ * with stall, just reads forever).
+ */
 async function badApp(
   mode: 'reset' | 'stall',
   resetAfter = 200_000,
@@ -65,7 +68,8 @@ async function post(port: number, path: string, chunked: Buffer, timeoutMs = 10_
 
 describe('spool files are closed on every path (issue 9 §2)', () => {
   for (const mode of ['reset', 'stall'] as const) {
-    it(`a 3 MB chunked body spooled to disk, the app ${mode === 'reset' ? 'resets during the replay → 502' : 'stalls → 504'}: no file stays open`, async () => {
+    const app502 = mode === 'reset' ? 'resets during the replay → 502' : 'stalls → 504';
+    it(`a 3 MB chunked body spooled to disk, the app ${app502}: no file stays open`, async () => {
       const app = await badApp(mode);
       const gw = await startTestGateway({
         config: `ProxyPass / fcgi://127.0.0.1:${app.port}/ timeout=1\n`,
@@ -145,7 +149,7 @@ describe('the process-wide spool shares (issue 9 §2, §6)', () => {
     }
   });
 
-  it('400 half-sent chunked bodies of ~1 MB: memory stays within FCGATE_SPOOL_MEMORY_TOTAL (the rest spills to disk) and is given back', async () => {
+  it('400 half-sent chunked bodies of ~1 MB: memory within FCGATE_SPOOL_MEMORY_TOTAL, then given back', async () => {
     const { SpoolAccount } = await import('../../src/front/spool.js');
     const account = new SpoolAccount(16 * 1024 * 1024, 8 * 1024 * 1024 * 1024);
     const gw = await startTestGateway({
@@ -206,7 +210,7 @@ describe('app STDERR is bounded and escaped (issue 9 §5)', () => {
     await app.destroyAll();
   });
 
-  it('20 MB of STDERR for one request: at most FCGATE_STDERR_LIMIT logged, lines cut at 2048, the rest counted in one line', async () => {
+  it('20 MB of STDERR in one request: FCGATE_STDERR_LIMIT logged, lines cut at 2048, the rest counted', async () => {
     const before = gw.logs.length;
     const conn = await RawConnection.connect(gw.port);
     await conn.send('GET /noisy?mb=20 HTTP/1.1\r\nHost: x\r\n\r\n');

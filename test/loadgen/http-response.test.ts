@@ -96,7 +96,8 @@ test('HEAD, 204 and 304 have no body whatever the fields say', () => {
 
 test('1xx interim responses are skipped; their bytes still count as consumed', () => {
   const r = b(
-    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnop',
+    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 404 Not '
+      + 'Found\r\nContent-Length: 3\r\n\r\nnop',
   );
   everySplit(r, { status: 404, bodyBytes: 3, complete: true, consumed: r.length });
 });

@@ -81,7 +81,10 @@ function clf(ms: number): string {
   const off = -d.getTimezoneOffset();
   const z = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
   const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getMonth()];
-  return `[${p(d.getDate())}/${mon}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${z}]`;
+  return (
+    `[${p(d.getDate())}/${mon}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} `
+    + `${z}]`
+  );
 }
 
 test('common and combined, as Apache writes them', () => {
@@ -101,7 +104,8 @@ test('every directive letter', () => {
   const r = record();
   assert.equal(
     fmt('%h|%a|%{c}a|%A|%l|%u|%m|%U|%q|%H|%>s|%s|%p|%{local}p|%{remote}p|%P|%{tid}P|%{hextid}P|%L|%X|%k|%R', r),
-    '192.0.2.7|192.0.2.7|192.0.2.7|127.0.0.1|-|-|GET|/app/a b.php|?x=1&y=2|HTTP/1.1|200|200|8080|8080|-|4242|3|3|id-7|+|-|proxy-server',
+    '192.0.2.7|192.0.2.7|192.0.2.7|127.0.0.1|-|-|GET|/app/a '
+      + 'b.php|?x=1&y=2|HTTP/1.1|200|200|8080|8080|-|4242|3|3|id-7|+|-|proxy-server',
   );
   assert.equal(fmt('%{c}a', record({ peerAddress: '10.0.0.1' })), '10.0.0.1');
   assert.equal(fmt('%D %T %{ms}T %{us}T %{s}T', r, 2500.4), '2500400 2 2500 2500400 2');
@@ -149,7 +153,8 @@ test('time formats: %{format}t with strftime, begin:/end:, sec/msec/usec and fra
   const p = (n: number): string => String(n).padStart(2, '0');
   assert.equal(
     fmt('%{%Y-%m-%d %H:%M:%S}t'),
-    `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`,
+    `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} `
+      + `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`,
   );
   assert.equal(
     fmt('%{sec}t %{msec}t %{usec}t %{msec_frac}t %{usec_frac}t'),
@@ -166,7 +171,8 @@ test('escaping: quotes, backslashes, control characters and non-ASCII as Apache 
   const line = fmt('%{User-Agent}i', record({ snapshot: evil }));
   assert.equal(
     line,
-    'a\\"b\\\\c\\r\\n1.2.3.4 - - [x] \\"GET /forged HTTP/1.1\\" 200 1\\x1b[31m\\x00\\xc3\\xa9\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80',
+    'a\\"b\\\\c\\r\\n1.2.3.4 - - [x] \\"GET /forged HTTP/1.1\\" 200 '
+      + '1\\x1b[31m\\x00\\xc3\\xa9\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80',
   );
   assert.equal(fmt('%r', record({ snapshot: snap({ path: '/a\tb', query: '' }) })), 'GET /a\\tb HTTP/1.1');
   assert.equal(escapeLogItem('plain text 123'), 'plain text 123');

@@ -11,7 +11,8 @@ test('a line: ISO time, [area:level], pid and thread, then the line as it was lo
   const f = new ErrorLogFormat({ level: 'warn', areaLevels: new Map(), errorFormat: 'text' }, host);
   assert.equal(
     f.format('FCGATE_CONNECT_FAILED backend=fcgi://127.0.0.1:9000 req=Ab-1 GET /x cause="connect ECONNREFUSED"', AT),
-    '2024-05-01T12:00:00.123Z [proxy_fcgi:error] [pid 812:tid 2] FCGATE_CONNECT_FAILED backend=fcgi://127.0.0.1:9000 req=Ab-1 GET /x cause="connect ECONNREFUSED"\n',
+    '2024-05-01T12:00:00.123Z [proxy_fcgi:error] [pid 812:tid 2] FCGATE_CONNECT_FAILED '
+      + 'backend=fcgi://127.0.0.1:9000 req=Ab-1 GET /x cause="connect ECONNREFUSED"\n',
   );
 });
 

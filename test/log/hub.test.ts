@@ -21,7 +21,7 @@ function tmp(t: { after(fn: () => void): void }): string {
 
 const settled = (hub: LogHub, key: string): Promise<void> => hub.flushed(key);
 
-test('files are appended to; reopen() (SIGUSR1) moves on to a new file after logrotate renamed the old one', async (t) => {
+test('files are appended to; reopen() (SIGUSR1) moves to a new file after logrotate renamed the old', async (t) => {
   const dir = tmp(t);
   const file = join(dir, 'access.log');
   const warnings: string[] = [];
@@ -63,7 +63,7 @@ test('a full disk (/dev/full): lines are dropped and counted, one warning for th
   assert.match(warnings[0]!, /^FCGATE_LOG_DROPPED log=\/dev\/full lines=10 cause="ENOSPC/);
 });
 
-test('a piped command that stops reading: the queue stays bounded, writes never block, the rest is counted', async (t) => {
+test('a piped command that stops reading: the queue stays bounded, writes never block, the rest counted', async (t) => {
   const warnings: string[] = [];
   const limit = 64 * 1024;
   const hub = new LogHub({ limit, warn: (l) => warnings.push(l) });

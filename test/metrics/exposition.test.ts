@@ -163,13 +163,15 @@ test('Accept negotiation as Prometheus client libraries do it', () => {
   // Prometheus 2.42 with native histograms enabled, then without; promtool/curl; OpenMetrics scrapers.
   assert.equal(
     negotiate(
-      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.1',
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,'
+        + 'text/plain;version=0.0.4;q=0.3,*/*;q=0.1',
     ),
     'protobuf',
   );
   assert.equal(
     negotiate(
-      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,'
+        + 'text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
     ),
     'openmetrics',
   );

@@ -49,7 +49,8 @@ for (const row of table) {
 test('writeHeader into a plain Uint8Array clears the reserved byte', () => {
   const out = new Uint8Array(8).fill(0xff);
   writeHeader(out, 0, RecordType.AbortRequest, 3, 0, 0);
-  assert.deepEqual(Buffer.from(out), bytes(0x01, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00)); // v1 ABORT id=3 len=0 pad=0 reserved=0
+  // v1 ABORT id=3 len=0 pad=0 reserved=0
+  assert.deepEqual(Buffer.from(out), bytes(0x01, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('paddingFor brings content to a multiple of 8', () => {

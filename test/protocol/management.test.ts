@@ -72,8 +72,10 @@ test('END_REQUEST: appStatus 0xffffffff and -1 are the same 32 bits', () => {
 });
 
 test('ABORT_REQUEST', () => {
-  assert.deepEqual(encodeAbortRequest(1), bytes(0x01, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00)); // v1 ABORT id=1 len=0 pad=0
-  assert.deepEqual(encodeAbortRequest(0x0102), bytes(0x01, 0x02, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00)); // v1 ABORT id=0x0102
+  // v1 ABORT id=1 len=0 pad=0
+  assert.deepEqual(encodeAbortRequest(1), bytes(0x01, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00));
+  // v1 ABORT id=0x0102
+  assert.deepEqual(encodeAbortRequest(0x0102), bytes(0x01, 0x02, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('UNKNOWN_TYPE answering type 12', () => {
@@ -114,7 +116,8 @@ test('GET_VALUES_RESULT', () => {
 });
 
 test('GET_VALUES with no names is an empty management record', () => {
-  assert.deepEqual(encodeGetValues([]), bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00)); // v1 GET_VALUES id=0 len=0
+  // v1 GET_VALUES id=0 len=0
+  assert.deepEqual(encodeGetValues([]), bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('management content over 65535 bytes is refused', () => {

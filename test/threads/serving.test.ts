@@ -62,7 +62,8 @@ describe('serving threads', () => {
   });
 
   for (const threads of [2, 1]) {
-    test(`a crashed thread is logged and replaced; requests succeed again within 1 s (${threads} thread${threads > 1 ? 's' : ''})`, async (t) => {
+    const label = `${threads} thread${threads > 1 ? 's' : ''}`;
+    test(`a crashed thread is logged and replaced; requests succeed again within 1 s (${label})`, async (t) => {
       const port = await freePort();
       const gw = await startServe(passFlags(port), threads, { FCGATE_TEST_HOOKS: '1' });
       try {
