@@ -26,14 +26,18 @@ export interface Knobs {
 }
 
 const KNOB_DEFAULTS = {
-  FCGATE_BENCH_TIME: 100, FCGATE_BENCH_ROUNDS: 10, FCGATE_BENCH_WARMUP: 200, FCGATE_BENCH_BATCH: 0,
+  FCGATE_BENCH_TIME: 100,
+  FCGATE_BENCH_ROUNDS: 10,
+  FCGATE_BENCH_WARMUP: 200,
+  FCGATE_BENCH_BATCH: 0,
 } as const;
 
 function knob(name: keyof typeof KNOB_DEFAULTS, min: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return KNOB_DEFAULTS[name];
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new RangeError(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
+  if (!Number.isInteger(n) || n < min)
+    throw new RangeError(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
   return n;
 }
 
@@ -55,7 +59,11 @@ export function readKnobs(): Knobs {
   };
 }
 
-export interface Machine { node: string; cpu: string; cores: number }
+export interface Machine {
+  node: string;
+  cpu: string;
+  cores: number;
+}
 
 export function describeMachine(): Machine {
   const list = cpus();
@@ -76,7 +84,10 @@ export function assertSameBytes(what: string, a: Uint8Array, b: Uint8Array): voi
 /** A timed function. It returns a number (a length, a count) that the harness sums, so the work stays observable. */
 export type Work = () => number;
 
-export interface Contender { name: string; fn: Work }
+export interface Contender {
+  name: string;
+  fn: Work;
+}
 
 export interface SuiteSpec {
   /** File stem: `request-writer` for bench/protocol/request-writer.bench.ts. */
@@ -144,7 +155,11 @@ let checksum = 0;
  * squeeze every ratio towards 1. The sample reports the mean time of one call, and
  * the whole batch's time counts against the time budget.
  */
-function batched(fn: Work, batch: number, clock: () => number): () => { overriddenDuration: number; overriddenIterationCost: number } {
+function batched(
+  fn: Work,
+  batch: number,
+  clock: () => number,
+): () => { overriddenDuration: number; overriddenIterationCost: number } {
   return () => {
     let sum = 0;
     const w0 = performance.now();
@@ -153,7 +168,7 @@ function batched(fn: Work, batch: number, clock: () => number): () => { overridd
     const spent = clock() - c0;
     const elapsed = performance.now() - w0;
     checksum += sum;
-    return { overriddenDuration: spent / batch, overriddenIterationCost: elapsed };   // the time budget stays wall time
+    return { overriddenDuration: spent / batch, overriddenIterationCost: elapsed }; // the time budget stays wall time
   };
 }
 
@@ -170,7 +185,7 @@ function timeCalls(fn: Work, ms: number, clock: () => number): number {
   let calls = 0;
   let elapsed = 0;
   const t0 = clock();
-  const deadline = performance.now() + 20 * ms;           // bounded even if the clock stalls
+  const deadline = performance.now() + 20 * ms; // bounded even if the clock stalls
   while (elapsed < ms && calls < 10_000_000 && performance.now() < deadline) {
     checksum += fn();
     calls++;
@@ -181,15 +196,22 @@ function timeCalls(fn: Work, ms: number, clock: () => number): number {
 
 /** Calls per sample for each contender, so that once warm a sample takes about 1 ms of the clock. */
 function pickBatches(contenders: readonly Contender[], clock: () => number): Map<string, number> {
-  for (const c of contenders) timeCalls(c.fn, 20, clock);  // let the JIT settle first
-  return new Map(contenders.map((c) => {
-    const perCall = Math.min(timeCalls(c.fn, 10, clock), timeCalls(c.fn, 10, clock), timeCalls(c.fn, 10, clock));
-    return [c.name, Math.max(1, Math.min(100_000, Math.round(1 / perCall)))];
-  }));
+  for (const c of contenders) timeCalls(c.fn, 20, clock); // let the JIT settle first
+  return new Map(
+    contenders.map((c) => {
+      const perCall = Math.min(timeCalls(c.fn, 10, clock), timeCalls(c.fn, 10, clock), timeCalls(c.fn, 10, clock));
+      return [c.name, Math.max(1, Math.min(100_000, Math.round(1 / perCall)))];
+    }),
+  );
 }
 
-/** With node --expose-gc (scripts/run-bench.mjs passes it), each task starts on a clean heap rather than its predecessor's garbage. */
-const collectGarbage = (): void => { (globalThis as { gc?: () => void }).gc?.(); };
+/**
+ * With node --expose-gc (scripts/run-bench.mjs passes it), each task starts on a clean heap
+ * rather than its predecessor's garbage.
+ */
+const collectGarbage = (): void => {
+  (globalThis as { gc?: () => void }).gc?.();
+};
 
 /**
  * Calls per second from a finished task. On the CPU clock, the mean time per call
@@ -222,13 +244,18 @@ export function runSuite(spec: SuiteSpec): SuiteResult {
   console.log(`# bench ${spec.suite}: ${spec.input}`);
   console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores)`);
   const contenders = [...spec.candidates, spec.baseline];
-  if (new Set(contenders.map((c) => c.name)).size !== contenders.length) throw new Error(`${spec.suite}: contender names must differ`);
+  if (new Set(contenders.map((c) => c.name)).size !== contenders.length)
+    throw new Error(`${spec.suite}: contender names must differ`);
   const clock = knobs.clock === 'cpu' ? cpuMs : wallMs;
-  const batches = knobs.batch > 0 ? new Map(contenders.map((c) => [c.name, knobs.batch])) : pickBatches(contenders, clock);
+  const batches =
+    knobs.batch > 0 ? new Map(contenders.map((c) => [c.name, knobs.batch])) : pickBatches(contenders, clock);
   const batchText = [...batches].map(([name, n]) => `${name} ${n}`).join(', ');
-  console.log(`FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} `
-    + `FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch}${knobs.batch > 0 ? '' : ` (auto: ${batchText})`} `
-    + `FCGATE_BENCH_CLOCK=${knobs.clock}`);
+  console.log(
+    `FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} `
+      + (`FCGATE_BENCH_WARMUP=${knobs.warmupMs} `
+        + `FCGATE_BENCH_BATCH=${knobs.batch}${knobs.batch > 0 ? '' : ` (auto: ${batchText})`} `)
+      + `FCGATE_BENCH_CLOCK=${knobs.clock}`,
+  );
 
   const hz = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   let lastTable: ReturnType<Bench['table']> = [];
@@ -266,21 +293,32 @@ export function runSuite(spec: SuiteSpec): SuiteResult {
     const ratios = candHz.map((h, i) => h / baseHz[i]!);
     const verdict = judge(ratios);
     return {
-      candidate: c.name, baseline: spec.baseline.name,
-      candidateHz: median(candHz), baselineHz: median(baseHz),
-      ratios, ...verdict,
+      candidate: c.name,
+      baseline: spec.baseline.name,
+      candidateHz: median(candHz),
+      baselineHz: median(baseHz),
+      ratios,
+      ...verdict,
     };
   });
   for (const r of results) {
-    console.log(`${r.candidate}: candidate ${r.median.toFixed(2)}x baseline `
-      + `(${r.baseline}; rounds ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}, `
-      + `noise ±${fmtPct(r.noise)}) ${r.pass ? 'PASS' : 'FAIL: slower than baseline beyond noise'}`);
+    console.log(
+      `${r.candidate}: candidate ${r.median.toFixed(2)}x baseline `
+        + `(${r.baseline}; rounds ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}, `
+        + `noise ±${fmtPct(r.noise)}) ${r.pass ? 'PASS' : 'FAIL: slower than baseline beyond noise'}`,
+    );
   }
   const pass = results.every((r) => r.pass);
   if (!pass) process.exitCode = 1;
   console.log(`(checksum ${checksum})`);
   const out: SuiteResult = {
-    suite: spec.suite, input: spec.input, machine, knobs, batches: Object.fromEntries(batches), results, pass,
+    suite: spec.suite,
+    input: spec.input,
+    machine,
+    knobs,
+    batches: Object.fromEntries(batches),
+    results,
+    pass,
   };
   console.log(`BENCH-RESULT ${JSON.stringify(out)}`);
   return out;

@@ -12,13 +12,18 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const which = process.argv.slice(2);
-const files = ['front', 'backend'].filter((w) => which.length === 0 || which.includes(w)).map((w) => `dist/test/integration/fuzz-${w}.test.js`);
+const files = ['front', 'backend']
+  .filter((w) => which.length === 0 || which.includes(w))
+  .map((w) => `dist/test/integration/fuzz-${w}.test.js`);
 const env = { ...process.env };
 env.FCGATE_FUZZ_COUNT ||= '20000';
 env.FCGATE_FUZZ_SEED ||= 'random';
 const count = Number(env.FCGATE_FUZZ_COUNT);
 // About 20 ms per case at 24 at a time on 2 cores, and room to spare.
 const timeoutMs = Math.max(240_000, count * 40);
-const res = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-timeout=${timeoutMs}`, ...files],
-  { cwd: root, stdio: 'inherit', env });
+const res = spawnSync(
+  process.execPath,
+  ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-timeout=${timeoutMs}`, ...files],
+  { cwd: root, stdio: 'inherit', env },
+);
 process.exit(res.status ?? 1);

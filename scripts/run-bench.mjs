@@ -7,6 +7,7 @@
 //   --write   also write bench/RESULTS.md (the ratios, date, Node, CPU, command), keeping
 //             its end-to-end and bench-accuracy sections (between their <!-- …:start/end -->) as is
 // Knobs (FCGATE_BENCH_TIME, _ROUNDS, _WARMUP, _BATCH) pass through to the suites.
+// @ts-check
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
@@ -30,10 +31,16 @@ const MARK = 'BENCH-RESULT ';
 const E2E_START = '<!-- e2e:start -->';
 const E2E_END = '<!-- e2e:end -->';
 
+/** @param {string} dir @returns {string[]} */
 function walk(dir) {
+  /** @type {string[]} */
   const out = [];
   let names;
-  try { names = readdirSync(dir).sort(); } catch { return out; }
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return out;
+  }
   for (const name of names) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...walk(p));
@@ -49,22 +56,47 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-/** Runs one suite, echoing its output; resolves with its exit status and parsed result. */
+/**
+ * @typedef {{ candidate: string, baseline: string, median: number, ratios: number[], noise: number,
+ *   candidateHz: number, baselineHz: number, pass: boolean }} SuiteRow
+ * @typedef {{ suite: string, input: string, pass: boolean, results: SuiteRow[],
+ *   machine: { node: string, cpu: string, cores: number },
+ *   knobs: { timeMs: number, rounds: number, warmupMs: number, batch: number, clock: string } }} SuiteResult
+ * @typedef {{ file: string, code: number, result: SuiteResult | null, error: string | null }} SuiteRun
+ */
+
+/**
+ * Runs one suite, echoing its output; resolves with its exit status and parsed result.
+ * @param {string} file
+ * @returns {Promise<SuiteRun>}
+ */
 function runSuite(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', file],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', file], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let text = '';
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s) => { text += s; process.stdout.write(s); });
+    child.stdout.on('data', (s) => {
+      text += s;
+      process.stdout.write(s);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_TIMEOUT_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const line = text.split('\n').reverse().find((l) => l.startsWith(MARK));
+      const line = text
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith(MARK));
       let result = null;
       let error = null;
       if (line) {
-        try { result = JSON.parse(line.slice(MARK.length)); } catch (e) { error = `unreadable result line: ${e.message}`; }
+        try {
+          result = JSON.parse(line.slice(MARK.length));
+        } catch (e) {
+          error = `unreadable result line: ${/** @type {Error} */ (e).message}`;
+        }
       } else {
         error = signal ? `killed by ${signal}` : `exited ${code} without a ${MARK.trim()} line`;
       }
@@ -73,7 +105,7 @@ function runSuite(file) {
   });
 }
 
-const fmtHz = (hz) => Math.round(hz).toLocaleString('en-US');
+const fmtHz = (/** @type {number} */ hz) => Math.round(hz).toLocaleString('en-US');
 const started = Date.now();
 /** Other processes on the machine widen the noise; the 1-minute load average says how busy it was. */
 const loadAtStart = loadavg()[0].toFixed(2);
@@ -88,7 +120,15 @@ let ok = true;
 for (const run of runs) {
   if (!run.result) {
     ok = false;
-    rows.push({ suite: run.file, candidate: '-', baseline: '-', ratio: '-', rounds: '-', noise: '-', verdict: `ERROR: ${run.error}` });
+    rows.push({
+      suite: run.file,
+      candidate: '-',
+      baseline: '-',
+      ratio: '-',
+      rounds: '-',
+      noise: '-',
+      verdict: `ERROR: ${run.error}`,
+    });
     continue;
   }
   if (run.code !== 0 || !run.result.pass) ok = false;
@@ -104,18 +144,34 @@ for (const run of runs) {
     });
   }
 }
-const machine = runs.find((r) => r.result)?.result.machine;
-console.log(`\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, median of interleaved rounds`);
-if (machine) console.log(`node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores) | load average at start ${loadAtStart}`);
+const machine = runs.find((r) => r.result)?.result?.machine;
+console.log(
+  `\n=== summary (${((Date.now() - started) / 1000).toFixed(1)} s): candidate ops/s over baseline ops/s, `
+    + `median of interleaved rounds`,
+);
+if (machine)
+  console.log(
+    `node ${machine.node} | cpu ${machine.cpu} (${machine.cores} cores) | load average at start ${loadAtStart}`,
+  );
 console.table(rows);
 
 if (write) {
-  const knobNames = ['FCGATE_BENCH_TIME', 'FCGATE_BENCH_ROUNDS', 'FCGATE_BENCH_WARMUP', 'FCGATE_BENCH_BATCH', 'FCGATE_BENCH_CLOCK'];
+  const knobNames = [
+    'FCGATE_BENCH_TIME',
+    'FCGATE_BENCH_ROUNDS',
+    'FCGATE_BENCH_WARMUP',
+    'FCGATE_BENCH_BATCH',
+    'FCGATE_BENCH_CLOCK',
+  ];
   let tinybench = 'unknown';
-  try { tinybench = JSON.parse(readFileSync(join(root, 'node_modules', 'tinybench', 'package.json'), 'utf8')).version; } catch { /* reported as unknown */ }
+  try {
+    tinybench = JSON.parse(readFileSync(join(root, 'node_modules', 'tinybench', 'package.json'), 'utf8')).version;
+  } catch {
+    /* reported as unknown */
+  }
   const setKnobs = knobNames.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
   const command = [...setKnobs, 'npm run bench --', ...args].join(' ');
-  const knobs = runs.find((r) => r.result)?.result.knobs;
+  const knobs = runs.find((r) => r.result)?.result?.knobs;
   const lines = [
     '# Bench results',
     '',
@@ -129,13 +185,19 @@ if (write) {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Node: ${machine?.node ?? process.version}`,
-    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores); 1-minute load average at start: ${loadAtStart}`,
+    `- CPU: ${machine?.cpu ?? 'unknown'} (${machine?.cores ?? '?'} cores); 1-minute load average at start: `
+      + `${loadAtStart}`,
     `- tinybench: ${tinybench}`,
     `- Command: \`${command}\``,
-    knobs ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} FCGATE_BENCH_CLOCK=${knobs.clock}` : '- Knobs: unknown',
+    knobs
+      ? `- Knobs: FCGATE_BENCH_TIME=${knobs.timeMs} FCGATE_BENCH_ROUNDS=${knobs.rounds} `
+        + `FCGATE_BENCH_WARMUP=${knobs.warmupMs} FCGATE_BENCH_BATCH=${knobs.batch} `
+        + `FCGATE_BENCH_CLOCK=${knobs.clock}`
+      : '- Knobs: unknown',
     `- Verdict: ${ok ? 'pass (no candidate behind its baseline beyond the noise)' : 'FAILED (see table)'}`,
     '',
-    '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | baseline ops/s | verdict |',
+    '| suite | input | candidate | baseline | ratio (median) | rounds (min–max) | noise | candidate ops/s | '
+      + 'baseline ops/s | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const run of runs) {
@@ -144,9 +206,12 @@ if (write) {
       continue;
     }
     for (const r of run.result.results) {
-      lines.push(`| ${run.result.suite} | ${run.result.input} | ${r.candidate} | ${r.baseline} | ${r.median.toFixed(2)}x `
-        + `| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | ±${(r.noise * 100).toFixed(1)}% `
-        + `| ${fmtHz(r.candidateHz)} | ${fmtHz(r.baselineHz)} | ${r.pass ? 'pass' : 'FAIL'} |`);
+      lines.push(
+        `| ${run.result.suite} | ${run.result.input} | ${r.candidate} | ${r.baseline} | ${r.median.toFixed(2)}x `
+          + (`| ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | `
+            + `±${(r.noise * 100).toFixed(1)}% `)
+          + `| ${fmtHz(r.candidateHz)} | ${fmtHz(r.baselineHz)} | ${r.pass ? 'pass' : 'FAIL'} |`,
+      );
     }
   }
   lines.push('');
@@ -154,8 +219,15 @@ if (write) {
   // The sections other scripts write (scripts/bench-e2e.mjs, scripts/bench-accuracy.mjs)
   // live in the same file: keep them as they were.
   let prev = '';
-  try { prev = readFileSync(out, 'utf8'); } catch { /* no previous file */ }
-  for (const [start, end] of [[E2E_START, E2E_END], ['<!-- bench-accuracy:start -->', '<!-- bench-accuracy:end -->']]) {
+  try {
+    prev = readFileSync(out, 'utf8');
+  } catch {
+    /* no previous file */
+  }
+  for (const [start, end] of [
+    [E2E_START, E2E_END],
+    ['<!-- bench-accuracy:start -->', '<!-- bench-accuracy:end -->'],
+  ]) {
     const a = prev.indexOf(start);
     const b = prev.indexOf(end, a);
     if (a >= 0 && b > a) lines.push(prev.slice(a, b + end.length), '');

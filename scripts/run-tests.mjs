@@ -2,6 +2,7 @@
 // Runs every compiled test file under dist/test with node's own test runner.
 // Node 20's `--test` does not expand globs, so this script lists the files.
 // Usage: node scripts/run-tests.mjs [--unit | --integration] [filter-substring ...]
+// @ts-check
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,9 @@ const unitOnly = args.includes('--unit');
 const integrationOnly = args.includes('--integration');
 const filters = args.filter((a) => !a.startsWith('--'));
 
+/** @param {string} dir @returns {string[]} */
 function walk(dir) {
+  /** @type {string[]} */
   const out = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
@@ -25,7 +28,7 @@ function walk(dir) {
 }
 
 let files = walk(testRoot).map((f) => relative(root, f));
-const isIntegration = (f) => f.includes('/integration/');
+const isIntegration = (/** @type {string} */ f) => f.includes('/integration/');
 if (unitOnly) files = files.filter((f) => !isIntegration(f));
 if (integrationOnly) files = files.filter(isIntegration);
 if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
@@ -33,7 +36,9 @@ if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath,
+const res = spawnSync(
+  process.execPath,
   ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-timeout=240000', ...files],
-  { cwd: root, stdio: 'inherit' });
+  { cwd: root, stdio: 'inherit' },
+);
 process.exit(res.status ?? 1);

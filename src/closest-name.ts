@@ -35,7 +35,10 @@ export function closestName(word: string, candidates: Iterable<string>): string 
   for (const c of candidates) {
     if (c.toLowerCase() === word.toLowerCase()) continue;
     const d = editDistance(word, c);
-    if (d < bestDistance) { best = c; bestDistance = d; }
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
   }
   return best;
 }

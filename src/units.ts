@@ -12,10 +12,20 @@
 // The result must be a whole number of the variable's unit (`1500ms` is not whole seconds).
 
 const SIZE_FACTORS: Record<string, number> = {
-  '': 1, b: 1,
-  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
-  k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40,
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
 };
 
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
@@ -62,8 +72,16 @@ function wholeProduct(number: string, factor: number, divisor: number): number |
 /** The shortest exact way to write `bytes`: `1GiB`, `64KiB`, `10MB`, `1000`. */
 export function formatSize(bytes: number): string {
   if (bytes === 0) return '0';
-  for (const [suffix, f] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10],
-                             ['TB', 1e12], ['GB', 1e9], ['MB', 1e6], ['KB', 1e3]] as const) {
+  for (const [suffix, f] of [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+    ['TB', 1e12],
+    ['GB', 1e9],
+    ['MB', 1e6],
+    ['KB', 1e3],
+  ] as const) {
     if (bytes % f === 0) return `${bytes / f}${suffix}`;
   }
   return String(bytes);
@@ -73,7 +91,11 @@ export function formatSize(bytes: number): string {
 export function formatDuration(value: number, unit: DurationUnit): string {
   const ms = value * DURATION_MS[unit]!;
   if (ms === 0) return `0${unit}`;
-  for (const [suffix, f] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [suffix, f] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms % f === 0) return `${ms / f}${suffix}`;
   }
   return `${ms}ms`;

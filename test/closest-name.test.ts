@@ -10,16 +10,23 @@ test('editDistance: inserts, deletes, replacements and swaps count one each; cas
   assert.equal(editDistance('proxypass', 'ProxyPass'), 0);
   assert.equal(editDistance('ProxyPas', 'ProxyPass'), 1);
   assert.equal(editDistance('ProxyPazz', 'ProxyPass'), 2);
-  assert.equal(editDistance('Lsiten', 'Listen'), 1);              // swap
+  assert.equal(editDistance('Lsiten', 'Listen'), 1); // swap
   assert.equal(editDistance('', 'abc'), 3);
   assert.equal(editDistance('kitten', 'sitting'), 3);
 });
 
 test('editDistance is a symmetric measure (property)', () => {
-  fc.assert(fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (a, b) => {
-    const d = editDistance(a, b);
-    return d === editDistance(b, a) && d <= Math.max(a.length, b.length) && (d === 0) === (a.toLowerCase() === b.toLowerCase());
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (a, b) => {
+      const d = editDistance(a, b);
+      return (
+        d === editDistance(b, a)
+        && d <= Math.max(a.length, b.length)
+        && (d === 0) === (a.toLowerCase() === b.toLowerCase())
+      );
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('closestName suggests only close names', () => {
@@ -29,7 +36,7 @@ test('closestName suggests only close names', () => {
   assert.equal(closestName('FCGATE_DRAIN', vars), 'FCGATE_DRAIN_MS');
   assert.equal(closestName('FCGATE_SOMETHING_ELSE', vars), null);
   assert.equal(closestName('ProxyPassReverse', ['ProxyPass', 'ProxyPassMatch']), null);
-  assert.equal(closestName('max', ['max', 'ttl']), null);        // the same name is no suggestion
+  assert.equal(closestName('max', ['max', 'ttl']), null); // the same name is no suggestion
   assert.equal(didYouMean('lisen', ['Listen']), ' (did you mean Listen?)');
   assert.equal(didYouMean('x', ['Listen']), '');
 });

@@ -10,7 +10,9 @@ import { FileKind } from '../../src/cgi/file-probe.js';
 import { runSuite } from '../harness.js';
 
 const req: RequestSnapshot = {
-  method: 'GET', path: '/app/index.php', query: 'page=2&sort=desc',
+  method: 'GET',
+  path: '/app/index.php',
+  query: 'page=2&sort=desc',
   headers: [
     ['host', 'www.example.com'],
     ['connection', 'keep-alive'],
@@ -18,7 +20,10 @@ const req: RequestSnapshot = {
     ['sec-ch-ua-mobile', '?0'],
     ['sec-ch-ua-platform', '"Linux"'],
     ['upgrade-insecure-requests', '1'],
-    ['user-agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'],
+    [
+      'user-agent',
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    ],
     ['accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'],
     ['sec-fetch-site', 'same-origin'],
     ['sec-fetch-mode', 'navigate'],
@@ -26,21 +31,47 @@ const req: RequestSnapshot = {
     ['accept-encoding', 'gzip, deflate, br, zstd'],
     ['cookie', 'PHPSESSID=4f9c2a7be1d04c6f8a3e5b2d7c1a9e60; lang=en'],
   ],
-  remoteAddress: '203.0.113.7', remotePort: '51234', localAddress: '198.51.100.2', localPort: 443,
-  scheme: 'https', protocol: 'HTTP/1.1',
+  remoteAddress: '203.0.113.7',
+  remotePort: '51234',
+  localAddress: '198.51.100.2',
+  localPort: 443,
+  scheme: 'https',
+  protocol: 'HTTP/1.1',
 };
 
 const r: ResolvedRequest = {
   form: 'proxypass',
   worker: {
-    name: 'fcgi://127.0.0.1:9000', address: { kind: 'tcp', host: '127.0.0.1', port: 9000 }, reuse: true,
-    max: null, timeoutMs: 60000, connectTimeoutMs: 5000, acquireMs: 5000, ttlMs: 60000,
-    flushPackets: 'auto', flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '', retryMs: 60000, status: '',
+    name: 'fcgi://127.0.0.1:9000',
+    address: { kind: 'tcp', host: '127.0.0.1', port: 9000 },
+    reuse: true,
+    max: null,
+    timeoutMs: 60000,
+    connectTimeoutMs: 5000,
+    acquireMs: 5000,
+    ttlMs: 60000,
+    flushPackets: 'auto',
+    flushWaitMs: 10,
+    requestBuffering: true,
+    loadFactor: 1,
+    lbSet: 0,
+    route: '',
+    retryMs: 60000,
+    status: '',
   },
-  balancer: null, targetPath: '/var/www/html/app/index.php', decodedPath: '/app/index.php',
-  scriptName: null, pathInfo: null, env: new Map(), fcgiSetEnv: [], backendType: 'FPM',
-  cgiPassAuth: false, documentRoot: '/var/www/html', serverName: 'www.example.com',
-  contextPrefix: '', contextDocumentRoot: '/var/www/html',
+  balancer: null,
+  targetPath: '/var/www/html/app/index.php',
+  decodedPath: '/app/index.php',
+  scriptName: null,
+  pathInfo: null,
+  env: new Map(),
+  fcgiSetEnv: [],
+  backendType: 'FPM',
+  cgiPassAuth: false,
+  documentRoot: '/var/www/html',
+  serverName: 'www.example.com',
+  contextPrefix: '',
+  contextDocumentRoot: '/var/www/html',
 };
 
 const server: ServerInfo = { software: 'fcgate', admin: '[no address given]', probe: () => FileKind.Missing };
@@ -57,8 +88,12 @@ function naive(q: RequestSnapshot, rr: ResolvedRequest, s: ServerInfo): string[]
     if (lower === 'proxy') continue;
     if ((lower === 'authorization' || lower === 'proxy-authorization') && !rr.cgiPassAuth) continue;
     if (lower === 'host') host = value;
-    const key = lower === 'content-type' ? 'CONTENT_TYPE' : lower === 'content-length' ? 'CONTENT_LENGTH'
-      : 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
+    const key =
+      lower === 'content-type'
+        ? 'CONTENT_TYPE'
+        : lower === 'content-length'
+          ? 'CONTENT_LENGTH'
+          : 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
     env[key] = value;
   }
   const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host ?? rr.serverName ?? q.localAddress)!;
@@ -73,8 +108,14 @@ function naive(q: RequestSnapshot, rr: ResolvedRequest, s: ServerInfo): string[]
   env['CONTEXT_PREFIX'] = rr.contextPrefix;
   env['CONTEXT_DOCUMENT_ROOT'] = rr.contextDocumentRoot;
   env['SERVER_ADMIN'] = s.admin;
-  const authority = rr.worker!.name.replace(/^.*fcgi:\/\//i, '').split('/')[0]!.toLowerCase();
-  const path = rr.targetPath.split('/').map((seg) => encodeURIComponent(decodeURIComponent(seg))).join('/');
+  const authority = rr
+    .worker!.name.replace(/^.*fcgi:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
+  const path = rr.targetPath
+    .split('/')
+    .map((seg) => encodeURIComponent(decodeURIComponent(seg)))
+    .join('/');
   env['SCRIPT_FILENAME'] = `proxy:fcgi://${authority}${path}`;
   env['REMOTE_PORT'] = q.remotePort;
   env['GATEWAY_INTERFACE'] = 'CGI/1.1';
@@ -92,7 +133,9 @@ deepStrictEqual(buildParams(req, r, server).list, naive(req, r, server));
 
 runSuite({
   suite: 'environment',
-  input: `GET ${req.path}?${req.query} over https, ${req.headers.length} browser headers, ProxyPass to PHP-FPM (FPM type), ${buildParams(req, r, server).list.length / 2} params`,
+  input:
+    `GET ${req.path}?${req.query} over https, ${req.headers.length} browser headers, ProxyPass to PHP-FPM (FPM `
+    + `type), ${buildParams(req, r, server).list.length / 2} params`,
   candidates: [{ name: 'buildParams', fn: () => buildParams(req, r, server).list.length }],
   baseline: { name: 'naive object + regex', fn: () => naive(req, r, server).length },
 });

@@ -7,7 +7,8 @@ import { CgiHeadParser, type CgiHead } from '../../src/cgi/response-head.js';
 import { reasonFor } from '../../src/cgi/status-reasons.js';
 import { runSuite } from '../harness.js';
 
-const head = 'Status: 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nX-Powered-By: PHP/8.2.7\r\n'
+const head =
+  'Status: 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nX-Powered-By: PHP/8.2.7\r\n'
   + 'Cache-Control: no-store, no-cache, must-revalidate\r\nPragma: no-cache\r\n'
   + 'Set-Cookie: PHPSESSID=4f9c2a7be1d04c6f8a3e5b2d7c1a9e60; path=/; HttpOnly\r\n'
   + 'Set-Cookie: lang=en; path=/; SameSite=Lax\r\nContent-Length: 1024\r\n\r\n';
@@ -23,25 +24,38 @@ function naive(buf: Buffer): { at: number; head: CgiHead } {
   const m = /\r?\n\r?\n/.exec(text);
   if (m === null) throw new Error('no head');
   const headers: string[] = [];
-  let status = 200, reason = 'OK', hasStatus = false, location: string | null = null, contentLength = -1;
+  let status = 200,
+    reason = 'OK',
+    hasStatus = false,
+    location: string | null = null,
+    contentLength = -1;
   for (const line of text.slice(0, m.index).split(/\r?\n/)) {
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
     const lower = name.toLowerCase();
     if (lower === 'status') {
-      status = Number(value.slice(0, 3)); hasStatus = true;
+      status = Number(value.slice(0, 3));
+      hasStatus = true;
       reason = value.length > 3 ? value.slice(4).trim() : reasonFor(status);
     } else if (lower === 'content-length') contentLength = Number(value);
-    else if (lower === 'location') { location = value; headers.push(name, value); }
-    else if (!DROP.has(lower)) headers.push(name, value);
+    else if (lower === 'location') {
+      location = value;
+      headers.push(name, value);
+    } else if (!DROP.has(lower)) headers.push(name, value);
   }
   return {
     at: m.index + m[0].length,
     head: {
-      status, reason, statusLine: `${status} ${reason}`, headers, location,
+      status,
+      reason,
+      statusLine: `${status} ${reason}`,
+      headers,
+      location,
       localRedirect: !hasStatus && location !== null && location.startsWith('/'),
-      contentLength, hasStatus, nonAscii: /[\x80-\xff]/.test(text.slice(0, m.index)),
+      contentLength,
+      hasStatus,
+      nonAscii: /[\x80-\xff]/.test(text.slice(0, m.index)),
     },
   };
 }
@@ -59,11 +73,29 @@ runSuite({
   suite: 'cgi-head',
   input: `PHP-like head, ${head.length} bytes, 8 lines, + 1 KiB body in one chunk (split: cut at ${cut})`,
   candidates: [
-    { name: 'CgiHeadParser', fn: () => { parser.reset(); const at = parser.push(chunk); return at + parser.result().headers.length; } },
+    {
+      name: 'CgiHeadParser',
+      fn: () => {
+        parser.reset();
+        const at = parser.push(chunk);
+        return at + parser.result().headers.length;
+      },
+    },
     {
       name: 'CgiHeadParser split',
-      fn: () => { parser.reset(); parser.push(parts[0]!); const at = parser.push(parts[1]!); return at + cut + parser.result().headers.length; },
+      fn: () => {
+        parser.reset();
+        parser.push(parts[0]!);
+        const at = parser.push(parts[1]!);
+        return at + cut + parser.result().headers.length;
+      },
     },
   ],
-  baseline: { name: 'naive string split', fn: () => { const r = naive(chunk); return r.at + r.head.headers.length; } },
+  baseline: {
+    name: 'naive string split',
+    fn: () => {
+      const r = naive(chunk);
+      return r.at + r.head.headers.length;
+    },
+  },
 });

@@ -7,11 +7,18 @@ import { deepStrictEqual } from 'node:assert/strict';
 import { HttpResponseParser } from '../../src/loadgen/http-response.js';
 import { runSuite } from '../harness.js';
 
-const response = Buffer.from('HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 04:40:05 GMT\r\n'
-  + 'Content-Type: text/plain\r\nContent-Length: 13\r\nLast-Modified: Fri, 04 Dec 2026 04:39:10 GMT\r\n'
-  + 'Connection: keep-alive\r\nETag: "6938d2ae-d"\r\nAccept-Ranges: bytes\r\n\r\nHello, world\n', 'latin1');
+const response = Buffer.from(
+  'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 04:40:05 GMT\r\n'
+    + 'Content-Type: text/plain\r\nContent-Length: 13\r\nLast-Modified: Fri, 04 Dec 2026 04:39:10 GMT\r\n'
+    + 'Connection: keep-alive\r\nETag: "6938d2ae-d"\r\nAccept-Ranges: bytes\r\n\r\nHello, world\n',
+  'latin1',
+);
 
-interface Outcome { status: number; bodyBytes: number; keepAlive: boolean }
+interface Outcome {
+  status: number;
+  bodyBytes: number;
+  keepAlive: boolean;
+}
 
 const parser = new HttpResponseParser();
 function candidate(): Outcome {

@@ -9,11 +9,13 @@ import { deepStrictEqual } from 'node:assert/strict';
 
 const ID = 1;
 
-const head = 'Status: 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nX-Powered-By: PHP/8.2.7\r\n'
+const head =
+  'Status: 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nX-Powered-By: PHP/8.2.7\r\n'
   + 'Cache-Control: no-store, no-cache, must-revalidate\r\n'
   + 'Set-Cookie: PHPSESSID=4f9c2a7be1d04c6f8a3e5b2d7c1a9e60; path=/; HttpOnly\r\n\r\n';
-const html = ('<!doctype html><html><head><title>Search</title></head><body><ul>'
-  + '<li>Espresso machine, 15 bar</li>'.repeat(40)).slice(0, 1024);
+const html = (
+  '<!doctype html><html><head><title>Search</title></head><body><ul>' + '<li>Espresso machine, 15 bar</li>'.repeat(40)
+).slice(0, 1024);
 const stdout = Buffer.from(head + html, 'latin1');
 
 /** The response bytes, by hand: each header is version, type, id (2), length (2), padding, reserved. */
@@ -21,10 +23,12 @@ function response(): Buffer {
   const len = stdout.length;
   const pad = (8 - (len % 8)) % 8;
   return Buffer.concat([
-    Buffer.from([1, RecordType.Stdout, 0, ID, len >> 8, len & 0xff, pad, 0]), stdout, Buffer.alloc(pad),
-    Buffer.from([1, RecordType.Stdout, 0, ID, 0, 0, 0, 0]),                 // end of STDOUT
-    Buffer.from([1, RecordType.EndRequest, 0, ID, 0, 8, 0, 0]),              // END_REQUEST, 8 bytes
-    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]),                                   // appStatus 0, REQUEST_COMPLETE
+    Buffer.from([1, RecordType.Stdout, 0, ID, len >> 8, len & 0xff, pad, 0]),
+    stdout,
+    Buffer.alloc(pad),
+    Buffer.from([1, RecordType.Stdout, 0, ID, 0, 0, 0, 0]), // end of STDOUT
+    Buffer.from([1, RecordType.EndRequest, 0, ID, 0, 8, 0, 0]), // END_REQUEST, 8 bytes
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), // appStatus 0, REQUEST_COMPLETE
   ]);
 }
 const wire = response();
@@ -35,13 +39,28 @@ const reads = [wire.subarray(0, split), wire.subarray(split)];
 class CountingSink implements RecordSink {
   bytes = 0;
   ends = 0;
-  onStream(_type: number, _id: number, data: Buffer): boolean { this.bytes += data.length; return true; }
-  onBeginRequest(): void { throw new Error('unexpected BEGIN_REQUEST'); }
-  onAbortRequest(): void { throw new Error('unexpected ABORT_REQUEST'); }
-  onEndRequest(_id: number, appStatus: number, protocolStatus: number): void { this.ends += 1 + appStatus + protocolStatus; }
-  onManagement(): void { throw new Error('unexpected management record'); }
-  knowsRequest(id: number): boolean { return id === ID; }
-  onProtocolError(err: ProtocolError): void { throw err; }
+  onStream(_type: number, _id: number, data: Buffer): boolean {
+    this.bytes += data.length;
+    return true;
+  }
+  onBeginRequest(): void {
+    throw new Error('unexpected BEGIN_REQUEST');
+  }
+  onAbortRequest(): void {
+    throw new Error('unexpected ABORT_REQUEST');
+  }
+  onEndRequest(_id: number, appStatus: number, protocolStatus: number): void {
+    this.ends += 1 + appStatus + protocolStatus;
+  }
+  onManagement(): void {
+    throw new Error('unexpected management record');
+  }
+  knowsRequest(id: number): boolean {
+    return id === ID;
+  }
+  onProtocolError(err: ProtocolError): void {
+    throw err;
+  }
 }
 
 /**
@@ -54,7 +73,10 @@ class TranscriptSink extends CountingSink {
   readonly events: string[] = [];
   override onStream(type: number, id: number, data: Buffer): boolean {
     const key = `${type}/${id}`;
-    if (!this.streams.has(key)) { this.streams.set(key, []); this.events.push(`open ${key}`); }
+    if (!this.streams.has(key)) {
+      this.streams.set(key, []);
+      this.events.push(`open ${key}`);
+    }
     if (data.length === 0) this.events.push(`close ${key}`);
     else this.streams.get(key)!.push(Buffer.from(data));
     return super.onStream(type, id, data);
@@ -111,12 +133,24 @@ const parser = new NaiveParser(baselineSink);
 runSuite({
   suite: 'record-reader',
   input: `3-record response (${stdout.length}-byte STDOUT, empty STDOUT, END_REQUEST), ${wire.length} bytes in 2 reads`,
-  candidates: [{
-    name: 'RecordReader',
-    fn: () => { candidateSink.bytes = 0; reader.push(reads[0]!); reader.push(reads[1]!); return candidateSink.bytes; },
-  }],
+  candidates: [
+    {
+      name: 'RecordReader',
+      fn: () => {
+        candidateSink.bytes = 0;
+        reader.push(reads[0]!);
+        reader.push(reads[1]!);
+        return candidateSink.bytes;
+      },
+    },
+  ],
   baseline: {
     name: 'naive concat',
-    fn: () => { baselineSink.bytes = 0; parser.push(reads[0]!); parser.push(reads[1]!); return baselineSink.bytes; },
+    fn: () => {
+      baselineSink.bytes = 0;
+      parser.push(reads[0]!);
+      parser.push(reads[1]!);
+      return baselineSink.bytes;
+    },
   },
 });

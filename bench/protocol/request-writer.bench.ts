@@ -29,9 +29,11 @@ const ENV: Record<string, string> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   HTTP_HOST: 'shop.example.com',
   HTTP_CONNECTION: 'keep-alive',
-  HTTP_USER_AGENT: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) '
+  HTTP_USER_AGENT:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) '
     + 'Chrome/126.0.0.0 Safari/537.36',
-  HTTP_ACCEPT: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,'
+  HTTP_ACCEPT:
+    'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,'
     + 'image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
   HTTP_ACCEPT_ENCODING: 'gzip, deflate, br, zstd',
   HTTP_ACCEPT_LANGUAGE: 'en-GB,en;q=0.9,fr;q=0.8',
@@ -63,7 +65,7 @@ function naivePreamble(id: number, params: readonly string[]): Buffer {
   const content = Buffer.concat(pairs);
   const records: Buffer[] = [
     header(RecordType.BeginRequest, 8, 0),
-    Buffer.from([0, Role.Responder, 1, 0, 0, 0, 0, 0]),     // role, FLAG_KEEP_CONN, reserved
+    Buffer.from([0, Role.Responder, 1, 0, 0, 0, 0, 0]), // role, FLAG_KEEP_CONN, reserved
   ];
   for (let at = 0; at < content.length; at += MAX_CONTENT) {
     const part = content.subarray(at, at + MAX_CONTENT);

@@ -1,21 +1,80 @@
+// @ts-check
 // What the end-to-end bench measures: the scenarios (path, method, connections, what a
 // correct answer looks like), the proxies of each mode (pinned: proxy on core 0, backends
 // and wrk on core 1; unpinned: the scheduler decides), and the targets fcgate is held to.
 // Data only; running it is bench-e2e.mjs, judging rows against targets is report.mjs.
 
+/**
+ * @typedef {object} Scenario
+ * @property {string} id
+ * @property {string} label
+ * @property {string} path
+ * @property {string} [method]  default GET
+ * @property {number} connections
+ * @property {(bodyBytes: number, head: string) => string | null} expect  null when the answer is right
+ */
+
+/**
+ * @typedef {object} Mode
+ * @property {string} id
+ * @property {string | null} proxyCpus  taskset CPU list; null = unpinned
+ * @property {string | null} loadCpus
+ * @property {number | null} fcgateThreads  null = fcgate's default
+ * @property {string[]} proxies
+ * @property {string} describe
+ */
+
+/**
+ * One measured cell (a proxy on a scenario in a mode).
+ * @typedef {{ cpuUs: number, rps: number, p99Ms: number, rssMB: number, errors: number }} TargetRow
+ */
+
+/** @type {Scenario[]} */
 export const SCENARIOS = [
-  { id: 'hello', label: 'tiny GET', path: '/hello', connections: 32,
-    expect: (n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`) },
-  { id: 'get64k', label: '64 KiB GET', path: '/bytes?n=65536', connections: 32,
-    expect: (n) => (n === 65536 ? null : `body of ${n} bytes, not 65536`) },
-  { id: 'get1m', label: '1 MiB GET', path: '/bytes?n=1048576', connections: 32,
-    expect: (n) => (n === 1048576 ? null : `body of ${n} bytes, not 1048576`) },
-  { id: 'post64k', label: '64 KiB POST', path: '/echo', method: 'POST', connections: 32,
-    expect: (n, head) => (head.includes('"length":65536') ? null : `echo says ${head.slice(0, 60)}`) },
-  { id: 'c1000', label: 'tiny GET, 1000 conns', path: '/hello', connections: 1000,
-    expect: (n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`) },
-  { id: 'php', label: 'tiny PHP (PHP-FPM)', path: '/php/hello.php', connections: 16,
-    expect: (n, head) => (head.startsWith('Hello from PHP') ? null : `unexpected body ${JSON.stringify(head.slice(0, 60))}`) },
+  {
+    id: 'hello',
+    label: 'tiny GET',
+    path: '/hello',
+    connections: 32,
+    expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`),
+  },
+  {
+    id: 'get64k',
+    label: '64 KiB GET',
+    path: '/bytes?n=65536',
+    connections: 32,
+    expect: (n) => (n === 65536 ? null : `body of ${n} bytes, not 65536`),
+  },
+  {
+    id: 'get1m',
+    label: '1 MiB GET',
+    path: '/bytes?n=1048576',
+    connections: 32,
+    expect: (n) => (n === 1048576 ? null : `body of ${n} bytes, not 1048576`),
+  },
+  {
+    id: 'post64k',
+    label: '64 KiB POST',
+    path: '/echo',
+    method: 'POST',
+    connections: 32,
+    expect: (_n, head) => (head.includes('"length":65536') ? null : `echo says ${head.slice(0, 60)}`),
+  },
+  {
+    id: 'c1000',
+    label: 'tiny GET, 1000 conns',
+    path: '/hello',
+    connections: 1000,
+    expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`),
+  },
+  {
+    id: 'php',
+    label: 'tiny PHP (PHP-FPM)',
+    path: '/php/hello.php',
+    connections: 16,
+    expect: (_n, head) =>
+      head.startsWith('Hello from PHP') ? null : `unexpected body ${JSON.stringify(head.slice(0, 60))}`,
+  },
 ];
 
 /** The baseline every ratio is taken against, measured in the same mode of the same run. */
@@ -24,17 +83,30 @@ export const BASELINE = 'nginx-1w';
 /**
  * Modes: where each side runs (taskset CPU lists; null = unpinned) and which proxies run.
  * fcgate runs with FCGATE_THREADS=1 when pinned to one core, with its default otherwise.
+ * @param {number} cores
+ * @returns {Mode[]}
  */
 export function modes(cores) {
+  /** @type {Mode} */
   const pinned = {
-    id: 'pinned', proxyCpus: '0', loadCpus: '1', fcgateThreads: 1,
+    id: 'pinned',
+    proxyCpus: '0',
+    loadCpus: '1',
+    fcgateThreads: 1,
     proxies: ['fcgate', 'nginx-1w', 'apache'],
-    describe: 'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate FCGATE_THREADS=1',
+    describe:
+      'proxy pinned to core 0 (`taskset -c 0`), demo app + PHP-FPM + wrk + this script on core 1; fcgate '
+      + 'FCGATE_THREADS=1',
   };
+  /** @type {Mode} */
   const unpinned = {
-    id: 'unpinned', proxyCpus: null, loadCpus: null, fcgateThreads: null,
+    id: 'unpinned',
+    proxyCpus: null,
+    loadCpus: null,
+    fcgateThreads: null,
     proxies: ['fcgate', 'nginx-1w', 'nginx-2w', 'apache'],
-    describe: `nothing pinned (${cores} cores shared by proxy, backends and wrk); fcgate with its default FCGATE_THREADS`,
+    describe:
+      `nothing pinned (${cores} cores shared by proxy, backends and wrk); fcgate with its default ` + `FCGATE_THREADS`,
   };
   return cores >= 2 ? [pinned, unpinned] : [unpinned];
 }
@@ -47,8 +119,16 @@ export const TARGETS = [
   'requests/s above Apache on every row',
 ];
 
-/** The targets fcgate's row misses against the baseline and Apache rows of the same cell. */
+/**
+ * The targets fcgate's row misses against the baseline and Apache rows of the same cell.
+ * @param {string} scenario
+ * @param {TargetRow | undefined} row
+ * @param {TargetRow | undefined} base
+ * @param {TargetRow | undefined} apache
+ * @returns {string[]}
+ */
 export function missedTargets(scenario, row, base, apache) {
+  /** @type {string[]} */
   const miss = [];
   if (!row || !base) return miss;
   if ((scenario === 'hello' || scenario === 'post64k') && row.cpuUs > base.cpuUs) miss.push('CPU/req');

@@ -2,19 +2,30 @@
 // a whole process tree — every process under a root pid, all their threads, plus the
 // children they already reaped (cutime/cstime) — and its resident memory, summed over the
 // tree and sampled every 100 ms for the peak. Linux only. It does not start anything.
+// @ts-check
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
+/** @param {string} name @param {number} fallback */
 function sysconf(name, fallback) {
-  try { return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback; } catch { return fallback; }
+  try {
+    return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
+  } catch {
+    return fallback;
+  }
 }
 export const CLK_TCK = sysconf('CLK_TCK', 100);
 export const PAGE_SIZE = sysconf('PAGESIZE', 4096);
 
 /** Fields of /proc/PID/stat after the ")" closing the command name (field 3 is index 0). */
+/** @param {number | string} pid @returns {string[] | null} */
 function statFields(pid) {
   let text;
-  try { text = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return null; }
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
   const close = text.lastIndexOf(')');
   return close < 0 ? null : text.slice(close + 2).split(' ');
 }
@@ -32,17 +43,22 @@ function parentMap() {
 }
 
 /** `root` and all its descendants that are alive now. */
+/** @param {number} root @returns {number[]} */
 export function treePids(root) {
   const parents = parentMap();
   if (!parents.has(root)) return [];
+  /** @type {Map<number, number[]>} */
   const kids = new Map();
   for (const [pid, ppid] of parents) {
     let l = kids.get(ppid);
-    if (l === undefined) kids.set(ppid, l = []);
+    if (l === undefined) {
+      l = [];
+      kids.set(ppid, l);
+    }
     l.push(pid);
   }
   const out = [root];
-  for (let i = 0; i < out.length && i < 100_000; i++) out.push(...(kids.get(out[i]) ?? []));
+  for (let i = 0; i < out.length && i < 100_000; i++) out.push(...(kids.get(out[i] ?? -1) ?? []));
   return out;
 }
 
@@ -50,6 +66,7 @@ export function treePids(root) {
  * CPU time of the tree in seconds: { user, sys, procs }. utime/stime of each live process
  * (all its threads) plus cutime/cstime (children it reaped), so a worker that exited
  * between two readings still counts once its parent waited for it.
+ * @param {number} root
  */
 export function treeCpu(root) {
   let user = 0;
@@ -58,8 +75,8 @@ export function treeCpu(root) {
   for (const pid of pids) {
     const f = statFields(pid);
     if (f === null) continue;
-    user += Number(f[11]) + Number(f[13]);   // utime + cutime
-    sys += Number(f[12]) + Number(f[14]);    // stime + cstime
+    user += Number(f[11]) + Number(f[13]); // utime + cutime
+    sys += Number(f[12]) + Number(f[14]); // stime + cstime
   }
   return { user: user / CLK_TCK, sys: sys / CLK_TCK, procs: pids.length };
 }
@@ -68,13 +85,18 @@ export function treeCpu(root) {
  * Resident bytes of the tree now: { rss, anon }. rss sums each process's RSS (shared pages
  * count in each); anon leaves out file-backed pages (statm resident − shared: the program's
  * mapped code, e.g. the 40-odd MB of the node binary every node process maps).
+ * @param {readonly number[]} pids
  */
 export function treeRss(pids) {
   let pages = 0;
   let shared = 0;
   for (const pid of pids) {
     let text;
-    try { text = readFileSync(`/proc/${pid}/statm`, 'latin1'); } catch { continue; }
+    try {
+      text = readFileSync(`/proc/${pid}/statm`, 'latin1');
+    } catch {
+      continue;
+    }
     const f = text.split(' ');
     pages += Number(f[1]);
     shared += Number(f[2]);
@@ -86,6 +108,7 @@ export function treeRss(pids) {
  * Samples the tree's RSS every `intervalMs` (the pid list refreshed every 10th sample, so
  * Apache's new children count) until stop(), which returns the peaks in bytes:
  * { peak (RSS), peakAnon }.
+ * @param {number} root
  */
 export function sampleRss(root, intervalMs = 100) {
   let pids = treePids(root);
@@ -113,6 +136,7 @@ export function sampleRss(root, intervalMs = 100) {
 }
 
 /** Number of threads of every process in the tree (fcgate: does it serve on several?). */
+/** @param {number} root */
 export function treeThreads(root) {
   let n = 0;
   for (const pid of treePids(root)) {

@@ -33,7 +33,9 @@ export class TokenAuth {
   }
 
   /** A token typed into the login form. */
-  tokenOk(given: string): boolean { return digestEqual(given, this.token); }
+  tokenOk(given: string): boolean {
+    return digestEqual(given, this.token);
+  }
 
   /** A new session cookie value, valid for SESSION_TTL_S from `nowS`. */
   session(nowS = Math.floor(Date.now() / 1000)): string {

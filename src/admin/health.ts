@@ -26,17 +26,22 @@ export function liveness(t: Telemetry, now = Date.now()): Liveness {
     const age = c === null ? null : Math.max(0, now - c[Header.Heartbeat]!);
     threads.push({ thread: th.slot, ready: th.ready, heartbeat_age_ms: age });
     if (!th.ready) reasons.push(`thread ${th.slot} is not listening (restarts: ${th.restarts})`);
-    else if (age === null || age > HEARTBEAT_DEADLINE_MS) reasons.push(`thread ${th.slot} has not answered for ${age ?? '?'} ms (deadline ${HEARTBEAT_DEADLINE_MS} ms)`);
+    else if (age === null || age > HEARTBEAT_DEADLINE_MS)
+      reasons.push(`thread ${th.slot} has not answered for ${age ?? '?'} ms (deadline ${HEARTBEAT_DEADLINE_MS} ms)`);
   }
   if (threads.length === 0) reasons.push('no serving thread');
   return { ok: reasons.length === 0, threads, reasons };
 }
 
 /** How long a backend probe's answer is reused. */
-export const PROBE_CACHE_MS = 2000;
+const PROBE_CACHE_MS = 2000;
 const PROBE_TIMEOUT_MS = 1000;
 
-export interface Readiness { ready: boolean; reasons: string[]; mappings: Array<{ route: string; target: string; usable: boolean; detail: string }> }
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+  mappings: Array<{ route: string; target: string; usable: boolean; detail: string }>;
+}
 
 /** What a mapping sends to. */
 function targetOf(key: RouteLabel['key']): { worker: WorkerSettings } | { balancer: string } | null {
@@ -48,11 +53,16 @@ function targetOf(key: RouteLabel['key']): { worker: WorkerSettings } | { balanc
 }
 
 export class ReadinessCheck {
-  private readonly cache = new Map<string, { at: number; error: string | null; pending: Promise<string | null> | null }>();
+  private readonly cache = new Map<
+    string,
+    { at: number; error: string | null; pending: Promise<string | null> | null }
+  >();
 
-  constructor(private readonly t: Telemetry,
-              private readonly probe: (w: WorkerSettings) => Promise<string | null> =
-                async (w) => (await probeBackend(w.address, w.name, PROBE_TIMEOUT_MS)).error) {}
+  constructor(
+    private readonly t: Telemetry,
+    private readonly probe: (w: WorkerSettings) => Promise<string | null> = async (w) =>
+      (await probeBackend(w.address, w.name, PROBE_TIMEOUT_MS)).error,
+  ) {}
 
   private async reachable(w: WorkerSettings): Promise<string | null> {
     const now = Date.now();
@@ -62,38 +72,48 @@ export class ReadinessCheck {
     e = { at: now, error: null, pending: null };
     this.cache.set(w.name, e);
     const entry = e;
-    entry.pending = this.probe(w).then((err) => { entry.error = err; entry.at = Date.now(); entry.pending = null; return err; });
+    entry.pending = this.probe(w).then((err) => {
+      entry.error = err;
+      entry.at = Date.now();
+      entry.pending = null;
+      return err;
+    });
     return await entry.pending;
   }
 
   async check(): Promise<Readiness> {
     const ctx = this.t.context;
     const cfg = ctx?.config();
-    if (ctx === null || ctx === undefined || cfg === undefined) return { ready: false, reasons: ['no configuration loaded'], mappings: [] };
+    if (ctx === null || ctx === undefined || cfg === undefined)
+      return { ready: false, reasons: ['no configuration loaded'], mappings: [] };
     const reasons: string[] = [];
     if (ctx.draining()) reasons.push('draining (SIGTERM): finishing the requests in flight');
     const states = memberStates(this.t);
     const mappings: Readiness['mappings'] = [];
     const labels = configLabels(cfg);
-    await Promise.all(labels.routes.map(async (r) => {
-      const t = targetOf(r.key);
-      if (t === null) return;
-      let target: string, usable: boolean, detail: string;
-      if ('balancer' in t) {
-        const members = states.filter((s) => s.balancer === t.balancer);
-        const ok = members.filter((s) => s.state === 'ok' || s.state === 'standby');
-        target = t.balancer;
-        usable = ok.length > 0;
-        detail = usable ? `${ok.length} of ${members.length} members usable` : `no usable member (${members.map((s) => `${s.member}: ${s.state}`).join(', ')})`;
-      } else {
-        target = t.worker.name;
-        const err = await this.reachable(t.worker);
-        usable = err === null;
-        detail = err === null ? 'answers FCGI_GET_VALUES' : err;
-      }
-      mappings.push({ route: r.label, target, usable, detail });
-      if (!usable) reasons.push(`${r.label} → ${target}: ${detail}`);
-    }));
+    await Promise.all(
+      labels.routes.map(async (r) => {
+        const t = targetOf(r.key);
+        if (t === null) return;
+        let target: string, usable: boolean, detail: string;
+        if ('balancer' in t) {
+          const members = states.filter((s) => s.balancer === t.balancer);
+          const ok = members.filter((s) => s.state === 'ok' || s.state === 'standby');
+          target = t.balancer;
+          usable = ok.length > 0;
+          detail = usable
+            ? `${ok.length} of ${members.length} members usable`
+            : `no usable member (${members.map((s) => `${s.member}: ${s.state}`).join(', ')})`;
+        } else {
+          target = t.worker.name;
+          const err = await this.reachable(t.worker);
+          usable = err === null;
+          detail = err === null ? 'answers FCGI_GET_VALUES' : err;
+        }
+        mappings.push({ route: r.label, target, usable, detail });
+        if (!usable) reasons.push(`${r.label} → ${target}: ${detail}`);
+      }),
+    );
     return { ready: reasons.length === 0, reasons, mappings };
   }
 }

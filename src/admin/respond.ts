@@ -3,10 +3,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The most a form or JSON body to the admin listener may hold. */
-export const MAX_BODY = 16 * 1024;
+const MAX_BODY = 16 * 1024;
 
-export function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, extra: string[] = []): void {
-  const headers: Record<string, string | string[]> = { 'Content-Type': type, 'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) };
+export function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string | Uint8Array,
+  extra: string[] = [],
+): void {
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': type,
+    'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
+  };
   for (let i = 0; i < extra.length; i += 2) headers[extra[i]!] = extra[i + 1]!;
   res.writeHead(status, headers);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
@@ -19,7 +28,11 @@ export function readBody(req: IncomingMessage): Promise<string | null> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) { resolve(null); req.destroy(); return; }
+      if (size > MAX_BODY) {
+        resolve(null);
+        req.destroy();
+        return;
+      }
       parts.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));

@@ -41,9 +41,9 @@ export interface AdminOptions {
   log: (line: string) => void;
 }
 
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
 /** `[v6]` for an IPv6 address, the host as is otherwise (Host headers and URLs bracket IPv6). */
-export const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -51,7 +51,8 @@ function loginPage(message: string | null): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>fcgate admin login</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:3em auto;max-width:28em;color:#1b1f24}
-input{width:100%;padding:.4em;margin:.4em 0 .8em;box-sizing:border-box}button{padding:.4em 1.2em}.err{color:#b31d28}</style></head><body>
+input{width:100%;padding:.4em;margin:.4em 0 .8em;box-sizing:border-box}button{padding:.4em 1.2em}
+.err{color:#b31d28}</style></head><body>
 <h1>fcgate admin</h1>${message === null ? '' : `<p class="err" role="alert">${esc(message)}</p>`}
 <form method="post" action="/login"><label for="token">FCGATE_MANAGER_TOKEN</label>
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
@@ -67,10 +68,15 @@ export class AdminServer {
   private server: Server | null = null;
   private readonly allowedHosts = new Set<string>();
 
-  constructor(private readonly source: AdminSource, private readonly options: AdminOptions) {
+  constructor(
+    private readonly source: AdminSource,
+    private readonly options: AdminOptions,
+  ) {
     const { host } = options.settings;
     if (!isLoopback(host) && (options.token === null || options.token.length < 16)) {
-      throw new Error(`AdminListen ${host}: not a loopback address, so FCGATE_MANAGER_TOKEN must be set (16 characters or more)`);
+      throw new Error(
+        `AdminListen ${host}: not a loopback address, so FCGATE_MANAGER_TOKEN must be set (16 characters or more)`,
+      );
     }
     this.auth = options.token === null ? null : new TokenAuth(options.token);
     this.manager = new ManagerRoutes(source, options.log);
@@ -79,17 +85,24 @@ export class AdminServer {
   }
 
   /** The CSRF token of the manager page. */
-  get csrf(): string { return this.manager.csrf; }
+  get csrf(): string {
+    return this.manager.csrf;
+  }
 
   /** Listens; resolves to the bound port. */
   async listen(): Promise<number> {
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     server.headersTimeout = 10_000;
     server.requestTimeout = 15_000;
     const { host, port } = this.options.settings;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, exclusive: true }, () => { server.off('error', reject); resolve(); });
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.server = server;
     const bound = (server.address() as AddressInfo).port;
@@ -97,7 +110,11 @@ export class AdminServer {
     if (isLoopback(host)) names.push('localhost', '127.0.0.1', '[::1]');
     for (const n of names) this.allowedHosts.add(`${n}:${bound}`.toLowerCase());
     this.window.start();
-    this.options.log(`FCGATE_MANAGER listening on http://${bracketed(host)}:${bound}/ (${this.auth === null ? 'loopback, no token' : 'token required'}): balancer manager, /metrics, /server-status, /healthz, /readyz`);
+    this.options.log(
+      `FCGATE_MANAGER listening on http://${bracketed(host)}:${bound}/ `
+        + `(${this.auth === null ? 'loopback, no token' : 'token required'}): balancer manager, /metrics, `
+        + `/server-status, /healthz, /readyz`,
+    );
     return bound;
   }
 
@@ -113,9 +130,14 @@ export class AdminServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       res.setHeader('X-Frame-Options', 'DENY');
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; "
+          + "frame-ancestors 'none'",
+      );
       res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Referrer-Policy', 'same-origin');   // no-referrer makes Chromium send "Origin: null" on the page's own forms
+      // no-referrer would make Chromium send "Origin: null" on the page's own forms.
+      res.setHeader('Referrer-Policy', 'same-origin');
       const method = req.method ?? 'GET';
       const raw = req.url ?? '/';
       const q = raw.indexOf('?');
@@ -127,11 +149,21 @@ export class AdminServer {
         return send(res, 421, 'text/plain', 'wrong Host for the admin listener\n');
       }
       if (query.has('token')) {
-        return send(res, 400, 'text/plain', 'the token is not accepted in a URL (it would end up in logs and browser history): use Authorization: Bearer <token>, or log in at /login\n');
+        return send(
+          res,
+          400,
+          'text/plain',
+          'the token is not accepted in a URL (it would end up in logs and browser history): use '
+            + 'Authorization: Bearer <token>, or log in at /login\n',
+        );
       }
       if (path === '/login') return await this.login(req, res, method);
       if (path === '/logout' && method === 'POST') {
-        res.writeHead(303, { Location: '/login', 'Content-Length': '0', 'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
+        res.writeHead(303, {
+          Location: '/login',
+          'Content-Length': '0',
+          'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+        });
         res.end();
         return;
       }
@@ -144,11 +176,18 @@ export class AdminServer {
           if (method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
             return send(res, 401, 'text/html; charset=utf-8', loginPage(null), ['WWW-Authenticate', 'Bearer']);
           }
-          return send(res, 401, 'text/plain', 'FCGATE_MANAGER_TOKEN required: Authorization: Bearer <token>, or log in at /login\n', ['WWW-Authenticate', 'Bearer']);
+          return send(
+            res,
+            401,
+            'text/plain',
+            'FCGATE_MANAGER_TOKEN required: Authorization: Bearer <token>, or log in at /login\n',
+            ['WWW-Authenticate', 'Bearer'],
+          );
         }
       }
       if (path === '/metrics' && (method === 'GET' || method === 'HEAD')) return this.metrics(req, res);
-      if (path === '/server-status' && (method === 'GET' || method === 'HEAD')) return this.status(req, res, query, session !== null);
+      if (path === '/server-status' && (method === 'GET' || method === 'HEAD'))
+        return this.status(req, res, query, session !== null);
       if (await this.manager.handle(req, res, method, path, query, bearer, session)) return;
       send(res, 404, 'text/plain', 'not found\n');
     } catch (err) {
@@ -159,33 +198,56 @@ export class AdminServer {
   }
 
   private async health(res: ServerResponse, method: string, path: string): Promise<void> {
-    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n', ['Allow', 'GET, HEAD']);
+    if (method !== 'GET' && method !== 'HEAD')
+      return send(res, 405, 'text/plain', 'GET only\n', ['Allow', 'GET, HEAD']);
     if (path === '/healthz') {
       const l = liveness(this.source.telemetry);
-      return send(res, l.ok ? 200 : 503, 'application/json', JSON.stringify({ status: l.ok ? 'ok' : 'unhealthy', reasons: l.reasons, threads: l.threads }) + '\n');
+      return send(
+        res,
+        l.ok ? 200 : 503,
+        'application/json',
+        JSON.stringify({ status: l.ok ? 'ok' : 'unhealthy', reasons: l.reasons, threads: l.threads }) + '\n',
+      );
     }
     const r = await this.readiness.check();
-    send(res, r.ready ? 200 : 503, 'application/json', JSON.stringify({ status: r.ready ? 'ready' : 'not ready', reasons: r.reasons, mappings: r.mappings }) + '\n');
+    send(
+      res,
+      r.ready ? 200 : 503,
+      'application/json',
+      JSON.stringify({ status: r.ready ? 'ready' : 'not ready', reasons: r.reasons, mappings: r.mappings }) + '\n',
+    );
   }
 
   private metrics(req: IncomingMessage, res: ServerResponse): void {
     const families = buildFamilies(this.source.telemetry, this.source.build);
     const kind = negotiate(req.headers.accept);
     res.setHeader('Vary', 'Accept');
-    if (kind === 'protobuf') return send(res, 200, PROTOBUF_CONTENT_TYPE, encodeProtobuf(families));
-    if (kind === 'openmetrics') return send(res, 200, OPENMETRICS_CONTENT_TYPE, encodeOpenMetrics(families));
-    send(res, 200, TEXT_CONTENT_TYPE, encodeText(families));
+    if (kind === 'protobuf') send(res, 200, PROTOBUF_CONTENT_TYPE, encodeProtobuf(families));
+    else if (kind === 'openmetrics') send(res, 200, OPENMETRICS_CONTENT_TYPE, encodeOpenMetrics(families));
+    else send(res, 200, TEXT_CONTENT_TYPE, encodeText(families));
   }
 
   private status(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, loggedIn: boolean): void {
     const d = statusData(this.source.telemetry, this.window, this.source.build);
-    if (query.has('auto')) return send(res, 200, 'text/plain; charset=utf-8', renderStatusAuto(d, (req.headers.host ?? '').replace(/:\d+$/, '')));
+    if (query.has('auto')) {
+      send(res, 200, 'text/plain; charset=utf-8', renderStatusAuto(d, (req.headers.host ?? '').replace(/:\d+$/, '')));
+      return;
+    }
     const refresh = Number(query.get('refresh'));
-    send(res, 200, 'text/html; charset=utf-8', renderStatusPage(d, loggedIn, Number.isInteger(refresh) && refresh > 0 && refresh <= 3600 ? refresh : null));
+    send(
+      res,
+      200,
+      'text/html; charset=utf-8',
+      renderStatusPage(d, loggedIn, Number.isInteger(refresh) && refresh > 0 && refresh <= 3600 ? refresh : null),
+    );
   }
 
   private async login(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
-    if (this.auth === null) { res.writeHead(303, { Location: '/', 'Content-Length': '0' }); res.end(); return; }
+    if (this.auth === null) {
+      res.writeHead(303, { Location: '/', 'Content-Length': '0' });
+      res.end();
+      return;
+    }
     if (method === 'GET') return send(res, 200, 'text/html; charset=utf-8', loginPage(null));
     if (method !== 'POST') return send(res, 405, 'text/plain', 'GET or POST\n', ['Allow', 'GET, POST']);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -194,10 +256,9 @@ export class AdminServer {
     if (type !== 'application/x-www-form-urlencoded') return send(res, 415, 'text/plain', 'expected a form\n');
     const token = new URLSearchParams(body).get('token') ?? '';
     if (!this.auth.tokenOk(token)) return send(res, 401, 'text/html; charset=utf-8', loginPage('Wrong token.'));
-    res.writeHead(303, {
-      Location: '/', 'Content-Length': '0',
-      'Set-Cookie': `${SESSION_COOKIE}=${this.auth.session()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_S}`,
-    });
+    const cookie =
+      `${SESSION_COOKIE}=${this.auth.session()}; HttpOnly; SameSite=Strict; Path=/; ` + `Max-Age=${SESSION_TTL_S}`;
+    res.writeHead(303, { Location: '/', 'Content-Length': '0', 'Set-Cookie': cookie });
     res.end();
   }
 }
@@ -206,8 +267,12 @@ export class AdminServer {
  * Starts the admin listener when the configuration asks for it (`AdminListen` or
  * `BalancerManager`); null otherwise. The token comes from FCGATE_MANAGER_TOKEN in `env`.
  */
-export async function startAdmin(settings: ManagerSettings | null | undefined, source: AdminSource,
-                                 log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<AdminServer | null> {
+export async function startAdmin(
+  settings: ManagerSettings | null | undefined,
+  source: AdminSource,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AdminServer | null> {
   if (settings === null || settings === undefined) return null;
   const token = readVariable('FCGATE_MANAGER_TOKEN', env);
   const admin = new AdminServer(source, { settings, token: token === '' ? null : token, log });

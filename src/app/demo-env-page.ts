@@ -1,12 +1,12 @@
 // The demo app's HTML page: the CGI environment it received, as a table, with links
 // to the other demo routes (relative to where the app is mounted). Rendering only.
-import type { FcgiRequest } from './exchange.js';
+import type { FcgiRequest } from './responder-exchange.js';
 import type { AppTarget } from './target-path.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
@@ -27,13 +27,15 @@ export function renderEnvPage(req: FcgiRequest, target: AppTarget): string {
   }
   let links = '';
   for (const [href, what] of LINKS) {
-    links += `<li><a href="${escapeHtml(`${target.base}/${href}`)}">${escapeHtml(href)}</a> — ${escapeHtml(what)}</li>\n`;
+    const url = escapeHtml(`${target.base}/${href}`);
+    links += `<li><a href="${url}">${escapeHtml(href)}</a> — ${escapeHtml(what)}</li>\n`;
   }
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>fcgate demo app</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f4f4f4;white-space:nowrap}td{font-family:monospace;word-break:break-all}
 </style></head>
 <body>

@@ -1,6 +1,6 @@
 // Small pieces shared by the demo app's routes: the route signature, its limits, a
 // whole-answer writer and query-parameter parsing. No routes here.
-import type { FcgiRequest, FcgiResponse } from './exchange.js';
+import type { FcgiRequest, FcgiResponse } from './responder-exchange.js';
 import type { AppTarget } from './target-path.js';
 
 export interface DemoLimits {
@@ -13,12 +13,20 @@ export interface DemoLimits {
   maxStreamIntervalMs: number;
 }
 
-export type DemoRoute = (req: FcgiRequest, res: FcgiResponse, target: AppTarget,
-                         limits: DemoLimits) => void | Promise<void>;
+export type DemoRoute = (
+  req: FcgiRequest,
+  res: FcgiResponse,
+  target: AppTarget,
+  limits: DemoLimits,
+) => void | Promise<void>;
 
 /** Sends a whole small text answer with Content-Length. */
-export function sendText(res: FcgiResponse, status: number, body: string,
-                         contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(
+  res: FcgiResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length });
   res.write(bytes);
@@ -35,4 +43,3 @@ export function intParam(query: URLSearchParams, name: string, fallback: number,
 }
 
 export const badRequest = (res: FcgiResponse, why: string): void => sendText(res, 400, `Bad Request: ${why}\n`);
-

@@ -103,12 +103,22 @@ const strayAfterEndRequest: DemoRoute = (req, res, target) => {
   const q = new URLSearchParams(target.query);
   const delay = intParam(q, 'delay', 0, 10_000) ?? 0;
   const stray = Buffer.concat([
-    frameCopy(RecordType.Stdout, req.id, Buffer.from('Status: 201 Created\r\nContent-Type: text/plain\r\nX-Stray: 1\r\n\r\nSTRAY BYTES FROM AN EARLIER REQUEST\n')),
+    frameCopy(
+      RecordType.Stdout,
+      req.id,
+      Buffer.from(
+        'Status: 201 Created\r\nContent-Type: text/plain\r\nX-Stray: 1\r\n\r\nSTRAY BYTES FROM AN EARLIER REQUEST\n',
+      ),
+    ),
     streamEnd(RecordType.Stdout, req.id),
     encodeEndRequest(req.id, 0, ProtocolStatus.RequestComplete),
   ]);
   const answer = Buffer.concat([
-    frameCopy(RecordType.Stdout, req.id, Buffer.from('Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nthe real answer\n')),
+    frameCopy(
+      RecordType.Stdout,
+      req.id,
+      Buffer.from('Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nthe real answer\n'),
+    ),
     streamEnd(RecordType.Stdout, req.id),
     encodeEndRequest(req.id, 0, ProtocolStatus.RequestComplete),
   ]);

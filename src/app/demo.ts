@@ -4,8 +4,15 @@
 // failure routes under /test/ live in demo-test-routes.ts and exist only with testRoutes.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createFcgiServer, type BoundAddress, type FcgiRequest, type FcgiResponse, type FcgiServer,
-         type FcgiServerOptions, type ListenAddress } from './server.js';
+import {
+  createFcgiServer,
+  type BoundAddress,
+  type FcgiRequest,
+  type FcgiResponse,
+  type FcgiServer,
+  type FcgiServerOptions,
+  type ListenAddress,
+} from './responder-server.js';
 import { parseListenAddress } from './listen-address.js';
 import { resolveTarget } from './target-path.js';
 import { testRoutes } from './demo-test-routes.js';
@@ -40,12 +47,14 @@ const PATTERN_CHUNK = Buffer.alloc(65472, BYTES_PATTERN, 'latin1');
 
 const hello: DemoRoute = (_req, res) => sendText(res, 200, 'Hello from the fcgate demo app\n');
 
-const env: DemoRoute = (req, res, target) =>
-  sendText(res, 200, renderEnvPage(req, target), 'text/html; charset=utf-8');
+const env: DemoRoute = (req, res, target) => sendText(res, 200, renderEnvPage(req, target), 'text/html; charset=utf-8');
 
 const bytes: DemoRoute = async (req, res, target, limits) => {
   const n = intParam(new URLSearchParams(target.query), 'n', 1024, limits.maxBytes);
-  if (n === null) { badRequest(res, `n must be an integer in 0..${limits.maxBytes}`); return; }
+  if (n === null) {
+    badRequest(res, `n must be an integer in 0..${limits.maxBytes}`);
+    return;
+  }
   // cl=0: no Content-Length (the gateway frames the body chunked), as apps that stream do.
   const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
   if (new URLSearchParams(target.query).get('cl') !== '0') headers['Content-Length'] = n;
@@ -53,7 +62,7 @@ const bytes: DemoRoute = async (req, res, target, limits) => {
   // HEAD: the head only (n may be 2^40; a gateway would read and drop all of it).
   let left = req.param('REQUEST_METHOD') === 'HEAD' ? 0 : n;
   while (left > 0 && !res.finished) {
-    const k = left > PATTERN_CHUNK.length ? PATTERN_CHUNK.length : left;
+    const k = Math.min(left, PATTERN_CHUNK.length);
     left -= k;
     if (!res.write(k === PATTERN_CHUNK.length ? PATTERN_CHUNK : PATTERN_CHUNK.subarray(0, k))) await res.drained();
   }
@@ -68,7 +77,10 @@ const echo: DemoRoute = async (req, res, target, limits) => {
   const q = new URLSearchParams(target.query);
   const rate = intParam(q, 'rate', 0, 1 << 30);
   const delay = intParam(q, 'delay', 0, limits.maxSlowMs);
-  if (rate === null || delay === null) { badRequest(res, `rate must be in 0..2^30, delay in 0..${limits.maxSlowMs}`); return; }
+  if (rate === null || delay === null) {
+    badRequest(res, `rate must be in 0..2^30, delay in 0..${limits.maxSlowMs}`);
+    return;
+  }
   const hash = createHash('sha256');
   let length = 0;
   const t0 = Date.now();
@@ -83,16 +95,28 @@ const echo: DemoRoute = async (req, res, target, limits) => {
     }
     if (delay > 0) await sleep(delay, undefined, { signal: req.signal });
   } catch {
-    return;                          // aborted or connection lost: nobody to answer
+    return; // aborted or connection lost: nobody to answer
   }
   const cl = req.param('CONTENT_LENGTH');
-  sendText(res, 200, `{"length":${length},"sha256":"${hash.digest('hex')}","content_length":${JSON.stringify(cl)}}\n`, 'application/json');
+  sendText(
+    res,
+    200,
+    `{"length":${length},"sha256":"${hash.digest('hex')}","content_length":${JSON.stringify(cl)}}\n`,
+    'application/json',
+  );
 };
 
 const slow: DemoRoute = async (req, res, target, limits) => {
   const ms = intParam(new URLSearchParams(target.query), 'ms', 1000, limits.maxSlowMs);
-  if (ms === null) { badRequest(res, `ms must be an integer in 0..${limits.maxSlowMs}`); return; }
-  try { await sleep(ms, undefined, { signal: req.signal }); } catch { return; }
+  if (ms === null) {
+    badRequest(res, `ms must be an integer in 0..${limits.maxSlowMs}`);
+    return;
+  }
+  try {
+    await sleep(ms, undefined, { signal: req.signal });
+  } catch {
+    return;
+  }
   sendText(res, 200, `slept ${ms} ms\n`);
 };
 
@@ -105,11 +129,19 @@ const stream: DemoRoute = async (req, res, target, limits) => {
     return;
   }
   const sse = req.param('HTTP_ACCEPT').includes('text/event-stream');
-  res.writeHead(200, sse ? { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' }
-    : { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.writeHead(
+    200,
+    sse
+      ? { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' }
+      : { 'Content-Type': 'text/plain; charset=utf-8' },
+  );
   for (let i = 0; i < chunks; i++) {
     if (i > 0) {
-      try { await sleep(interval, undefined, { signal: req.signal }); } catch { return; }
+      try {
+        await sleep(interval, undefined, { signal: req.signal });
+      } catch {
+        return;
+      }
     }
     if (res.finished) return;
     if (!res.write(sse ? `data: chunk ${i}\n\n` : `chunk ${i}\n`)) await res.drained();
@@ -118,8 +150,13 @@ const stream: DemoRoute = async (req, res, target, limits) => {
 };
 
 const routes = new Map<string, DemoRoute>([
-  ['/', env], ['/env', env], ['/hello', hello], ['/bytes', bytes], ['/echo', echo],
-  ['/slow', slow], ['/stream', stream],
+  ['/', env],
+  ['/env', env],
+  ['/hello', hello],
+  ['/bytes', bytes],
+  ['/echo', echo],
+  ['/slow', slow],
+  ['/stream', stream],
 ]);
 
 /**
@@ -140,8 +177,9 @@ function findRoute(table: ReadonlyMap<string, DemoRoute>, path: string): DemoRou
 }
 
 /** The demo's request handler (for mounting on a server of one's own). */
-export function createDemoHandler(options: Partial<DemoLimits> & { testRoutes?: boolean } = {}):
-    (req: FcgiRequest, res: FcgiResponse) => void | Promise<void> {
+export function createDemoHandler(
+  options: Partial<DemoLimits> & { testRoutes?: boolean } = {},
+): (req: FcgiRequest, res: FcgiResponse) => void | Promise<void> {
   const limits: DemoLimits = {
     maxBytes: options.maxBytes ?? 2 ** 40,
     maxSlowMs: options.maxSlowMs ?? 60_000,

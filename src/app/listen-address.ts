@@ -1,6 +1,6 @@
 // Listen addresses as operators write them: `host:port`, `[::1]:port`, a bare port,
-// `unix:/path` or an absolute path. Parsing only; server.ts does the listening.
-import type { BoundAddress, ListenAddress } from './server.js';
+// `unix:/path` or an absolute path. Parsing only; responder-server.ts does the listening.
+import type { BoundAddress, ListenAddress } from './responder-server.js';
 
 /** Parses a listen address; throws a RangeError naming the bad value. */
 export function parseListenAddress(text: string, defaultHost = '127.0.0.1'): ListenAddress {
@@ -21,7 +21,8 @@ export function parseListenAddress(text: string, defaultHost = '127.0.0.1'): Lis
     const at = s.lastIndexOf(':');
     host = s.slice(0, at);
     portText = s.slice(at + 1);
-    if (host === '' || host.includes(':')) throw new RangeError(`listen address "${text}": write IPv6 hosts as [addr]:port`);
+    if (host === '' || host.includes(':'))
+      throw new RangeError(`listen address "${text}": write IPv6 hosts as [addr]:port`);
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
     throw new RangeError(`listen address "${text}": port must be 0..65535`);

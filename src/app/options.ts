@@ -1,6 +1,6 @@
 // Options of the FastCGI responder server, their defaults and their checks.
-// No sockets here: server.ts and connection.ts read the resolved values.
-import type { FcgiRequest, FcgiResponse } from './exchange.js';
+// No sockets here: responder-server.ts and responder-connection.ts read the resolved values.
+import type { FcgiRequest, FcgiResponse } from './responder-exchange.js';
 
 export type FcgiHandler = (req: FcgiRequest, res: FcgiResponse) => void | Promise<void>;
 
@@ -48,7 +48,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
-const logToStderr = (line: string): void => { process.stderr.write(`fcgate-app: ${line}\n`); };
+const logToStderr = (line: string): void => {
+  process.stderr.write(`fcgate-app: ${line}\n`);
+};
 
 /** Fills in defaults; a bad value throws a RangeError naming the option. */
 export function resolveServerOptions(o: FcgiServerOptions = {}): ResolvedServerOptions {

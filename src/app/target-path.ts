@@ -1,7 +1,7 @@
 // Which path and query an app mounted behind a gateway should route on, from the CGI
 // environment alone. Behind `ProxyPass /app/ fcgi://host:9000/` Apache (and fcgate) send
 // SCRIPT_FILENAME `proxy:fcgi://host:9000/hello` for `/app/hello` and REQUEST_URI
-// `/app/hello` (APACHE-BEHAVIOUR.md §3): the part after the authority is the app's own
+// `/app/hello` (docs/apache-differences.md, "What fcgate copies"): the part after the authority is the app's own
 // path. Run directly (cgi-fcgi, PHP-FPM style env) REQUEST_URI or SCRIPT_NAME+PATH_INFO is.
 
 export interface AppTarget {
@@ -16,7 +16,11 @@ export interface AppTarget {
 const PROXY_URL = /^proxy:[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
 
 function decode(path: string): string {
-  try { return decodeURIComponent(path); } catch { return path; }
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The path part of a request target: query cut, absolute-form scheme and authority removed. */
@@ -29,7 +33,7 @@ function uriPath(uri: string): string {
 }
 
 export function resolveTarget(params: ReadonlyMap<string, string>): AppTarget {
-  const uri = params.get('REQUEST_URI') || undefined;     // empty counts as absent
+  const uri = params.get('REQUEST_URI') || undefined; // empty counts as absent
   const q = uri === undefined ? -1 : uri.indexOf('?');
   const query = params.get('QUERY_STRING') ?? (q >= 0 ? uri!.slice(q + 1) : '');
   const clientPath = uri === undefined ? undefined : decode(uriPath(uri));

@@ -1,5 +1,5 @@
 // The CGI/1.1 environment (RFC 3875 §4.1) a request is sent with, in the names,
-// values and order Apache mod_proxy_fcgi uses (APACHE-BEHAVIOUR.md §2, §3): request
+// values and order Apache mod_proxy_fcgi uses (docs/apache-differences.md): request
 // snapshot + routing result → flat [name0, value0, name1, value1, …] list.
 // It does not encode (protocol/request-writer does) nor route (config/ does).
 //
@@ -28,7 +28,7 @@ import { serverNameOf, serverPortOf } from './server-name.js';
 import { readVariable } from '../tuning.js';
 
 /** SERVER_ADMIN when no ServerAdmin is configured: Apache's own default text. */
-export const DEFAULT_SERVER_ADMIN = '[no address given]';
+const DEFAULT_SERVER_ADMIN = '[no address given]';
 
 /** What the environment needs from the server itself, fixed at startup. */
 export interface ServerInfo {
@@ -56,9 +56,11 @@ export interface CgiParams {
  * ServerInfo from the environment: FCGATE_SERVER_SOFTWARE (src/tuning.ts: default `fcgate`,
  * Apache sends `Apache`; an invalid value fails startup naming it) and an optional ServerAdmin.
  */
-export function serverInfoFromEnv(env: NodeJS.ProcessEnv = process.env,
-                                  admin: string | null = null,
-                                  probe: FileProbe = cachedFileProbe()): ServerInfo {
+export function serverInfoFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  admin: string | null = null,
+  probe: FileProbe = cachedFileProbe(),
+): ServerInfo {
   const software = readVariable('FCGATE_SERVER_SOFTWARE', env);
   return { software, admin: admin ?? DEFAULT_SERVER_ADMIN, probe };
 }
@@ -98,8 +100,12 @@ function mergeEnvDuplicates(list: string[], envEnd: number): void {
  * SCRIPT_FILENAME's `proxy:fcgi://host:port`); null for a plain worker (r.worker used).
  * Throws GatewayError FCGATE_INTERNAL only when a ProxyFCGISetEnvIf rule throws.
  */
-export function buildParams(req: RequestSnapshot, r: ResolvedRequest, server: ServerInfo,
-                            member: WorkerSettings | null = null): CgiParams {
+export function buildParams(
+  req: RequestSnapshot,
+  r: ResolvedRequest,
+  server: ServerInfo,
+  member: WorkerSettings | null = null,
+): CgiParams {
   const out: string[] = [];
   const env = r.env;
   let mode: PathInfoMode = PathInfoMode.None;
@@ -110,8 +116,14 @@ export function buildParams(req: RequestSnapshot, r: ResolvedRequest, server: Se
   const envEnd = out.length;
   if (req.scheme === 'https') out.push('HTTPS', 'on');
   if (member !== null) {
-    out.push('BALANCER_NAME', r.balancer ?? '', 'BALANCER_WORKER_NAME', member.name,
-             'BALANCER_WORKER_ROUTE', member.route);
+    out.push(
+      'BALANCER_NAME',
+      r.balancer ?? '',
+      'BALANCER_WORKER_NAME',
+      member.name,
+      'BALANCER_WORKER_ROUTE',
+      member.route,
+    );
   }
 
   let host: string | undefined;
@@ -127,28 +139,48 @@ export function buildParams(req: RequestSnapshot, r: ResolvedRequest, server: Se
 
   const query = req.query;
   out.push(
-    'SERVER_SIGNATURE', '',                  // ServerSignature Off
-    'SERVER_SOFTWARE', server.software,
-    'SERVER_NAME', serverNameOf(host, r.serverName, req.localAddress),
-    'SERVER_ADDR', req.localAddress,
-    'SERVER_PORT', serverPortOf(host, r.serverName, req.scheme),
-    'REMOTE_ADDR', req.remoteAddress,
-    'DOCUMENT_ROOT', r.documentRoot,
-    'REQUEST_SCHEME', req.scheme,
-    'CONTEXT_PREFIX', r.contextPrefix,
-    'CONTEXT_DOCUMENT_ROOT', r.contextDocumentRoot,
-    'SERVER_ADMIN', r.serverAdmin ?? server.admin,
-    'SCRIPT_FILENAME', '');                  // filled in by writeScriptVars
+    'SERVER_SIGNATURE',
+    '', // ServerSignature Off
+    'SERVER_SOFTWARE',
+    server.software,
+    'SERVER_NAME',
+    serverNameOf(host, r.serverName, req.localAddress),
+    'SERVER_ADDR',
+    req.localAddress,
+    'SERVER_PORT',
+    serverPortOf(host, r.serverName, req.scheme),
+    'REMOTE_ADDR',
+    req.remoteAddress,
+    'DOCUMENT_ROOT',
+    r.documentRoot,
+    'REQUEST_SCHEME',
+    req.scheme,
+    'CONTEXT_PREFIX',
+    r.contextPrefix,
+    'CONTEXT_DOCUMENT_ROOT',
+    r.contextDocumentRoot,
+    'SERVER_ADMIN',
+    r.serverAdmin ?? server.admin,
+    'SCRIPT_FILENAME',
+    '',
+  ); // filled in by writeScriptVars
   const filenameAt = out.length - 1;
   out.push(
-    'REMOTE_PORT', req.remotePort,
-    'GATEWAY_INTERFACE', 'CGI/1.1',
-    'SERVER_PROTOCOL', req.protocol,
-    'REQUEST_METHOD', req.method,
-    'QUERY_STRING', query,
+    'REMOTE_PORT',
+    req.remotePort,
+    'GATEWAY_INTERFACE',
+    'CGI/1.1',
+    'SERVER_PROTOCOL',
+    req.protocol,
+    'REQUEST_METHOD',
+    req.method,
+    'QUERY_STRING',
+    query,
     // The raw target. A target ending in a bare '?' loses it here (the snapshot has
     // query '' for both); Apache would keep it in REQUEST_URI.
-    'REQUEST_URI', query.length > 0 ? req.path + '?' + query : req.path);
+    'REQUEST_URI',
+    query.length > 0 ? req.path + '?' + query : req.path,
+  );
   writeScriptVars(out, filenameAt, r, member ?? r.worker, mode, server.probe);
 
   if (envEnd !== 0) mergeEnvDuplicates(out, envEnd);

@@ -26,9 +26,13 @@ export function indexOfParam(list: readonly string[], name: string): number {
 
 // ap_expr's request variables that are request headers (%{HTTP_USER_AGENT} …).
 const HEADER_VARIABLES: Record<string, string> = {
-  HTTP_ACCEPT: 'accept', HTTP_COOKIE: 'cookie', HTTP_FORWARDED: 'forwarded',
-  HTTP_HOST: 'host', HTTP_PROXY_CONNECTION: 'proxy-connection',
-  HTTP_REFERER: 'referer', HTTP_USER_AGENT: 'user-agent',
+  HTTP_ACCEPT: 'accept',
+  HTTP_COOKIE: 'cookie',
+  HTTP_FORWARDED: 'forwarded',
+  HTTP_HOST: 'host',
+  HTTP_PROXY_CONNECTION: 'proxy-connection',
+  HTTP_REFERER: 'referer',
+  HTTP_USER_AGENT: 'user-agent',
 };
 
 /** The view a rule has of the request: params as they are now, headers, variables. */
@@ -39,8 +43,11 @@ class ParamsContext implements ExpressionContext {
   /** The params before any rule ran: what %{SERVER_NAME} etc. mean in ap_expr. */
   private readonly base: Map<string, string>;
 
-  constructor(private readonly list: string[], private readonly req: RequestSnapshot,
-              private readonly r: ResolvedRequest) {
+  constructor(
+    private readonly list: string[],
+    private readonly req: RequestSnapshot,
+    private readonly r: ResolvedRequest,
+  ) {
     const m = new Map<string, string>();
     for (let i = 0; i < list.length; i += 2) m.set(list[i]!, list[i + 1]!);
     this.params = m;
@@ -55,22 +62,41 @@ class ParamsContext implements ExpressionContext {
   variable(name: string): string | undefined {
     const req = this.req;
     switch (name) {
-      case 'REQUEST_METHOD': return req.method;
-      case 'REQUEST_SCHEME': return req.scheme;
-      case 'REQUEST_URI': return this.r.decodedPath;         // ap_expr: r->uri, decoded
-      case 'QUERY_STRING': return req.query;
-      case 'REMOTE_ADDR': case 'CONN_REMOTE_ADDR': return req.remoteAddress;
-      case 'SERVER_PROTOCOL': return req.protocol;
-      case 'HTTPS': return req.scheme === 'https' ? 'on' : 'off';
-      case 'IPV6': return req.remoteAddress.includes(':') ? 'on' : 'off';
+      case 'REQUEST_METHOD':
+        return req.method;
+      case 'REQUEST_SCHEME':
+        return req.scheme;
+      case 'REQUEST_URI':
+        return this.r.decodedPath; // ap_expr: r->uri, decoded
+      case 'QUERY_STRING':
+        return req.query;
+      case 'REMOTE_ADDR':
+      case 'CONN_REMOTE_ADDR':
+        return req.remoteAddress;
+      case 'SERVER_PROTOCOL':
+        return req.protocol;
+      case 'HTTPS':
+        return req.scheme === 'https' ? 'on' : 'off';
+      case 'IPV6':
+        return req.remoteAddress.includes(':') ? 'on' : 'off';
       case 'THE_REQUEST':
         return `${req.method} ${req.query.length > 0 ? req.path + '?' + req.query : req.path} ${req.protocol}`;
-      case 'DOCUMENT_ROOT': return this.r.documentRoot;
-      case 'CONTEXT_PREFIX': return this.r.contextPrefix;
-      case 'CONTEXT_DOCUMENT_ROOT': return this.r.contextDocumentRoot;
-      case 'REQUEST_FILENAME': return this.base.get('SCRIPT_FILENAME');
-      case 'SERVER_NAME': case 'SERVER_PORT': case 'SERVER_ADMIN': case 'SERVER_SOFTWARE':
-      case 'SCRIPT_FILENAME': case 'PATH_INFO': case 'REMOTE_PORT': case 'SERVER_ADDR':
+      case 'DOCUMENT_ROOT':
+        return this.r.documentRoot;
+      case 'CONTEXT_PREFIX':
+        return this.r.contextPrefix;
+      case 'CONTEXT_DOCUMENT_ROOT':
+        return this.r.contextDocumentRoot;
+      case 'REQUEST_FILENAME':
+        return this.base.get('SCRIPT_FILENAME');
+      case 'SERVER_NAME':
+      case 'SERVER_PORT':
+      case 'SERVER_ADMIN':
+      case 'SERVER_SOFTWARE':
+      case 'SCRIPT_FILENAME':
+      case 'PATH_INFO':
+      case 'REMOTE_PORT':
+      case 'SERVER_ADDR':
         return this.base.get(name);
       default: {
         const h = HEADER_VARIABLES[name];
@@ -122,8 +148,12 @@ class ParamsContext implements ExpressionContext {
  * added by Apache even when the condition was false); a shared empty array if none.
  * A rule that throws fails the request: FCGATE_INTERNAL, the cause attached.
  */
-export function applyFcgiSetEnv(list: string[], rules: readonly FcgiSetEnvRule[],
-                                req: RequestSnapshot, r: ResolvedRequest): readonly string[] {
+export function applyFcgiSetEnv(
+  list: string[],
+  rules: readonly FcgiSetEnvRule[],
+  req: RequestSnapshot,
+  r: ResolvedRequest,
+): readonly string[] {
   if (rules.length === 0) return NO_HEADERS;
   const ctx = new ParamsContext(list, req, r);
   for (let i = 0; i < rules.length; i++) {
@@ -134,8 +164,12 @@ export function applyFcgiSetEnv(list: string[], rules: readonly FcgiSetEnvRule[]
       if (rule.unset) ctx.unset(rule.name);
       else ctx.set(rule.name, rule.value(ctx, captures));
     } catch (err) {
-      throw new GatewayError('FCGATE_INTERNAL', null,
-        `ProxyFCGISetEnvIf for ${rule.name} failed: ${(err as Error).message}`, { cause: err });
+      throw new GatewayError(
+        'FCGATE_INTERNAL',
+        null,
+        `ProxyFCGISetEnvIf for ${rule.name} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   return ctx.vary ?? NO_HEADERS;

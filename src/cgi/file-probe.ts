@@ -22,21 +22,24 @@ export const statFileProbe: FileProbe = (path) => {
     if (st === undefined) return FileKind.Missing;
     return st.isDirectory() ? FileKind.Directory : FileKind.File;
   } catch {
-    return FileKind.Missing;             // ENOTDIR, EACCES, ENAMETOOLONG: nothing usable there
+    return FileKind.Missing; // ENOTDIR, EACCES, ENAMETOOLONG: nothing usable there
   }
 };
 
 /** Defaults of cachedFileProbe. */
-export const FILE_PROBE_TTL_MS = 2000;
-export const FILE_PROBE_CACHE_LIMIT = 1024;
+const FILE_PROBE_TTL_MS = 2000;
+const FILE_PROBE_CACHE_LIMIT = 1024;
 
 /**
  * Wraps a probe with a bounded cache: each answer is reused for `ttlMs`; the cache is
  * emptied when it holds `limit` paths. One number per entry: expiry * 4 + kind.
  */
-export function cachedFileProbe(inner: FileProbe = statFileProbe, ttlMs = FILE_PROBE_TTL_MS,
-                                limit = FILE_PROBE_CACHE_LIMIT,
-                                now: () => number = Date.now): FileProbe {
+export function cachedFileProbe(
+  inner: FileProbe = statFileProbe,
+  ttlMs = FILE_PROBE_TTL_MS,
+  limit = FILE_PROBE_CACHE_LIMIT,
+  now: () => number = Date.now,
+): FileProbe {
   const cache = new Map<string, number>();
   return (path) => {
     const t = now();

@@ -1,6 +1,6 @@
 // Request header name → FastCGI param name (RFC 3875 §4.1.18 "protocol-specific
-// meta-variables"), with Apache's rules and ready-made name bytes for the encoder.
-// It does not decide values, order or CGIPassAuth: environment.ts does.
+// meta-variables"), with Apache's rules, cached per name. It does not decide values,
+// order or CGIPassAuth: environment.ts does.
 //
 // Apache (server/util_script.c, ap_add_common_vars + http2env) turns a header into
 // `HTTP_` + the name upper-cased with '-' → '_', and drops the header when its name
@@ -17,8 +17,6 @@
 export interface HeaderParam {
   /** The param name, e.g. 'HTTP_USER_AGENT', 'CONTENT_TYPE'. */
   readonly name: string;
-  /** `name` as ASCII bytes, to copy straight into a PARAMS record. */
-  readonly bytes: Buffer;
   /** Authorization or Proxy-Authorization: sent only with CGIPassAuth On. */
   readonly auth: boolean;
 }
@@ -27,7 +25,7 @@ export interface HeaderParam {
 export const HEADER_CACHE_LIMIT = 256;
 
 function makeParam(name: string, auth: boolean): HeaderParam {
-  return Object.freeze({ name, bytes: Buffer.from(name, 'latin1'), auth });
+  return Object.freeze({ name, auth });
 }
 
 /**
@@ -40,39 +38,105 @@ function deriveParam(headerName: string): HeaderParam | null {
   let out = 'HTTP_';
   for (let i = 0; i < n; i++) {
     const c = headerName.charCodeAt(i);
-    if (c >= 97 && c <= 122) out += String.fromCharCode(c - 32);      // a-z → A-Z
+    if (c >= 97 && c <= 122)
+      out += String.fromCharCode(c - 32); // a-z → A-Z
     else if ((c >= 65 && c <= 90) || (c >= 48 && c <= 57)) out += headerName[i];
-    else if (c === 45) out += '_';                                   // '-'
-    else return null;                                                // '_', '.', '~', '!', …
+    else if (c === 45)
+      out += '_'; // '-'
+    else return null; // '_', '.', '~', '!', …
   }
   switch (out) {
-    case 'HTTP_PROXY': return null;                                  // httpoxy
-    case 'HTTP_CONTENT_TYPE': return makeParam('CONTENT_TYPE', false);
-    case 'HTTP_CONTENT_LENGTH': return makeParam('CONTENT_LENGTH', false);
+    case 'HTTP_PROXY':
+      return null; // httpoxy
+    case 'HTTP_CONTENT_TYPE':
+      return makeParam('CONTENT_TYPE', false);
+    case 'HTTP_CONTENT_LENGTH':
+      return makeParam('CONTENT_LENGTH', false);
     case 'HTTP_AUTHORIZATION':
-    case 'HTTP_PROXY_AUTHORIZATION': return makeParam(out, true);
-    default: return makeParam(out, false);
+    case 'HTTP_PROXY_AUTHORIZATION':
+      return makeParam(out, true);
+    default:
+      return makeParam(out, false);
   }
 }
 
 // Headers browsers, curl, load balancers and CDNs commonly send. Everything else goes
 // through the bounded cache below.
 const COMMON_HEADERS = [
-  'accept', 'accept-charset', 'accept-datetime', 'accept-encoding', 'accept-language',
-  'access-control-request-headers', 'access-control-request-method', 'authorization',
-  'cache-control', 'cdn-loop', 'connection', 'content-encoding', 'content-language',
-  'content-length', 'content-md5', 'content-type', 'cookie', 'dnt', 'early-data', 'expect',
-  'forwarded', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
-  'if-unmodified-since', 'keep-alive', 'max-forwards', 'origin', 'pragma', 'priority',
-  'proxy-authorization', 'purpose', 'range', 'referer', 'save-data', 'sec-ch-ua',
-  'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'sec-fetch-dest', 'sec-fetch-mode',
-  'sec-fetch-site', 'sec-fetch-user', 'sec-gpc', 'sec-purpose', 'sec-websocket-key',
-  'sec-websocket-protocol', 'sec-websocket-version', 'te', 'trailer', 'transfer-encoding',
-  'upgrade', 'upgrade-insecure-requests', 'user-agent', 'via', 'warning', 'x-api-key',
-  'x-correlation-id', 'x-csrf-token', 'x-forwarded-for', 'x-forwarded-host',
-  'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-proto', 'x-forwarded-scheme',
-  'x-forwarded-ssl', 'x-http-method-override', 'x-original-url', 'x-real-ip',
-  'x-request-id', 'x-requested-with', 'x-xsrf-token',
+  'accept',
+  'accept-charset',
+  'accept-datetime',
+  'accept-encoding',
+  'accept-language',
+  'access-control-request-headers',
+  'access-control-request-method',
+  'authorization',
+  'cache-control',
+  'cdn-loop',
+  'connection',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-md5',
+  'content-type',
+  'cookie',
+  'dnt',
+  'early-data',
+  'expect',
+  'forwarded',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'keep-alive',
+  'max-forwards',
+  'origin',
+  'pragma',
+  'priority',
+  'proxy-authorization',
+  'purpose',
+  'range',
+  'referer',
+  'save-data',
+  'sec-ch-ua',
+  'sec-ch-ua-mobile',
+  'sec-ch-ua-platform',
+  'sec-fetch-dest',
+  'sec-fetch-mode',
+  'sec-fetch-site',
+  'sec-fetch-user',
+  'sec-gpc',
+  'sec-purpose',
+  'sec-websocket-key',
+  'sec-websocket-protocol',
+  'sec-websocket-version',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'upgrade-insecure-requests',
+  'user-agent',
+  'via',
+  'warning',
+  'x-api-key',
+  'x-correlation-id',
+  'x-csrf-token',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-proto',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-http-method-override',
+  'x-original-url',
+  'x-real-ip',
+  'x-request-id',
+  'x-requested-with',
+  'x-xsrf-token',
 ] as const;
 
 const wellKnown = new Map<string, HeaderParam>();
@@ -104,28 +168,4 @@ export function headerParamName(lowerName: string): HeaderParam | null {
     seen.set(lowerName, p);
   }
   return p === DROPPED ? null : p;
-}
-
-/** The CGI names environment.ts sends itself (besides HTTP_*). */
-export const CGI_PARAM_NAMES = [
-  'SERVER_SIGNATURE', 'SERVER_SOFTWARE', 'SERVER_NAME', 'SERVER_ADDR', 'SERVER_PORT',
-  'REMOTE_ADDR', 'DOCUMENT_ROOT', 'REQUEST_SCHEME', 'CONTEXT_PREFIX',
-  'CONTEXT_DOCUMENT_ROOT', 'SERVER_ADMIN', 'SCRIPT_FILENAME', 'REMOTE_PORT',
-  'GATEWAY_INTERFACE', 'SERVER_PROTOCOL', 'REQUEST_METHOD', 'QUERY_STRING', 'REQUEST_URI',
-  'SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED', 'CONTENT_TYPE', 'CONTENT_LENGTH', 'HTTPS',
-  'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE',
-] as const;
-
-const nameBytes = new Map<string, Buffer>();
-for (const n of CGI_PARAM_NAMES) nameBytes.set(n, Buffer.from(n, 'latin1'));
-for (const p of wellKnown.values()) nameBytes.set(p.name, p.bytes);
-
-/**
- * Ready-made bytes for a param name the gateway itself produces (CGI names and the
- * well-known HTTP_* names), or undefined: the encoder then writes the string.
- * The names in a list from buildParams are these very string constants, so the
- * Map's hash lookup hits V8's cached string hash.
- */
-export function paramNameBytes(name: string): Buffer | undefined {
-  return nameBytes.get(name);
 }

@@ -1,6 +1,7 @@
 // SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO and PATH_TRANSLATED as mod_proxy_fcgi sets
 // them: the proxy-fcgi-pathinfo modes, FPM vs GENERIC filenames, the handler form.
-// Observed behaviour: APACHE-BEHAVIOUR.md §3. Other params: environment.ts.
+// Apache's rules as observed: docs/apache-differences.md and test/cgi/path-info.test.ts,
+// which has a row per configuration. Other params: environment.ts.
 //
 // Worked example (ProxyPass "/pi/" "fcgi://localhost:4000/", request
 // `/pi/dir.d/script.php/extra/pa%20th.x/more`; the router gives targetPath
@@ -20,7 +21,12 @@ import { FileKind, type FileProbe } from './file-probe.js';
 import { canonEncodePath, unescapePath } from './uri-escape.js';
 
 export const PathInfoMode = {
-  None: 0, Raw: 1, Unescape: 2, FirstDot: 3, LastDot: 4, Full: 5,
+  None: 0,
+  Raw: 1,
+  Unescape: 2,
+  FirstDot: 3,
+  LastDot: 4,
+  Full: 5,
 } as const;
 export type PathInfoMode = (typeof PathInfoMode)[keyof typeof PathInfoMode];
 
@@ -32,11 +38,16 @@ export type PathInfoMode = (typeof PathInfoMode)[keyof typeof PathInfoMode];
 export function pathInfoModeOf(value: string | undefined): PathInfoMode {
   if (value === undefined) return PathInfoMode.None;
   switch (value.toLowerCase()) {
-    case 'full': return PathInfoMode.Full;
-    case 'first-dot': return PathInfoMode.FirstDot;
-    case 'last-dot': return PathInfoMode.LastDot;
-    case 'unescape': return PathInfoMode.Unescape;
-    default: return PathInfoMode.Raw;
+    case 'full':
+      return PathInfoMode.Full;
+    case 'first-dot':
+      return PathInfoMode.FirstDot;
+    case 'last-dot':
+      return PathInfoMode.LastDot;
+    case 'unescape':
+      return PathInfoMode.Unescape;
+    default:
+      return PathInfoMode.Raw;
   }
 }
 
@@ -54,9 +65,9 @@ export function findPathInfoStart(uri: string, pathInfo: string): number {
   let lu = uri.length;
   let lp = pathInfo.length;
   for (;;) {
-    if (lu === 0) break;                       // ran off the URI's start
+    if (lu === 0) break; // ran off the URI's start
     lu--;
-    if (lp === 0) break;                       // all of PATH_INFO matched
+    if (lp === 0) break; // all of PATH_INFO matched
     lp--;
     const c = pathInfo.charCodeAt(lp);
     if (uri.charCodeAt(lu) !== c) break;
@@ -92,8 +103,7 @@ export function translatePath(documentRoot: string, pathInfo: string): string {
   let p = pathInfo.charCodeAt(0) === 47 ? pathInfo : '/' + pathInfo;
   if (p.indexOf('//') >= 0 || p.indexOf('/.') >= 0) p = normalizeSegments(p);
   const root = documentRoot.endsWith('/') ? documentRoot.slice(0, -1) : documentRoot;
-  if (root.length > 0 && p.startsWith(root) &&
-      (p.length === root.length || p.charCodeAt(root.length) === 47)) return p;
+  if (root.length > 0 && p.startsWith(root) && (p.length === root.length || p.charCodeAt(root.length) === 47)) return p;
   return root + p;
 }
 
@@ -118,8 +128,8 @@ export function fpmPrefixOf(worker: WorkerSettings): string {
     authority = name.slice(from, slash < 0 ? name.length : slash).toLowerCase();
   } else {
     const a = worker.address;
-    authority = a.kind === 'unix' ? 'localhost'
-      : (a.host.includes(':') ? `[${a.host}]` : a.host.toLowerCase()) + ':' + a.port;
+    authority =
+      a.kind === 'unix' ? 'localhost' : (a.host.includes(':') ? `[${a.host}]` : a.host.toLowerCase()) + ':' + a.port;
   }
   if (authority.endsWith(':8000')) authority = authority.slice(0, -5);
   p = 'proxy:fcgi://' + authority;
@@ -133,13 +143,14 @@ export function fpmPrefixOf(worker: WorkerSettings): string {
  * the first non-directory (the script), or -1 when a segment is missing or the whole
  * path is directories (then nothing changes, as observed for "no such file").
  */
-export function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
+function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
   if (fsPath.charCodeAt(0) !== 47) return -1;
   let end = 0;
   while (end < fsPath.length) {
     let next = fsPath.indexOf('/', end + 1);
     if (next < 0) next = fsPath.length;
-    if (next > end + 1) {                      // skip empty segments ('//')
+    if (next > end + 1) {
+      // skip empty segments ('//')
       const kind = probe(fsPath.slice(0, next));
       if (kind === FileKind.File) return next;
       if (kind === FileKind.Missing) return -1;
@@ -155,9 +166,14 @@ export function findScriptOnDisk(fsPath: string, probe: FileProbe): number {
  * `worker` is the backend the request goes to (the chosen member for a balancer);
  * null gives the plain path, as for GENERIC.
  */
-export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRequest,
-                                worker: WorkerSettings | null, mode: PathInfoMode,
-                                probe: FileProbe): void {
+export function writeScriptVars(
+  out: string[],
+  filenameAt: number,
+  r: ResolvedRequest,
+  worker: WorkerSettings | null,
+  mode: PathInfoMode,
+  probe: FileProbe,
+): void {
   const generic = r.backendType === 'GENERIC' || worker === null;
 
   if (r.form === 'handler') {
@@ -170,8 +186,8 @@ export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRe
     // kind; PHP-FPM strips `proxy:fcgi://host` up to the first '/' and would show the
     // app `//var/www/x.php` as $_SERVER['SCRIPT_FILENAME'] (so `SCRIPT_FILENAME === __FILE__`
     // checks fail under Apache); and both strings name the same file. The single-slash
-    // form is what Apache itself sends for the TCP row. To be listed among the
-    // deliberate differences in APACHE-BEHAVIOUR.md.
+    // form is what Apache itself sends for the TCP row. Listed in docs/apache-differences.md
+    // ("SCRIPT_FILENAME with SetHandler to a unix socket").
     out[filenameAt] = generic ? r.targetPath : fpmPrefixOf(worker) + r.targetPath;
     out.push('SCRIPT_NAME', r.scriptName ?? r.decodedPath);
     const pi = r.pathInfo;
@@ -223,6 +239,12 @@ export function writeScriptVars(out: string[], filenameAt: number, r: ResolvedRe
     return;
   }
   const uri = r.decodedPath;
-  out.push('SCRIPT_NAME', uri.slice(0, findPathInfoStart(uri, pathInfo)),
-           'PATH_INFO', pathInfo, 'PATH_TRANSLATED', translatePath(r.documentRoot, pathInfo));
+  out.push(
+    'SCRIPT_NAME',
+    uri.slice(0, findPathInfoStart(uri, pathInfo)),
+    'PATH_INFO',
+    pathInfo,
+    'PATH_TRANSLATED',
+    translatePath(r.documentRoot, pathInfo),
+  );
 }

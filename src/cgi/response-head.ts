@@ -2,7 +2,7 @@
 // line-at-a-time parser that yields the status, the header fields to send and where the
 // body starts. It does not redirect, frame or write anything: front/ does, from CgiHead.
 //
-// Rules (Apache's, except where APACHE-BEHAVIOUR.md "deliberately differs" says better):
+// Rules (Apache's, except where docs/apache-differences.md says why fcgate does better):
 // - Lines end with CRLF or a bare LF; the head ends at the first empty line. All bytes of
 //   the head, line ends and the closing empty line included, count against `maxHead`;
 //   one line (its line end included) against `maxLine`, 8192 by default: Apache reads
@@ -68,9 +68,19 @@ export interface CgiHead {
 }
 
 export type CgiHeadErrorKind =
-  | 'too-large' | 'line-too-long' | 'no-colon' | 'obs-fold' | 'bad-name' | 'empty-name' | 'bad-value'
-  | 'bad-status' | 'informational-status' | 'bad-content-length' | 'empty-head'
-  | 'unterminated' | 'no-output';
+  | 'too-large'
+  | 'line-too-long'
+  | 'no-colon'
+  | 'obs-fold'
+  | 'bad-name'
+  | 'empty-name'
+  | 'bad-value'
+  | 'bad-status'
+  | 'informational-status'
+  | 'bad-content-length'
+  | 'empty-head'
+  | 'unterminated'
+  | 'no-output';
 
 export interface CgiHeadError {
   readonly code: ErrorCode & 'FCGATE_BAD_CGI_HEADER';
@@ -86,7 +96,11 @@ export const DEFAULT_MAX_LINE = 8192;
 export const HEAD_INCOMPLETE = -1;
 export const HEAD_ERROR = -2;
 
-const LF = 0x0a, CR = 0x0d, SP = 0x20, HT = 0x09, COLON = 0x3a;
+const LF = 0x0a,
+  CR = 0x0d,
+  SP = 0x20,
+  HT = 0x09,
+  COLON = 0x3a;
 
 /** Status lines by code (200..599), built once: "404 Not Found", "599 ". */
 const STATUS_LINES: string[] = [];
@@ -96,7 +110,10 @@ for (let c = 200; c <= 599; c++) STATUS_LINES[c] = `${c} ${reasonFor(c)}`;
 const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
 for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) { TCHAR[c] = 1; TCHAR[c + 0x20] = 1; }
+for (let c = 0x41; c <= 0x5a; c++) {
+  TCHAR[c] = 1;
+  TCHAR[c + 0x20] = 1;
+}
 
 /** Value bytes: 0 fine, 1 a control character (HTAB is fine), 2 obs-text (>= 0x80). */
 const VALUE_BYTE = new Uint8Array(256);
@@ -108,37 +125,57 @@ for (let c = 0x80; c < 0x100; c++) VALUE_BYTE[c] = 2;
 const Field = { Other: 0, Status: 1, Location: 2, ContentType: 3, ContentLength: 4, Connection: 5, Drop: 6 } as const;
 
 const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const N_STATUS = bytes('status'), N_LOCATION = bytes('location'), N_CTYPE = bytes('content-type');
-const N_CLENGTH = bytes('content-length'), N_CONNECTION = bytes('connection'), N_TE = bytes('te');
-const N_KEEPALIVE = bytes('keep-alive'), N_UPGRADE = bytes('upgrade'), N_TRAILER = bytes('trailer');
-const N_PCONNECTION = bytes('proxy-connection'), N_TENCODING = bytes('transfer-encoding');
-const N_XSENDFILE = bytes('x-sendfile'), N_XSENDFILE2 = bytes('x-sendfile2');
-const N_XLIGHTTPD = bytes('x-lighttpd-send-file'), N_XACCEL = bytes('x-accel-');
+const N_STATUS = bytes('status'),
+  N_LOCATION = bytes('location'),
+  N_CTYPE = bytes('content-type');
+const N_CLENGTH = bytes('content-length'),
+  N_CONNECTION = bytes('connection'),
+  N_TE = bytes('te');
+const N_KEEPALIVE = bytes('keep-alive'),
+  N_UPGRADE = bytes('upgrade'),
+  N_TRAILER = bytes('trailer');
+const N_PCONNECTION = bytes('proxy-connection'),
+  N_TENCODING = bytes('transfer-encoding');
+const N_XSENDFILE = bytes('x-sendfile'),
+  N_XSENDFILE2 = bytes('x-sendfile2');
+const N_XLIGHTTPD = bytes('x-lighttpd-send-file'),
+  N_XACCEL = bytes('x-accel-');
 
 /** Case-insensitive compare of buf[at..] with a lower-case name of the same length. */
 function nameIs(buf: Buffer, at: number, lower: Uint8Array): boolean {
   for (let i = 0; i < lower.length; i++) if ((buf[at + i]! | 0x20) !== lower[i]) return false;
-  return true;   // names are tchar-only, so `| 0x20` folds letters and nothing else matches
+  return true; // names are tchar-only, so `| 0x20` folds letters and nothing else matches
 }
 
 function classify(buf: Buffer, at: number, len: number): number {
   // X-…: only the front-server instructions matter (one byte compare for every other name).
   if (len > 8 && buf[at + 1] === 0x2d && (buf[at]! | 0x20) === 0x78 && nameIs(buf, at, N_XACCEL)) return Field.Drop;
   switch (len) {
-    case 2: return nameIs(buf, at, N_TE) ? Field.Drop : Field.Other;
-    case 6: return nameIs(buf, at, N_STATUS) ? Field.Status : Field.Other;
-    case 7: return nameIs(buf, at, N_UPGRADE) || nameIs(buf, at, N_TRAILER) ? Field.Drop : Field.Other;
-    case 8: return nameIs(buf, at, N_LOCATION) ? Field.Location : Field.Other;
+    case 2:
+      return nameIs(buf, at, N_TE) ? Field.Drop : Field.Other;
+    case 6:
+      return nameIs(buf, at, N_STATUS) ? Field.Status : Field.Other;
+    case 7:
+      return nameIs(buf, at, N_UPGRADE) || nameIs(buf, at, N_TRAILER) ? Field.Drop : Field.Other;
+    case 8:
+      return nameIs(buf, at, N_LOCATION) ? Field.Location : Field.Other;
     case 10:
       if (nameIs(buf, at, N_CONNECTION)) return Field.Connection;
       return nameIs(buf, at, N_KEEPALIVE) || nameIs(buf, at, N_XSENDFILE) ? Field.Drop : Field.Other;
-    case 11: return nameIs(buf, at, N_XSENDFILE2) ? Field.Drop : Field.Other;
-    case 20: return nameIs(buf, at, N_XLIGHTTPD) ? Field.Drop : Field.Other;
-    case 12: return nameIs(buf, at, N_CTYPE) ? Field.ContentType : Field.Other;
-    case 14: return nameIs(buf, at, N_CLENGTH) ? Field.ContentLength : Field.Other;
-    case 16: return nameIs(buf, at, N_PCONNECTION) ? Field.Drop : Field.Other;
-    case 17: return nameIs(buf, at, N_TENCODING) ? Field.Drop : Field.Other;
-    default: return Field.Other;
+    case 11:
+      return nameIs(buf, at, N_XSENDFILE2) ? Field.Drop : Field.Other;
+    case 20:
+      return nameIs(buf, at, N_XLIGHTTPD) ? Field.Drop : Field.Other;
+    case 12:
+      return nameIs(buf, at, N_CTYPE) ? Field.ContentType : Field.Other;
+    case 14:
+      return nameIs(buf, at, N_CLENGTH) ? Field.ContentLength : Field.Other;
+    case 16:
+      return nameIs(buf, at, N_PCONNECTION) ? Field.Drop : Field.Other;
+    case 17:
+      return nameIs(buf, at, N_TENCODING) ? Field.Drop : Field.Other;
+    default:
+      return Field.Other;
   }
 }
 
@@ -153,7 +190,10 @@ function excerpt(buf: Buffer, start: number, end: number): string {
   let s = '';
   for (let i = start; i < stop; i++) {
     const c = buf[i]!;
-    s += c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c ? String.fromCharCode(c) : '\\x' + c.toString(16).padStart(2, '0');
+    s +=
+      c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c
+        ? String.fromCharCode(c)
+        : '\\x' + c.toString(16).padStart(2, '0');
   }
   return `"${s}${end > stop ? '…' : ''}"`;
 }
@@ -189,23 +229,43 @@ export class CgiHeadParser {
    * maxHead: bytes of the whole head (FCGATE_MAX_HEAD); maxLine: bytes of one line, line
    * end included (capped at maxHead). Both count CR and LF.
    */
-  constructor(readonly maxHead: number, maxLine = DEFAULT_MAX_LINE) {
+  constructor(
+    readonly maxHead: number,
+    maxLine = DEFAULT_MAX_LINE,
+  ) {
     if (!Number.isInteger(maxHead) || maxHead < 1) throw new RangeError('maxHead must be a positive integer');
     if (!Number.isInteger(maxLine) || maxLine < 1) throw new RangeError('maxLine must be a positive integer');
     this.maxLine = Math.min(maxLine, maxHead);
   }
 
-  get error(): CgiHeadError | null { return this.err; }
+  get error(): CgiHeadError | null {
+    return this.err;
+  }
   /** True once the empty line that ends the head was read. */
-  get complete(): boolean { return this.done; }
+  get complete(): boolean {
+    return this.done;
+  }
 
   /** Forgets the last response; keeps the carry buffer for the next one. */
   reset(): void {
-    this.err = null; this.done = false; this.taken = 0; this.lineNo = 0; this.carryLen = 0;
-    this.headers = []; this.fields = 0;
-    this.status = 200; this.reason = 'OK'; this.statusLine = '200 OK'; this.hasStatus = false;
-    this.location = null; this.locationAt = -1; this.contentTypeAt = -1; this.contentLength = -1;
-    this.nonAscii = false; this.connection = null; this.text = '';
+    this.err = null;
+    this.done = false;
+    this.taken = 0;
+    this.lineNo = 0;
+    this.carryLen = 0;
+    this.headers = [];
+    this.fields = 0;
+    this.status = 200;
+    this.reason = 'OK';
+    this.statusLine = '200 OK';
+    this.hasStatus = false;
+    this.location = null;
+    this.locationAt = -1;
+    this.contentTypeAt = -1;
+    this.contentLength = -1;
+    this.nonAscii = false;
+    this.connection = null;
+    this.text = '';
   }
 
   /**
@@ -239,14 +299,21 @@ export class CgiHeadParser {
     let n = 0;
     let over = false;
     let taken = this.taken;
-    for (let ls = pos; ls < end;) {
+    for (let ls = pos; ls < end; ) {
       const lf = chunk.indexOf(LF, ls);
       if (lf < 0) break;
-      if (lf + 1 - ls > this.room(taken)) { over = true; break; }
+      if (lf + 1 - ls > this.room(taken)) {
+        over = true;
+        break;
+      }
       taken += lf + 1 - ls;
-      if (n === lines.length) { const grown = new Int32Array(n * 2); grown.set(lines); lineEnds = lines = grown; }
+      if (n === lines.length) {
+        const grown = new Int32Array(n * 2);
+        grown.set(lines);
+        lineEnds = lines = grown;
+      }
       lines[n++] = lf;
-      if (lf === ls || (lf === ls + 1 && chunk[ls] === CR)) break;   // the empty line: body follows
+      if (lf === ls || (lf === ls + 1 && chunk[ls] === CR)) break; // the empty line: body follows
       ls = lf + 1;
     }
     if (n > 0) {
@@ -269,17 +336,25 @@ export class CgiHeadParser {
   finish(): CgiHeadError | null {
     if (this.done || this.err !== null) return this.err;
     if (this.taken === 0 && this.carryLen === 0) return this.fail('no-output', 'no STDOUT from the app');
-    return this.fail('unterminated', `STDOUT ended inside the CGI header block after ${this.taken + this.carryLen} bytes`);
+    return this.fail(
+      'unterminated',
+      `STDOUT ended inside the CGI header block after ${this.taken + this.carryLen} bytes`,
+    );
   }
 
   /** The parsed head; only valid once push() returned an offset. The caller owns it. */
   result(): CgiHead {
     if (!this.done) throw new Error('CgiHeadParser.result() before the head completed');
     return {
-      status: this.status, reason: this.reason, statusLine: this.statusLine,
-      headers: this.headers, location: this.location,
+      status: this.status,
+      reason: this.reason,
+      statusLine: this.statusLine,
+      headers: this.headers,
+      location: this.location,
       localRedirect: !this.hasStatus && this.location !== null && this.isLocalPath(this.location),
-      contentLength: this.contentLength, hasStatus: this.hasStatus, nonAscii: this.nonAscii,
+      contentLength: this.contentLength,
+      hasStatus: this.hasStatus,
+      nonAscii: this.nonAscii,
     };
   }
 
@@ -308,7 +383,9 @@ export class CgiHeadParser {
    * limits. Checking both on every partial and complete line with the same bound gives
    * the same error for any split.
    */
-  private room(taken: number): number { return Math.min(this.maxLine, this.maxHead - taken); }
+  private room(taken: number): number {
+    return Math.min(this.maxLine, this.maxHead - taken);
+  }
 
   private tooLarge(taken: number): number {
     if (this.maxLine < this.maxHead - taken) {
@@ -334,7 +411,8 @@ export class CgiHeadParser {
     this.base = base;
     const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
     if (end === start) {
-      if (this.fields === 0) return this.bad('empty-head', 'empty CGI header block (RFC 3875 §6.2 wants a field)', buf, start, lf);
+      if (this.fields === 0)
+        return this.bad('empty-head', 'empty CGI header block (RFC 3875 §6.2 wants a field)', buf, start, lf);
       this.finishHead();
       return true;
     }
@@ -366,40 +444,56 @@ export class CgiHeadParser {
       case Field.Other:
         this.headers.push(this.str(start, nameEnd), this.str(vs, ve));
         return true;
-      case Field.Status: return this.statusField(buf, vs, ve, start, end);
-      case Field.ContentLength: return this.lengthField(buf, vs, ve, start, end);
+      case Field.Status:
+        return this.statusField(buf, vs, ve, start, end);
+      case Field.ContentLength:
+        return this.lengthField(buf, vs, ve, start, end);
       case Field.ContentType:
-        this.contentTypeAt = this.replaceOrPush(this.contentTypeAt, buf, start, nameEnd, vs, ve);
+        this.contentTypeAt = this.replaceOrPush(this.contentTypeAt, start, nameEnd, vs, ve);
         return true;
       case Field.Location:
-        if (vs === ve) return true;   // "Location:" with nothing: ignored
-        this.locationAt = this.replaceOrPush(this.locationAt, buf, start, nameEnd, vs, ve);
+        if (vs === ve) return true; // "Location:" with nothing: ignored
+        this.locationAt = this.replaceOrPush(this.locationAt, start, nameEnd, vs, ve);
         this.location = this.headers[this.locationAt + 1]!;
         return true;
       case Field.Connection:
         (this.connection ??= []).push(this.str(vs, ve));
         return true;
-      default:   // hop-by-hop / framing / front-server instructions: dropped
+      default: // hop-by-hop / framing / front-server instructions: dropped
         return true;
     }
   }
 
   /** The latin1 string of buf[from..to) of the line being parsed. */
-  private str(from: number, to: number): string { return this.text.slice(from - this.base, to - this.base); }
+  private str(from: number, to: number): string {
+    return this.text.slice(from - this.base, to - this.base);
+  }
 
   /** Appends name/value, or overwrites the entry at `at` (last one wins); returns its index. */
-  private replaceOrPush(at: number, buf: Buffer, start: number, nameEnd: number, vs: number, ve: number): number {
-    const name = this.str(start, nameEnd), value = this.str(vs, ve);
-    if (at < 0) { at = this.headers.length; this.headers.push(name, value); }
-    else { this.headers[at] = name; this.headers[at + 1] = value; }
+  private replaceOrPush(at: number, start: number, nameEnd: number, vs: number, ve: number): number {
+    const name = this.str(start, nameEnd),
+      value = this.str(vs, ve);
+    if (at < 0) {
+      at = this.headers.length;
+      this.headers.push(name, value);
+    } else {
+      this.headers[at] = name;
+      this.headers[at + 1] = value;
+    }
     return at;
   }
 
   /** "Status: 404", "Status: 404 Not Found", "Status: 599 Custom Reason". Last one wins (Apache). */
   private statusField(buf: Buffer, vs: number, ve: number, start: number, end: number): boolean {
-    const d0 = buf[vs]! - 0x30, d1 = buf[vs + 1]! - 0x30, d2 = buf[vs + 2]! - 0x30;
+    const d0 = buf[vs]! - 0x30,
+      d1 = buf[vs + 1]! - 0x30,
+      d2 = buf[vs + 2]! - 0x30;
     const after = vs + 3 < ve ? buf[vs + 3]! : SP;
-    if (ve - vs < 3 || !(d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) || (after !== SP && after !== HT)) {
+    if (
+      ve - vs < 3
+      || !(d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)
+      || (after !== SP && after !== HT)
+    ) {
       return this.bad('bad-status', 'Status is not a 3-digit code', buf, start, end);
     }
     const code = d0 * 100 + d1 * 10 + d2;
@@ -414,7 +508,7 @@ export class CgiHeadParser {
       return true;
     }
     let rs = vs + 4;
-    while (buf[rs] === SP || buf[rs] === HT) rs++;   // the value is right-trimmed, so rs < ve
+    while (buf[rs] === SP || buf[rs] === HT) rs++; // the value is right-trimmed, so rs < ve
     this.reason = this.str(rs, ve);
     // Usually one SP separates code and reason: the value is then the status line as is.
     this.statusLine = rs === vs + 4 && buf[vs + 3] === SP ? this.str(vs, ve) : `${code} ${this.reason}`;
@@ -430,7 +524,8 @@ export class CgiHeadParser {
       let n = -1;
       for (let c = buf[j]!; j < ve && c >= 0x30 && c <= 0x39; c = buf[++j]!) {
         n = n < 0 ? c - 0x30 : n * 10 + (c - 0x30);
-        if (n > Number.MAX_SAFE_INTEGER) return this.bad('bad-content-length', 'Content-Length too large', buf, start, end);
+        if (n > Number.MAX_SAFE_INTEGER)
+          return this.bad('bad-content-length', 'Content-Length too large', buf, start, end);
       }
       while (j < ve && (buf[j] === SP || buf[j] === HT)) j++;
       if (n < 0 || (j < ve && buf[j] !== 0x2c) || (value >= 0 && n !== value)) {
@@ -438,10 +533,16 @@ export class CgiHeadParser {
       }
       value = n;
       if (j >= ve) break;
-      j++;   // the comma
+      j++; // the comma
     }
     if (this.contentLength >= 0 && this.contentLength !== value) {
-      return this.bad('bad-content-length', `Content-Length ${value} conflicts with ${this.contentLength}`, buf, start, end);
+      return this.bad(
+        'bad-content-length',
+        `Content-Length ${value} conflicts with ${this.contentLength}`,
+        buf,
+        start,
+        end,
+      );
     }
     this.contentLength = value;
     return true;
@@ -451,7 +552,9 @@ export class CgiHeadParser {
   private finishHead(): void {
     this.done = true;
     if (!this.hasStatus && this.location !== null) {
-      this.status = 302; this.reason = 'Found'; this.statusLine = '302 Found';
+      this.status = 302;
+      this.reason = 'Found';
+      this.statusLine = '302 Found';
     }
     if (this.connection !== null) this.dropConnectionNamed(this.connection);
   }
@@ -463,11 +566,19 @@ export class CgiHeadParser {
    */
   private dropConnectionNamed(values: string[]): void {
     const named = new Set<string>();
-    for (const v of values) for (const t of v.split(',')) { const n = t.trim().toLowerCase(); if (n !== '') named.add(n); }
+    for (const v of values)
+      for (const t of v.split(',')) {
+        const n = t.trim().toLowerCase();
+        if (n !== '') named.add(n);
+      }
     const h = this.headers;
     let w = 0;
     for (let r = 0; r < h.length; r += 2) {
-      if (r === this.locationAt || !named.has(h[r]!.toLowerCase())) { h[w] = h[r]!; h[w + 1] = h[r + 1]!; w += 2; }
+      if (r === this.locationAt || !named.has(h[r]!.toLowerCase())) {
+        h[w] = h[r]!;
+        h[w + 1] = h[r + 1]!;
+        w += 2;
+      }
     }
     h.length = w;
   }

@@ -1,5 +1,5 @@
 // SERVER_NAME and SERVER_PORT from the Host header, as Apache (UseCanonicalName Off)
-// derives them: APACHE-BEHAVIOUR.md §2 "Host / server". Validation of Host (400 for
+// derives them (docs/apache-differences.md, "What fcgate copies"). Validation of Host (400 for
 // a bad one) is the front end's job; this file is lenient and never throws.
 
 /** A parsed Host value (or ServerName). Shared and cached: never mutate. */
@@ -11,14 +11,15 @@ export interface HostParts {
 }
 
 /** Distinct Host values kept parsed before the cache is emptied. */
-export const HOST_CACHE_LIMIT = 256;
+const HOST_CACHE_LIMIT = 256;
 
 const parsed = new Map<string, HostParts>();
 
 function parse(host: string): HostParts {
   let name = host;
   let portText: string | null = null;
-  if (host.charCodeAt(0) === 91) {                         // '[' IPv6 literal
+  if (host.charCodeAt(0) === 91) {
+    // '[' IPv6 literal
     const close = host.indexOf(']');
     if (close > 0) {
       name = host.slice(0, close + 1);
@@ -43,7 +44,7 @@ function parse(host: string): HostParts {
 }
 
 /** Parses a Host header value or a ServerName (`example.com:9999`, `[::1]:8080`, `LOCALHOST.`). */
-export function parseHost(host: string): HostParts {
+function parseHost(host: string): HostParts {
   let p = parsed.get(host);
   if (p === undefined) {
     if (parsed.size >= HOST_CACHE_LIMIT) parsed.clear();
@@ -57,12 +58,10 @@ export function parseHost(host: string): HostParts {
  * SERVER_NAME: the Host header's name; without Host, the configured ServerName, else
  * the local address (IPv6 in brackets).
  */
-export function serverNameOf(host: string | undefined, serverName: string | null,
-                             localAddress: string): string {
+export function serverNameOf(host: string | undefined, serverName: string | null, localAddress: string): string {
   if (host !== undefined && host.length > 0) return parseHost(host).name;
   if (serverName !== null && serverName.length > 0) return parseHost(serverName).name;
-  return localAddress.includes(':') && localAddress.charCodeAt(0) !== 91
-    ? `[${localAddress}]` : localAddress;
+  return localAddress.includes(':') && localAddress.charCodeAt(0) !== 91 ? `[${localAddress}]` : localAddress;
 }
 
 /**
@@ -70,8 +69,7 @@ export function serverNameOf(host: string | undefined, serverName: string | null
  * default (80, 443 for https), not the port the server listens on (Apache sends 80
  * for `Host: localhost` on a server listening on 8181).
  */
-export function serverPortOf(host: string | undefined, serverName: string | null,
-                             scheme: string): string {
+export function serverPortOf(host: string | undefined, serverName: string | null, scheme: string): string {
   if (host !== undefined && host.length > 0) {
     const p = parseHost(host).port;
     if (p !== null) return p;

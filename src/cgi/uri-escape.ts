@@ -39,13 +39,17 @@ export function canonEncodePath(path: string): string {
   let out = '';
   for (let j = 0; j < bytes.length; j++) {
     let b = bytes[j]!;
-    if (b === 37 && j + 2 < bytes.length) {                  // '%'
+    if (b === 37 && j + 2 < bytes.length) {
+      // '%'
       const hi = hexValue(bytes[j + 1]!);
       const lo = hexValue(bytes[j + 2]!);
       if (hi >= 0 && lo >= 0) {
         b = (hi << 4) | lo;
         j += 2;
-        if (b === 47) { out += '%2F'; continue; }            // keep an escaped '/' escaped
+        if (b === 47) {
+          out += '%2F';
+          continue;
+        } // keep an escaped '/' escaped
       }
     }
     out += PATH_SAFE[b] === 1 ? String.fromCharCode(b) : '%' + HEX[b >> 4]! + HEX[b & 15]!;

@@ -120,7 +120,11 @@ function int(flag: string, text: string | undefined, min: number, max: number): 
 function duration(flag: string, text: string | undefined, minMs: number): number | undefined {
   if (text === undefined) return undefined;
   let ms: number;
-  try { ms = parseDuration(text, flag); } catch (err) { throw new BenchArgError((err as Error).message); }
+  try {
+    ms = parseDuration(text, flag);
+  } catch (err) {
+    throw new BenchArgError((err as Error).message);
+  }
   if (ms < minMs) throw new BenchArgError(`${flag} must be at least ${minMs} ms (got "${text}")`);
   return ms;
 }
@@ -159,14 +163,18 @@ function param(text: string): [string, string | null] {
   return [name, eq < 0 ? null : text.slice(eq + 1)];
 }
 
-/** Parses `fcgate bench` arguments; 'help' and 'schema' ask for texts, not a run. */
-export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema' {
-  let parsed;
+/** util.parseArgs over OPTIONS; its errors become BenchArgErrors, without Node's positional-argument hint. */
+function parseOptions(argv: string[]) {
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new BenchArgError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
   }
+}
+
+/** Parses `fcgate bench` arguments; 'help' and 'schema' ask for texts, not a run. */
+export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema' {
+  const parsed = parseOptions(argv);
   const v = parsed.values;
   if (v.help) return 'help';
   if (v['json-schema']) return 'schema';
@@ -184,19 +192,29 @@ export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema'
       { label: 'B', entries: [target(positionals[1]!)], pids: pids('--pid-b', v['pid-b']) },
     ];
   } else {
-    if (v['pid-a'] !== undefined || v['pid-b'] !== undefined) throw new BenchArgError('--pid-a and --pid-b go with --compare; use --pid');
+    if (v['pid-a'] !== undefined || v['pid-b'] !== undefined)
+      throw new BenchArgError('--pid-a and --pid-b go with --compare; use --pid');
     if (v.rounds !== undefined) throw new BenchArgError('--rounds goes with --compare');
     let entries: WeightedTarget[];
     if (v.urls !== undefined) {
       if (positionals.length > 0) throw new BenchArgError('give either a URL or --urls FILE, not both');
       let text: string;
-      try { text = readFileSync(v.urls, 'utf8'); } catch (err) {
+      try {
+        text = readFileSync(v.urls, 'utf8');
+      } catch (err) {
         throw new BenchArgError(`--urls ${v.urls}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      try { entries = parseUrlList(text, v.urls); } catch (err) { throw new BenchArgError((err as Error).message); }
+      try {
+        entries = parseUrlList(text, v.urls);
+      } catch (err) {
+        throw new BenchArgError((err as Error).message);
+      }
     } else {
       if (positionals.length === 0) throw new BenchArgError('no target URL (see fcgate bench --help)');
-      if (positionals.length > 1) throw new BenchArgError(`one target URL expected, got ${positionals.length} (several: --urls FILE; two to compare: --compare)`);
+      if (positionals.length > 1)
+        throw new BenchArgError(
+          `one target URL expected, got ${positionals.length} (several: --urls FILE; two to compare: --compare)`,
+        );
       entries = [target(positionals[0]!)];
     }
     sets = [{ label: null, entries, pids: pids('--pid', v.pid) }];
@@ -208,7 +226,8 @@ export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema'
   const requests = int('-n', v.requests, 1, Number.MAX_SAFE_INTEGER) ?? null;
   if (requests !== null && v.duration !== undefined) throw new BenchArgError('give either -d or -n, not both');
   const rampMs = v.rate !== undefined ? rate(v.rate).rampMs : 0;
-  const durationMs: number | null = requests !== null ? null : duration('-d', v.duration, 1) ?? (compare ? 5000 : rampMs > 0 ? rampMs : 10_000);
+  const durationMs: number | null =
+    requests !== null ? null : (duration('-d', v.duration, 1) ?? (compare ? 5000 : rampMs > 0 ? rampMs : 10_000));
   if (durationMs !== null && durationMs > 7 * 24 * 3_600_000) throw new BenchArgError('-d: at most a week');
   const warmupMs = duration('--warmup', v.warmup, 0) ?? 0;
   const timeoutMs = duration('--timeout', v.timeout, 1) ?? 10_000;
@@ -221,12 +240,17 @@ export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema'
   const rounds = int('--rounds', v.rounds, 1, 1000) ?? 5;
 
   // Request.
-  if (v.body !== undefined && v['body-file'] !== undefined) throw new BenchArgError('give either --body or --body-file, not both');
+  if (v.body !== undefined && v['body-file'] !== undefined)
+    throw new BenchArgError('give either --body or --body-file, not both');
   let body: Uint8Array | null = null;
   if (v.body !== undefined) body = new Uint8Array(Buffer.from(v.body, 'utf8'));
   if (v['body-file'] !== undefined) {
-    try { body = new Uint8Array(readFileSync(v['body-file'])); } catch (err) {
-      throw new BenchArgError(`--body-file ${v['body-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    try {
+      body = new Uint8Array(readFileSync(v['body-file']));
+    } catch (err) {
+      throw new BenchArgError(
+        `--body-file ${v['body-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   if (body !== null && body.length === 0) body = null;
@@ -238,21 +262,39 @@ export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema'
     docroot: v.docroot ?? null,
     params: (v.param ?? []).map(param),
   };
-  try { checkRequestSpec(request); } catch (err) { throw new BenchArgError((err as Error).message); }
+  try {
+    checkRequestSpec(request);
+  } catch (err) {
+    throw new BenchArgError((err as Error).message);
+  }
   if (request.method === 'HEAD' && body !== null) throw new BenchArgError('-m HEAD with a body makes no sense');
 
-  for (const [flag, file] of [['--html', v.html], ['--percentiles', v.percentiles]] as const) {
+  for (const [flag, file] of [
+    ['--html', v.html],
+    ['--percentiles', v.percentiles],
+  ] as const) {
     if (file === undefined) continue;
-    try { accessSync(dirname(resolve(file)), constants.W_OK); } catch {
+    try {
+      accessSync(dirname(resolve(file)), constants.W_OK);
+    } catch {
       throw new BenchArgError(`${flag} ${file}: cannot write in ${dirname(resolve(file))}`);
     }
   }
 
   return {
     options: {
-      sets, connections, threads, durationMs, requests, warmupMs,
+      sets,
+      connections,
+      threads,
+      durationMs,
+      requests,
+      warmupMs,
       rate: v.rate !== undefined ? rate(v.rate) : null,
-      timeoutMs, request, multiplex, rounds, failOnErrors: v['fail-on-errors'] === true,
+      timeoutMs,
+      request,
+      multiplex,
+      rounds,
+      failOnErrors: v['fail-on-errors'] === true,
     },
     compare,
     json: v.json === true,
@@ -263,5 +305,9 @@ export function parseBenchArgs(argv: string[]): BenchCliArgs | 'help' | 'schema'
 }
 
 function rate(text: string): ReturnType<typeof parseRate> {
-  try { return parseRate(text); } catch (err) { throw new BenchArgError((err as Error).message); }
+  try {
+    return parseRate(text);
+  } catch (err) {
+    throw new BenchArgError((err as Error).message);
+  }
 }

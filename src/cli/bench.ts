@@ -22,7 +22,9 @@ export interface BenchIo {
   stderr: NodeJS.WritableStream;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** `FILE` with `-A` / `-B` before its extension (report.hgrm → report-A.hgrm). */
 function sideFile(file: string, side: string): string {
@@ -31,8 +33,11 @@ function sideFile(file: string, side: string): string {
 }
 
 /** Runs `fcgate bench ARGS`; resolves to the exit status. */
-export async function runBenchCli(argv: string[], io: BenchIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let args;
+export async function runBenchCli(
+  argv: string[],
+  io: BenchIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  let args: ReturnType<typeof parseBenchArgs>;
   try {
     args = parseBenchArgs(argv);
   } catch (err) {
@@ -40,8 +45,14 @@ export async function runBenchCli(argv: string[], io: BenchIo = { stdout: proces
     io.stderr.write(`fcgate bench: ${err.message}\n(see fcgate bench --help)\n`);
     return 2;
   }
-  if (args === 'help') { io.stdout.write(BENCH_USAGE); return 0; }
-  if (args === 'schema') { io.stdout.write(`${formatJson(JSON_SCHEMA)}\n`); return 0; }
+  if (args === 'help') {
+    io.stdout.write(BENCH_USAGE);
+    return 0;
+  }
+  if (args === 'schema') {
+    io.stdout.write(`${formatJson(JSON_SCHEMA)}\n`);
+    return 0;
+  }
   const o = args.options;
 
   const threads = new LoadThreads(threadsFor(o));
@@ -59,8 +70,12 @@ export async function runBenchCli(argv: string[], io: BenchIo = { stdout: proces
   let compare: CompareReport | null = null;
   try {
     if (args.compare) {
-      compare = await runCompare(threads, o,
-        (label, round) => progress?.hooks(`${label} ${round}/${o.rounds} | `, o.warmupMs) ?? {}, () => stopped);
+      compare = await runCompare(
+        threads,
+        o,
+        (label, round) => progress?.hooks(`${label} ${round}/${o.rounds} | `, o.warmupMs) ?? {},
+        () => stopped,
+      );
     } else {
       single = await runSet(threads, o.sets[0]!, o, null, progress?.hooks('', o.warmupMs) ?? {});
     }
@@ -79,13 +94,15 @@ export async function runBenchCli(argv: string[], io: BenchIo = { stdout: proces
   if (compare !== null && compare.rounds === 0) {
     // Stopped (Ctrl-C) before both targets had a round: no ratio; each run that exists.
     io.stderr.write('fcgate bench: stopped before A and B both ran a round: no comparison\n');
-    for (const r of [...compare.runs[0], ...compare.runs[1]]) io.stdout.write(args.json ? `${JSON.stringify(reportJson(tool, r, null))}\n` : renderSummary(r));
+    for (const r of [...compare.runs[0], ...compare.runs[1]])
+      io.stdout.write(args.json ? `${JSON.stringify(reportJson(tool, r, null))}\n` : renderSummary(r));
     return 1;
   }
   if (args.json) io.stdout.write(`${JSON.stringify(reportJson(tool, single, compare))}\n`);
   else io.stdout.write(single !== null ? renderSummary(single) : renderCompare(compare!));
   try {
-    if (args.html !== null) writeFileSync(args.html, single !== null ? renderHtml(single) : renderCompareHtml(compare!));
+    if (args.html !== null)
+      writeFileSync(args.html, single !== null ? renderHtml(single) : renderCompareHtml(compare!));
     if (args.percentiles !== null) {
       if (single !== null) writeFileSync(args.percentiles, percentileDistribution(single.run.histogram));
       else {

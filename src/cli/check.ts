@@ -30,10 +30,19 @@ error names the file, the line and what is wrong (exit 2).`,
     // root depends on who starts it, so that is only said.
     const plan = planPrivileges({ user: cfg.user, group: cfg.group }, true, 0);
     const lines = [describeConfig(cfg).trimEnd()];
-    lines.push(`serving user: ${plan.drop !== null ? `${plan.drop.user}:${plan.drop.group} once the ports are open (when started as root)`
-      : cfg.user === undefined ? 'whoever starts fcgate (started as root, serve refuses without User unless FCGATE_ALLOW_ROOT=1)' : 'root (FCGATE_ALLOW_ROOT=1 needed)'}`);
+    lines.push(
+      `serving user: ${
+        plan.drop !== null
+          ? `${plan.drop.user}:${plan.drop.group} once the ports are open (when started as root)`
+          : cfg.user === undefined
+            ? 'whoever starts fcgate (started as root, serve refuses without User unless FCGATE_ALLOW_ROOT=1)'
+            : 'root (FCGATE_ALLOW_ROOT=1 needed)'
+      }`,
+    );
     if (cfg.pidFile !== undefined) lines.push(`pid file: ${cfg.pidFile}`);
-    const changed = VARIABLES.filter((x) => x.scope === 'all' && !x.secret && process.env[x.name] !== undefined && process.env[x.name] !== '');
+    const changed = VARIABLES.filter(
+      (x) => x.scope === 'all' && !x.secret && process.env[x.name] !== undefined && process.env[x.name] !== '',
+    );
     lines.push(`tuning: ${changed.length === 0 ? 'all defaults' : changed.map((x) => inForce(x)).join(', ')}`);
     process.stdout.write(lines.join('\n') + '\nSyntax OK\n');
     return 0;

@@ -14,7 +14,10 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** A wrong command line or configuration: exit 2. Other errors exit 1. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command: string | null = null) {
+  constructor(
+    message: string,
+    readonly command: string | null = null,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -32,8 +35,7 @@ export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** Parsed option values, typed from the specs. */
 export type OptionValues<O extends OptionSpecs> = {
-  [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean
-    : O[K]['multiple'] extends true ? string[] : string;
+  [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string;
 };
 
 export interface Command<O extends OptionSpecs = OptionSpecs> {
@@ -67,12 +69,21 @@ const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', help: 'this help'
  * given to a flag and stray arguments are UsageErrors naming the command. Returns 'help'
  * for -h/--help.
  */
-export function parseCommandArgs<O extends OptionSpecs>(cmd: Command<O>, args: readonly string[]): OptionValues<O> | 'help' {
+export function parseCommandArgs<O extends OptionSpecs>(
+  cmd: Command<O>,
+  args: readonly string[],
+): OptionValues<O> | 'help' {
   const specs: Record<string, OptionSpec> = { ...cmd.options, help: HELP_OPTION };
-  const fail: (what: string) => never = (what) => { throw new UsageError(what, cmd.name); };
+  const fail: (what: string) => never = (what) => {
+    throw new UsageError(what, cmd.name);
+  };
   // strict: false + tokens: our own checks, with messages in fcgate's words.
   const { tokens } = parseArgs({
-    args: [...args], options: toParseArgs(specs), strict: false, allowPositionals: true, tokens: true,
+    args: [...args],
+    options: toParseArgs(specs),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
   });
   const values: Record<string, string | boolean | string[]> = {};
   for (const t of tokens) {
@@ -92,7 +103,10 @@ export function parseCommandArgs<O extends OptionSpecs>(cmd: Command<O>, args: r
     const v = t.value;
     if (v === undefined) fail(`${long} needs a value (${spec.value ?? 'VALUE'})`);
     if (!t.inlineValue && v.startsWith('-') && v !== '-') {
-      fail(`${long} needs a value (${spec.value ?? 'VALUE'}), got the option ${v}; write ${long}=${v} if that is the value`);
+      fail(
+        `${long} needs a value (${spec.value ?? 'VALUE'}), got the option ${v}; write ${long}=${v} if that `
+          + `is the value`,
+      );
     }
     if (spec.multiple) ((values[t.name] ??= []) as string[]).push(v);
     else if (values[t.name] !== undefined) fail(`${long} is given twice`);
@@ -102,10 +116,16 @@ export function parseCommandArgs<O extends OptionSpecs>(cmd: Command<O>, args: r
   return values as OptionValues<O>;
 }
 
-function toParseArgs(specs: Record<string, OptionSpec>): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
+function toParseArgs(
+  specs: Record<string, OptionSpec>,
+): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
   const out: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, s] of Object.entries(specs)) {
-    out[name] = { type: s.type, ...(s.short !== undefined ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) };
+    out[name] = {
+      type: s.type,
+      ...(s.short !== undefined ? { short: s.short } : {}),
+      ...(s.multiple ? { multiple: true } : {}),
+    };
   }
   return out;
 }
@@ -113,8 +133,10 @@ function toParseArgs(specs: Record<string, OptionSpec>): Record<string, { type: 
 /** `fcgate <cmd> --help`. */
 export function commandHelp(cmd: Command): string {
   const specs: Array<[string, OptionSpec]> = [...Object.entries(cmd.options), ['help', HELP_OPTION]];
-  const left = specs.map(([name, s]) =>
-    `${s.short !== undefined ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`);
+  const left = specs.map(([name, s]) => {
+    const short = s.short !== undefined ? `-${s.short}, ` : '    ';
+    return `${short}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`;
+  });
   const w = Math.max(...left.map((l) => l.length));
   const lines = [
     `Usage: ${cmd.usage.map((u, i) => `${i === 0 ? '' : '       '}fcgate ${u}`).join('\n')}`,

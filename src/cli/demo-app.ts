@@ -1,9 +1,16 @@
 // `fcgate demo-app`: runs the built-in demo FastCGI app until SIGINT/SIGTERM.
 // Argument parsing and signals only; the app is src/app/demo.ts.
-import { createFcgiServer, type ListenAddress } from '../app/server.js';
+import { createFcgiServer, type ListenAddress } from '../app/responder-server.js';
 import { createDemoHandler } from '../app/demo.js';
 import { formatAddress, parseListenAddress } from '../app/listen-address.js';
-import { commandHelp, defineCommand, parseCommandArgs, UsageError, type ExitCode, type OptionValues } from './command.js';
+import {
+  commandHelp,
+  defineCommand,
+  parseCommandArgs,
+  UsageError,
+  type ExitCode,
+  type OptionValues,
+} from './command.js';
 
 export interface DemoAppArgs {
   listen: ListenAddress[];
@@ -13,7 +20,12 @@ export interface DemoAppArgs {
 }
 
 const OPTIONS = {
-  listen: { type: 'string', multiple: true, value: 'ADDR', help: 'host:port, [v6]:port, port or unix:/path (default 127.0.0.1:9000)' },
+  listen: {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR',
+    help: 'host:port, [v6]:port, port or unix:/path (default 127.0.0.1:9000)',
+  },
   mpxs: { type: 'string', value: 'on|off', help: 'multiplex requests on one connection, FCGI_MPXS_CONNS (default on)' },
   'max-conns': { type: 'string', value: 'N', help: 'connections served at once, FCGI_MAX_CONNS (default 256)' },
   'test-routes': { type: 'boolean', help: 'also serve the /test/* failure routes (for gateway tests only)' },
@@ -26,9 +38,15 @@ export function parseDemoAppArgs(argv: readonly string[]): DemoAppArgs | 'help' 
 }
 
 function demoAppArgs(v: OptionValues<typeof OPTIONS>): DemoAppArgs {
-  const bad = (what: string): never => { throw new UsageError(what, 'demo-app'); };
+  const bad = (what: string): never => {
+    throw new UsageError(what, 'demo-app');
+  };
   const listen = (v.listen ?? ['127.0.0.1:9000']).map((a) => {
-    try { return parseListenAddress(a); } catch (err) { return bad(`--listen ${(err as Error).message}`); }
+    try {
+      return parseListenAddress(a);
+    } catch (err) {
+      return bad(`--listen ${(err as Error).message}`);
+    }
   });
   if (v.mpxs !== undefined && v.mpxs !== 'on' && v.mpxs !== 'off') bad(`--mpxs must be on or off (got ${v.mpxs})`);
   let maxConns: number | undefined;
@@ -61,7 +79,10 @@ export const demoAppCommand = defineCommand({
 /** Parses `argv` and runs the demo app (tests start it this way, without main.ts). */
 export async function runDemoAppCli(argv: string[]): Promise<void> {
   const args = parseDemoAppArgs(argv);
-  if (args === 'help') { process.stdout.write(commandHelp(demoAppCommand)); return; }
+  if (args === 'help') {
+    process.stdout.write(commandHelp(demoAppCommand));
+    return;
+  }
   await runDemoApp(args);
 }
 
@@ -74,9 +95,11 @@ async function runDemoApp(args: DemoAppArgs): Promise<void> {
   try {
     for (const a of args.listen) {
       const bound = await server.listen(a);
-      process.stdout.write(`fcgate demo app listening on ${formatAddress(bound)}`
-        + ` (mpxs ${args.mpxsConns ? 'on' : 'off'}, max-conns ${server.options.maxConns}`
-        + `${args.testRoutes ? ', test routes on' : ''})\n`);
+      process.stdout.write(
+        `fcgate demo app listening on ${formatAddress(bound)}`
+          + ` (mpxs ${args.mpxsConns ? 'on' : 'off'}, max-conns ${server.options.maxConns}`
+          + `${args.testRoutes ? ', test routes on' : ''})\n`,
+      );
     }
   } catch (err) {
     await server.destroyAll();

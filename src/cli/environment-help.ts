@@ -4,8 +4,10 @@
 import { describeVariables, readTuning, unknownVariableWarnings, type Tuning } from '../tuning.js';
 
 /** Reads the tuning variables; warns about unknown FCGATE_* names first. Throws TuningError (exit 2). */
-export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env,
-                              warn: (line: string) => void = (l) => process.stderr.write(`fcgate: warning: ${l}\n`)): Tuning {
+export function tuningFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = (l) => process.stderr.write(`fcgate: warning: ${l}\n`),
+): Tuning {
   for (const w of unknownVariableWarnings(env)) warn(w);
   return readTuning(env);
 }

@@ -15,12 +15,7 @@ import { startCommand } from './start.js';
 import { VERSION, versionText } from './version.js';
 
 /** Every command, in the order --help lists them. */
-const COMMANDS: readonly Command[] = [
-  serveCommand,
-  checkCommand,
-  startCommand,
-  demoAppCommand,
-];
+const COMMANDS: readonly Command[] = [serveCommand, checkCommand, startCommand, demoAppCommand];
 
 function mainHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -58,7 +53,12 @@ async function main(argv: string[]): Promise<ExitCode> {
   const byName = (name: string): Command => {
     const c = COMMANDS.find((x) => x.name === name);
     if (c === undefined) {
-      throw new UsageError(`unknown command "${name}"${didYouMean(name, COMMANDS.map((x) => x.name))}`);
+      throw new UsageError(
+        `unknown command "${name}"${didYouMean(
+          name,
+          COMMANDS.map((x) => x.name),
+        )}`,
+      );
     }
     return c;
   };
@@ -71,7 +71,10 @@ async function main(argv: string[]): Promise<ExitCode> {
     process.stdout.write(rest[0] === undefined ? mainHelp() : commandHelp(byName(rest[0])));
     return 0;
   }
-  if (first.startsWith("-")) throw new UsageError(`unknown option ${first}${didYouMean(first, ["--help", "--version"]) || ": a command comes first"}`);
+  if (first.startsWith('-'))
+    throw new UsageError(
+      `unknown option ${first}${didYouMean(first, ['--help', '--version']) || ': a command comes first'}`,
+    );
   const cmd = byName(first);
   const values = parseCommandArgs(cmd, rest);
   if (values === 'help') {
@@ -96,8 +99,11 @@ function report(err: unknown): ExitCode {
   return 1;
 }
 
-main(process.argv.slice(2)).then((code) => {
-  // A server has stopped: its threads and sockets are closed; exit now rather than wait for
-  // a straggling timer. Other commands end the same way.
-  process.exit(code);
-}, (err: unknown) => process.exit(report(err)));
+main(process.argv.slice(2)).then(
+  (code) => {
+    // A server has stopped: its threads and sockets are closed; exit now rather than wait for
+    // a straggling timer. Other commands end the same way.
+    process.exit(code);
+  },
+  (err: unknown) => process.exit(report(err)),
+);

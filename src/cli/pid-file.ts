@@ -6,7 +6,16 @@
 // user cannot write (PidFile /run/fcgate.pid), the file cannot be removed after the drop:
 // it is emptied instead, so no stale pid is left behind, and the startup access check
 // has already said so.
-import { chownSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { Account } from './privileges.js';
 
@@ -15,12 +24,17 @@ export class PidFile {
 
   constructor(readonly path: string) {}
 
-  /** Throws when the file names a running fcgate; a stale file (dead or unrelated pid) is reported and later replaced. */
+  /**
+   * Throws when the file names a running fcgate; a stale file (dead or unrelated pid) is
+   * reported and later replaced.
+   */
   check(): string | null {
     const pid = this.read();
     if (pid === null || pid === process.pid) return null;
     if (isRunningFcgate(pid)) {
-      throw new Error(`PidFile ${this.path}: fcgate is already running as pid ${pid} (stop it first, or use another PidFile)`);
+      throw new Error(
+        `PidFile ${this.path}: fcgate is already running as pid ${pid} (stop it first, or use another PidFile)`,
+      );
     }
     return `PidFile ${this.path} held pid ${pid}, which is not a running fcgate: it will be replaced`;
   }
@@ -44,13 +58,14 @@ export class PidFile {
   remove(): string | null {
     if (!this.written) return null;
     this.written = false;
-    if (this.read() !== process.pid) return null;       // replaced by someone else: theirs now
+    if (this.read() !== process.pid) return null; // replaced by someone else: theirs now
     try {
       unlinkSync(this.path);
       return null;
     } catch (err) {
-      const why = `PidFile ${this.path} could not be removed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ` +
-        'the serving user needs write access to its folder, e.g. PidFile /run/fcgate/fcgate.pid';
+      const why =
+        `PidFile ${this.path} could not be removed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): `
+        + 'the serving user needs write access to its folder, e.g. PidFile /run/fcgate/fcgate.pid';
       try {
         truncateSync(this.path, 0);
         return `${why}; it was emptied instead`;
@@ -62,7 +77,11 @@ export class PidFile {
 
   private read(): number | null {
     let text: string;
-    try { text = readFileSync(this.path, 'utf8'); } catch { return null; }
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch {
+      return null;
+    }
     const pid = Number(text.trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
   }
@@ -73,11 +92,11 @@ function isRunningFcgate(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;   // ESRCH: gone
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // ESRCH: gone
   }
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fcgate');
   } catch {
-    return true;    // alive, but nothing to tell what it is (no /proc): assume it is ours
+    return true; // alive, but nothing to tell what it is (no /proc): assume it is ours
   }
 }

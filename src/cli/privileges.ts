@@ -19,10 +19,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
 
 /** A passwd or group entry. */
-export interface AccountEntry { name: string; id: number; /** passwd: the primary group id. */ gid?: number }
+export interface AccountEntry {
+  name: string;
+  id: number /** passwd: the primary group id. */;
+  gid?: number;
+}
 
 /** Whom to serve as after the drop. */
-export interface Account { user: string; uid: number; group: string; gid: number }
+export interface Account {
+  user: string;
+  uid: number;
+  group: string;
+  gid: number;
+}
 
 export interface PrivilegePlan {
   /** null: serve as we are. */
@@ -44,12 +53,19 @@ export function lookupAccount(db: 'passwd' | 'group', spec: string): AccountEntr
   const key = spec.startsWith('#') ? spec.slice(1) : spec;
   let line: string | null = null;
   try {
-    line = execFileSync('getent', [db, key], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0] ?? null;
+    line =
+      execFileSync('getent', [db, key], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).split(
+        '\n',
+      )[0] ?? null;
   } catch (err) {
     // getent exits 2 for "no such entry"; anything else (no getent at all): read the file.
     if ((err as { status?: number }).status === 2) return null;
     const file = readFileSync(`/etc/${db}`, 'utf8').split('\n');
-    line = file.find((l) => { const f = l.split(':'); return spec.startsWith('#') ? f[2] === key : f[0] === key; }) ?? null;
+    line =
+      file.find((l) => {
+        const f = l.split(':');
+        return spec.startsWith('#') ? f[2] === key : f[0] === key;
+      }) ?? null;
   }
   if (line === null || line === '') return null;
   const f = line.split(':');
@@ -73,9 +89,11 @@ export function userName(uid: number): string {
 export function planPrivileges(runAs: RunAs, allowRoot: boolean, euid = process.geteuid?.() ?? -1): PrivilegePlan {
   const notes: string[] = [];
   const user = runAs.user === undefined ? null : lookupAccount('passwd', runAs.user);
-  if (runAs.user !== undefined && user === null) throw new ConfigError('', 0, `User ${runAs.user}: no such user on this machine`);
+  if (runAs.user !== undefined && user === null)
+    throw new ConfigError('', 0, `User ${runAs.user}: no such user on this machine`);
   const group = runAs.group === undefined ? null : lookupAccount('group', runAs.group);
-  if (runAs.group !== undefined && group === null) throw new ConfigError('', 0, `Group ${runAs.group}: no such group on this machine`);
+  if (runAs.group !== undefined && group === null)
+    throw new ConfigError('', 0, `Group ${runAs.group}: no such group on this machine`);
   if (euid !== 0) {
     if (user !== null && user.id !== euid) {
       notes.push(`User ${runAs.user} is ignored: fcgate was not started as root, so it serves as ${userName(euid)}`);
@@ -84,9 +102,13 @@ export function planPrivileges(runAs: RunAs, allowRoot: boolean, euid = process.
   }
   if (user === null || user.id === 0) {
     if (!allowRoot) {
-      throw new ConfigError('', 0, 'refusing to serve as root: add `User www-data` (or another unprivileged user) to the ' +
-        'configuration, or --user with the flags, so fcgate drops to it once its ports are open; ' +
-        'or set FCGATE_ALLOW_ROOT=1 to serve as root anyway');
+      throw new ConfigError(
+        '',
+        0,
+        'refusing to serve as root: add `User www-data` (or another unprivileged user) to the '
+          + 'configuration, or --user with the flags, so fcgate drops to it once its ports are open; '
+          + 'or set FCGATE_ALLOW_ROOT=1 to serve as root anyway',
+      );
     }
     notes.push('serving as root (FCGATE_ALLOW_ROOT=1)');
     if (group === null) return { drop: null, notes };
@@ -125,15 +147,23 @@ export function dropPrivileges(a: Account): void {
  * plus whether root can be taken back. Empty when the drop is complete. Linux; elsewhere
  * only the process-wide ids are checked.
  */
-export function leftoverPrivileges(a: Account): string[] {
+function leftoverPrivileges(a: Account): string[] {
   const out: string[] = [];
   const ids = [process.getuid?.(), process.geteuid?.(), process.getgid?.(), process.getegid?.()];
   if (ids.join() !== [a.uid, a.uid, a.gid, a.gid].join()) out.push(`process ids are ${ids.join('/')}`);
   let tasks: string[] = [];
-  try { tasks = readdirSync('/proc/self/task'); } catch { /* not Linux: the ids above are all we can see */ }
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    /* not Linux: the ids above are all we can see */
+  }
   for (const t of tasks) {
     let status: string;
-    try { status = readFileSync(`/proc/self/task/${t}/status`, 'utf8'); } catch { continue; }  // the thread ended
+    try {
+      status = readFileSync(`/proc/self/task/${t}/status`, 'utf8');
+    } catch {
+      continue;
+    } // the thread ended
     const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
     const uids = field('Uid').split(/\s+/).map(Number);
     const gids = field('Gid').split(/\s+/).map(Number);
@@ -145,7 +175,9 @@ export function leftoverPrivileges(a: Account): string[] {
     try {
       process.setuid!(0);
       out.push('root could be taken back');
-    } catch { /* EPERM: as it must be */ }
+    } catch {
+      /* EPERM: as it must be */
+    }
   }
   return out;
 }

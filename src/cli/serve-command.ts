@@ -11,38 +11,80 @@ import { dropPrivileges, planPrivileges, userName, type PrivilegePlan } from './
 import { startGateway } from './serve.js';
 import { catchSignals, SIGNALS_HELP } from './signals.js';
 
-const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+};
 
 /** Options that serve and check share: a file, or the flags for the simple case. */
 export const CONFIG_OPTIONS = {
   config: { type: 'string', short: 'c', value: 'FILE', help: 'Apache-syntax configuration file' },
-  listen: { type: 'string', multiple: true, value: 'ADDR', help: 'Listen: [host:]port to accept HTTP on (default 127.0.0.1:8080)' },
-  pass: { type: 'string', multiple: true, value: 'PATH=URL', help: 'ProxyPass PATH URL, e.g. /app/=fcgi://127.0.0.1:9000/srv/app/' },
-  'document-root': { type: 'string', value: 'DIR', help: 'DocumentRoot: static files, and the folder PHP paths live in' },
+  listen: {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR',
+    help: 'Listen: [host:]port to accept HTTP on (default 127.0.0.1:8080)',
+  },
+  pass: {
+    type: 'string',
+    multiple: true,
+    value: 'PATH=URL',
+    help: 'ProxyPass PATH URL, e.g. /app/=fcgi://127.0.0.1:9000/srv/app/',
+  },
+  'document-root': {
+    type: 'string',
+    value: 'DIR',
+    help: 'DocumentRoot: static files, and the folder PHP paths live in',
+  },
   user: { type: 'string', value: 'USER', help: 'User: started as root, serve as USER once the ports are open' },
   group: { type: 'string', value: 'GROUP', help: "Group: with --user (default: the user's own group)" },
   'pid-file': { type: 'string', value: 'FILE', help: 'PidFile: write the process id there while serving' },
 } as const;
 
-type ConfigValues = { config?: string; listen?: string[]; pass?: string[]; 'document-root'?: string; user?: string; group?: string; 'pid-file'?: string };
+type ConfigValues = {
+  config?: string;
+  listen?: string[];
+  pass?: string[];
+  'document-root'?: string;
+  user?: string;
+  group?: string;
+  'pid-file'?: string;
+};
 
 /** The settings the flags stand for; UsageError when they say nothing or mix a file with flags. */
-export function configSettings(v: ConfigValues, command: string): {
-  config?: string; listen: string[]; pass: string[]; documentRoot?: string; user?: string; group?: string; pidFile?: string;
+export function configSettings(
+  v: ConfigValues,
+  command: string,
+): {
+  config?: string;
+  listen: string[];
+  pass: string[];
+  documentRoot?: string;
+  user?: string;
+  group?: string;
+  pidFile?: string;
 } {
-  const flagsGiven = ['listen', 'pass', 'document-root', 'user', 'group', 'pid-file'].filter((k) => v[k as keyof ConfigValues] !== undefined);
+  const flagsGiven = ['listen', 'pass', 'document-root', 'user', 'group', 'pid-file'].filter(
+    (k) => v[k as keyof ConfigValues] !== undefined,
+  );
   if (v.config !== undefined) {
     if (flagsGiven.length > 0) {
-      throw new UsageError(`use either -c FILE or the flags, not both (--${flagsGiven[0]} with -c): put its directive in the file`, command);
+      throw new UsageError(
+        `use either -c FILE or the flags, not both (--${flagsGiven[0]} with -c): put its directive in the file`,
+        command,
+      );
     }
     return { config: v.config, listen: [], pass: [] };
   }
   if ((v.pass ?? []).length === 0) {
-    throw new UsageError(`nothing to ${command === 'check' ? 'check' : 'serve'}: give a configuration file ` +
-      `(fcgate ${command} -c /etc/fcgate/fcgate.conf) or at least one --pass PATH=URL`, command);
+    throw new UsageError(
+      `nothing to ${command === 'check' ? 'check' : 'serve'}: give a configuration file `
+        + `(fcgate ${command} -c /etc/fcgate/fcgate.conf) or at least one --pass PATH=URL`,
+      command,
+    );
   }
   return {
-    listen: v.listen ?? [], pass: v.pass ?? [],
+    listen: v.listen ?? [],
+    pass: v.pass ?? [],
     ...(v['document-root'] !== undefined ? { documentRoot: v['document-root'] } : {}),
     ...(v.user !== undefined ? { user: v.user } : {}),
     ...(v.group !== undefined ? { group: v.group } : {}),
@@ -79,7 +121,8 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
     // Lines before the configured error log is open go to stderr (`log`); afterBind gets
     // the error log itself.
     const running = await startGateway({
-      ...settings, tuning,
+      ...settings,
+      tuning,
       beforeBind: (cfg: GatewayConfig) => {
         plan = planPrivileges({ user: cfg.user, group: cfg.group }, tuning.FCGATE_ALLOW_ROOT);
         for (const n of plan.notes) log(`FCGATE_PRIVILEGES ${n}`);
@@ -94,14 +137,24 @@ path on the app's machine: PHP-FPM needs the DocumentRoot there (see the README)
           pidFile.write(plan.drop);
           const file = pidFile;
           // Every way out (drain finished, a fatal error, a second signal) passes here.
-          process.once('exit', () => { const note = file.remove(); if (note !== null) log(`FCGATE_PIDFILE ${note}`); });
+          process.once('exit', () => {
+            const note = file.remove();
+            if (note !== null) log(`FCGATE_PIDFILE ${note}`);
+          });
         }
         if (plan.drop !== null) {
           dropPrivileges(plan.drop);
-          log(`FCGATE_PRIVILEGES serving as ${plan.drop.user}:${plan.drop.group} (uid ${plan.drop.uid}, gid ${plan.drop.gid}) in every thread`);
+          log(
+            `FCGATE_PRIVILEGES serving as ${plan.drop.user}:${plan.drop.group} (uid ${plan.drop.uid}, gid `
+              + `${plan.drop.gid}) in every thread`,
+          );
         }
-        const report = checkServingAccess(cfg, userName(process.geteuid?.() ?? -1), [],
-          tuning.FCGATE_SPOOL_DIR || undefined);
+        const report = checkServingAccess(
+          cfg,
+          userName(process.geteuid?.() ?? -1),
+          [],
+          tuning.FCGATE_SPOOL_DIR || undefined,
+        );
         for (const w of report.warnings) log(`FCGATE_ACCESS ${w}`);
         if (report.errors.length > 0) throw new Error(report.errors.join('; '));
       },

@@ -69,7 +69,9 @@ export interface RunningGateway {
 /** The configuration text a source stands for (hashed for fcgate_config_info). */
 const sourceText = (src: ConfigSource): string => (src.kind === 'text' ? src.text : JSON.stringify(src));
 
-export function loadGatewayConfig(s: Pick<ServeSettings, 'config' | 'listen' | 'pass' | 'documentRoot' | 'user' | 'group' | 'pidFile'>): GatewayConfig {
+export function loadGatewayConfig(
+  s: Pick<ServeSettings, 'config' | 'listen' | 'pass' | 'documentRoot' | 'user' | 'group' | 'pidFile'>,
+): GatewayConfig {
   if (s.config !== undefined) return loadConfig(s.config);
   return configFromSource(readConfigSource(s));
 }
@@ -84,7 +86,7 @@ export function loadUwsFor(tuning: Pick<Tuning, 'UWS_HTTP_MAX_HEADERS_SIZE'>, lo
 }
 
 /** Every worker the configuration can send to: plain workers and balancer members. */
-export function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
+function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
   const out = [...cfg.workers.values()];
   for (const b of cfg.balancers.values()) for (const m of b.members) out.push(m.worker);
   return out;
@@ -101,27 +103,47 @@ export function allWorkers(cfg: GatewayConfig): WorkerSettings[] {
  * apps serve one connection at a time, so a connection kept idle would lock out every other
  * request (issue 8 §4); callers turn reuse off for them (budget.turnReuseOff).
  */
-export async function probeCaps(workers: WorkerSettings[], tuning: Tuning, log: (l: string) => void,
-                                silent?: Set<string>): Promise<Map<string, number>> {
+async function probeCaps(
+  workers: WorkerSettings[],
+  tuning: Tuning,
+  log: (l: string) => void,
+  silent?: Set<string>,
+): Promise<Map<string, number>> {
   const caps = new Map<string, number>();
-  await Promise.all(workers.map(async (w) => {
-    const r = await probeBackend(w.address, w.name, tuning.FCGATE_PROBE_TIMEOUT);
-    const cap = w.max ?? r.maxConns ?? tuning.FCGATE_DEFAULT_MAX_CONNS;
-    caps.set(w.name, cap);
-    const said = r.error !== null ? `no answer (${r.error})`
-      : Object.entries(r.raw).map(([k, v]) => `${k}=${v}`).join(' ') || 'nothing';
-    log(`FCGATE_PROBE backend=${w.name} get_values="${said}" max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`);
-    if (r.silent && w.reuse && w.reuseSet !== true) {
-      silent?.add(w.name);
-      log(`FCGATE_REUSE_OFF backend=${w.name} cause="the app did not answer FCGI_GET_VALUES (fcgiwrap and libfcgi apps serve one connection at a time): connections are not kept (enablereuse=on overrides)"`);
-    }
-  }));
+  await Promise.all(
+    workers.map(async (w) => {
+      const r = await probeBackend(w.address, w.name, tuning.FCGATE_PROBE_TIMEOUT);
+      const cap = w.max ?? r.maxConns ?? tuning.FCGATE_DEFAULT_MAX_CONNS;
+      caps.set(w.name, cap);
+      const said =
+        r.error !== null
+          ? `no answer (${r.error})`
+          : Object.entries(r.raw)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ') || 'nothing';
+      log(
+        `FCGATE_PROBE backend=${w.name} get_values="${said}" `
+          + `max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`,
+      );
+      if (r.silent && w.reuse && w.reuseSet !== true) {
+        silent?.add(w.name);
+        log(
+          `FCGATE_REUSE_OFF backend=${w.name} cause="the app did not answer FCGI_GET_VALUES (fcgiwrap and `
+            + `libfcgi apps serve one connection at a time): connections are not kept (enablereuse=on `
+            + `overrides)"`,
+        );
+      }
+    }),
+  );
   return caps;
 }
 
 /** probeCaps as one-thread budgets (the in-process gateway of the tests). */
-export async function probeAndBudget(cfg: GatewayConfig, tuning: Tuning, log: (l: string) => void):
-    Promise<Map<string, ConnectionBudget>> {
+export async function probeAndBudget(
+  cfg: GatewayConfig,
+  tuning: Tuning,
+  log: (l: string) => void,
+): Promise<Map<string, ConnectionBudget>> {
   const budgets = new Map<string, ConnectionBudget>();
   const silent = new Set<string>();
   for (const [name, cap] of await probeCaps(allWorkers(cfg), tuning, log, silent)) {
@@ -162,13 +184,17 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   telemetry.applyLogs(config, s.accessLogs ?? true);
   telemetry.setConfig(sourceText(source), config.source);
   const log = s.log ?? telemetry.log;
-  loadUwsFor(s.tuning, log);       // before any thread: the addon reads its settings once per process; logs the build and its limits
-  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);   // one line each, as `fcgate check` lists them
+  // Before any thread: the addon reads its settings once per process. Logs the build and its limits.
+  loadUwsFor(s.tuning, log);
+  for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`); // one line each, as `fcgate check` lists them
   const table = new BudgetTable(threads);
   const silent = new Set<string>();
   table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent));
   for (const name of silent) table.turnReuseOff(name);
-  const listen = await claimListen(config.listen).catch(async (err: unknown) => { await telemetry.close(); throw err; });
+  const listen = await claimListen(config.listen).catch(async (err: unknown) => {
+    await telemetry.close();
+    throw err;
+  });
   const testHooks = s.tuning.FCGATE_TEST_HOOKS;
   // Balancer member state shared by all threads; the health checks run here, once.
   let board = new BalancerBoard(config);
@@ -179,15 +205,37 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, telemetry.healthOptions(log)) : null;
     health?.start();
   };
-  const serving = new ServingThreads({ threads, source, listen, tuning: s.tuning, budgets: table,
-    balancerState: board.buffer, log, testHooks, telemetry, accessLogs: s.accessLogs ?? true,
-    spoolAccount: new SpoolAccount(s.tuning.FCGATE_SPOOL_MEMORY_TOTAL, s.tuning.FCGATE_SPOOL_DISK_TOTAL).buffer });
+  const serving = new ServingThreads({
+    threads,
+    source,
+    listen,
+    tuning: s.tuning,
+    budgets: table,
+    balancerState: board.buffer,
+    log,
+    testHooks,
+    telemetry,
+    accessLogs: s.accessLogs ?? true,
+    spoolAccount: new SpoolAccount(s.tuning.FCGATE_SPOOL_MEMORY_TOTAL, s.tuning.FCGATE_SPOOL_DISK_TOTAL).buffer,
+  });
   telemetry.context = {
-    config: () => config, board: () => board, health: () => health?.snapshot() ?? [],
-    cap: (name) => table.capOf(name), threads: () => serving.threadInfo(), draining: () => draining,
+    config: () => config,
+    board: () => board,
+    health: () => health?.snapshot() ?? [],
+    cap: (name) => table.capOf(name),
+    threads: () => serving.threadInfo(),
+    draining: () => draining,
   };
-  const fail = async (err: unknown): Promise<never> => { health?.stop(); await serving.drain(0); await telemetry.close(); throw err; };
-  await serving.start().catch(async (err: unknown) => { await telemetry.close(); throw err; });
+  const fail = async (err: unknown): Promise<never> => {
+    health?.stop();
+    await serving.drain(0);
+    await telemetry.close();
+    throw err;
+  };
+  await serving.start().catch(async (err: unknown) => {
+    await telemetry.close();
+    throw err;
+  });
   try {
     for (const l of listen) assertPortOwned(l.port);
   } catch (err) {
@@ -197,13 +245,19 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   // reads the threads' summed counters and writes the shared board; /metrics,
   // /server-status, /healthz and /readyz read the telemetry.
   const b = uwsBuild();
-  const control = await startAdmin(config.balancerManager, {
-    stats: async () => (await serving.stats()).balancers,
-    get board() { return board; },
-    health: () => health?.snapshot() ?? [],
-    telemetry,
-    build: { version: VERSION, uws: `${b.packageName}@${b.packageVersion}`, node: process.version },
-  }, log).catch(fail);
+  const control = await startAdmin(
+    config.balancerManager,
+    {
+      stats: async () => (await serving.stats()).balancers,
+      get board() {
+        return board;
+      },
+      health: () => health?.snapshot() ?? [],
+      telemetry,
+      build: { version: VERSION, uws: `${b.packageName}@${b.packageVersion}`, node: process.version },
+    },
+    log,
+  ).catch(fail);
   // Every socket is open: the pid file and the privilege drop (afterBind), then the health
   // checks, which then connect as the serving user.
   try {
@@ -217,29 +271,43 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     const host = b.host ?? '0.0.0.0';
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
   });
-  say(`fcgate listening on ${urls.join(' ')} (${describeUws()}; config ${config.source}; ${threads} serving thread${threads === 1 ? '' : 's'})`);
+  say(
+    `fcgate listening on ${urls.join(' ')} (${describeUws()}; config ${config.source}; ${threads} serving `
+      + `thread${threads === 1 ? '' : 's'})`,
+  );
 
   const reloadOnce = async (): Promise<boolean> => {
-    let next, cfg: GatewayConfig;
+    let next: ReturnType<typeof readConfigSource>;
+    let cfg: GatewayConfig;
     try {
       next = readConfigSource(s);
       cfg = configFromSource(next);
-      telemetry.applyLogs(cfg, s.accessLogs ?? true);      // changed log directives; a log that cannot open fails the reload
+      telemetry.applyLogs(cfg, s.accessLogs ?? true); // changed log directives; a log that cannot open fails the reload
     } catch (err) {
       log(`FCGATE_RELOAD_FAILED ${(err as Error).message}; the old configuration stays`);
       telemetry.reloaded(false);
       return false;
     }
     for (const w of cfg.warnings) log(`FCGATE_CONFIG_WARNING ${w}`);
-    const manager = (c: GatewayConfig): string => c.balancerManager ? `${c.balancerManager.host}:${c.balancerManager.port}` : 'off';
+    const manager = (c: GatewayConfig): string =>
+      c.balancerManager ? `${c.balancerManager.host}:${c.balancerManager.port}` : 'off';
     if (manager(cfg) !== manager(config)) {
       log(`FCGATE_RELOAD_LISTEN BalancerManager changed in ${cfg.source}: it stays ${manager(config)} until a restart`);
     }
     if (!sameListen(cfg.listen, config.listen)) {
-      log(`FCGATE_RELOAD_LISTEN Listen changed in ${cfg.source}: the listening sockets stay as they are until a restart`);
+      log(
+        `FCGATE_RELOAD_LISTEN Listen changed in ${cfg.source}: the listening sockets stay as they are until a restart`,
+      );
     }
-    for (const [name, key] of [['User', 'user'], ['Group', 'group'], ['PidFile', 'pidFile']] as const) {
-      if (cfg[key] !== config[key]) log(`FCGATE_RELOAD_LISTEN ${name} changed in ${cfg.source}: it stays ${config[key] ?? '(none)'} until a restart`);
+    for (const [name, key] of [
+      ['User', 'user'],
+      ['Group', 'group'],
+      ['PidFile', 'pidFile'],
+    ] as const) {
+      if (cfg[key] !== config[key])
+        log(
+          `FCGATE_RELOAD_LISTEN ${name} changed in ${cfg.source}: it stays ${config[key] ?? '(none)'} until a restart`,
+        );
     }
     const caps = new Map<string, number>();
     const fresh: WorkerSettings[] = [];
@@ -277,7 +345,9 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     });
   }
   return {
-    urls, drainMs: s.tuning.FCGATE_DRAIN_MS, threads,
+    urls,
+    drainMs: s.tuning.FCGATE_DRAIN_MS,
+    threads,
     stop: async () => {
       draining = true;
       health?.stop();

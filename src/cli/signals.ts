@@ -24,13 +24,18 @@ export function catchSignals(): { serve(running: RunningGateway): Promise<ExitCo
   let running: RunningGateway | null = null;
   let stopping: NodeJS.Signals | null = null;
   let resolveStopped: (code: ExitCode) => void = () => {};
-  const stopped = new Promise<ExitCode>((r) => { resolveStopped = r; });
+  const stopped = new Promise<ExitCode>((r) => {
+    resolveStopped = r;
+  });
   const drain = (r: RunningGateway, signal: NodeJS.Signals): void => {
     process.stderr.write(`fcgate: ${signal}: draining (up to ${r.drainMs} ms)\n`);
-    r.stop().then(() => resolveStopped(0), (err: Error) => {
-      process.stderr.write(`fcgate: ${err.message}\n`);
-      resolveStopped(1);
-    });
+    r.stop().then(
+      () => resolveStopped(0),
+      (err: Error) => {
+        process.stderr.write(`fcgate: ${err.message}\n`);
+        resolveStopped(1);
+      },
+    );
   };
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping !== null) {
@@ -42,16 +47,20 @@ export function catchSignals(): { serve(running: RunningGateway): Promise<ExitCo
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGHUP', () => { if (stopping === null) void running?.reload(); });
+  process.on('SIGHUP', () => {
+    if (stopping === null) void running?.reload();
+  });
   // SIGUSR1: reopen the log files (logrotate's convention).
-  process.on('SIGUSR1', () => { if (stopping === null) running?.reopenLogs(); });
+  process.on('SIGUSR1', () => {
+    if (stopping === null) running?.reopenLogs();
+  });
   process.on('SIGUSR2', () => {
     void running?.stats().then((st) => process.stderr.write(`FCGATE_STATS ${JSON.stringify(st)}\n`));
   });
   return {
     serve(r: RunningGateway): Promise<ExitCode> {
       running = r;
-      if (stopping !== null) drain(r, stopping);       // asked to stop while starting
+      if (stopping !== null) drain(r, stopping); // asked to stop while starting
       return stopped;
     },
   };

@@ -8,8 +8,8 @@ import { environmentHelp, tuningFromEnv } from './environment-help.js';
 import { startGateway, type RunningGateway } from './serve.js';
 import { catchSignals, SIGNALS_HELP } from './signals.js';
 
-export async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:0'): Promise<RunningGateway> {
-  let app;
+async function startDemo(listen: string, tuning: Tuning, appListen = '127.0.0.1:0'): Promise<RunningGateway> {
+  let app: Awaited<ReturnType<typeof startDemoApp>>;
   try {
     app = await startDemoApp({ listen: appListen });
   } catch (err) {
@@ -27,14 +27,19 @@ export async function startDemo(listen: string, tuning: Tuning, appListen = '127
   }
   const url = running.urls[0]!;
   process.stdout.write(
-    `fcgate demo: the built-in FastCGI app listens on ${'path' in a ? `unix:${a.path}` : `fcgi://${formatAddress(a)}/`}\n` +
-    `             the gateway serves it on ${url}\n\n` +
-    `  Open ${url} in a browser: the page shows the CGI environment the app received.\n` +
-    `  Try also: ${url}hello  ${url}bytes?n=1000  ${url}stream?chunks=5&interval=500\n\n` +
-    `  Ctrl-C stops both.\n`);
+    `fcgate demo: the built-in FastCGI app listens on `
+      + `${'path' in a ? `unix:${a.path}` : `fcgi://${formatAddress(a)}/`}\n`
+      + `             the gateway serves it on ${url}\n\n`
+      + `  Open ${url} in a browser: the page shows the CGI environment the app received.\n`
+      + `  Try also: ${url}hello  ${url}bytes?n=1000  ${url}stream?chunks=5&interval=500\n\n`
+      + `  Ctrl-C stops both.\n`,
+  );
   return {
     ...running,
-    stop: async () => { await running.stop(); await app.close(); },
+    stop: async () => {
+      await running.stop();
+      await app.close();
+    },
   };
 }
 
@@ -45,14 +50,18 @@ export const startCommand = defineCommand({
   description: `Starts the built-in demo FastCGI app and the gateway in front of it, and prints the URL
 to open. The page shows the CGI environment the app received through the gateway.`,
   options: {
-    listen: { type: 'string', value: 'ADDR', help: 'where the gateway accepts HTTP (default 127.0.0.1:8080, or 127.0.0.1:$PORT)' },
-    'app-listen': { type: 'string', value: 'ADDR', help: "the demo app's FastCGI address: host:port or unix:/path (default: a free loopback port)" },
+    listen: {
+      type: 'string',
+      value: 'ADDR',
+      help: 'where the gateway accepts HTTP (default 127.0.0.1:8080, or 127.0.0.1:$PORT)',
+    },
+    'app-listen': {
+      type: 'string',
+      value: 'ADDR',
+      help: "the demo app's FastCGI address: host:port or unix:/path (default: a free loopback port)",
+    },
   },
-  examples: [
-    'npm start',
-    'npm start -- --listen 127.0.0.1:9090 --app-listen 127.0.0.1:9000',
-    'PORT=9090 fcgate start',
-  ],
+  examples: ['npm start', 'npm start -- --listen 127.0.0.1:9090 --app-listen 127.0.0.1:9000', 'PORT=9090 fcgate start'],
   more: () => `${SIGNALS_HELP}\n\n${environmentHelp()}`,
   async run(v): Promise<ExitCode> {
     const tuning = tuningFromEnv();

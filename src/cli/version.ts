@@ -6,11 +6,16 @@ import { readVariable } from '../tuning.js';
 import { loadUwsFor } from './serve.js';
 
 /** fcgate's version, from the package.json beside dist/ (in a checkout and in the npm package). */
-export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** The --version text, and whether uWebSockets.js loaded. */
 export function versionText(): { text: string; ok: boolean } {
-  const lines = [`fcgate ${VERSION}`, `Node.js ${process.version} (${process.platform}-${process.arch}, ABI ${process.versions.modules})`];
+  const lines = [
+    `fcgate ${VERSION}`,
+    `Node.js ${process.version} (${process.platform}-${process.arch}, ABI ${process.versions.modules})`,
+  ];
   let ok = true;
   try {
     loadUwsFor({ UWS_HTTP_MAX_HEADERS_SIZE: readVariable('UWS_HTTP_MAX_HEADERS_SIZE') });

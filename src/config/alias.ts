@@ -41,27 +41,45 @@ const STATUS_WORDS: Record<string, number> = { permanent: 301, temp: 302, seeoth
  * `Redirect [status] URL-path URL`, or inside a section `Redirect [status] URL` (`inSection`).
  * `fixedStatus` for RedirectPermanent / RedirectTemp. Throws an Error with the message to show.
  */
-export function parseRedirect(args: readonly string[], match: boolean, inSection: boolean,
-                              fixedStatus: number | null, file: string, line: number): RedirectRule {
+export function parseRedirect(
+  args: readonly string[],
+  match: boolean,
+  inSection: boolean,
+  fixedStatus: number | null,
+  file: string,
+  line: number,
+): RedirectRule {
   let a = args;
   let status = fixedStatus ?? 302;
   if (fixedStatus === null && a.length > 0) {
     const w = a[0]!.toLowerCase();
-    if (w in STATUS_WORDS) { status = STATUS_WORDS[w]!; a = a.slice(1); }
-    else if (/^\d{3}$/.test(w)) { status = Number(w); a = a.slice(1); }
+    if (w in STATUS_WORDS) {
+      status = STATUS_WORDS[w]!;
+      a = a.slice(1);
+    } else if (/^\d{3}$/.test(w)) {
+      status = Number(w);
+      a = a.slice(1);
+    }
   }
   if (status < 300 || status > 599) throw new Error(`status ${status} is not one Redirect can send (300–599)`);
   const needsUrl = status >= 300 && status < 400;
   const want = (inSection ? 0 : 1) + (needsUrl ? 1 : 0);
   if (a.length !== want) {
-    throw new Error(inSection
-      ? (needsUrl ? 'inside a section: expected [status] URL' : `status ${status} takes no URL`)
-      : (needsUrl ? `expected [status] ${match ? 'regex' : 'URL-path'} URL` : `status ${status} takes a ${match ? 'regex' : 'URL-path'} and no URL`));
+    throw new Error(
+      inSection
+        ? needsUrl
+          ? 'inside a section: expected [status] URL'
+          : `status ${status} takes no URL`
+        : needsUrl
+          ? `expected [status] ${match ? 'regex' : 'URL-path'} URL`
+          : `status ${status} takes a ${match ? 'regex' : 'URL-path'} and no URL`,
+    );
   }
   const pattern = inSection ? '' : a[0]!;
   let regex: RegExp | null = null;
   if (match) regex = compileRegex(pattern);
-  else if (!inSection && !pattern.startsWith('/')) throw new Error(`the URL-path must start with '/', got "${pattern}"`);
+  else if (!inSection && !pattern.startsWith('/'))
+    throw new Error(`the URL-path must start with '/', got "${pattern}"`);
   const url = needsUrl ? a[a.length - 1]! : null;
   if (url !== null) {
     if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !url.startsWith('/')) {
@@ -77,8 +95,10 @@ export function parseRedirect(args: readonly string[], match: boolean, inSection
  * Runs of '/' in either count as one; the match ends at a segment boundary.
  */
 export function prefixLength(pattern: string, path: string): number {
-  let p = 0, u = 0;
-  const pn = pattern.length, un = path.length;
+  let p = 0,
+    u = 0;
+  const pn = pattern.length,
+    un = path.length;
   while (p < pn) {
     if (pattern[p] === '/') {
       if (path[u] !== '/') return -1;
@@ -87,7 +107,8 @@ export function prefixLength(pattern: string, path: string): number {
       continue;
     }
     if (pattern[p] !== path[u]) return -1;
-    p++; u++;
+    p++;
+    u++;
   }
   // A pattern not ending in '/' must end at a segment boundary of the path.
   if (pattern[pn - 1] !== '/' && u < un && path[u] !== '/') return -1;
@@ -95,7 +116,7 @@ export function prefixLength(pattern: string, path: string): number {
 }
 
 /** `$0`..`$9` of a regex match in a template (`\x` is a literal x), as Apache's ap_pregsub. */
-export function substitute(template: string, m: RegExpExecArray): string {
+function substitute(template: string, m: RegExpExecArray): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const c = template[i]!;
@@ -109,7 +130,10 @@ export function substitute(template: string, m: RegExpExecArray): string {
 }
 
 /** The file an Alias maps `path` to, and the alias root it was reached through; null when none matches. */
-export function mapAlias(rules: readonly AliasRule[], path: string): { filename: string; root: string; rule: AliasRule } | null {
+export function mapAlias(
+  rules: readonly AliasRule[],
+  path: string,
+): { filename: string; root: string; rule: AliasRule } | null {
   for (const r of rules) {
     if (r.regex !== null) {
       const m = r.regex.exec(path);
@@ -128,7 +152,12 @@ export function mapAlias(rules: readonly AliasRule[], path: string): { filename:
 }
 
 /** What a request's URL must look like to the client, for an absolute Location. */
-export interface RedirectBase { scheme: string; host: string | undefined; rawPath: string; query: string }
+export interface RedirectBase {
+  scheme: string;
+  host: string | undefined;
+  rawPath: string;
+  query: string;
+}
 
 /** Escapes a decoded path for a Location header (as ap_os_escape_path). */
 const escapePath = (p: string): string => encodeURI(p).replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'));
@@ -139,7 +168,11 @@ function absolute(url: string, base: RedirectBase): string {
 }
 
 /** The first site-level Redirect that matches `path`: [status, Location or null]; null when none. */
-export function matchRedirect(rules: readonly RedirectRule[], path: string, base: RedirectBase): [number, string | null] | null {
+export function matchRedirect(
+  rules: readonly RedirectRule[],
+  path: string,
+  base: RedirectBase,
+): [number, string | null] | null {
   for (const r of rules) {
     let target: string | null;
     if (r.regex !== null) {

@@ -30,7 +30,12 @@ export type AuthzNode =
   | AuthzContainer;
 
 /** <RequireAll> / <RequireAny> / <RequireNone>, or the implicit RequireAny of a section's lines. */
-export interface AuthzContainer { kind: 'all' | 'any' | 'none'; children: AuthzNode[]; file: string; line: number }
+export interface AuthzContainer {
+  kind: 'all' | 'any' | 'none';
+  children: AuthzNode[];
+  file: string;
+  line: number;
+}
 
 /** What the providers read from a request. */
 export interface AuthzRequest {
@@ -40,21 +45,27 @@ export interface AuthzRequest {
   env: ReadonlyMap<string, string>;
 }
 
-const Granted = 1, Denied = 2, Neutral = 3;
+const Granted = 1,
+  Denied = 2,
+  Neutral = 3;
 type Result = typeof Granted | typeof Denied | typeof Neutral;
 
 /** Parses the arguments of one `Require` line; throws an Error with the message to show. */
 export function parseRequire(args: readonly string[], file: string, line: number): AuthzNode {
   let a = args;
   let negate = false;
-  if (a[0]?.toLowerCase() === 'not') { negate = true; a = a.slice(1); }
+  if (a[0]?.toLowerCase() === 'not') {
+    negate = true;
+    a = a.slice(1);
+  }
   const kind = a[0]?.toLowerCase();
   const rest = a.slice(1);
   const text = args.join(' ');
   const node = (provider: AuthzProvider): AuthzNode => ({ kind: 'require', negate, provider, text, file, line });
   switch (kind) {
     case 'all':
-      if (rest.length !== 1 || !/^(granted|denied)$/i.test(rest[0]!)) throw new Error('expected "all granted" or "all denied"');
+      if (rest.length !== 1 || !/^(granted|denied)$/i.test(rest[0]!))
+        throw new Error('expected "all granted" or "all denied"');
       if (negate) throw new Error('"Require not all …" is not allowed (Apache: use the other value)');
       return node({ kind: 'all', granted: rest[0]!.toLowerCase() === 'granted' });
     case 'ip':
@@ -70,16 +81,25 @@ export function parseRequire(args: readonly string[], file: string, line: number
     case 'env':
       if (rest.length === 0) throw new Error('expected one or more variable names');
       return node({ kind: 'env', names: rest.slice() });
-    case 'valid-user': case 'user': case 'group': case 'file-owner': case 'file-group':
-      throw new Error(`"${kind}": authentication is not implemented in fcgate (let the application ` +
-        'authenticate, with CGIPassAuth On to pass the Authorization header)');
-    case 'host': case 'forward-dns':
+    case 'valid-user':
+    case 'user':
+    case 'group':
+    case 'file-owner':
+    case 'file-group':
+      throw new Error(
+        `"${kind}": authentication is not implemented in fcgate (let the application `
+          + 'authenticate, with CGIPassAuth On to pass the Authorization header)',
+      );
+    case 'host':
+    case 'forward-dns':
       throw new Error(`"${kind}" needs DNS lookups per request, which fcgate does not do: use "Require ip"`);
     case undefined:
       throw new Error('expected a provider: all, ip, local, method or env');
     default:
-      throw new Error(`"${a[0]}" is not supported (fcgate supports all, ip, local, method, env, not, ` +
-        'and <RequireAll>/<RequireAny>/<RequireNone>)');
+      throw new Error(
+        `"${a[0]}" is not supported (fcgate supports all, ip, local, method, env, not, `
+          + 'and <RequireAll>/<RequireAny>/<RequireNone>)',
+      );
   }
 }
 
@@ -93,8 +113,10 @@ export function checkContainer(n: AuthzContainer, label: string): void {
   if (n.kind === 'any') {
     const neg = n.children.find((c) => c.kind === 'require' && c.negate);
     if (neg !== undefined) {
-      throw new Error(`"Require ${(neg as { text: string }).text}" has no effect in ${label}: ` +
-        'a negated Require belongs in <RequireAll> beside a positive one (Apache AH01635)');
+      throw new Error(
+        `"Require ${(neg as { text: string }).text}" has no effect in ${label}: `
+          + 'a negated Require belongs in <RequireAll> beside a positive one (Apache AH01635)',
+      );
     }
   } else if (n.children.every((c) => c.kind === 'require' && c.negate)) {
     throw new Error(`${label} contains only negated Require lines, which can never grant access`);
@@ -103,16 +125,21 @@ export function checkContainer(n: AuthzContainer, label: string): void {
 
 function providerResult(p: AuthzProvider, req: AuthzRequest): Result {
   switch (p.kind) {
-    case 'all': return p.granted ? Granted : Denied;
-    case 'ip': return p.nets.matches(req.remoteAddress) ? Granted : Denied;
+    case 'all':
+      return p.granted ? Granted : Denied;
+    case 'ip':
+      return p.nets.matches(req.remoteAddress) ? Granted : Denied;
     case 'local': {
       const ip = parseIp(req.remoteAddress);
-      if (ip === null) return req.remoteAddress === '' ? Granted : Denied;   // unix socket: local
-      if (ip.v4 ? (ip.w[3] >>> 24) === 127 : ip.w[0] === 0 && ip.w[1] === 0 && ip.w[2] === 0 && ip.w[3] === 1) return Granted;
+      if (ip === null) return req.remoteAddress === '' ? Granted : Denied; // unix socket: local
+      if (ip.v4 ? ip.w[3] >>> 24 === 127 : ip.w[0] === 0 && ip.w[1] === 0 && ip.w[2] === 0 && ip.w[3] === 1)
+        return Granted;
       return req.remoteAddress === req.localAddress ? Granted : Denied;
     }
-    case 'method': return p.methods.has(req.method) ? Granted : Denied;
-    case 'env': return p.names.some((n) => req.env.has(n)) ? Granted : Denied;
+    case 'method':
+      return p.methods.has(req.method) ? Granted : Denied;
+    case 'env':
+      return p.names.some((n) => req.env.has(n)) ? Granted : Denied;
   }
 }
 
@@ -129,10 +156,16 @@ function evaluate(n: AuthzNode, req: AuthzRequest): Result {
     const cr = evaluate(c, req);
     if (cr === Neutral) continue;
     if (and) {
-      if (cr === Denied) { r = Denied; break; }
+      if (cr === Denied) {
+        r = Denied;
+        break;
+      }
       r = Granted;
     } else {
-      if (cr === Granted) { r = Granted; break; }
+      if (cr === Granted) {
+        r = Granted;
+        break;
+      }
       r = Denied;
     }
   }

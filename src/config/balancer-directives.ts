@@ -21,8 +21,12 @@ export function proxyHCExpr(st: BuildState, _ctx: Context, d: DirectiveNode): vo
   let src = d.args.slice(1).join(' ').trim();
   if (!src.startsWith('{') || !src.endsWith('}')) st.fail(d, name, 'the expression goes between { and }');
   src = src.slice(1, -1);
-  const exprs = st.cfg.hcExpressions ??= new Map();
-  try { exprs.set(id, parseCondition(src)); } catch (e) { st.fail(d, name, (e as Error).message); }
+  const exprs = (st.cfg.hcExpressions ??= new Map());
+  try {
+    exprs.set(id, parseCondition(src));
+  } catch (e) {
+    st.fail(d, name, (e as Error).message);
+  }
 }
 
 /** `ProxyHCTemplate name key=value…`: health-check keys that `hctemplate=name` applies. */
@@ -31,7 +35,9 @@ export function proxyHCTemplate(st: BuildState, _ctx: Context, d: DirectiveNode)
   if (d.args.length < 2) st.fail(d, name, 'expected a name and key=value parameters');
   const id = d.args[0]!.toLowerCase();
   const keys = st.keyValues(d, name, d.args.slice(1));
-  for (const [k] of keys) if (!HEALTH_KEYS.has(k)) st.fail(d, name, `"${k}" is not a health-check key (hcmethod, hcinterval, hcpasses, hcfails, hcuri, hcexpr)`);
+  for (const [k] of keys)
+    if (!HEALTH_KEYS.has(k))
+      st.fail(d, name, `"${k}" is not a health-check key (hcmethod, hcinterval, hcpasses, hcfails, hcuri, hcexpr)`);
   st.hcTemplates.set(id, keys);
 }
 
@@ -56,9 +62,10 @@ export function adminListen(st: BuildState, _ctx: Context, d: DirectiveNode): vo
 function adminListener(st: BuildState, d: DirectiveNode, name: string): void {
   if (d.args.length !== 1) st.fail(d, name, 'expected [host:]port, e.g. 127.0.0.1:8081');
   const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(d.args[0]!);
-  if (m === null || +m[3]! > 65535) return st.fail(d, name, `expected [host:]port, got "${d.args[0]}"`);
+  if (m === null || +m[3]! > 65535) st.fail(d, name, `expected [host:]port, got "${d.args[0]}"`);
   const host = m[1] ?? m[2] ?? '127.0.0.1';
-  if (host !== 'localhost' && isIP(host) === 0) st.fail(d, name, `the host must be an IP address or localhost, got "${host}"`);
+  if (host !== 'localhost' && isIP(host) === 0)
+    st.fail(d, name, `the host must be an IP address or localhost, got "${host}"`);
   if (st.cfg.balancerManager) st.fail(d, name, 'already set (AdminListen and BalancerManager name the same listener)');
   st.cfg.balancerManager = { host, port: +m[3]!, tokenRequired: !isLoopback(host), file: d.file, line: d.line };
 }

@@ -7,7 +7,13 @@ import type { AuthzContainer } from './authz.js';
 import { ConfigError } from './config-error.js';
 import { diskFiles, type ConfigFiles } from './config-files.js';
 import type {
-  BalancerConfig, ConfigSection, DirectiveBlock, GatewayConfig, ProxyRoute, SiteConfig, WorkerSettings,
+  BalancerConfig,
+  ConfigSection,
+  DirectiveBlock,
+  GatewayConfig,
+  ProxyRoute,
+  SiteConfig,
+  WorkerSettings,
 } from './model.js';
 import type { ConfigNode, DirectiveNode } from './lexer.js';
 import { parseTarget, type ParsedTarget } from './worker-url.js';
@@ -47,18 +53,46 @@ export interface PendingMember {
 }
 
 /** A place that names a balancer; checked at the end (it must exist, have members, and be visible to the site). */
-export interface BalancerUse { name: string; directive: string; file: string; line: number; site: SiteConfig }
+export interface BalancerUse {
+  name: string;
+  directive: string;
+  file: string;
+  line: number;
+  site: SiteConfig;
+}
 
 export const emptyBlock = (): DirectiveBlock => ({
-  env: [], handler: undefined, cgiPassAuth: null, backendType: null, fcgiSetEnvIf: [], directoryIndex: null,
-  options: [], authz: null, forceType: undefined, addTypes: [], fallback: undefined, redirect: null,
+  env: [],
+  handler: undefined,
+  cgiPassAuth: null,
+  backendType: null,
+  fcgiSetEnvIf: [],
+  directoryIndex: null,
+  options: [],
+  authz: null,
+  forceType: undefined,
+  addTypes: [],
+  fallback: undefined,
+  redirect: null,
 });
 
 /** A site with nothing set: the main server's fields of a new config, or a vhost's own. */
 export const emptySite = (): SiteConfig => ({
-  serverName: null, serverAdmin: null, documentRoot: null, directoryIndex: ['index.html'], routes: [],
-  server: emptyBlock(), sections: [], backendType: 'FPM', cgiPassAuth: false, fcgiSetEnvIf: [],
-  aliases: [], redirects: [], siteLogs: { errorLog: null, customLogs: [], logLevel: null }, ssl: null, remoteIp: null,
+  serverName: null,
+  serverAdmin: null,
+  documentRoot: null,
+  directoryIndex: ['index.html'],
+  routes: [],
+  server: emptyBlock(),
+  sections: [],
+  backendType: 'FPM',
+  cgiPassAuth: false,
+  fcgiSetEnvIf: [],
+  aliases: [],
+  redirects: [],
+  siteLogs: { errorLog: null, customLogs: [], logLevel: null },
+  ssl: null,
+  remoteIp: null,
 });
 
 export class BuildState {
@@ -88,20 +122,32 @@ export class BuildState {
   /** The vhost (its own site) that declared each balancer inside a <VirtualHost>. */
   readonly balancerSite = new Map<string, SiteConfig>();
   /** Reads the whole configuration tree's nodes (set by directives.ts: Include needs it). */
-  walkNodes: (ctx: Context, nodes: ConfigNode[]) => void = () => { /* set by buildConfig */ };
+  walkNodes: (ctx: Context, nodes: ConfigNode[]) => void = () => {
+    /* set by buildConfig */
+  };
 
-  constructor(readonly file: string, readonly baseDir: string, readonly files: ConfigFiles = diskFiles) {
+  constructor(
+    readonly file: string,
+    readonly baseDir: string,
+    readonly files: ConfigFiles = diskFiles,
+  ) {
     this.serverRoot = baseDir;
     this.cfg = {
-      ...emptySite(), source: file, listen: [], vhosts: [], workers: new Map(), balancers: new Map(),
-      ignored: [], warnings: [],
+      ...emptySite(),
+      source: file,
+      listen: [],
+      vhosts: [],
+      workers: new Map(),
+      balancers: new Map(),
+      ignored: [],
+      warnings: [],
     };
   }
 
   /** Adds a ProxyPass route of `ctx`'s site: <Location> ones are tried first, the last section first. */
   addRoute(ctx: Context, route: ProxyRoute): void {
     let parts = this.routeParts.get(ctx.site);
-    if (parts === undefined) this.routeParts.set(ctx.site, parts = { loc: [], srv: [] });
+    if (parts === undefined) this.routeParts.set(ctx.site, (parts = { loc: [], srv: [] }));
     if (ctx.kind === 'location') parts.loc.unshift(route);
     else parts.srv.push(route);
   }
@@ -155,11 +201,18 @@ export class BuildState {
   defineBalancer(ctx: Context, name: string, d: { file: string; line: number }): void {
     const owner = this.balancerSite.get(name);
     const here = ctx.vhost === null ? this.cfg : ctx.site;
-    if (owner === undefined) { this.balancerSite.set(name, here); return; }
+    if (owner === undefined) {
+      this.balancerSite.set(name, here);
+      return;
+    }
     if (owner !== here) {
       const b = this.cfg.balancers.get(name)!;
-      this.fail(d, 'BalancerMember', `${name} is already declared ${owner === this.cfg ? 'at the top level' : 'in another <VirtualHost>'} ` +
-        `(${b.file}:${b.line}); give each site's balancer its own name`);
+      this.fail(
+        d,
+        'BalancerMember',
+        `${name} is already declared ${owner === this.cfg ? 'at the top level' : 'in another <VirtualHost>'} `
+          + `(${b.file}:${b.line}); give each site's balancer its own name`,
+      );
     }
   }
 
@@ -184,7 +237,11 @@ export class BuildState {
         this.applyWorkerKeys(d, name, w, t);
         continue;
       }
-      try { applyWorkerKey(w, k, v); } catch (e) { this.fail(d, name, (e as Error).message); }
+      try {
+        applyWorkerKey(w, k, v);
+      } catch (e) {
+        this.fail(d, name, (e as Error).message);
+      }
       if (k === 'timeout') this.explicitTimeout.add(w);
     }
   }
@@ -216,12 +273,20 @@ export class BuildState {
     for (const u of this.balancerUses) {
       const b = this.cfg.balancers.get(u.name);
       if (b === undefined || b.members.length === 0) {
-        throw new ConfigError(u.file, u.line, `${u.directive}: ${u.name} has no BalancerMember (declare it in <Proxy "${u.name}/">)`);
+        throw new ConfigError(
+          u.file,
+          u.line,
+          `${u.directive}: ${u.name} has no BalancerMember (declare it in <Proxy "${u.name}/">)`,
+        );
       }
       const owner = this.balancerSite.get(u.name);
       if (owner !== undefined && owner !== this.cfg && owner !== u.site) {
-        throw new ConfigError(u.file, u.line, `${u.directive}: ${u.name} is declared in another <VirtualHost> (${b.file}:${b.line}); ` +
-          'declare it at the top level to share it');
+        throw new ConfigError(
+          u.file,
+          u.line,
+          `${u.directive}: ${u.name} is declared in another <VirtualHost> (${b.file}:${b.line}); `
+            + 'declare it at the top level to share it',
+        );
       }
     }
     for (const b of this.cfg.balancers.values()) {
@@ -233,7 +298,11 @@ export class BuildState {
           throw new ConfigError(m.file, m.line, `BalancerMember: hcexpr=${hc.expr}: no ProxyHCExpr of that name`);
         }
         if ((hc.method === 'get' || hc.method === 'head' || hc.method === 'options') && hc.uri === '') {
-          throw new ConfigError(m.file, m.line, `BalancerMember: hcmethod=${hc.method.toUpperCase()} needs hcuri (e.g. PHP-FPM's ping.path, /ping)`);
+          throw new ConfigError(
+            m.file,
+            m.line,
+            `BalancerMember: hcmethod=${hc.method.toUpperCase()} needs hcuri (e.g. PHP-FPM's ping.path, /ping)`,
+          );
         }
       }
     }

@@ -8,7 +8,11 @@ export class ConfigError extends Error {
    * the flag); `line` is 1-based, 0 when there is no line (flags, whole-file problems).
    * The message reads `fcgate.conf:12: ProxyPass: expected a path and a URL`.
    */
-  constructor(readonly file: string, readonly line: number, readonly detail: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly detail: string,
+  ) {
     super(file === '' ? detail : line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
     this.name = 'ConfigError';
   }

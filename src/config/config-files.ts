@@ -38,7 +38,9 @@ export interface FilesRecording {
 }
 
 /** Reads from disk and remembers every answer in `recording`. */
-export function recordingFiles(recording: FilesRecording = { files: {}, dirs: {}, kinds: {} }): ConfigFiles & { recording: FilesRecording } {
+export function recordingFiles(
+  recording: FilesRecording = { files: {}, dirs: {}, kinds: {} },
+): ConfigFiles & { recording: FilesRecording } {
   return {
     recording,
     read: (path) => (recording.files[path] = diskFiles.read(path)),

@@ -67,7 +67,8 @@ function listen(st: BuildState, _ctx: Context, d: DirectiveNode): void {
 function account(st: BuildState, d: DirectiveNode, name: string): string {
   argCount(st, d, name, 1, 1, `takes one argument, a ${name.toLowerCase()} name or #id`);
   const v = d.args[0]!;
-  if (!/^(?:#\d{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$/.test(v)) st.fail(d, name, `"${v}" is not a ${name.toLowerCase()} name or #id`);
+  if (!/^(?:#\d{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$/.test(v))
+    st.fail(d, name, `"${v}" is not a ${name.toLowerCase()} name or #id`);
   return v;
 }
 
@@ -75,105 +76,225 @@ function setEnvIf(noCase: boolean, browser: boolean): Handler {
   const name = (browser ? 'BrowserMatch' : 'SetEnvIf') + (noCase ? 'NoCase' : '');
   return (st, ctx, d) => {
     const a = browser ? ['User-Agent', ...d.args] : d.args;
-    if (a.length < 3) st.fail(d, name, browser ? 'expected a regex and at least one variable' : 'expected an attribute, a regex and at least one variable');
-    try { ctx.block.env.push(compileSetEnvIf(a[0]!, a[1]!, a.slice(2), noCase)); } catch (e) { st.fail(d, name, (e as Error).message); }
+    if (a.length < 3)
+      st.fail(
+        d,
+        name,
+        browser
+          ? 'expected a regex and at least one variable'
+          : 'expected an attribute, a regex and at least one variable',
+      );
+    try {
+      ctx.block.env.push(compileSetEnvIf(a[0]!, a[1]!, a.slice(2), noCase));
+    } catch (e) {
+      st.fail(d, name, (e as Error).message);
+    }
   };
 }
 
 const TABLE: Entry[] = [
   { name: 'Listen', where: SERVER, run: listen },
-  { name: 'ServerName', where: SITE, run: (st, ctx, d) => {
-    argCount(st, d, 'ServerName', 1, 1, 'takes one argument, [scheme://]name[:port]');
-    const m = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(d.args[0]!);
-    if (m === null) return st.fail(d, 'ServerName', `bad server name "${d.args[0]}"`);
-    ctx.site.serverName = m[1]!.toLowerCase();
-    if (ctx.vhost !== null) ctx.vhost.serverName = ctx.site.serverName;
-  } },
-  { name: 'ServerAdmin', where: SITE, run: (st, ctx, d) => {
-    argCount(st, d, 'ServerAdmin', 1, 1, 'takes one argument');
-    ctx.site.serverAdmin = d.args[0]!;
-  } },
-  { name: 'DocumentRoot', where: SITE, run: (st, ctx, d) => {
-    argCount(st, d, 'DocumentRoot', 1, 1, 'takes one argument, a directory');
-    ctx.site.documentRoot = st.absolutePath(d.args[0]!);
-  } },
-  { name: 'DirectoryIndex', where: DIRS, run: (st, ctx, d) => {
-    if (d.args.length === 0) st.fail(d, 'DirectoryIndex', 'expected one or more file names, or disabled');
-    const disabled = d.args.length === 1 && d.args[0]!.toLowerCase() === 'disabled';
-    for (const f of d.args) if (!disabled && (f.includes('/') || f === '..' || f === '.')) st.fail(d, 'DirectoryIndex', `"${f}" must be a plain file name`);
-    ctx.block.directoryIndex = disabled ? [] : d.args.slice();
-  } },
+  {
+    name: 'ServerName',
+    where: SITE,
+    run: (st, ctx, d) => {
+      argCount(st, d, 'ServerName', 1, 1, 'takes one argument, [scheme://]name[:port]');
+      const m = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(d.args[0]!);
+      if (m === null) return st.fail(d, 'ServerName', `bad server name "${d.args[0]}"`);
+      ctx.site.serverName = m[1]!.toLowerCase();
+      if (ctx.vhost !== null) ctx.vhost.serverName = ctx.site.serverName;
+    },
+  },
+  {
+    name: 'ServerAdmin',
+    where: SITE,
+    run: (st, ctx, d) => {
+      argCount(st, d, 'ServerAdmin', 1, 1, 'takes one argument');
+      ctx.site.serverAdmin = d.args[0]!;
+    },
+  },
+  {
+    name: 'DocumentRoot',
+    where: SITE,
+    run: (st, ctx, d) => {
+      argCount(st, d, 'DocumentRoot', 1, 1, 'takes one argument, a directory');
+      ctx.site.documentRoot = st.absolutePath(d.args[0]!);
+    },
+  },
+  {
+    name: 'DirectoryIndex',
+    where: DIRS,
+    run: (st, ctx, d) => {
+      if (d.args.length === 0) st.fail(d, 'DirectoryIndex', 'expected one or more file names, or disabled');
+      const disabled = d.args.length === 1 && d.args[0]!.toLowerCase() === 'disabled';
+      for (const f of d.args)
+        if (!disabled && (f.includes('/') || f === '..' || f === '.'))
+          st.fail(d, 'DirectoryIndex', `"${f}" must be a plain file name`);
+      ctx.block.directoryIndex = disabled ? [] : d.args.slice();
+    },
+  },
   // Apache's mpm_common directives: who serves once the ports are open, and the pid file
   // (src/cli/privileges.ts and pid-file.ts act on them; names are resolved at startup).
-  { name: 'User', where: SERVER, run: (st, _c, d) => { st.cfg.user = account(st, d, 'User'); } },
-  { name: 'Group', where: SERVER, run: (st, _c, d) => { st.cfg.group = account(st, d, 'Group'); } },
-  { name: 'PidFile', where: SERVER, run: (st, _c, d) => {
-    argCount(st, d, 'PidFile', 1, 1, 'takes one argument, a file');
-    st.cfg.pidFile = st.absolutePath(d.args[0]!);
-  } },
+  {
+    name: 'User',
+    where: SERVER,
+    run: (st, _c, d) => {
+      st.cfg.user = account(st, d, 'User');
+    },
+  },
+  {
+    name: 'Group',
+    where: SERVER,
+    run: (st, _c, d) => {
+      st.cfg.group = account(st, d, 'Group');
+    },
+  },
+  {
+    name: 'PidFile',
+    where: SERVER,
+    run: (st, _c, d) => {
+      argCount(st, d, 'PidFile', 1, 1, 'takes one argument, a file');
+      st.cfg.pidFile = st.absolutePath(d.args[0]!);
+    },
+  },
   { name: 'ProxyPass', where: ANY, run: (st, ctx, d) => proxyPass(st, ctx, d, false) },
   { name: 'ProxyPassMatch', where: ANY, run: (st, ctx, d) => proxyPass(st, ctx, d, true) },
   { name: 'BalancerMember', where: ANY, run: balancerMember },
   { name: 'ProxySet', where: ANY, run: proxySet },
-  { name: 'ProxyTimeout', where: SERVER, run: (st, _c, d) => {
-    argCount(st, d, 'ProxyTimeout', 1, 1, 'takes one argument, seconds');
-    try { st.proxyTimeoutMs = durationMs('ProxyTimeout', d.args[0]!, 's'); } catch (e) { st.fail(d, 'ProxyTimeout', (e as Error).message); }
-  } },
-  { name: 'Timeout', where: SERVER, run: (st, _c, d) => {
-    argCount(st, d, 'Timeout', 1, 1, 'takes one argument, seconds');
-    try { st.coreTimeoutMs = durationMs('Timeout', d.args[0]!, 's'); } catch (e) { st.fail(d, 'Timeout', (e as Error).message); }
-  } },
+  {
+    name: 'ProxyTimeout',
+    where: SERVER,
+    run: (st, _c, d) => {
+      argCount(st, d, 'ProxyTimeout', 1, 1, 'takes one argument, seconds');
+      try {
+        st.proxyTimeoutMs = durationMs('ProxyTimeout', d.args[0]!, 's');
+      } catch (e) {
+        st.fail(d, 'ProxyTimeout', (e as Error).message);
+      }
+    },
+  },
+  {
+    name: 'Timeout',
+    where: SERVER,
+    run: (st, _c, d) => {
+      argCount(st, d, 'Timeout', 1, 1, 'takes one argument, seconds');
+      try {
+        st.coreTimeoutMs = durationMs('Timeout', d.args[0]!, 's');
+      } catch (e) {
+        st.fail(d, 'Timeout', (e as Error).message);
+      }
+    },
+  },
   { name: 'ProxyHCExpr', where: SERVER, run: proxyHCExpr },
   { name: 'ProxyHCTemplate', where: SERVER, run: proxyHCTemplate },
-  { name: 'ProxyHCTPsize', where: SERVER, run: (st, _c, d) => {
-    argCount(st, d, 'ProxyHCTPsize', 1, 1, 'takes one number');
-    st.cfg.ignored.push('ProxyHCTPsize (checks run on timers, not in a thread pool)');
-  } },
+  {
+    name: 'ProxyHCTPsize',
+    where: SERVER,
+    run: (st, _c, d) => {
+      argCount(st, d, 'ProxyHCTPsize', 1, 1, 'takes one number');
+      st.cfg.ignored.push('ProxyHCTPsize (checks run on timers, not in a thread pool)');
+    },
+  },
   { name: 'BalancerManager', where: SERVER, run: balancerManager },
   { name: 'AdminListen', where: SERVER, run: adminListen },
   ...LOG_DIRECTIVES.map(([name, run]) => ({ name, where: SERVER, run })),
-  { name: 'SetHandler', where: DIRS, run: (st, ctx, d) => { ctx.block.handler = setHandler(st, ctx, d); } },
-  { name: 'SetEnv', where: ANY, run: (st, ctx, d) => {
-    argCount(st, d, 'SetEnv', 1, 2, 'expected a variable and an optional value');
-    ctx.block.env.push({ op: 'set', name: d.args[0]!, value: d.args[1] ?? '' });
-  } },
-  { name: 'UnsetEnv', where: ANY, run: (st, ctx, d) => {
-    if (d.args.length === 0) st.fail(d, 'UnsetEnv', 'expected one or more variables');
-    ctx.block.env.push({ op: 'unset', names: d.args.slice() });
-  } },
+  {
+    name: 'SetHandler',
+    where: DIRS,
+    run: (st, ctx, d) => {
+      ctx.block.handler = setHandler(st, ctx, d);
+    },
+  },
+  {
+    name: 'SetEnv',
+    where: ANY,
+    run: (st, ctx, d) => {
+      argCount(st, d, 'SetEnv', 1, 2, 'expected a variable and an optional value');
+      ctx.block.env.push({ op: 'set', name: d.args[0]!, value: d.args[1] ?? '' });
+    },
+  },
+  {
+    name: 'UnsetEnv',
+    where: ANY,
+    run: (st, ctx, d) => {
+      if (d.args.length === 0) st.fail(d, 'UnsetEnv', 'expected one or more variables');
+      ctx.block.env.push({ op: 'unset', names: d.args.slice() });
+    },
+  },
   { name: 'SetEnvIf', where: ANY, run: setEnvIf(false, false) },
   { name: 'SetEnvIfNoCase', where: ANY, run: setEnvIf(true, false) },
   { name: 'BrowserMatch', where: ANY, run: setEnvIf(false, true) },
   { name: 'BrowserMatchNoCase', where: ANY, run: setEnvIf(true, true) },
-  { name: 'CGIPassAuth', where: ANY, run: (st, ctx, d) => { ctx.block.cgiPassAuth = onOff(st, d, 'CGIPassAuth'); } },
-  { name: 'ProxyFCGIBackendType', where: ANY, run: (st, ctx, d) => {
-    argCount(st, d, 'ProxyFCGIBackendType', 1, 1, 'expected FPM or GENERIC');
-    const v = d.args[0]!.toUpperCase();
-    if (v !== 'FPM' && v !== 'GENERIC') return st.fail(d, 'ProxyFCGIBackendType', `expected FPM or GENERIC, got "${d.args[0]}"`);
-    ctx.block.backendType = v;
-  } },
-  { name: 'ProxyFCGISetEnvIf', where: ANY, run: (st, ctx, d) => {
-    argCount(st, d, 'ProxyFCGISetEnvIf', 2, 3, 'expected a condition, [!]variable and an optional value');
-    try { ctx.block.fcgiSetEnvIf.push(new FcgiSetEnvIfRule(d.args[0]!, d.args[1]!, d.args[2])); } catch (e) { st.fail(d, 'ProxyFCGISetEnvIf', (e as Error).message); }
-  } },
+  {
+    name: 'CGIPassAuth',
+    where: ANY,
+    run: (st, ctx, d) => {
+      ctx.block.cgiPassAuth = onOff(st, d, 'CGIPassAuth');
+    },
+  },
+  {
+    name: 'ProxyFCGIBackendType',
+    where: ANY,
+    run: (st, ctx, d) => {
+      argCount(st, d, 'ProxyFCGIBackendType', 1, 1, 'expected FPM or GENERIC');
+      const v = d.args[0]!.toUpperCase();
+      if (v !== 'FPM' && v !== 'GENERIC')
+        return st.fail(d, 'ProxyFCGIBackendType', `expected FPM or GENERIC, got "${d.args[0]}"`);
+      ctx.block.backendType = v;
+    },
+  },
+  {
+    name: 'ProxyFCGISetEnvIf',
+    where: ANY,
+    run: (st, ctx, d) => {
+      argCount(st, d, 'ProxyFCGISetEnvIf', 2, 3, 'expected a condition, [!]variable and an optional value');
+      try {
+        ctx.block.fcgiSetEnvIf.push(new FcgiSetEnvIfRule(d.args[0]!, d.args[1]!, d.args[2]));
+      } catch (e) {
+        st.fail(d, 'ProxyFCGISetEnvIf', (e as Error).message);
+      }
+    },
+  },
   // Accepted and ignored; see the file header.
-  { name: 'LoadModule', where: SERVER, run: (st, _c, d) => {
-    argCount(st, d, 'LoadModule', 2, 2, 'expected a module name and a file');
-    st.cfg.ignored.push(`LoadModule ${d.args[0]}`);
-  } },
-  { name: 'ProxyRequests', where: SITE, run: (st, _c, d) => {
-    if (onOff(st, d, 'ProxyRequests')) st.fail(d, 'ProxyRequests', 'fcgate is never a forward proxy (only Off is accepted)');
-    st.cfg.ignored.push('ProxyRequests Off');
-  } },
-  { name: 'AllowOverride', where: new Set(['directory']), run: (st, _c, d) => {
-    if (d.args.length === 0) st.fail(d, 'AllowOverride', 'expected None, All or directive groups');
-    if (d.args.length === 1 && d.args[0]!.toLowerCase() === 'none') { st.cfg.ignored.push('AllowOverride None'); return; }
-    for (const a of d.args) {
-      if (!/^(all|none|authconfig|fileinfo|indexes|limit|options(=[a-z,]+)?|nonfatal=[a-z]+)$/i.test(a)) st.fail(d, 'AllowOverride', `unknown value "${a}"`);
-    }
-    st.warn(d, 'AllowOverride', `${d.args.join(' ')}: fcgate never reads .htaccess files, so the rules in them (access denials included) ` +
-      'are NOT applied: put them in this configuration (e.g. FallbackResource /index.php instead of WordPress\'s rewrite rules)');
-  } },
+  {
+    name: 'LoadModule',
+    where: SERVER,
+    run: (st, _c, d) => {
+      argCount(st, d, 'LoadModule', 2, 2, 'expected a module name and a file');
+      st.cfg.ignored.push(`LoadModule ${d.args[0]}`);
+    },
+  },
+  {
+    name: 'ProxyRequests',
+    where: SITE,
+    run: (st, _c, d) => {
+      if (onOff(st, d, 'ProxyRequests'))
+        st.fail(d, 'ProxyRequests', 'fcgate is never a forward proxy (only Off is accepted)');
+      st.cfg.ignored.push('ProxyRequests Off');
+    },
+  },
+  {
+    name: 'AllowOverride',
+    where: new Set(['directory']),
+    run: (st, _c, d) => {
+      if (d.args.length === 0) st.fail(d, 'AllowOverride', 'expected None, All or directive groups');
+      if (d.args.length === 1 && d.args[0]!.toLowerCase() === 'none') {
+        st.cfg.ignored.push('AllowOverride None');
+        return;
+      }
+      for (const a of d.args) {
+        if (!/^(all|none|authconfig|fileinfo|indexes|limit|options(=[a-z,]+)?|nonfatal=[a-z]+)$/i.test(a))
+          st.fail(d, 'AllowOverride', `unknown value "${a}"`);
+      }
+      st.warn(
+        d,
+        'AllowOverride',
+        `${d.args.join(' ')}: fcgate never reads .htaccess files, so the rules in them (access denials included) `
+          + ('are NOT applied: put them in this configuration (e.g. FallbackResource /index.php instead of '
+            + "WordPress's rewrite rules)"),
+      );
+    },
+  },
   ...SITE_ENTRIES,
 ];
 
@@ -186,23 +307,50 @@ const BY_NAME = new Map<string, Entry>();
 for (const e of TABLE) {
   const key = e.name.toLowerCase();
   const prev = BY_NAME.get(key);
-  if (prev === undefined) { BY_NAME.set(key, e); continue; }
-  BY_NAME.set(key, { name: e.name, where: new Set([...prev.where, ...e.where]),
-    run: (st, ctx, d) => (e.where.has(ctx.kind) ? e.run : prev.run)(st, ctx, d) });
+  if (prev === undefined) {
+    BY_NAME.set(key, e);
+    continue;
+  }
+  BY_NAME.set(key, {
+    name: e.name,
+    where: new Set([...prev.where, ...e.where]),
+    run: (st, ctx, d) => (e.where.has(ctx.kind) ? e.run : prev.run)(st, ctx, d),
+  });
 }
-const SECTION_NAMES = ['IfModule', 'Directory', 'DirectoryMatch', 'Files', 'FilesMatch', 'Location', 'LocationMatch', 'Proxy'];
+const SECTION_NAMES = [
+  'IfModule',
+  'Directory',
+  'DirectoryMatch',
+  'Files',
+  'FilesMatch',
+  'Location',
+  'LocationMatch',
+  'Proxy',
+];
 
 /** Section names as written in errors. */
 const SECTION_LABEL: Record<ConfigSection['kind'], string> = {
-  directory: 'Directory', files: 'Files', location: 'Location', proxy: 'Proxy',
+  directory: 'Directory',
+  files: 'Files',
+  location: 'Location',
+  proxy: 'Proxy',
 };
 
 /** `<VirtualHost addr:port …>`: a site of its own, merged with the main server's at the end. */
 function virtualHost(st: BuildState, ctx: Context, s: SectionNode): void {
-  if (ctx.kind !== 'server') st.fail(s, '<VirtualHost>', `cannot occur within ${ctx.kind === 'vhost' ? '<VirtualHost>' : `<${SECTION_LABEL[ctx.kind]}>`} section`);
+  if (ctx.kind !== 'server')
+    st.fail(
+      s,
+      '<VirtualHost>',
+      `cannot occur within ${ctx.kind === 'vhost' ? '<VirtualHost>' : `<${SECTION_LABEL[ctx.kind]}>`} section`,
+    );
   if (s.args.length === 0) st.fail(s, '<VirtualHost>', 'expected one or more addresses, e.g. <VirtualHost *:80>');
   const addresses = s.args.map((a) => {
-    try { return parseVHostAddress(a); } catch (e) { return st.fail(s, '<VirtualHost>', (e as Error).message); }
+    try {
+      return parseVHostAddress(a);
+    } catch (e) {
+      return st.fail(s, '<VirtualHost>', (e as Error).message);
+    }
   });
   const site = emptySite();
   const vhost: PendingVHost = { addresses, serverName: null, aliases: [], site, file: s.file, line: s.line };
@@ -221,10 +369,19 @@ function requireContainer(st: BuildState, ctx: Context, s: SectionNode, kind: 'a
   if (kind !== 'any') {
     // checkSectionAuthz only checks RequireAny; RequireAll / RequireNone with only negations grant nothing.
     if (node.children.length === 0 || node.children.every((c) => c.kind === 'require' && c.negate)) {
-      st.fail(s, label, node.children.length === 0 ? 'contains no Require line' : 'contains only negated Require lines, which can never grant access');
+      st.fail(
+        s,
+        label,
+        node.children.length === 0
+          ? 'contains no Require line'
+          : 'contains only negated Require lines, which can never grant access',
+      );
     }
   }
-  if (ctx.authz !== null) { ctx.authz.children.push(node); return; }
+  if (ctx.authz !== null) {
+    ctx.authz.children.push(node);
+    return;
+  }
   const block = ctx.block;
   if (block.authz === null) block.authz = { kind: 'any', children: [], file: s.file, line: s.line };
   block.authz.children.push(node);
@@ -234,7 +391,7 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
   const lname = s.name.toLowerCase();
   if (lname === 'ifmodule') {
     if (s.args.length !== 1) st.fail(s, '<IfModule>', 'expected one module name');
-    if (s.args[0]!.startsWith('!')) return;           // "if not loaded": everything is loaded
+    if (s.args[0]!.startsWith('!')) return; // "if not loaded": everything is loaded
     walk(st, ctx, s.children);
     return;
   }
@@ -244,15 +401,21 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
     if (st.defines.has(name) !== s.args[0]!.startsWith('!')) walk(st, ctx, s.children);
     return;
   }
-  if (lname === 'virtualhost') { virtualHost(st, ctx, s); return; }
+  if (lname === 'virtualhost') {
+    virtualHost(st, ctx, s);
+    return;
+  }
   if (lname === 'requireall' || lname === 'requireany' || lname === 'requirenone') {
     requireContainer(st, ctx, s, lname === 'requireall' ? 'all' : lname === 'requireany' ? 'any' : 'none');
     return;
   }
   const kinds: Record<string, [ConfigSection['kind'], boolean]> = {
-    directory: ['directory', false], directorymatch: ['directory', true],
-    files: ['files', false], filesmatch: ['files', true],
-    location: ['location', false], locationmatch: ['location', true],
+    directory: ['directory', false],
+    directorymatch: ['directory', true],
+    files: ['files', false],
+    filesmatch: ['files', true],
+    location: ['location', false],
+    locationmatch: ['location', true],
     proxy: ['proxy', false],
   };
   const k = kinds[lname];
@@ -264,16 +427,30 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
   if (!allowed) st.fail(s, label, `cannot occur within <${SECTION_LABEL[ctx.kind as ConfigSection['kind']]}> section`);
   let args = s.args;
   let regexForm = matchForm;
-  if (!matchForm && args[0] === '~' && kind !== 'proxy') { regexForm = true; args = args.slice(1); }
+  if (!matchForm && args[0] === '~' && kind !== 'proxy') {
+    regexForm = true;
+    args = args.slice(1);
+  }
   if (args.length !== 1) st.fail(s, label, 'expected one argument');
   const pattern = args[0]!;
   const sec: ConfigSection = {
-    ...emptyBlock(), kind, pattern, regex: null, matchForm: regexForm, target: null,
-    parent: ctx.section, file: s.file, line: s.line,
+    ...emptyBlock(),
+    kind,
+    pattern,
+    regex: null,
+    matchForm: regexForm,
+    target: null,
+    parent: ctx.section,
+    file: s.file,
+    line: s.line,
   };
   const fake: DirectiveNode = { type: 'directive', name: s.name, args, file: s.file, line: s.line };
   if (regexForm) {
-    try { sec.regex = compileRegex(pattern); } catch (e) { st.fail(s, label, (e as Error).message); }
+    try {
+      sec.regex = compileRegex(pattern);
+    } catch (e) {
+      st.fail(s, label, (e as Error).message);
+    }
   } else if (kind === 'directory') {
     const abs = st.absolutePath(pattern);
     sec.pattern = abs.length > 1 ? abs.replace(/\/+$/, '') : abs;
@@ -303,7 +480,16 @@ function globRegex(glob: string, prefix: boolean): RegExp {
     else if (c === '[') {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
-      else { re += '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'; i = end; }
+      else {
+        re +=
+          '['
+          + glob
+            .slice(i + 1, end)
+            .replace(/^!/, '^')
+            .replace(/\\/g, '\\\\')
+          + ']';
+        i = end;
+      }
     } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
   }
   return new RegExp(re + (prefix ? '(?:/|$)' : '$'));
@@ -324,12 +510,24 @@ function walk(st: BuildState, ctx: Context, nodes: ConfigNode[]): void {
       continue;
     }
     const e = BY_NAME.get(n.name.toLowerCase());
-    if (e === undefined) st.fail(n, n.name, `unknown directive${didYouMean(n.name, TABLE.map((t) => t.name))}`);
+    if (e === undefined)
+      st.fail(
+        n,
+        n.name,
+        `unknown directive${didYouMean(
+          n.name,
+          TABLE.map((t) => t.name),
+        )}`,
+      );
     if (!e.where.has(ctx.kind)) {
       const where = [...e.where].map(contextLabel);
-      st.fail(n, e.name, ctx.kind === 'server'
-        ? `only allowed inside ${where.join(', ')}`
-        : `not allowed inside ${contextLabel(ctx.kind)} (allowed: ${where.join(', ')})`);
+      st.fail(
+        n,
+        e.name,
+        ctx.kind === 'server'
+          ? `only allowed inside ${where.join(', ')}`
+          : `not allowed inside ${contextLabel(ctx.kind)} (allowed: ${where.join(', ')})`,
+      );
     }
     const args = expandVariables(st, n, n.args);
     e.run(st, ctx, args === n.args ? n : { ...n, args });

@@ -16,7 +16,11 @@ export class FcgiSetEnvIfRule implements FcgiSetEnvRule {
    * `ProxyFCGISetEnvIf "cond" NAME "value"`, `… NAME` (set to ''), `… !NAME` (unset).
    * Throws Error with a sentence when the condition or value does not parse.
    */
-  constructor(readonly source: string, nameArg: string, valueArg: string | undefined) {
+  constructor(
+    readonly source: string,
+    nameArg: string,
+    valueArg: string | undefined,
+  ) {
     this.cond = parseCondition(source);
     this.unset = nameArg.startsWith('!');
     this.name = this.unset ? nameArg.slice(1) : nameArg;

@@ -18,7 +18,11 @@ const rootReal = new Map<string, string | null>();
 function realRoot(root: string): string | null {
   let r = rootReal.get(root);
   if (r === undefined) {
-    try { r = realpathSync(root); } catch { r = null; }
+    try {
+      r = realpathSync(root);
+    } catch {
+      r = null;
+    }
     if (rootReal.size >= 256) rootReal.clear();
     rootReal.set(root, r);
   }
@@ -28,18 +32,32 @@ function realRoot(root: string): string | null {
 /** May the link at `link` (a path below `root`) be followed under `mode`? */
 export function linkAllowed(link: string, mode: SymlinkMode, root: string): boolean {
   switch (mode) {
-    case 'follow': return true;
-    case 'none': return false;
+    case 'follow':
+      return true;
+    case 'none':
+      return false;
     case 'owner': {
       let target: number;
-      try { target = statSync(link).uid; } catch { return true; }      // dangling: the walk finds nothing (404)
-      try { return lstatSync(link).uid === target; } catch { return false; }
+      try {
+        target = statSync(link).uid;
+      } catch {
+        return true;
+      } // dangling: the walk finds nothing (404)
+      try {
+        return lstatSync(link).uid === target;
+      } catch {
+        return false;
+      }
     }
     case 'contained': {
       const base = realRoot(root);
       if (base === null) return false;
       let target: string;
-      try { target = realpathSync(link); } catch { return true; }      // dangling: the walk finds nothing (404)
+      try {
+        target = realpathSync(link);
+      } catch {
+        return true;
+      } // dangling: the walk finds nothing (404)
       return target === base || target.startsWith(base === '/' ? '/' : base + '/');
     }
   }

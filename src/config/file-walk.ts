@@ -15,11 +15,15 @@ function probe(path: string, links: LinkCheck | null): Stats | undefined | 'forb
   try {
     st = lstatSync(path, { throwIfNoEntry: false });
   } catch {
-    return undefined;                                     // ENOTDIR, EACCES, ENAMETOOLONG: nothing usable
+    return undefined; // ENOTDIR, EACCES, ENAMETOOLONG: nothing usable
   }
   if (st === undefined || !st.isSymbolicLink()) return st;
   if (links !== null && !links(path)) return 'forbidden';
-  try { return statSync(path, { throwIfNoEntry: false }); } catch { return undefined; }
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 export type WalkResult =
@@ -39,7 +43,7 @@ export type WalkResult =
  */
 export function walkPath(root: string, decodedPath: string, links: LinkCheck | null = null): WalkResult {
   let cur = root;
-  let pos = 1;                                   // index after the '/' that starts a segment
+  let pos = 1; // index after the '/' that starts a segment
   const n = decodedPath.length;
   while (pos < n) {
     let end = decodedPath.indexOf('/', pos);
@@ -49,8 +53,11 @@ export function walkPath(root: string, decodedPath: string, links: LinkCheck | n
     if (st === 'forbidden') return { kind: 'forbidden', link: next };
     if (st === undefined || !st.isDirectory()) {
       return {
-        kind: 'file', filename: next, exists: st !== undefined,
-        scriptName: decodedPath.slice(0, end), pathInfo: decodedPath.slice(end),
+        kind: 'file',
+        filename: next,
+        exists: st !== undefined,
+        scriptName: decodedPath.slice(0, end),
+        pathInfo: decodedPath.slice(end),
       };
     }
     cur = next;

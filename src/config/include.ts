@@ -20,7 +20,10 @@ function componentRegex(glob: string): RegExp {
     else if (c === '?') re += '[^/]';
     else if (c === '[') {
       const end = glob.indexOf(']', i + 2);
-      if (end < 0) { re += '\\['; continue; }
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
       let body = glob.slice(i + 1, end);
       if (body.startsWith('!')) body = '^' + body.slice(1);
       re += '[' + body.replace(/\\/g, '\\\\') + ']';
@@ -55,7 +58,7 @@ export function expandInclude(pattern: string, serverRoot: string, files: Config
       for (const b of bases) next.push(join(b, part));
     } else {
       const re = componentRegex(part);
-      const dotOk = part.startsWith('.');                 // APR_FNM_PERIOD: a leading '.' must be written
+      const dotOk = part.startsWith('.'); // APR_FNM_PERIOD: a leading '.' must be written
       for (const b of bases) {
         if (files.kind(b) !== 'dir') continue;
         for (const name of [...files.list(b)].sort()) {
@@ -72,9 +75,11 @@ export function expandInclude(pattern: string, serverRoot: string, files: Config
     else if (k === 'file') out.push(p);
   }
   if (out.length === 0 && !optional) {
-    throw new Error(hasGlob(abs)
-      ? `no file matches ${abs} (IncludeOptional accepts that)`
-      : `${abs} does not exist (IncludeOptional accepts that)`);
+    throw new Error(
+      hasGlob(abs)
+        ? `no file matches ${abs} (IncludeOptional accepts that)`
+        : `${abs} does not exist (IncludeOptional accepts that)`,
+    );
   }
   return out;
 }

@@ -27,7 +27,10 @@ export interface SectionNode {
 export type ConfigNode = DirectiveNode | SectionNode;
 
 /** A logical line: continuations joined, line number of its first physical line. */
-interface LogicalLine { text: string; line: number }
+interface LogicalLine {
+  text: string;
+  line: number;
+}
 
 /**
  * Splits `text` into logical lines. As Apache's ap_cfg_getline: a line whose last
@@ -46,7 +49,7 @@ function logicalLines(text: string): LogicalLine[] {
     while (acc.endsWith('\\') && i < physical.length) {
       acc = acc.slice(0, -1) + physical[i++]!.replace(/\s+$/, '');
     }
-    if (acc.endsWith('\\')) acc = acc.slice(0, -1);   // continuation at end of file
+    if (acc.endsWith('\\')) acc = acc.slice(0, -1); // continuation at end of file
     const trimmed = acc.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     out.push({ text: trimmed, line: start + 1 });
@@ -67,15 +70,23 @@ export function splitWords(s: string, file: string, line: number): string[] {
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
-    if (c === 32 || c === 9) { i++; continue; }
-    if (c === 34 || c === 39) {                        // " or '
+    if (c === 32 || c === 9) {
+      i++;
+      continue;
+    }
+    if (c === 34 || c === 39) {
+      // " or '
       const quote = s[i]!;
       let word = '';
       let j = i + 1;
       for (;;) {
         if (j >= n) throw new ConfigError(file, line, `unterminated quoted argument: ${s.slice(i)}`);
         const ch = s[j]!;
-        if (ch === '\\' && s[j + 1] === quote) { word += quote; j += 2; continue; }
+        if (ch === '\\' && s[j + 1] === quote) {
+          word += quote;
+          j += 2;
+          continue;
+        }
         if (ch === quote) break;
         word += ch;
         j++;
@@ -110,8 +121,7 @@ export function parseTree(text: string, file: string): ConfigNode[] {
         throw new ConfigError(file, line, `</${name}> without matching <${name}> section`);
       }
       if (open.name.toLowerCase() !== name.toLowerCase()) {
-        throw new ConfigError(file, line,
-          `expected </${open.name}> (opened on line ${open.line}) but saw </${name}>`);
+        throw new ConfigError(file, line, `expected </${open.name}> (opened on line ${open.line}) but saw </${name}>`);
       }
       continue;
     }
@@ -121,7 +131,12 @@ export function parseTree(text: string, file: string): ConfigNode[] {
       const m = /^([^\s>]+)\s*(.*)$/.exec(inner);
       if (m === null || m[1] === '') throw new ConfigError(file, line, `${t}: section name missing`);
       const node: SectionNode = {
-        type: 'section', name: m[1]!, args: splitWords(m[2]!, file, line), file, line, children: [],
+        type: 'section',
+        name: m[1]!,
+        args: splitWords(m[2]!, file, line),
+        file,
+        line,
+        children: [],
       };
       into.push(node);
       stack.push(node);

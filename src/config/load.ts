@@ -21,7 +21,8 @@ export function parseConfig(text: string, fileName: string, files?: ConfigFiles)
 /** As Apache (AH00112), a DocumentRoot that is not a directory is a warning, not an error. */
 function checkDocumentRoot(cfg: GatewayConfig): GatewayConfig {
   const roots = new Set<string>();
-  for (const site of [cfg, ...cfg.vhosts.map((v) => v.site)]) if (site.documentRoot !== null) roots.add(site.documentRoot);
+  for (const site of [cfg, ...cfg.vhosts.map((v) => v.site)])
+    if (site.documentRoot !== null) roots.add(site.documentRoot);
   for (const root of roots) {
     if (statSync(root, { throwIfNoEntry: false })?.isDirectory() !== true) {
       cfg.warnings.push(`${cfg.source}: DocumentRoot ${root} is not an existing directory`);
@@ -57,8 +58,12 @@ export const FLAGS_SOURCE = 'command line';
 
 /** Each flag and the directive it stands for. */
 const FLAG_DIRECTIVES = [
-  ['listen', 'Listen'], ['pass', 'ProxyPass'], ['document-root', 'DocumentRoot'],
-  ['user', 'User'], ['group', 'Group'], ['pid-file', 'PidFile'],
+  ['listen', 'Listen'],
+  ['pass', 'ProxyPass'],
+  ['document-root', 'DocumentRoot'],
+  ['user', 'User'],
+  ['group', 'Group'],
+  ['pid-file', 'PidFile'],
 ] as const;
 
 /**
@@ -77,10 +82,18 @@ export function configFromFlags(flags: ConfigFlags): GatewayConfig {
   for (const p of flags.pass) {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new ConfigError('', 0, `--pass ${p}: expected PATH=URL, e.g. /app/=fcgi://127.0.0.1:9000/`);
-    const words = p.slice(eq + 1).split(/\s+/).filter((w) => w !== '');
+    const words = p
+      .slice(eq + 1)
+      .split(/\s+/)
+      .filter((w) => w !== '');
     node('pass', 'ProxyPass', [p.slice(0, eq), ...words]);
   }
-  const single = { 'document-root': flags.documentRoot, user: flags.user, group: flags.group, 'pid-file': flags.pidFile };
+  const single = {
+    'document-root': flags.documentRoot,
+    user: flags.user,
+    group: flags.group,
+    'pid-file': flags.pidFile,
+  };
   for (const [flag, directive] of FLAG_DIRECTIVES) {
     const v = single[flag as keyof typeof single];
     if (v !== undefined) node(flag, directive, [v]);
@@ -92,8 +105,10 @@ export function configFromFlags(flags: ConfigFlags): GatewayConfig {
       // "Listen: expected [address:]port, got "x"" → "--listen x: expected [address:]port, got "x"".
       const which = flagOf[e.line - 1];
       const directive = nodes[e.line - 1];
-      const detail = directive !== undefined && directive.type === 'directive' && e.detail.startsWith(`${directive.name}: `)
-        ? e.detail.slice(directive.name.length + 2) : e.detail;
+      const detail =
+        directive !== undefined && directive.type === 'directive' && e.detail.startsWith(`${directive.name}: `)
+          ? e.detail.slice(directive.name.length + 2)
+          : e.detail;
       throw new ConfigError('', 0, which === undefined ? detail : `${which}: ${detail}`);
     }
     throw e;

@@ -11,24 +11,40 @@ import type { DirectiveNode } from './lexer.js';
 import { JSON_FORMAT, parseLogFormat, PREDEFINED_FORMATS } from './log-format.js';
 import type { LogLevelName, LogSettings, LogTarget } from './model.js';
 
-export const LOG_LEVELS: readonly LogLevelName[] = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'];
+const LOG_LEVELS: readonly LogLevelName[] = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'];
 
 /** Areas LogLevel knows (Apache's module names for what fcgate does, and fcgate's own). */
-export const LOG_AREAS: ReadonlySet<string> = new Set(['core', 'proxy', 'proxy_fcgi', 'proxy_balancer', 'proxy_hcheck',
-  'log_config', 'status', 'admin', 'unique_id']);
+const LOG_AREAS: ReadonlySet<string> = new Set([
+  'core',
+  'proxy',
+  'proxy_fcgi',
+  'proxy_balancer',
+  'proxy_hcheck',
+  'log_config',
+  'status',
+  'admin',
+  'unique_id',
+]);
 
 const CLF = PREDEFINED_FORMATS.get('common')!;
 
 /** The log settings of a configuration that says nothing about logs. */
-export function defaultLogSettings(): LogSettings {
+function defaultLogSettings(): LogSettings {
   return {
-    formats: new Map(PREDEFINED_FORMATS), defaultFormat: CLF, access: null, errorLog: { kind: 'stderr' },
-    level: 'warn', areaLevels: new Map(), errorFormat: 'text', requestIdHeader: 'X-Request-Id', buffered: true,
+    formats: new Map(PREDEFINED_FORMATS),
+    defaultFormat: CLF,
+    access: null,
+    errorLog: { kind: 'stderr' },
+    level: 'warn',
+    areaLevels: new Map(),
+    errorFormat: 'text',
+    requestIdHeader: 'X-Request-Id',
+    buffered: true,
   };
 }
 
 function logs(st: BuildState): LogSettings {
-  return st.cfg.logs ??= defaultLogSettings();
+  return (st.cfg.logs ??= defaultLogSettings());
 }
 
 function target(st: BuildState, d: DirectiveNode, name: string, raw: string, allowStdio: boolean): LogTarget {
@@ -44,7 +60,8 @@ function target(st: BuildState, d: DirectiveNode, name: string, raw: string, all
     if (!allowStdio) st.fail(d, name, 'the error log goes to stderr, a file or a piped command');
     return { kind: 'stdout' };
   }
-  if (lower.startsWith('syslog')) st.fail(d, name, 'syslog is not supported: pipe to logger(1) instead, e.g. "|/usr/bin/logger -t fcgate"');
+  if (lower.startsWith('syslog'))
+    st.fail(d, name, 'syslog is not supported: pipe to logger(1) instead, e.g. "|/usr/bin/logger -t fcgate"');
   if (raw === '') st.fail(d, name, 'expected a file name or "|command"');
   return { kind: 'file', path: st.absolutePath(raw) };
 }
@@ -56,12 +73,17 @@ function formatOf(st: BuildState, d: DirectiveNode, name: string, arg: string): 
   if (known === undefined && !arg.includes('%') && /^[\w.-]+$/.test(arg)) {
     st.fail(d, name, `unknown format nickname "${arg}" (define it with LogFormat "…" ${arg} before this line)`);
   }
-  try { parseLogFormat(format); } catch (e) { st.fail(d, name, (e as Error).message); }
+  try {
+    parseLogFormat(format);
+  } catch (e) {
+    st.fail(d, name, (e as Error).message);
+  }
   return format;
 }
 
 function logFormat(st: BuildState, _c: Context, d: DirectiveNode): void {
-  if (d.args.length < 1 || d.args.length > 2) st.fail(d, 'LogFormat', 'expected a format (or nickname) and an optional nickname');
+  if (d.args.length < 1 || d.args.length > 2)
+    st.fail(d, 'LogFormat', 'expected a format (or nickname) and an optional nickname');
   const s = logs(st);
   if (d.args.length === 1) {
     s.defaultFormat = formatOf(st, d, 'LogFormat', d.args[0]!);
@@ -69,7 +91,11 @@ function logFormat(st: BuildState, _c: Context, d: DirectiveNode): void {
   }
   const fmt = d.args[0]! === 'json' ? JSON_FORMAT : d.args[0]!;
   if (fmt !== JSON_FORMAT) {
-    try { parseLogFormat(fmt); } catch (e) { st.fail(d, 'LogFormat', (e as Error).message); }
+    try {
+      parseLogFormat(fmt);
+    } catch (e) {
+      st.fail(d, 'LogFormat', (e as Error).message);
+    }
   }
   s.formats.set(d.args[1]!, fmt);
 }
@@ -77,15 +103,26 @@ function logFormat(st: BuildState, _c: Context, d: DirectiveNode): void {
 function customLog(st: BuildState, _c: Context, d: DirectiveNode): void {
   const name = 'CustomLog';
   const s = logs(st);
-  if (d.args.length === 1 && d.args[0]!.toLowerCase() === 'off') { s.access = []; return; }
-  if (d.args.length < 2 || d.args.length > 3) st.fail(d, name, 'expected a file or "|command", a format or nickname, and an optional env=[!]var');
+  if (d.args.length === 1 && d.args[0]!.toLowerCase() === 'off') {
+    s.access = [];
+    return;
+  }
+  if (d.args.length < 2 || d.args.length > 3)
+    st.fail(d, name, 'expected a file or "|command", a format or nickname, and an optional env=[!]var');
   const t = target(st, d, name, d.args[0]!, true);
   const format = formatOf(st, d, name, d.args[1]!);
   let env: { name: string; negate: boolean } | null = null;
   const cond = d.args[2];
   if (cond !== undefined) {
     const m = /^env=(!?)([^\s!]+)$/i.exec(cond);
-    if (m === null) st.fail(d, name, cond.toLowerCase().startsWith('expr=') ? 'expr= conditions are not supported: use env=[!]var with SetEnvIf' : `expected env=[!]var, got "${cond}"`);
+    if (m === null)
+      st.fail(
+        d,
+        name,
+        cond.toLowerCase().startsWith('expr=')
+          ? 'expr= conditions are not supported: use env=[!]var with SetEnvIf'
+          : `expected env=[!]var, got "${cond}"`,
+      );
     env = { name: m[2]!, negate: m[1] === '!' };
   }
   (s.access ??= []).push({ target: t, format, env, file: d.file, line: d.line });
@@ -94,7 +131,13 @@ function customLog(st: BuildState, _c: Context, d: DirectiveNode): void {
 function transferLog(st: BuildState, _c: Context, d: DirectiveNode): void {
   if (d.args.length !== 1) st.fail(d, 'TransferLog', 'expected a file or "|command"');
   const s = logs(st);
-  (s.access ??= []).push({ target: target(st, d, 'TransferLog', d.args[0]!, true), format: s.defaultFormat, env: null, file: d.file, line: d.line });
+  (s.access ??= []).push({
+    target: target(st, d, 'TransferLog', d.args[0]!, true),
+    format: s.defaultFormat,
+    env: null,
+    file: d.file,
+    line: d.line,
+  });
 }
 
 function errorLog(st: BuildState, _c: Context, d: DirectiveNode): void {
@@ -106,7 +149,8 @@ function errorLog(st: BuildState, _c: Context, d: DirectiveNode): void {
 function level(st: BuildState, d: DirectiveNode, word: string): LogLevelName {
   const w = word.toLowerCase();
   if (/^trace[1-8]$/.test(w)) return 'debug';
-  if (!(LOG_LEVELS as readonly string[]).includes(w)) st.fail(d, 'LogLevel', `unknown level "${word}" (emerg, alert, crit, error, warn, notice, info, debug)`);
+  if (!(LOG_LEVELS as readonly string[]).includes(w))
+    st.fail(d, 'LogLevel', `unknown level "${word}" (emerg, alert, crit, error, warn, notice, info, debug)`);
   return w as LogLevelName;
 }
 
@@ -115,10 +159,20 @@ function logLevel(st: BuildState, _c: Context, d: DirectiveNode): void {
   const s = logs(st);
   for (const a of d.args) {
     const colon = a.indexOf(':');
-    if (colon < 0) { s.level = level(st, d, a); continue; }
-    const area = a.slice(0, colon).toLowerCase().replace(/^mod_/, '').replace(/_module$/, '');
+    if (colon < 0) {
+      s.level = level(st, d, a);
+      continue;
+    }
+    const area = a
+      .slice(0, colon)
+      .toLowerCase()
+      .replace(/^mod_/, '')
+      .replace(/_module$/, '');
     const lv = level(st, d, a.slice(colon + 1));
-    if (!LOG_AREAS.has(area)) st.cfg.warnings.push(`${d.file}:${d.line}: LogLevel: fcgate logs nothing for "${area}"; areas: ${[...LOG_AREAS].join(', ')}`);
+    if (!LOG_AREAS.has(area))
+      st.cfg.warnings.push(
+        `${d.file}:${d.line}: LogLevel: fcgate logs nothing for "${area}"; areas: ${[...LOG_AREAS].join(', ')}`,
+      );
     s.areaLevels.set(area, lv);
   }
 }
@@ -127,17 +181,26 @@ function errorLogFormat(st: BuildState, _c: Context, d: DirectiveNode): void {
   if (d.args.length < 1) st.fail(d, 'ErrorLogFormat', 'expected json, or a format');
   const s = logs(st);
   const a = d.args.join(' ');
-  if (a.toLowerCase() === 'json') { s.errorFormat = 'json'; return; }
+  if (a.toLowerCase() === 'json') {
+    s.errorFormat = 'json';
+    return;
+  }
   s.errorFormat = 'text';
   if (a.toLowerCase() !== 'default') {
-    st.cfg.warnings.push(`${d.file}:${d.line}: ErrorLogFormat: fcgate writes its own line layout (ISO time, [area:level], pid:tid, code, request id, backend, cause); only "json" changes it`);
+    st.cfg.warnings.push(
+      `${d.file}:${d.line}: ErrorLogFormat: fcgate writes its own line layout (ISO time, [area:level], `
+        + `pid:tid, code, request id, backend, cause); only "json" changes it`,
+    );
   }
 }
 
 function requestIdHeader(st: BuildState, _c: Context, d: DirectiveNode): void {
   if (d.args.length !== 1) st.fail(d, 'RequestIdHeader', 'expected a header name or off');
   const v = d.args[0]!;
-  if (v.toLowerCase() === 'off') { logs(st).requestIdHeader = null; return; }
+  if (v.toLowerCase() === 'off') {
+    logs(st).requestIdHeader = null;
+    return;
+  }
   if (!/^[!#$%&'*+.^`|~\w-]+$/.test(v)) st.fail(d, 'RequestIdHeader', `"${v}" is not a header name`);
   logs(st).requestIdHeader = v;
 }
@@ -150,8 +213,13 @@ function bufferedLogs(st: BuildState, _c: Context, d: DirectiveNode): void {
 
 /** The directive table's entries (server context only). */
 export const LOG_DIRECTIVES: ReadonlyArray<[string, (st: BuildState, ctx: Context, d: DirectiveNode) => void]> = [
-  ['LogFormat', logFormat], ['CustomLog', customLog], ['TransferLog', transferLog], ['ErrorLog', errorLog],
-  ['LogLevel', logLevel], ['ErrorLogFormat', errorLogFormat], ['RequestIdHeader', requestIdHeader],
+  ['LogFormat', logFormat],
+  ['CustomLog', customLog],
+  ['TransferLog', transferLog],
+  ['ErrorLog', errorLog],
+  ['LogLevel', logLevel],
+  ['ErrorLogFormat', errorLogFormat],
+  ['RequestIdHeader', requestIdHeader],
   ['BufferedLogs', bufferedLogs],
 ];
 

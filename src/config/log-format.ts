@@ -24,7 +24,7 @@ export type LogToken =
  * Directive letters fcgate formats. `%k` and `%l` print "-" (README, Operating fcgate);
  * `%{name}n` reads fcgate's notes (backend, member, ttfb_us, …).
  */
-export const LOG_LETTERS = new Set('aABbCDeHhIiklLmnOopPqRrsTtuUvVX%'.split(''));
+const LOG_LETTERS = new Set('aABbCDeHhIiklLmnOopPqRrsTtuUvVX%'.split(''));
 
 /** The format string the `json` nickname stands for (one nobody writes): src/log formats it as JSON. */
 export const JSON_FORMAT = '\u0000json';
@@ -49,7 +49,12 @@ export function parseLogFormat(format: string): LogToken[] {
   if (format === JSON_FORMAT) return [];
   const out: LogToken[] = [];
   let text = '';
-  const flush = (): void => { if (text !== '') { out.push({ kind: 'text', text }); text = ''; } };
+  const flush = (): void => {
+    if (text !== '') {
+      out.push({ kind: 'text', text });
+      text = '';
+    }
+  };
   let i = 0;
   const n = format.length;
   while (i < n) {
@@ -60,10 +65,18 @@ export function parseLogFormat(format: string): LogToken[] {
       i += 2;
       continue;
     }
-    if (c !== '%') { text += c; i++; continue; }
+    if (c !== '%') {
+      text += c;
+      i++;
+      continue;
+    }
     i++;
     if (i >= n) throw new Error('a format ends with a lone %');
-    if (format[i] === '%') { text += '%'; i++; continue; }
+    if (format[i] === '%') {
+      text += '%';
+      i++;
+      continue;
+    }
     let statuses: number[] | null = null;
     let negate = false;
     let which: '<' | '>' | null = null;
@@ -71,7 +84,11 @@ export function parseLogFormat(format: string): LogToken[] {
     // Modifiers, in any order: !, status list, <, >, {arg}
     for (;;) {
       const m = format[i];
-      if (m === '!') { negate = true; i++; continue; }
+      if (m === '!') {
+        negate = true;
+        i++;
+        continue;
+      }
       if (m !== undefined && m >= '0' && m <= '9') {
         const s = /^\d{3}(?:,\d{3})*/.exec(format.slice(i));
         if (s === null) throw new Error(`bad status list at "%${format.slice(i, i + 8)}"`);
@@ -79,7 +96,11 @@ export function parseLogFormat(format: string): LogToken[] {
         i += s[0].length;
         continue;
       }
-      if (m === '<' || m === '>') { which = m; i++; continue; }
+      if (m === '<' || m === '>') {
+        which = m;
+        i++;
+        continue;
+      }
       if (m === '{') {
         const end = format.indexOf('}', i);
         if (end < 0) throw new Error(`unterminated %{…} at "%${format.slice(i, i + 20)}"`);
@@ -92,10 +113,14 @@ export function parseLogFormat(format: string): LogToken[] {
     const letter = format[i];
     if (letter === undefined) throw new Error('a format ends inside a % directive');
     if (!LOG_LETTERS.has(letter) || letter === '%') throw new Error(`unrecognized LogFormat directive %${letter}`);
-    if ((letter === 'i' || letter === 'o' || letter === 'e' || letter === 'n' || letter === 'C') && (arg === null || arg === '')) {
+    if (
+      (letter === 'i' || letter === 'o' || letter === 'e' || letter === 'n' || letter === 'C')
+      && (arg === null || arg === '')
+    ) {
       throw new Error(`%${letter} needs a name: %{Name}${letter}`);
     }
-    if (negate && statuses === null) throw new Error(`%!${letter}: "!" goes with a status list, e.g. %!200,304{Referer}i`);
+    if (negate && statuses === null)
+      throw new Error(`%!${letter}: "!" goes with a status list, e.g. %!200,304{Referer}i`);
     flush();
     out.push({ kind: 'field', letter, arg, statuses, negate, which });
     i++;

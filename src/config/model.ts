@@ -2,9 +2,7 @@
 // resolved request into FastCGI params) and the serving layers. No logic here.
 
 /** Where a FastCGI application listens. */
-export type BackendAddress =
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'unix'; path: string };
+export type BackendAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
 /** Worker keys of ProxyPass / <Proxy fcgi://…> / BalancerMember, resolved with defaults. */
 export interface WorkerSettings {
@@ -138,7 +136,11 @@ export interface ResolvedRequest {
  * `Listen [host:]port [protocol]`; host null = every address. IPv6 hosts without brackets.
  * protocol 'https' (`Listen 443 https`) is parsed for TLS (issue 11 phase 2); absent = http.
  */
-export interface ListenAddress { host: string | null; port: number; protocol?: 'http' | 'https' }
+export interface ListenAddress {
+  host: string | null;
+  port: number;
+  protocol?: 'http' | 'https';
+}
 
 /** Keys a balancer takes (ProxySet on balancer://, or on its ProxyPass line). */
 export interface BalancerSettings {
@@ -206,7 +208,10 @@ export interface HandlerTarget {
 }
 
 /** One SetEnvIf assignment: `var=value`, `var` (value "1") or `!var` (unset). */
-export interface EnvAssignment { name: string; value: string | null }
+export interface EnvAssignment {
+  name: string;
+  value: string | null;
+}
 
 /** SetEnv / UnsetEnv / SetEnvIf (and SetEnvIfNoCase, BrowserMatch) in config order. */
 export type EnvDirective =
@@ -301,7 +306,11 @@ export interface SiteConfig {
 }
 
 /** A log directive as written, with where it was. */
-export interface LogDirective { args: string[]; file: string; line: number }
+export interface LogDirective {
+  args: string[];
+  file: string;
+  line: number;
+}
 
 export interface SiteLogs {
   errorLog: LogDirective | null;
@@ -374,7 +383,10 @@ export interface LogSettings {
   formats: Map<string, string>;
   /** TransferLog's format: the last one-argument LogFormat, else the common log format. */
   defaultFormat: string;
-  /** CustomLog/TransferLog lines in order; null = none configured (one combined log to stdout); [] = `CustomLog off`. */
+  /**
+   * CustomLog/TransferLog lines in order; null = none configured (one combined log to
+   * stdout); [] = `CustomLog off`.
+   */
   access: AccessLogConfig[] | null;
   errorLog: LogTarget;
   /** LogLevel: the global level and per-area ones (`LogLevel warn proxy_fcgi:debug`). */

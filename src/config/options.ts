@@ -10,8 +10,13 @@
 // target stays inside the tree it was reached through (DocumentRoot or the Alias target).
 
 export const Opt = {
-  Indexes: 1, Includes: 2, IncludesNOEXEC: 4, FollowSymLinks: 8, SymLinksIfOwnerMatch: 16,
-  ExecCGI: 32, MultiViews: 64,
+  Indexes: 1,
+  Includes: 2,
+  IncludesNOEXEC: 4,
+  FollowSymLinks: 8,
+  SymLinksIfOwnerMatch: 16,
+  ExecCGI: 32,
+  MultiViews: 64,
 } as const;
 export type Opt = (typeof Opt)[keyof typeof Opt];
 
@@ -21,16 +26,25 @@ const SYMLINK_BITS = Opt.FollowSymLinks | Opt.SymLinksIfOwnerMatch;
 
 const BY_NAME = new Map<string, number>([
   ...Object.entries(Opt).map(([k, v]) => [k.toLowerCase(), v] as [string, number]),
-  ['all', ALL], ['none', 0],
+  ['all', ALL],
+  ['none', 0],
 ]);
 
 /** One `Options` line: absolute (`set`), or relative (`add` / `remove`). */
-export interface OptionsLine { set: number | null; add: number; remove: number; file: string; line: number }
+export interface OptionsLine {
+  set: number | null;
+  add: number;
+  remove: number;
+  file: string;
+  line: number;
+}
 
 /** Parses the arguments of one Options line; throws an Error with the message to show. */
 export function parseOptions(args: readonly string[], file: string, line: number): OptionsLine {
   if (args.length === 0) throw new Error('expected one or more options (FollowSymLinks, -Indexes, None, …)');
-  let set = 0, add = 0, remove = 0;
+  let set = 0,
+    add = 0,
+    remove = 0;
   let relative: boolean | null = null;
   for (const a of args) {
     const sign = a[0] === '+' || a[0] === '-' ? a[0] : '';
@@ -60,7 +74,11 @@ export const NO_OPTIONS: MergedOptions = { bits: 0, symlinksSet: false };
 export function mergeOptions(into: MergedOptions, lines: readonly OptionsLine[]): MergedOptions {
   let { bits, symlinksSet } = into;
   for (const l of lines) {
-    if (l.set !== null) { bits = l.set; symlinksSet = true; continue; }
+    if (l.set !== null) {
+      bits = l.set;
+      symlinksSet = true;
+      continue;
+    }
     bits = (bits | l.add) & ~l.remove;
     if (((l.add | l.remove) & SYMLINK_BITS) !== 0) symlinksSet = true;
   }

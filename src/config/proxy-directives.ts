@@ -32,18 +32,30 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
     pattern = d.args[0]!;
     rest = d.args.slice(1);
   } else {
-    return st.fail(d, name, 'only allowed at server level or inside <Location> / <LocationMatch>');
+    st.fail(d, name, 'only allowed at server level or inside <Location> / <LocationMatch>');
   }
   let regex: RegExp | null = null;
   if (regexForm) {
-    try { regex = ctx.kind === 'location' ? ctx.section!.regex! : compileRegex(pattern); } catch (e) { st.fail(d, name, (e as Error).message); }
+    try {
+      regex = ctx.kind === 'location' ? ctx.section!.regex! : compileRegex(pattern);
+    } catch (e) {
+      st.fail(d, name, (e as Error).message);
+    }
   } else if (!pattern.startsWith('/')) {
     st.fail(d, name, `the path must start with '/', got "${pattern}"`);
   }
   const url = rest[0]!;
   const route: ProxyRoute = {
-    form: regexForm ? 'proxypassmatch' : 'proxypass', pattern, regex, exclude: false, url: null,
-    worker: null, balancer: null, targetPath: '', file: d.file, line: d.line,
+    form: regexForm ? 'proxypassmatch' : 'proxypass',
+    pattern,
+    regex,
+    exclude: false,
+    url: null,
+    worker: null,
+    balancer: null,
+    targetPath: '',
+    file: d.file,
+    line: d.line,
   };
   if (url === '!') {
     if (rest.length > 1) st.fail(d, name, `"!" takes no key=value parameters`);
@@ -58,10 +70,19 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
       st.useBalancer(ctx, t.name, name, d);
       for (const [k, v] of keys) {
         if (!BALANCER_KEYS.has(k)) {
-          st.fail(d, name, WORKER_KEYS.includes(k) ? `"${k}" is not a balancer key (put worker keys on BalancerMember or ProxySet)`
-            : `unknown balancer key "${k}"${didYouMean(k, BALANCER_KEYS)}`);
+          st.fail(
+            d,
+            name,
+            WORKER_KEYS.includes(k)
+              ? `"${k}" is not a balancer key (put worker keys on BalancerMember or ProxySet)`
+              : `unknown balancer key "${k}"${didYouMean(k, BALANCER_KEYS)}`,
+          );
         }
-        try { applyBalancerKey(b, k, v); } catch (e) { st.fail(d, name, (e as Error).message); }
+        try {
+          applyBalancerKey(b, k, v);
+        } catch (e) {
+          st.fail(d, name, (e as Error).message);
+        }
       }
       route.balancer = t.name;
     } else {
@@ -71,8 +92,13 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
       }
       const { worker: w, shared } = st.workerForPass(t);
       if (shared && keys.length > 0) {
-        st.applyWorkerKeys(d, name, { ...probeWorker }, keys);   // still validated
-        st.warn(d, name, `ignoring ${keys.map(([k, v]) => `${k}=${v}`).join(' ')}: worker ${w.name} is already defined and shared (set its keys on its first ProxyPass or with ProxySet in <Proxy>)`);
+        st.applyWorkerKeys(d, name, { ...probeWorker }, keys); // still validated
+        st.warn(
+          d,
+          name,
+          `ignoring ${keys.map(([k, v]) => `${k}=${v}`).join(' ')}: worker ${w.name} is already defined and `
+            + `shared (set its keys on its first ProxyPass or with ProxySet in <Proxy>)`,
+        );
       } else {
         st.applyWorkerKeys(d, name, w, keys);
       }
@@ -90,8 +116,10 @@ export function proxyPass(st: BuildState, ctx: Context, d: DirectiveNode, match:
 export function proxySectionTarget(st: BuildState, ctx: Context, d: DirectiveNode, url: string): string | null {
   if (url === '*') return null;
   const t = st.parseTarget(d, '<Proxy>', url);
-  if (t.kind === 'balancer') { st.balancer(t.name, d); st.defineBalancer(ctx, t.name, d); }
-  else st.worker(t);
+  if (t.kind === 'balancer') {
+    st.balancer(t.name, d);
+    st.defineBalancer(ctx, t.name, d);
+  } else st.worker(t);
   return t.name;
 }
 
@@ -104,17 +132,19 @@ export function balancerMember(st: BuildState, ctx: Context, d: DirectiveNode): 
     balancerName = ctx.section!.target;
   } else if (ctx.kind === 'server' || ctx.kind === 'vhost') {
     const b = args[0] === undefined ? null : st.parseTarget(d, name, args[0]);
-    if (b === null || b.kind !== 'balancer') st.fail(d, name, 'outside <Proxy balancer://…> expected a balancer://name and a URL');
+    if (b === null || b.kind !== 'balancer')
+      st.fail(d, name, 'outside <Proxy balancer://…> expected a balancer://name and a URL');
     balancerName = b.name;
     args = args.slice(1);
   } else {
-    return st.fail(d, name, 'only allowed inside <Proxy "balancer://…"> or at server level');
+    st.fail(d, name, 'only allowed inside <Proxy "balancer://…"> or at server level');
   }
   if (args.length < 1) st.fail(d, name, 'expected a URL');
   const t = st.parseTarget(d, name, args[0]!);
   if (t.kind !== 'worker') st.fail(d, name, 'a member must be an fcgi:// or unix: URL, not a balancer');
   const keys = st.keyValues(d, name, args.slice(1));
-  for (const [k] of keys) if (BALANCER_KEYS.has(k) && k !== 'timeout') st.fail(d, name, `"${k}" is a balancer key (use ProxySet)`);
+  for (const [k] of keys)
+    if (BALANCER_KEYS.has(k) && k !== 'timeout') st.fail(d, name, `"${k}" is a balancer key (use ProxySet)`);
   const balancer = st.balancer(balancerName, d);
   st.defineBalancer(ctx, balancerName, d);
   st.pendingMembers.push({ balancer, target: t, url: args[0]!, keys, file: d.file, line: d.line });
@@ -134,22 +164,31 @@ export function proxySet(st: BuildState, ctx: Context, d: DirectiveNode): void {
   } else if (ctx.kind === 'server' || ctx.kind === 'vhost') {
     if (args.length < 2) st.fail(d, name, 'expected a URL and key=value parameters');
     const t = st.parseTarget(d, name, args[0]!);
-    target = t.kind === 'balancer' ? (st.balancer(t.name, d), t.name) : st.worker(t).name;
+    if (t.kind === 'balancer') {
+      st.balancer(t.name, d);
+      target = t.name;
+    } else {
+      target = st.worker(t).name;
+    }
     args = args.slice(1);
   } else {
-    return st.fail(d, name, 'only allowed inside <Proxy> or at server level');
+    st.fail(d, name, 'only allowed inside <Proxy> or at server level');
   }
   if (args.length === 0) st.fail(d, name, 'expected key=value parameters');
   const keys = st.keyValues(d, name, args);
   const balancer = st.cfg.balancers.get(target);
   if (balancer !== undefined) {
     let defaults = st.memberDefaults.get(target);
-    if (defaults === undefined) st.memberDefaults.set(target, defaults = []);
+    if (defaults === undefined) st.memberDefaults.set(target, (defaults = []));
     for (const [k, v] of keys) {
       if (BALANCER_KEYS.has(k)) {
-        try { applyBalancerKey(balancer, k, v); } catch (e) { st.fail(d, name, (e as Error).message); }
+        try {
+          applyBalancerKey(balancer, k, v);
+        } catch (e) {
+          st.fail(d, name, (e as Error).message);
+        }
       } else {
-        st.applyWorkerKeys(d, name, { ...probeWorker }, [[k, v]]);   // validate now, apply at the end
+        st.applyWorkerKeys(d, name, { ...probeWorker }, [[k, v]]); // validate now, apply at the end
         defaults.push([k, v]);
       }
     }
@@ -159,9 +198,22 @@ export function proxySet(st: BuildState, ctx: Context, d: DirectiveNode): void {
 }
 
 const probeWorker: WorkerSettings = {
-  name: '', address: { kind: 'tcp', host: '', port: 0 }, reuse: true, max: null, timeoutMs: 0,
-  connectTimeoutMs: 0, acquireMs: 0, ttlMs: 0, flushPackets: 'auto', flushWaitMs: 0, requestBuffering: true, loadFactor: 1,
-  lbSet: 0, route: '', retryMs: 0, status: '',
+  name: '',
+  address: { kind: 'tcp', host: '', port: 0 },
+  reuse: true,
+  max: null,
+  timeoutMs: 0,
+  connectTimeoutMs: 0,
+  acquireMs: 0,
+  ttlMs: 0,
+  flushPackets: 'auto',
+  flushWaitMs: 0,
+  requestBuffering: true,
+  loadFactor: 1,
+  lbSet: 0,
+  route: '',
+  retryMs: 0,
+  status: '',
 };
 
 /** `SetHandler "proxy:fcgi://…"`, `"proxy:unix:…|fcgi://…"`, `"proxy:balancer://…"`, or `none`. */
@@ -171,10 +223,19 @@ export function setHandler(st: BuildState, ctx: Context, d: DirectiveNode): Hand
   const v = d.args[0]!;
   if (v.toLowerCase() === 'none') return null;
   if (v.toLowerCase() === 'balancer-manager' || v.toLowerCase() === 'server-status') {
-    st.fail(d, name, `${v.toLowerCase() === 'server-status' ? '/server-status' : 'the balancer manager'} is served on fcgate's admin listener: use "AdminListen 127.0.0.1:PORT" at server level (README, Operating fcgate)`);
+    st.fail(
+      d,
+      name,
+      `${v.toLowerCase() === 'server-status' ? '/server-status' : 'the balancer manager'} is served on `
+        + `fcgate's admin listener: use "AdminListen 127.0.0.1:PORT" at server level (README, Operating fcgate)`,
+    );
   }
   if (!v.toLowerCase().startsWith('proxy:')) {
-    st.fail(d, name, `only "proxy:fcgi://…", "proxy:unix:…|fcgi://…", "proxy:balancer://…" and none are supported, got "${v}"`);
+    st.fail(
+      d,
+      name,
+      `only "proxy:fcgi://…", "proxy:unix:…|fcgi://…", "proxy:balancer://…" and none are supported, got "${v}"`,
+    );
   }
   const url = v.slice(6);
   const t = st.parseTarget(d, name, url);

@@ -50,10 +50,9 @@ export interface RemoteIpResult {
 export function isPrivate(ip: IpAddress): boolean {
   if (ip.v4) {
     const n = ip.w[3];
-    return (n >>> 24) === 10 || (n >>> 16) === 0xa9fe || (n >>> 16) === 0xc0a8 ||
-      (n >>> 24) === 127 || (n >>> 20) === 0xac1;
+    return n >>> 24 === 10 || n >>> 16 === 0xa9fe || n >>> 16 === 0xc0a8 || n >>> 24 === 127 || n >>> 20 === 0xac1;
   }
-  return (ip.w[0] >>> 29) !== 1;                          // global unicast is 2000::/3
+  return ip.w[0] >>> 29 !== 1; // global unicast is 2000::/3
 }
 
 function proxyOf(ip: IpAddress, proxies: readonly RemoteIpProxy[]): RemoteIpProxy | null {
@@ -65,8 +64,11 @@ function proxyOf(ip: IpAddress, proxies: readonly RemoteIpProxy[]): RemoteIpProx
  * The walk above. `header` is the request's header value (undefined when absent; repeated
  * headers joined with ", "). An unparsable peer (a unix socket) is returned unchanged.
  */
-export function walkRemoteIp(peer: string, header: string | undefined,
-                             proxies: readonly RemoteIpProxy[]): RemoteIpResult {
+export function walkRemoteIp(
+  peer: string,
+  header: string | undefined,
+  proxies: readonly RemoteIpProxy[],
+): RemoteIpResult {
   const unchanged: RemoteIpResult = { client: peer, hops: [], remaining: header ?? null, trusted: [] };
   if (header === undefined) return unchanged;
   let current = parseIp(peer);

@@ -32,13 +32,19 @@ import { linkAllowed } from './file-safety.js';
 import type { DirectiveBlock, GatewayConfig, ProxyRoute, ResolvedRequest, SiteConfig } from './model.js';
 import { applySetEnv, applySetEnvIf } from './setenvif.js';
 import {
-  fileBlocks, merge, planOf, proxyBlocks, symlinkModeIn, type Merged, type Plan, type Substitution,
+  fileBlocks,
+  merge,
+  planOf,
+  proxyBlocks,
+  symlinkModeIn,
+  type Merged,
+  type Plan,
+  type Substitution,
 } from './site-plan.js';
 import { decodePath, encodeTargetPath, prefixMatches } from './url-path.js';
 import { pickByName, vhostsOn } from './vhost.js';
 
-export type NotFoundReason =
-  | 'encoded-slash' | 'nul' | 'no-route' | 'no-file' | 'directory' | 'path-info';
+export type NotFoundReason = 'encoded-slash' | 'nul' | 'no-route' | 'no-file' | 'directory' | 'path-info';
 
 export type ForbiddenReason = 'require' | 'symlink';
 
@@ -56,7 +62,9 @@ export type RouteResult =
       handlerUrlPath: string;
     }
   | {
-      kind: 'static'; filename: string; decodedPath: string;
+      kind: 'static';
+      filename: string;
+      decodedPath: string;
       /** ForceType / AddType: the Content-Type to send; null = none; undefined = by extension. */
       contentType?: string | null;
     }
@@ -92,9 +100,15 @@ function mapRoute(r: ProxyRoute, sub: Substitution | null, path: string): string
 
 /** The env of a request no SetEnv/SetEnvIf/UnsetEnv applies to: shared, so it refuses changes. */
 class EmptyEnv extends Map<string, string> {
-  override set(name: string): this { throw new TypeError(`the shared empty request env is read-only (set ${name})`); }
-  override delete(): boolean { throw new TypeError('the shared empty request env is read-only'); }
-  override clear(): void { throw new TypeError('the shared empty request env is read-only'); }
+  override set(name: string): this {
+    throw new TypeError(`the shared empty request env is read-only (set ${name})`);
+  }
+  override delete(): boolean {
+    throw new TypeError('the shared empty request env is read-only');
+  }
+  override clear(): void {
+    throw new TypeError('the shared empty request env is read-only');
+  }
 }
 const NO_ENV: Map<string, string> = new EmptyEnv();
 
@@ -105,7 +119,7 @@ const NO_ENV: Map<string, string> = new EmptyEnv();
 function buildEnv(blocks: DirectiveBlock[], req: RequestSnapshot): Map<string, string> {
   let any = false;
   for (let i = 0; i < blocks.length && !any; i++) any = blocks[i]!.env.length > 0;
-  if (!any) return NO_ENV;            // the usual case: no Map per request
+  if (!any) return NO_ENV; // the usual case: no Map per request
   const env = new Map<string, string>();
   for (const b of blocks) for (const d of b.env) if (d.op === 'setif') applySetEnvIf(d, req, env);
   for (const b of blocks) for (const d of b.env) if (d.op !== 'setif') applySetEnv(d, env);
@@ -113,18 +127,43 @@ function buildEnv(blocks: DirectiveBlock[], req: RequestSnapshot): Map<string, s
 }
 
 /** Where a mapped file lives: the root (DocumentRoot or Alias target) and the context Apache reports. */
-interface Mapping { root: string; contextPrefix: string; contextDocumentRoot: string }
+interface Mapping {
+  root: string;
+  contextPrefix: string;
+  contextDocumentRoot: string;
+}
 
-function resolved(site: SiteConfig, form: ResolvedRequest['form'], m: Merged, env: Map<string, string>,
-                  worker: ResolvedRequest['worker'], balancer: string | null, targetPath: string,
-                  decodedPath: string, scriptName: string | null, pathInfo: string | null,
-                  ctx: Mapping | null): ResolvedRequest {
+function resolved(
+  site: SiteConfig,
+  form: ResolvedRequest['form'],
+  m: Merged,
+  env: Map<string, string>,
+  worker: ResolvedRequest['worker'],
+  balancer: string | null,
+  targetPath: string,
+  decodedPath: string,
+  scriptName: string | null,
+  pathInfo: string | null,
+  ctx: Mapping | null,
+): ResolvedRequest {
   const root = site.documentRoot ?? '';
   return {
-    form, worker, balancer, targetPath, decodedPath, scriptName, pathInfo, env,
-    fcgiSetEnv: m.fcgiSetEnv, backendType: m.backendType, cgiPassAuth: m.cgiPassAuth,
-    documentRoot: root, serverName: site.serverName, serverAdmin: site.serverAdmin,
-    contextPrefix: ctx?.contextPrefix ?? '', contextDocumentRoot: ctx?.contextDocumentRoot ?? root,
+    form,
+    worker,
+    balancer,
+    targetPath,
+    decodedPath,
+    scriptName,
+    pathInfo,
+    env,
+    fcgiSetEnv: m.fcgiSetEnv,
+    backendType: m.backendType,
+    cgiPassAuth: m.cgiPassAuth,
+    documentRoot: root,
+    serverName: site.serverName,
+    serverAdmin: site.serverAdmin,
+    contextPrefix: ctx?.contextPrefix ?? '',
+    contextDocumentRoot: ctx?.contextDocumentRoot ?? root,
   };
 }
 
@@ -132,10 +171,10 @@ function resolved(site: SiteConfig, form: ResolvedRequest['form'], m: Merged, en
 const candidateCache = new WeakMap<GatewayConfig, Map<string, GatewayConfig['vhosts']>>();
 
 /** The site that serves a request: a <VirtualHost> or the main server (the config itself). */
-export function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
+function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
   if (cfg.vhosts.length === 0) return cfg;
   let byListener = candidateCache.get(cfg);
-  if (byListener === undefined) candidateCache.set(cfg, byListener = new Map());
+  if (byListener === undefined) candidateCache.set(cfg, (byListener = new Map()));
   const key = `${req.localAddress}|${req.localPort}`;
   let candidates = byListener.get(key);
   if (candidates === undefined) {
@@ -149,13 +188,19 @@ export function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
 export function resolve(cfg: GatewayConfig, req: RequestSnapshot): RouteResult {
   const d = decodePath(req.path);
   if (!d.ok) {
-    if (d.reason === 'bad-escape' || d.reason === 'not-absolute') return { kind: 'bad-request', reason: d.reason, code: 'FCGATE_BAD_REQUEST' };
+    if (d.reason === 'bad-escape' || d.reason === 'not-absolute')
+      return { kind: 'bad-request', reason: d.reason, code: 'FCGATE_BAD_REQUEST' };
     return { kind: 'not-found', reason: d.reason, code: 'FCGATE_NOT_FOUND' };
   }
   return route(siteFor(cfg, req), req, d.path, false);
 }
 
-const forbidden = (reason: ForbiddenReason, detail: string): RouteResult => ({ kind: 'forbidden', reason, detail, code: 'FCGATE_FORBIDDEN' });
+const forbidden = (reason: ForbiddenReason, detail: string): RouteResult => ({
+  kind: 'forbidden',
+  reason,
+  detail,
+  code: 'FCGATE_FORBIDDEN',
+});
 
 function denied(a: AuthzContainer | null, req: RequestSnapshot, env: Map<string, string>): boolean {
   if (a === null) return false;
@@ -164,7 +209,9 @@ function denied(a: AuthzContainer | null, req: RequestSnapshot, env: Map<string,
 
 /** For the log line of a denial: the deciding Require lines and where they are. */
 function requireDetail(a: AuthzContainer): string {
-  const lines = a.children.map((c) => (c.kind === 'require' ? `Require ${c.text}` : `<Require${c.kind[0]!.toUpperCase()}${c.kind.slice(1)}>`));
+  const lines = a.children.map((c) =>
+    c.kind === 'require' ? `Require ${c.text}` : `<Require${c.kind[0]!.toUpperCase()}${c.kind.slice(1)}>`,
+  );
   return `${lines.join(', ')} (${a.line > 0 ? `${a.file}:${a.line}` : 'built-in: .ht* files are never served'})`;
 }
 
@@ -185,13 +232,28 @@ function route(site: SiteConfig, req: RequestSnapshot, path: string, fallback: b
     const a = mapAlias(site.aliases, path);
     if (a !== null) {
       const prefix = a.rule.regex === null ? a.rule.pattern.replace(/\/+$/, '') : '';
-      return handlerForm(site, plan, req, path, a.filename.slice(a.root === '/' ? 0 : a.root.length),
-        { root: a.root, contextPrefix: prefix, contextDocumentRoot: a.root }, fallback);
+      return handlerForm(
+        site,
+        plan,
+        req,
+        path,
+        a.filename.slice(a.root === '/' ? 0 : a.root.length),
+        { root: a.root, contextPrefix: prefix, contextDocumentRoot: a.root },
+        fallback,
+      );
     }
   }
   const docRoot = site.documentRoot;
   if (docRoot === null) return { kind: 'not-found', reason: 'no-route', code: 'FCGATE_NO_ROUTE' };
-  return handlerForm(site, plan, req, path, path, { root: docRoot, contextPrefix: '', contextDocumentRoot: docRoot }, fallback);
+  return handlerForm(
+    site,
+    plan,
+    req,
+    path,
+    path,
+    { root: docRoot, contextPrefix: '', contextDocumentRoot: docRoot },
+    fallback,
+  );
 }
 
 /** The first ProxyPass/ProxyPassMatch for `path` (decoded); null when none maps it or `!` excludes it. */
@@ -214,7 +276,9 @@ function proxyRoute(site: SiteConfig, plan: Plan, req: RequestSnapshot, path: st
       }
     }
     return {
-      kind: 'proxy', route: r, handlerUrlPath: '',
+      kind: 'proxy',
+      route: r,
+      handlerUrlPath: '',
       resolved: resolved(site, r.form, m, env, r.worker, r.balancer, encodeTargetPath(mapped), path, null, null, null),
     };
   }
@@ -242,15 +306,28 @@ function typeFor(m: Merged, filename: string): string | null | undefined {
  * Maps `rel` (the URL path below the mapping's root, '/'-led) to a file under `map.root`.
  * `path` is the whole decoded URL path (for <Location>, SCRIPT_NAME and redirects).
  */
-function handlerForm(site: SiteConfig, plan: Plan, req: RequestSnapshot, path: string, rel: string,
-                     map: Mapping, fallback: boolean): RouteResult {
+function handlerForm(
+  site: SiteConfig,
+  plan: Plan,
+  req: RequestSnapshot,
+  path: string,
+  rel: string,
+  map: Mapping,
+  fallback: boolean,
+): RouteResult {
   const root = map.root === '/' ? '' : map.root;
   const links = linkCheck(site, plan, map.root);
   // `Alias /favicon.ico /srv/icons/fav.ico`: the alias names a file itself.
-  const w: WalkResult = rel === '' && statSync(map.root, { throwIfNoEntry: false })?.isFile() === true
-    ? { kind: 'file', filename: map.root, exists: true, scriptName: path, pathInfo: '' }
-    : walkPath(root, rel === '' ? '/' : rel, links);
-  if (w.kind === 'forbidden') return forbidden('symlink', `symbolic link ${w.link} not followed (link rule there: ${symlinkModeIn(site, plan, dirname(w.link))}; see Options)`);
+  const w: WalkResult =
+    rel === '' && statSync(map.root, { throwIfNoEntry: false })?.isFile() === true
+      ? { kind: 'file', filename: map.root, exists: true, scriptName: path, pathInfo: '' }
+      : walkPath(root, rel === '' ? '/' : rel, links);
+  if (w.kind === 'forbidden')
+    return forbidden(
+      'symlink',
+      `symbolic link ${w.link} not followed (link rule there: ${symlinkModeIn(site, plan, dirname(w.link))}; `
+        + `see Options)`,
+    );
   let filename: string;
   let scriptName: string;
   let pathInfo: string;
@@ -271,7 +348,10 @@ function handlerForm(site: SiteConfig, plan: Plan, req: RequestSnapshot, path: s
     for (const name of dm.directoryIndex) {
       const proxied = proxyRoute(site, plan, req, path + name);
       if (proxied !== null) return proxied;
-      if (findIndex(w.filename, [name], links) !== null) { index = name; break; }
+      if (findIndex(w.filename, [name], links) !== null) {
+        index = name;
+        break;
+      }
     }
     if (index === null) return { kind: 'not-found', reason: 'directory', code: 'FCGATE_NOT_FOUND' };
     filename = w.filename + '/' + index;
@@ -300,12 +380,27 @@ function handlerForm(site: SiteConfig, plan: Plan, req: RequestSnapshot, path: s
     // Apache's default handler refuses PATH_INFO (AcceptPathInfo Default) → 404.
     if (pathInfo !== '') return { kind: 'not-found', reason: 'path-info', code: 'FCGATE_NOT_FOUND' };
     const type = typeFor(m, filename);
-    return type === undefined ? { kind: 'static', filename, decodedPath: path } : { kind: 'static', filename, decodedPath: path, contentType: type };
+    return type === undefined
+      ? { kind: 'static', filename, decodedPath: path }
+      : { kind: 'static', filename, decodedPath: path, contentType: type };
   }
   return {
-    kind: 'proxy', route: null, handlerUrlPath: h.urlPath,
-    resolved: resolved(site, 'handler', m, env, h.worker, h.balancer, filename,
-      path, scriptName, pathInfo === '' ? null : pathInfo, map.contextPrefix === '' ? null : map),
+    kind: 'proxy',
+    route: null,
+    handlerUrlPath: h.urlPath,
+    resolved: resolved(
+      site,
+      'handler',
+      m,
+      env,
+      h.worker,
+      h.balancer,
+      filename,
+      path,
+      scriptName,
+      pathInfo === '' ? null : pathInfo,
+      map.contextPrefix === '' ? null : map,
+    ),
   };
 }
 

@@ -9,8 +9,12 @@ import { compileRegex } from './expression.js';
 type SetIf = Extract<EnvDirective, { op: 'setif' }>;
 
 const SPECIAL: Record<string, SetIf['source']> = {
-  remote_host: 'remote-host', remote_addr: 'remote-addr', server_addr: 'server-addr',
-  request_method: 'method', request_protocol: 'protocol', request_uri: 'uri',
+  remote_host: 'remote-host',
+  remote_addr: 'remote-addr',
+  server_addr: 'server-addr',
+  request_method: 'method',
+  request_protocol: 'protocol',
+  request_uri: 'uri',
 };
 
 // mod_setenvif treats an attribute containing one of these as a regex over header names.
@@ -31,16 +35,23 @@ export function compileSetEnvIf(attribute: string, pattern: string, assigns: str
   let source: SetIf['source'];
   let headerRegex: RegExp | null = null;
   if (special !== undefined) source = special;
-  else if (REGEX_CHARS.test(attribute)) { source = 'header-regex'; headerRegex = compileRegex(attribute, 'i'); }
-  else source = 'header';
+  else if (REGEX_CHARS.test(attribute)) {
+    source = 'header-regex';
+    headerRegex = compileRegex(attribute, 'i');
+  } else source = 'header';
   return {
-    op: 'setif', attribute, source, headerName: attribute.toLowerCase(), headerRegex, regex,
+    op: 'setif',
+    attribute,
+    source,
+    headerName: attribute.toLowerCase(),
+    headerRegex,
+    regex,
     assignments: assigns.map(parseAssignment),
   };
 }
 
 /** `var=value`, `var` (= "1"), `!var` (unset). */
-export function parseAssignment(word: string): EnvAssignment {
+function parseAssignment(word: string): EnvAssignment {
   if (word.startsWith('!')) {
     const name = word.slice(1);
     if (name === '' || name.includes('=')) throw new Error(`bad variable "${word}" (!NAME unsets NAME)`);
@@ -53,7 +64,7 @@ export function parseAssignment(word: string): EnvAssignment {
 }
 
 /** `$0`..`$9` from the match, `\x` → x (Apache's ap_pregsub). */
-export function substituteCaptures(tpl: string, m: RegExpExecArray): string {
+function substituteCaptures(tpl: string, m: RegExpExecArray): string {
   if (!tpl.includes('$') && !tpl.includes('\\')) return tpl;
   let out = '';
   for (let i = 0; i < tpl.length; i++) {
@@ -69,17 +80,24 @@ export function substituteCaptures(tpl: string, m: RegExpExecArray): string {
 
 function attributeValue(d: SetIf, req: RequestSnapshot, env: Map<string, string>): string | undefined {
   switch (d.source) {
-    case 'remote-host': case 'remote-addr': return req.remoteAddress;
-    case 'server-addr': return req.localAddress;
-    case 'method': return req.method;
-    case 'protocol': return req.protocol;
-    case 'uri': return req.path;
+    case 'remote-host':
+    case 'remote-addr':
+      return req.remoteAddress;
+    case 'server-addr':
+      return req.localAddress;
+    case 'method':
+      return req.method;
+    case 'protocol':
+      return req.protocol;
+    case 'uri':
+      return req.path;
     case 'header': {
       const h = req.headers;
       for (let i = 0; i < h.length; i++) if (h[i]![0] === d.headerName) return h[i]![1];
       return env.get(d.attribute);
     }
-    case 'header-regex': return undefined;
+    case 'header-regex':
+      return undefined;
   }
 }
 
@@ -97,7 +115,10 @@ export function applySetEnvIf(d: SetIf, req: RequestSnapshot, env: Map<string, s
     for (const [name, value] of req.headers) {
       if (!d.headerRegex!.test(name)) continue;
       const m = d.regex.exec(value);
-      if (m !== null) { assign(d, m, env); return; }
+      if (m !== null) {
+        assign(d, m, env);
+        return;
+      }
     }
     return;
   }

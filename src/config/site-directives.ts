@@ -17,15 +17,19 @@ import { emptySsl, parseProtocols, type PemFile, type SslSettings } from './ssl.
 import type { SiteConfig } from './model.js';
 
 export type Handler = (st: BuildState, ctx: Context, d: DirectiveNode) => void;
-export interface Entry { name: string; where: ReadonlySet<string>; run: Handler }
+export interface Entry {
+  name: string;
+  where: ReadonlySet<string>;
+  run: Handler;
+}
 
 /** Context kinds. */
-export const SERVER: ReadonlySet<string> = new Set(['server']);
-export const SITE: ReadonlySet<string> = new Set(['server', 'vhost']);
-export const VHOST: ReadonlySet<string> = new Set(['vhost']);
-export const DIRS: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location']);
-export const SECTIONS: ReadonlySet<string> = new Set(['directory', 'files', 'location', 'proxy']);
-export const EVERYWHERE: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location', 'proxy']);
+const SERVER: ReadonlySet<string> = new Set(['server']);
+const SITE: ReadonlySet<string> = new Set(['server', 'vhost']);
+const VHOST: ReadonlySet<string> = new Set(['vhost']);
+const DIRS: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location']);
+const SECTIONS: ReadonlySet<string> = new Set(['directory', 'files', 'location', 'proxy']);
+const EVERYWHERE: ReadonlySet<string> = new Set(['server', 'vhost', 'directory', 'files', 'location', 'proxy']);
 
 const count = (st: BuildState, d: DirectiveNode, min: number, max: number, what: string): void => {
   if (d.args.length < min || d.args.length > max) st.fail(d, d.name, what);
@@ -33,7 +37,11 @@ const count = (st: BuildState, d: DirectiveNode, min: number, max: number, what:
 
 /** Runs `f`, turning its Error into a ConfigError at the directive's line. */
 function checked<T>(st: BuildState, d: DirectiveNode, f: () => T): T {
-  try { return f(); } catch (e) { return st.fail(d, d.name, (e as Error).message); }
+  try {
+    return f();
+  } catch (e) {
+    return st.fail(d, d.name, (e as Error).message);
+  }
 }
 
 // ---- files: ServerRoot, Define, Include -------------------------------------------------
@@ -55,15 +63,27 @@ function include(optional: boolean): Handler {
 }
 
 /** `${NAME}` in arguments: a Define, else the environment; unknown ones stay as written, with a warning (AH00111). */
-export function expandVariables(st: BuildState, d: { file: string; line: number; name: string }, args: string[]): string[] {
-  return args.map((a) => (a.includes('${') ? a.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
-    const v = st.defines.get(name) ?? process.env[name];
-    if (v === undefined) {
-      st.warn(d, d.name, `\${${name}} is not defined (Define ${name} …, or set it in the environment); kept as written`);
-      return whole;
-    }
-    return v;
-  }) : a));
+export function expandVariables(
+  st: BuildState,
+  d: { file: string; line: number; name: string },
+  args: string[],
+): string[] {
+  return args.map((a) =>
+    a.includes('${')
+      ? a.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+          const v = st.defines.get(name) ?? process.env[name];
+          if (v === undefined) {
+            st.warn(
+              d,
+              d.name,
+              `\${${name}} is not defined (Define ${name} …, or set it in the environment); kept as written`,
+            );
+            return whole;
+          }
+          return v;
+        })
+      : a,
+  );
 }
 
 // ---- vhost names, aliases, redirects -----------------------------------------------------
@@ -85,7 +105,13 @@ function alias(match: boolean): Handler {
     let regex: RegExp | null = null;
     if (match) regex = checked(st, d, () => compileRegex(pattern));
     else if (!pattern.startsWith('/')) st.fail(d, d.name, `the URL-path must start with '/', got "${pattern}"`);
-    const rule: AliasRule = { pattern, regex, target: match ? target : st.absolutePath(target), file: d.file, line: d.line };
+    const rule: AliasRule = {
+      pattern,
+      regex,
+      target: match ? target : st.absolutePath(target),
+      file: d.file,
+      line: d.line,
+    };
     if (!target.startsWith('/') && match) st.fail(d, d.name, `the target must be an absolute path, got "${target}"`);
     ctx.site.aliases.push(rule);
   };
@@ -102,24 +128,36 @@ const options: Handler = (st, ctx, d) => {
 
 const require: Handler = (st, ctx, d) => {
   const node = checked(st, d, () => parseRequire(d.args, d.file, d.line));
-  if (ctx.authz !== null) { ctx.authz.children.push(node); return; }
+  if (ctx.authz !== null) {
+    ctx.authz.children.push(node);
+    return;
+  }
   const block = ctx.block;
   if (block.authz === null) block.authz = { kind: 'any', children: [], file: d.file, line: d.line };
   block.authz.children.push(node);
 };
 
 /** Checks a section's implicit RequireAny once its lines are read (called by directives.ts). */
-export function checkSectionAuthz(st: BuildState, block: { authz: Context['authz'] }, where: { file: string; line: number },
-                                  label: string): void {
+export function checkSectionAuthz(
+  st: BuildState,
+  block: { authz: Context['authz'] },
+  where: { file: string; line: number },
+  label: string,
+): void {
   const a = block.authz;
   if (a === null || a.kind !== 'any') return;
-  try { checkContainer(a, label); } catch (e) { st.fail(where, label, (e as Error).message); }
+  try {
+    checkContainer(a, label);
+  } catch (e) {
+    st.fail(where, label, (e as Error).message);
+  }
 }
 
 const addType: Handler = (st, ctx, d) => {
   if (d.args.length < 2) st.fail(d, 'AddType', 'expected a media type and one or more extensions');
   const type = d.args[0]!;
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(type)) st.fail(d, 'AddType', `"${type}" is not a media type`);
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(type))
+    st.fail(d, 'AddType', `"${type}" is not a media type`);
   for (const e of d.args.slice(1)) {
     const ext = e.replace(/^\./, '').toLowerCase();
     if (ext === '' || ext.includes('/')) st.fail(d, 'AddType', `"${e}" is not an extension`);
@@ -130,16 +168,29 @@ const addType: Handler = (st, ctx, d) => {
 const forceType: Handler = (st, ctx, d) => {
   count(st, d, 1, 1, 'expected a media type or None');
   const v = d.args[0]!;
-  if (v.toLowerCase() === 'none') { ctx.block.forceType = null; return; }
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(v)) st.fail(d, 'ForceType', `"${v}" is not a media type`);
+  if (v.toLowerCase() === 'none') {
+    ctx.block.forceType = null;
+    return;
+  }
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(v))
+    st.fail(d, 'ForceType', `"${v}" is not a media type`);
   ctx.block.forceType = v;
 };
 
 const fallback: Handler = (st, ctx, d) => {
   count(st, d, 1, 1, 'expected a local URL-path (e.g. /index.php) or disabled');
   const v = d.args[0]!;
-  if (v.toLowerCase() === 'disabled') { ctx.block.fallback = null; return; }
-  if (!v.startsWith('/')) st.fail(d, 'FallbackResource', `expected a local URL-path starting with '/', got "${v}" (a relative one would depend on the request's directory)`);
+  if (v.toLowerCase() === 'disabled') {
+    ctx.block.fallback = null;
+    return;
+  }
+  if (!v.startsWith('/'))
+    st.fail(
+      d,
+      'FallbackResource',
+      `expected a local URL-path starting with '/', got "${v}" (a relative one would depend on the request's `
+        + `directory)`,
+    );
   if (v.includes('?') || v.includes('#')) st.fail(d, 'FallbackResource', 'the URL-path takes no query string');
   ctx.block.fallback = v;
 };
@@ -149,20 +200,25 @@ const fallback: Handler = (st, ctx, d) => {
 function logLine(kind: 'errorLog' | 'customLog' | 'logLevel'): Handler {
   return (st, ctx, d) => {
     if (d.args.length === 0) st.fail(d, d.name, 'expected arguments');
-    if (kind === 'customLog' && d.args.length < 2) st.fail(d, d.name, 'expected a file (or "|command") and a format or nickname');
+    if (kind === 'customLog' && d.args.length < 2)
+      st.fail(d, d.name, 'expected a file (or "|command") and a format or nickname');
     const l = { args: d.args.slice(), file: d.file, line: d.line };
     if (kind === 'errorLog') ctx.site.siteLogs.errorLog = l;
     else if (kind === 'logLevel') ctx.site.siteLogs.logLevel = l;
     else ctx.site.siteLogs.customLogs.push(l);
-    st.warn(d, d.name, `${d.args.join(' ')}: per-site logs are not applied yet (issue 12); ` +
-      "this site's requests and errors go to fcgate's own logs");
+    st.warn(
+      d,
+      d.name,
+      `${d.args.join(' ')}: per-site logs are not applied yet (issue 12); `
+        + "this site's requests and errors go to fcgate's own logs",
+    );
   };
 }
 
 // ---- mod_ssl ------------------------------------------------------------------------------
 
 function sslOf(site: SiteConfig): SslSettings {
-  return site.ssl ??= emptySsl();
+  return (site.ssl ??= emptySsl());
 }
 
 function pemFile(which: 'certificateFile' | 'keyFile' | 'chainFile'): Handler {
@@ -205,20 +261,25 @@ const sslCipherSuite: Handler = (st, ctx, d) => {
 // ---- mod_remoteip -------------------------------------------------------------------------
 
 function remoteIpOf(site: SiteConfig, d: DirectiveNode): NonNullable<SiteConfig['remoteIp']> {
-  return site.remoteIp ??= { header: '', proxies: [], proxiesHeader: null, file: d.file, line: d.line };
+  return (site.remoteIp ??= { header: '', proxies: [], proxiesHeader: null, file: d.file, line: d.line });
 }
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function remoteIpProxy(internal: boolean, list: boolean): Handler {
   return (st, ctx, d) => {
-    if (d.args.length === 0) st.fail(d, d.name, list ? 'expected a file' : 'expected one or more addresses or networks');
+    if (d.args.length === 0)
+      st.fail(d, d.name, list ? 'expected a file' : 'expected one or more addresses or networks');
     let words = d.args;
     if (list) {
       count(st, d, 1, 1, 'takes one file');
       const path = st.absolutePath(d.args[0]!);
       const text = checked(st, d, () => st.files.read(path));
-      words = text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '').flatMap((l) => l.split(/\s+/));
+      words = text
+        .split('\n')
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter((l) => l !== '')
+        .flatMap((l) => l.split(/\s+/));
     }
     const r = remoteIpOf(ctx.site, d);
     for (const w of words) r.proxies.push({ net: checked(st, d, () => parseNetwork(w)), internal });
@@ -243,25 +304,45 @@ const remoteIpProxiesHeader: Handler = (st, ctx, d) => {
 // ---- the table ----------------------------------------------------------------------------
 
 export const SITE_ENTRIES: Entry[] = [
-  { name: 'ServerRoot', where: SERVER, run: (st, _c, d) => {
-    count(st, d, 1, 1, 'takes one directory');
-    const dir = st.absolutePath(d.args[0]!);
-    if (st.files.kind(dir) !== 'dir') st.fail(d, 'ServerRoot', `${dir} is not a directory`);
-    st.serverRoot = dir;
-  } },
-  { name: 'Define', where: SITE, run: (st, _c, d) => {
-    count(st, d, 1, 2, 'expected a name and an optional value');
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(d.args[0]!)) st.fail(d, 'Define', `"${d.args[0]}" is not a variable name`);
-    st.defines.set(d.args[0]!, d.args[1] ?? '');
-  } },
-  { name: 'UnDefine', where: SITE, run: (st, _c, d) => { count(st, d, 1, 1, 'takes one name'); st.defines.delete(d.args[0]!); } },
+  {
+    name: 'ServerRoot',
+    where: SERVER,
+    run: (st, _c, d) => {
+      count(st, d, 1, 1, 'takes one directory');
+      const dir = st.absolutePath(d.args[0]!);
+      if (st.files.kind(dir) !== 'dir') st.fail(d, 'ServerRoot', `${dir} is not a directory`);
+      st.serverRoot = dir;
+    },
+  },
+  {
+    name: 'Define',
+    where: SITE,
+    run: (st, _c, d) => {
+      count(st, d, 1, 2, 'expected a name and an optional value');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(d.args[0]!)) st.fail(d, 'Define', `"${d.args[0]}" is not a variable name`);
+      st.defines.set(d.args[0]!, d.args[1] ?? '');
+    },
+  },
+  {
+    name: 'UnDefine',
+    where: SITE,
+    run: (st, _c, d) => {
+      count(st, d, 1, 1, 'takes one name');
+      st.defines.delete(d.args[0]!);
+    },
+  },
   { name: 'Include', where: EVERYWHERE, run: include(false) },
   { name: 'IncludeOptional', where: EVERYWHERE, run: include(true) },
-  { name: 'ServerAlias', where: VHOST, run: (st, ctx, d) => {
-    if (d.args.length === 0) st.fail(d, 'ServerAlias', 'expected one or more host names (wildcards * and ? allowed)');
-    for (const a of d.args) if (!/^[A-Za-z0-9.*?_-]+$/.test(a)) st.fail(d, 'ServerAlias', `"${a}" is not a host name pattern`);
-    ctx.vhost!.aliases.push(...d.args);
-  } },
+  {
+    name: 'ServerAlias',
+    where: VHOST,
+    run: (st, ctx, d) => {
+      if (d.args.length === 0) st.fail(d, 'ServerAlias', 'expected one or more host names (wildcards * and ? allowed)');
+      for (const a of d.args)
+        if (!/^[A-Za-z0-9.*?_-]+$/.test(a)) st.fail(d, 'ServerAlias', `"${a}" is not a host name pattern`);
+      ctx.vhost!.aliases.push(...d.args);
+    },
+  },
   { name: 'Alias', where: SITE, run: alias(false) },
   { name: 'AliasMatch', where: SITE, run: alias(true) },
   { name: 'Redirect', where: new Set(['server', 'vhost', 'location', 'directory']), run: redirect(false, null) },
@@ -288,7 +369,18 @@ export const SITE_ENTRIES: Entry[] = [
   { name: 'RemoteIPTrustedProxyList', where: SITE, run: remoteIpProxy(false, true) },
   { name: 'RemoteIPInternalProxyList', where: SITE, run: remoteIpProxy(true, true) },
   { name: 'RemoteIPProxiesHeader', where: SITE, run: remoteIpProxiesHeader },
-  ...['Order', 'Allow', 'Deny', 'Satisfy'].map((name): Entry => ({ name, where: EVERYWHERE, run: (st, _c, d) => {
-    st.fail(d, name, 'Apache 2.2 access control (mod_access_compat) is not supported: use Require (e.g. "Require all denied", "Require ip 10.0.0.0/8")');
-  } })),
+  ...['Order', 'Allow', 'Deny', 'Satisfy'].map(
+    (name): Entry => ({
+      name,
+      where: EVERYWHERE,
+      run: (st, _c, d) => {
+        st.fail(
+          d,
+          name,
+          'Apache 2.2 access control (mod_access_compat) is not supported: use Require (e.g. "Require all '
+            + 'denied", "Require ip 10.0.0.0/8")',
+        );
+      },
+    }),
+  ),
 ];

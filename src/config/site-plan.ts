@@ -4,9 +4,7 @@
 
 import type { AuthzContainer } from './authz.js';
 import type { RedirectRule } from './alias.js';
-import type {
-  BackendType, ConfigSection, DirectiveBlock, FcgiSetEnvRule, HandlerTarget, SiteConfig,
-} from './model.js';
+import type { BackendType, ConfigSection, DirectiveBlock, FcgiSetEnvRule, HandlerTarget, SiteConfig } from './model.js';
 import { mergeOptions, NO_OPTIONS, symlinkMode, type SymlinkMode } from './options.js';
 import { prefixMatches } from './url-path.js';
 
@@ -15,18 +13,48 @@ import { prefixMatches } from './url-path.js';
  * Require all denied`): .htaccess, .htpasswd and any `.ht*` file are never served, whatever
  * maps to them (403). A <FilesMatch> of the configuration can grant them again, as in Apache.
  */
-export const HT_FILES: ConfigSection = {
-  env: [], handler: undefined, cgiPassAuth: null, backendType: null, fcgiSetEnvIf: [], directoryIndex: null,
-  options: [], forceType: undefined, addTypes: [], fallback: undefined, redirect: null,
-  authz: { kind: 'any', file: '<built-in>', line: 0, children: [{
-    kind: 'require', negate: false, provider: { kind: 'all', granted: false }, text: 'all denied', file: '<built-in>', line: 0,
-  }] },
-  kind: 'files', pattern: '^\\.ht', regex: /^\.ht/, matchForm: true, target: null, parent: null,
-  file: '<built-in>', line: 0,
+const HT_FILES: ConfigSection = {
+  env: [],
+  handler: undefined,
+  cgiPassAuth: null,
+  backendType: null,
+  fcgiSetEnvIf: [],
+  directoryIndex: null,
+  options: [],
+  forceType: undefined,
+  addTypes: [],
+  fallback: undefined,
+  redirect: null,
+  authz: {
+    kind: 'any',
+    file: '<built-in>',
+    line: 0,
+    children: [
+      {
+        kind: 'require',
+        negate: false,
+        provider: { kind: 'all', granted: false },
+        text: 'all denied',
+        file: '<built-in>',
+        line: 0,
+      },
+    ],
+  },
+  kind: 'files',
+  pattern: '^\\.ht',
+  regex: /^\.ht/,
+  matchForm: true,
+  target: null,
+  parent: null,
+  file: '<built-in>',
+  line: 0,
 };
 
 /** A ProxyPassMatch target split into literal text and capture numbers (see compileSubstitution). */
-export interface Substitution { parts: Array<string | number>; substitutes: boolean }
+export interface Substitution {
+  parts: Array<string | number>;
+  substitutes: boolean;
+}
 
 /** Sections sorted once per site into the groups Apache merges, in merge order. */
 export interface Plan {
@@ -79,10 +107,21 @@ function compileSubstitution(tpl: string): Substitution {
   let substitutes = false;
   for (let i = 0; i < tpl.length; i++) {
     const c = tpl.charCodeAt(i);
-    if (c === 36 && i + 1 < tpl.length) {                                       // $
+    if (c === 36 && i + 1 < tpl.length) {
+      // $
       const d = tpl.charCodeAt(i + 1) - 48;
-      if (d >= 0 && d <= 9) { parts.push(lit, d); lit = ''; i++; substitutes = true; continue; }
-    } else if (c === 92 && i + 1 < tpl.length) { lit += tpl[++i]; substitutes = true; continue; }   // \
+      if (d >= 0 && d <= 9) {
+        parts.push(lit, d);
+        lit = '';
+        i++;
+        substitutes = true;
+        continue;
+      }
+    } else if (c === 92 && i + 1 < tpl.length) {
+      lit += tpl[++i];
+      substitutes = true;
+      continue;
+    } // \
     lit += tpl[i];
   }
   parts.push(lit);
@@ -112,7 +151,7 @@ export function planOf(site: SiteConfig): Plan {
   return p;
 }
 
-export function locationMatches(s: ConfigSection, path: string): boolean {
+function locationMatches(s: ConfigSection, path: string): boolean {
   return s.regex === null ? prefixMatches(s.pattern, path) : s.regex.test(path);
 }
 
@@ -129,9 +168,16 @@ const NO_TYPES: Array<[string, string]> = [];
 
 export function merge(site: SiteConfig, blocks: DirectiveBlock[]): Merged {
   const out: Merged = {
-    handler: undefined, cgiPassAuth: site.cgiPassAuth, backendType: site.backendType,
-    fcgiSetEnv: site.fcgiSetEnvIf, directoryIndex: site.directoryIndex, authz: null,
-    forceType: undefined, addTypes: NO_TYPES, fallback: undefined, redirect: null,
+    handler: undefined,
+    cgiPassAuth: site.cgiPassAuth,
+    backendType: site.backendType,
+    fcgiSetEnv: site.fcgiSetEnvIf,
+    directoryIndex: site.directoryIndex,
+    authz: null,
+    forceType: undefined,
+    addTypes: NO_TYPES,
+    fallback: undefined,
+    redirect: null,
   };
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;

@@ -40,10 +40,14 @@ function mergeSsl(own: SslSettings | null, main: SslSettings | null): SslSetting
   if (own === null) return main;
   if (main === null) return own;
   return {
-    engine: own.engine ?? main.engine, engineAt: own.engineAt ?? main.engineAt,
-    certificateFile: own.certificateFile ?? main.certificateFile, keyFile: own.keyFile ?? main.keyFile,
-    chainFile: own.chainFile ?? main.chainFile, protocols: own.protocols ?? main.protocols,
-    cipherSuite: own.cipherSuite ?? main.cipherSuite, cipherSuiteTls13: own.cipherSuiteTls13 ?? main.cipherSuiteTls13,
+    engine: own.engine ?? main.engine,
+    engineAt: own.engineAt ?? main.engineAt,
+    certificateFile: own.certificateFile ?? main.certificateFile,
+    keyFile: own.keyFile ?? main.keyFile,
+    chainFile: own.chainFile ?? main.chainFile,
+    protocols: own.protocols ?? main.protocols,
+    cipherSuite: own.cipherSuite ?? main.cipherSuite,
+    cipherSuiteTls13: own.cipherSuiteTls13 ?? main.cipherSuiteTls13,
   };
 }
 
@@ -54,7 +58,8 @@ function mergeRemoteIp(own: RemoteIpSettings | null, main: RemoteIpSettings | nu
     header: own.header !== '' ? own.header : main.header,
     proxies: own.proxies.length > 0 ? own.proxies : main.proxies,
     proxiesHeader: own.proxiesHeader ?? main.proxiesHeader,
-    file: own.header !== '' ? own.file : main.file, line: own.header !== '' ? own.line : main.line,
+    file: own.header !== '' ? own.file : main.file,
+    line: own.header !== '' ? own.line : main.line,
   };
 }
 
@@ -80,7 +85,9 @@ function effectiveSite(st: BuildState, v: PendingVHost): SiteConfig {
     routes: [...mine.loc, ...base.loc, ...base.srv, ...mine.srv],
     server: mergeBlocks(main.server, own.server),
     sections: [...main.sections, ...own.sections],
-    backendType: 'FPM', cgiPassAuth: false, fcgiSetEnvIf: [],
+    backendType: 'FPM',
+    cgiPassAuth: false,
+    fcgiSetEnvIf: [],
     aliases: [...own.aliases, ...main.aliases],
     redirects: [...own.redirects, ...main.redirects],
     siteLogs: {
@@ -98,18 +105,28 @@ function effectiveSite(st: BuildState, v: PendingVHost): SiteConfig {
 /** Reads and checks a site's certificate and key (a mismatch names both files). */
 function checkSslFiles(st: BuildState, ssl: SslSettings): void {
   const read = (f: { path: string; file: string; line: number }, name: string): string => {
-    try { return st.files.read(f.path); } catch (e) {
+    try {
+      return st.files.read(f.path);
+    } catch (e) {
       throw new ConfigError(f.file, f.line, `${name}: cannot read ${f.path}: ${(e as Error).message}`);
     }
   };
   const at = <T>(f: { file: string; line: number }, name: string, g: () => T): T => {
-    try { return g(); } catch (e) { throw new ConfigError(f.file, f.line, `${name}: ${(e as Error).message}`); }
+    try {
+      return g();
+    } catch (e) {
+      throw new ConfigError(f.file, f.line, `${name}: ${(e as Error).message}`);
+    }
   };
-  const c = ssl.certificateFile, k = ssl.keyFile, ch = ssl.chainFile;
-  const cert = c === null ? null : at(c, 'SSLCertificateFile', () => checkCertificate(read(c, 'SSLCertificateFile'), c.path));
+  const c = ssl.certificateFile,
+    k = ssl.keyFile,
+    ch = ssl.chainFile;
+  const cert =
+    c === null ? null : at(c, 'SSLCertificateFile', () => checkCertificate(read(c, 'SSLCertificateFile'), c.path));
   const text = k === null ? null : read(k, 'SSLCertificateKeyFile');
   const key = k === null ? null : at(k, 'SSLCertificateKeyFile', () => checkKey(text!, k.path));
-  if (ch !== null) at(ch, 'SSLCertificateChainFile', () => checkCertificate(read(ch, 'SSLCertificateChainFile'), ch.path));
+  if (ch !== null)
+    at(ch, 'SSLCertificateChainFile', () => checkCertificate(read(ch, 'SSLCertificateChainFile'), ch.path));
   if (cert !== null && key !== null) at(k!, 'SSLCertificateKeyFile', () => checkPair(cert, key, c!.path, k!.path));
 }
 
@@ -120,8 +137,13 @@ function checkRemoteIp(st: BuildState, r: RemoteIpSettings | null): void {
     return;
   }
   if (r.proxies.length === 0) {
-    throw new ConfigError(r.file, r.line, `RemoteIPHeader: ${r.header} would be believed from any client, letting it set its own address: ` +
-      'list the proxies it may come from with RemoteIPTrustedProxy or RemoteIPInternalProxy (Apache trusts every peer in that case; fcgate refuses)');
+    throw new ConfigError(
+      r.file,
+      r.line,
+      `RemoteIPHeader: ${r.header} would be believed from any client, letting it set its own address: `
+        + ('list the proxies it may come from with RemoteIPTrustedProxy or RemoteIPInternalProxy (Apache trusts '
+          + 'every peer in that case; fcgate refuses)'),
+    );
   }
 }
 
@@ -130,8 +152,13 @@ const listenText = (l: ListenAddress): string =>
 
 /** The sites that answer on a listener: the vhosts matching it, else the main server. */
 function sitesOn(cfg: GatewayConfig, l: ListenAddress): Array<{ site: SiteConfig; where: string }> {
-  const exact = cfg.vhosts.filter((v) => v.addresses.some((a) => a.host !== null && a.host === l.host && (a.port === null || a.port === l.port)));
-  const any = exact.length > 0 ? exact : cfg.vhosts.filter((v) => v.addresses.some((a) => a.host === null && (a.port === null || a.port === l.port)));
+  const exact = cfg.vhosts.filter((v) =>
+    v.addresses.some((a) => a.host !== null && a.host === l.host && (a.port === null || a.port === l.port)),
+  );
+  const any =
+    exact.length > 0
+      ? exact
+      : cfg.vhosts.filter((v) => v.addresses.some((a) => a.host === null && (a.port === null || a.port === l.port)));
   if (any.length === 0) return [{ site: cfg, where: 'the main server' }];
   return any.map((v) => ({ site: v.site, where: `<VirtualHost> at ${v.file}:${v.line}` }));
 }
@@ -149,8 +176,13 @@ export function finishSites(st: BuildState): void {
     cfg.vhosts.push(vh);
     for (const a of v.addresses) {
       if (a.host !== null && !cfg.listen.some((l) => l.host === a.host && (a.port === null || l.port === a.port))) {
-        throw new ConfigError(v.file, v.line, `<VirtualHost>: fcgate tells connections apart by their listener only, and no Listen is on ` +
-          `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port ?? '*'}: add that Listen line, or use *:${a.port ?? '*'} with ServerName`);
+        throw new ConfigError(
+          v.file,
+          v.line,
+          `<VirtualHost>: fcgate tells connections apart by their listener only, and no Listen is on `
+            + (`${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port ?? '*'}: add that Listen line, or use `
+              + `*:${a.port ?? '*'} with ServerName`),
+        );
       }
       if (a.port !== null && !cfg.listen.some((l) => l.port === a.port)) {
         st.warn(v, '<VirtualHost>', `no Listen is on port ${a.port}: this vhost gets no requests there`);
@@ -167,12 +199,20 @@ export function finishSites(st: BuildState): void {
       const ssl = site.ssl;
       const at = st.listenLines[i]!;
       if (ssl === null || ssl.engine !== true) {
-        throw new ConfigError(at.file, at.line, `Listen ${listenText(l)} https: ${where} has no "SSLEngine on" ` +
-          '(write "Listen … http" for plain HTTP on that port)');
+        throw new ConfigError(
+          at.file,
+          at.line,
+          `Listen ${listenText(l)} https: ${where} has no "SSLEngine on" `
+            + '(write "Listen … http" for plain HTTP on that port)',
+        );
       }
       if (ssl.certificateFile === null || ssl.keyFile === null) {
         const e = ssl.engineAt ?? at;
-        throw new ConfigError(e.file, e.line, `SSLEngine on: ${where} needs SSLCertificateFile and SSLCertificateKeyFile`);
+        throw new ConfigError(
+          e.file,
+          e.line,
+          `SSLEngine on: ${where} needs SSLCertificateFile and SSLCertificateKeyFile`,
+        );
       }
     }
   }

@@ -7,9 +7,13 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 
 export type TlsProtocol = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-export const TLS_PROTOCOLS: readonly TlsProtocol[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+const TLS_PROTOCOLS: readonly TlsProtocol[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
-export interface PemFile { path: string; file: string; line: number }
+export interface PemFile {
+  path: string;
+  file: string;
+  line: number;
+}
 
 export interface SslSettings {
   /** SSLEngine on/off; null = not set here. */
@@ -27,8 +31,14 @@ export interface SslSettings {
 }
 
 export const emptySsl = (): SslSettings => ({
-  engine: null, engineAt: null, certificateFile: null, keyFile: null, chainFile: null, protocols: null,
-  cipherSuite: null, cipherSuiteTls13: null,
+  engine: null,
+  engineAt: null,
+  certificateFile: null,
+  keyFile: null,
+  chainFile: null,
+  protocols: null,
+  cipherSuite: null,
+  cipherSuiteTls13: null,
 });
 
 /**

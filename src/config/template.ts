@@ -6,11 +6,11 @@ import type { ExpressionContext } from './model.js';
 
 export type Segment =
   | { k: 'lit'; s: string }
-  | { k: 'var'; name: string }                          // %{DOCUMENT_ROOT}
-  | { k: 'reqenv'; name: string }                       // %{reqenv:X}, %{env:X}
-  | { k: 'http'; name: string }                         // %{HTTP:X}, %{req:X}, %{http:X}
-  | { k: 'case'; upper: boolean; s: string }            // %{tolower:abc}
-  | { k: 'ref'; n: number };                            // $1
+  | { k: 'var'; name: string } // %{DOCUMENT_ROOT}
+  | { k: 'reqenv'; name: string } // %{reqenv:X}, %{env:X}
+  | { k: 'http'; name: string } // %{HTTP:X}, %{req:X}, %{http:X}
+  | { k: 'case'; upper: boolean; s: string } // %{tolower:abc}
+  | { k: 'ref'; n: number }; // $1
 
 export type Template = Segment[];
 
@@ -21,10 +21,18 @@ export type Template = Segment[];
 export function parseTemplate(src: string): Template {
   const out: Template = [];
   let lit = '';
-  const flush = (): void => { if (lit !== '') { out.push({ k: 'lit', s: lit }); lit = ''; } };
+  const flush = (): void => {
+    if (lit !== '') {
+      out.push({ k: 'lit', s: lit });
+      lit = '';
+    }
+  };
   for (let i = 0; i < src.length; i++) {
     const c = src[i]!;
-    if (c === '\\' && i + 1 < src.length) { lit += src[++i]; continue; }
+    if (c === '\\' && i + 1 < src.length) {
+      lit += src[++i];
+      continue;
+    }
     if (c === '$' && i + 1 < src.length && src[i + 1]! >= '0' && src[i + 1]! <= '9') {
       flush();
       out.push({ k: 'ref', n: src.charCodeAt(++i) - 48 });
@@ -55,11 +63,18 @@ function variableSegment(body: string, src: string): Segment {
   const fn = body.slice(0, colon).toLowerCase();
   const arg = body.slice(colon + 1);
   switch (fn) {
-    case 'reqenv': case 'env': return { k: 'reqenv', name: arg };
-    case 'http': case 'req': return { k: 'http', name: arg };
-    case 'tolower': return { k: 'case', upper: false, s: arg.toLowerCase() };
-    case 'toupper': return { k: 'case', upper: true, s: arg.toUpperCase() };
-    default: throw new Error(`unknown function %{${fn}:…} in "${src}" (known: reqenv, env, HTTP, req, tolower, toupper)`);
+    case 'reqenv':
+    case 'env':
+      return { k: 'reqenv', name: arg };
+    case 'http':
+    case 'req':
+      return { k: 'http', name: arg };
+    case 'tolower':
+      return { k: 'case', upper: false, s: arg.toLowerCase() };
+    case 'toupper':
+      return { k: 'case', upper: true, s: arg.toUpperCase() };
+    default:
+      throw new Error(`unknown function %{${fn}:…} in "${src}" (known: reqenv, env, HTTP, req, tolower, toupper)`);
   }
 }
 
@@ -74,12 +89,24 @@ export function expandTemplate(t: Template, ctx: ExpressionContext, caps: string
   for (let i = 0; i < t.length; i++) {
     const seg = t[i]!;
     switch (seg.k) {
-      case 'lit': s += seg.s; break;
-      case 'var': s += ctx.variable(seg.name) ?? ctx.params.get(seg.name) ?? ''; break;
-      case 'reqenv': s += ctx.params.get(seg.name) ?? ''; break;
-      case 'http': s += ctx.header(seg.name) ?? ''; break;
-      case 'case': s += seg.s; break;
-      case 'ref': s += caps[seg.n] ?? ''; break;
+      case 'lit':
+        s += seg.s;
+        break;
+      case 'var':
+        s += ctx.variable(seg.name) ?? ctx.params.get(seg.name) ?? '';
+        break;
+      case 'reqenv':
+        s += ctx.params.get(seg.name) ?? '';
+        break;
+      case 'http':
+        s += ctx.header(seg.name) ?? '';
+        break;
+      case 'case':
+        s += seg.s;
+        break;
+      case 'ref':
+        s += caps[seg.n] ?? '';
+        break;
     }
   }
   return s;

@@ -2,11 +2,17 @@
 // and `//` normalisation (Apache's SCRIPT_NAME), and the re-encoding Apache applies to
 // the backend URL path (ap_proxy_canonenc). No routing decisions here.
 
-/** Why a raw path was refused; see APACHE-BEHAVIOUR §7. */
+/** Why a raw path was refused (Apache's answers: docs/apache-differences.md, "What fcgate copies"). */
 export type PathRefusal = 'bad-escape' | 'encoded-slash' | 'nul' | 'not-absolute';
 
-export interface DecodedPath { ok: true; path: string }
-export interface RefusedPath { ok: false; reason: PathRefusal }
+export interface DecodedPath {
+  ok: true;
+  path: string;
+}
+export interface RefusedPath {
+  ok: false;
+  reason: PathRefusal;
+}
 
 const hexValue = (c: number): number =>
   c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
@@ -27,10 +33,16 @@ export function decodePath(raw: string): DecodedPath | RefusedPath {
   let plain = true;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c === 37 || c > 126 || c < 32) { plain = false; break; }
+    if (c === 37 || c > 126 || c < 32) {
+      plain = false;
+      break;
+    }
     if (c === 47) {
       const d = raw.charCodeAt(i + 1);
-      if (d === 47 || d === 46) { plain = false; break; }  // "//" or "/."
+      if (d === 47 || d === 46) {
+        plain = false;
+        break;
+      } // "//" or "/."
     }
   }
   if (plain) return { ok: true, path: raw };
@@ -85,7 +97,11 @@ function decodeHighBytes(raw: string): string {
     }
   }
   const buf = Uint8Array.from(bytes);
-  try { return utf8.decode(buf); } catch { return Buffer.from(buf).toString('latin1'); }
+  try {
+    return utf8.decode(buf);
+  } catch {
+    return Buffer.from(buf).toString('latin1');
+  }
 }
 
 /**
@@ -99,8 +115,15 @@ export function normaliseSegments(p: string): string {
   for (let i = 1; i < parts.length; i++) {
     const seg = parts[i]!;
     const last = i === parts.length - 1;
-    if (seg === '' || seg === '.') { trailing = last; continue; }
-    if (seg === '..') { out.pop(); trailing = last; continue; }
+    if (seg === '' || seg === '.') {
+      trailing = last;
+      continue;
+    }
+    if (seg === '..') {
+      out.pop();
+      trailing = last;
+      continue;
+    }
     out.push(seg);
     trailing = false;
   }
@@ -119,7 +142,8 @@ const HEX = '0123456789ABCDEF';
 
 /**
  * Encodes a decoded URL path as Apache writes the backend URL path: `pa th.x` →
- * `pa%20th.x`, `path?from=alpha` → `path%3Ffrom=alpha` (APACHE-BEHAVIOUR §3 ppm_q ⚠).
+ * `pa%20th.x`, `path?from=alpha` → `path%3Ffrom=alpha` (an Apache quirk apps see and fcgate
+ * keeps: docs/apache-differences.md, "What fcgate copies").
  * Non-ASCII chars are written as their UTF-8 bytes, each %XX.
  */
 export function encodeTargetPath(p: string): string {

@@ -13,7 +13,10 @@
 import { formatIp, parseIp } from './cidr.js';
 
 /** One `addr:port` of a <VirtualHost>; host null = `*` / `_default_`, port null = any port. */
-export interface VHostAddress { host: string | null; port: number | null }
+export interface VHostAddress {
+  host: string | null;
+  port: number | null;
+}
 
 /** Parses `*:80`, `*`, `_default_:443`, `192.0.2.1:8080`, `[2001:db8::1]:80`; throws a RangeError. */
 export function parseVHostAddress(text: string): VHostAddress {
@@ -28,8 +31,10 @@ export function parseVHostAddress(text: string): VHostAddress {
   if (hostText === '*' || hostText.toLowerCase() === '_default_') return { host: null, port };
   const ip = parseIp(hostText);
   if (ip === null) {
-    throw new RangeError(`"${text}": give an IP address or *, not a host name ` +
-      '(Apache would resolve it with DNS at startup; use *:port and ServerName instead)');
+    throw new RangeError(
+      `"${text}": give an IP address or *, not a host name `
+        + '(Apache would resolve it with DNS at startup; use *:port and ServerName instead)',
+    );
   }
   return { host: formatIp(ip), port };
 }
@@ -38,12 +43,18 @@ export function parseVHostAddress(text: string): VHostAddress {
  * A name pattern of ServerName / ServerAlias: lower-case; `*` and `?` are wildcards
  * (`*.example.com` matches `www.example.com` and `a.b.example.com`, not `example.com`).
  */
-export interface NamePattern { text: string; regex: RegExp | null }
+export interface NamePattern {
+  text: string;
+  regex: RegExp | null;
+}
 
 export function namePattern(text: string): NamePattern {
   const t = text.toLowerCase().replace(/\.$/, '');
   if (!/[*?]/.test(t)) return { text: t, regex: null };
-  const re = t.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = t
+    .replace(/[.+^${}()|[\]\\/]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return { text: t, regex: new RegExp(`^${re}$`) };
 }
 
@@ -60,7 +71,7 @@ export function hostName(host: string | undefined): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
-export function nameMatches(patterns: readonly NamePattern[], name: string): boolean {
+function nameMatches(patterns: readonly NamePattern[], name: string): boolean {
   for (const p of patterns) {
     if (p.regex === null ? p.text === name : p.regex.test(name)) return true;
   }
@@ -78,7 +89,10 @@ export interface VHostCandidate {
  * Step 1: the vhosts that can answer on a listener (`local.address` is its address text, IPv6
  * without brackets; '0.0.0.0' / '::' for any), in configuration order; [] = the main server.
  */
-export function vhostsOn<T extends VHostCandidate>(vhosts: readonly T[], local: { address: string; port: number }): T[] {
+export function vhostsOn<T extends VHostCandidate>(
+  vhosts: readonly T[],
+  local: { address: string; port: number },
+): T[] {
   const ip = parseIp(local.address);
   const localText = ip === null ? local.address : formatIp(ip);
   const portOk = (a: VHostAddress): boolean => a.port === null || a.port === local.port;
@@ -95,8 +109,10 @@ export function pickByName<T extends VHostCandidate>(candidates: readonly T[], h
 }
 
 /** The vhost that serves a request, or null for the main server (steps 1–4 above). */
-export function selectVirtualHost<T extends VHostCandidate>(vhosts: readonly T[],
-                                                            local: { address: string; port: number },
-                                                            host: string | undefined): T | null {
+export function selectVirtualHost<T extends VHostCandidate>(
+  vhosts: readonly T[],
+  local: { address: string; port: number },
+  host: string | undefined,
+): T | null {
   return pickByName(vhostsOn(vhosts, local), host);
 }

@@ -30,7 +30,9 @@ export function parseTarget(url: string, resolveSocket: (p: string) => string): 
   const lower = url.toLowerCase();
   if (lower.startsWith('unix:')) {
     const bar = url.indexOf('|');
-    if (bar < 0) return { ok: false, error: `${url}: a unix socket URL needs "|fcgi://host/…" after the socket path` };
+    if (bar < 0) {
+      return { ok: false, error: `${url}: a unix socket URL needs "|fcgi://host/…" after the socket path` };
+    }
     const sock = url.slice(5, bar);
     if (sock === '') return { ok: false, error: `${url}: empty socket path` };
     const rest = parseAuthority(url.slice(bar + 1));
@@ -51,7 +53,10 @@ export function parseTarget(url: string, resolveSocket: (p: string) => string): 
     const slash = body.indexOf('/');
     const name = (slash < 0 ? body : body.slice(0, slash)).toLowerCase();
     if (!/^[a-z0-9._~-]+$/.test(name)) return { ok: false, error: `${url}: bad balancer name` };
-    return { ok: true, target: { kind: 'balancer', name: `balancer://${name}`, path: slash < 0 ? '' : body.slice(slash) } };
+    return {
+      ok: true,
+      target: { kind: 'balancer', name: `balancer://${name}`, path: slash < 0 ? '' : body.slice(slash) },
+    };
   }
   const a = parseAuthority(url);
   if (!a.ok) return a;
@@ -59,7 +64,12 @@ export function parseTarget(url: string, resolveSocket: (p: string) => string): 
   const bare = a.host.startsWith('[') ? a.host.slice(1, -1) : a.host;
   return {
     ok: true,
-    target: { kind: 'worker', name: `fcgi://${hostPart}`, address: { kind: 'tcp', host: bare, port: a.port }, path: a.path },
+    target: {
+      kind: 'worker',
+      name: `fcgi://${hostPart}`,
+      address: { kind: 'tcp', host: bare, port: a.port },
+      path: a.path,
+    },
   };
 }
 
@@ -68,9 +78,16 @@ type Authority = { ok: true; host: string; port: number; path: string } | { ok: 
 /** `fcgi://host[:port][/path]`; an IPv6 host is kept in brackets. */
 function parseAuthority(url: string): Authority {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(url);
-  if (m === null) return { ok: false, error: `${url}: not a URL (expected fcgi://host:port/…, unix:/path.sock|fcgi://host/… or balancer://name/)` };
+  if (m === null)
+    return {
+      ok: false,
+      error: `${url}: not a URL (expected fcgi://host:port/…, unix:/path.sock|fcgi://host/… or balancer://name/)`,
+    };
   if (m[1]!.toLowerCase() !== 'fcgi') {
-    return { ok: false, error: `${url}: scheme "${m[1]}" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)` };
+    return {
+      ok: false,
+      error: `${url}: scheme "${m[1]}" is not supported (fcgi://, unix:…|fcgi:// and balancer:// are)`,
+    };
   }
   const rest = m[2]!;
   const slash = rest.indexOf('/');

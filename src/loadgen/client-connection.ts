@@ -28,8 +28,11 @@ export abstract class ClientConnection implements LoadConnection {
   private backoff: NodeJS.Timeout | null = null;
   private readonly where: string;
 
-  constructor(protected readonly host: LaneHost, private readonly address: ConnectAddress,
-              readonly lanes: Lane[]) {
+  constructor(
+    protected readonly host: LaneHost,
+    private readonly address: ConnectAddress,
+    readonly lanes: Lane[],
+  ) {
     this.where = formatConnectAddress(address);
   }
 
@@ -62,24 +65,36 @@ export abstract class ClientConnection implements LoadConnection {
 
   expire(olderThanMs: number): void {
     let stale = false;
-    for (const lane of this.lanes) if (lane.busy && lane.startMs < olderThanMs) { stale = true; break; }
+    for (const lane of this.lanes)
+      if (lane.busy && lane.startMs < olderThanMs) {
+        stale = true;
+        break;
+      }
     if (!stale) return;
     const connecting = this.state !== State.Open;
     this.detach();
-    this.failBusy(connecting ? ErrorKind.Connect : ErrorKind.Timeout,
-      connecting ? `connect to ${this.where} not done in time` : 'no complete response in time');
+    this.failBusy(
+      connecting ? ErrorKind.Connect : ErrorKind.Timeout,
+      connecting ? `connect to ${this.where} not done in time` : 'no complete response in time',
+    );
   }
 
   destroy(): void {
     this.detach();
-    for (const lane of this.lanes) { lane.busy = false; lane.sent = false; }
+    for (const lane of this.lanes) {
+      lane.busy = false;
+      lane.sent = false;
+    }
     this.busy = 0;
   }
 
   abandonUnsent(): number {
     let n = 0;
     for (const lane of this.lanes) {
-      if (lane.busy && !lane.sent) { this.release(lane); n++; }
+      if (lane.busy && !lane.sent) {
+        this.release(lane);
+        n++;
+      }
     }
     if (n > 0 && this.busy === 0 && this.state !== State.Open) this.detach();
     return n;
@@ -94,7 +109,10 @@ export abstract class ClientConnection implements LoadConnection {
 
   /** Closes the socket now; what is in flight is the caller's to count. */
   protected detach(): void {
-    if (this.backoff !== null) { clearTimeout(this.backoff); this.backoff = null; }
+    if (this.backoff !== null) {
+      clearTimeout(this.backoff);
+      this.backoff = null;
+    }
     const s = this.socket;
     this.socket = null;
     this.state = State.Idle;
@@ -125,7 +143,10 @@ export abstract class ClientConnection implements LoadConnection {
   }
 
   private open(): void {
-    if (this.failures === 0) { this.connectNow(null); return; }
+    if (this.failures === 0) {
+      this.connectNow(null);
+      return;
+    }
     this.state = State.Waiting;
     const delay = Math.min(MAX_BACKOFF_MS, 2 ** (this.failures - 1));
     this.backoff = setTimeout(() => {
@@ -147,9 +168,10 @@ export abstract class ClientConnection implements LoadConnection {
         return true;
       },
     };
-    const socket = 'path' in this.address
-      ? net.connect({ path: this.address.path, onread })
-      : net.connect({ host: this.address.host, port: this.address.port, onread, noDelay: true });
+    const socket =
+      'path' in this.address
+        ? net.connect({ path: this.address.path, onread })
+        : net.connect({ host: this.address.host, port: this.address.port, onread, noDelay: true });
     this.socket = socket;
     socket.once('connect', () => {
       if (this.socket !== socket) return;
@@ -166,7 +188,10 @@ export abstract class ClientConnection implements LoadConnection {
       if (this.socket !== socket) return;
       if (this.state === State.Connecting) {
         this.detach();
-        if (probe !== null) { probe(false); return; }
+        if (probe !== null) {
+          probe(false);
+          return;
+        }
         this.failures++;
         this.failBusy(ErrorKind.Connect, `connect to ${this.where}: ${err.code ?? err.message}`);
         return;

@@ -20,12 +20,25 @@ export const FIGURES: Figure[] = [
   { key: 'p50Us', label: 'p50', better: 'lower', value: (r) => r.latency.percentiles['p50']! },
   { key: 'p99Us', label: 'p99', better: 'lower', value: (r) => r.latency.percentiles['p99']! },
   { key: 'errors', label: 'errors', better: 'lower', value: (r) => r.errors },
-  { key: 'targetCpuUsPerRequest', label: 'target CPU µs/req', better: 'lower',
-    value: (r) => (r.target === null ? null : r.target.userUsPerRequest + r.target.systemUsPerRequest) },
-  { key: 'targetPeakRssBytes', label: 'target peak RSS', better: 'lower', value: (r) => r.target?.peakRssBytes ?? null },
+  {
+    key: 'targetCpuUsPerRequest',
+    label: 'target CPU µs/req',
+    better: 'lower',
+    value: (r) => (r.target === null ? null : r.target.userUsPerRequest + r.target.systemUsPerRequest),
+  },
+  {
+    key: 'targetPeakRssBytes',
+    label: 'target peak RSS',
+    better: 'lower',
+    value: (r) => r.target?.peakRssBytes ?? null,
+  },
 ];
 
-export interface Spread { median: number; min: number; max: number }
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
 
 export interface CompareReport {
   rounds: number;
@@ -37,16 +50,19 @@ export interface CompareReport {
   ratios: Record<string, Spread | null>;
 }
 
-export function spreadOf(xs: number[]): Spread {
+function spreadOf(xs: number[]): Spread {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return { median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, min: s[0]!, max: s[s.length - 1]! };
 }
 
 /** Runs the rounds; `hooks(label, round)` gives the hooks of each run (progress). */
-export async function runCompare(threads: LoadThreads, o: BenchOptions,
-                                 hooks: (label: string, round: number) => RunHooks = () => ({}),
-                                 stopped: () => boolean = () => false): Promise<CompareReport> {
+export async function runCompare(
+  threads: LoadThreads,
+  o: BenchOptions,
+  hooks: (label: string, round: number) => RunHooks = () => ({}),
+  stopped: () => boolean = () => false,
+): Promise<CompareReport> {
   const runs: [RunReport[], RunReport[]] = [[], []];
   for (let round = 1; round <= o.rounds; round++) {
     for (let i = 0; i < 2; i++) {
@@ -60,7 +76,7 @@ export async function runCompare(threads: LoadThreads, o: BenchOptions,
 }
 
 /** Medians and round-by-round ratios of runs already made (rounds A and B paired by index). */
-export function summarizeCompare(runs: [RunReport[], RunReport[]]): CompareReport {
+function summarizeCompare(runs: [RunReport[], RunReport[]]): CompareReport {
   const paired = Math.min(runs[0].length, runs[1].length);
   const medians: CompareReport['medians'] = [{}, {}];
   const ratios: Record<string, Spread | null> = {};

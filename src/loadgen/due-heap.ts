@@ -8,10 +8,14 @@ import type { Lane } from './lane.js';
 export class DueHeap {
   private readonly items: Lane[] = [];
 
-  get size(): number { return this.items.length; }
+  get size(): number {
+    return this.items.length;
+  }
 
   /** The lane due first, or undefined. */
-  peek(): Lane | undefined { return this.items[0]; }
+  peek(): Lane | undefined {
+    return this.items[0];
+  }
 
   push(lane: Lane): void {
     const items = this.items;

@@ -30,14 +30,17 @@ const PROTOCOL_STATUS_NAMES: Record<number, string> = {
 export class FcgiRequests {
   private readonly built: Array<Array<Buffer | undefined>>;
 
-  constructor(private readonly params: ReadonlyArray<readonly string[]>, private readonly body: Uint8Array | null,
-              private readonly keepConn: boolean) {
+  constructor(
+    private readonly params: ReadonlyArray<readonly string[]>,
+    private readonly body: Uint8Array | null,
+    private readonly keepConn: boolean,
+  ) {
     this.built = params.map(() => []);
   }
 
   get(url: number, id: number): Buffer {
     const row = this.built[url]!;
-    return row[id] ??= buildFcgiRequest(id, this.params[url]!, this.body, this.keepConn);
+    return (row[id] ??= buildFcgiRequest(id, this.params[url]!, this.body, this.keepConn));
   }
 }
 
@@ -62,8 +65,13 @@ export class FcgiConnection extends ClientConnection implements RecordSink {
   /** The socket generation whose bytes the reader is parsing (records of a dropped one are ignored). */
   private readGeneration = -1;
 
-  constructor(host: LaneHost, address: ConnectAddress, lanes: Lane[],
-              private readonly requests: FcgiRequests, private readonly keepConn: boolean) {
+  constructor(
+    host: LaneHost,
+    address: ConnectAddress,
+    lanes: Lane[],
+    private readonly requests: FcgiRequests,
+    private readonly keepConn: boolean,
+  ) {
     super(host, address, lanes);
     this.reader = new RecordReader(this, 'client');
     this.exchanges = lanes.map(() => new Exchange());
@@ -87,15 +95,21 @@ export class FcgiConnection extends ClientConnection implements RecordSink {
   }
 
   /** False once the socket being parsed was dropped during this push. */
-  private get current(): boolean { return this.readGeneration === this.generation; }
+  private get current(): boolean {
+    return this.readGeneration === this.generation;
+  }
 
   protected onEof(): void {
     if (this.busy > 0) {
       let inFlight = false;
       for (const lane of this.lanes) if (lane.busy && lane.sent) inFlight = true;
       if (inFlight) {
-        this.broken(ErrorKind.Reset, this.reader.atBoundary ? 'connection closed by the app before END_REQUEST'
-          : 'connection closed by the app inside a record');
+        this.broken(
+          ErrorKind.Reset,
+          this.reader.atBoundary
+            ? 'connection closed by the app before END_REQUEST'
+            : 'connection closed by the app inside a record',
+        );
         return;
       }
     }
@@ -135,22 +149,32 @@ export class FcgiConnection extends ClientConnection implements RecordSink {
     this.release(lane);
     if (!this.keepConn) this.closeQuietly();
     if (protocolStatus !== ProtocolStatus.RequestComplete) {
-      this.host.fail(lane, ErrorKind.FcgiProtocolStatus, PROTOCOL_STATUS_NAMES[protocolStatus] ?? `protocolStatus ${protocolStatus}`);
+      this.host.fail(
+        lane,
+        ErrorKind.FcgiProtocolStatus,
+        PROTOCOL_STATUS_NAMES[protocolStatus] ?? `protocolStatus ${protocolStatus}`,
+      );
       return;
     }
     if (!ex.bodyStarted && ex.badHead === null) {
       const err = ex.head.finish();
       ex.badHead = err === null ? 'END_REQUEST before the end of the CGI head' : `${err.kind}: ${err.detail}`;
     }
-    if (ex.badHead !== null) { this.host.fail(lane, ErrorKind.FcgiProtocol, ex.badHead); return; }
-    if (appStatus !== 0) { this.host.fail(lane, ErrorKind.FcgiAppStatus, `appStatus ${appStatus}`); return; }
+    if (ex.badHead !== null) {
+      this.host.fail(lane, ErrorKind.FcgiProtocol, ex.badHead);
+      return;
+    }
+    if (appStatus !== 0) {
+      this.host.fail(lane, ErrorKind.FcgiAppStatus, `appStatus ${appStatus}`);
+      return;
+    }
     this.host.complete(lane, ex.head.result().status);
   }
 
   knowsRequest(id: number): boolean {
     if (!this.current) return true;
     const lane = this.lanes[id - 1];
-    return lane !== undefined && lane.busy && lane.sent;
+    return lane?.busy === true && lane.sent;
   }
 
   onProtocolError(err: ProtocolError): void {
@@ -158,7 +182,13 @@ export class FcgiConnection extends ClientConnection implements RecordSink {
     this.broken(ErrorKind.FcgiProtocol, err.message);
   }
 
-  onManagement(): void { /* GET_VALUES is asked on a probe connection of its own; ignore strays */ }
-  onBeginRequest(): void { /* never reaches a client-side reader */ }
-  onAbortRequest(): void { /* never reaches a client-side reader */ }
+  onManagement(): void {
+    /* GET_VALUES is asked on a probe connection of its own; ignore strays */
+  }
+  onBeginRequest(): void {
+    /* never reaches a client-side reader */
+  }
+  onAbortRequest(): void {
+    /* never reaches a client-side reader */
+  }
 }

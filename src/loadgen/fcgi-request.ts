@@ -40,7 +40,10 @@ export function buildCgiParams(target: Target, spec: RequestSpec): string[] {
   env.set('HTTP_HOST', target.hostHeader);
   for (const [name, value] of spec.headers) {
     const lower = name.toLowerCase();
-    if (lower === 'content-type') { env.set('CONTENT_TYPE', value); continue; }
+    if (lower === 'content-type') {
+      env.set('CONTENT_TYPE', value);
+      continue;
+    }
     if (lower === 'proxy') continue;
     const key = `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
     // Repeated request headers are joined as a web server joins them (RFC 9110 §5.3).
@@ -60,8 +63,12 @@ export function buildCgiParams(target: Target, spec: RequestSpec): string[] {
  * One whole request for request id `id`: BEGIN_REQUEST (FCGI_KEEP_CONN as asked), PARAMS,
  * and STDIN (the body, then the empty record) in one Buffer.
  */
-export function buildFcgiRequest(id: number, params: readonly string[], body: Uint8Array | null,
-                                 keepConn: boolean): Buffer {
+export function buildFcgiRequest(
+  id: number,
+  params: readonly string[],
+  body: Uint8Array | null,
+  keepConn: boolean,
+): Buffer {
   const hasBody = body !== null && body.length > 0;
   const preamble = writePreamble(id, params, { keepConn, endStdin: !hasBody });
   if (!hasBody) return preamble;

@@ -40,7 +40,10 @@ export function bucketsOf(h: Histogram): Float64Array {
   const it = (h as JsHistogram).recordedValuesIterator;
   it.reset();
   let n = 0;
-  while (it.hasNext()) { it.next(); n++; }
+  while (it.hasNext()) {
+    it.next();
+    n++;
+  }
   const out = new Float64Array(n * 2);
   it.reset();
   for (let i = 0; it.hasNext(); i += 2) {

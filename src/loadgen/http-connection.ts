@@ -5,7 +5,7 @@
 // next request opens a new one.
 import { ClientConnection } from './client-connection.js';
 import { HttpResponseParser } from './http-response.js';
-import { ErrorKind, Lane, type LaneHost } from './lane.js';
+import { ErrorKind, type Lane, type LaneHost } from './lane.js';
 import type { ConnectAddress } from './target.js';
 
 export class HttpConnection extends ClientConnection {
@@ -13,9 +13,14 @@ export class HttpConnection extends ClientConnection {
   private readonly lane: Lane;
 
   /** `requests[url]`: the bytes of each URL's request; `headRequest`: -m HEAD (no bodies). */
-  constructor(host: LaneHost, address: ConnectAddress, lane: Lane,
-              private readonly requests: readonly Buffer[], private readonly headRequest: boolean,
-              private readonly keepAlive: boolean) {
+  constructor(
+    host: LaneHost,
+    address: ConnectAddress,
+    lane: Lane,
+    private readonly requests: readonly Buffer[],
+    private readonly headRequest: boolean,
+    private readonly keepAlive: boolean,
+  ) {
     super(host, address, [lane]);
     this.lane = lane;
   }
@@ -24,7 +29,9 @@ export class HttpConnection extends ClientConnection {
     return this.requests[lane.url]!;
   }
 
-  protected onOpen(): void { /* the parser is readied per request */ }
+  protected onOpen(): void {
+    /* the parser is readied per request */
+  }
 
   protected onSent(): void {
     this.parser.begin(this.headRequest);

@@ -9,11 +9,25 @@
 // Lines may end with CRLF or a bare LF. A line split across pushes is gathered in a carry
 // buffer bounded by maxHead; nothing else is copied.
 
-const LF = 0x0a, CR = 0x0d, SP = 0x20, HT = 0x09, COLON = 0x3a, SEMI = 0x3b, COMMA = 0x2c;
+const LF = 0x0a,
+  CR = 0x0d,
+  SP = 0x20,
+  HT = 0x09,
+  COLON = 0x3a,
+  SEMI = 0x3b,
+  COMMA = 0x2c;
 
 const State = {
-  StatusLine: 0, Headers: 1, Body: 2, ChunkSize: 3, ChunkData: 4, ChunkEnd: 5, Trailers: 6,
-  UntilClose: 7, Done: 8, Failed: 9,
+  StatusLine: 0,
+  Headers: 1,
+  Body: 2,
+  ChunkSize: 3,
+  ChunkData: 4,
+  ChunkEnd: 5,
+  Trailers: 6,
+  UntilClose: 7,
+  Done: 8,
+  Failed: 9,
 } as const;
 
 /** Largest chunk size accepted (2^48 bytes: far past anything a bench sees, exact in a double). */
@@ -28,7 +42,10 @@ const N_KEEP_ALIVE = lower('keep-alive');
 
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
-for (let c = 0; c < 6; c++) { HEX[0x41 + c] = 10 + c; HEX[0x61 + c] = 10 + c; }
+for (let c = 0; c < 6; c++) {
+  HEX[0x41 + c] = 10 + c;
+  HEX[0x61 + c] = 10 + c;
+}
 
 /** Case-insensitive compare of src[at, at+name.length) with a lower-case ASCII name. */
 function nameIs(src: Uint8Array, at: number, len: number, name: Uint8Array): boolean {
@@ -63,18 +80,35 @@ export class HttpResponseParser {
     this.carry = Buffer.allocUnsafe(Math.min(maxHead, 1024));
   }
 
-  get complete(): boolean { return this.state === State.Done; }
-  get failed(): boolean { return this.state === State.Failed; }
+  get complete(): boolean {
+    return this.state === State.Done;
+  }
+  get failed(): boolean {
+    return this.state === State.Failed;
+  }
   /** True while the body is delimited by the close of the connection. */
-  get untilClose(): boolean { return this.state === State.UntilClose; }
+  get untilClose(): boolean {
+    return this.state === State.UntilClose;
+  }
   /** Nothing of a response read yet (a close now is a clean end, not a cut response). */
-  get idle(): boolean { return this.state === State.StatusLine && this.headBytes === 0 && this.carryLen === 0; }
+  get idle(): boolean {
+    return this.state === State.StatusLine && this.headBytes === 0 && this.carryLen === 0;
+  }
 
   /** Readies the parser for the response to the next request (HEAD: no body follows). */
   begin(headRequest: boolean): void {
-    this.status = 0; this.keepAlive = true; this.headBytes = 0; this.bodyBytes = 0; this.error = null;
-    this.state = State.StatusLine; this.headRequest = headRequest; this.left = 0;
-    this.contentLength = -1; this.chunked = false; this.otherCoding = false; this.http10 = false;
+    this.status = 0;
+    this.keepAlive = true;
+    this.headBytes = 0;
+    this.bodyBytes = 0;
+    this.error = null;
+    this.state = State.StatusLine;
+    this.headRequest = headRequest;
+    this.left = 0;
+    this.contentLength = -1;
+    this.chunked = false;
+    this.otherCoding = false;
+    this.http10 = false;
     this.carryLen = 0;
   }
 
@@ -104,12 +138,17 @@ export class HttpResponseParser {
         case State.UntilClose:
           this.bodyBytes += end - at;
           return end;
-        case State.Done: case State.Failed:
+        case State.Done:
+        case State.Failed:
           return at;
         default: {
           // A line: status line, field, chunk size, chunk end or trailer.
           let lf = -1;
-          for (let i = at; i < end; i++) if (src[i] === LF) { lf = i; break; }
+          for (let i = at; i < end; i++)
+            if (src[i] === LF) {
+              lf = i;
+              break;
+            }
           const room = this.maxHead - this.headBytes;
           if (lf < 0) {
             if (!this.gather(src, at, end, room)) return at;
@@ -123,7 +162,10 @@ export class HttpResponseParser {
             at = lf + 1;
             this.line(this.carry, 0, len);
           } else {
-            if (lf + 1 - at > room) { this.fail(`head longer than ${this.maxHead} bytes`); return at; }
+            if (lf + 1 - at > room) {
+              this.fail(`head longer than ${this.maxHead} bytes`);
+              return at;
+            }
             this.headBytes += lf + 1 - at;
             const start = at;
             at = lf + 1;
@@ -137,23 +179,34 @@ export class HttpResponseParser {
 
   /** The connection closed: true when that completes the response (a close-delimited body). */
   finishAtEof(): boolean {
-    if (this.state === State.UntilClose) { this.state = State.Done; this.keepAlive = false; return true; }
+    if (this.state === State.UntilClose) {
+      this.state = State.Done;
+      this.keepAlive = false;
+      return true;
+    }
     return this.state === State.Done;
   }
 
   /** What was read when the connection ended early (for error details). */
   describeCut(): string {
     switch (this.state) {
-      case State.StatusLine: return this.headBytes === 0 && this.carryLen === 0 ? 'no response' : 'inside the status line';
-      case State.Headers: case State.Trailers: return 'inside the head';
-      default: return `inside the body after ${this.bodyBytes} bytes`;
+      case State.StatusLine:
+        return this.headBytes === 0 && this.carryLen === 0 ? 'no response' : 'inside the status line';
+      case State.Headers:
+      case State.Trailers:
+        return 'inside the head';
+      default:
+        return `inside the body after ${this.bodyBytes} bytes`;
     }
   }
 
   /** Appends src[from, to) to the carry; false (and failed) past the head limit. */
   private gather(src: Uint8Array, from: number, to: number, room: number): boolean {
     const n = to - from;
-    if (this.carryLen + n > room) { this.fail(`head longer than ${this.maxHead} bytes`); return false; }
+    if (this.carryLen + n > room) {
+      this.fail(`head longer than ${this.maxHead} bytes`);
+      return false;
+    }
     if (this.carryLen + n > this.carry.length) {
       const bigger = Buffer.allocUnsafe(Math.min(this.maxHead, Math.max(this.carry.length * 2, this.carryLen + n)));
       this.carry.copy(bigger, 0, 0, this.carryLen);
@@ -168,45 +221,78 @@ export class HttpResponseParser {
   private line(src: Uint8Array, start: number, lf: number): void {
     const stop = lf > start && src[lf - 1] === CR ? lf - 1 : lf;
     switch (this.state) {
-      case State.StatusLine: this.statusLine(src, start, stop); return;
-      case State.Headers: this.field(src, start, stop); return;
-      case State.ChunkSize: this.chunkSize(src, start, stop); return;
+      case State.StatusLine:
+        this.statusLine(src, start, stop);
+        return;
+      case State.Headers:
+        this.field(src, start, stop);
+        return;
+      case State.ChunkSize:
+        this.chunkSize(src, start, stop);
+        return;
       case State.ChunkEnd:
-        if (stop !== start) { this.fail('chunk data longer than its size'); return; }
+        if (stop !== start) {
+          this.fail('chunk data longer than its size');
+          return;
+        }
         this.state = State.ChunkSize;
         return;
-      default:                          // Trailers: skipped up to the empty line
+      default: // Trailers: skipped up to the empty line
         if (stop === start) this.state = State.Done;
     }
   }
 
   private statusLine(src: Uint8Array, start: number, stop: number): void {
     // HTTP/1.x SP 3DIGIT [SP reason]
-    if (stop - start < 12 || src[start] !== 0x48 || src[start + 1] !== 0x54 || src[start + 2] !== 0x54
-      || src[start + 3] !== 0x50 || src[start + 4] !== 0x2f || src[start + 5] !== 0x31 || src[start + 6] !== 0x2e
-      || (src[start + 7] !== 0x31 && src[start + 7] !== 0x30) || src[start + 8] !== SP) {
+    if (
+      stop - start < 12
+      || src[start] !== 0x48
+      || src[start + 1] !== 0x54
+      || src[start + 2] !== 0x54
+      || src[start + 3] !== 0x50
+      || src[start + 4] !== 0x2f
+      || src[start + 5] !== 0x31
+      || src[start + 6] !== 0x2e
+      || (src[start + 7] !== 0x31 && src[start + 7] !== 0x30)
+      || src[start + 8] !== SP
+    ) {
       this.fail(`bad status line ${excerpt(src, start, stop)}`);
       return;
     }
-    const d0 = src[start + 9]! - 0x30, d1 = src[start + 10]! - 0x30, d2 = src[start + 11]! - 0x30;
+    const d0 = src[start + 9]! - 0x30,
+      d1 = src[start + 10]! - 0x30,
+      d2 = src[start + 11]! - 0x30;
     if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (stop > start + 12 && src[start + 12] !== SP)) {
       this.fail(`bad status code in ${excerpt(src, start, stop)}`);
       return;
     }
     this.status = d0 * 100 + d1 * 10 + d2;
     this.http10 = src[start + 7] === 0x30;
-    if (this.status === 101) { this.fail('101 Switching Protocols: nothing was asked to upgrade'); return; }
+    if (this.status === 101) {
+      this.fail('101 Switching Protocols: nothing was asked to upgrade');
+      return;
+    }
     this.keepAlive = !this.http10;
     this.state = State.Headers;
   }
 
   private field(src: Uint8Array, start: number, stop: number): void {
-    if (stop === start) { this.endOfHead(); return; }
+    if (stop === start) {
+      this.endOfHead();
+      return;
+    }
     let colon = -1;
-    for (let i = start; i < stop; i++) if (src[i] === COLON) { colon = i; break; }
-    if (colon <= start) { this.fail(`bad header line ${excerpt(src, start, stop)}`); return; }
+    for (let i = start; i < stop; i++)
+      if (src[i] === COLON) {
+        colon = i;
+        break;
+      }
+    if (colon <= start) {
+      this.fail(`bad header line ${excerpt(src, start, stop)}`);
+      return;
+    }
     const c0 = src[start]! | 0x20;
-    if (c0 !== 0x63 && c0 !== 0x74) return;         // only c… and t… names matter here
+    if (c0 !== 0x63 && c0 !== 0x74) return; // only c… and t… names matter here
     const nameLen = colon - start;
     let vs = colon + 1;
     let ve = stop;
@@ -221,18 +307,24 @@ export class HttpResponseParser {
       this.contentLength = n;
     } else if (nameIs(src, start, nameLen, N_TRANSFER_ENCODING)) {
       // The last coding decides; a later field continues the list.
-      const value = Buffer.from(src.buffer, src.byteOffset + vs, ve - vs).toString('latin1').toLowerCase();
-      const codings = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const value = Buffer.from(src.buffer, src.byteOffset + vs, ve - vs)
+        .toString('latin1')
+        .toLowerCase();
+      const codings = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       if (codings.length === 0) return;
       const last = codings[codings.length - 1]!;
       this.chunked = last === 'chunked';
       this.otherCoding = !this.chunked;
     } else if (nameIs(src, start, nameLen, N_CONNECTION)) {
       // Comma-separated tokens, compared in place (this field is in most responses).
-      for (let ts = vs; ts < ve;) {
+      for (let ts = vs; ts < ve; ) {
         let te = ts;
         while (te < ve && src[te] !== COMMA) te++;
-        let a = ts, z = te;
+        let a = ts,
+          z = te;
         while (a < z && (src[a] === SP || src[a] === HT)) a++;
         while (z > a && (src[z - 1] === SP || src[z - 1] === HT)) z--;
         if (nameIs(src, a, z - a, N_CLOSE)) this.keepAlive = false;
@@ -244,14 +336,27 @@ export class HttpResponseParser {
 
   private endOfHead(): void {
     const s = this.status;
-    if (s < 200) {                  // interim (100 Continue, 103 Early Hints): the real one follows
+    if (s < 200) {
+      // interim (100 Continue, 103 Early Hints): the real one follows
       this.state = State.StatusLine;
-      this.contentLength = -1; this.chunked = false; this.otherCoding = false;
+      this.contentLength = -1;
+      this.chunked = false;
+      this.otherCoding = false;
       return;
     }
-    if (this.headRequest || s === 204 || s === 304) { this.state = State.Done; return; }
-    if (this.chunked) { this.state = State.ChunkSize; return; }
-    if (this.otherCoding || this.contentLength < 0) { this.state = State.UntilClose; this.keepAlive = false; return; }
+    if (this.headRequest || s === 204 || s === 304) {
+      this.state = State.Done;
+      return;
+    }
+    if (this.chunked) {
+      this.state = State.ChunkSize;
+      return;
+    }
+    if (this.otherCoding || this.contentLength < 0) {
+      this.state = State.UntilClose;
+      this.keepAlive = false;
+      return;
+    }
     this.left = this.contentLength;
     this.state = this.left === 0 ? State.Done : State.Body;
   }
@@ -263,12 +368,24 @@ export class HttpResponseParser {
       const h = HEX[src[i]!]!;
       if (h < 0) break;
       size = size * 16 + h;
-      if (size > MAX_CHUNK) { this.fail('chunk size too large'); return; }
+      if (size > MAX_CHUNK) {
+        this.fail('chunk size too large');
+        return;
+      }
     }
-    if (i === start) { this.fail(`bad chunk size line ${excerpt(src, start, stop)}`); return; }
+    if (i === start) {
+      this.fail(`bad chunk size line ${excerpt(src, start, stop)}`);
+      return;
+    }
     while (i < stop && (src[i] === SP || src[i] === HT)) i++;
-    if (i < stop && src[i] !== SEMI) { this.fail(`bad chunk size line ${excerpt(src, start, stop)}`); return; }
-    if (size === 0) { this.state = State.Trailers; return; }
+    if (i < stop && src[i] !== SEMI) {
+      this.fail(`bad chunk size line ${excerpt(src, start, stop)}`);
+      return;
+    }
+    if (size === 0) {
+      this.state = State.Trailers;
+      return;
+    }
     this.left = size;
     this.state = State.ChunkData;
   }

@@ -25,9 +25,14 @@ export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
 /** Names in reports and JSON, indexed by ErrorKind. */
 export const ERROR_KIND_NAMES = [
-  'connect', 'reset', 'timeout', 'http_parse', 'fcgi_protocol', 'fcgi_protocol_status', 'fcgi_app_status',
+  'connect',
+  'reset',
+  'timeout',
+  'http_parse',
+  'fcgi_protocol',
+  'fcgi_protocol_status',
+  'fcgi_app_status',
 ] as const;
-export type ErrorKindName = (typeof ERROR_KIND_NAMES)[number];
 
 export class Lane {
   /** Busy from the start of a request (connect wait included) to its end. */
@@ -56,7 +61,11 @@ export class Lane {
   /** The connection the lane's requests go on (set once, when it is made). */
   conn: LoadConnection | null = null;
 
-  constructor(readonly index: number, readonly slot: number, orderAt: number) {
+  constructor(
+    readonly index: number,
+    readonly slot: number,
+    orderAt: number,
+  ) {
     this.orderAt = orderAt;
   }
 }

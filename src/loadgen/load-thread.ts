@@ -2,7 +2,7 @@
 // them, its latency histograms and counters, the per-second ticks to the main thread, and
 // the result at the end. Connections do the bytes (http-connection.ts, fcgi-connection.ts).
 //
-// Timeline (thread clock, ms):   t0 ── warm-up ── measureStart ── window ── windowEnd ── drain ──▶
+// Timeline (thread clock, ms): t0 ── warm-up ── measureStart ── window ── windowEnd ── drain ──▶
 //   Closed loop: a request started before measureStart is warm-up, after it measured; at
 //   windowEnd (or when its share of -n is spent) no lane starts another; those in flight
 //   finish or time out, and count.
@@ -18,7 +18,15 @@ import { FcgiConnection, FcgiRequests } from './fcgi-connection.js';
 import { bucketsOf, encodeHistogram, newLatencyHistogram, type Histogram } from './histogram.js';
 import { HttpConnection } from './http-connection.js';
 import { ERROR_KIND_NAMES, Lane, type ErrorKind, type LaneHost, type LoadConnection } from './lane.js';
-import { emptyCounts, type Counts, type FromThread, type ThreadPlan, type ThreadResult, type TickMessage, type ToThread } from './messages.js';
+import {
+  emptyCounts,
+  type Counts,
+  type FromThread,
+  type ThreadPlan,
+  type ThreadResult,
+  type TickMessage,
+  type ToThread,
+} from './messages.js';
 import { Schedule } from './schedule.js';
 
 const KINDS = ERROR_KIND_NAMES.length;
@@ -60,8 +68,11 @@ export class LoadThread implements LaneHost {
   private dueTimerAt = Infinity;
   private finished: (() => void) | null = null;
 
-  constructor(private readonly thread: number, private readonly plan: ThreadPlan,
-              private readonly port: MessagePort) {
+  constructor(
+    private readonly thread: number,
+    private readonly plan: ThreadPlan,
+    private readonly port: MessagePort,
+  ) {
     const depth = plan.depth;
     this.totalLanes = plan.totalConnections * depth;
     this.schedule = plan.rate === null ? null : new Schedule(plan.rate, plan.warmupMs);
@@ -73,13 +84,19 @@ export class LoadThread implements LaneHost {
       for (let slot = 0; slot < depth; slot++) {
         const index = c * depth + slot;
         // Spread the lanes over the weighted URL cycle so they do not ask in lockstep.
-        lanes.push(new Lane(index, slot, Math.floor(index * plan.order.length / this.totalLanes) % plan.order.length));
+        lanes.push(
+          new Lane(index, slot, Math.floor((index * plan.order.length) / this.totalLanes) % plan.order.length),
+        );
       }
-      const conn: LoadConnection = plan.kind === 'http'
-        ? new HttpConnection(this, plan.address, lanes[0]!, httpRequests, plan.headRequest, plan.keepAlive)
-        : new FcgiConnection(this, plan.address, lanes, fcgiRequests!, plan.keepAlive);
+      const conn: LoadConnection =
+        plan.kind === 'http'
+          ? new HttpConnection(this, plan.address, lanes[0]!, httpRequests, plan.headRequest, plan.keepAlive)
+          : new FcgiConnection(this, plan.address, lanes, fcgiRequests!, plan.keepAlive);
       this.conns.push(conn);
-      for (const l of lanes) { l.conn = conn; this.lanes.push(l); }
+      for (const l of lanes) {
+        l.conn = conn;
+        this.lanes.push(l);
+      }
     }
   }
 
@@ -96,9 +113,16 @@ export class LoadThread implements LaneHost {
         else if (m.type === 'stop') this.stop();
       });
     });
-    this.post({ type: 'ready', thread: this.thread, connected, failed: this.plan.keepAlive ? this.conns.length - connected : 0 });
+    this.post({
+      type: 'ready',
+      thread: this.thread,
+      connected,
+      failed: this.plan.keepAlive ? this.conns.length - connected : 0,
+    });
     const startAt = await go;
-    const done = new Promise<void>((resolve) => { this.finished = resolve; });
+    const done = new Promise<void>((resolve) => {
+      this.finished = resolve;
+    });
     const t0 = startAt - performance.timeOrigin;
     const wait = t0 - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -110,7 +134,9 @@ export class LoadThread implements LaneHost {
 
   // LaneHost
 
-  now(): number { return performance.now(); }
+  now(): number {
+    return performance.now();
+  }
 
   complete(lane: Lane, status: number): void {
     const now = performance.now();
@@ -147,14 +173,22 @@ export class LoadThread implements LaneHost {
   }
 
   bytesRead(n: number): void {
-    if (this.measuring) { this.counts.bytesIn += n; this.tickCounts.bytesIn += n; } else this.warmup.bytesIn += n;
+    if (this.measuring) {
+      this.counts.bytesIn += n;
+      this.tickCounts.bytesIn += n;
+    } else this.warmup.bytesIn += n;
   }
 
   bytesWritten(n: number): void {
-    if (this.measuring) { this.counts.bytesOut += n; this.tickCounts.bytesOut += n; } else this.warmup.bytesOut += n;
+    if (this.measuring) {
+      this.counts.bytesOut += n;
+      this.tickCounts.bytesOut += n;
+    } else this.warmup.bytesOut += n;
   }
 
-  stderr(lane: Lane): void { if (lane.measured) this.stderrRequests++; }
+  stderr(lane: Lane): void {
+    if (lane.measured) this.stderrRequests++;
+  }
 
   // The loops.
 
@@ -166,15 +200,19 @@ export class LoadThread implements LaneHost {
     this.nextTickAt = this.measureStart + 1000;
     const now = performance.now();
     this.measuring = now >= this.measureStart;
-    if (!this.measuring) this.at(this.measureStart, () => { this.measuring = true; });
+    if (!this.measuring)
+      this.at(this.measureStart, () => {
+        this.measuring = true;
+      });
     this.armTickTimer();
     // Open loop: requests due before the window end are still sent (late ones too); lanes
     // retire on their own. Closed loop: the window end stops every lane.
-    if (this.windowEnd !== Infinity && this.schedule === null) this.at(this.windowEnd, () => this.endWindow(this.windowEnd));
+    if (this.windowEnd !== Infinity && this.schedule === null)
+      this.at(this.windowEnd, () => this.endWindow(this.windowEnd));
     const sweepMs = Math.min(250, Math.max(10, plan.timeoutMs / 4));
     this.timers.push(setInterval(() => this.sweep(), sweepMs));
     for (const lane of this.lanes) {
-      lane.freeSinceMs = -Infinity;     // free since before the run: a late first send is our lag
+      lane.freeSinceMs = -Infinity; // free since before the run: a late first send is our lag
       this.next(lane, now);
     }
     this.checkDone();
@@ -182,18 +220,30 @@ export class LoadThread implements LaneHost {
 
   /** What a lane does once free: start the next request, wait for its due time, or rest. */
   private next(lane: Lane, now: number): void {
-    if (this.stopping) { this.closeWindow(now); return; }
+    if (this.stopping) {
+      this.closeWindow(now);
+      return;
+    }
     if (this.schedule === null) {
-      if (now >= this.windowEnd) { this.closeWindow(now); return; }
+      if (now >= this.windowEnd) {
+        this.closeWindow(now);
+        return;
+      }
       const measured = now >= this.measureStart;
       if (measured) {
-        if (this.budget <= 0) { this.closeWindow(now); return; }
+        if (this.budget <= 0) {
+          this.closeWindow(now);
+          return;
+        }
         this.budget--;
       }
       this.start(lane, now, now, measured);
       return;
     }
-    if (lane.retired) { this.checkDone(); return; }
+    if (lane.retired) {
+      this.checkDone();
+      return;
+    }
     const g = lane.round * this.totalLanes + lane.index;
     const limit = this.plan.requests;
     const due = this.t0 + this.schedule.dueMs(g);
@@ -204,7 +254,10 @@ export class LoadThread implements LaneHost {
     }
     lane.dueMs = due;
     if (due <= now) this.sendDue(lane, now);
-    else { this.heap.push(lane); this.armDueTimer(now); }
+    else {
+      this.heap.push(lane);
+      this.armDueTimer(now);
+    }
   }
 
   private sendDue(lane: Lane, now: number): void {
@@ -213,7 +266,7 @@ export class LoadThread implements LaneHost {
     const measured = g >= this.schedule!.warmupRequests;
     let base = lane.dueMs;
     if (lane.freeSinceMs <= lane.dueMs) {
-      base = now;                       // free at its due time: any delay is this thread's
+      base = now; // free at its due time: any delay is this thread's
       if (measured) {
         const lag = (now - lane.dueMs) * 1000;
         this.lagSumUs += lag;
@@ -263,7 +316,10 @@ export class LoadThread implements LaneHost {
       this.stopping = true;
       this.closedAt = Math.min(now, this.windowEnd);
       this.heap.clear();
-      if (this.dueTimer !== null) { clearTimeout(this.dueTimer); this.dueTimer = null; }
+      if (this.dueTimer !== null) {
+        clearTimeout(this.dueTimer);
+        this.dueTimer = null;
+      }
     }
     this.checkDone();
   }
@@ -295,7 +351,10 @@ export class LoadThread implements LaneHost {
     this.finished = null;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    if (this.tickTimerHandle !== null) { clearTimeout(this.tickTimerHandle); this.tickTimerHandle = null; }
+    if (this.tickTimerHandle !== null) {
+      clearTimeout(this.tickTimerHandle);
+      this.tickTimerHandle = null;
+    }
     for (const c of this.conns) c.destroy();
     done();
   }
@@ -308,10 +367,13 @@ export class LoadThread implements LaneHost {
   }
 
   private armTickTimer(): void {
-    this.tickTimerHandle = setTimeout(() => {
-      this.flushTicks(performance.now());
-      if (this.finished !== null) this.armTickTimer();
-    }, Math.max(0, this.nextTickAt - performance.now()));
+    this.tickTimerHandle = setTimeout(
+      () => {
+        this.flushTicks(performance.now());
+        if (this.finished !== null) this.armTickTimer();
+      },
+      Math.max(0, this.nextTickAt - performance.now()),
+    );
   }
 
   /** Sends the tick of every second that ended by `now`. */
@@ -325,7 +387,10 @@ export class LoadThread implements LaneHost {
   private takeTick(): TickMessage {
     this.hist.add(this.tickHist);
     const tick: TickMessage = {
-      type: 'tick', thread: this.thread, second: this.tickSecond++, counts: this.tickCounts,
+      type: 'tick',
+      thread: this.thread,
+      second: this.tickSecond++,
+      counts: this.tickCounts,
       buckets: bucketsOf(this.tickHist),
     };
     this.tickCounts = emptyCounts(KINDS);
@@ -348,16 +413,22 @@ export class LoadThread implements LaneHost {
     const hasTail = this.tickCounts.responses > 0 || this.tickCounts.errors.some((e) => e > 0);
     const origin = performance.timeOrigin;
     const end = Math.max(this.closedAt === Infinity ? this.measureStart : this.closedAt, this.lastMeasuredMs);
-    const lastTick = hasTail ? this.takeTick() : null;   // adds the last second into hist
+    const lastTick = hasTail ? this.takeTick() : null; // adds the last second into hist
     return {
       thread: this.thread,
       measureStart: origin + this.measureStart,
       measureEnd: origin + Math.max(end, this.measureStart),
-      counts: this.counts, warmup: this.warmup, status, firstErrors: this.firstErrors,
+      counts: this.counts,
+      warmup: this.warmup,
+      status,
+      firstErrors: this.firstErrors,
       histogram: encodeHistogram(this.hist),
       lastTick,
       stderrRequests: this.stderrRequests,
-      lagMaxUs: this.lagMaxUs, lagSumUs: this.lagSumUs, lateBusy: this.lateBusy, sentOnSchedule: this.sentOnSchedule,
+      lagMaxUs: this.lagMaxUs,
+      lagSumUs: this.lagSumUs,
+      lateBusy: this.lateBusy,
+      sentOnSchedule: this.sentOnSchedule,
     };
   }
 }
@@ -365,6 +436,15 @@ export class LoadThread implements LaneHost {
 function withTimeout(p: Promise<boolean>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
-    p.then((ok) => { clearTimeout(t); resolve(ok); }, () => { clearTimeout(t); resolve(false); });
+    p.then(
+      (ok) => {
+        clearTimeout(t);
+        resolve(ok);
+      },
+      () => {
+        clearTimeout(t);
+        resolve(false);
+      },
+    );
   });
 }

@@ -8,8 +8,18 @@ import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { addBuckets, addEncoded, newLatencyHistogram, type Histogram } from './histogram.js';
 import { ERROR_KIND_NAMES } from './lane.js';
-import { addCounts, emptyCounts, errorTotal, type Counts, type FromThread, type ThreadPlan, type ThreadResult,
-         type ThreadTask, type TickMessage, type ToThread } from './messages.js';
+import {
+  addCounts,
+  emptyCounts,
+  errorTotal,
+  type Counts,
+  type FromThread,
+  type ThreadPlan,
+  type ThreadResult,
+  type ThreadTask,
+  type TickMessage,
+  type ToThread,
+} from './messages.js';
 
 const KINDS = ERROR_KIND_NAMES.length;
 /** Time between "all threads ready" and the common start (the go message must arrive first). */
@@ -69,7 +79,11 @@ export interface MergedRun {
   preconnectFailed: number;
 }
 
-interface PendingSecond { counts: Counts; hist: Histogram; seen: number }
+interface PendingSecond {
+  counts: Counts;
+  hist: Histogram;
+  seen: number;
+}
 
 export class LoadThreads {
   private readonly piscina: Piscina<ThreadTask, null>;
@@ -97,7 +111,8 @@ export class LoadThreads {
 
   /** Runs `plans` (one per thread, at most `threads`) to the end and merges the results. */
   async run(plans: ThreadPlan[], warmupMs: number, hooks: RunHooks = {}): Promise<MergedRun> {
-    if (plans.length > this.threads) throw new Error(`LoadThreads.run: ${plans.length} plans for ${this.threads} threads`);
+    if (plans.length > this.threads)
+      throw new Error(`LoadThreads.run: ${plans.length} plans for ${this.threads} threads`);
     const n = plans.length;
     const channels = plans.map(() => new MessageChannel());
     this.ports = channels.map((c) => c.port1);
@@ -119,9 +134,14 @@ export class LoadThreads {
       const h = p.hist;
       const empty = h.totalCount === 0;
       timeline.push({
-        second, responses: p.counts.responses, errors: errorTotal(p.counts), bytesIn: p.counts.bytesIn,
-        p50Us: empty ? 0 : h.getValueAtPercentile(50), p90Us: empty ? 0 : h.getValueAtPercentile(90),
-        p99Us: empty ? 0 : h.getValueAtPercentile(99), maxUs: empty ? 0 : h.maxValue,
+        second,
+        responses: p.counts.responses,
+        errors: errorTotal(p.counts),
+        bytesIn: p.counts.bytesIn,
+        p50Us: empty ? 0 : h.getValueAtPercentile(50),
+        p90Us: empty ? 0 : h.getValueAtPercentile(90),
+        p99Us: empty ? 0 : h.getValueAtPercentile(99),
+        maxUs: empty ? 0 : h.maxValue,
         rssBytes: process.memoryUsage.rss(),
       });
       addCounts(total, p.counts);
@@ -132,7 +152,11 @@ export class LoadThreads {
     };
     const takeTick = (t: TickMessage, final: boolean): void => {
       let p = pending.get(t.second);
-      if (p === undefined) pending.set(t.second, p = { counts: emptyCounts(KINDS), hist: spare.pop() ?? newLatencyHistogram(), seen: 0 });
+      if (p === undefined)
+        pending.set(
+          t.second,
+          (p = { counts: emptyCounts(KINDS), hist: spare.pop() ?? newLatencyHistogram(), seen: 0 }),
+        );
       addCounts(p.counts, t.counts);
       addBuckets(p.hist, t.buckets);
       p.seen++;
@@ -149,7 +173,10 @@ export class LoadThreads {
             if (++ready === n) {
               startAt = performance.timeOrigin + performance.now() + START_DELAY_MS;
               hooks.onStart?.(startAt);
-              measureTimer = setTimeout(() => hooks.onMeasureStart?.(), Math.max(0, startAt + warmupMs - (performance.timeOrigin + performance.now())));
+              measureTimer = setTimeout(
+                () => hooks.onMeasureStart?.(),
+                Math.max(0, startAt + warmupMs - (performance.timeOrigin + performance.now())),
+              );
               for (const c of channels) c.port1.postMessage({ type: 'go', startAt } satisfies ToThread);
             }
           } else if (m.type === 'tick') {
@@ -161,8 +188,9 @@ export class LoadThreads {
           }
         });
       });
-      const tasks = plans.map((plan, i) => this.piscina.run({ thread: i, plan, port: channels[i]!.port2 },
-        { transferList: [channels[i]!.port2] }));
+      const tasks = plans.map((plan, i) =>
+        this.piscina.run({ thread: i, plan, port: channels[i]!.port2 }, { transferList: [channels[i]!.port2] }),
+      );
       Promise.all(tasks).catch((err: Error) => {
         for (const c of channels) c.port1.close();
         reject(err);
@@ -181,9 +209,22 @@ export class LoadThreads {
     timeline.sort((a, b) => a.second - b.second);
 
     const merged: MergedRun = {
-      startAt, measureStart: Infinity, measureEnd: 0, counts: emptyCounts(KINDS), warmup: emptyCounts(KINDS),
-      status: {}, firstErrors: new Array<string>(KINDS).fill(''), histogram: newLatencyHistogram(), timeline,
-      stderrRequests: 0, lagMaxUs: 0, lagSumUs: 0, lateBusy: 0, sentOnSchedule: 0, preconnected, preconnectFailed,
+      startAt,
+      measureStart: Infinity,
+      measureEnd: 0,
+      counts: emptyCounts(KINDS),
+      warmup: emptyCounts(KINDS),
+      status: {},
+      firstErrors: new Array<string>(KINDS).fill(''),
+      histogram: newLatencyHistogram(),
+      timeline,
+      stderrRequests: 0,
+      lagMaxUs: 0,
+      lagSumUs: 0,
+      lateBusy: 0,
+      sentOnSchedule: 0,
+      preconnected,
+      preconnectFailed,
     };
     for (const r of results as ThreadResult[]) {
       merged.measureStart = Math.min(merged.measureStart, r.measureStart);
@@ -191,7 +232,9 @@ export class LoadThreads {
       addCounts(merged.counts, r.counts);
       addCounts(merged.warmup, r.warmup);
       for (const [s, c] of Object.entries(r.status)) merged.status[s] = (merged.status[s] ?? 0) + c;
-      r.firstErrors.forEach((e, k) => { if (merged.firstErrors[k] === '' && e !== '') merged.firstErrors[k] = e; });
+      r.firstErrors.forEach((e, k) => {
+        if (merged.firstErrors[k] === '' && e !== '') merged.firstErrors[k] = e;
+      });
       addEncoded(merged.histogram, r.histogram);
       merged.stderrRequests += r.stderrRequests;
       merged.lagMaxUs = Math.max(merged.lagMaxUs, r.lagMaxUs);

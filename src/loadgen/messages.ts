@@ -91,9 +91,7 @@ export type FromThread =
   | TickMessage
   | { type: 'done'; result: ThreadResult };
 
-export type ToThread =
-  | { type: 'go'; startAt: number }
-  | { type: 'stop' };
+export type ToThread = { type: 'go'; startAt: number } | { type: 'stop' };
 
 export function emptyCounts(kinds: number): Counts {
   return { responses: 0, errors: new Array<number>(kinds).fill(0), bytesIn: 0, bytesOut: 0 };

@@ -40,7 +40,8 @@ export const threadsFor = (o: BenchOptions): number => Math.max(1, Math.min(o.th
 export function buildThreadPlans(set: TargetSet, o: BenchOptions, depth: number): ThreadPlan[] {
   const first = set.entries[0]!.target;
   const threads = threadsFor(o);
-  const httpRequests = first.kind === 'http' ? set.entries.map((e) => new Uint8Array(buildHttpRequest(e.target, o.request))) : [];
+  const httpRequests =
+    first.kind === 'http' ? set.entries.map((e) => new Uint8Array(buildHttpRequest(e.target, o.request))) : [];
   const fcgiParams = first.kind === 'fcgi' ? set.entries.map((e) => buildCgiParams(e.target, o.request)) : [];
   const order = weightedOrder(set.entries.map((e) => e.weight));
   const plans: ThreadPlan[] = [];
@@ -52,11 +53,22 @@ export function buildThreadPlans(set: TargetSet, o: BenchOptions, depth: number)
       requests = o.rate !== null ? o.requests : Math.floor(o.requests / threads) + (t < o.requests % threads ? 1 : 0);
     }
     plans.push({
-      kind: first.kind, address: first.address, httpRequests, fcgiParams,
-      fcgiBody: first.kind === 'fcgi' ? o.request.body : null, order,
-      headRequest: o.request.method === 'HEAD', keepAlive: o.request.keepAlive,
-      connections, totalConnections: o.connections, depth,
-      timeoutMs: o.timeoutMs, warmupMs: o.warmupMs, durationMs: o.durationMs, requests, rate: o.rate,
+      kind: first.kind,
+      address: first.address,
+      httpRequests,
+      fcgiParams,
+      fcgiBody: first.kind === 'fcgi' ? o.request.body : null,
+      order,
+      headRequest: o.request.method === 'HEAD',
+      keepAlive: o.request.keepAlive,
+      connections,
+      totalConnections: o.connections,
+      depth,
+      timeoutMs: o.timeoutMs,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      requests,
+      rate: o.rate,
     });
   }
   return plans;

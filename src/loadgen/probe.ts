@@ -2,7 +2,15 @@
 // listens there, and for FastCGI --multiplex to ask FCGI_GET_VALUES (spec §4.1) whether
 // the app multiplexes (FCGI_MPXS_CONNS) and how many connections and requests it takes.
 import net from 'node:net';
-import { decodePairs, encodeGetValues, RecordReader, RecordType, ValueName, type ProtocolError, type RecordSink } from '../protocol/index.js';
+import {
+  decodePairs,
+  encodeGetValues,
+  RecordReader,
+  RecordType,
+  ValueName,
+  type ProtocolError,
+  type RecordSink,
+} from '../protocol/index.js';
 import { formatConnectAddress, type ConnectAddress } from './target.js';
 
 export interface ProbeResult {
@@ -16,7 +24,8 @@ export interface ProbeResult {
 export function probeTarget(address: ConnectAddress, askValues: boolean, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const where = formatConnectAddress(address);
-    const socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
+    const socket =
+      'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
     let settled = false;
     const finish = (r: ProbeResult): void => {
       if (settled) return;
@@ -25,16 +34,27 @@ export function probeTarget(address: ConnectAddress, askValues: boolean, timeout
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish(socket.connecting
-      ? { error: `cannot connect to ${where}: no answer within ${timeoutMs} ms`, values: null }
-      : { error: null, values: null }), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          socket.connecting
+            ? { error: `cannot connect to ${where}: no answer within ${timeoutMs} ms`, values: null }
+            : { error: null, values: null },
+        ),
+      timeoutMs,
+    );
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      finish(socket.connecting || !askValues
-        ? { error: `cannot connect to ${where}: ${err.code ?? err.message}`, values: null }
-        : { error: null, values: null });
+      finish(
+        socket.connecting || !askValues
+          ? { error: `cannot connect to ${where}: ${err.code ?? err.message}`, values: null }
+          : { error: null, values: null },
+      );
     });
     socket.once('connect', () => {
-      if (!askValues) { finish({ error: null, values: null }); return; }
+      if (!askValues) {
+        finish({ error: null, values: null });
+        return;
+      }
       const sink: RecordSink = {
         onManagement(type: number, content: Buffer): void {
           if (type !== RecordType.GetValuesResult) return;
@@ -42,11 +62,16 @@ export function probeTarget(address: ConnectAddress, askValues: boolean, timeout
           try {
             const flat = decodePairs(content);
             for (let i = 0; i < flat.length; i += 2) values[flat[i]!] = flat[i + 1]!;
-          } catch { /* a bad answer counts as none */ }
+          } catch {
+            /* a bad answer counts as none */
+          }
           finish({ error: null, values });
         },
-        onStream: () => true, onBeginRequest: () => undefined, onAbortRequest: () => undefined,
-        onEndRequest: () => undefined, knowsRequest: () => false,
+        onStream: () => true,
+        onBeginRequest: () => undefined,
+        onAbortRequest: () => undefined,
+        onEndRequest: () => undefined,
+        knowsRequest: () => false,
         onProtocolError: (_err: ProtocolError) => finish({ error: null, values: null }),
       };
       const reader = new RecordReader(sink, 'client');

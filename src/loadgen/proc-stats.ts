@@ -8,13 +8,20 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 function sysconf(name: string, fallback: number): number {
-  try { return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback; } catch { return fallback; }
+  try {
+    return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 let clkTck = 0;
 let pageSize = 0;
 function units(): void {
-  if (clkTck === 0) { clkTck = sysconf('CLK_TCK', 100); pageSize = sysconf('PAGESIZE', 4096); }
+  if (clkTck === 0) {
+    clkTck = sysconf('CLK_TCK', 100);
+    pageSize = sysconf('PAGESIZE', 4096);
+  }
 }
 
 /**
@@ -24,7 +31,11 @@ function units(): void {
 const scratch = Buffer.allocUnsafe(4096);
 function readProc(path: string): string | null {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { return null; }
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
   try {
     const n = readSync(fd, scratch, 0, scratch.length, 0);
     return scratch.toString('latin1', 0, n);
@@ -49,10 +60,14 @@ export function processExists(pid: number): boolean {
 }
 
 /** Every root and its live descendants (each pid once). */
-export function treePids(roots: readonly number[]): number[] {
+function treePids(roots: readonly number[]): number[] {
   const kids = new Map<number, number[]>();
   let names: string[];
-  try { names = readdirSync('/proc'); } catch { return []; }
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
   for (const name of names) {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
@@ -60,7 +75,7 @@ export function treePids(roots: readonly number[]): number[] {
     if (f === null) continue;
     const ppid = Number(f[1]);
     let l = kids.get(ppid);
-    if (l === undefined) kids.set(ppid, l = []);
+    if (l === undefined) kids.set(ppid, (l = []));
     l.push(Number(name));
   }
   const seen = new Set<number>();
@@ -71,7 +86,11 @@ export function treePids(roots: readonly number[]): number[] {
     out.push(r);
   }
   for (let i = 0; i < out.length && out.length < 100_000; i++) {
-    for (const k of kids.get(out[i]!) ?? []) if (!seen.has(k)) { seen.add(k); out.push(k); }
+    for (const k of kids.get(out[i]!) ?? [])
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(k);
+      }
   }
   return out;
 }
@@ -92,10 +111,10 @@ export function treeCpu(roots: readonly number[]): CpuTimes {
   for (const pid of pids) {
     const f = statFields(pid);
     if (f === null) continue;
-    user += Number(f[11]) + Number(f[13]);   // utime + cutime
-    sys += Number(f[12]) + Number(f[14]);    // stime + cstime
+    user += Number(f[11]) + Number(f[13]); // utime + cutime
+    sys += Number(f[12]) + Number(f[14]); // stime + cstime
   }
-  return { userUs: user * 1e6 / clkTck, systemUs: sys * 1e6 / clkTck, processes: pids.length };
+  return { userUs: (user * 1e6) / clkTck, systemUs: (sys * 1e6) / clkTck, processes: pids.length };
 }
 
 /**
@@ -103,7 +122,7 @@ export function treeCpu(roots: readonly number[]): CpuTimes {
  * anon leaves out file-backed pages (statm resident − shared: mapped program code, e.g. the
  * tens of MB of the node binary every node process maps).
  */
-export function rssOf(pids: readonly number[]): { rss: number; anon: number } {
+function rssOf(pids: readonly number[]): { rss: number; anon: number } {
   units();
   let pages = 0;
   let shared = 0;
@@ -130,7 +149,11 @@ export class RssSampler {
   private readonly timer: NodeJS.Timeout;
 
   /** `tree`: include descendants (found by reading all of /proc); false: the roots alone (cheap). */
-  constructor(private readonly roots: readonly number[], intervalMs = 100, private readonly tree = true) {
+  constructor(
+    private readonly roots: readonly number[],
+    intervalMs = 100,
+    private readonly tree = true,
+  ) {
     this.pids = tree ? treePids(roots) : [...roots];
     this.take();
     this.timer = setInterval(() => {

@@ -18,17 +18,24 @@ export class ProgressLine {
   hooks(label: string, warmupMs: number): RunHooks {
     return {
       onStart: (startAt: number) => {
-        if (warmupMs <= 0) { this.draw(`${label}starting`); return; }
+        if (warmupMs <= 0) {
+          this.draw(`${label}starting`);
+          return;
+        }
         const tick = (): void => {
           const s = (performance.timeOrigin + performance.now() - startAt) / 1000;
-          if (s * 1000 < warmupMs) this.draw(`${label}warming up ${Math.max(0, s).toFixed(0)} / ${(warmupMs / 1000).toFixed(0)} s`);
+          if (s * 1000 < warmupMs)
+            this.draw(`${label}warming up ${Math.max(0, s).toFixed(0)} / ${(warmupMs / 1000).toFixed(0)} s`);
         };
         tick();
         this.warmupTimer = setInterval(tick, 1000);
         this.warmupTimer.unref();
       },
       onMeasureStart: () => {
-        if (this.warmupTimer !== null) { clearInterval(this.warmupTimer); this.warmupTimer = null; }
+        if (this.warmupTimer !== null) {
+          clearInterval(this.warmupTimer);
+          this.warmupTimer = null;
+        }
         this.draw(`${label}measuring`);
       },
       onSecond: (p: Progress) => this.draw(`${label}${line(p)}`),
@@ -37,7 +44,10 @@ export class ProgressLine {
 
   /** Erases the line (before anything else is printed). */
   clear(): void {
-    if (this.warmupTimer !== null) { clearInterval(this.warmupTimer); this.warmupTimer = null; }
+    if (this.warmupTimer !== null) {
+      clearInterval(this.warmupTimer);
+      this.warmupTimer = null;
+    }
     if (this.shown) this.out.write(CLEAR);
     this.shown = false;
   }
@@ -49,12 +59,16 @@ export class ProgressLine {
 }
 
 /** "5 s | 12,345 req/s now, 12,001.3 mean | 0 errors | p50 0.79 ms  p99 1.40 ms" */
-export function line(p: Progress): string {
+function line(p: Progress): string {
   const elapsed = p.second + 1;
   const errors = errorTotal(p.total);
   const h = p.soFar;
-  const lat = h.totalCount === 0 ? 'no response yet'
-    : `p50 ${formatMicros(h.getValueAtPercentile(50))}  p99 ${formatMicros(h.getValueAtPercentile(99))}`;
-  return `${elapsed} s | ${formatRate(p.last.responses)} req/s now, ${formatRate(p.total.responses / elapsed)} mean`
-    + ` | ${formatCount(errors)} error${errors === 1 ? '' : 's'} | ${lat}`;
+  const lat =
+    h.totalCount === 0
+      ? 'no response yet'
+      : `p50 ${formatMicros(h.getValueAtPercentile(50))}  p99 ${formatMicros(h.getValueAtPercentile(99))}`;
+  return (
+    `${elapsed} s | ${formatRate(p.last.responses)} req/s now, ${formatRate(p.total.responses / elapsed)} mean`
+    + ` | ${formatCount(errors)} error${errors === 1 ? '' : 's'} | ${lat}`
+  );
 }

@@ -25,12 +25,21 @@ function percentileCurve(h: Histogram): Array<[number, number]> {
 }
 
 function distributionChart(series: Array<{ name: string; h: Histogram }>): string {
-  const curves: Series[] = series.map((s, i) => ({ name: s.name, color: COLORS[i % COLORS.length]!, points: percentileCurve(s.h) }));
+  const curves: Series[] = series.map((s, i) => ({
+    name: s.name,
+    color: COLORS[i % COLORS.length]!,
+    points: percentileCurve(s.h),
+  }));
   const xMax = Math.max(1, ...curves.map((c) => c.points.at(-1)?.[0] ?? 0));
   const labels = ['0%', '90%', '99%', '99.9%', '99.99%', '99.999%'];
   return lineChart({
-    title: 'Latency by percentile', yLabel: 'latency', series: curves, xMin: 0, xMax,
-    xTicks: labels.slice(0, Math.floor(xMax) + 1).map((label, at) => ({ at, label })), yFormat: ms,
+    title: 'Latency by percentile',
+    yLabel: 'latency',
+    series: curves,
+    xMin: 0,
+    xMax,
+    xTicks: labels.slice(0, Math.floor(xMax) + 1).map((label, at) => ({ at, label })),
+    yFormat: ms,
   });
 }
 
@@ -39,12 +48,25 @@ function timelineCharts(r: RunReport, name: string): string {
   if (t.length === 0) return '';
   const bars: Bar[] = [];
   for (const p of t) {
-    bars.push({ x: p.second, value: p.responses, color: '#2b7bb9', title: `${p.second + 1} s: ${p.responses} responses` });
-    if (p.errors > 0) bars.push({ x: p.second, value: p.errors, color: '#c62828', title: `${p.second + 1} s: ${p.errors} errors` });
+    bars.push({
+      x: p.second,
+      value: p.responses,
+      color: '#2b7bb9',
+      title: `${p.second + 1} s: ${p.responses} responses`,
+    });
+    if (p.errors > 0)
+      bars.push({ x: p.second, value: p.errors, color: '#c62828', title: `${p.second + 1} s: ${p.errors} errors` });
   }
-  const xTicks = t.filter((_, i) => i % Math.max(1, Math.ceil(t.length / 15)) === 0).map((p) => ({ at: p.second + 1, label: `${p.second + 1} s` }));
+  const xTicks = t
+    .filter((_, i) => i % Math.max(1, Math.ceil(t.length / 15)) === 0)
+    .map((p) => ({ at: p.second + 1, label: `${p.second + 1} s` }));
   const latency = lineChart({
-    title: `Latency over time${name}`, yLabel: 'latency', xMin: 1, xMax: Math.max(2, t.at(-1)!.second + 1), xTicks, yFormat: ms,
+    title: `Latency over time${name}`,
+    yLabel: 'latency',
+    xMin: 1,
+    xMax: Math.max(2, t.at(-1)!.second + 1),
+    xTicks,
+    yFormat: ms,
     series: [
       { name: 'p50', color: COLORS[0]!, points: t.map((p) => [p.second + 1, p.p50Us]) },
       { name: 'p90', color: COLORS[2]!, points: t.map((p) => [p.second + 1, p.p90Us]) },
@@ -53,13 +75,25 @@ function timelineCharts(r: RunReport, name: string): string {
     ],
   });
   const memory = lineChart({
-    title: `fcgate bench's own RSS${name}`, yLabel: 'RSS (MiB)', xMin: 1, xMax: Math.max(2, t.at(-1)!.second + 1), xTicks,
-    yFormat: (v) => String(v), height: 220,
+    title: `fcgate bench's own RSS${name}`,
+    yLabel: 'RSS (MiB)',
+    xMin: 1,
+    xMax: Math.max(2, t.at(-1)!.second + 1),
+    xTicks,
+    yFormat: (v) => String(v),
+    height: 220,
     series: [{ name: 'RSS', color: COLORS[3]!, points: t.map((p) => [p.second + 1, p.rssBytes / 2 ** 20]) }],
   });
   return [
-    barChart(`Responses (blue) and errors (red) per second${name}`, 'per second', bars, (x) => `${x + 1}`, (v) => formatRate(v)),
-    latency, memory,
+    barChart(
+      `Responses (blue) and errors (red) per second${name}`,
+      'per second',
+      bars,
+      (x) => `${x + 1}`,
+      (v) => formatRate(v),
+    ),
+    latency,
+    memory,
   ].join('\n');
 }
 
@@ -88,7 +122,10 @@ ${charts.join('\n')}
 /** The page of one run. */
 export function renderHtml(r: RunReport): string {
   const title = `fcgate bench: ${r.urls.length === 1 ? r.urls[0]!.url : `${r.urls.length} URLs on ${r.address}`}`;
-  return page(title, renderSummary(r), [distributionChart([{ name: 'all requests', h: r.run.histogram }]), timelineCharts(r, '')]);
+  return page(title, renderSummary(r), [
+    distributionChart([{ name: 'all requests', h: r.run.histogram }]),
+    timelineCharts(r, ''),
+  ]);
 }
 
 /** Histograms of one side's rounds added together. */
@@ -102,11 +139,24 @@ export function mergedHistogram(runs: RunReport[]): Histogram {
 export function renderCompareHtml(c: CompareReport): string {
   const [a, b] = c.runs;
   const bars: Bar[] = [];
-  a.forEach((r, i) => bars.push({ x: i, value: r.rps, color: COLORS[0]!, title: `A round ${i + 1}: ${formatRate(r.rps)} req/s` }));
-  b.forEach((r, i) => bars.push({ x: i, value: r.rps, color: COLORS[1]!, title: `B round ${i + 1}: ${formatRate(r.rps)} req/s` }));
+  for (const [i, r] of a.entries()) {
+    bars.push({ x: i, value: r.rps, color: COLORS[0]!, title: `A round ${i + 1}: ${formatRate(r.rps)} req/s` });
+  }
+  for (const [i, r] of b.entries()) {
+    bars.push({ x: i, value: r.rps, color: COLORS[1]!, title: `B round ${i + 1}: ${formatRate(r.rps)} req/s` });
+  }
   const charts = [
-    distributionChart([{ name: `A ${a[0]!.urls[0]!.url}`, h: mergedHistogram(a) }, { name: `B ${b[0]!.urls[0]!.url}`, h: mergedHistogram(b) }]),
-    barChart('req/s by round: A (blue), B (orange)', 'req/s', bars, (x) => `round ${x + 1}`, (v) => formatRate(v)),
+    distributionChart([
+      { name: `A ${a[0]!.urls[0]!.url}`, h: mergedHistogram(a) },
+      { name: `B ${b[0]!.urls[0]!.url}`, h: mergedHistogram(b) },
+    ]),
+    barChart(
+      'req/s by round: A (blue), B (orange)',
+      'req/s',
+      bars,
+      (x) => `round ${x + 1}`,
+      (v) => formatRate(v),
+    ),
   ];
   return page('fcgate bench --compare', renderCompare(c), charts);
 }

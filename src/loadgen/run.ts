@@ -4,7 +4,7 @@
 // the one object every output (text, JSON, HTML) is made from.
 import { formatConnectAddress, type TargetKind } from './target.js';
 import { summarize, type LatencySummary } from './histogram.js';
-import { LoadThreads, type MergedRun, type RunHooks } from './load-threads.js';
+import type { LoadThreads, MergedRun, RunHooks } from './load-threads.js';
 import { buildThreadPlans, type BenchOptions, type TargetSet } from './options.js';
 import { probeTarget } from './probe.js';
 import { RssSampler, treeCpu, type CpuTimes } from './proc-stats.js';
@@ -69,8 +69,13 @@ export class RunError extends Error {
   }
 }
 
-export async function runSet(threads: LoadThreads, set: TargetSet, o: BenchOptions, round: number | null,
-                             hooks: RunHooks = {}): Promise<RunReport> {
+export async function runSet(
+  threads: LoadThreads,
+  set: TargetSet,
+  o: BenchOptions,
+  round: number | null,
+  hooks: RunHooks = {},
+): Promise<RunReport> {
   const first = set.entries[0]!.target;
   const notes: string[] = [];
   const wantMpx = first.kind === 'fcgi' && o.multiplex > 1;
@@ -81,29 +86,41 @@ export async function runSet(threads: LoadThreads, set: TargetSet, o: BenchOptio
     const mpxs = probe.values?.['FCGI_MPXS_CONNS'];
     if (!o.request.keepAlive) notes.push('--multiplex needs keep-alive: one request per connection');
     else if (mpxs === '1') depth = o.multiplex;
-    else notes.push(`--multiplex ${o.multiplex}: the app answered FCGI_MPXS_CONNS=${mpxs ?? '(no answer)'}; one request per connection`);
+    else
+      notes.push(
+        `--multiplex ${o.multiplex}: the app answered FCGI_MPXS_CONNS=${mpxs ?? '(no answer)'}; one request `
+          + `per connection`,
+      );
   }
   const plans = buildThreadPlans(set, o, depth);
 
   const cost = new WindowCost(set.pids);
   const run = await threads.run(plans, o.warmupMs, {
     ...hooks,
-    onMeasureStart: () => { cost.start(); hooks.onMeasureStart?.(); },
+    onMeasureStart: () => {
+      cost.start();
+      hooks.onMeasureStart?.();
+    },
   });
-  cost.start();                        // a run that ended before its warm-up timer (-n, stop)
+  cost.start(); // a run that ended before its warm-up timer (-n, stop)
   const { self, target } = cost.finish(run.counts.responses);
 
   const durationS = Math.max(1e-6, (run.measureEnd - run.measureStart) / 1000);
   const responses = run.counts.responses;
   let non2xx3xx = 0;
   for (const [s, c] of Object.entries(run.status)) if (Number(s) < 200 || Number(s) >= 400) non2xx3xx += c;
-  if (run.preconnectFailed > 0) notes.push(`${run.preconnectFailed} of ${run.preconnected + run.preconnectFailed} connections failed before the start (retried during the run)`);
+  if (run.preconnectFailed > 0)
+    notes.push(
+      `${run.preconnectFailed} of ${run.preconnected + run.preconnectFailed} connections failed before the `
+        + `start (retried during the run)`,
+    );
 
   let openLoop: RunReport['openLoop'] = null;
   if (o.rate !== null) {
     const schedule = new Schedule(o.rate, o.warmupMs);
-    const windowMs = o.durationMs ?? (run.measureEnd - run.measureStart);
-    const due = o.requests !== null ? Math.min(o.requests, schedule.requestsIn(windowMs)) : schedule.requestsIn(windowMs);
+    const windowMs = o.durationMs ?? run.measureEnd - run.measureStart;
+    const due =
+      o.requests !== null ? Math.min(o.requests, schedule.requestsIn(windowMs)) : schedule.requestsIn(windowMs);
     const sent = run.sentOnSchedule;
     openLoop = {
       askedRate: due / (windowMs / 1000),
@@ -113,28 +130,51 @@ export async function runSet(threads: LoadThreads, set: TargetSet, o: BenchOptio
       lateBusy: run.lateBusy,
     };
     if (run.lateBusy > sent * 0.01 && sent > 0) {
-      notes.push(`${run.lateBusy} requests waited for a busy connection past their due time (latency counted from the due time); more -c would keep the schedule`);
+      notes.push(
+        `${run.lateBusy} requests waited for a busy connection past their due time (latency counted from the `
+          + `due time); more -c would keep the schedule`,
+      );
     }
   }
 
   return {
-    label: set.label, round, kind: first.kind,
+    label: set.label,
+    round,
+    kind: first.kind,
     urls: set.entries.map((e) => ({ url: e.target.text, weight: e.weight })),
     address: formatConnectAddress(first.address),
-    threads: plans.length, connections: o.connections, depth,
+    threads: plans.length,
+    connections: o.connections,
+    depth,
     loop: o.rate === null ? 'closed' : 'open',
-    durationMs: o.durationMs, requests: o.requests, warmupMs: o.warmupMs, rate: o.rate, timeoutMs: o.timeoutMs,
-    keepAlive: o.request.keepAlive, method: o.request.method,
-    run, durationS, rps: responses / durationS, errors: errorTotal(run.counts), non2xx3xx,
+    durationMs: o.durationMs,
+    requests: o.requests,
+    warmupMs: o.warmupMs,
+    rate: o.rate,
+    timeoutMs: o.timeoutMs,
+    keepAlive: o.request.keepAlive,
+    method: o.request.method,
+    run,
+    durationS,
+    rps: responses / durationS,
+    errors: errorTotal(run.counts),
+    non2xx3xx,
     latency: summarize(run.histogram),
-    target, self,
-    fcgi: first.kind === 'fcgi' ? { multiplexAsked: o.multiplex, getValues: probe.values, stderrRequests: run.stderrRequests } : null,
-    openLoop, notes,
+    target,
+    self,
+    fcgi:
+      first.kind === 'fcgi'
+        ? { multiplexAsked: o.multiplex, getValues: probe.values, stderrRequests: run.stderrRequests }
+        : null,
+    openLoop,
+    notes,
   };
 }
 
-const peaks = (p: { peak: number; peakAnon: number }): { peakRssBytes: number; peakAnonBytes: number } =>
-  ({ peakRssBytes: p.peak, peakAnonBytes: p.peakAnon });
+const peaks = (p: { peak: number; peakAnon: number }): { peakRssBytes: number; peakAnonBytes: number } => ({
+  peakRssBytes: p.peak,
+  peakAnonBytes: p.peakAnon,
+});
 
 /** CPU and peak RSS of this process and of the --pid trees over the measured window. */
 class WindowCost {
@@ -151,7 +191,10 @@ class WindowCost {
     this.startedAt = performance.now();
     this.self0 = process.cpuUsage();
     this.selfRss = new RssSampler([process.pid], 100, false);
-    if (this.pids.length > 0) { this.target0 = treeCpu(this.pids); this.targetRss = new RssSampler(this.pids); }
+    if (this.pids.length > 0) {
+      this.target0 = treeCpu(this.pids);
+      this.targetRss = new RssSampler(this.pids);
+    }
   }
 
   finish(responses: number): { self: ProcessCost; target: ProcessCost | null } {
@@ -159,9 +202,12 @@ class WindowCost {
     const per = (us: number): number => (responses > 0 ? us / responses : 0);
     const selfCpu = process.cpuUsage(this.self0!);
     const self: ProcessCost = {
-      pids: [process.pid], processes: 1,
-      userUsPerRequest: per(selfCpu.user), systemUsPerRequest: per(selfCpu.system),
-      cores: (selfCpu.user + selfCpu.system) / 1e6 / wallS, ...peaks(this.selfRss!.stop()),
+      pids: [process.pid],
+      processes: 1,
+      userUsPerRequest: per(selfCpu.user),
+      systemUsPerRequest: per(selfCpu.system),
+      cores: (selfCpu.user + selfCpu.system) / 1e6 / wallS,
+      ...peaks(this.selfRss!.stop()),
     };
     if (this.target0 === null) return { self, target: null };
     const t1 = treeCpu(this.pids);
@@ -170,9 +216,12 @@ class WindowCost {
     return {
       self,
       target: {
-        pids: this.pids, processes: t1.processes,
-        userUsPerRequest: per(user), systemUsPerRequest: per(system),
-        cores: (user + system) / 1e6 / wallS, ...peaks(this.targetRss!.stop()),
+        pids: this.pids,
+        processes: t1.processes,
+        userUsPerRequest: per(user),
+        systemUsPerRequest: per(system),
+        cores: (user + system) / 1e6 / wallS,
+        ...peaks(this.targetRss!.stop()),
       },
     };
   }

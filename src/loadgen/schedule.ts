@@ -35,7 +35,8 @@ export function parseRate(text: string): RateSpec {
     const r = rate(parts[0]!, false);
     return { from: r, to: r, rampMs: 0 };
   }
-  if (parts.length !== 3) throw new RangeError(`--rate: "${text}" is neither R nor R1:R2:DURATION (e.g. 1000:10000:30s)`);
+  if (parts.length !== 3)
+    throw new RangeError(`--rate: "${text}" is neither R nor R1:R2:DURATION (e.g. 1000:10000:30s)`);
   const rampMs = parseDuration(parts[2]!, '--rate ramp');
   if (rampMs <= 0) throw new RangeError('--rate: the ramp needs a duration > 0');
   return { from: rate(parts[0]!, true), to: rate(parts[1]!, false), rampMs };
@@ -48,22 +49,25 @@ export class Schedule {
   private readonly rampRequests: number;
   private readonly slope: number;
 
-  constructor(readonly rate: RateSpec, readonly warmupMs: number) {
-    this.warmupRequests = Math.ceil(rate.from * warmupMs / 1000);
+  constructor(
+    readonly rate: RateSpec,
+    readonly warmupMs: number,
+  ) {
+    this.warmupRequests = Math.ceil((rate.from * warmupMs) / 1000);
     this.rampS = rate.rampMs / 1000;
-    this.rampRequests = (rate.from + rate.to) * this.rampS / 2;
+    this.rampRequests = ((rate.from + rate.to) * this.rampS) / 2;
     this.slope = this.rampS > 0 ? (rate.to - rate.from) / this.rampS : 0;
   }
 
   /** Due time of request g in ms from the start of the warm-up. */
   dueMs(g: number): number {
     const w = this.warmupRequests;
-    if (g < w) return g * 1000 / this.rate.from;
+    if (g < w) return (g * 1000) / this.rate.from;
     const m = g - w;
     let t: number;
     if (m <= this.rampRequests && this.rampS > 0) {
       const r0 = this.rate.from;
-      t = m === 0 ? 0 : 2 * m / (r0 + Math.sqrt(Math.max(0, r0 * r0 + 2 * m * this.slope)));
+      t = m === 0 ? 0 : (2 * m) / (r0 + Math.sqrt(Math.max(0, r0 * r0 + 2 * m * this.slope)));
     } else {
       t = this.rampS + (m - this.rampRequests) / this.rate.to;
     }
@@ -80,7 +84,7 @@ export class Schedule {
   /** Requests due in the first `ms` of the measured window. */
   requestsIn(ms: number): number {
     const t = ms / 1000;
-    if (t <= this.rampS) return this.rate.from * t + this.slope * t * t / 2;
+    if (t <= this.rampS) return this.rate.from * t + (this.slope * t * t) / 2;
     return this.rampRequests + (t - this.rampS) * this.rate.to;
   }
 }

@@ -54,7 +54,9 @@ export function parseTarget(text: string): Target {
   if (rest.startsWith('unix:')) {
     const bar = rest.indexOf('|');
     if (bar < 0) {
-      throw new TargetError(`target "${text}": a unix socket target is unix:/path|fcgi://host/script or unix:/path|http://host/path`);
+      throw new TargetError(
+        `target "${text}": a unix socket target is unix:/path|fcgi://host/script or unix:/path|http://host/path`,
+      );
     }
     socketPath = rest.slice(5, bar);
     if (socketPath === '') throw new TargetError(`target "${text}": empty unix socket path`);
@@ -62,8 +64,11 @@ export function parseTarget(text: string): Target {
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest)?.[1]?.toLowerCase();
   if (scheme !== 'http' && scheme !== 'fcgi') {
-    if (scheme === 'https') throw new TargetError(`target "${text}": https is not supported (load the plain HTTP listener)`);
-    throw new TargetError(`target "${text}": expected http://host[:port]/path, fcgi://host[:port]/script, or unix:/path|fcgi://host/script`);
+    if (scheme === 'https')
+      throw new TargetError(`target "${text}": https is not supported (load the plain HTTP listener)`);
+    throw new TargetError(
+      `target "${text}": expected http://host[:port]/path, fcgi://host[:port]/script, or unix:/path|fcgi://host/script`,
+    );
   }
   let url: URL;
   try {
@@ -71,7 +76,8 @@ export function parseTarget(text: string): Target {
   } catch {
     throw new TargetError(`target "${text}": not a valid URL`);
   }
-  if (url.username !== '' || url.password !== '') throw new TargetError(`target "${text}": user:password@ is not supported (send -H 'Authorization: …')`);
+  if (url.username !== '' || url.password !== '')
+    throw new TargetError(`target "${text}": user:password@ is not supported (send -H 'Authorization: …')`);
   if (url.hash !== '') throw new TargetError(`target "${text}": a #fragment is never sent; leave it out`);
   const kind: TargetKind = scheme;
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

@@ -47,7 +47,9 @@ export function parseUrlList(text: string, file: string): WeightedTarget[] {
     }
     const first = out[0]?.target;
     if (first !== undefined && (first.kind !== target.kind || !sameAddress(first.address, target.address))) {
-      throw new TargetError(`${where}: every URL of a --urls file must use the same scheme and address as the first (${first.text})`);
+      throw new TargetError(
+        `${where}: every URL of a --urls file must use the same scheme and address as the first (${first.text})`,
+      );
     }
     out.push({ target, weight });
   }

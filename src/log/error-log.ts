@@ -14,8 +14,15 @@
 import type { LogLevelName, LogSettings } from '../config/model.js';
 import { escapeJson } from './escape.js';
 
-export const LEVEL_RANK: Readonly<Record<LogLevelName, number>> = {
-  emerg: 0, alert: 1, crit: 2, error: 3, warn: 4, notice: 5, info: 6, debug: 7,
+const LEVEL_RANK: Readonly<Record<LogLevelName, number>> = {
+  emerg: 0,
+  alert: 1,
+  crit: 2,
+  error: 3,
+  warn: 4,
+  notice: 5,
+  info: 6,
+  debug: 7,
 };
 
 type Class = readonly [LogLevelName, string];
@@ -23,33 +30,61 @@ type Class = readonly [LogLevelName, string];
 /** Level and area by code; codes not listed are core:error. */
 const CLASSES: Readonly<Record<string, Class>> = {
   FCGATE_APP_STDERR: ['error', 'proxy_fcgi'],
-  FCGATE_PROTOCOL: ['error', 'proxy_fcgi'], FCGATE_BAD_CGI_HEADER: ['error', 'proxy_fcgi'],
-  FCGATE_APP_CLOSED: ['error', 'proxy_fcgi'], FCGATE_CONNECT_FAILED: ['error', 'proxy_fcgi'],
-  FCGATE_CONNECT_TIMEOUT: ['error', 'proxy_fcgi'], FCGATE_HEADER_TIMEOUT: ['error', 'proxy_fcgi'],
-  FCGATE_READ_TIMEOUT: ['error', 'proxy_fcgi'], FCGATE_BACKEND_OVERLOADED: ['error', 'proxy_fcgi'],
+  FCGATE_PROTOCOL: ['error', 'proxy_fcgi'],
+  FCGATE_BAD_CGI_HEADER: ['error', 'proxy_fcgi'],
+  FCGATE_APP_CLOSED: ['error', 'proxy_fcgi'],
+  FCGATE_CONNECT_FAILED: ['error', 'proxy_fcgi'],
+  FCGATE_CONNECT_TIMEOUT: ['error', 'proxy_fcgi'],
+  FCGATE_HEADER_TIMEOUT: ['error', 'proxy_fcgi'],
+  FCGATE_READ_TIMEOUT: ['error', 'proxy_fcgi'],
+  FCGATE_BACKEND_OVERLOADED: ['error', 'proxy_fcgi'],
   FCGATE_REDIRECT_LOOP: ['error', 'proxy_fcgi'],
-  FCGATE_QUEUE_FULL: ['error', 'proxy'], FCGATE_SHUTTING_DOWN: ['info', 'proxy'],
+  FCGATE_QUEUE_FULL: ['error', 'proxy'],
+  FCGATE_SHUTTING_DOWN: ['info', 'proxy'],
   FCGATE_PROBE: ['notice', 'proxy'],
-  FCGATE_NO_MEMBER: ['error', 'proxy_balancer'], FCGATE_MEMBER_ERROR: ['error', 'proxy_balancer'],
-  FCGATE_FAILOVER: ['warn', 'proxy_balancer'], FCGATE_BALANCER_STATE: ['warn', 'proxy_balancer'],
-  FCGATE_HEALTH_FAIL: ['warn', 'proxy_hcheck'], FCGATE_HEALTH_PASS: ['info', 'proxy_hcheck'],
-  FCGATE_BAD_REQUEST: ['info', 'core'], FCGATE_NOT_FOUND: ['info', 'core'], FCGATE_NO_ROUTE: ['info', 'core'],
-  FCGATE_METHOD_NOT_ALLOWED: ['info', 'core'], FCGATE_LENGTH_REQUIRED: ['info', 'core'],
-  FCGATE_BODY_TOO_LARGE: ['error', 'core'], FCGATE_CLIENT_ABORTED: ['info', 'core'],
+  FCGATE_NO_MEMBER: ['error', 'proxy_balancer'],
+  FCGATE_MEMBER_ERROR: ['error', 'proxy_balancer'],
+  FCGATE_FAILOVER: ['warn', 'proxy_balancer'],
+  FCGATE_BALANCER_STATE: ['warn', 'proxy_balancer'],
+  FCGATE_HEALTH_FAIL: ['warn', 'proxy_hcheck'],
+  FCGATE_HEALTH_PASS: ['info', 'proxy_hcheck'],
+  FCGATE_BAD_REQUEST: ['info', 'core'],
+  FCGATE_NOT_FOUND: ['info', 'core'],
+  FCGATE_NO_ROUTE: ['info', 'core'],
+  FCGATE_METHOD_NOT_ALLOWED: ['info', 'core'],
+  FCGATE_LENGTH_REQUIRED: ['info', 'core'],
+  FCGATE_BODY_TOO_LARGE: ['error', 'core'],
+  FCGATE_CLIENT_ABORTED: ['info', 'core'],
   FCGATE_INTERNAL: ['error', 'core'],
-  FCGATE_THREAD_READY: ['notice', 'core'], FCGATE_THREAD_RESTART: ['error', 'core'],
-  FCGATE_THREAD_CRASH: ['crit', 'core'], FCGATE_THREAD_ERROR: ['error', 'core'],
-  FCGATE_RELOADED: ['notice', 'core'], FCGATE_RELOAD_FAILED: ['error', 'core'], FCGATE_RELOAD_LISTEN: ['warn', 'core'],
+  FCGATE_THREAD_READY: ['notice', 'core'],
+  FCGATE_THREAD_RESTART: ['error', 'core'],
+  FCGATE_THREAD_CRASH: ['crit', 'core'],
+  FCGATE_THREAD_ERROR: ['error', 'core'],
+  FCGATE_RELOADED: ['notice', 'core'],
+  FCGATE_RELOAD_FAILED: ['error', 'core'],
+  FCGATE_RELOAD_LISTEN: ['warn', 'core'],
   FCGATE_CONFIG_WARNING: ['warn', 'core'],
-  FCGATE_PRIVILEGES: ['notice', 'core'], FCGATE_ACCESS: ['warn', 'core'], FCGATE_PIDFILE: ['warn', 'core'],
-  FCGATE_BAD_FRAMING: ['info', 'core'], FCGATE_EXPECTATION_FAILED: ['info', 'core'], FCGATE_UNKNOWN_CODING: ['info', 'core'],
-  FCGATE_BODY_TIMEOUT: ['info', 'core'], FCGATE_SPOOL_FULL: ['error', 'core'],
-  FCGATE_APP_AFTER_END: ['warn', 'proxy_fcgi'], FCGATE_IDLE_LOST: ['warn', 'proxy_fcgi'],
-  FCGATE_IDLE_RELEASED: ['notice', 'proxy'], FCGATE_REUSE_OFF: ['notice', 'proxy'],
-  FCGATE_MANAGER: ['notice', 'admin'], FCGATE_MANAGER_CHANGE: ['notice', 'admin'], FCGATE_MANAGER_ERROR: ['error', 'admin'],
-  FCGATE_ADMIN: ['notice', 'admin'], FCGATE_ADMIN_ERROR: ['error', 'admin'],
-  FCGATE_LOG_DROPPED: ['warn', 'log_config'], FCGATE_LOG_ERROR: ['error', 'log_config'],
-  FCGATE_LOG_PIPE: ['warn', 'log_config'], FCGATE_LOG_REOPENED: ['notice', 'log_config'],
+  FCGATE_PRIVILEGES: ['notice', 'core'],
+  FCGATE_ACCESS: ['warn', 'core'],
+  FCGATE_PIDFILE: ['warn', 'core'],
+  FCGATE_BAD_FRAMING: ['info', 'core'],
+  FCGATE_EXPECTATION_FAILED: ['info', 'core'],
+  FCGATE_UNKNOWN_CODING: ['info', 'core'],
+  FCGATE_BODY_TIMEOUT: ['info', 'core'],
+  FCGATE_SPOOL_FULL: ['error', 'core'],
+  FCGATE_APP_AFTER_END: ['warn', 'proxy_fcgi'],
+  FCGATE_IDLE_LOST: ['warn', 'proxy_fcgi'],
+  FCGATE_IDLE_RELEASED: ['notice', 'proxy'],
+  FCGATE_REUSE_OFF: ['notice', 'proxy'],
+  FCGATE_MANAGER: ['notice', 'admin'],
+  FCGATE_MANAGER_CHANGE: ['notice', 'admin'],
+  FCGATE_MANAGER_ERROR: ['error', 'admin'],
+  FCGATE_ADMIN: ['notice', 'admin'],
+  FCGATE_ADMIN_ERROR: ['error', 'admin'],
+  FCGATE_LOG_DROPPED: ['warn', 'log_config'],
+  FCGATE_LOG_ERROR: ['error', 'log_config'],
+  FCGATE_LOG_PIPE: ['warn', 'log_config'],
+  FCGATE_LOG_REOPENED: ['notice', 'log_config'],
 };
 
 /** The level and area of a line (by its leading FCGATE_* code). */
@@ -58,7 +93,7 @@ export function classify(code: string): Class {
 }
 
 /** The leading FCGATE_* word of a line, or '' when it has none. */
-export function codeOf(line: string): string {
+function codeOf(line: string): string {
   if (!line.startsWith('FCGATE_')) return '';
   const sp = line.indexOf(' ');
   return sp < 0 ? line : line.slice(0, sp);
@@ -85,7 +120,10 @@ export function escapeControls(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x20 && c <= 0x7e) { out += s[i]!; continue; }
+    if (c >= 0x20 && c <= 0x7e) {
+      out += s[i]!;
+      continue;
+    }
     if (c === 10) out += '\\n';
     else if (c === 13) out += '\\r';
     else if (c === 9) out += '\\t';
@@ -100,7 +138,10 @@ export function escapeControls(s: string): string {
   return out;
 }
 
-export interface ErrorLogHost { pid: number; threadId: number }
+export interface ErrorLogHost {
+  pid: number;
+  threadId: number;
+}
 
 /** Filters and formats error-log lines for one thread (or the main thread). */
 export class ErrorLogFormat {
@@ -108,7 +149,10 @@ export class ErrorLogFormat {
   private areas: Map<string, number>;
   private json: boolean;
 
-  constructor(settings: Pick<LogSettings, 'level' | 'areaLevels' | 'errorFormat'>, private readonly host: ErrorLogHost) {
+  constructor(
+    settings: Pick<LogSettings, 'level' | 'areaLevels' | 'errorFormat'>,
+    private readonly host: ErrorLogHost,
+  ) {
     this.global = LEVEL_RANK[settings.level];
     this.areas = new Map([...settings.areaLevels].map(([a, l]) => [a, LEVEL_RANK[l]]));
     this.json = settings.errorFormat === 'json';
@@ -128,9 +172,14 @@ export class ErrorLogFormat {
     const time = new Date(now).toISOString();
     const text = escapeControls(line);
     if (!this.json) return `${time} [${area}:${level}] [pid ${this.host.pid}:tid ${this.host.threadId}] ${text}\n`;
-    const f = (k: string): string => { const v = fieldOf(line, k); return v === null ? 'null' : '"' + escapeJson(v) + '"'; };
-    return `{"time":"${time}","level":"${level}","area":"${area}","pid":${this.host.pid},"tid":${this.host.threadId}`
+    const f = (k: string): string => {
+      const v = fieldOf(line, k);
+      return v === null ? 'null' : '"' + escapeJson(v) + '"';
+    };
+    return (
+      `{"time":"${time}","level":"${level}","area":"${area}","pid":${this.host.pid},"tid":${this.host.threadId}`
       + `,"code":${code === '' ? 'null' : '"' + code + '"'},"request_id":${f('req')},"backend":${f('backend')}`
-      + `,"member":${f('member')},"cause":${f('cause')},"message":"${escapeJson(line)}"}\n`;
+      + `,"member":${f('member')},"cause":${f('cause')},"message":"${escapeJson(line)}"}\n`
+    );
   }
 }

@@ -25,11 +25,19 @@ export function escapeLogItem(s: string): string {
       let cp = c;
       if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
         const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) { cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); i++; } else cp = 0xfffd;
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+        } else cp = 0xfffd;
       } else if (c >= 0xd800 && c <= 0xdfff) cp = 0xfffd;
       if (cp < 0x800) out += hex2(0xc0 | (cp >> 6)) + hex2(0x80 | (cp & 63));
       else if (cp < 0x10000) out += hex2(0xe0 | (cp >> 12)) + hex2(0x80 | ((cp >> 6) & 63)) + hex2(0x80 | (cp & 63));
-      else out += hex2(0xf0 | (cp >> 18)) + hex2(0x80 | ((cp >> 12) & 63)) + hex2(0x80 | ((cp >> 6) & 63)) + hex2(0x80 | (cp & 63));
+      else
+        out +=
+          hex2(0xf0 | (cp >> 18))
+          + hex2(0x80 | ((cp >> 12) & 63))
+          + hex2(0x80 | ((cp >> 6) & 63))
+          + hex2(0x80 | (cp & 63));
     }
   }
   return out;
@@ -51,4 +59,5 @@ export function escapeJson(s: string): string {
 }
 
 /** A JSON string literal, or null for null/undefined. */
-export const jsonString = (s: string | null | undefined): string => (s === null || s === undefined ? 'null' : '"' + escapeJson(s) + '"');
+export const jsonString = (s: string | null | undefined): string =>
+  s === null || s === undefined ? 'null' : '"' + escapeJson(s) + '"';

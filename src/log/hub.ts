@@ -14,9 +14,13 @@ import type { LogTarget } from '../config/model.js';
 /** The name a target is known by (also the `log` label of the metrics). */
 export function keyOf(t: LogTarget): string {
   switch (t.kind) {
-    case 'stdout': case 'stderr': return t.kind;
-    case 'file': return t.path;
-    case 'pipe': return (t.shell ? '|$' : '|') + t.command;
+    case 'stdout':
+    case 'stderr':
+      return t.kind;
+    case 'file':
+      return t.path;
+    case 'pipe':
+      return (t.shell ? '|$' : '|') + t.command;
   }
 }
 
@@ -41,7 +45,10 @@ export interface LogHubOptions {
   onPipeStart?: (key: string, pid: number) => void;
 }
 
-interface Batch { data: Buffer; lines: number }
+interface Batch {
+  data: Buffer;
+  lines: number;
+}
 
 abstract class Output {
   protected queue: Batch[] = [];
@@ -51,22 +58,33 @@ abstract class Output {
   restarts = 0;
   private dropping = false;
 
-  constructor(readonly key: string, protected readonly hub: LogHubOptions) {}
+  constructor(
+    readonly key: string,
+    protected readonly hub: LogHubOptions,
+  ) {}
 
   write(data: Buffer, lines: number): void {
-    if (this.queued + data.length > this.hub.limit) { this.drop(lines, `more than ${this.hub.limit} bytes waiting to be written`); return; }
+    if (this.queued + data.length > this.hub.limit) {
+      this.drop(lines, `more than ${this.hub.limit} bytes waiting to be written`);
+      return;
+    }
     this.queue.push({ data, lines });
     this.queued += data.length;
     this.kick();
   }
 
-  get queuedBytes(): number { return this.queued; }
+  get queuedBytes(): number {
+    return this.queued;
+  }
 
   protected drop(lines: number, why: string): void {
     this.dropped += lines;
     if (this.dropping) return;
     this.dropping = true;
-    this.hub.warn(`FCGATE_LOG_DROPPED log=${this.key} lines=${lines} cause="${why.replace(/"/g, "'")}" (counted in fcgate_log_lines_dropped_total; one warning until writes succeed again)`);
+    this.hub.warn(
+      `FCGATE_LOG_DROPPED log=${this.key} lines=${lines} cause="${why.replace(/"/g, "'")}" (counted in `
+        + `fcgate_log_lines_dropped_total; one warning until writes succeed again)`,
+    );
   }
 
   protected wrote(lines: number): void {
@@ -79,7 +97,9 @@ abstract class Output {
   abstract idle(): Promise<void>;
   /** Writes what is queued, then lets go (resolves within `deadlineMs`). */
   abstract close(deadlineMs: number): Promise<void>;
-  reopen(): void { /* files only */ }
+  reopen(): void {
+    /* files only */
+  }
 }
 
 /** A file or stdout/stderr: fs.writev of everything queued, one call at a time. */
@@ -89,7 +109,12 @@ class FdOutput extends Output {
   private oldFd: number | null = null;
   private waiters: Array<() => void> = [];
 
-  constructor(key: string, hub: LogHubOptions, private fd: number, private readonly path: string | null) {
+  constructor(
+    key: string,
+    hub: LogHubOptions,
+    private fd: number,
+    private readonly path: string | null,
+  ) {
     super(key, hub);
   }
 
@@ -103,10 +128,20 @@ class FdOutput extends Output {
     this.busy = true;
     writev(this.fd, bufs, (err, n) => {
       this.busy = false;
-      if (this.oldFd !== null) { try { closeSync(this.oldFd); } catch { /* already closed */ } this.oldFd = null; }
+      if (this.oldFd !== null) {
+        try {
+          closeSync(this.oldFd);
+        } catch {
+          /* already closed */
+        }
+        this.oldFd = null;
+      }
       if (err !== null && (err.code === 'EAGAIN' || err.code === 'EWOULDBLOCK')) {
-        this.queue = batch.concat(this.queue);           // a non-blocking pipe is full: try again soon
-        this.retry = setTimeout(() => { this.retry = null; this.kick(); }, 20);
+        this.queue = batch.concat(this.queue); // a non-blocking pipe is full: try again soon
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.kick();
+        }, 20);
         this.retry.unref();
         return;
       }
@@ -117,7 +152,10 @@ class FdOutput extends Output {
         let skip = n;
         const rest: Buffer[] = [];
         for (const b of bufs) {
-          if (skip >= b.length) { skip -= b.length; continue; }
+          if (skip >= b.length) {
+            skip -= b.length;
+            continue;
+          }
           rest.push(skip > 0 ? b.subarray(skip) : b);
           skip = 0;
         }
@@ -126,7 +164,11 @@ class FdOutput extends Output {
         this.queued += left;
       } else this.wrote(lines);
       if (this.queue.length > 0) this.kick();
-      else if (this.retry === null) { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
+      else if (this.retry === null) {
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+      }
     });
   }
 
@@ -141,19 +183,34 @@ class FdOutput extends Output {
     try {
       fd = openLogFile(this.path);
     } catch (err) {
-      this.hub.warn(`FCGATE_LOG_ERROR log=${this.key} cause="reopen failed: ${(err as Error).message.replace(/"/g, "'")}" (still writing to the old file)`);
+      this.hub.warn(
+        `FCGATE_LOG_ERROR log=${this.key} cause="reopen failed: `
+          + `${(err as Error).message.replace(/"/g, "'")}" (still writing to the old file)`,
+      );
       return;
     }
-    if (this.busy) this.oldFd = this.fd; else closeSync(this.fd);
+    if (this.busy) this.oldFd = this.fd;
+    else closeSync(this.fd);
     this.fd = fd;
   }
 
   async close(deadlineMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); })]);
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      }),
+    ]);
     clearTimeout(timer);
     if (this.retry !== null) clearTimeout(this.retry);
-    if (this.path !== null) { try { closeSync(this.fd); } catch { /* gone already */ } }
+    if (this.path !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* gone already */
+      }
+    }
   }
 }
 
@@ -165,14 +222,21 @@ class PipeOutput extends Output {
   private startedAt = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(key: string, hub: LogHubOptions, private readonly command: string, private readonly shell: boolean) {
+  constructor(
+    key: string,
+    hub: LogHubOptions,
+    private readonly command: string,
+    private readonly shell: boolean,
+  ) {
     super(key, hub);
     this.delay = hub.restartDelayMs ?? 1000;
     this.start();
   }
 
   /** The running command's pid (tests). */
-  get pid(): number | null { return this.child?.pid ?? null; }
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
 
   private start(): void {
     const [file, args] = this.shell ? ['/bin/sh', ['-c', this.command]] : splitArgs(this.command);
@@ -180,9 +244,13 @@ class PipeOutput extends Output {
     const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'] });
     this.child = child;
     if (child.pid !== undefined) this.hub.onPipeStart?.(this.key, child.pid);
-    child.stdin!.on('error', () => { /* EPIPE: the exit handler restarts it */ });
+    child.stdin!.on('error', () => {
+      /* EPIPE: the exit handler restarts it */
+    });
     child.stdin!.on('drain', () => this.kick());
-    child.on('error', (err) => this.hub.warn(`FCGATE_LOG_PIPE log=${this.key} cause="${err.message.replace(/"/g, "'")}"`));
+    child.on('error', (err) =>
+      this.hub.warn(`FCGATE_LOG_PIPE log=${this.key} cause="${err.message.replace(/"/g, "'")}"`),
+    );
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = null;
       if (this.closing) return;
@@ -190,8 +258,18 @@ class PipeOutput extends Output {
       if (Date.now() - this.startedAt > 10_000) this.delay = this.hub.restartDelayMs ?? 1000;
       const wait = this.delay;
       this.delay = Math.min(this.delay * 2, 30_000);
-      this.hub.warn(`FCGATE_LOG_PIPE log=${this.key} cause="the piped log command exited (${signal ?? `status ${code}`})" restart_in_ms=${wait}`);
-      this.timer = setTimeout(() => { this.timer = null; if (!this.closing) { this.restarts++; this.start(); this.kick(); } }, wait);
+      this.hub.warn(
+        `FCGATE_LOG_PIPE log=${this.key} cause="the piped log command exited `
+          + `(${signal ?? `status ${code}`})" restart_in_ms=${wait}`,
+      );
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (!this.closing) {
+          this.restarts++;
+          this.start();
+          this.kick();
+        }
+      }, wait);
     });
     this.kick();
   }
@@ -199,9 +277,13 @@ class PipeOutput extends Output {
   /** Everything queued has been handed to the command's stdin and the stream took it. */
   idle(): Promise<void> {
     const stdin = this.child?.stdin;
-    if (this.queue.length === 0 && (stdin === null || stdin === undefined || stdin.writableLength === 0)) return Promise.resolve();
+    if (this.queue.length === 0 && (stdin === null || stdin === undefined || stdin.writableLength === 0))
+      return Promise.resolve();
     return new Promise((resolve) => {
-      const check = (): void => { if (this.queue.length === 0 && (this.child?.stdin?.writableLength ?? 0) === 0) resolve(); else setTimeout(check, 10).unref(); };
+      const check = (): void => {
+        if (this.queue.length === 0 && (this.child?.stdin?.writableLength ?? 0) === 0) resolve();
+        else setTimeout(check, 10).unref();
+      };
       check();
     });
   }
@@ -224,9 +306,18 @@ class PipeOutput extends Output {
     if (child === null) return;
     this.kick();
     const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
-      const t = setTimeout(() => { child.kill('SIGTERM'); resolve(); }, deadlineMs);
-      child.once('exit', () => { clearTimeout(t); resolve(); });
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve();
+        return;
+      }
+      const t = setTimeout(() => {
+        child.kill('SIGTERM');
+        resolve();
+      }, deadlineMs);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
     child.stdin!.end();
     await exited;
@@ -234,7 +325,7 @@ class PipeOutput extends Output {
 }
 
 /** Opens a log file for appending (created 0644 as Apache's are under the usual umask). */
-export function openLogFile(path: string): number {
+function openLogFile(path: string): number {
   return openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
 }
 
@@ -252,9 +343,22 @@ export function splitArgs(command: string): [string, string[]] {
       else cur += c;
       continue;
     }
-    if (c === '"' || c === "'") { quote = c; has = true; continue; }
-    if (c === '\\' && i + 1 < command.length) { cur += command[++i]; has = true; continue; }
-    if (c === ' ' || c === '\t') { if (has || cur !== '') words.push(cur); cur = ''; has = false; continue; }
+    if (c === '"' || c === "'") {
+      quote = c;
+      has = true;
+      continue;
+    }
+    if (c === '\\' && i + 1 < command.length) {
+      cur += command[++i];
+      has = true;
+      continue;
+    }
+    if (c === ' ' || c === '\t') {
+      if (has || cur !== '') words.push(cur);
+      cur = '';
+      has = false;
+      continue;
+    }
     cur += c;
   }
   if (has || cur !== '') words.push(cur);
@@ -296,7 +400,7 @@ export class LogHub {
     for (const [key, o] of this.outputs) {
       if (wanted.has(key)) continue;
       const timer = setTimeout(() => {
-        if (this.wanted.has(key) || this.outputs.get(key) !== o) return;      // named again by a later reload
+        if (this.wanted.has(key) || this.outputs.get(key) !== o) return; // named again by a later reload
         this.outputs.delete(key);
         void o.close(2000);
       }, graceMs);
@@ -309,26 +413,34 @@ export class LogHub {
 
   private open(key: string, t: LogTarget): Output {
     switch (t.kind) {
-      case 'stdout': return new FdOutput(key, this.options, 1, null);
-      case 'stderr': return new FdOutput(key, this.options, 2, null);
+      case 'stdout':
+        return new FdOutput(key, this.options, 1, null);
+      case 'stderr':
+        return new FdOutput(key, this.options, 2, null);
       case 'file':
         try {
           return new FdOutput(key, this.options, openLogFile(t.path), t.path);
         } catch (err) {
           throw new Error(`cannot open log file ${t.path}: ${(err as Error).message}`);
         }
-      case 'pipe': return new PipeOutput(key, this.options, t.command, t.shell);
+      case 'pipe':
+        return new PipeOutput(key, this.options, t.command, t.shell);
     }
   }
 
   /** Whether the output `key` is open. */
-  has(key: string): boolean { return this.outputs.has(key); }
+  has(key: string): boolean {
+    return this.outputs.has(key);
+  }
 
   /** A batch for the log `key`; lines for a log that is not open are dropped (counted). */
   write(key: string, data: Buffer, lines: number): void {
     const out = this.outputs.get(key);
     if (key === this.errorKey) this.remember(data);
-    if (out === undefined) { this.orphaned += lines; return; }
+    if (out === undefined) {
+      this.orphaned += lines;
+      return;
+    }
     out.write(data, lines);
   }
 
@@ -344,7 +456,9 @@ export class LogHub {
   }
 
   /** The error log's last lines, oldest first. */
-  recentErrors(): string[] { return this.recent.slice(); }
+  recentErrors(): string[] {
+    return this.recent.slice();
+  }
 
   /** SIGUSR1: every file is opened again (after logrotate moved it away). */
   reopen(): void {
@@ -352,7 +466,13 @@ export class LogHub {
   }
 
   stats(): LogStats[] {
-    return [...this.outputs.values()].map((o) => ({ log: o.key, written: o.written, dropped: o.dropped, queuedBytes: o.queuedBytes, restarts: o.restarts }));
+    return [...this.outputs.values()].map((o) => ({
+      log: o.key,
+      written: o.written,
+      dropped: o.dropped,
+      queuedBytes: o.queuedBytes,
+      restarts: o.restarts,
+    }));
   }
 
   /** Resolves once the output `key` has written everything queued (nothing when it is not open). */
@@ -376,5 +496,7 @@ export class LogHub {
 
 /** One error-log line written straight to stderr (when the error log itself is what fails). */
 export function stderrLine(text: string): void {
-  write(2, text, () => { /* nothing left to tell */ });
+  write(2, text, () => {
+    /* nothing left to tell */
+  });
 }

@@ -11,33 +11,52 @@
 export type Deliver = (key: string, data: Buffer, lines: number) => void;
 
 /** A batch is handed on once it holds this much. */
-export const BATCH_BYTES = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 export class LineBuffer {
   private text = '';
   private lines = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  private readonly flushNow = (): void => { this.timer = null; this.immediate = null; this.flush(); };
+  private readonly flushNow = (): void => {
+    this.timer = null;
+    this.immediate = null;
+    this.flush();
+  };
 
   /** `flushMs` 0: flush at the end of the current event-loop turn. */
-  constructor(readonly key: string, private readonly deliver: Deliver, private readonly flushMs: number) {}
+  constructor(
+    readonly key: string,
+    private readonly deliver: Deliver,
+    private readonly flushMs: number,
+  ) {}
 
   /** Adds one line (with its newline; ASCII only). */
   push(line: string): void {
     this.text += line;
     this.lines++;
-    if (this.text.length >= BATCH_BYTES) { this.flush(); return; }
+    if (this.text.length >= BATCH_BYTES) {
+      this.flush();
+      return;
+    }
     if (this.timer === null && this.immediate === null) {
-      if (this.flushMs > 0) { this.timer = setTimeout(this.flushNow, this.flushMs); this.timer.unref(); }
-      else this.immediate = setImmediate(this.flushNow);
+      if (this.flushMs > 0) {
+        this.timer = setTimeout(this.flushNow, this.flushMs);
+        this.timer.unref();
+      } else this.immediate = setImmediate(this.flushNow);
     }
   }
 
   /** Hands on what is buffered now. */
   flush(): void {
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
-    if (this.immediate !== null) { clearImmediate(this.immediate); this.immediate = null; }
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
     const n = this.lines;
     if (n === 0) return;
     const text = this.text;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Longest incoming id kept. */
-export const MAX_INCOMING_ID = 200;
+const MAX_INCOMING_ID = 200;
 const PRINTABLE = /^[\x21-\x7e]+$/;
 
 export class RequestIds {

@@ -7,8 +7,14 @@ export type MetricType = 'counter' | 'gauge' | 'histogram' | 'info';
 
 export type Labels = ReadonlyArray<readonly [string, string]>;
 
-export interface Sample { labels: Labels; value: number }
-export interface HistogramSample { labels: Labels; histogram: HistogramValue }
+export interface Sample {
+  labels: Labels;
+  value: number;
+}
+export interface HistogramSample {
+  labels: Labels;
+  histogram: HistogramValue;
+}
 
 export interface Family {
   /** Without `_total` (counters) or `_info` (info). */

@@ -20,9 +20,11 @@ export const SCHEMA = 3;
 export const ZERO_THRESHOLD = 2 ** -20;
 export const NATIVE_MIN = -159;
 export const NATIVE_MAX = 96;
-export const NATIVE_BUCKETS = NATIVE_MAX - NATIVE_MIN + 1;
+const NATIVE_BUCKETS = NATIVE_MAX - NATIVE_MIN + 1;
 /** Classic bucket upper bounds, seconds: Prometheus' defaults with sub-millisecond and 30 s added. */
-export const CLASSIC_BOUNDS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const CLASSIC_BOUNDS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 export const HISTOGRAM_CELLS = 3 + NATIVE_BUCKETS + CLASSIC_BOUNDS.length;
 
 const SCALE = 2 ** SCHEMA;
@@ -32,7 +34,7 @@ const NC = CLASSIC_BOUNDS.length;
 /** The native bucket index of a positive value above the zero threshold (clamped to the kept range). */
 export function nativeIndex(v: number): number {
   const i = Math.ceil(Math.log2(v) * SCALE);
-  return i > NATIVE_MAX ? NATIVE_MAX : i < NATIVE_MIN ? NATIVE_MIN : i;
+  return i > NATIVE_MAX ? NATIVE_MAX : Math.max(i, NATIVE_MIN);
 }
 
 /** Upper bound (inclusive) of native bucket `i`. */
@@ -40,6 +42,7 @@ export const nativeUpperBound = (i: number): number => 2 ** (i / SCALE);
 
 /** Adds one observation of `seconds` to the histogram at `base`. Negative or NaN counts as 0. */
 export function observe(cells: Float64Array, base: number, seconds: number): void {
+  // biome-ignore lint/complexity/useMathMinMax: NaN must count as 0, and Math.max(NaN, 0) is NaN.
   const v = seconds > 0 ? seconds : 0;
   cells[base] += 1;
   cells[base + 1] += v;
@@ -74,7 +77,10 @@ export function readHistogram(cells: Float64Array, base: number): HistogramValue
   }
   const classic: number[] = [];
   let run = 0;
-  for (let k = 0; k < NC; k++) { run += cells[base + CLASSIC_AT + k]!; classic.push(run); }
+  for (let k = 0; k < NC; k++) {
+    run += cells[base + CLASSIC_AT + k]!;
+    classic.push(run);
+  }
   return { count: cells[base]!, sum: cells[base + 1]!, zeroCount: cells[base + 2]!, native, classic };
 }
 
@@ -89,7 +95,8 @@ export function nativeQuantile(h: HistogramValue, q: number): number {
   if (rank <= seen) return 0;
   for (const [i, c] of h.native) {
     if (seen + c >= rank) {
-      const lo = nativeUpperBound(i - 1), hi = nativeUpperBound(i);
+      const lo = nativeUpperBound(i - 1),
+        hi = nativeUpperBound(i);
       return lo + (hi - lo) * ((rank - seen) / c);
     }
     seen += c;
@@ -107,7 +114,10 @@ export function histogramDelta(a: HistogramValue, b: HistogramValue | null): His
     if (d > 0) native.push([i, d]);
   }
   return {
-    count: a.count - b.count, sum: a.sum - b.sum, zeroCount: a.zeroCount - b.zeroCount, native,
+    count: a.count - b.count,
+    sum: a.sum - b.sum,
+    zeroCount: a.zeroCount - b.zeroCount,
+    native,
     classic: a.classic.map((c, k) => c - (b.classic[k] ?? 0)),
   };
 }

@@ -21,14 +21,24 @@ import { statusFor, type ErrorCode } from '../errors.js';
 import { HISTOGRAM_CELLS } from './histogram.js';
 
 export const Header = {
-  Heartbeat: 0, StartedAt: 1, InFlight: 2, ConnectionsOpen: 3, LagP99: 4, LagMax: 5,
-  HeapUsed: 6, HeapTotal: 7, Served: 8,
+  Heartbeat: 0,
+  StartedAt: 1,
+  InFlight: 2,
+  ConnectionsOpen: 3,
+  LagP99: 4,
+  LagMax: 5,
+  HeapUsed: 6,
+  HeapTotal: 7,
+  Served: 8,
 } as const;
 /** Header cells 0..HEADER_GAUGES-1 are gauges (zeroed when a thread takes a slab over); the rest are counters. */
-export const HEADER_GAUGES = 8;
+const HEADER_GAUGES = 8;
 export const HEADER_CELLS = 16;
 
-/** Status codes 100..599 each have a cell; anything else is counted as 599+1 = "other" (never happens: statuses are checked). */
+/**
+ * Status codes 100..599 each have a cell; anything else is counted as 599+1 = "other"
+ * (never happens: statuses are checked).
+ */
 export const STATUS_MIN = 100;
 export const STATUS_SLOTS = 500;
 
@@ -38,7 +48,11 @@ export const POOL_GAUGES = 4;
 export const ERROR_CODES = Object.keys(statusFor) as ErrorCode[];
 export const ERROR_INDEX: ReadonlyMap<string, number> = new Map(ERROR_CODES.map((c, i) => [c, i]));
 
-export interface Capacity { routes: number; backends: number; members: number }
+export interface Capacity {
+  routes: number;
+  backends: number;
+  members: number;
+}
 
 export class SlabLayout {
   readonly requests: number;
@@ -62,7 +76,11 @@ export class SlabLayout {
   constructor(readonly cap: Capacity) {
     const { routes: R, backends: B, members: M } = cap;
     let at = HEADER_CELLS;
-    const take = (n: number): number => { const s = at; at += n; return s; };
+    const take = (n: number): number => {
+      const s = at;
+      at += n;
+      return s;
+    };
     this.requests = take(R * STATUS_SLOTS);
     this.bytesIn = take(R);
     this.bytesOut = take(R);
@@ -77,21 +95,37 @@ export class SlabLayout {
     this.picks = take(M);
     this.memberErrorUntil = take(M);
     this.size = at;
-    this.gaugeRanges = [[0, HEADER_GAUGES], [this.pool, this.pool + B * POOL_GAUGES], [this.memberErrorUntil, this.memberErrorUntil + M]];
+    this.gaugeRanges = [
+      [0, HEADER_GAUGES],
+      [this.pool, this.pool + B * POOL_GAUGES],
+      [this.memberErrorUntil, this.memberErrorUntil + M],
+    ];
   }
 
-  get bytes(): number { return this.size * 8; }
+  get bytes(): number {
+    return this.size * 8;
+  }
 
   requestCell(route: number, status: number): number {
     const s = status >= STATUS_MIN && status < STATUS_MIN + STATUS_SLOTS ? status - STATUS_MIN : STATUS_SLOTS - 1;
     return this.requests + route * STATUS_SLOTS + s;
   }
-  durationAt(route: number): number { return this.duration + route * HISTOGRAM_CELLS; }
-  ttfbAt(backend: number): number { return this.ttfb + backend * HISTOGRAM_CELLS; }
-  waitAt(backend: number): number { return this.wait + backend * HISTOGRAM_CELLS; }
-  poolCell(backend: number, gauge: number): number { return this.pool + backend * POOL_GAUGES + gauge; }
+  durationAt(route: number): number {
+    return this.duration + route * HISTOGRAM_CELLS;
+  }
+  ttfbAt(backend: number): number {
+    return this.ttfb + backend * HISTOGRAM_CELLS;
+  }
+  waitAt(backend: number): number {
+    return this.wait + backend * HISTOGRAM_CELLS;
+  }
+  poolCell(backend: number, gauge: number): number {
+    return this.pool + backend * POOL_GAUGES + gauge;
+  }
   /** `backend` -1 = no backend. */
-  errorCell(code: number, backend: number): number { return this.errors + code * (this.cap.backends + 1) + backend + 1; }
+  errorCell(code: number, backend: number): number {
+    return this.errors + code * (this.cap.backends + 1) + backend + 1;
+  }
 
   /** Zeroes the gauges of `cells` (a thread starting on a slab its predecessor left, or leaving one). */
   clearGauges(cells: Float64Array): void {
@@ -104,16 +138,26 @@ export class LabelRegistry {
   readonly names: string[] = [];
   private readonly index = new Map<string, number>();
 
-  constructor(initial: readonly string[] = []) { for (const n of initial) this.add(n); }
+  constructor(initial: readonly string[] = []) {
+    for (const n of initial) this.add(n);
+  }
 
   add(name: string): number {
     let i = this.index.get(name);
-    if (i === undefined) { i = this.names.length; this.names.push(name); this.index.set(name, i); }
+    if (i === undefined) {
+      i = this.names.length;
+      this.names.push(name);
+      this.index.set(name, i);
+    }
     return i;
   }
 
-  get(name: string): number | undefined { return this.index.get(name); }
-  get size(): number { return this.names.length; }
+  get(name: string): number | undefined {
+    return this.index.get(name);
+  }
+  get size(): number {
+    return this.names.length;
+  }
 }
 
 /** Capacity for `need` labels of each kind, with room to grow before a new slab generation. */

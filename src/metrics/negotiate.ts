@@ -7,7 +7,12 @@
 
 export type Exposition = 'protobuf' | 'openmetrics' | 'text';
 
-interface Range { type: string; params: Map<string, string>; q: number; order: number }
+interface Range {
+  type: string;
+  params: Map<string, string>;
+  q: number;
+  order: number;
+}
 
 function parseAccept(accept: string): Range[] {
   const out: Range[] = [];
@@ -17,7 +22,14 @@ function parseAccept(accept: string): Range[] {
     const params = new Map<string, string>();
     for (const p of rest) {
       const eq = p.indexOf('=');
-      if (eq > 0) params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+      if (eq > 0)
+        params.set(
+          p.slice(0, eq).trim().toLowerCase(),
+          p
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+        );
     }
     const q = params.has('q') ? Number(params.get('q')) : 1;
     out.push({ type: type.toLowerCase(), params, q: Number.isFinite(q) ? q : 0, order });
@@ -29,8 +41,12 @@ export function negotiate(accept: string | undefined): Exposition {
   if (accept === undefined || accept === '') return 'text';
   for (const r of parseAccept(accept)) {
     if (r.q <= 0) continue;
-    if (r.type === 'application/vnd.google.protobuf'
-        && r.params.get('proto') === 'io.prometheus.client.MetricFamily' && r.params.get('encoding') === 'delimited') return 'protobuf';
+    if (
+      r.type === 'application/vnd.google.protobuf'
+      && r.params.get('proto') === 'io.prometheus.client.MetricFamily'
+      && r.params.get('encoding') === 'delimited'
+    )
+      return 'protobuf';
     if (r.type === 'application/openmetrics-text') {
       const v = r.params.get('version');
       if (v === undefined || v === '1.0.0' || v === '0.0.1') return 'openmetrics';

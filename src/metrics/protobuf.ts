@@ -8,7 +8,8 @@ import protobuf from 'protobufjs';
 import { CLASSIC_BOUNDS, SCHEMA, ZERO_THRESHOLD, type HistogramValue } from './histogram.js';
 import { sampleName, type Family } from './family.js';
 
-export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
+export const PROTOBUF_CONTENT_TYPE =
+  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 const TYPE_CODE = { counter: 0, gauge: 1, histogram: 4, info: 1 } as const;
 
@@ -33,7 +34,10 @@ export function metricFamilyType(): protobuf.Type {
   return familyType;
 }
 
-interface Span { offset: number; length: number }
+interface Span {
+  offset: number;
+  length: number;
+}
 
 /** Native buckets as spans of consecutive indices and count deltas (Prometheus' encoding). */
 export function spansAndDeltas(native: ReadonlyArray<readonly [number, number]>): { spans: Span[]; deltas: number[] } {
@@ -76,10 +80,17 @@ export function encodeProtobuf(families: readonly Family[]): Uint8Array {
     const type = TYPE_CODE[f.type];
     const label = (labels: ReadonlyArray<readonly [string, string]>): Array<{ name: string; value: string }> =>
       labels.map(([name, value]) => ({ name, value }));
-    const metric = f.type === 'histogram'
-      ? (f.histograms ?? []).map((s) => ({ label: label(s.labels), histogram: histogramMessage(s.histogram) }))
-      : f.samples.map((s) => ({ label: label(s.labels), [f.type === 'counter' ? 'counter' : 'gauge']: { value: s.value } }));
-    T.encodeDelimited({ name: sampleName(f), help: f.help, type, metric, ...(f.unit !== undefined ? { unit: f.unit } : {}) }, w);
+    const metric =
+      f.type === 'histogram'
+        ? (f.histograms ?? []).map((s) => ({ label: label(s.labels), histogram: histogramMessage(s.histogram) }))
+        : f.samples.map((s) => ({
+            label: label(s.labels),
+            [f.type === 'counter' ? 'counter' : 'gauge']: { value: s.value },
+          }));
+    T.encodeDelimited(
+      { name: sampleName(f), help: f.help, type, metric, ...(f.unit !== undefined ? { unit: f.unit } : {}) },
+      w,
+    );
   }
   return w.finish();
 }

@@ -12,7 +12,7 @@ const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/
 const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 /** A sample value as Go's strconv formats it for Prometheus (+Inf, -Inf, NaN, shortest float). */
-export function formatValue(v: number): string {
+function formatValue(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   if (Number.isNaN(v)) return 'NaN';
@@ -23,7 +23,10 @@ function labelText(labels: Labels, extra?: readonly [string, string]): string {
   if (labels.length === 0 && extra === undefined) return '';
   let s = '{';
   let first = true;
-  for (const [k, v] of labels) { s += (first ? '' : ',') + k + '="' + escapeLabel(v) + '"'; first = false; }
+  for (const [k, v] of labels) {
+    s += (first ? '' : ',') + k + '="' + escapeLabel(v) + '"';
+    first = false;
+  }
   if (extra !== undefined) s += (first ? '' : ',') + extra[0] + '="' + extra[1] + '"';
   return s + '}';
 }
@@ -47,7 +50,10 @@ export function encodeText(families: readonly Family[]): string {
   for (const f of families) {
     const name = sampleName(f);
     out += `# HELP ${name} ${escapeHelp(f.help)}\n# TYPE ${name} ${f.type === 'info' ? 'gauge' : f.type}\n`;
-    if (f.type === 'histogram') { out += histogramLines(f); continue; }
+    if (f.type === 'histogram') {
+      out += histogramLines(f);
+      continue;
+    }
     for (const s of f.samples) out += `${name}${labelText(s.labels)} ${formatValue(s.value)}\n`;
   }
   return out;
@@ -60,7 +66,10 @@ export function encodeOpenMetrics(families: readonly Family[]): string {
     out += `# TYPE ${f.name} ${f.type}\n`;
     if (f.unit !== undefined) out += `# UNIT ${f.name} ${f.unit}\n`;
     out += `# HELP ${f.name} ${escapeHelp(f.help)}\n`;
-    if (f.type === 'histogram') { out += histogramLines(f); continue; }
+    if (f.type === 'histogram') {
+      out += histogramLines(f);
+      continue;
+    }
     const name = sampleName(f);
     for (const s of f.samples) out += `${name}${labelText(s.labels)} ${formatValue(s.value)}\n`;
   }

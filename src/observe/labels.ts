@@ -6,12 +6,15 @@ import type { GatewayConfig, HandlerTarget, ProxyRoute, WorkerSettings } from '.
 import type { RouteResult } from '../config/router.js';
 
 /** Routes every configuration has: nothing matched (404/400/503 while draining) and files from DocumentRoot. */
-export const ROUTE_NONE = 0;
-export const ROUTE_STATIC = 1;
+const ROUTE_NONE = 0;
+const ROUTE_STATIC = 1;
 export const FIXED_ROUTES: readonly string[] = ['none', 'static'];
 
 /** A mapping and its label: a ProxyPass/ProxyPassMatch route, or a SetHandler's worker or balancer. */
-export interface RouteLabel { key: ProxyRoute | WorkerSettings | string; label: string }
+export interface RouteLabel {
+  key: ProxyRoute | WorkerSettings | string;
+  label: string;
+}
 
 export interface ConfigLabels {
   routes: RouteLabel[];
@@ -21,7 +24,7 @@ export interface ConfigLabels {
 }
 
 /** A member's registry name; memberParts() splits it back. */
-export const memberLabel = (balancer: string, member: string): string => `${balancer}\n${member}`;
+const memberLabel = (balancer: string, member: string): string => `${balancer}\n${member}`;
 export const memberParts = (label: string): [string, string] => {
   const i = label.indexOf('\n');
   return [label.slice(0, i), label.slice(i + 1)];
@@ -62,7 +65,10 @@ export function routeKey(r: RouteResult): ProxyRoute | WorkerSettings | string |
     case 'proxy':
       if (r.route !== null) return r.route;
       return r.resolved.worker ?? r.resolved.balancer ?? ROUTE_NONE;
-    case 'static': case 'redirect-dir': return ROUTE_STATIC;
-    default: return ROUTE_NONE;
+    case 'static':
+    case 'redirect-dir':
+      return ROUTE_STATIC;
+    default:
+      return ROUTE_NONE;
   }
 }

@@ -3,7 +3,13 @@
 // difference between now and a minute ago gives requests per second and latency
 // percentiles over that minute, per thread and in all. Runs only while an admin listener
 // is up (a few microseconds a second).
-import { HISTOGRAM_CELLS, histogramDelta, nativeQuantile, readHistogram, type HistogramValue } from '../metrics/histogram.js';
+import {
+  HISTOGRAM_CELLS,
+  histogramDelta,
+  nativeQuantile,
+  readHistogram,
+  type HistogramValue,
+} from '../metrics/histogram.js';
 import { Header } from '../metrics/layout.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -20,7 +26,9 @@ export interface Window {
   perSecond: number;
   bytesPerSecond: number;
   /** Seconds; NaN when nothing was answered. */
-  p50: number; p90: number; p99: number;
+  p50: number;
+  p90: number;
+  p99: number;
   threads: Array<{ slot: number; perSecond: number; p50: number; p99: number }>;
 }
 
@@ -58,7 +66,10 @@ export class StatusWindow {
     const sum = new Float64Array(HISTOGRAM_CELLS);
     for (let s = 0; s < slots; s++) {
       const c = this.t.slotCells(s);
-      if (c === null) { threads.push(null); continue; }
+      if (c === null) {
+        threads.push(null);
+        continue;
+      }
       sum.fill(0);
       for (let r = 0; r < L.cap.routes; r++) {
         const at = L.durationAt(r);
@@ -77,7 +88,16 @@ export class StatusWindow {
   minute(now = Date.now()): Window {
     const first = this.ring[0];
     const last = first === undefined ? undefined : this.sample(now);
-    const empty: Window = { seconds: 0, requests: 0, perSecond: 0, bytesPerSecond: 0, p50: NaN, p90: NaN, p99: NaN, threads: [] };
+    const empty: Window = {
+      seconds: 0,
+      requests: 0,
+      perSecond: 0,
+      bytesPerSecond: 0,
+      p50: NaN,
+      p90: NaN,
+      p99: NaN,
+      threads: [],
+    };
     if (last === undefined || first === undefined) return empty;
     const seconds = Math.max(1, (last.at - first.at) / 1000);
     let requests = 0;
@@ -95,8 +115,13 @@ export class StatusWindow {
     });
     const h = all as HistogramValue | null;
     return {
-      seconds, requests, perSecond: requests / seconds, bytesPerSecond: (last.bytesOut - first.bytesOut) / seconds,
-      p50: h === null ? NaN : nativeQuantile(h, 0.5), p90: h === null ? NaN : nativeQuantile(h, 0.9), p99: h === null ? NaN : nativeQuantile(h, 0.99),
+      seconds,
+      requests,
+      perSecond: requests / seconds,
+      bytesPerSecond: (last.bytesOut - first.bytesOut) / seconds,
+      p50: h === null ? NaN : nativeQuantile(h, 0.5),
+      p90: h === null ? NaN : nativeQuantile(h, 0.9),
+      p99: h === null ? NaN : nativeQuantile(h, 0.99),
       threads,
     };
   }
@@ -106,7 +131,10 @@ function mergeHistograms(a: HistogramValue, b: HistogramValue): HistogramValue {
   const m = new Map(a.native);
   for (const [i, c] of b.native) m.set(i, (m.get(i) ?? 0) + c);
   return {
-    count: a.count + b.count, sum: a.sum + b.sum, zeroCount: a.zeroCount + b.zeroCount,
-    native: [...m].sort((x, y) => x[0] - y[0]), classic: a.classic.map((c, k) => c + (b.classic[k] ?? 0)),
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+    zeroCount: a.zeroCount + b.zeroCount,
+    native: [...m].sort((x, y) => x[0] - y[0]),
+    classic: a.classic.map((c, k) => c + (b.classic[k] ?? 0)),
   };
 }

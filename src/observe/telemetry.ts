@@ -21,7 +21,15 @@ import { ErrorLogFormat } from '../log/error-log.js';
 import { keyOf, LogHub, stderrLine } from '../log/hub.js';
 import { addHistogram } from '../metrics/histogram.js';
 import {
-  capacityFor, ERROR_CODES, fits, HEADER_CELLS, LabelRegistry, POOL_GAUGES, SlabLayout, STATUS_SLOTS, type Capacity,
+  capacityFor,
+  ERROR_CODES,
+  fits,
+  HEADER_CELLS,
+  LabelRegistry,
+  POOL_GAUGES,
+  SlabLayout,
+  STATUS_SLOTS,
+  type Capacity,
 } from '../metrics/layout.js';
 import { configLabels, FIXED_ROUTES } from './labels.js';
 import { ThreadObserver, type ObserverHost, type TelemetrySpec } from './thread-observer.js';
@@ -49,7 +57,10 @@ export interface TelemetryOptions {
   pipeRestartMs?: number;
 }
 
-interface Generation { layout: SlabLayout; slabs: Array<SharedArrayBuffer | null> }
+interface Generation {
+  layout: SlabLayout;
+  slabs: Array<SharedArrayBuffer | null>;
+}
 
 export class Telemetry {
   readonly routes = new LabelRegistry(FIXED_ROUTES);
@@ -67,7 +78,10 @@ export class Telemetry {
   /** Health-check results by member label: [passes, failures]. */
   readonly healthResults = new Map<string, [number, number]>();
 
-  constructor(config: GatewayConfig, readonly options: TelemetryOptions) {
+  constructor(
+    config: GatewayConfig,
+    readonly options: TelemetryOptions,
+  ) {
     this.errorFormat = new ErrorLogFormat(logSettingsOf(config), { pid: process.pid, threadId });
     this.hub = new LogHub({
       limit: options.logBuffer,
@@ -84,7 +98,7 @@ export class Telemetry {
     const l = configLabels(config);
     for (const r of l.routes) this.routes.add(r.label);
     for (const b of l.backends) this.backends.add(b);
-    for (const b of config.balancers.keys()) this.backends.add(b);      // FCGATE_NO_MEMBER is counted against the balancer
+    for (const b of config.balancers.keys()) this.backends.add(b); // FCGATE_NO_MEMBER is counted against the balancer
     for (const m of l.members) this.members.add(m.label);
     const need: Capacity = { routes: this.routes.size, backends: this.backends.size, members: this.members.size };
     const cur = this.gens[this.gens.length - 1];
@@ -97,12 +111,23 @@ export class Telemetry {
   spec(slot: number): TelemetrySpec {
     const g = this.gens[this.gens.length - 1]!;
     let slab = g.slabs[slot] ?? null;
-    if (slab === null) { slab = new SharedArrayBuffer(g.layout.bytes); g.slabs[slot] = slab; }
-    return { slab, capacity: g.layout.cap, routes: this.routes.names.slice(), backends: this.backends.names.slice(), members: this.members.names.slice() };
+    if (slab === null) {
+      slab = new SharedArrayBuffer(g.layout.bytes);
+      g.slabs[slot] = slab;
+    }
+    return {
+      slab,
+      capacity: g.layout.cap,
+      routes: this.routes.names.slice(),
+      backends: this.backends.names.slice(),
+      members: this.members.names.slice(),
+    };
   }
 
   /** The current layout. */
-  get layout(): SlabLayout { return this.gens[this.gens.length - 1]!.layout; }
+  get layout(): SlabLayout {
+    return this.gens[this.gens.length - 1]!.layout;
+  }
 
   /** Every slot's slab of every generation, summed into the current layout (header gauges included). */
   summed(): Float64Array {
@@ -129,7 +154,11 @@ export class Telemetry {
    */
   applyLogs(config: GatewayConfig, accessLogs = true): void {
     const logs = logSettingsOf(config);
-    const access = !accessLogs ? [] : logs.access === null ? [{ kind: 'stdout' as const }] : logs.access.map((a) => a.target);
+    const access = !accessLogs
+      ? []
+      : logs.access === null
+        ? [{ kind: 'stdout' as const }]
+        : logs.access.map((a) => a.target);
     this.hub.use(access, logs.errorLog);
     this.errorKey = keyOf(logs.errorLog);
     this.errorFormat = new ErrorLogFormat(logs, { pid: process.pid, threadId });
@@ -139,30 +168,52 @@ export class Telemetry {
   readonly log = (line: string): void => {
     const text = this.errorFormat.format(line);
     if (text === null) return;
-    if (!this.hub.has(this.errorKey)) { stderrLine(text); return; }          // before the outputs are open
+    if (!this.hub.has(this.errorKey)) {
+      stderrLine(text);
+      return;
+    } // before the outputs are open
     this.hub.write(this.errorKey, Buffer.from(text), 1);
   };
 
   /** A batch of log lines from a serving thread. */
   deliver(key: string, data: Uint8Array, lines: number): void {
-    this.hub.write(key, Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), lines);
+    this.hub.write(
+      key,
+      Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      lines,
+    );
   }
 
   /** An observer for a gateway running in this thread (single-process mode and tests). */
   localObserver(config: GatewayConfig, host: Partial<ObserverHost> = {}): ThreadObserver {
     const slot = host.slot ?? 0;
-    return new ThreadObserver({
-      slot, pid: process.pid, threadId, hostName: hostname(), accessLogs: true,
-      deliver: (key, data, lines) => this.hub.write(key, data, lines),
-      respec: (cfg) => { this.register(cfg); return this.spec(slot); }, ...host,
-    }, config, this.spec(slot));
+    return new ThreadObserver(
+      {
+        slot,
+        pid: process.pid,
+        threadId,
+        hostName: hostname(),
+        accessLogs: true,
+        deliver: (key, data, lines) => this.hub.write(key, data, lines),
+        respec: (cfg) => {
+          this.register(cfg);
+          return this.spec(slot);
+        },
+        ...host,
+      },
+      config,
+      this.spec(slot),
+    );
   }
 
   // ---- what only the main thread sees -------------------------------------------------
 
   /** A reload's outcome; `text` is the configuration now in force (hashed for fcgate_config_info). */
   reloaded(ok: boolean, text?: string, source?: string): void {
-    if (ok) { this.reloads.success++; this.reloads.lastSuccessAt = Date.now() / 1000; } else this.reloads.failure++;
+    if (ok) {
+      this.reloads.success++;
+      this.reloads.lastSuccessAt = Date.now() / 1000;
+    } else this.reloads.failure++;
     this.reloads.lastOk = ok;
     if (ok && text !== undefined) this.setConfig(text, source ?? this.config.source);
   }
@@ -178,7 +229,10 @@ export class Telemetry {
     const m = configLabels(cfg).members[slot];
     if (m === undefined) return;
     let r = this.healthResults.get(m.label);
-    if (r === undefined) { r = [0, 0]; this.healthResults.set(m.label, r); }
+    if (r === undefined) {
+      r = [0, 0];
+      this.healthResults.set(m.label, r);
+    }
     r[ok ? 0 : 1]++;
   }
 
@@ -198,11 +252,14 @@ export class Telemetry {
  * label indices mean the same in both, only capacities differ. Member error deadlines
  * (epoch ms) take the latest instead of the sum.
  */
-export function addSlab(dst: Float64Array, dl: SlabLayout, src: Float64Array, sl: SlabLayout): void {
+function addSlab(dst: Float64Array, dl: SlabLayout, src: Float64Array, sl: SlabLayout): void {
   for (let i = 0; i < HEADER_CELLS; i++) dst[i] += src[i]!;
-  const R = sl.cap.routes, B = sl.cap.backends, M = sl.cap.members;
+  const R = sl.cap.routes,
+    B = sl.cap.backends,
+    M = sl.cap.members;
   for (let r = 0; r < R; r++) {
-    const a = dl.requests + r * STATUS_SLOTS, b = sl.requests + r * STATUS_SLOTS;
+    const a = dl.requests + r * STATUS_SLOTS,
+      b = sl.requests + r * STATUS_SLOTS;
     for (let s = 0; s < STATUS_SLOTS; s++) dst[a + s] += src[b + s]!;
     dst[dl.bytesIn + r] += src[sl.bytesIn + r]!;
     dst[dl.bytesOut + r] += src[sl.bytesOut + r]!;

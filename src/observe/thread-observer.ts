@@ -49,7 +49,10 @@ export interface ObserverHost {
   trustRequestId?: (snap: RequestSnapshot) => boolean;
   /** ServerName fallback for %v (this machine's host name). */
   hostName: string;
-  /** Log batches leave at the latest this long after their first line (FCGATE_LOG_FLUSH_MS; 0: each event-loop turn). */
+  /**
+   * Log batches leave at the latest this long after their first line (FCGATE_LOG_FLUSH_MS;
+   * 0: each event-loop turn).
+   */
   flushMs?: number;
   /** false (FCGATE_METRICS=0): end() counts nothing into the slab. */
   metrics?: boolean;
@@ -66,11 +69,19 @@ export interface GaugeSource {
 }
 
 /** The fields begin() sets on the request's record (front/reply.ts's UwsReply). */
-export interface RequestStart { requestId: string; startedAt: number; extraHeaders: string[] }
+export interface RequestStart {
+  requestId: string;
+  startedAt: number;
+  extraHeaders: string[];
+}
 
-interface AccessLog { format: AccessFormatter; buffer: LineBuffer; env: { name: string; negate: boolean } | null }
+interface AccessLog {
+  format: AccessFormatter;
+  buffer: LineBuffer;
+  env: { name: string; negate: boolean } | null;
+}
 
-export const SAMPLE_MS = 1000;
+const SAMPLE_MS = 1000;
 
 export class ThreadObserver implements PoolObserver {
   private cells!: Float64Array;
@@ -95,9 +106,16 @@ export class ThreadObserver implements PoolObserver {
   private loop: IntervalHistogram | null = null;
   private source: GaugeSource | null = null;
 
-  constructor(private readonly host: ObserverHost, config: GatewayConfig, spec: TelemetrySpec) {
+  constructor(
+    private readonly host: ObserverHost,
+    config: GatewayConfig,
+    spec: TelemetrySpec,
+  ) {
     this.formatHost = {
-      serverName: config.serverName ?? host.hostName, pid: host.pid, threadId: host.threadId, slot: host.slot,
+      serverName: config.serverName ?? host.hostName,
+      pid: host.pid,
+      threadId: host.threadId,
+      slot: host.slot,
       routeName: (i) => this.routeNames[i] ?? 'none',
     };
     this.entry = { record: null as unknown as RequestRecord, endedAt: 0, wallStart: 0, wallEnd: 0 };
@@ -125,7 +143,10 @@ export class ThreadObserver implements PoolObserver {
       const memberAt = new Map(spec.members.map((n, i) => [n, i]));
       const labels = configLabels(config);
       this.routeIndexOf = new Map<unknown, number>(FIXED_ROUTES.map((_, i) => [i, i]));
-      for (const r of labels.routes) { const i = routeAt.get(r.label); if (i !== undefined && !this.routeIndexOf.has(r.key)) this.routeIndexOf.set(r.key, i); }
+      for (const r of labels.routes) {
+        const i = routeAt.get(r.label);
+        if (i !== undefined && !this.routeIndexOf.has(r.key)) this.routeIndexOf.set(r.key, i);
+      }
       this.backendIndexOf = backendAt;
       this.memberIndexOf = labels.members.map((m) => memberAt.get(m.label) ?? -1);
     }
@@ -134,19 +155,28 @@ export class ThreadObserver implements PoolObserver {
     this.idHeader = logs.requestIdHeader;
     this.incomingId = (logs.requestIdHeader ?? 'X-Request-Id').toLowerCase();
     this.errorFormat = new ErrorLogFormat(logs, this.host);
-    const flushMs = logs.buffered ? this.host.flushMs ?? 100 : 0;
+    const flushMs = logs.buffered ? (this.host.flushMs ?? 100) : 0;
     for (const b of this.buffers.values()) b.flush();
     this.buffers = new Map();
     const bufferFor = (key: string): LineBuffer => {
       let b = this.buffers.get(key);
-      if (b === undefined) { b = new LineBuffer(key, this.host.deliver, flushMs); this.buffers.set(key, b); }
+      if (b === undefined) {
+        b = new LineBuffer(key, this.host.deliver, flushMs);
+        this.buffers.set(key, b);
+      }
       return b;
     };
     this.access = [];
     if (this.host.accessLogs) {
-      const list = logs.access ?? [{ target: { kind: 'stdout' as const }, format: logs.formats.get('combined')!, env: null }];
+      const list = logs.access ?? [
+        { target: { kind: 'stdout' as const }, format: logs.formats.get('combined')!, env: null },
+      ];
       for (const a of list) {
-        this.access.push({ format: compileAccessFormat(a.format, this.formatHost, '\n'), buffer: bufferFor(keyOf(a.target)), env: a.env });
+        this.access.push({
+          format: compileAccessFormat(a.format, this.formatHost, '\n'),
+          buffer: bufferFor(keyOf(a.target)),
+          env: a.env,
+        });
       }
     }
     this.errorBuffer = bufferFor(keyOf(logs.errorLog));
@@ -159,15 +189,25 @@ export class ThreadObserver implements PoolObserver {
     const h = snap.headers;
     const name = this.incomingId;
     let at = -1;
-    for (let i = 0; i < h.length; i++) if (h[i]![0] === name) { at = i; break; }
+    for (let i = 0; i < h.length; i++)
+      if (h[i]![0] === name) {
+        at = i;
+        break;
+      }
     let id: string | null = null;
-    if (at >= 0 && this.host.trustRequestId !== undefined && this.host.trustRequestId(snap) && acceptableId(h[at]![1])) id = h[at]![1];
+    if (at >= 0 && this.host.trustRequestId !== undefined && this.host.trustRequestId(snap) && acceptableId(h[at]![1]))
+      id = h[at]![1];
     if (id === null) id = this.ids.next();
     req.requestId = id;
     // The app sees the id as HTTP_X_REQUEST_ID whatever the client sent.
     let mine = -1;
-    for (let i = 0; i < h.length; i++) if (h[i]![0] === 'x-request-id') { mine = i; break; }
-    if (mine >= 0) h[mine]![1] = id; else h.push(['x-request-id', id]);
+    for (let i = 0; i < h.length; i++)
+      if (h[i]![0] === 'x-request-id') {
+        mine = i;
+        break;
+      }
+    if (mine >= 0) h[mine]![1] = id;
+    else h.push(['x-request-id', id]);
     if (this.idHeader !== null) req.extraHeaders.push(this.idHeader, id);
   }
 
@@ -293,7 +333,8 @@ export class ThreadObserver implements PoolObserver {
     c.fill(0, L.memberErrorUntil, L.memberErrorUntil + L.cap.members);
     for (const m of s.memberErrors()) {
       const i = this.memberIndexOf[m.slot];
-      if (i !== undefined && i >= 0 && m.errorUntil > c[L.memberErrorUntil + i]!) c[L.memberErrorUntil + i] = m.errorUntil;
+      if (i !== undefined && i >= 0 && m.errorUntil > c[L.memberErrorUntil + i]!)
+        c[L.memberErrorUntil + i] = m.errorUntil;
     }
   }
 
@@ -304,7 +345,10 @@ export class ThreadObserver implements PoolObserver {
 
   /** Stops the sampler, flushes the logs, zeroes this thread's gauges. */
   stop(): void {
-    if (this.sampler !== null) { clearInterval(this.sampler); this.sampler = null; }
+    if (this.sampler !== null) {
+      clearInterval(this.sampler);
+      this.sampler = null;
+    }
     this.loop?.disable();
     this.flush();
     this.layout.clearGauges(this.cells);

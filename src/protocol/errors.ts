@@ -13,8 +13,12 @@ export const ProtocolErrorCode = {
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 
 export class ProtocolError extends Error {
-  constructor(readonly code: ProtocolErrorCode, detail: string,
-              readonly requestId = -1, readonly recordType = -1) {
+  constructor(
+    readonly code: ProtocolErrorCode,
+    detail: string,
+    readonly requestId = -1,
+    readonly recordType = -1,
+  ) {
     super(`${code}: ${detail}`);
     this.name = 'ProtocolError';
   }

@@ -3,8 +3,14 @@
 import { HEADER_LEN, VERSION_1 } from './constants.js';
 
 /** Writes one record header at `at`; returns the offset after it. */
-export function writeHeader(out: Uint8Array, at: number, type: number, id: number,
-                            contentLength: number, paddingLength: number): number {
+export function writeHeader(
+  out: Uint8Array,
+  at: number,
+  type: number,
+  id: number,
+  contentLength: number,
+  paddingLength: number,
+): number {
   out[at] = VERSION_1;
   out[at + 1] = type;
   out[at + 2] = id >>> 8;
@@ -12,7 +18,7 @@ export function writeHeader(out: Uint8Array, at: number, type: number, id: numbe
   out[at + 4] = contentLength >>> 8;
   out[at + 5] = contentLength & 0xff;
   out[at + 6] = paddingLength;
-  out[at + 7] = 0;                    // reserved
+  out[at + 7] = 0; // reserved
   return at + HEADER_LEN;
 }
 
@@ -20,8 +26,7 @@ export function writeHeader(out: Uint8Array, at: number, type: number, id: numbe
 export const paddingFor = (contentLength: number): number => (8 - (contentLength & 7)) & 7;
 
 /** Bytes on the wire for one record with this much content (header + content + padding). */
-export const recordSize = (contentLength: number): number =>
-  HEADER_LEN + contentLength + paddingFor(contentLength);
+export const recordSize = (contentLength: number): number => HEADER_LEN + contentLength + paddingFor(contentLength);
 
 export interface RecordHeader {
   version: number;

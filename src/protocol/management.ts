@@ -10,7 +10,9 @@ export function encodeEndRequest(id: number, appStatus: number, protocolStatus: 
   writeHeader(out, 0, RecordType.EndRequest, id, 8, 0);
   out.writeUInt32BE(appStatus >>> 0, 8);
   out[12] = protocolStatus;
-  out[13] = 0; out[14] = 0; out[15] = 0;
+  out[13] = 0;
+  out[14] = 0;
+  out[15] = 0;
   return out;
 }
 

@@ -14,9 +14,13 @@ export function utf8Length(s: string): number {
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) continue;
-    if (c < 0x800) { n += 1; continue; }
+    if (c < 0x800) {
+      n += 1;
+      continue;
+    }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < len && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2; i++;                    // a surrogate pair: 2 units, 4 bytes
+      n += 2;
+      i++; // a surrogate pair: 2 units, 4 bytes
       continue;
     }
     n += 2;
@@ -26,7 +30,10 @@ export function utf8Length(s: string): number {
 
 /** Writes a pair length at `at`; returns the offset after it. */
 export function writeLength(out: Uint8Array, at: number, n: number): number {
-  if (n <= 127) { out[at] = n; return at + 1; }
+  if (n <= 127) {
+    out[at] = n;
+    return at + 1;
+  }
   out[at] = ((n >>> 24) & 0x7f) | 0x80;
   out[at + 1] = (n >>> 16) & 0xff;
   out[at + 2] = (n >>> 8) & 0xff;
@@ -111,7 +118,7 @@ function readLengthAt(buf: Uint8Array, at: number, end: number): number {
   const b = buf[at]!;
   if (b < 0x80) return b;
   if (at + 4 > end) throw new ProtocolError(ProtocolErrorCode.BadPairs, 'truncated 4-byte pair length');
-  return ((b & 0x7f) * 0x1000000) + (buf[at + 1]! << 16) + (buf[at + 2]! << 8) + buf[at + 3]!;
+  return (b & 0x7f) * 0x1000000 + (buf[at + 1]! << 16) + (buf[at + 2]! << 8) + buf[at + 3]!;
 }
 
 /**

@@ -17,7 +17,10 @@ export interface RecordSink {
   onBeginRequest(id: number, role: number, flags: number): void;
   onAbortRequest(id: number): void;
   onEndRequest(id: number, appStatus: number, protocolStatus: number): void;
-  /** A whole management record (request id 0): GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE, or an unknown type (app side). */
+  /**
+   * A whole management record (request id 0): GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE,
+   * or an unknown type (app side).
+   */
   onManagement(type: number, content: Buffer): void;
   /** Whether `id` names a request in progress; records for other ids are a protocol error. */
   knowsRequest(id: number): boolean;
@@ -38,10 +41,19 @@ const State = { Header: 0, Content: 1, Padding: 2, Failed: 3 } as const;
 const Body = { Stream: 0, Fixed: 1, Management: 2, Empty: 3 } as const;
 
 /** Types each side may receive, as a bit set over the type number. */
-const CLIENT_TYPES = (1 << RecordType.EndRequest) | (1 << RecordType.Stdout) | (1 << RecordType.Stderr)
-  | (1 << RecordType.GetValuesResult) | (1 << RecordType.UnknownType);
-const APP_TYPES = (1 << RecordType.BeginRequest) | (1 << RecordType.AbortRequest) | (1 << RecordType.Params)
-  | (1 << RecordType.Stdin) | (1 << RecordType.Data) | (1 << RecordType.GetValues);
+const CLIENT_TYPES =
+  (1 << RecordType.EndRequest)
+  | (1 << RecordType.Stdout)
+  | (1 << RecordType.Stderr)
+  | (1 << RecordType.GetValuesResult)
+  | (1 << RecordType.UnknownType);
+const APP_TYPES =
+  (1 << RecordType.BeginRequest)
+  | (1 << RecordType.AbortRequest)
+  | (1 << RecordType.Params)
+  | (1 << RecordType.Stdin)
+  | (1 << RecordType.Data)
+  | (1 << RecordType.GetValues);
 
 export class RecordReader {
   private state: number = State.Header;
@@ -60,20 +72,30 @@ export class RecordReader {
   private readonly maxRecordContent: number;
   private readonly maxManagementContent: number;
 
-  constructor(private readonly sink: RecordSink, readonly side: ReaderSide, limits: ReaderLimits = {}) {
+  constructor(
+    private readonly sink: RecordSink,
+    readonly side: ReaderSide,
+    limits: ReaderLimits = {},
+  ) {
     this.accepted = side === 'client' ? CLIENT_TYPES : APP_TYPES;
     this.maxRecordContent = limits.maxRecordContent ?? 0xffff;
     this.maxManagementContent = limits.maxManagementContent ?? 0xffff;
   }
 
   /** True once a protocol error was reported; everything pushed after is ignored. */
-  get failed(): boolean { return this.state === State.Failed; }
+  get failed(): boolean {
+    return this.state === State.Failed;
+  }
 
   /** True between records (nothing half-read): a clean place for the stream to end. */
-  get atBoundary(): boolean { return this.state === State.Header && this.headerFill === 0; }
+  get atBoundary(): boolean {
+    return this.state === State.Header && this.headerFill === 0;
+  }
 
   /** True when part of a record header was read (the previous record, padding included, is done). */
-  get inHeader(): boolean { return this.state === State.Header && this.headerFill > 0; }
+  get inHeader(): boolean {
+    return this.state === State.Header && this.headerFill > 0;
+  }
 
   /**
    * Parses as much of `chunk` as possible. Returns the bytes consumed: all of them
@@ -136,7 +158,7 @@ export class RecordReader {
           break;
         }
         default:
-          return end;                 // failed: drop everything
+          return end; // failed: drop everything
       }
     }
     return at;
@@ -151,7 +173,12 @@ export class RecordReader {
     const paddingLength = src[at + 6]!;
     if (version !== VERSION_1) return this.fail(ProtocolErrorCode.BadVersion, `version ${version}`, id, type);
     if (contentLength > this.maxRecordContent) {
-      return this.fail(ProtocolErrorCode.ContentTooLong, `${contentLength} content bytes exceed ${this.maxRecordContent}`, id, type);
+      return this.fail(
+        ProtocolErrorCode.ContentTooLong,
+        `${contentLength} content bytes exceed ${this.maxRecordContent}`,
+        id,
+        type,
+      );
     }
     this.type = type;
     this.id = id;
@@ -166,10 +193,21 @@ export class RecordReader {
         return this.fail(ProtocolErrorCode.UnexpectedType, `type ${type} with request id 0`, id, type);
       }
       if (contentLength > this.maxManagementContent) {
-        return this.fail(ProtocolErrorCode.ContentTooLong, `management record of ${contentLength} bytes exceeds ${this.maxManagementContent}`, id, type);
+        return this.fail(
+          ProtocolErrorCode.ContentTooLong,
+          `management record of ${contentLength} bytes exceeds ${this.maxManagementContent}`,
+          id,
+          type,
+        );
       }
       if (type === RecordType.UnknownType) {
-        if (contentLength !== 8) return this.fail(ProtocolErrorCode.BadRecordLength, `UNKNOWN_TYPE with ${contentLength} content bytes`, id, type);
+        if (contentLength !== 8)
+          return this.fail(
+            ProtocolErrorCode.BadRecordLength,
+            `UNKNOWN_TYPE with ${contentLength} content bytes`,
+            id,
+            type,
+          );
       }
       this.body = Body.Management;
       this.management = Buffer.allocUnsafe(contentLength);
@@ -181,10 +219,22 @@ export class RecordReader {
         return this.fail(ProtocolErrorCode.UnknownRequest, `type ${type} for unknown request ${id}`, id, type);
       }
       if (type === RecordType.BeginRequest || type === RecordType.EndRequest) {
-        if (contentLength !== 8) return this.fail(ProtocolErrorCode.BadRecordLength, `type ${type} with ${contentLength} content bytes`, id, type);
+        if (contentLength !== 8)
+          return this.fail(
+            ProtocolErrorCode.BadRecordLength,
+            `type ${type} with ${contentLength} content bytes`,
+            id,
+            type,
+          );
         this.body = Body.Fixed;
       } else if (type === RecordType.AbortRequest) {
-        if (contentLength !== 0) return this.fail(ProtocolErrorCode.BadRecordLength, `ABORT_REQUEST with ${contentLength} content bytes`, id, type);
+        if (contentLength !== 0)
+          return this.fail(
+            ProtocolErrorCode.BadRecordLength,
+            `ABORT_REQUEST with ${contentLength} content bytes`,
+            id,
+            type,
+          );
         this.body = Body.Empty;
       } else {
         this.body = Body.Stream;

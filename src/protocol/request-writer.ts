@@ -36,7 +36,7 @@ function putString(out: Buffer, at: number, s: string, byteLength: number): numb
 }
 
 /** Largest PARAMS content whose record, padded to 8, still fits 65535 bytes (PHP-FPM needs that). */
-export const PARAMS_MAX_RECORD = 65528;
+const PARAMS_MAX_RECORD = 65528;
 
 export interface PreambleOptions {
   role?: Role;
@@ -70,14 +70,23 @@ function layout(n: number, maxRecord: number): number {
   for (let i = 0; i < n; i += 2) {
     const s = lengthSize(lens[i]!) + lengthSize(lens[i + 1]!) + lens[i]! + lens[i + 1]!;
     if (s <= maxRecord) {
-      if (cur + s > maxRecord) { count = pushRecord(count, cur); cur = 0; }
+      if (cur + s > maxRecord) {
+        count = pushRecord(count, cur);
+        cur = 0;
+      }
       cur += s;
       continue;
     }
     // A pair larger than a record: start it in a fresh record and cut it.
-    if (cur > 0) { count = pushRecord(count, cur); cur = 0; }
+    if (cur > 0) {
+      count = pushRecord(count, cur);
+      cur = 0;
+    }
     let left = s;
-    while (left > maxRecord) { count = pushRecord(count, maxRecord); left -= maxRecord; }
+    while (left > maxRecord) {
+      count = pushRecord(count, maxRecord);
+      left -= maxRecord;
+    }
     cur = left;
   }
   if (cur > 0) count = pushRecord(count, cur);
@@ -97,15 +106,21 @@ for (let i = 0; i < 128; i++) LENGTH_CHAR.push(String.fromCharCode(i));
  * path below. Returns null when it does not apply (a non-ASCII string, more than one
  * record): the caller takes the general path, which gives the same bytes.
  */
-function writeAsciiPreamble(id: number, params: readonly string[], options: PreambleOptions,
-                            maxRecord: number): Buffer | null {
+function writeAsciiPreamble(
+  id: number,
+  params: readonly string[],
+  options: PreambleOptions,
+  maxRecord: number,
+): Buffer | null {
   const n = params.length;
   let c = '';
   // Length characters ≥ 0x80 (4-byte lengths): each is 2 bytes in UTF-8, 1 in latin1.
   let high = 0;
   for (let i = 0; i < n; i += 2) {
-    const name = params[i]!, value = params[i + 1]!;
-    const nl = name.length, vl = value.length;
+    const name = params[i]!,
+      value = params[i + 1]!;
+    const nl = name.length,
+      vl = value.length;
     if (nl > 127 || vl > 127) {
       c += lengthChars(nl) + lengthChars(vl) + name + value;
       high += highCount(nl) + highCount(vl);
@@ -143,7 +158,9 @@ function lengthChars(n: number): string {
 /** How many of the bytes of `n`'s pair length are ≥ 0x80. */
 function highCount(n: number): number {
   if (n <= 127) return 0;
-  return 1 + (((n >>> 16) & 0xff) >= 0x80 ? 1 : 0) + (((n >>> 8) & 0xff) >= 0x80 ? 1 : 0) + ((n & 0xff) >= 0x80 ? 1 : 0);
+  return (
+    1 + (((n >>> 16) & 0xff) >= 0x80 ? 1 : 0) + (((n >>> 8) & 0xff) >= 0x80 ? 1 : 0) + ((n & 0xff) >= 0x80 ? 1 : 0)
+  );
 }
 
 /** BEGIN_REQUEST (header + body) at 0; returns 16. */
@@ -153,7 +170,7 @@ function writeBegin(out: Buffer, id: number, options: PreambleOptions): number {
   out[at] = role >>> 8;
   out[at + 1] = role & 0xff;
   out[at + 2] = options.keepConn ? FLAG_KEEP_CONN : 0;
-  out.fill(0, at + 3, at + 8);        // reserved
+  out.fill(0, at + 3, at + 8); // reserved
   return at + 8;
 }
 
@@ -161,11 +178,11 @@ function writeBegin(out: Buffer, id: number, options: PreambleOptions): number {
  * Writes the request preamble for `params`, a flat [name0, value0, name1, value1, …]
  * list. Returns one Buffer ready for socket.write.
  */
-export function writePreamble(id: number, params: readonly string[],
-                              options: PreambleOptions = {}): Buffer {
+export function writePreamble(id: number, params: readonly string[], options: PreambleOptions = {}): Buffer {
   const n = params.length;
   if ((n & 1) !== 0) throw new RangeError('writePreamble: params must hold name/value pairs');
-  if (!Number.isInteger(id) || id < 1 || id > 0xffff) throw new RangeError(`writePreamble: request id ${id} out of 1..65535`);
+  if (!Number.isInteger(id) || id < 1 || id > 0xffff)
+    throw new RangeError(`writePreamble: request id ${id} out of 1..65535`);
   const maxRecord = options.maxRecord ?? PARAMS_MAX_RECORD;
   if (maxRecord < 8 || maxRecord > MAX_CONTENT) throw new RangeError(`maxRecord ${maxRecord} out of 8..65535`);
   const fast = writeAsciiPreamble(id, params, options, maxRecord);
@@ -175,7 +192,8 @@ export function writePreamble(id: number, params: readonly string[],
   // Pass 1: measure and lay out.
   for (let i = 0; i < n; i++) {
     const len = measureString(params[i]!);
-    if (len > MAX_PAIR_LENGTH) throw new RangeError(`param ${params[i & ~1]!.slice(0, 40)}: ${len} bytes exceeds 2^31-1`);
+    if (len > MAX_PAIR_LENGTH)
+      throw new RangeError(`param ${params[i & ~1]!.slice(0, 40)}: ${len} bytes exceeds 2^31-1`);
     lens[i] = len;
   }
   const count = layout(n, maxRecord);
@@ -189,11 +207,15 @@ export function writePreamble(id: number, params: readonly string[],
 
   // PARAMS records, following the layout.
   let k = -1;
-  let left = 0;                       // content bytes left in the open record
+  let left = 0; // content bytes left in the open record
   for (let i = 0; i < n; i += 2) {
-    const nl = lens[i]!, vl = lens[i + 1]!;
+    const nl = lens[i]!,
+      vl = lens[i + 1]!;
     const s = lengthSize(nl) + lengthSize(vl) + nl + vl;
-    if (left === 0) { at = closeAndOpen(out, at, id, k, ++k); left = records[k]!; }
+    if (left === 0) {
+      at = closeAndOpen(out, at, id, k, ++k);
+      left = records[k]!;
+    }
     if (s <= left) {
       at = writeLength(out, at, nl);
       at = writeLength(out, at, vl);
@@ -210,7 +232,10 @@ export function writePreamble(id: number, params: readonly string[],
     writeString(pair, p, params[i + 1]!, vl);
     let from = 0;
     while (from < s) {
-      if (left === 0) { at = closeAndOpen(out, at, id, k, ++k); left = records[k]!; }
+      if (left === 0) {
+        at = closeAndOpen(out, at, id, k, ++k);
+        left = records[k]!;
+      }
       const m = Math.min(left, s - from);
       pair.copy(out, at, from, from + m);
       at += m;

@@ -15,8 +15,9 @@ export function framedSize(length: number, maxRecord = MAX_CONTENT): number {
   if (length === 0) return 0;
   const full = Math.floor(length / maxRecord);
   const rest = length - full * maxRecord;
-  return full * (HEADER_LEN + maxRecord + paddingFor(maxRecord))
-    + (rest > 0 ? HEADER_LEN + rest + paddingFor(rest) : 0);
+  return (
+    full * (HEADER_LEN + maxRecord + paddingFor(maxRecord)) + (rest > 0 ? HEADER_LEN + rest + paddingFor(rest) : 0)
+  );
 }
 
 /**
@@ -24,13 +25,20 @@ export function framedSize(length: number, maxRecord = MAX_CONTENT): number {
  * headers, content and padding at `out[at]`. Returns the offset after the last record.
  * The caller sized `out` with framedSize (plus whatever else it puts there).
  */
-export function writeFramed(out: Buffer, at: number, type: number, id: number,
-                            src: Uint8Array, start: number, length: number,
-                            maxRecord = MAX_CONTENT): number {
+export function writeFramed(
+  out: Buffer,
+  at: number,
+  type: number,
+  id: number,
+  src: Uint8Array,
+  start: number,
+  length: number,
+  maxRecord = MAX_CONTENT,
+): number {
   let left = length;
   let from = start;
   while (left > 0) {
-    const n = left > maxRecord ? maxRecord : left;
+    const n = Math.min(left, maxRecord);
     const pad = paddingFor(n);
     at = writeHeader(out, at, type, id, n, pad);
     out.set(src.subarray(from, from + n), at);
@@ -47,8 +55,7 @@ export function writeFramed(out: Buffer, at: number, type: number, id: number,
  * One Buffer holding `data` framed as records (and the empty end record when `end`).
  * This is the one copy of a uWS body chunk: copying it is also framing it.
  */
-export function frameCopy(type: number, id: number, data: Uint8Array, end = false,
-                          maxRecord = MAX_CONTENT): Buffer {
+export function frameCopy(type: number, id: number, data: Uint8Array, end = false, maxRecord = MAX_CONTENT): Buffer {
   const size = framedSize(data.length, maxRecord) + (end ? HEADER_LEN : 0);
   const out = Buffer.allocUnsafe(size);
   let at = writeFramed(out, 0, type, id, data, 0, data.length, maxRecord);
@@ -62,8 +69,7 @@ export function frameCopy(type: number, id: number, data: Uint8Array, end = fals
  * for a corked write or writev. All headers share one small allocation.
  * The caller must not modify `data` until the write completes.
  */
-export function frameViews(type: number, id: number, data: Buffer, end = false,
-                           maxRecord = MAX_CONTENT): Buffer[] {
+export function frameViews(type: number, id: number, data: Buffer, end = false, maxRecord = MAX_CONTENT): Buffer[] {
   const records = Math.ceil(data.length / maxRecord);
   const headers = Buffer.allocUnsafe((records + (end ? 1 : 0)) * HEADER_LEN);
   const parts: Buffer[] = [];
@@ -99,10 +105,12 @@ export function streamEnd(type: number, id: number): Buffer {
 export function setRecordIds(records: Buffer, id: number): void {
   let at = 0;
   while (at < records.length) {
-    if (at + HEADER_LEN > records.length) throw new RangeError(`setRecordIds: a record header cut at ${at} of ${records.length}`);
+    if (at + HEADER_LEN > records.length)
+      throw new RangeError(`setRecordIds: a record header cut at ${at} of ${records.length}`);
     records[at + 2] = id >>> 8;
     records[at + 3] = id & 0xff;
     at += HEADER_LEN + ((records[at + 4]! << 8) | records[at + 5]!) + records[at + 6]!;
   }
-  if (at !== records.length) throw new RangeError(`setRecordIds: records overrun the buffer (${at} of ${records.length})`);
+  if (at !== records.length)
+    throw new RangeError(`setRecordIds: records overrun the buffer (${at} of ${records.length})`);
 }

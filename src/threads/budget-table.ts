@@ -7,7 +7,11 @@
 import { SharedBudget, type ConnectionBudget } from '../upstream/budget.js';
 import type { BudgetEntry, BudgetSpec } from './messages.js';
 
-export interface BudgetUsage { cap: number; used: number; waiting: number }
+export interface BudgetUsage {
+  cap: number;
+  used: number;
+  waiting: number;
+}
 
 /** Main thread side: owns the tables. */
 export class BudgetTable {
@@ -17,7 +21,9 @@ export class BudgetTable {
   constructor(readonly threads: number) {}
 
   /** The cap already assigned to `name`, if any. */
-  capOf(name: string): number | undefined { return this.entries.get(name)?.cap; }
+  capOf(name: string): number | undefined {
+    return this.entries.get(name)?.cap;
+  }
 
   /**
    * Sets the caps: a known name keeps its cell (its cap may change), new names get cells in
@@ -33,13 +39,17 @@ export class BudgetTable {
     if (fresh.length > 0) {
       const table = this.tables.length;
       this.tables.push(new SharedArrayBuffer(SharedBudget.bytes(fresh.length, this.threads)));
-      fresh.forEach((name, index) => this.entries.set(name, { name, cap: caps.get(name)!, table, index }));
+      for (const [index, name] of fresh.entries()) this.entries.set(name, { name, cap: caps.get(name)!, table, index });
     }
     return this.spec();
   }
 
   spec(): BudgetSpec {
-    return { threads: this.threads, tables: [...this.tables], entries: [...this.entries.values()].map((e) => ({ ...e })) };
+    return {
+      threads: this.threads,
+      tables: [...this.tables],
+      entries: [...this.entries.values()].map((e) => ({ ...e })),
+    };
   }
 
   /** Turns reuse off for `name` in every thread (see ConnectionBudget.reuseOff). */

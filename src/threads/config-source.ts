@@ -11,11 +11,19 @@ import type { GatewayConfig } from '../config/model.js';
 import type { ConfigSource } from './messages.js';
 
 export interface SourceSettings {
-  config?: string; listen: string[]; pass: string[]; documentRoot?: string; user?: string; group?: string; pidFile?: string;
+  config?: string;
+  listen: string[];
+  pass: string[];
+  documentRoot?: string;
+  user?: string;
+  group?: string;
+  pidFile?: string;
 }
 
 /** The flags that stand for directives (serve's --document-root, --user, --group, --pid-file). */
-const optionalFlags = (s: Omit<SourceSettings, 'config' | 'listen' | 'pass'>): Omit<SourceSettings, 'config' | 'listen' | 'pass'> => ({
+const optionalFlags = (
+  s: Omit<SourceSettings, 'config' | 'listen' | 'pass'>,
+): Omit<SourceSettings, 'config' | 'listen' | 'pass'> => ({
   ...(s.documentRoot !== undefined ? { documentRoot: s.documentRoot } : {}),
   ...(s.user !== undefined ? { user: s.user } : {}),
   ...(s.group !== undefined ? { group: s.group } : {}),
@@ -37,11 +45,17 @@ export function readConfigSource(s: SourceSettings): ConfigSource {
     parseConfig(text, fileName, files);
     return { kind: 'text', text, fileName, files: files.recording };
   }
-  return { kind: 'flags', listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'], pass: s.pass, ...optionalFlags(s) };
+  return {
+    kind: 'flags',
+    listen: s.listen.length > 0 ? s.listen : ['127.0.0.1:8080'],
+    pass: s.pass,
+    ...optionalFlags(s),
+  };
 }
 
 /** Parses a source (throws ConfigError as the config loader does). */
 export function configFromSource(src: ConfigSource): GatewayConfig {
-  if (src.kind === 'text') return parseConfig(src.text, src.fileName, src.files === undefined ? undefined : replayFiles(src.files));
+  if (src.kind === 'text')
+    return parseConfig(src.text, src.fileName, src.files === undefined ? undefined : replayFiles(src.files));
   return configFromFlags({ listen: src.listen, pass: src.pass, ...optionalFlags(src) });
 }

@@ -16,13 +16,30 @@ import type { TelemetrySpec } from '../observe/thread-observer.js';
 export type ConfigSource =
   /** `files`: every file Include & co. read while main parsed it, so that threads parse the same. */
   | { kind: 'text'; text: string; fileName: string; files?: import('../config/config-files.js').FilesRecording }
-  | { kind: 'flags'; listen: string[]; pass: string[]; documentRoot?: string; user?: string; group?: string; pidFile?: string };
+  | {
+      kind: 'flags';
+      listen: string[];
+      pass: string[];
+      documentRoot?: string;
+      user?: string;
+      group?: string;
+      pidFile?: string;
+    };
 
 /** One backend's connection cap and its cells: table `table`, backend `index` (SharedBudget layout). */
-export interface BudgetEntry { name: string; cap: number; table: number; index: number }
+export interface BudgetEntry {
+  name: string;
+  cap: number;
+  table: number;
+  index: number;
+}
 
 /** The shared connection caps: SharedArrayBuffers laid out for `threads` thread slots. */
-export interface BudgetSpec { threads: number; tables: SharedArrayBuffer[]; entries: BudgetEntry[] }
+export interface BudgetSpec {
+  threads: number;
+  tables: SharedArrayBuffer[];
+  entries: BudgetEntry[];
+}
 
 /** The serve task: everything one serving thread needs. */
 export interface ServeTask {
@@ -50,12 +67,22 @@ export interface ServeTask {
 }
 
 /** What a serve task resolves to once the thread has drained. */
-export interface ServeResult { slot: number; served: number }
+export interface ServeResult {
+  slot: number;
+  served: number;
+}
 
 /** Main → thread. `id` pairs a request with its answer. */
 export type ToThread =
   | { type: 'stats'; id: number }
-  | { type: 'reload'; id: number; source: ConfigSource; budgets: BudgetSpec; balancerState: SharedArrayBuffer; telemetry: TelemetrySpec }
+  | {
+      type: 'reload';
+      id: number;
+      source: ConfigSource;
+      budgets: BudgetSpec;
+      balancerState: SharedArrayBuffer;
+      telemetry: TelemetrySpec;
+    }
   /** Stop accepting, finish in-flight requests up to deadlineMs, close, end the serve task. */
   | { type: 'drain'; deadlineMs: number }
   /** Test hook (FCGATE_TEST_HOOKS=1 only): throw an uncaught exception in the thread. */
@@ -74,7 +101,9 @@ export type FromThread =
 
 /** One serving thread's counters, as Gateway.stats() reports them. */
 export interface GatewayStats {
-  served: number; inFlight: number; pools: Record<string, PoolStats>;
+  served: number;
+  inFlight: number;
+  pools: Record<string, PoolStats>;
   /** This thread's balancer counters (main sums them with sumBalancerStats). */
   balancers: BalancerStats[];
 }

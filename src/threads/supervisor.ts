@@ -35,9 +35,12 @@ export interface ServingThreadsOptions {
 }
 
 export interface ThreadStats {
-  thread: number; ready: boolean; restarts: number;
+  thread: number;
+  ready: boolean;
+  restarts: number;
   /** Requests served by the thread now in the slot (a replacement starts from 0). */
-  served: number; inFlight: number;
+  served: number;
+  inFlight: number;
 }
 
 /** All threads together: what SIGUSR2 prints and the status pages read. */
@@ -98,12 +101,23 @@ export class ServingThreads {
     });
     this.piscina.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
     for (let i = 0; i < o.threads; i++) {
-      this.slots.push({ slot: i, port: null, ready: false, restarts: 0, failures: 0, replies: new Map(), done: Promise.resolve(),
-        source: null, inFlight: InFlightBoard.allocate() });
+      this.slots.push({
+        slot: i,
+        port: null,
+        ready: false,
+        restarts: 0,
+        failures: 0,
+        replies: new Map(),
+        done: Promise.resolve(),
+        source: null,
+        inFlight: InFlightBoard.allocate(),
+      });
     }
   }
 
-  get threads(): number { return this.o.threads; }
+  get threads(): number {
+    return this.o.threads;
+  }
 
   /** Each slot's state, without asking the threads (metrics, /healthz). */
   threadInfo(): Array<{ slot: number; ready: boolean; restarts: number }> {
@@ -123,19 +137,35 @@ export class ServingThreads {
   /** Counters of every thread, merged. */
   async stats(): Promise<ServingStats> {
     const answers = await Promise.all(this.slots.map((s) => this.ask(s, (id) => ({ type: 'stats', id }))));
-    const out: ServingStats = { threads: [], served: 0, inFlight: 0, pools: {}, budgets: this.o.budgets.usage(), balancers: [] };
+    const out: ServingStats = {
+      threads: [],
+      served: 0,
+      inFlight: 0,
+      pools: {},
+      budgets: this.o.budgets.usage(),
+      balancers: [],
+    };
     const balancers: BalancerStats[][] = [];
     this.slots.forEach((s, i) => {
       const a = answers[i];
       const st = a !== null && a !== undefined && a.type === 'stats' ? a.stats : null;
-      out.threads.push({ thread: s.slot, ready: s.ready, restarts: s.restarts, served: st?.served ?? 0, inFlight: st?.inFlight ?? 0 });
+      out.threads.push({
+        thread: s.slot,
+        ready: s.ready,
+        restarts: s.restarts,
+        served: st?.served ?? 0,
+        inFlight: st?.inFlight ?? 0,
+      });
       if (st === null) return;
       balancers.push(st.balancers);
       out.served += st.served;
       out.inFlight += st.inFlight;
       for (const [name, p] of Object.entries(st.pools)) {
         const sum = out.pools[name];
-        if (sum === undefined) { out.pools[name] = { ...p }; continue; }
+        if (sum === undefined) {
+          out.pools[name] = { ...p };
+          continue;
+        }
         for (const k of Object.keys(p) as Array<keyof PoolStats>) sum[k] += p[k];
       }
     });
@@ -151,14 +181,23 @@ export class ServingThreads {
     this.source = source;
     this.budgetSpec = budgets;
     this.balancerState = balancerState;
-    const answers = await Promise.all(this.slots.map((s) => {
-      if (s.ready) s.source = source;
-      return this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState, telemetry: this.o.telemetry.spec(s.slot) }));
-    }));
+    const answers = await Promise.all(
+      this.slots.map((s) => {
+        if (s.ready) s.source = source;
+        return this.ask(s, (id) => ({
+          type: 'reload',
+          id,
+          source,
+          budgets,
+          balancerState,
+          telemetry: this.o.telemetry.spec(s.slot),
+        }));
+      }),
+    );
     const problems: string[] = [];
     this.slots.forEach((s, i) => {
       const a = answers[i];
-      if (a === undefined) return;                  // not running now: its replacement starts with the new one
+      if (a === undefined) return; // not running now: its replacement starts with the new one
       if (a === null) problems.push(`thread ${s.slot}: no answer`);
       else if (a.type === 'reloaded' && a.error !== null) problems.push(`thread ${s.slot}: ${a.error}`);
     });
@@ -173,7 +212,9 @@ export class ServingThreads {
     this.stopping = true;
     for (const s of this.slots) s.port?.postMessage({ type: 'drain', deadlineMs } satisfies ToThread);
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((r) => { timer = setTimeout(r, deadlineMs + 3000); });
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, deadlineMs + 3000);
+    });
     await Promise.race([Promise.all(this.slots.map((s) => s.done)), late]);
     clearTimeout(timer);
     await this.piscina.destroy();
@@ -202,9 +243,18 @@ export class ServingThreads {
             s.failures = 0;
             // A reload while this thread was starting: it has the older configuration.
             if (s.source !== this.source) {
-              const source = this.source, budgets = this.budgetSpec, balancerState = this.balancerState;
+              const source = this.source,
+                budgets = this.budgetSpec,
+                balancerState = this.balancerState;
               s.source = source;
-              void this.ask(s, (id) => ({ type: 'reload', id, source, budgets, balancerState, telemetry: this.o.telemetry.spec(s.slot) }));
+              void this.ask(s, (id) => ({
+                type: 'reload',
+                id,
+                source,
+                budgets,
+                balancerState,
+                telemetry: this.o.telemetry.spec(s.slot),
+              }));
             }
             if (!initial) this.o.log(`FCGATE_THREAD_READY thread=${s.slot} restarts=${s.restarts}: listening again`);
             ready();
@@ -215,31 +265,50 @@ export class ServingThreads {
             return;
           default: {
             const r = s.replies.get(m.id);
-            if (r !== undefined) { s.replies.delete(m.id); r(m); }
+            if (r !== undefined) {
+              s.replies.delete(m.id);
+              r(m);
+            }
           }
         }
       });
       const task: ServeTask = {
-        slot: s.slot, control: port2, source: this.source, listen: this.o.listen,
-        tuning: this.o.tuning, budgets: this.budgetSpec, balancerState: this.balancerState,
-        spoolAccount: this.o.spoolAccount, testHooks: this.o.testHooks, inFlight: s.inFlight,
-        telemetry: this.o.telemetry.spec(s.slot), accessLogs: this.o.accessLogs,
+        slot: s.slot,
+        control: port2,
+        source: this.source,
+        listen: this.o.listen,
+        tuning: this.o.tuning,
+        budgets: this.budgetSpec,
+        balancerState: this.balancerState,
+        spoolAccount: this.o.spoolAccount,
+        testHooks: this.o.testHooks,
+        inFlight: s.inFlight,
+        telemetry: this.o.telemetry.spec(s.slot),
+        accessLogs: this.o.accessLogs,
       };
       s.source = this.source;
-      s.done = this.piscina.run(task, { transferList: [port2] }).then(() => {
-        this.ended(s, port1);
-      }, (err: Error) => {
-        this.ended(s, port1);
-        this.logLost(s);
-        if (this.stopping) return;
-        if (initial && !listened) { failed(err); return; }
-        // The thread is gone and its sockets with it: give back its share of the caps.
-        this.o.budgets.reclaim(s.slot);
-        s.restarts++;
-        const delay = listened ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** s.failures++);
-        this.o.log(`FCGATE_THREAD_RESTART thread=${s.slot} cause=${JSON.stringify(err.message)} delay_ms=${delay}`);
-        setTimeout(() => { if (!this.stopping) void this.run(s, false); }, delay);
-      });
+      s.done = this.piscina.run(task, { transferList: [port2] }).then(
+        () => {
+          this.ended(s, port1);
+        },
+        (err: Error) => {
+          this.ended(s, port1);
+          this.logLost(s);
+          if (this.stopping) return;
+          if (initial && !listened) {
+            failed(err);
+            return;
+          }
+          // The thread is gone and its sockets with it: give back its share of the caps.
+          this.o.budgets.reclaim(s.slot);
+          s.restarts++;
+          const delay = listened ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** s.failures++);
+          this.o.log(`FCGATE_THREAD_RESTART thread=${s.slot} cause=${JSON.stringify(err.message)} delay_ms=${delay}`);
+          setTimeout(() => {
+            if (!this.stopping) void this.run(s, false);
+          }, delay);
+        },
+      );
     });
   }
 
@@ -253,7 +322,9 @@ export class ServingThreads {
     const now = Date.now();
     for (const r of lost) this.o.log(lostLine(s.slot, r, now));
     if (unlisted > 0) {
-      this.o.log(`FCGATE_THREAD_CRASH_LOST thread=${s.slot} unlisted=${unlisted} cause="${unlisted} more requests were in flight beyond the board's ${new InFlightBoard(s.inFlight).slots} slots"`);
+      this.o.log(
+        `FCGATE_THREAD_CRASH_LOST thread=${s.slot} unlisted=${unlisted} cause="${unlisted} more requests were in flight beyond the board's ${new InFlightBoard(s.inFlight).slots} slots"`,
+      );
     }
     clearBoard(s.inFlight);
   }
@@ -277,15 +348,23 @@ export class ServingThreads {
     if (port === null || !s.ready) return Promise.resolve(undefined);
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { s.replies.delete(id); resolve(null); }, ASK_TIMEOUT_MS);
-      s.replies.set(id, (m) => { clearTimeout(timer); resolve(m); });
+      const timer = setTimeout(() => {
+        s.replies.delete(id);
+        resolve(null);
+      }, ASK_TIMEOUT_MS);
+      s.replies.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
       port.postMessage(make(id));
     });
   }
 }
 
 /** Control characters, quotes and backslashes as \xNN: a request target cannot forge a log line. */
-const escapeLog = (t: string): string => t.replace(/[\x00-\x1f\x7f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const escapeLog = (t: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+  t.replace(/[\x00-\x1f\x7f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /**
  * `FCGATE_THREAD_CRASH_LOST thread=0 req=17 GET /slow?ms=1000 backend=fcgi://127.0.0.1:9000 age_s=3 cause="…"`:
@@ -293,6 +372,8 @@ const escapeLog = (t: string): string => t.replace(/[\x00-\x1f\x7f"\\]/g, (c) =>
  */
 export function lostLine(thread: number, r: LostRequest, now: number): string {
   const backend = r.backend === '' ? '' : ` backend=${escapeLog(r.backend)}`;
-  return `FCGATE_THREAD_CRASH_LOST thread=${thread} req=${escapeLog(r.id)}${r.idCut ? '…' : ''} ${escapeLog(r.method.toUpperCase())} ${escapeLog(r.target)}${r.cut ? '…' : ''}`
-    + `${backend} age_s=${Math.max(0, Math.round(now / 1000 - r.startedAt))} cause="the serving thread died with this request in flight; its client connection closed without an answer"`;
+  return (
+    `FCGATE_THREAD_CRASH_LOST thread=${thread} req=${escapeLog(r.id)}${r.idCut ? '…' : ''} ${escapeLog(r.method.toUpperCase())} ${escapeLog(r.target)}${r.cut ? '…' : ''}`
+    + `${backend} age_s=${Math.max(0, Math.round(now / 1000 - r.startedAt))} cause="the serving thread died with this request in flight; its client connection closed without an answer"`
+  );
 }

@@ -10,7 +10,7 @@ test('tokens are compared by digest: any length compares, only the same text mat
   assert.equal(digestEqual(TOKEN, TOKEN), true);
   assert.equal(digestEqual('', TOKEN), false);
   assert.equal(digestEqual(TOKEN.slice(0, -1), TOKEN), false);
-  assert.equal(digestEqual(TOKEN + 'x'.repeat(10_000), TOKEN), false);    // no RangeError from timingSafeEqual
+  assert.equal(digestEqual(TOKEN + 'x'.repeat(10_000), TOKEN), false); // no RangeError from timingSafeEqual
   const a = new TokenAuth(TOKEN);
   assert.equal(a.bearerOk(`Bearer ${TOKEN}`), true);
   assert.equal(a.bearerOk(`bearer ${TOKEN}`), true);
@@ -27,11 +27,11 @@ test('sessions: HMAC of the expiry under the token, never the token, valid until
   assert.equal(Number(value.split('.')[0]), now + SESSION_TTL_S);
   const cookie = `other=1; ${SESSION_COOKIE}=${value}; x=y`;
   assert.equal(a.cookieOk(cookie, now), true);
-  assert.equal(a.cookieOk(cookie, now + SESSION_TTL_S + 1), false);                    // expired
+  assert.equal(a.cookieOk(cookie, now + SESSION_TTL_S + 1), false); // expired
   const [exp, mac] = value.split('.');
-  assert.equal(a.cookieOk(`${SESSION_COOKIE}=${Number(exp) + 3600}.${mac}`, now), false);   // a longer life forged
+  assert.equal(a.cookieOk(`${SESSION_COOKIE}=${Number(exp) + 3600}.${mac}`, now), false); // a longer life forged
   assert.equal(a.cookieOk(`${SESSION_COOKIE}=${exp}.${mac!.slice(0, -1)}A`, now), false);
-  assert.equal(new TokenAuth(TOKEN + '2').cookieOk(cookie, now), false);               // the token changed
+  assert.equal(new TokenAuth(TOKEN + '2').cookieOk(cookie, now), false); // the token changed
   assert.equal(a.cookieOk(`${SESSION_COOKIE}=${TOKEN}`, now), false);
   assert.equal(a.cookieOk(undefined, now), false);
 });

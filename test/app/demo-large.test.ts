@@ -5,31 +5,41 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createDemoHandler, BYTES_PATTERN } from '../../src/app/demo.js';
-import { createFcgiServer, type FcgiResponse, type FcgiServer } from '../../src/app/server.js';
+import { createFcgiServer, type FcgiResponse, type FcgiServer } from '../../src/app/responder-server.js';
 import { RecordType, frameCopy } from '../../src/protocol/index.js';
-import { FcgiTestClient, paramsFor, parseCgi, type Target } from './fcgi-client.js';
+import { FcgiTestClient, paramsFor, splitCgiResponse, type ConnectTarget } from '../helpers/fcgi-client.js';
 
 const TOTAL = 100 * 1024 * 1024;
-const RSS_GROWTH_LIMIT = 80 * 1024 * 1024;   // well under the 100 MiB that buffering would need
+const RSS_GROWTH_LIMIT = 80 * 1024 * 1024; // well under the 100 MiB that buffering would need
 
 let server: FcgiServer;
-let target: Target;
+let target: ConnectTarget;
 /** The latest response the demo handler got, to watch its socket queue. */
 let lastResponse: FcgiResponse | null = null;
 before(async () => {
   const demo = createDemoHandler();
-  server = createFcgiServer((req, res) => { lastResponse = res; return demo(req, res); }, { log: () => {} });
+  server = createFcgiServer(
+    (req, res) => {
+      lastResponse = res;
+      return demo(req, res);
+    },
+    { log: () => {} },
+  );
   const a = await server.listen({ host: '127.0.0.1', port: 0 });
   assert.ok('port' in a);
   target = { host: a.host, port: a.port };
 });
-after(async () => { await server.close(); });
+after(async () => {
+  await server.close();
+});
 
 /** Samples RSS every 20 ms until stopped; returns the peak growth over the start. */
 function watchRss(): () => number {
   const start = process.memoryUsage.rss();
   let peak = start;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 20);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
   return () => {
     clearInterval(timer);
     return Math.max(peak, process.memoryUsage.rss()) - start;
@@ -39,7 +49,10 @@ function watchRss(): () => number {
 test('/echo: a 100 MiB upload hashed while streaming, memory bounded', { timeout: 120_000 }, async (t) => {
   const c = await FcgiTestClient.connect(target);
   const stop = watchRss();
-  const p = c.begin(1, paramsFor('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(TOTAL) }), { stdin: null });
+  const p = c.begin(1, paramsFor('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(TOTAL) }), {
+    stdin: null,
+    timeoutMs: 110_000,
+  });
   const piece = Buffer.alloc(60_000);
   const hash = createHash('sha256');
   let sent = 0;
@@ -48,7 +61,7 @@ test('/echo: a 100 MiB upload hashed while streaming, memory bounded', { timeout
     piece.fill(i & 0xff, 0, n);
     const view = piece.subarray(0, n);
     hash.update(view);
-    await c.sendStdin(1, view);       // frameCopy copies it, so `piece` may be refilled
+    await c.sendStdin(1, view); // frameCopy copies it, so `piece` may be refilled
     sent += n;
   }
   c.endStdin(1);
@@ -56,7 +69,11 @@ test('/echo: a 100 MiB upload hashed while streaming, memory bounded', { timeout
   const growth = stop();
   c.close();
   t.diagnostic(`RSS growth ${(growth / 1048576).toFixed(1)} MiB`);
-  assert.deepEqual(JSON.parse(parseCgi(r.stdout).body.toString()), { length: TOTAL, sha256: hash.digest('hex'), content_length: String(TOTAL) });
+  assert.deepEqual(JSON.parse(splitCgiResponse(r.stdout).body.toString()), {
+    length: TOTAL,
+    sha256: hash.digest('hex'),
+    content_length: String(TOTAL),
+  });
   assert.ok(growth < RSS_GROWTH_LIMIT, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB`);
 });
 
@@ -66,12 +83,15 @@ test('/bytes: a 100 MiB download read slowly, memory bounded', { timeout: 120_00
   // The pattern Buffer is shared by every write, so RSS alone would not show a server that
   // ignores backpressure: watch the bytes queued on the server's socket instead.
   let maxQueued = 0;
-  const sampler = setInterval(() => { maxQueued = Math.max(maxQueued, lastResponse?.queuedBytes ?? 0); }, 5);
+  const sampler = setInterval(() => {
+    maxQueued = Math.max(maxQueued, lastResponse?.queuedBytes ?? 0);
+  }, 5);
   const hash = createHash('sha256');
   let received = 0;
   let nextPause = 8 * 1024 * 1024;
   let head: Buffer | null = null;
   const r = await c.request(paramsFor(`/bytes?n=${TOTAL}`), {
+    timeoutMs: 110_000,
     onStdout: (data) => {
       if (head === null) {
         // The head is the first STDOUT write, in its own record.
@@ -80,7 +100,8 @@ test('/bytes: a 100 MiB download read slowly, memory bounded', { timeout: 120_00
       }
       hash.update(data);
       received += data.length;
-      if (received >= nextPause) {      // a slow reader: stop reading for a while
+      if (received >= nextPause) {
+        // a slow reader: stop reading for a while
         nextPause += 8 * 1024 * 1024;
         c.socket.pause();
         setTimeout(() => c.socket.resume(), 30);
@@ -92,10 +113,10 @@ test('/bytes: a 100 MiB download read slowly, memory bounded', { timeout: 120_00
   t.diagnostic(`RSS growth ${(growth / 1048576).toFixed(1)} MiB, server socket queue peak ${maxQueued} bytes`);
   assert.ok(maxQueued < 1024 * 1024, `server queued ${maxQueued} bytes`);
   assert.equal(r.appStatus, 0);
-  assert.equal(parseCgi(head!).status, 200);
+  assert.equal(splitCgiResponse(head!).status, 200);
   assert.equal(received, TOTAL);
   const expected = createHash('sha256');
-  const period = Buffer.alloc(64 * 16384, BYTES_PATTERN, 'latin1');   // 1 MiB, a whole number of periods
+  const period = Buffer.alloc(64 * 16384, BYTES_PATTERN, 'latin1'); // 1 MiB, a whole number of periods
   for (let i = 0; i < TOTAL / period.length; i++) expected.update(period);
   assert.equal(hash.digest('hex'), expected.digest('hex'));
   assert.ok(growth < RSS_GROWTH_LIMIT, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB`);
@@ -104,5 +125,5 @@ test('/bytes: a 100 MiB download read slowly, memory bounded', { timeout: 120_00
 
 test('frameCopy of a 60 000-byte piece frames one record (sanity for the upload above)', () => {
   const framed = frameCopy(RecordType.Stdin, 1, Buffer.alloc(60_000));
-  assert.equal(framed.length, 8 + 60_000);    // header + content, no padding (60 000 % 8 == 0)
+  assert.equal(framed.length, 8 + 60_000); // header + content, no padding (60 000 % 8 == 0)
 });

@@ -6,26 +6,39 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startDemoApp, BYTES_PATTERN, type DemoApp } from '../../src/app/demo.js';
 import { ProtocolErrorCode } from '../../src/protocol/index.js';
-import { FcgiTestClient, header, paramsFor, parseCgi, type Target, type CgiReply } from './fcgi-client.js';
+import {
+  FcgiTestClient,
+  header,
+  paramsFor,
+  splitCgiResponse,
+  type ConnectTarget,
+  type CgiResponse,
+} from '../helpers/fcgi-client.js';
 
 let app: DemoApp;
-let target: Target;
+let target: ConnectTarget;
 const logs: string[] = [];
 
 before(async () => {
-  app = await startDemoApp({ listen: '127.0.0.1:0', testRoutes: true, maxBytes: 1 << 30,
-                             server: { log: (l) => logs.push(l) } });
+  app = await startDemoApp({
+    listen: '127.0.0.1:0',
+    testRoutes: true,
+    maxBytes: 1 << 30,
+    server: { log: (l) => logs.push(l) },
+  });
   assert.ok('port' in app.address);
   target = { host: app.address.host, port: app.address.port };
 });
-after(async () => { await app.close(); });
+after(async () => {
+  await app.close();
+});
 
-async function get(path: string, extra: Record<string, string> = {}, stdin?: Buffer): Promise<CgiReply> {
+async function get(path: string, extra: Record<string, string> = {}, stdin?: Buffer): Promise<CgiResponse> {
   const c = await FcgiTestClient.connect(target);
   try {
     const r = await c.request(paramsFor(path, extra), stdin === undefined ? {} : { stdin });
     assert.equal(r.appStatus, 0);
-    return parseCgi(r.stdout);
+    return splitCgiResponse(r.stdout);
   } finally {
     c.close();
   }
@@ -36,7 +49,9 @@ function mounted(path: string): Record<string, string> {
   const q = path.indexOf('?');
   const p = q >= 0 ? path.slice(0, q) : path;
   return {
-    REQUEST_METHOD: 'GET', REQUEST_URI: `/app${path}`, SCRIPT_NAME: `/app${p}`,
+    REQUEST_METHOD: 'GET',
+    REQUEST_URI: `/app${path}`,
+    SCRIPT_NAME: `/app${p}`,
     QUERY_STRING: q >= 0 ? path.slice(q + 1) : '',
     SCRIPT_FILENAME: `proxy:fcgi://127.0.0.1:9000${p}`,
   };
@@ -48,12 +63,14 @@ test('/hello, directly and mounted under /app/', { timeout: 20_000 }, async () =
   assert.equal(direct.body.toString(), 'Hello from the fcgate demo app\n');
   assert.equal(header(direct, 'Content-Length'), String(direct.body.length));
   const c = await FcgiTestClient.connect(target);
-  const r = parseCgi((await c.request(mounted('/hello'))).stdout);
+  const r = splitCgiResponse((await c.request(mounted('/hello'))).stdout);
   assert.equal(r.body.toString(), 'Hello from the fcgate demo app\n');
   c.close();
 });
 
-test('/ and /env: the CGI environment as an escaped HTML table, links relative to the mount', { timeout: 20_000 }, async () => {
+test('/ and /env: the CGI environment as an escaped HTML table, links relative to the mount', {
+  timeout: 20_000,
+}, async () => {
   const r = await get('/env', { HTTP_X_EVIL: '<script>alert("x")</script>&' });
   assert.equal(r.status, 200);
   assert.match(header(r, 'Content-Type')!, /^text\/html/);
@@ -63,16 +80,18 @@ test('/ and /env: the CGI environment as an escaped HTML table, links relative t
   assert.ok(html.includes('href="/hello"'));
 
   const c = await FcgiTestClient.connect(target);
-  const m = parseCgi((await c.request(mounted('/'))).stdout);
+  const m = splitCgiResponse((await c.request(mounted('/'))).stdout);
   c.close();
   assert.equal(m.status, 200);
   assert.ok(m.body.toString().includes('href="/app/hello"'), 'links carry the mount prefix');
 });
 
-test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', { timeout: 20_000 }, async () => {
+test('unknown paths answer 404; routes resolve from REQUEST_URI, SCRIPT_NAME+PATH_INFO or a prefixed path', {
+  timeout: 20_000,
+}, async () => {
   assert.equal((await get('/nope')).status, 404);
   const c = await FcgiTestClient.connect(target);
-  const r = parseCgi((await c.request({ SCRIPT_NAME: '/demo', PATH_INFO: '/hello' })).stdout);
+  const r = splitCgiResponse((await c.request({ SCRIPT_NAME: '/demo', PATH_INFO: '/hello' })).stdout);
   c.close();
   assert.equal(r.body.toString(), 'Hello from the fcgate demo app\n');
   assert.equal((await get('/var/www/hello')).status, 200, 'a document-root prefix is skipped');
@@ -97,7 +116,9 @@ test('/echo: length and sha256 of the body', { timeout: 20_000 }, async () => {
   const r = await get('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }, body);
   assert.equal(header(r, 'Content-Type'), 'application/json');
   assert.deepEqual(JSON.parse(r.body.toString()), {
-    length: body.length, sha256: createHash('sha256').update(body).digest('hex'), content_length: String(body.length),
+    length: body.length,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    content_length: String(body.length),
   });
   assert.deepEqual(JSON.parse((await get('/echo')).body.toString()).length, 0);
 });
@@ -135,12 +156,14 @@ test('/test/garbage: bytes that are not FastCGI, then close', { timeout: 20_000 
   assert.equal(c.error?.code, ProtocolErrorCode.BadVersion);
 });
 
-test('/test/die-mid-response: head and part of the body, then close without END_REQUEST', { timeout: 20_000 }, async () => {
+test('/test/die-mid-response: head and part of the body, then close without END_REQUEST', {
+  timeout: 20_000,
+}, async () => {
   const c = await FcgiTestClient.connect(target);
   void c.begin(1, paramsFor('/test/die-mid-response?bytes=5000'));
   await c.closed;
   const got = c.partial(1)!;
-  const r = parseCgi(got.stdout);
+  const r = splitCgiResponse(got.stdout);
   assert.equal(header(r, 'Content-Length'), '10000');
   assert.equal(r.body.length, 5000);
   assert.equal(got.stdoutEnded, false);
@@ -148,7 +171,10 @@ test('/test/die-mid-response: head and part of the body, then close without END_
 });
 
 test('/test/close-before-head and /test/close-in-head', { timeout: 20_000 }, async () => {
-  for (const [path, expect] of [['/test/close-before-head', ''], ['/test/close-in-head', 'Status: 200 OK\r\nContent-Ty']]) {
+  for (const [path, expect] of [
+    ['/test/close-before-head', ''],
+    ['/test/close-in-head', 'Status: 200 OK\r\nContent-Ty'],
+  ]) {
     const c = await FcgiTestClient.connect(target);
     void c.begin(1, paramsFor(path!));
     await c.closed;
@@ -160,17 +186,26 @@ test('/test/stderr: STDERR lines beside a normal answer', { timeout: 20_000 }, a
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor('/test/stderr?lines=2'));
   c.close();
-  assert.equal(r.stderr, 'demo stderr line 0 of request 1\ndemo stderr line 1 of request 1\n');
-  assert.equal(parseCgi(r.stdout).body.toString(), 'wrote 2 stderr lines\n');
+  assert.equal(r.stderr.toString(), 'demo stderr line 0 of request 1\ndemo stderr line 1 of request 1\n');
+  assert.equal(splitCgiResponse(r.stdout).body.toString(), 'wrote 2 stderr lines\n');
 });
 
-test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', { timeout: 20_000 }, async () => {
-  const q = new URLSearchParams([['h', 'Status: 302 Found'], ['h', 'Location: /elsewhere'],
-    ['h', 'Set-Cookie: a=1'], ['h', 'Set-Cookie: b=2'], ['body', 'moved']]);
+test('/test/headers: header lines verbatim, repeated ones kept; raw= for anything else', {
+  timeout: 20_000,
+}, async () => {
+  const q = new URLSearchParams([
+    ['h', 'Status: 302 Found'],
+    ['h', 'Location: /elsewhere'],
+    ['h', 'Set-Cookie: a=1'],
+    ['h', 'Set-Cookie: b=2'],
+    ['body', 'moved'],
+  ]);
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor(`/test/headers?${q}`), { keepConn: true });
-  assert.equal(r.stdout.toString(),
-    'Status: 302 Found\r\nLocation: /elsewhere\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nmoved');
+  assert.equal(
+    r.stdout.toString(),
+    'Status: 302 Found\r\nLocation: /elsewhere\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nmoved',
+  );
   const raw = await c.request(paramsFor(`/test/headers?${new URLSearchParams({ raw: 'no head at all' })}`));
   assert.equal(raw.stdout.toString(), 'no head at all');
   c.close();
@@ -179,7 +214,7 @@ test('/test/headers: header lines verbatim, repeated ones kept; raw= for anythin
 test('/test/hang never answers; an abort ends it', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const p = c.begin(1, paramsFor('/test/hang'), { keepConn: true });
-  const v = await c.getValues(['FCGI_MPXS_CONNS']);     // a round trip: the request is running
+  const v = await c.getValues(['FCGI_MPXS_CONNS']); // a round trip: the request is running
   assert.equal(v.get('FCGI_MPXS_CONNS'), '1');
   c.abort(1);
   assert.notEqual((await p).appStatus, 0);
@@ -188,8 +223,12 @@ test('/test/hang never answers; an abort ends it', { timeout: 20_000 }, async ()
 
 test('/test/count-connection counts connections and requests on each', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
-  const one = JSON.parse(parseCgi((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
-  const two = JSON.parse(parseCgi((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString());
+  const one = JSON.parse(
+    splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString(),
+  );
+  const two = JSON.parse(
+    splitCgiResponse((await c.request(paramsFor('/test/count-connection'), { keepConn: true })).stdout).body.toString(),
+  );
   c.close();
   assert.equal(one.connection, two.connection);
   assert.deepEqual([one.requests, two.requests, one.keepConn], [1, 2, true]);
@@ -201,7 +240,7 @@ test('/test/count-connection counts connections and requests on each', { timeout
 test('/test/after-end: STDOUT after the end-of-stream record, then END_REQUEST', { timeout: 20_000 }, async () => {
   const c = await FcgiTestClient.connect(target);
   const r = await c.request(paramsFor('/test/after-end'));
-  assert.equal(parseCgi(r.stdout).body.toString(), 'before the end\n');
+  assert.equal(splitCgiResponse(r.stdout).body.toString(), 'before the end\n');
   assert.equal(r.afterEnd.toString(), 'AFTER THE END\n');
   await c.closed;
 });
@@ -211,7 +250,7 @@ test('the /test/ routes do not exist without testRoutes', { timeout: 20_000 }, a
   try {
     assert.ok('port' in plain.address);
     const c = await FcgiTestClient.connect({ host: plain.address.host, port: plain.address.port });
-    const r = parseCgi((await c.request(paramsFor('/test/hang'))).stdout);
+    const r = splitCgiResponse((await c.request(paramsFor('/test/hang'))).stdout);
     assert.equal(r.status, 404);
   } finally {
     await plain.close();

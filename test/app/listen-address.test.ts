@@ -24,17 +24,36 @@ test('formatAddress writes what parseListenAddress reads', () => {
 
 test('demo-app arguments', () => {
   assert.deepEqual(parseDemoAppArgs([]), {
-    listen: [{ host: '127.0.0.1', port: 9000 }], mpxsConns: true, maxConns: undefined, testRoutes: false,
+    listen: [{ host: '127.0.0.1', port: 9000 }],
+    mpxsConns: true,
+    maxConns: undefined,
+    testRoutes: false,
   });
-  assert.deepEqual(parseDemoAppArgs(['demo-app', '--listen', '127.0.0.1:0', '--listen=unix:/tmp/x.sock',
-    '--mpxs', 'off', '--max-conns=4']), {
-    listen: [{ host: '127.0.0.1', port: 0 }, { path: '/tmp/x.sock' }], mpxsConns: false, maxConns: 4, testRoutes: false,
-  });
+  assert.deepEqual(
+    parseDemoAppArgs([
+      'demo-app',
+      '--listen',
+      '127.0.0.1:0',
+      '--listen=unix:/tmp/x.sock',
+      '--mpxs',
+      'off',
+      '--max-conns=4',
+    ]),
+    {
+      listen: [{ host: '127.0.0.1', port: 0 }, { path: '/tmp/x.sock' }],
+      mpxsConns: false,
+      maxConns: 4,
+      testRoutes: false,
+    },
+  );
   assert.equal(parseDemoAppArgs(['--help']), 'help');
   assert.throws(() => parseDemoAppArgs(['--mpxs', 'maybe']), /--mpxs must be on or off/);
   assert.throws(() => parseDemoAppArgs(['--max-conns', '0']), /--max-conns must be a positive integer/);
   assert.throws(() => parseDemoAppArgs(['--listen']), /--listen needs a value/);
   assert.throws(() => parseDemoAppArgs(['--bogus']), /unknown option --bogus/);
   assert.throws(() => parseDemoAppArgs(['--listn', 'x']), /unknown option --listn \(did you mean --listen\?\)/);
-  assert.throws(() => parseDemoAppArgs(['--listen', 'host:99999']), /--listen listen address "host:99999": port must be 0..65535/);
+  assert.throws(
+    () => parseDemoAppArgs(['--listen', 'host:99999']),
+    /--listen listen address "host:99999": port must be 0..65535/,
+  );
 });

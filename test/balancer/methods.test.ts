@@ -21,7 +21,7 @@ function sequence(ms: M[], n: number, method: LbMethod = 'byrequests'): string {
   return out;
 }
 
-test('byrequests, a=1 b=1: strict alternation (APACHE-BEHAVIOUR §6: 4000, 4001, …)', () => {
+test('byrequests, a=1 b=1: strict alternation (as Apache: 4000, 4001, …)', () => {
   // a100 b100 → tie → a, a-100 | a0 b200 → b, b0 | again
   assert.equal(sequence([member('a', 1), member('b', 1)], 10), 'ababababab');
 });

@@ -3,7 +3,7 @@
 
 import type { FcgiSetEnvRule, ExpressionContext, ResolvedRequest, WorkerSettings } from '../../src/config/model.js';
 import type { RequestSnapshot } from '../../src/request.js';
-import { type ServerInfo } from '../../src/cgi/environment.js';
+import type { ServerInfo } from '../../src/cgi/environment.js';
 import { FileKind, type FileProbe } from '../../src/cgi/file-probe.js';
 
 /** A DocumentRoot that does not exist on disk, for rows that never look at the disk. */
@@ -11,9 +11,17 @@ export const DOCROOT = '/srv/fcgate-test-docroot';
 
 export function snapshot(over: Partial<RequestSnapshot> = {}): RequestSnapshot {
   return {
-    method: 'GET', path: '/', query: '', headers: [['host', 'localhost:8181']],
-    remoteAddress: '127.0.0.1', remotePort: '50000', localAddress: '127.0.0.1',
-    localPort: 8181, scheme: 'http', protocol: 'HTTP/1.1', ...over,
+    method: 'GET',
+    path: '/',
+    query: '',
+    headers: [['host', 'localhost:8181']],
+    remoteAddress: '127.0.0.1',
+    remotePort: '50000',
+    localAddress: '127.0.0.1',
+    localPort: 8181,
+    scheme: 'http',
+    protocol: 'HTTP/1.1',
+    ...over,
   };
 }
 
@@ -22,27 +30,54 @@ export function worker(name: string, over: Partial<WorkerSettings> = {}): Worker
   const m = /^fcgi:\/\/([^:/]+):(\d+)/.exec(name);
   return {
     name,
-    address: unix ? { kind: 'unix', path: name.slice(5, name.indexOf('|')) }
+    address: unix
+      ? { kind: 'unix', path: name.slice(5, name.indexOf('|')) }
       : { kind: 'tcp', host: m ? m[1]! : 'localhost', port: m ? Number(m[2]) : 8000 },
-    reuse: true, max: null, timeoutMs: 60000, connectTimeoutMs: 5000, acquireMs: 5000,
-    ttlMs: 60000, flushPackets: 'auto', flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '',
-    retryMs: 60000, status: '', ...over,
+    reuse: true,
+    max: null,
+    timeoutMs: 60000,
+    connectTimeoutMs: 5000,
+    acquireMs: 5000,
+    ttlMs: 60000,
+    flushPackets: 'auto',
+    flushWaitMs: 10,
+    requestBuffering: true,
+    loadFactor: 1,
+    lbSet: 0,
+    route: '',
+    retryMs: 60000,
+    status: '',
+    ...over,
   };
 }
 
 export function resolved(over: Partial<ResolvedRequest> = {}): ResolvedRequest {
   return {
-    form: 'proxypass', worker: worker('fcgi://localhost:4000'), balancer: null,
-    targetPath: '/', decodedPath: '/', scriptName: null, pathInfo: null,
-    env: new Map(), fcgiSetEnv: [], backendType: 'FPM', cgiPassAuth: false,
-    documentRoot: DOCROOT, serverName: null, contextPrefix: '', contextDocumentRoot: DOCROOT,
+    form: 'proxypass',
+    worker: worker('fcgi://localhost:4000'),
+    balancer: null,
+    targetPath: '/',
+    decodedPath: '/',
+    scriptName: null,
+    pathInfo: null,
+    env: new Map(),
+    fcgiSetEnv: [],
+    backendType: 'FPM',
+    cgiPassAuth: false,
+    documentRoot: DOCROOT,
+    serverName: null,
+    contextPrefix: '',
+    contextDocumentRoot: DOCROOT,
     ...over,
   };
 }
 
 /** A probe that says every path is missing and counts its calls. */
 export function missingProbe(): FileProbe & { calls: number } {
-  const p = ((_path: string) => { p.calls++; return FileKind.Missing; }) as FileProbe & { calls: number };
+  const p = ((_path: string) => {
+    p.calls++;
+    return FileKind.Missing;
+  }) as FileProbe & { calls: number };
   p.calls = 0;
   return p;
 }
@@ -70,11 +105,20 @@ export function names(list: readonly string[]): string[] {
  * A rule as config/ would build it, written by hand: `cond` returns captures or null,
  * `value` a template function.
  */
-export function rule(name: string, cond: (ctx: ExpressionContext) => string[] | null,
-                     value: ((ctx: ExpressionContext, caps: string[]) => string) | null): FcgiSetEnvRule {
+export function rule(
+  name: string,
+  cond: (ctx: ExpressionContext) => string[] | null,
+  value: ((ctx: ExpressionContext, caps: string[]) => string) | null,
+): FcgiSetEnvRule {
   return {
-    name, unset: value === null, test: cond,
-    value: value ?? (() => { throw new Error('unset rule has no value'); }),
+    name,
+    unset: value === null,
+    test: cond,
+    value:
+      value
+      ?? (() => {
+        throw new Error('unset rule has no value');
+      }),
   };
 }
 export const always = (): string[] => [''];

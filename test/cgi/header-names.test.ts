@@ -2,21 +2,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  HEADER_CACHE_LIMIT, headerParamName, paramNameBytes, WELL_KNOWN_HEADERS,
-} from '../../src/cgi/header-names.js';
+import { HEADER_CACHE_LIMIT, headerParamName, WELL_KNOWN_HEADERS } from '../../src/cgi/header-names.js';
 
-test('well-known names come ready-made, bytes equal to the name', () => {
+test('well-known names come ready-made', () => {
   const ua = headerParamName('user-agent')!;
   assert.equal(ua.name, 'HTTP_USER_AGENT');
-  assert.deepEqual([...ua.bytes], [...Buffer.from('HTTP_USER_AGENT', 'ascii')]);
   assert.equal(ua, WELL_KNOWN_HEADERS.get('user-agent'), 'the same cached object');
-  for (const [h, p] of WELL_KNOWN_HEADERS) {
-    assert.equal(p.bytes.toString('latin1'), p.name, h);
-    assert.equal(paramNameBytes(p.name), p.bytes);
-  }
-  assert.equal(paramNameBytes('SCRIPT_FILENAME')!.toString('latin1'), 'SCRIPT_FILENAME');
-  assert.equal(paramNameBytes('HTTP_X_SOMETHING_RARE'), undefined);
+  assert.equal(WELL_KNOWN_HEADERS.get('x-forwarded-for')!.name, 'HTTP_X_FORWARDED_FOR');
 });
 
 test('Content-Type / Content-Length become CONTENT_TYPE / CONTENT_LENGTH', () => {
@@ -31,7 +23,19 @@ test('httpoxy (CVE-2016-5385): Proxy never becomes HTTP_PROXY, any case', () => 
 });
 
 test('names with anything but letters, digits and - are dropped', () => {
-  for (const n of ['x_under_score', 'x-real_ip', 'a.b', 'x~y', 'wow!', 'sp ace', 'tab\t', 'caf\u00e9', '', 'x:y', "it's"]) {
+  for (const n of [
+    'x_under_score',
+    'x-real_ip',
+    'a.b',
+    'x~y',
+    'wow!',
+    'sp ace',
+    'tab\t',
+    'caf\u00e9',
+    '',
+    'x:y',
+    "it's",
+  ]) {
     assert.equal(headerParamName(n), null, JSON.stringify(n));
   }
   assert.equal(headerParamName('x-custom-9')!.name, 'HTTP_X_CUSTOM_9');

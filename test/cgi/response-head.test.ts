@@ -4,19 +4,28 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE,
-  type CgiHead, type CgiHeadError, type CgiHeadErrorKind,
+  CgiHeadParser,
+  HEAD_ERROR,
+  HEAD_INCOMPLETE,
+  type CgiHead,
+  type CgiHeadError,
+  type CgiHeadErrorKind,
 } from '../../src/cgi/response-head.js';
 import { reasonFor } from '../../src/cgi/status-reasons.js';
 
 type Outcome =
-  | { ok: true; body: number; head: CgiHead }      // body: absolute offset of the body in the input
+  | { ok: true; body: number; head: CgiHead } // body: absolute offset of the body in the input
   | { ok: false; error: CgiHeadError };
 
 const bytes = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'latin1') : s);
 
 /** Pushes `input` cut at `cuts` (sorted offsets), then finish() if the head never completed. */
-function run(input: string | Buffer, cuts: number[] = [], maxHead = 8192, parser = new CgiHeadParser(maxHead, maxHead)): Outcome {
+function run(
+  input: string | Buffer,
+  cuts: number[] = [],
+  maxHead = 8192,
+  parser = new CgiHeadParser(maxHead, maxHead),
+): Outcome {
   const buf = bytes(input);
   let from = 0;
   for (const to of [...cuts, buf.length]) {
@@ -52,7 +61,7 @@ function sameForEverySplit(input: string | Buffer, maxHead = 8192, maxLine = max
   const parser = new CgiHeadParser(maxHead, maxLine);
   const whole = run(buf, [], maxHead, parser);
   for (let cut = 0; cut <= buf.length; cut++) {
-    parser.reset();   // one parser reused: reset() must forget everything
+    parser.reset(); // one parser reused: reset() must forget everything
     assert.deepEqual(run(buf, [cut], maxHead, parser), whole, `split at ${cut}`);
   }
   const everyByte = Array.from({ length: buf.length }, (_, i) => i + 1).slice(0, -1);
@@ -95,12 +104,22 @@ describe('CgiHeadParser: basics', () => {
   });
 
   it('gives the same result for every split position, CRLF and LF', () => {
-    const crlf = 'Status: 404 Not Found\r\nContent-Type: text/html; charset=utf-8\r\nSet-Cookie: a=1\r\n'
+    const crlf =
+      'Status: 404 Not Found\r\nContent-Type: text/html; charset=utf-8\r\nSet-Cookie: a=1\r\n'
       + 'Set-Cookie: b=2\r\nContent-Length: 5\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nX-Tab:\t v \t\r\n\r\nhello';
     const r = sameForEverySplit(crlf);
     assert.ok(r.ok);
     assert.equal(r.body, crlf.indexOf('hello'));
-    assert.deepEqual(r.head.headers, ['Content-Type', 'text/html; charset=utf-8', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Tab', 'v']);
+    assert.deepEqual(r.head.headers, [
+      'Content-Type',
+      'text/html; charset=utf-8',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+      'X-Tab',
+      'v',
+    ]);
     assert.equal(r.head.contentLength, 5);
     const lf = sameForEverySplit(crlf.replace(/\r\n/g, '\n'));
     assert.ok(lf.ok);
@@ -110,8 +129,15 @@ describe('CgiHeadParser: basics', () => {
   });
 
   it('gives the same error for every split position', () => {
-    for (const input of ['X-A: 1\r\nno colon here\r\n\r\n', 'X-A: 1\r\n folded\r\n\r\n', 'Bad Name: 1\r\n\r\n',
-      'Status: 1xx\r\n\r\n', 'Content-Length: 1\r\nContent-Length: 2\r\n\r\n', '\r\nbody', 'X-A: 1\r\nX-B: 2\r\n']) {
+    for (const input of [
+      'X-A: 1\r\nno colon here\r\n\r\n',
+      'X-A: 1\r\n folded\r\n\r\n',
+      'Bad Name: 1\r\n\r\n',
+      'Status: 1xx\r\n\r\n',
+      'Content-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      '\r\nbody',
+      'X-A: 1\r\nX-B: 2\r\n',
+    ]) {
       const r = sameForEverySplit(input);
       assert.equal(r.ok, false, input);
     }
@@ -134,7 +160,7 @@ describe('CgiHeadParser: basics', () => {
       const first = Buffer.from(input.slice(0, cut), 'latin1');
       const second = Buffer.from(input.slice(cut), 'latin1');
       assert.equal(p.push(first), HEAD_INCOMPLETE);
-      first.fill(0x58);                                   // the caller reuses its read buffer
+      first.fill(0x58); // the caller reuses its read buffer
       assert.equal(p.push(second), second.length);
       second.fill(0x58);
       const h = p.result();
@@ -170,7 +196,7 @@ describe('CgiHeadParser: Status', () => {
     assert.equal(b.statusLine, '599 Custom Reason');
     const c = ok('Status: 200 Fine By Me\r\n\r\n');
     assert.equal(c.reason, 'Fine By Me');
-    const d = ok('status:  404 \t  Gone Away  \r\n\r\n');   // extra OWS is normalised
+    const d = ok('status:  404 \t  Gone Away  \r\n\r\n'); // extra OWS is normalised
     assert.equal(d.reason, 'Gone Away');
     assert.equal(d.statusLine, '404 Gone Away');
     const e = ok('Status: 418\tTab\r\n\r\n');
@@ -185,12 +211,32 @@ describe('CgiHeadParser: Status', () => {
   });
 
   it('standard reasons for the common codes', () => {
-    const table: Array<[number, string]> = [[200, 'OK'], [201, 'Created'], [204, 'No Content'], [206, 'Partial Content'],
-      [301, 'Moved Permanently'], [302, 'Found'], [303, 'See Other'], [304, 'Not Modified'], [307, 'Temporary Redirect'],
-      [308, 'Permanent Redirect'], [400, 'Bad Request'], [401, 'Unauthorized'], [403, 'Forbidden'], [404, 'Not Found'],
-      [405, 'Method Not Allowed'], [409, 'Conflict'], [410, 'Gone'], [413, 'Content Too Large'], [422, 'Unprocessable Content'],
-      [429, 'Too Many Requests'], [500, 'Internal Server Error'], [502, 'Bad Gateway'], [503, 'Service Unavailable'],
-      [504, 'Gateway Timeout']];
+    const table: Array<[number, string]> = [
+      [200, 'OK'],
+      [201, 'Created'],
+      [204, 'No Content'],
+      [206, 'Partial Content'],
+      [301, 'Moved Permanently'],
+      [302, 'Found'],
+      [303, 'See Other'],
+      [304, 'Not Modified'],
+      [307, 'Temporary Redirect'],
+      [308, 'Permanent Redirect'],
+      [400, 'Bad Request'],
+      [401, 'Unauthorized'],
+      [403, 'Forbidden'],
+      [404, 'Not Found'],
+      [405, 'Method Not Allowed'],
+      [409, 'Conflict'],
+      [410, 'Gone'],
+      [413, 'Content Too Large'],
+      [422, 'Unprocessable Content'],
+      [429, 'Too Many Requests'],
+      [500, 'Internal Server Error'],
+      [502, 'Bad Gateway'],
+      [503, 'Service Unavailable'],
+      [504, 'Gateway Timeout'],
+    ];
     for (const [code, reason] of table) {
       assert.equal(reasonFor(code), reason);
       assert.equal(ok(`Status: ${code}\n\n`).statusLine, `${code} ${reason}`);
@@ -214,7 +260,8 @@ describe('CgiHeadParser: Status', () => {
   });
 
   it('rejects 1xx (502, the table)', () => {
-    for (const v of ['100', '101 Switching Protocols', '103', '199']) fails(`Status: ${v}\r\n\r\n`, 'informational-status');
+    for (const v of ['100', '101 Switching Protocols', '103', '199'])
+      fails(`Status: ${v}\r\n\r\n`, 'informational-status');
   });
 
   it('the last Status wins (Apache)', () => {
@@ -254,7 +301,7 @@ describe('CgiHeadParser: Location', () => {
       assert.equal(h.localRedirect, false);
       assert.equal(h.location, '/x');
     }
-    assert.equal(ok('Location: /x\r\nStatus: 301\r\n\r\n').status, 301);   // order does not matter
+    assert.equal(ok('Location: /x\r\nStatus: 301\r\n\r\n').status, 301); // order does not matter
   });
 
   it('the last Location wins, in the place of the first', () => {
@@ -273,34 +320,65 @@ describe('CgiHeadParser: Location', () => {
 
 describe('CgiHeadParser: fields', () => {
   it('drops hop-by-hop and framing fields, any case', () => {
-    const h = ok('Transfer-Encoding: chunked\r\nCONNECTION: keep-alive\r\nkeep-alive: timeout=5\r\nUpgrade: h2c\r\n'
-      + 'Proxy-Connection: close\r\nTE: trailers\r\nTrailer: X-T\r\ncontent-length: 10\r\nX-Keep: yes\r\n\r\n');
+    const h = ok(
+      'Transfer-Encoding: chunked\r\nCONNECTION: keep-alive\r\nkeep-alive: timeout=5\r\nUpgrade: h2c\r\n'
+        + 'Proxy-Connection: close\r\nTE: trailers\r\nTrailer: X-T\r\ncontent-length: 10\r\nX-Keep: yes\r\n\r\n',
+    );
     assert.deepEqual(h.headers, ['X-Keep', 'yes']);
     assert.equal(h.contentLength, 10);
   });
 
   it('drops front-server instructions (X-Sendfile, X-Sendfile2, X-LIGHTTPD-send-file, X-Accel-*), any case (issue 9)', () => {
-    const h = ok('X-Sendfile: /etc/passwd\r\nx-accel-redirect: /internal/x\r\nX-LIGHTTPD-send-file: /etc/shadow\r\n'
-      + 'X-Sendfile2: /etc/passwd 0-\r\nX-Accel-Buffering: no\r\nX-ACCEL-LIMIT-RATE: 1\r\nX-Accel: kept\r\n'
-      + 'X-Sendfile-Type: kept\r\nX-Accelerated: kept\r\nX-Keep: yes\r\n\r\n');
-    assert.deepEqual(h.headers, ['X-Accel', 'kept', 'X-Sendfile-Type', 'kept', 'X-Accelerated', 'kept', 'X-Keep', 'yes']);
+    const h = ok(
+      'X-Sendfile: /etc/passwd\r\nx-accel-redirect: /internal/x\r\nX-LIGHTTPD-send-file: /etc/shadow\r\n'
+        + 'X-Sendfile2: /etc/passwd 0-\r\nX-Accel-Buffering: no\r\nX-ACCEL-LIMIT-RATE: 1\r\nX-Accel: kept\r\n'
+        + 'X-Sendfile-Type: kept\r\nX-Accelerated: kept\r\nX-Keep: yes\r\n\r\n',
+    );
+    assert.deepEqual(h.headers, [
+      'X-Accel',
+      'kept',
+      'X-Sendfile-Type',
+      'kept',
+      'X-Accelerated',
+      'kept',
+      'X-Keep',
+      'yes',
+    ]);
     // The same for every split of the head.
     const w = sameForEverySplit('X-Sendfile: /a\r\nX-Accel-Redirect: /b\r\nX-Other: 1\r\n\r\n');
     assert.ok(w.ok && w.head.headers.join() === 'X-Other,1', JSON.stringify(w));
   });
 
   it('drops the fields Connection names, before or after it; Location stays', () => {
-    const h = ok('X-Before: 1\r\nConnection: close, x-before ,X-After\r\nConnection: location\r\nX-After: 2\r\n'
-      + 'Location: /x\r\nX-Other: 3\r\n\r\n');
+    const h = ok(
+      'X-Before: 1\r\nConnection: close, x-before ,X-After\r\nConnection: location\r\nX-After: 2\r\n'
+        + 'Location: /x\r\nX-Other: 3\r\n\r\n',
+    );
     assert.deepEqual(h.headers, ['Location', '/x', 'X-Other', '3']);
     assert.equal(h.localRedirect, true);
   });
 
   it('keeps several Set-Cookie in order, and other repeats as separate entries', () => {
-    const h = ok('Set-Cookie: a=1; Path=/\r\nX-Multi: one\r\nSet-Cookie: b=2\r\nX-Multi: two\r\nSet-Cookie: c=3\r\n'
-      + 'Vary: Cookie\r\nVary: Accept\r\n\r\n');
-    assert.deepEqual(h.headers, ['Set-Cookie', 'a=1; Path=/', 'X-Multi', 'one', 'Set-Cookie', 'b=2', 'X-Multi', 'two',
-      'Set-Cookie', 'c=3', 'Vary', 'Cookie', 'Vary', 'Accept']);
+    const h = ok(
+      'Set-Cookie: a=1; Path=/\r\nX-Multi: one\r\nSet-Cookie: b=2\r\nX-Multi: two\r\nSet-Cookie: c=3\r\n'
+        + 'Vary: Cookie\r\nVary: Accept\r\n\r\n',
+    );
+    assert.deepEqual(h.headers, [
+      'Set-Cookie',
+      'a=1; Path=/',
+      'X-Multi',
+      'one',
+      'Set-Cookie',
+      'b=2',
+      'X-Multi',
+      'two',
+      'Set-Cookie',
+      'c=3',
+      'Vary',
+      'Cookie',
+      'Vary',
+      'Accept',
+    ]);
   });
 
   it('the last Content-Type wins (Apache), in the place of the first', () => {
@@ -314,11 +392,16 @@ describe('CgiHeadParser: fields', () => {
   });
 
   it('keeps value bytes >= 0x80 as latin1 chars and says so', () => {
-    const raw = Buffer.concat([Buffer.from('X-Utf8: caf'), Buffer.from([0xc3, 0xa9]), Buffer.from('\r\nX-L1: '),
-      Buffer.from([0xff, 0x80]), Buffer.from('\r\n\r\n')]);
+    const raw = Buffer.concat([
+      Buffer.from('X-Utf8: caf'),
+      Buffer.from([0xc3, 0xa9]),
+      Buffer.from('\r\nX-L1: '),
+      Buffer.from([0xff, 0x80]),
+      Buffer.from('\r\n\r\n'),
+    ]);
     const h = ok(raw);
     assert.equal(h.nonAscii, true);
-    assert.deepEqual(Buffer.from(h.headers[1]!, 'latin1'), Buffer.from('café'));   // the exact UTF-8 bytes back
+    assert.deepEqual(Buffer.from(h.headers[1]!, 'latin1'), Buffer.from('café')); // the exact UTF-8 bytes back
     assert.deepEqual(Buffer.from(h.headers[3]!, 'latin1'), Buffer.from([0xff, 0x80]));
     const reason = ok(Buffer.concat([Buffer.from('Status: 200 '), Buffer.from([0xe9]), Buffer.from('\n\n')]));
     assert.equal(reason.nonAscii, true);
@@ -344,7 +427,21 @@ describe('CgiHeadParser: Content-Length', () => {
 
   it('rejects conflicting repeats and bad values', () => {
     fails('Content-Length: 5\r\nContent-Length: 6\r\n\r\n', 'bad-content-length');
-    for (const v of ['', 'abc', '-1', '+5', '5 6', '5,6', '5,', ',5', '1.5', '0x10', '5;', `${Number.MAX_SAFE_INTEGER + 1}`, '9'.repeat(30)]) {
+    for (const v of [
+      '',
+      'abc',
+      '-1',
+      '+5',
+      '5 6',
+      '5,6',
+      '5,',
+      ',5',
+      '1.5',
+      '0x10',
+      '5;',
+      `${Number.MAX_SAFE_INTEGER + 1}`,
+      '9'.repeat(30),
+    ]) {
       fails(`Content-Length: ${v}\r\n\r\n`, 'bad-content-length');
     }
   });
@@ -470,7 +567,7 @@ describe('CgiHeadParser: limits', () => {
   });
 
   it('the limit counts every head byte, line ends and the closing blank line included', () => {
-    const head = 'X-A: 12345\r\n\r\n';   // 14 bytes
+    const head = 'X-A: 12345\r\n\r\n'; // 14 bytes
     for (const cuts of [[], [3], [12], [13], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]]) {
       const at = run(`${head}body`, cuts, 14);
       assert.ok(at.ok, `cuts ${cuts}`);
@@ -486,7 +583,7 @@ describe('CgiHeadParser: limits', () => {
     const p = (): CgiHeadParser => new CgiHeadParser(65_536);
     assert.equal(p().maxLine, 8192);
     assert.ok(run(`${header(8000)}X-A: 1\r\n\r\n`, [], 0, p()).ok);
-    assert.ok(run(`${header(8190)}\r\n`, [], 0, p()).ok);   // exactly 8192 bytes with its CRLF
+    assert.ok(run(`${header(8190)}\r\n`, [], 0, p()).ok); // exactly 8192 bytes with its CRLF
     for (const size of [8191, 10_000, 70_000]) {
       const r = run(`X-A: 1\r\n${header(size)}\r\n`, [], 0, p());
       assert.ok(!r.ok && r.error.kind === 'line-too-long', `${size}`);
@@ -495,19 +592,19 @@ describe('CgiHeadParser: limits', () => {
     let many = '';
     for (let i = 0; i < 200; i++) many += header(100);
     const big = run(`${many}\r\n`, [], 0, p());
-    assert.ok(big.ok && big.head.headers.length === 400);   // 20 000 bytes of head, short lines
-    assert.equal(new CgiHeadParser(100, 8192).maxLine, 100);   // capped at maxHead
+    assert.ok(big.ok && big.head.headers.length === 400); // 20 000 bytes of head, short lines
+    assert.equal(new CgiHeadParser(100, 8192).maxLine, 100); // capped at maxHead
   });
 
   it('with both limits, every split reports the one that trips first', () => {
     const line = (n: number): string => `X-L: ${'a'.repeat(n - 7)}\r\n`;
     const cases: Array<[string, CgiHeadErrorKind | null]> = [
-      [`${line(30)}${line(30)}${line(30)}\r\n`, null],              // 92 bytes, lines of 30
+      [`${line(30)}${line(30)}${line(30)}\r\n`, null], // 92 bytes, lines of 30
       [`${line(31)}\r\n`, 'line-too-long'],
-      [`${line(30)}${line(30)}${line(31)}\r\n`, 'line-too-long'],   // 91 bytes taken at the end of it
+      [`${line(30)}${line(30)}${line(31)}\r\n`, 'line-too-long'], // 91 bytes taken at the end of it
       [`${line(30)}${line(30)}${line(30)}${line(12)}\r\n`, 'too-large'],
-      [`${line(30)}${line(30)}${line(30)}${line(12)}`, 'too-large'],  // unterminated
-      [`${line(30)}${line(30)}${line(30)}${line(8)}\r\n`, null],       // exactly 100
+      [`${line(30)}${line(30)}${line(30)}${line(12)}`, 'too-large'], // unterminated
+      [`${line(30)}${line(30)}${line(30)}${line(8)}\r\n`, null], // exactly 100
       [`${line(30)}${line(30)}${line(30)}${line(9)}\r\n`, 'too-large'], // the blank line ends at byte 101
     ];
     for (const [input, kind] of cases) {
@@ -521,7 +618,7 @@ describe('CgiHeadParser: limits', () => {
   it('a split line never grows past the limit, even without its line end', () => {
     const p = new CgiHeadParser(32);
     assert.equal(p.push(Buffer.from('X-A: ')), HEAD_INCOMPLETE);
-    for (let i = 0; i < 5; i++) assert.equal(p.push(Buffer.from('aaaa')), HEAD_INCOMPLETE);   // 25 bytes so far
+    for (let i = 0; i < 5; i++) assert.equal(p.push(Buffer.from('aaaa')), HEAD_INCOMPLETE); // 25 bytes so far
     assert.equal(p.push(Buffer.from('aaaaaaaa')), HEAD_ERROR);
     assert.equal(p.error?.kind, 'too-large');
   });
@@ -542,59 +639,103 @@ describe('CgiHeadParser: limits', () => {
 // --- property: random valid heads round trip through any split -------------------------
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const SPECIAL = new Set(['status', 'location', 'content-type', 'content-length', 'connection', 'keep-alive',
-  'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
-const nameArb = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 20 })
+const SPECIAL = new Set([
+  'status',
+  'location',
+  'content-type',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+]);
+const nameArb = fc
+  .string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 20 })
   .filter((n) => !SPECIAL.has(n.toLowerCase()));
 /** VCHAR and obs-text, with inner SP/HTAB, never at the edges (those are trimmed). */
 const valueCharArb = fc.oneof(
-  fc.integer({ min: 0x21, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0x20, 0x09));
-const valueArb = fc.array(valueCharArb, { maxLength: 40 })
+  fc.integer({ min: 0x21, max: 0x7e }),
+  fc.integer({ min: 0x80, max: 0xff }),
+  fc.constantFrom(0x20, 0x09),
+);
+const valueArb = fc
+  .array(valueCharArb, { maxLength: 40 })
   .map((cs) => String.fromCharCode(...cs).replace(/^[ \t]+|[ \t]+$/g, ''));
 const owsArb = fc.string({ unit: fc.constantFrom(' ', '\t'), maxLength: 3 });
 const fieldArb = fc.record({
   name: fc.oneof(nameArb, fc.constantFrom('Set-Cookie', 'set-cookie', 'Vary', 'X-Dup')),
-  value: valueArb, before: owsArb, after: owsArb, crlf: fc.boolean(),
+  value: valueArb,
+  before: owsArb,
+  after: owsArb,
+  crlf: fc.boolean(),
 });
-const statusArb = fc.option(fc.record({ code: fc.integer({ min: 200, max: 599 }), reason: fc.option(fc.constantFrom('OK', 'Custom Reason', 'x')) }));
+const statusArb = fc.option(
+  fc.record({
+    code: fc.integer({ min: 200, max: 599 }),
+    reason: fc.option(fc.constantFrom('OK', 'Custom Reason', 'x')),
+  }),
+);
 
 describe('CgiHeadParser: property', () => {
   it('random valid heads parse to the fields written, for any split', () => {
-    fc.assert(fc.property(
-      fc.array(fieldArb, { minLength: 1, maxLength: 12 }), statusArb, fc.boolean(),
-      fc.uint8Array({ maxLength: 20 }), fc.array(fc.nat(), { maxLength: 6 }),
-      (fields, status, endCrlf, body, rawCuts) => {
-        let text = '';
-        const expected: string[] = [];
-        for (const f of fields) {
-          text += `${f.name}:${f.before}${f.value}${f.after}${f.crlf ? '\r\n' : '\n'}`;
-          expected.push(f.name, f.value);
-        }
-        if (status !== null) text += `Status: ${status.code}${status.reason === null ? '' : ' ' + status.reason}\n`;
-        text += endCrlf ? '\r\n' : '\n';
-        const head = Buffer.from(text, 'latin1');
-        const input = Buffer.concat([head, body]);
-        const cuts = [...new Set(rawCuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-        const r = run(input, cuts, 1 << 16);
-        if (!r.ok) throw new Error(`${r.error.kind}: ${r.error.detail}`);
-        assert.equal(r.body, head.length);
-        assert.deepEqual(r.head.headers, expected);
-        assert.equal(r.head.nonAscii, expected.some((s) => /[\x80-\xff]/.test(s)));
-        assert.equal(r.head.status, status?.code ?? 200);
-        if (status !== null && status.reason !== null) assert.equal(r.head.statusLine, `${status.code} ${status.reason}`);
-        // too small a limit fails the same way for every split
-        const small = run(input, cuts, head.length - 1);
-        assert.ok(!small.ok && small.error.kind === 'too-large');
-      }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.array(fieldArb, { minLength: 1, maxLength: 12 }),
+        statusArb,
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (fields, status, endCrlf, body, rawCuts) => {
+          let text = '';
+          const expected: string[] = [];
+          for (const f of fields) {
+            text += `${f.name}:${f.before}${f.value}${f.after}${f.crlf ? '\r\n' : '\n'}`;
+            expected.push(f.name, f.value);
+          }
+          if (status !== null) text += `Status: ${status.code}${status.reason === null ? '' : ' ' + status.reason}\n`;
+          text += endCrlf ? '\r\n' : '\n';
+          const head = Buffer.from(text, 'latin1');
+          const input = Buffer.concat([head, body]);
+          const cuts = [...new Set(rawCuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+          const r = run(input, cuts, 1 << 16);
+          if (!r.ok) throw new Error(`${r.error.kind}: ${r.error.detail}`);
+          assert.equal(r.body, head.length);
+          assert.deepEqual(r.head.headers, expected);
+          assert.equal(
+            r.head.nonAscii,
+            expected.some((s) => /[\x80-\xff]/.test(s)),
+          );
+          assert.equal(r.head.status, status?.code ?? 200);
+          if (status !== null && status.reason !== null)
+            assert.equal(r.head.statusLine, `${status.code} ${status.reason}`);
+          // too small a limit fails the same way for every split
+          const small = run(input, cuts, head.length - 1);
+          assert.ok(!small.ok && small.error.kind === 'too-large');
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('arbitrary bytes never throw, and every split agrees with the whole', () => {
-    fc.assert(fc.property(
-      fc.array(fc.oneof(fc.constantFrom(0x0a, 0x0d, 0x3a, 0x20, 0x09, 0x61, 0x00), fc.integer({ min: 0, max: 255 })), { maxLength: 80 })
-        .map((a) => Buffer.from(a)), fc.array(fc.nat(), { maxLength: 4 }),
-      (input, rawCuts) => {
-        const cuts = [...new Set(rawCuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-        assert.deepEqual(run(input, cuts, 64), run(input, [], 64));
-      }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc
+          .array(
+            fc.oneof(fc.constantFrom(0x0a, 0x0d, 0x3a, 0x20, 0x09, 0x61, 0x00), fc.integer({ min: 0, max: 255 })),
+            { maxLength: 80 },
+          )
+          .map((a) => Buffer.from(a)),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (input, rawCuts) => {
+          const cuts = [...new Set(rawCuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+          assert.deepEqual(run(input, cuts, 64), run(input, [], 64));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

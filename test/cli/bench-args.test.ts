@@ -13,7 +13,11 @@ const parse = (...argv: string[]): BenchCliArgs => {
   return r;
 };
 const fails = (argv: string[], why: RegExp): void => {
-  assert.throws(() => parseBenchArgs(argv), (err: Error) => err instanceof BenchArgError && why.test(err.message), argv.join(' '));
+  assert.throws(
+    () => parseBenchArgs(argv),
+    (err: Error) => err instanceof BenchArgError && why.test(err.message),
+    argv.join(' '),
+  );
 };
 
 test('defaults: 10 connections, 10 s, no warm-up, closed loop, GET, keep-alive, cores - 1 threads', () => {
@@ -37,12 +41,52 @@ test('every flag', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-bench-args-'));
   try {
     writeFileSync(join(dir, 'body.bin'), Buffer.from([1, 2, 3]));
-    const { options: o, json, html, percentiles, progress } = parse(
-      '-c', '64', '-d', '30s', '--warmup', '2s', '--rate', '100:1000:20s', '-t', '3', '--timeout', '500ms',
-      '-m', 'PUT', '-H', 'X-A: 1', '--header=X-B:two words', '--body-file', join(dir, 'body.bin'), '--no-keepalive',
-      '--docroot', '/srv/www', '--param', 'APP=1', '--param', 'SERVER_SOFTWARE', '--multiplex', '4',
-      '--json', '--html', join(dir, 'r.html'), '--percentiles', join(dir, 'p.hgrm'), '--no-progress',
-      '--pid', String(process.pid), '--fail-on-errors', 'fcgi://127.0.0.1:9000/index.php');
+    const {
+      options: o,
+      json,
+      html,
+      percentiles,
+      progress,
+    } = parse(
+      '-c',
+      '64',
+      '-d',
+      '30s',
+      '--warmup',
+      '2s',
+      '--rate',
+      '100:1000:20s',
+      '-t',
+      '3',
+      '--timeout',
+      '500ms',
+      '-m',
+      'PUT',
+      '-H',
+      'X-A: 1',
+      '--header=X-B:two words',
+      '--body-file',
+      join(dir, 'body.bin'),
+      '--no-keepalive',
+      '--docroot',
+      '/srv/www',
+      '--param',
+      'APP=1',
+      '--param',
+      'SERVER_SOFTWARE',
+      '--multiplex',
+      '4',
+      '--json',
+      '--html',
+      join(dir, 'r.html'),
+      '--percentiles',
+      join(dir, 'p.hgrm'),
+      '--no-progress',
+      '--pid',
+      String(process.pid),
+      '--fail-on-errors',
+      'fcgi://127.0.0.1:9000/index.php',
+    );
     assert.equal(o.connections, 64);
     assert.equal(o.durationMs, 30_000);
     assert.equal(o.warmupMs, 2000);
@@ -50,11 +94,17 @@ test('every flag', () => {
     assert.equal(o.threads, 3);
     assert.equal(o.timeoutMs, 500);
     assert.equal(o.request.method, 'PUT');
-    assert.deepEqual(o.request.headers, [['X-A', '1'], ['X-B', 'two words']]);
+    assert.deepEqual(o.request.headers, [
+      ['X-A', '1'],
+      ['X-B', 'two words'],
+    ]);
     assert.deepEqual([...o.request.body!], [1, 2, 3]);
     assert.equal(o.request.keepAlive, false);
     assert.equal(o.request.docroot, '/srv/www');
-    assert.deepEqual(o.request.params, [['APP', '1'], ['SERVER_SOFTWARE', null]]);
+    assert.deepEqual(o.request.params, [
+      ['APP', '1'],
+      ['SERVER_SOFTWARE', null],
+    ]);
     assert.equal(o.multiplex, 4);
     assert.deepEqual(o.sets[0]!.pids, [process.pid]);
     assert.equal(o.failOnErrors, true);
@@ -76,7 +126,13 @@ test('--compare: two URLs, 5 rounds of 5 s by default, --pid-a/--pid-b', () => {
   assert.equal(compare, true);
   assert.equal(o.rounds, 5);
   assert.equal(o.durationMs, 5000);
-  assert.deepEqual(o.sets.map((s) => [s.label, s.entries[0]!.target.kind, s.pids]), [['A', 'http', []], ['B', 'fcgi', [process.pid]]]);
+  assert.deepEqual(
+    o.sets.map((s) => [s.label, s.entries[0]!.target.kind, s.pids]),
+    [
+      ['A', 'http', []],
+      ['B', 'fcgi', [process.pid]],
+    ],
+  );
 });
 
 test('help and the schema are texts, not runs', () => {

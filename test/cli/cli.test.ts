@@ -16,16 +16,25 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PKG = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('fcgate start: the demo page through the gateway, --app-listen fixes the app port, SIGTERM exits 0', async () => {
   const port = await freePort();
   const appPort = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'start', '--listen', `127.0.0.1:${port}`, '--app-listen', `127.0.0.1:${appPort}`], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FCGATE_THREADS: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'start', '--listen', `127.0.0.1:${port}`, '--app-listen', `127.0.0.1:${appPort}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FCGATE_THREADS: '1' },
+    },
+  );
   try {
     let out = '';
     child.stdout.setEncoding('utf8');
@@ -33,9 +42,15 @@ test('fcgate start: the demo page through the gateway, --app-listen fixes the ap
       const timer = setTimeout(() => reject(new Error(`no URL printed within 15 s: ${out}`)), 15_000);
       child.stdout.on('data', (d: string) => {
         out += d;
-        if (out.includes('Ctrl-C')) { clearTimeout(timer); resolve(); }
+        if (out.includes('Ctrl-C')) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)); });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited ${code}: ${out}`));
+      });
     });
     assert.match(out, new RegExp(`the built-in FastCGI app listens on fcgi://127\\.0\\.0\\.1:${appPort}/`));
     assert.match(out, new RegExp(`Open http://127\\.0\\.0\\.1:${port}/ in a browser`));
@@ -66,7 +81,10 @@ test('fcgate check: a good file is explained, a bad one names file, line, proble
     assert.match(ok.stdout, /Syntax OK/);
     assert.match(ok.stdout, /localhost:4000/);
     assert.match(ok.stdout, /^serving user: nobody:nogroup once the ports are open/m);
-    assert.match(ok.stdout, /^tuning: FCGATE_MAX_BODY=10MB \(10000000 bytes; default 1GiB\), FCGATE_DRAIN_MS=30s \(30000 ms; default 10s\)$/m);
+    assert.match(
+      ok.stdout,
+      /^tuning: FCGATE_MAX_BODY=10MB \(10000000 bytes; default 1GiB\), FCGATE_DRAIN_MS=30s \(30000 ms; default 10s\)$/m,
+    );
 
     const bad = join(dir, 'bad.conf');
     writeFileSync(bad, 'Listen 127.0.0.1:8080\n# a comment\nProxyPazz /x/ fcgi://localhost:4000/\n');
@@ -88,8 +106,11 @@ test('fcgate check or serve with nothing to do says what to give (exit 2)', () =
   for (const cmd of ['check', 'serve']) {
     const r = run([cmd]);
     assert.equal(r.status, 2);
-    assert.equal(r.stderr, `fcgate ${cmd}: nothing to ${cmd}: give a configuration file (fcgate ${cmd} -c /etc/fcgate/fcgate.conf)` +
-      ` or at least one --pass PATH=URL\n(see fcgate ${cmd} --help)\n`);
+    assert.equal(
+      r.stderr,
+      `fcgate ${cmd}: nothing to ${cmd}: give a configuration file (fcgate ${cmd} -c /etc/fcgate/fcgate.conf)`
+        + ` or at least one --pass PATH=URL\n(see fcgate ${cmd} --help)\n`,
+    );
   }
 });
 
@@ -99,7 +120,10 @@ test('the environment: an invalid value names the variable (exit 2); a misspelt 
   assert.equal(r.stderr, 'fcgate: FCGATE_MAX_BODY must be a size (bytes, or 10MB, 64KiB, 1G), 0 or more; got "lots"\n');
   const w = run(['check', '--pass', '/=fcgi://127.0.0.1:1/'], { FCGATE_THREDS: '2' });
   assert.equal(w.status, 0, w.stderr);
-  assert.equal(w.stderr, 'fcgate: warning: FCGATE_THREDS is not a variable fcgate reads (did you mean FCGATE_THREADS?); it is ignored\n');
+  assert.equal(
+    w.stderr,
+    'fcgate: warning: FCGATE_THREDS is not a variable fcgate reads (did you mean FCGATE_THREADS?); it is ignored\n',
+  );
 });
 
 test('flag errors name the flag, with no internal label; usage errors point to the command help', () => {
@@ -119,11 +143,20 @@ test('a runtime failure exits 1: the port is taken', async () => {
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   try {
     const port = (taken.address() as { port: number }).port;
-    const r = spawnSync(process.execPath, [MAIN, 'serve', '--listen', `127.0.0.1:${port}`, '--pass', '/=fcgi://127.0.0.1:1/'], {
-      env: { ...process.env, FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '1', FCGATE_PROBE_TIMEOUT: '200' }, encoding: 'utf8', timeout: 20_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [MAIN, 'serve', '--listen', `127.0.0.1:${port}`, '--pass', '/=fcgi://127.0.0.1:1/'],
+      {
+        env: { ...process.env, FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '1', FCGATE_PROBE_TIMEOUT: '200' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^fcgate: cannot listen on 127\\.0\\.0\\.1:${port}: another process is already listening there`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(`^fcgate: cannot listen on 127\\.0\\.0\\.1:${port}: another process is already listening there`, 'm'),
+    );
   } finally {
     await new Promise<void>((r) => taken.close(() => r()));
   }
@@ -132,13 +165,24 @@ test('a runtime failure exits 1: the port is taken', async () => {
 test('--help lists commands, variables and exit codes; every command has --help; unknown commands fail', () => {
   const help = run(['--help']);
   assert.equal(help.status, 0);
-  for (const word of ['serve', 'check', 'start', 'demo-app', 'FCGATE_MAX_BODY', 'FCGATE_MANAGER_TOKEN', 'UWS_HTTP_MAX_HEADERS_SIZE',
-    'FCGATE_TEST_HOOKS', 'FCGATE_ALLOW_ROOT', 'Exit status:']) assert.ok(help.stdout.includes(word), word);
+  for (const word of [
+    'serve',
+    'check',
+    'start',
+    'demo-app',
+    'FCGATE_MAX_BODY',
+    'FCGATE_MANAGER_TOKEN',
+    'UWS_HTTP_MAX_HEADERS_SIZE',
+    'FCGATE_TEST_HOOKS',
+    'FCGATE_ALLOW_ROOT',
+    'Exit status:',
+  ])
+    assert.ok(help.stdout.includes(word), word);
   for (const cmd of ['serve', 'check', 'start', 'demo-app']) {
     const h = run([cmd, '--help']);
     assert.equal(h.status, 0, `${cmd} --help: ${h.stderr}`);
     assert.match(h.stdout, new RegExp(`^Usage: fcgate ${cmd}`));
-    assert.match(h.stdout, /\nOptions:\n[^]*\nExamples:\n  \S[^]*\nExit status:\n/);
+    assert.match(h.stdout, /\nOptions:\n[\s\S]*\nExamples:\n  \S[\s\S]*\nExit status:\n/);
     assert.equal(run(['help', cmd]).stdout, h.stdout);
   }
   const bad = run(['sevre']);
@@ -151,9 +195,15 @@ test('--version: fcgate, Node.js and the uWebSockets.js build', () => {
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines[0], `fcgate ${PKG.version}`);
-  assert.equal(lines[1], `Node.js ${process.version} (${process.platform}-${process.arch}, ABI ${process.versions.modules})`);
+  assert.equal(
+    lines[1],
+    `Node.js ${process.version} (${process.platform}-${process.arch}, ABI ${process.versions.modules})`,
+  );
   // The build that serves (uws.ts: the newest that loads here), its binary, limits, and why another was not used.
-  assert.match(lines[2]!, /^uWebSockets\.js: (uwebsockets|@btc-vision\/uwebsockets\.js)@\d+\.\d+\.\d+ \(upstream [0-9a-f]{40}\), selection auto$/);
+  assert.match(
+    lines[2]!,
+    /^uWebSockets\.js: (uwebsockets|@btc-vision\/uwebsockets\.js)@\d+\.\d+\.\d+ \(upstream [0-9a-f]{40}\), selection/,
+  );
   assert.match(lines[3]!, /^ {2}binary \S+uws_\w+\.node sha256 [0-9a-f]{64}$/);
   assert.ok(lines.some((l) => l.startsWith('  known limits: ')));
   assert.equal(lines[lines.length - 1], '  max_headers_size=32768');

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { commandHelp, defineCommand, parseCommandArgs, UsageError } from '../../src/cli/command.js';
 
 const cmd = defineCommand({
-  name: 'demo', summary: 's', usage: ['demo -c FILE'], description: 'd',
+  name: 'demo',
+  summary: 's',
+  usage: ['demo -c FILE'],
+  description: 'd',
   options: {
     config: { type: 'string', short: 'c', value: 'FILE', help: 'the file' },
     listen: { type: 'string', multiple: true, value: 'ADDR', help: 'where' },
@@ -16,12 +19,19 @@ const cmd = defineCommand({
 });
 
 const usage = (args: string[], message: string): void => {
-  assert.throws(() => parseCommandArgs(cmd, args), (e: unknown) => e instanceof UsageError && e.message === message && e.command === 'demo', args.join(' '));
+  assert.throws(
+    () => parseCommandArgs(cmd, args),
+    (e: unknown) => e instanceof UsageError && e.message === message && e.command === 'demo',
+    args.join(' '),
+  );
 };
 
 test('values: short and long, inline and separate, repeatable, flags', () => {
-  assert.deepEqual(parseCommandArgs(cmd, ['-c', 'a.conf', '--listen', '1', '--listen=2', '--quiet']),
-    { config: 'a.conf', listen: ['1', '2'], quiet: true });
+  assert.deepEqual(parseCommandArgs(cmd, ['-c', 'a.conf', '--listen', '1', '--listen=2', '--quiet']), {
+    config: 'a.conf',
+    listen: ['1', '2'],
+    quiet: true,
+  });
   assert.deepEqual(parseCommandArgs(cmd, ['--config=-odd-name']), { config: '-odd-name' });
   assert.deepEqual(parseCommandArgs(cmd, ['--config', '-']), { config: '-' });
   assert.deepEqual(parseCommandArgs(cmd, []), {});
@@ -34,7 +44,10 @@ test('mistakes are UsageErrors in fcgate words', () => {
   usage(['--frobnicate'], 'unknown option --frobnicate');
   usage(['-x'], 'unknown option -x');
   usage(['--config'], '--config needs a value (FILE)');
-  usage(['-c', '--listen', '1'], '--config needs a value (FILE), got the option --listen; write --config=--listen if that is the value');
+  usage(
+    ['-c', '--listen', '1'],
+    '--config needs a value (FILE), got the option --listen; write --config=--listen if that is the value',
+  );
   usage(['--quiet=yes'], '--quiet takes no value');
   usage(['-c', 'a', '-c', 'b'], '--config is given twice');
   usage(['stray'], 'unexpected argument "stray"');

@@ -12,7 +12,7 @@ const readme = readFileSync(`${ROOT}README.md`, 'utf8');
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
 
 test('the README table of environment variables is the generated one', () => {
-  const m = /<!-- tuning:begin[^\n]*-->\n([^]*?)<!-- tuning:end -->/.exec(readme);
+  const m = /<!-- tuning:begin[^\n]*-->\n([\s\S]*?)<!-- tuning:end -->/.exec(readme);
   assert.ok(m, 'README.md has the tuning:begin / tuning:end markers');
   assert.equal(m[1], tuningMarkdown() + '\n', 'README table differs from src/tuning.ts: run `npm run readme:tuning`');
 });
@@ -20,14 +20,21 @@ test('the README table of environment variables is the generated one', () => {
 test('the npm scripts the README names exist', () => {
   for (const s of ['start', 'test', 'bench', 'bench:e2e', 'build', 'readme:tuning']) {
     assert.ok(pkg.scripts[s], `package.json has no "${s}" script`);
-    assert.ok(readme.includes(`npm ${s === 'start' || s === 'test' ? '' : 'run '}${s}`), `README does not mention npm ${s}`);
+    assert.ok(
+      readme.includes(`npm ${s === 'start' || s === 'test' ? '' : 'run '}${s}`),
+      `README does not mention npm ${s}`,
+    );
   }
 });
 
 test('every repository file the README names or links exists', () => {
   const named = new Set<string>();
-  for (const m of readme.matchAll(/\]\(((?:examples|contrib|docs|native-notes|test|src|scripts)\/[^)#\s]+|LICENSE)\)/g)) named.add(m[1]!);
-  for (const m of readme.matchAll(/(?<![\w/.-])((?:examples|contrib|test|scripts)\/[\w./-]+\.(?:conf|php|txt|service|logrotate|ts|mjs|sh))/g)) named.add(m[1]!);
+  for (const m of readme.matchAll(/\]\(((?:examples|contrib|docs|native-notes|test|src|scripts)\/[^)#\s]+|LICENSE)\)/g))
+    named.add(m[1]!);
+  for (const m of readme.matchAll(
+    /(?<![\w/.-])((?:examples|contrib|test|scripts)\/[\w./-]+\.(?:conf|php|txt|service|logrotate|ts|mjs|sh))/g,
+  ))
+    named.add(m[1]!);
   assert.ok(named.size >= 10, [...named].join(' '));
   for (const f of named) assert.ok(existsSync(`${ROOT}${f}`), `README names ${f}, which does not exist`);
 });

@@ -2,7 +2,14 @@
 // Location (rest appended and escaped, query kept, URL-paths made absolute), statuses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapAlias, matchRedirect, parseRedirect, prefixLength, sectionRedirect, type AliasRule } from '../../src/config/alias.js';
+import {
+  mapAlias,
+  matchRedirect,
+  parseRedirect,
+  prefixLength,
+  sectionRedirect,
+  type AliasRule,
+} from '../../src/config/alias.js';
 
 test('prefixLength: segment boundaries, a trailing slash must be present, runs of / count as one', () => {
   assert.equal(prefixLength('/icons', '/icons'), 6);
@@ -14,11 +21,20 @@ test('prefixLength: segment boundaries, a trailing slash must be present, runs o
   assert.equal(prefixLength('/', '/anything'), 1);
 });
 
-const rule = (pattern: string, target: string, regex: RegExp | null = null): AliasRule => ({ pattern, target, regex, file: 'f', line: 1 });
+const rule = (pattern: string, target: string, regex: RegExp | null = null): AliasRule => ({
+  pattern,
+  target,
+  regex,
+  file: 'f',
+  line: 1,
+});
 
 test('mapAlias: prefix and regex forms, first match wins, the root for containment checks', () => {
-  const rules = [rule('/blog/wp-content', '/var/lib/wordpress/wp-content'), rule('/blog', '/usr/share/wordpress'),
-    rule('^/img/(.*)$', '/srv/img/$1', /^\/img\/(.*)$/)];
+  const rules = [
+    rule('/blog/wp-content', '/var/lib/wordpress/wp-content'),
+    rule('/blog', '/usr/share/wordpress'),
+    rule('^/img/(.*)$', '/srv/img/$1', /^\/img\/(.*)$/),
+  ];
   assert.deepEqual(mapAlias(rules, '/blog/wp-content/up/a.png')?.filename, '/var/lib/wordpress/wp-content/up/a.png');
   const b = mapAlias(rules, '/blog/wp-login.php')!;
   assert.equal(b.filename, '/usr/share/wordpress/wp-login.php');
@@ -32,14 +48,17 @@ test('mapAlias: prefix and regex forms, first match wins, the root for containme
 const base = { scheme: 'http', host: 'www.example.com:8080', rawPath: '', query: '' };
 
 test('Redirect: the rest of the path is appended (escaped), the query kept, URL-paths made absolute', () => {
-  const r = [parseRedirect(['permanent', '/old', 'https://new.example/n'], false, false, null, 'f', 1),
-    parseRedirect(['/docs', '/manual'], false, false, null, 'f', 2)];
+  const r = [
+    parseRedirect(['permanent', '/old', 'https://new.example/n'], false, false, null, 'f', 1),
+    parseRedirect(['/docs', '/manual'], false, false, null, 'f', 2),
+  ];
   assert.deepEqual(matchRedirect(r, '/old/a b', { ...base, query: 'x=1' }), [301, 'https://new.example/n/a%20b?x=1']);
   assert.deepEqual(matchRedirect(r, '/old', base), [301, 'https://new.example/n']);
   assert.deepEqual(matchRedirect(r, '/docs/x', base), [302, 'http://www.example.com:8080/manual/x']);
   assert.equal(matchRedirect(r, '/oldies', base), null);
   const m = [parseRedirect(['^/p/(\\d+)$', 'https://x/post?id=$1'], true, false, null, 'f', 3)];
-  assert.deepEqual(matchRedirect(m, '/p/42', { ...base, query: 'y=2' }), [302, 'https://x/post?id=42']);   // target has a query: kept as is
+  // The target has a query: it is kept as is.
+  assert.deepEqual(matchRedirect(m, '/p/42', { ...base, query: 'y=2' }), [302, 'https://x/post?id=42']);
   const gone = [parseRedirect(['gone', '/old'], false, false, null, 'f', 4)];
   assert.deepEqual(matchRedirect(gone, '/old/x', base), [410, null]);
 });
@@ -47,10 +66,13 @@ test('Redirect: the rest of the path is appended (escaped), the query kept, URL-
 test('Redirect inside a section, statuses, and what is refused', () => {
   const s = parseRedirect(['seeother', 'https://x/'], false, true, null, 'f', 1);
   assert.deepEqual(sectionRedirect(s, base), [303, 'https://x/']);
-  assert.equal(parseRedirect(['/a', 'https://x/'], false, false, 301, 'f', 1).status, 301);   // RedirectPermanent
+  assert.equal(parseRedirect(['/a', 'https://x/'], false, false, 301, 'f', 1).status, 301); // RedirectPermanent
   assert.equal(parseRedirect(['307', '/a', 'https://x/'], false, false, null, 'f', 1).status, 307);
   assert.throws(() => parseRedirect(['/a'], false, false, null, 'f', 1), /expected \[status\] URL-path URL/);
-  assert.throws(() => parseRedirect(['gone', '/a', 'https://x/'], false, false, null, 'f', 1), /status 410 takes a URL-path and no URL/);
+  assert.throws(
+    () => parseRedirect(['gone', '/a', 'https://x/'], false, false, null, 'f', 1),
+    /status 410 takes a URL-path and no URL/,
+  );
   assert.throws(() => parseRedirect(['a', 'https://x/'], false, false, null, 'f', 1), /must start with '\/'/);
   assert.throws(() => parseRedirect(['/a', 'x/y'], false, false, null, 'f', 1), /absolute URL or a URL-path/);
   assert.throws(() => parseRedirect(['200', '/a'], false, false, null, 'f', 1), /not one Redirect can send/);

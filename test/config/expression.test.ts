@@ -5,8 +5,11 @@ import { FcgiSetEnvIfRule } from '../../src/config/fcgi-setenv.js';
 import { parseCondition, testCondition } from '../../src/config/expression.js';
 import type { ExpressionContext } from '../../src/config/model.js';
 
-function context(params: Record<string, string>, headers: Record<string, string> = {},
-                 vars: Record<string, string> = {}): ExpressionContext & { read: string[] } {
+function context(
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+  vars: Record<string, string> = {},
+): ExpressionContext & { read: string[] } {
   const read: string[] = [];
   return {
     read,
@@ -112,7 +115,7 @@ test('=~ and !~ with /…/, m#…#, flag i; captures of the last successful matc
   assert.equal(both[9], '');
 });
 
-test("%{VAR}, %{HTTP:…}, http(), env(), tolower/toupper, concatenation, \"…\" strings with %{}", () => {
+test('%{VAR}, %{HTTP:…}, http(), env(), tolower/toupper, concatenation, "…" strings with %{}', () => {
   const c = context({ QUERY_STRING: 'q=1' }, { 'X-Source': 'Edge' }, { DOCUMENT_ROOT: '/srv', REQUEST_URI: '/a?b' });
   assert.ok(truth("%{DOCUMENT_ROOT} == '/srv'", c));
   assert.ok(truth("%{QUERY_STRING} == 'q=1'", c), '%{VAR} falls back to the params');
@@ -120,7 +123,7 @@ test("%{VAR}, %{HTTP:…}, http(), env(), tolower/toupper, concatenation, \"…\
   assert.ok(truth("http('x-source') == 'Edge'", c));
   assert.ok(truth("env('QUERY_STRING') == 'q=1'", c));
   assert.ok(truth("tolower(req('X-Source')) == 'edge' && toupper('a') == 'A'", c));
-  assert.ok(truth("%{DOCUMENT_ROOT} . '/x' == \"%{DOCUMENT_ROOT}/x\"", c));
+  assert.ok(truth('%{DOCUMENT_ROOT} . \'/x\' == "%{DOCUMENT_ROOT}/x"', c));
   assert.ok(truth("'it\\'s' == \"it's\"", c));
 });
 
@@ -143,7 +146,7 @@ test('syntax errors are sentences', () => {
   bad("('a' == 'b'", /expected \)/);
   bad("'a == 'b'", /unterminated string|expected/);
   bad('%{A == 1', /unterminated %\{/);
-  bad("true false", /expected && or \|\| or the end/);
+  bad('true false', /expected && or \|\| or the end/);
   bad('-x a', /unknown operator/);
   bad('%{bad:x} == 1', /unknown function %\{bad:…\}/);
   bad('# == 1', /unexpected "#"/);

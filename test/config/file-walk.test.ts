@@ -14,10 +14,34 @@ test('walkPath: a segment over NAME_MAX, a file used as a folder and a symlink l
   writeFileSync(join(root, 'd', 'f.txt'), 'x');
   symlinkSync(join(root, 'loop'), join(root, 'loop'));
   const long = 'a'.repeat(300);
-  assert.deepEqual(walkPath(root, `/${long}`), { kind: 'file', filename: `${root}/${long}`, exists: false, scriptName: `/${long}`, pathInfo: '' });
-  assert.deepEqual(walkPath(root, `/d/${long}/x`), { kind: 'file', filename: `${root}/d/${long}`, exists: false, scriptName: `/d/${long}`, pathInfo: '/x' });
-  assert.deepEqual(walkPath(root, '/loop/x'), { kind: 'file', filename: `${root}/loop`, exists: false, scriptName: '/loop', pathInfo: '/x' });
+  assert.deepEqual(walkPath(root, `/${long}`), {
+    kind: 'file',
+    filename: `${root}/${long}`,
+    exists: false,
+    scriptName: `/${long}`,
+    pathInfo: '',
+  });
+  assert.deepEqual(walkPath(root, `/d/${long}/x`), {
+    kind: 'file',
+    filename: `${root}/d/${long}`,
+    exists: false,
+    scriptName: `/d/${long}`,
+    pathInfo: '/x',
+  });
+  assert.deepEqual(walkPath(root, '/loop/x'), {
+    kind: 'file',
+    filename: `${root}/loop`,
+    exists: false,
+    scriptName: '/loop',
+    pathInfo: '/x',
+  });
   // The walk stops at the file; what follows is PATH_INFO (no ENOTDIR reaches stat).
-  assert.deepEqual(walkPath(root, '/d/f.txt/more'), { kind: 'file', filename: `${root}/d/f.txt`, exists: true, scriptName: '/d/f.txt', pathInfo: '/more' });
+  assert.deepEqual(walkPath(root, '/d/f.txt/more'), {
+    kind: 'file',
+    filename: `${root}/d/f.txt`,
+    exists: true,
+    scriptName: '/d/f.txt',
+    pathInfo: '/more',
+  });
   assert.equal(findIndex(join(root, 'd'), [long, 'f.txt']), 'f.txt');
 });

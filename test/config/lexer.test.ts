@@ -5,11 +5,14 @@ import { parseTree, splitWords, type DirectiveNode, type SectionNode } from '../
 import { ConfigError } from '../../src/config/config-error.js';
 
 const fails = (text: string, message: string): void => {
-  assert.throws(() => parseTree(text, 'fcgate.conf'), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.message, message);
-    return true;
-  });
+  assert.throws(
+    () => parseTree(text, 'fcgate.conf'),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, message);
+      return true;
+    },
+  );
 };
 
 test('words: blanks, double and single quotes, escaped quote, backslashes kept', () => {
@@ -35,7 +38,10 @@ test('continuation lines join, keep the first line number, CRLF accepted', () =>
 });
 
 test('sections nest, names compare case-insensitively', () => {
-  const nodes = parseTree('<Directory "/srv">\n <FilesMatch "\\.php$">\n  SetHandler x\n </filesmatch>\n</DIRECTORY>\n', 'f');
+  const nodes = parseTree(
+    '<Directory "/srv">\n <FilesMatch "\\.php$">\n  SetHandler x\n </filesmatch>\n</DIRECTORY>\n',
+    'f',
+  );
   const d = nodes[0] as SectionNode;
   assert.equal(d.name, 'Directory');
   assert.deepEqual(d.args, ['/srv']);

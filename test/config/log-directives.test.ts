@@ -8,7 +8,11 @@ import { JSON_FORMAT, parseLogFormat, PREDEFINED_FORMATS } from '../../src/confi
 
 const load = (text: string) => parseConfig(text, '/etc/fcgate/fcgate.conf');
 const fails = (text: string, re: RegExp): void => {
-  assert.throws(() => load(text), (e: unknown) => e instanceof ConfigError && re.test(e.message), text);
+  assert.throws(
+    () => load(text),
+    (e: unknown) => e instanceof ConfigError && re.test(e.message),
+    text,
+  );
 };
 
 test('without log directives: one combined access log to stdout, errors to stderr at warn', () => {
@@ -21,34 +25,60 @@ test('without log directives: one combined access log to stdout, errors to stder
 });
 
 test('LogFormat nicknames, CustomLog targets and conditions, TransferLog', () => {
-  const l = logSettingsOf(load([
-    'LogFormat "%h %>s \\"%r\\" %{backend}n" mine',
-    'LogFormat "%h %b"',
-    'CustomLog logs/access.log mine',
-    'CustomLog "|/usr/bin/rotatelogs -l /var/log/fcgate/%Y%m%d 86400" combined env=!dontlog',
-    'CustomLog "|$cat >> /tmp/x" json env=keep',
-    'CustomLog /dev/stdout "%m %U"',
-    'TransferLog /var/log/fcgate/transfer.log',
-  ].join('\n')));
+  const l = logSettingsOf(
+    load(
+      [
+        'LogFormat "%h %>s \\"%r\\" %{backend}n" mine',
+        'LogFormat "%h %b"',
+        'CustomLog logs/access.log mine',
+        'CustomLog "|/usr/bin/rotatelogs -l /var/log/fcgate/%Y%m%d 86400" combined env=!dontlog',
+        'CustomLog "|$cat >> /tmp/x" json env=keep',
+        'CustomLog /dev/stdout "%m %U"',
+        'TransferLog /var/log/fcgate/transfer.log',
+      ].join('\n'),
+    ),
+  );
   assert.equal(l.formats.get('mine'), '%h %>s "%r" %{backend}n');
-  assert.deepEqual(l.access!.map((a) => [a.target, a.format, a.env, a.line]), [
-    [{ kind: 'file', path: '/etc/fcgate/logs/access.log' }, '%h %>s "%r" %{backend}n', null, 3],
-    [{ kind: 'pipe', command: '/usr/bin/rotatelogs -l /var/log/fcgate/%Y%m%d 86400', shell: false }, PREDEFINED_FORMATS.get('combined'), { name: 'dontlog', negate: true }, 4],
-    [{ kind: 'pipe', command: 'cat >> /tmp/x', shell: true }, JSON_FORMAT, { name: 'keep', negate: false }, 5],
-    [{ kind: 'stdout' }, '%m %U', null, 6],
-    [{ kind: 'file', path: '/var/log/fcgate/transfer.log' }, '%h %b', null, 7],
-  ]);
+  assert.deepEqual(
+    l.access!.map((a) => [a.target, a.format, a.env, a.line]),
+    [
+      [{ kind: 'file', path: '/etc/fcgate/logs/access.log' }, '%h %>s "%r" %{backend}n', null, 3],
+      [
+        { kind: 'pipe', command: '/usr/bin/rotatelogs -l /var/log/fcgate/%Y%m%d 86400', shell: false },
+        PREDEFINED_FORMATS.get('combined'),
+        { name: 'dontlog', negate: true },
+        4,
+      ],
+      [{ kind: 'pipe', command: 'cat >> /tmp/x', shell: true }, JSON_FORMAT, { name: 'keep', negate: false }, 5],
+      [{ kind: 'stdout' }, '%m %U', null, 6],
+      [{ kind: 'file', path: '/var/log/fcgate/transfer.log' }, '%h %b', null, 7],
+    ],
+  );
   assert.deepEqual(logSettingsOf(load('CustomLog off\n')).access, []);
 });
 
 test('ErrorLog, LogLevel with areas, ErrorLogFormat, RequestIdHeader, BufferedLogs', () => {
-  const l = logSettingsOf(load([
-    'ErrorLog "|/usr/bin/logger -t fcgate"', 'LogLevel info proxy_fcgi:debug mod_proxy_balancer:trace3 core:crit',
-    'ErrorLogFormat json', 'RequestIdHeader X-Trace-Id', 'BufferedLogs Off',
-  ].join('\n')));
+  const l = logSettingsOf(
+    load(
+      [
+        'ErrorLog "|/usr/bin/logger -t fcgate"',
+        'LogLevel info proxy_fcgi:debug mod_proxy_balancer:trace3 core:crit',
+        'ErrorLogFormat json',
+        'RequestIdHeader X-Trace-Id',
+        'BufferedLogs Off',
+      ].join('\n'),
+    ),
+  );
   assert.deepEqual(l.errorLog, { kind: 'pipe', command: '/usr/bin/logger -t fcgate', shell: false });
   assert.equal(l.level, 'info');
-  assert.deepEqual([...l.areaLevels], [['proxy_fcgi', 'debug'], ['proxy_balancer', 'debug'], ['core', 'crit']]);
+  assert.deepEqual(
+    [...l.areaLevels],
+    [
+      ['proxy_fcgi', 'debug'],
+      ['proxy_balancer', 'debug'],
+      ['core', 'crit'],
+    ],
+  );
   assert.equal(l.errorFormat, 'json');
   assert.equal(l.requestIdHeader, 'X-Trace-Id');
   assert.equal(l.buffered, false);
@@ -91,8 +121,23 @@ test('format syntax: escapes, modifiers, literal percent', () => {
 });
 
 test('pasted Apache handlers for the manager and mod_status point to AdminListen', () => {
-  fails('<Location /server-status>\nSetHandler server-status\n</Location>\n', /fcgate\.conf:2: SetHandler: \/server-status is served on fcgate's admin listener: use "AdminListen 127\.0\.0\.1:PORT"/);
-  fails('<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n', /the balancer manager is served on fcgate's admin listener/);
-  assert.deepEqual(load('AdminListen [::1]:8081\n').balancerManager, { host: '::1', port: 8081, tokenRequired: false, file: '/etc/fcgate/fcgate.conf', line: 1 });
-  fails('AdminListen 8081\nBalancerManager 8082\n', /fcgate\.conf:2: BalancerManager: already set \(AdminListen and BalancerManager name the same listener\)/);
+  fails(
+    '<Location /server-status>\nSetHandler server-status\n</Location>\n',
+    /fcgate\.conf:2: SetHandler: \/server-status is served on fcgate's admin listener: use "AdminListen 127\.0\.0\.1/,
+  );
+  fails(
+    '<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n',
+    /the balancer manager is served on fcgate's admin listener/,
+  );
+  assert.deepEqual(load('AdminListen [::1]:8081\n').balancerManager, {
+    host: '::1',
+    port: 8081,
+    tokenRequired: false,
+    file: '/etc/fcgate/fcgate.conf',
+    line: 1,
+  });
+  fails(
+    'AdminListen 8081\nBalancerManager 8082\n',
+    /fcgate\.conf:2: BalancerManager: already set \(AdminListen and BalancerManager name the same listener\)/,
+  );
 });

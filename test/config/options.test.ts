@@ -8,12 +8,12 @@ const mode = (...lines: string[]) => symlinkMode(mergeOptions(NO_OPTIONS, lines.
 
 test('the symbolic-link rule: fcgate default "contained", FollowSymLinks, SymLinksIfOwnerMatch (wins), None', () => {
   assert.equal(mode(), 'contained');
-  assert.equal(mode('-Indexes'), 'contained');                     // says nothing of links
+  assert.equal(mode('-Indexes'), 'contained'); // says nothing of links
   assert.equal(mode('FollowSymLinks'), 'follow');
   assert.equal(mode('SymLinksIfOwnerMatch'), 'owner');
   assert.equal(mode('FollowSymLinks SymLinksIfOwnerMatch'), 'owner');
   assert.equal(mode('None'), 'none');
-  assert.equal(mode('Indexes'), 'none');                           // absolute: replaces, FollowSymLinks off
+  assert.equal(mode('Indexes'), 'none'); // absolute: replaces, FollowSymLinks off
   assert.equal(mode('All'), 'follow');
   assert.equal(mode('-FollowSymLinks'), 'none');
   assert.equal(mode('+SymLinksIfOwnerMatch'), 'owner');
@@ -35,7 +35,9 @@ test('errors: mixing forms (AH00134), unknown options, +All', () => {
 });
 
 test('what fcgate does not implement is reported for a warning', () => {
-  assert.deepEqual(unimplemented(P('Indexes FollowSymLinks MultiViews')),
-    ['Indexes (fcgate never lists directories)', 'MultiViews (no content negotiation)']);
+  assert.deepEqual(unimplemented(P('Indexes FollowSymLinks MultiViews')), [
+    'Indexes (fcgate never lists directories)',
+    'MultiViews (no content negotiation)',
+  ]);
   assert.deepEqual(unimplemented(P('-Indexes')), []);
 });

@@ -1,5 +1,6 @@
-// The router against APACHE-BEHAVIOUR §3 (targetPath, decodedPath, the handler form's
-// scriptName/pathInfo), §7 (refusals), first-match order, sections and the env merge.
+// The router against Apache's observed mapping (targetPath, decodedPath, the handler form's
+// scriptName/pathInfo), its path refusals (docs/apache-differences.md, "What fcgate
+// copies"), first-match order, sections and the env merge.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, realpathSync } from 'node:fs';
@@ -16,9 +17,16 @@ let cfg: GatewayConfig;
 function snap(target: string, headers: Array<[string, string]> = [], method = 'GET'): RequestSnapshot {
   const q = target.indexOf('?');
   return {
-    method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), headers,
-    remoteAddress: '192.0.2.7', remotePort: '', localAddress: '127.0.0.1', localPort: 8181,
-    scheme: 'http', protocol: 'HTTP/1.1',
+    method,
+    path: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? '' : target.slice(q + 1),
+    headers,
+    remoteAddress: '192.0.2.7',
+    remotePort: '',
+    localAddress: '127.0.0.1',
+    localPort: 8181,
+    scheme: 'http',
+    protocol: 'HTTP/1.1',
   };
 }
 
@@ -29,10 +37,21 @@ function proxied(r: RouteResult): ResolvedRequest {
 
 before(() => {
   DOCROOT = realpathSync(mkdtempSync(join(tmpdir(), 'fcgate-router-')));
-  for (const d of ['sh', 'shunix', 'shgeneric', 'withindex', 'sub/deeper', 'app/dir.d']) mkdirSync(join(DOCROOT, d), { recursive: true });
-  for (const f of ['sh/test.php', 'sh/readme.txt', 'shunix/test.php', 'shgeneric/test.php', 'withindex/index.php',
-    'index.html', 'sub/deeper/page.html', 'app/dir.d/script.php']) writeFileSync(join(DOCROOT, f), 'x');
-  cfg = parseConfig(`
+  for (const d of ['sh', 'shunix', 'shgeneric', 'withindex', 'sub/deeper', 'app/dir.d'])
+    mkdirSync(join(DOCROOT, d), { recursive: true });
+  for (const f of [
+    'sh/test.php',
+    'sh/readme.txt',
+    'shunix/test.php',
+    'shgeneric/test.php',
+    'withindex/index.php',
+    'index.html',
+    'sub/deeper/page.html',
+    'app/dir.d/script.php',
+  ])
+    writeFileSync(join(DOCROOT, f), 'x');
+  cfg = parseConfig(
+    `
 DocumentRoot "${DOCROOT}"
 ServerName gw.example
 SetEnv FROM_SERVER s
@@ -92,7 +111,9 @@ ProxyPass /first/second/ fcgi://localhost:4011/
 <Directory "${DOCROOT}/withindex">
   DirectoryIndex index.php
 </Directory>
-`, join(DOCROOT, 'fcgate.conf'));
+`,
+    join(DOCROOT, 'fcgate.conf'),
+  );
 });
 
 after(() => rmSync(DOCROOT, { recursive: true, force: true }));
@@ -175,7 +196,10 @@ test('§3 ProxyPass + GENERIC, ProxyFCGISetEnvIf rules from the matching <Locati
   assert.equal(g.backendType, 'GENERIC');
   assert.equal(g.targetPath, '/x.php/extra');
   const f = proxied(resolve(cfg, snap('/fcgisetenv2/word/rest?x=1')));
-  assert.deepEqual(f.fcgiSetEnv.map((x) => x.name), ['SCRIPT_FILENAME', 'PATH_INFO']);
+  assert.deepEqual(
+    f.fcgiSetEnv.map((x) => x.name),
+    ['SCRIPT_FILENAME', 'PATH_INFO'],
+  );
   assert.equal(proxied(resolve(cfg, snap('/mon_appli/x'))).fcgiSetEnv.length, 0);
 });
 
@@ -214,15 +238,27 @@ test('§3 handler form + GENERIC; env merge order server < Directory < Files < L
   assert.equal(r.env.get('FROM_DIR'), 'overridden-by-location');
 });
 
-test('§3 handler notes: missing .php still proxied, case-sensitive FilesMatch, %74est.php, static, directory 404', () => {
+test('§3 handler: missing .php proxied, case-sensitive FilesMatch, %74est.php, static, directory 404', () => {
   const missing = proxied(resolve(cfg, snap('/sh/nosuch.php/extra')));
   assert.equal(missing.targetPath, `${DOCROOT}/sh/nosuch.php`);
   assert.equal(missing.scriptName, '/sh/nosuch.php');
   assert.equal(missing.pathInfo, '/extra');
-  assert.deepEqual(resolve(cfg, snap('/sh/TEST.PHP')), { kind: 'not-found', reason: 'no-file', code: 'FCGATE_NOT_FOUND' });
+  assert.deepEqual(resolve(cfg, snap('/sh/TEST.PHP')), {
+    kind: 'not-found',
+    reason: 'no-file',
+    code: 'FCGATE_NOT_FOUND',
+  });
   assert.equal(proxied(resolve(cfg, snap('/sh/%74est.php'))).targetPath, `${DOCROOT}/sh/test.php`);
-  assert.deepEqual(resolve(cfg, snap('/sh/readme.txt')), { kind: 'static', filename: `${DOCROOT}/sh/readme.txt`, decodedPath: '/sh/readme.txt' });
-  assert.deepEqual(resolve(cfg, snap('/sh/readme.txt/more')), { kind: 'not-found', reason: 'path-info', code: 'FCGATE_NOT_FOUND' });
+  assert.deepEqual(resolve(cfg, snap('/sh/readme.txt')), {
+    kind: 'static',
+    filename: `${DOCROOT}/sh/readme.txt`,
+    decodedPath: '/sh/readme.txt',
+  });
+  assert.deepEqual(resolve(cfg, snap('/sh/readme.txt/more')), {
+    kind: 'not-found',
+    reason: 'path-info',
+    code: 'FCGATE_NOT_FOUND',
+  });
   assert.deepEqual(resolve(cfg, snap('/sh/')), { kind: 'not-found', reason: 'directory', code: 'FCGATE_NOT_FOUND' });
   assert.deepEqual(resolve(cfg, snap('/nodir/x.php')).kind, 'not-found');
 });
@@ -255,9 +291,21 @@ test('§2 decodedPath normalisation through the router', () => {
 });
 
 test('§7 refusals: %2F and %00 → 404, %zz → 400', () => {
-  assert.deepEqual(resolve(cfg, snap('/mon_appli/a%2Fb')), { kind: 'not-found', reason: 'encoded-slash', code: 'FCGATE_NOT_FOUND' });
-  assert.deepEqual(resolve(cfg, snap('/mon_appli/a%00')), { kind: 'not-found', reason: 'nul', code: 'FCGATE_NOT_FOUND' });
-  assert.deepEqual(resolve(cfg, snap('/mon_appli/%zz')), { kind: 'bad-request', reason: 'bad-escape', code: 'FCGATE_BAD_REQUEST' });
+  assert.deepEqual(resolve(cfg, snap('/mon_appli/a%2Fb')), {
+    kind: 'not-found',
+    reason: 'encoded-slash',
+    code: 'FCGATE_NOT_FOUND',
+  });
+  assert.deepEqual(resolve(cfg, snap('/mon_appli/a%00')), {
+    kind: 'not-found',
+    reason: 'nul',
+    code: 'FCGATE_NOT_FOUND',
+  });
+  assert.deepEqual(resolve(cfg, snap('/mon_appli/%zz')), {
+    kind: 'bad-request',
+    reason: 'bad-escape',
+    code: 'FCGATE_BAD_REQUEST',
+  });
 });
 
 test('first match in config order wins (not the longest prefix); ! excludes', () => {
@@ -268,7 +316,7 @@ test('first match in config order wins (not the longest prefix); ! excludes', ()
   assert.equal(resolve(cfg, snap('/first/static/../x')).kind, 'proxy');
 });
 
-test('ProxyPass inside <Location>, with that Location\'s CGIPassAuth', () => {
+test("ProxyPass inside <Location>, with that Location's CGIPassAuth", () => {
   const r = proxied(resolve(cfg, snap('/loc/a/b')));
   assert.equal(r.worker!.name, 'fcgi://localhost:4020');
   assert.equal(r.targetPath, '/base/a/b');
@@ -282,30 +330,58 @@ test('no DocumentRoot: unmatched requests have no route; ProxyPass still works',
   assert.equal(r.documentRoot, '');
 });
 
-test('SetEnvIf attributes, captures, negation, NoCase, header regex, BrowserMatch, SetEnv after SetEnvIf, UnsetEnv', () => {
-  const c = parseConfig([
-    'ProxyPass / fcgi://h:1/',
-    'SetEnvIf Remote_Addr ^192\\.0\\.2\\. LAN',
-    'SetEnvIf Remote_Host ^192 RHOST',
-    'SetEnvIf Server_Addr ^127 LOCAL',
-    'SetEnvIf Request_Method ^POST$ IS_POST',
-    'SetEnvIf Request_Protocol ^HTTP/1\\.1$ H11',
-    'SetEnvIf Request_URI ^/shop/([a-z]+)/(\\d+) section=$1 item=$2 whole=$0',
-    'SetEnvIf X-Forwarded-Proto ^https$ HTTPS=on',
-    'SetEnvIfNoCase user-agent CURL is_curl',
-    'SetEnvIf ^X-Debug ^1$ debug',
-    'BrowserMatch ^Mozilla mozilla',
-    'SetEnvIf Request_URI . TMP=1 GONE=1',
-    'SetEnvIf Request_URI ^/shop/ !TMP',
-    'SetEnvIf section ^book$ is_book',
-    'SetEnv section fixed',
-    'UnsetEnv GONE',
-    'SetEnvIf Request_URI ^/nomatch never', ''].join('\n'), 'f.conf');
-  const r = proxied(resolve(c, snap('/shop/book/42', [['user-agent', 'curl/8.0'], ['x-forwarded-proto', 'https'], ['x-debug-level', '1']], 'POST')));
+test('SetEnvIf attributes, captures, negation, NoCase, header regex, BrowserMatch, SetEnv, UnsetEnv', () => {
+  const c = parseConfig(
+    [
+      'ProxyPass / fcgi://h:1/',
+      'SetEnvIf Remote_Addr ^192\\.0\\.2\\. LAN',
+      'SetEnvIf Remote_Host ^192 RHOST',
+      'SetEnvIf Server_Addr ^127 LOCAL',
+      'SetEnvIf Request_Method ^POST$ IS_POST',
+      'SetEnvIf Request_Protocol ^HTTP/1\\.1$ H11',
+      'SetEnvIf Request_URI ^/shop/([a-z]+)/(\\d+) section=$1 item=$2 whole=$0',
+      'SetEnvIf X-Forwarded-Proto ^https$ HTTPS=on',
+      'SetEnvIfNoCase user-agent CURL is_curl',
+      'SetEnvIf ^X-Debug ^1$ debug',
+      'BrowserMatch ^Mozilla mozilla',
+      'SetEnvIf Request_URI . TMP=1 GONE=1',
+      'SetEnvIf Request_URI ^/shop/ !TMP',
+      'SetEnvIf section ^book$ is_book',
+      'SetEnv section fixed',
+      'UnsetEnv GONE',
+      'SetEnvIf Request_URI ^/nomatch never',
+      '',
+    ].join('\n'),
+    'f.conf',
+  );
+  const r = proxied(
+    resolve(
+      c,
+      snap(
+        '/shop/book/42',
+        [
+          ['user-agent', 'curl/8.0'],
+          ['x-forwarded-proto', 'https'],
+          ['x-debug-level', '1'],
+        ],
+        'POST',
+      ),
+    ),
+  );
   const env = Object.fromEntries(r.env);
   assert.deepEqual(env, {
-    LAN: '1', RHOST: '1', LOCAL: '1', IS_POST: '1', H11: '1', section: 'fixed', item: '42', whole: '/shop/book/42',
-    HTTPS: 'on', is_curl: '1', debug: '1', is_book: '1',
+    LAN: '1',
+    RHOST: '1',
+    LOCAL: '1',
+    IS_POST: '1',
+    H11: '1',
+    section: 'fixed',
+    item: '42',
+    whole: '/shop/book/42',
+    HTTPS: 'on',
+    is_curl: '1',
+    debug: '1',
+    is_book: '1',
   });
   const m = proxied(resolve(c, snap('/x', [['user-agent', 'Mozilla/5.0']])));
   assert.equal(m.env.get('mozilla'), '1');
@@ -326,10 +402,13 @@ test('fcgi default worker port and shared worker objects through routes', () => 
 // index.php as a static file. Apache's mod_dir tries the index as a sub-request, which
 // ProxyPassMatch maps: PHP runs it (REQUEST_URI stays `/`, SCRIPT_NAME is `/index.php`).
 test('DirectoryIndex names that a ProxyPassMatch maps are proxied, never served as files', () => {
-  const c = parseConfig(`DocumentRoot "${DOCROOT}"
+  const c = parseConfig(
+    `DocumentRoot "${DOCROOT}"
 DirectoryIndex index.php index.html
 ProxyPassMatch "^/(.*\\.php(/.*)?)$" "fcgi://127.0.0.1:9000${DOCROOT}/$1"
-`, 'f.conf');
+`,
+    'f.conf',
+  );
   const root = proxied(resolve(c, snap('/withindex/')));
   assert.equal(root.targetPath, `${DOCROOT}/withindex/index.php`);
   assert.equal(root.decodedPath, '/withindex/index.php');
@@ -337,10 +416,17 @@ ProxyPassMatch "^/(.*\\.php(/.*)?)$" "fcgi://127.0.0.1:9000${DOCROOT}/$1"
   // index.php is tried first even where only index.html exists on disk (as Apache: the
   // sub-request is proxied whether or not the file is local); PHP-FPM answers 404 then.
   assert.equal(proxied(resolve(c, snap('/'))).targetPath, `${DOCROOT}/index.php`);
-  const htmlFirst = parseConfig(`DocumentRoot "${DOCROOT}"
+  const htmlFirst = parseConfig(
+    `DocumentRoot "${DOCROOT}"
 DirectoryIndex index.html index.php
 ProxyPassMatch "^/(.*\\.php(/.*)?)$" "fcgi://127.0.0.1:9000${DOCROOT}/$1"
-`, 'f.conf');
-  assert.deepEqual(resolve(htmlFirst, snap('/')), { kind: 'static', filename: `${DOCROOT}/index.html`, decodedPath: '/' });
+`,
+    'f.conf',
+  );
+  assert.deepEqual(resolve(htmlFirst, snap('/')), {
+    kind: 'static',
+    filename: `${DOCROOT}/index.html`,
+    decodedPath: '/',
+  });
   assert.equal(proxied(resolve(htmlFirst, snap('/withindex/'))).targetPath, `${DOCROOT}/withindex/index.php`);
 });

@@ -1,4 +1,5 @@
-// Path decoding/normalisation (APACHE-BEHAVIOUR §2, §7) and the backend path encoding.
+// Path decoding/normalisation (as Apache: docs/apache-differences.md, "What fcgate copies")
+// and the backend path encoding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -65,13 +66,16 @@ test('prefix rule of ProxyPass and <Location>', () => {
 
 test('property: decoded paths are normalised and stay normalised', () => {
   const seg = fc.constantFrom('a', 'b', '.', '..', '', '%41', 'x%20y', '%2e', '%2E%2E', 'é');
-  fc.assert(fc.property(fc.array(seg, { maxLength: 12 }), (segs) => {
-    const r = decodePath('/' + segs.join('/'));
-    assert.ok(r.ok);
-    const p = r.path;
-    assert.ok(p.startsWith('/'));
-    assert.ok(!p.includes('//'));
-    assert.ok(!p.split('/').some((s) => s === '.' || s === '..'));
-    assert.equal(normaliseSegments(p), p);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.array(seg, { maxLength: 12 }), (segs) => {
+      const r = decodePath('/' + segs.join('/'));
+      assert.ok(r.ok);
+      const p = r.path;
+      assert.ok(p.startsWith('/'));
+      assert.ok(!p.includes('//'));
+      assert.ok(!p.split('/').some((s) => s === '.' || s === '..'));
+      assert.equal(normaliseSegments(p), p);
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -1,11 +1,22 @@
 // <VirtualHost> addresses, ServerName/ServerAlias patterns and Apache's selection (vhost.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostName, namePattern, parseVHostAddress, selectVirtualHost, type VHostCandidate } from '../../src/config/vhost.js';
+import {
+  hostName,
+  namePattern,
+  parseVHostAddress,
+  selectVirtualHost,
+  type VHostCandidate,
+} from '../../src/config/vhost.js';
 
-interface V extends VHostCandidate { id: string }
-const vh = (id: string, addrs: string[], names: string[]): V =>
-  ({ id, addresses: addrs.map(parseVHostAddress), names: names.map(namePattern) });
+interface V extends VHostCandidate {
+  id: string;
+}
+const vh = (id: string, addrs: string[], names: string[]): V => ({
+  id,
+  addresses: addrs.map(parseVHostAddress),
+  names: names.map(namePattern),
+});
 
 test('addresses: *:80, *, _default_:443, an IPv4 or IPv6 address; host names refused', () => {
   assert.deepEqual(parseVHostAddress('*:80'), { host: null, port: 80 });
@@ -38,12 +49,12 @@ const pick = (address: string, port: number, host?: string): string | null =>
 test('selection: by Host among the vhosts of the address, wildcards, first one is the default', () => {
   assert.equal(pick('0.0.0.0', 80, 'a.example'), 'a');
   assert.equal(pick('0.0.0.0', 80, 'WWW.A.EXAMPLE:80'), 'a');
-  assert.equal(pick('0.0.0.0', 80, 'x.y.b.example'), 'b');             // *.b.example
+  assert.equal(pick('0.0.0.0', 80, 'x.y.b.example'), 'b'); // *.b.example
   assert.equal(pick('0.0.0.0', 80, 'b.example.'), 'b');
-  assert.equal(pick('0.0.0.0', 80, 'b1.example'), 'b');                // b?.example
-  assert.equal(pick('0.0.0.0', 80, 'b.example.org'), 'a');             // no match: the first vhost of *:80
-  assert.equal(pick('0.0.0.0', 80, undefined), 'a');                   // no Host (HTTP/1.0): the default
-  assert.equal(pick('0.0.0.0', 80, 'any.example'), 'any');             // <VirtualHost *> answers on every port
+  assert.equal(pick('0.0.0.0', 80, 'b1.example'), 'b'); // b?.example
+  assert.equal(pick('0.0.0.0', 80, 'b.example.org'), 'a'); // no match: the first vhost of *:80
+  assert.equal(pick('0.0.0.0', 80, undefined), 'a'); // no Host (HTTP/1.0): the default
+  assert.equal(pick('0.0.0.0', 80, 'any.example'), 'any'); // <VirtualHost *> answers on every port
   assert.equal(pick('0.0.0.0', 443, 'a.example'), 'tls');
   assert.equal(pick('0.0.0.0', 8080, 'a.example'), 'any');
 });
@@ -55,6 +66,9 @@ test('selection: an exact IP:port beats the wildcards, even when no name matches
 });
 
 test('selection: no vhost for the listener → the main server (null)', () => {
-  assert.equal(selectVirtualHost([vh('a', ['*:80'], ['a.example'])], { address: '0.0.0.0', port: 8080 }, 'a.example'), null);
+  assert.equal(
+    selectVirtualHost([vh('a', ['*:80'], ['a.example'])], { address: '0.0.0.0', port: 8080 }, 'a.example'),
+    null,
+  );
   assert.equal(selectVirtualHost([], { address: '0.0.0.0', port: 80 }, 'a.example'), null);
 });

@@ -13,7 +13,12 @@ export function findCgiFcgi(): string | null {
   for (const dir of dirs) {
     if (dir === '') continue;
     const file = join(dir, 'cgi-fcgi');
-    try { accessSync(file, constants.X_OK); return file; } catch { /* next */ }
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -24,10 +29,10 @@ export function skipUnlessCgiFcgi(): string | false {
 }
 
 export interface CgiFcgiResult {
-  code: number | null;              // exit code: the app's appStatus
+  code: number | null; // exit code: the app's appStatus
   signal: NodeJS.Signals | null;
-  stdout: Buffer;                   // STDOUT content as sent: CGI head + body
-  stderr: Buffer;                   // STDERR content (plus cgi-fcgi's own complaints)
+  stdout: Buffer; // STDOUT content as sent: CGI head + body
+  stderr: Buffer; // STDERR content (plus cgi-fcgi's own complaints)
 }
 
 export interface CgiFcgiOptions {
@@ -37,7 +42,7 @@ export interface CgiFcgiOptions {
   env: Record<string, string>;
   /** Body pieces; only CONTENT_LENGTH bytes are forwarded by cgi-fcgi. */
   stdin?: Iterable<Buffer>;
-  timeoutMs?: number;               // default 20000, then SIGKILL and reject
+  timeoutMs?: number; // default 20000, then SIGKILL and reject
 }
 
 export function runCgiFcgi(opts: CgiFcgiOptions): Promise<CgiFcgiResult> {
@@ -46,7 +51,8 @@ export function runCgiFcgi(opts: CgiFcgiOptions): Promise<CgiFcgiResult> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ['-bind', '-connect', opts.address], {
-      env: opts.env, stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -54,10 +60,16 @@ export function runCgiFcgi(opts: CgiFcgiOptions): Promise<CgiFcgiResult> {
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`cgi-fcgi did not finish within ${timeoutMs} ms; stderr: ` +
-        Buffer.concat(err).toString('utf8').slice(-500)));
+      reject(
+        new Error(
+          `cgi-fcgi did not finish within ${timeoutMs} ms; stderr: ` + Buffer.concat(err).toString('utf8').slice(-500),
+        ),
+      );
     }, timeoutMs);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
@@ -72,7 +84,11 @@ async function feed(sink: NodeJS.WritableStream, pieces: Iterable<Buffer>): Prom
   for (const piece of pieces) {
     if (!sink.write(piece)) {
       await new Promise<void>((resolve) => {
-        const done = (): void => { sink.off('drain', done); sink.off('close', done); resolve(); };
+        const done = (): void => {
+          sink.off('drain', done);
+          sink.off('close', done);
+          resolve();
+        };
         sink.once('drain', done);
         sink.once('close', done);
       });

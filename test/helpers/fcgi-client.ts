@@ -1,240 +1,374 @@
-// A small FastCGI client for integration tests, built only on src/protocol's exported
-// codec: one connection, one request at a time (keep-conn optional), STDIN streamed with
-// backpressure, responses gathered whole. It is a test tool, not the gateway's upstream:
-// no pooling, no multiplexing, and it gathers STDOUT with Buffer.concat.
+// The FastCGI test client, built only on src/protocol's exported codec (writePreamble,
+// frameViews/frameCopy, RecordReader 'client'): several requests at once on one connection
+// (for testing multiplexing apps), STDIN sent whole, streamed with backpressure or piece by
+// piece, management records, raw bytes for malformed input, and a test-side reading of CGI
+// response heads. A test tool, not the gateway's upstream: no pooling, and it gathers
+// STDOUT with Buffer.concat.
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import {
-  RecordReader, RecordType, decodePairs, encodeGetValues, frameViews, streamEnd, writePreamble,
-  type ProtocolError, type RecordSink,
+  RecordReader,
+  RecordType,
+  Role,
+  decodePairs,
+  encodeAbortRequest,
+  encodeGetValues,
+  frameCopy,
+  frameViews,
+  streamEnd,
+  writePreamble,
+  type ProtocolError,
+  type RecordSink,
 } from '../../src/protocol/index.js';
 import type { ConnectTarget } from './process.js';
 
+export type { ConnectTarget } from './process.js';
+
 export type BodySource = Buffer | Iterable<Buffer> | AsyncIterable<Buffer>;
 
-export interface FcgiRequestOptions {
-  id?: number;                               // default 1
-  /** Flat [name, value, …] list or an object. */
-  params: readonly string[] | Readonly<Record<string, string>>;
-  /** STDIN content; each piece is framed without copying, so pieces must not be reused. */
-  body?: BodySource;
+export interface RequestOptions {
+  /** Default 1 (request() only: begin() takes the id first). */
+  id?: number;
   keepConn?: boolean;
-  maxRecord?: number;                        // PARAMS/STDIN record size (default 65535)
-  timeoutMs?: number;                        // whole exchange (default 30000)
+  /** Default Role.Responder. */
+  role?: number;
+  /**
+   * STDIN content, framed without copying (pieces must not be reused), then the empty
+   * record; an iterable is sent with backpressure. null leaves STDIN open (sendStdin,
+   * endStdin). Default: an empty body.
+   */
+  stdin?: BodySource | null;
+  /** PARAMS/STDIN record size (default 65535): a small one forces record splits. */
+  maxRecord?: number;
+  /** No END_REQUEST within this time destroys the connection (default 30 000 ms). */
+  timeoutMs?: number;
+  /** When set, STDOUT content is handed here (a view, valid during the call) instead of kept. */
+  onStdout?: (data: Buffer) => void;
 }
 
-export interface FcgiExchange {
+export interface FcgiReply {
   id: number;
   stdout: Buffer;
   stderr: Buffer;
-  stdoutRecords: number;                     // non-empty STDOUT records seen
+  /** STDOUT content that came after the empty end-of-stream STDOUT record. */
+  afterEnd: Buffer;
+  /** Non-empty STDOUT / STDERR records seen. */
+  stdoutRecords: number;
   stderrRecords: number;
-  stdoutClosed: boolean;                     // the empty STDOUT record came (PHP-FPM 8.2 never sends it)
+  /** The empty STDOUT record came (PHP-FPM 8.2 never sends it). */
+  stdoutEnded: boolean;
   appStatus: number;
   protocolStatus: number;
-  stdinBytes: number;                        // content bytes we sent
+  /** STDIN content bytes sent by `stdin` (not by sendStdin). */
+  stdinBytes: number;
 }
 
 interface Pending {
-  id: number;
+  reply: FcgiReply;
   stdout: Buffer[];
   stderr: Buffer[];
-  exchange: FcgiExchange;
-  resolve: (x: FcgiExchange) => void;
+  afterEnd: Buffer[];
+  onStdout: ((data: Buffer) => void) | null;
+  timer: NodeJS.Timeout;
+  resolve: (r: FcgiReply) => void;
   reject: (e: Error) => void;
 }
 
-const flatten = (p: FcgiRequestOptions['params']): readonly string[] =>
-  Array.isArray(p) ? p : Object.entries(p).flat();
+type Params = readonly string[] | Readonly<Record<string, string>>;
+
+const flatten = (p: Params): readonly string[] => (Array.isArray(p) ? p : Object.entries(p).flat());
 
 /** One client connection to a FastCGI app. */
-export class FcgiTestConnection implements RecordSink {
-  private readonly reader: RecordReader;
-  private pending: Pending | null = null;
-  private management: { resolve: (v: [number, Buffer]) => void; reject: (e: Error) => void } | null = null;
+export class FcgiTestClient implements RecordSink {
+  private readonly reader = new RecordReader(this, 'client');
+  private readonly pending = new Map<number, Pending>();
+  private readonly management: Array<{ type: number; content: Buffer }> = [];
+  private managementWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private failure: Error | null = null;
-  /** True once the app (or we) closed the socket. */
-  closed = false;
-  readonly closedPromise: Promise<void>;
+  /** The protocol error the reader met, if any (the connection is then destroyed). */
+  error: ProtocolError | null = null;
+  /** True once the app sent FIN. */
+  ended = false;
+  /** Resolves when the socket closes (the app closed it, or we did). */
+  readonly closed: Promise<void>;
 
-  private constructor(private readonly socket: Socket) {
-    this.reader = new RecordReader(this, 'client');
-    socket.on('data', (chunk: Buffer) => { this.reader.push(chunk); });
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+    });
+    socket.on('end', () => {
+      this.ended = true;
+    });
     socket.on('error', (err) => this.failAll(err));
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => {
-      this.closed = true;
-      this.failAll(new Error('connection closed by the app'));
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.failAll(new Error('connection closed'));
+        resolve();
+      }),
+    );
   }
 
-  static open(target: ConnectTarget): Promise<FcgiTestConnection> {
+  static connect(target: ConnectTarget): Promise<FcgiTestClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(target as NetConnectOpts);
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        resolve(new FcgiTestConnection(socket));
+        resolve(new FcgiTestClient(socket));
       });
     });
   }
 
-  /** Sends one request and resolves at its END_REQUEST. */
-  async request(opts: FcgiRequestOptions): Promise<FcgiExchange> {
-    if (this.pending !== null) throw new Error('FcgiTestConnection: one request at a time');
-    if (this.closed) throw new Error('FcgiTestConnection: closed');
-    const id = opts.id ?? 1;
-    const exchange: FcgiExchange = {
-      id, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutRecords: 0, stderrRecords: 0,
-      stdoutClosed: false, appStatus: -1, protocolStatus: -1, stdinBytes: 0,
+  /**
+   * Sends BEGIN_REQUEST, PARAMS and (unless `stdin: null`) STDIN for request `id`; resolves
+   * at its END_REQUEST, rejects when the connection closes first. Requests may overlap.
+   */
+  begin(id: number, params: Params, options: RequestOptions = {}): Promise<FcgiReply> {
+    if (this.pending.has(id)) throw new Error(`request ${id} is already running`);
+    if (this.failure !== null) throw this.failure;
+    const reply: FcgiReply = {
+      id,
+      stdout: Buffer.alloc(0),
+      stderr: Buffer.alloc(0),
+      afterEnd: Buffer.alloc(0),
+      stdoutRecords: 0,
+      stderrRecords: 0,
+      stdoutEnded: false,
+      appStatus: -1,
+      protocolStatus: -1,
+      stdinBytes: 0,
     };
-    const done = new Promise<FcgiExchange>((resolve, reject) => {
-      this.pending = { id, stdout: [], stderr: [], exchange, resolve, reject };
-    });
-    done.catch(() => undefined);   // a failure while still writing is reported by the await below
-    const timeoutMs = opts.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => this.socket.destroy(
-      new Error(`request ${id}: no END_REQUEST within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      const body = opts.body;
-      const noBody = body === undefined || (Buffer.isBuffer(body) && body.length === 0);
-      const preamble = writePreamble(id, flatten(opts.params), {
-        keepConn: opts.keepConn ?? false, endStdin: noBody,
-        ...(opts.maxRecord !== undefined ? { maxRecord: opts.maxRecord } : {}),
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const done = new Promise<FcgiReply>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.socket.destroy(new Error(`request ${id}: no END_REQUEST within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.pending.set(id, {
+        reply,
+        stdout: [],
+        stderr: [],
+        afterEnd: [],
+        onStdout: options.onStdout ?? null,
+        timer,
+        resolve,
+        reject,
       });
-      await this.write([preamble]);
-      if (!noBody) {
-        const pieces: Iterable<Buffer> | AsyncIterable<Buffer> = Buffer.isBuffer(body) ? [body] : body!;
-        for await (const piece of pieces) {
-          if (piece.length === 0) continue;           // an empty record would end STDIN early
-          exchange.stdinBytes += piece.length;
-          await this.write(frameViews(RecordType.Stdin, id, piece, false, opts.maxRecord));
-        }
-        await this.write([streamEnd(RecordType.Stdin, id)]);
-      }
-      return await done;
-    } catch (err) {
-      // A write that failed may leave `done` pending; the close below settles it.
-      this.socket.destroy();
-      await done.catch(() => undefined);
-      throw err;
-    } finally {
-      clearTimeout(timer);
+    });
+    done.catch(() => undefined); // a caller that never awaits (it reads partial()) is not an unhandled rejection
+    const body = options.stdin === undefined ? Buffer.alloc(0) : options.stdin;
+    const noBody = Buffer.isBuffer(body) && body.length === 0;
+    this.socket.write(
+      writePreamble(id, flatten(params), {
+        keepConn: options.keepConn ?? false,
+        role: (options.role ?? Role.Responder) as Role,
+        endStdin: noBody,
+        ...(options.maxRecord !== undefined ? { maxRecord: options.maxRecord } : {}),
+      }),
+    );
+    if (body === null || noBody) return done;
+    if (Buffer.isBuffer(body)) {
+      reply.stdinBytes = body.length;
+      this.writeParts(frameViews(RecordType.Stdin, id, body, true, options.maxRecord));
+      return done;
     }
+    return this.pump(id, body, reply, options.maxRecord).then(() => done);
   }
 
-  /** FCGI_GET_VALUES for `names`; resolves to the answered pairs (in answer order). */
-  async getValues(names: readonly string[], timeoutMs = 5000): Promise<Array<[string, string]>> {
-    const answer = new Promise<[number, Buffer]>((resolve, reject) => {
-      this.management = { resolve, reject };
-    });
-    answer.catch(() => undefined);
-    const timer = setTimeout(() => this.socket.destroy(
-      new Error(`no GET_VALUES_RESULT within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      await this.write([encodeGetValues(names)]);
-      const [type, content] = await answer;
-      if (type !== RecordType.GetValuesResult) throw new Error(`answered with record type ${type}`);
-      const flat = decodePairs(content);
-      const out: Array<[string, string]> = [];
-      for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-      return out;
-    } finally {
-      clearTimeout(timer);
+  /** One request (id 1 unless given) on this connection. */
+  request(params: Params, options: RequestOptions = {}): Promise<FcgiReply> {
+    return this.begin(options.id ?? 1, params, options);
+  }
+
+  /** Sends STDIN content (copied: `data` may be reused); resolves when the socket takes more. */
+  async sendStdin(id: number, data: Uint8Array): Promise<void> {
+    if (!this.socket.write(frameCopy(RecordType.Stdin, id, data))) await this.drained();
+  }
+
+  endStdin(id: number): void {
+    this.socket.write(streamEnd(RecordType.Stdin, id));
+  }
+
+  abort(id: number): void {
+    this.socket.write(encodeAbortRequest(id));
+  }
+
+  /** Raw bytes, for malformed input. */
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Sends FCGI_GET_VALUES for `names`; resolves to the answered pairs. */
+  async getValues(names: readonly string[]): Promise<Map<string, string>> {
+    this.socket.write(encodeGetValues(names));
+    const rec = await this.nextManagement();
+    if (rec.type !== RecordType.GetValuesResult) throw new Error(`expected GET_VALUES_RESULT, got type ${rec.type}`);
+    const flat = decodePairs(rec.content);
+    const out = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
+    return out;
+  }
+
+  /** The next management record received; rejects when the connection closes first. */
+  async nextManagement(): Promise<{ type: number; content: Buffer }> {
+    while (this.management.length === 0) {
+      if (this.failure !== null) throw this.failure;
+      await new Promise<void>((resolve, reject) => this.managementWaiters.push({ resolve, reject }));
     }
+    return this.management.shift()!;
+  }
+
+  /** What request `id` received so far, when no END_REQUEST came (the app died). */
+  partial(id: number): { stdout: Buffer; stdoutEnded: boolean } | undefined {
+    const p = this.pending.get(id);
+    return p === undefined ? undefined : { stdout: Buffer.concat(p.stdout), stdoutEnded: p.reply.stdoutEnded };
   }
 
   close(): Promise<void> {
     this.socket.destroy();
-    return this.closedPromise;
+    return this.closed;
   }
 
-  /** Corked write of `parts`; waits for 'drain' when the socket buffer is full. */
-  private async write(parts: readonly Buffer[]): Promise<void> {
-    if (this.failure !== null) throw this.failure;
+  private async pump(
+    id: number,
+    body: Iterable<Buffer> | AsyncIterable<Buffer>,
+    reply: FcgiReply,
+    maxRecord: number | undefined,
+  ): Promise<void> {
+    try {
+      for await (const piece of body) {
+        if (piece.length === 0) continue; // an empty record would end STDIN early
+        reply.stdinBytes += piece.length;
+        if (!this.writeParts(frameViews(RecordType.Stdin, id, piece, false, maxRecord))) await this.drained();
+      }
+      this.writeParts([streamEnd(RecordType.Stdin, id)]);
+    } catch (err) {
+      this.socket.destroy(err as Error); // rejects the request with the reason
+    }
+  }
+
+  /** Corked write of `parts`; false when the socket buffer is full. */
+  private writeParts(parts: readonly Buffer[]): boolean {
     const s = this.socket;
     s.cork();
     let ok = true;
     for (const p of parts) ok = s.write(p) && ok;
     s.uncork();
-    if (!ok) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = (): void => { s.off('close', onClose); resolve(); };
-        const onClose = (): void => { s.off('drain', onDrain); reject(this.failure ?? new Error('closed while writing')); };
-        s.once('drain', onDrain);
-        s.once('close', onClose);
-      });
-    }
+    return ok;
   }
 
+  private drained(): Promise<void> {
+    const s = this.socket;
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => {
+        s.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        s.off('drain', onDrain);
+        reject(this.failure ?? new Error('closed while writing'));
+      };
+      s.once('drain', onDrain);
+      s.once('close', onClose);
+    });
+  }
+
+  /** Rejects every waiting request and management read; pending entries stay for partial(). */
   private failAll(err: Error): void {
     if (this.failure === null) this.failure = err;
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(err);
-    const m = this.management;
-    this.management = null;
-    m?.reject(err);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(this.failure);
+    }
+    const waiters = this.managementWaiters;
+    this.managementWaiters = [];
+    for (const w of waiters) w.reject(this.failure);
   }
 
-  // RecordSink
+  // --- RecordSink ---
   onStream(type: number, id: number, data: Buffer): boolean {
-    const p = this.pending!;
-    if (id !== p.id) throw new Error(`stream record for ${id}, expected ${p.id}`);
+    const p = this.pending.get(id)!;
     const isOut = type === RecordType.Stdout;
     if (data.length === 0) {
-      if (isOut) p.exchange.stdoutClosed = true;
+      if (isOut) p.reply.stdoutEnded = true;
       return true;
     }
-    if (isOut) { p.stdout.push(Buffer.from(data)); p.exchange.stdoutRecords++; }
-    else { p.stderr.push(Buffer.from(data)); p.exchange.stderrRecords++; }
+    if (isOut) {
+      p.reply.stdoutRecords++;
+      if (p.reply.stdoutEnded) p.afterEnd.push(Buffer.from(data));
+      else if (p.onStdout !== null) p.onStdout(data);
+      else p.stdout.push(Buffer.from(data));
+    } else if (type === RecordType.Stderr) {
+      p.reply.stderrRecords++;
+      p.stderr.push(Buffer.from(data));
+    }
     return true;
   }
   onEndRequest(id: number, appStatus: number, protocolStatus: number): void {
-    const p = this.pending!;
-    this.pending = null;
-    p.exchange.stdout = Buffer.concat(p.stdout);
-    p.exchange.stderr = Buffer.concat(p.stderr);
-    p.exchange.appStatus = appStatus;
-    p.exchange.protocolStatus = protocolStatus;
-    if (id !== p.id) p.reject(new Error(`END_REQUEST for ${id}, expected ${p.id}`));
-    else p.resolve(p.exchange);
+    const p = this.pending.get(id)!;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    const r = p.reply;
+    r.stdout = Buffer.concat(p.stdout);
+    r.stderr = Buffer.concat(p.stderr);
+    r.afterEnd = Buffer.concat(p.afterEnd);
+    r.appStatus = appStatus;
+    r.protocolStatus = protocolStatus;
+    p.resolve(r);
   }
   onManagement(type: number, content: Buffer): void {
-    const m = this.management;
-    this.management = null;
-    m?.resolve([type, Buffer.from(content)]);
+    this.management.push({ type, content: Buffer.from(content) });
+    const waiters = this.managementWaiters;
+    this.managementWaiters = [];
+    for (const w of waiters) w.resolve();
   }
-  knowsRequest(id: number): boolean { return this.pending !== null && this.pending.id === id; }
-  onBeginRequest(): void { this.failAll(new Error('BEGIN_REQUEST from the app')); }
-  onAbortRequest(): void { this.failAll(new Error('ABORT_REQUEST from the app')); }
+  knowsRequest(id: number): boolean {
+    return this.pending.has(id);
+  }
+  onBeginRequest(): void {
+    this.socket.destroy(new Error('BEGIN_REQUEST from the app'));
+  }
+  onAbortRequest(): void {
+    this.socket.destroy(new Error('ABORT_REQUEST from the app'));
+  }
   onProtocolError(err: ProtocolError): void {
-    this.failAll(err);
-    this.socket.destroy();
+    this.error = err;
+    this.socket.destroy(err);
   }
 }
 
 /** Opens a connection, runs one request, closes. */
-export async function fcgiRequest(target: ConnectTarget, opts: FcgiRequestOptions): Promise<FcgiExchange> {
-  const conn = await FcgiTestConnection.open(target);
+export async function fcgiRequest(
+  target: ConnectTarget,
+  params: Params,
+  options: RequestOptions = {},
+): Promise<FcgiReply> {
+  const c = await FcgiTestClient.connect(target);
   try {
-    return await conn.request(opts);
+    return await c.request(params, options);
   } finally {
-    await conn.close();
+    await c.close();
   }
 }
 
+/** A CGI response split into head and body. */
 export interface CgiResponse {
-  status: number | null;                     // from a Status: line; null when there was none
-  headers: Array<[string, string]>;          // in order, names as sent
+  /** From a Status: line; null when there was none. */
+  status: number | null;
+  /** In order, names as sent; the Status line is not among them. */
+  headers: Array<[string, string]>;
   body: Buffer;
 }
 
-/** Splits a CGI response (STDOUT) into head and body; a test-side reading, not cgi-head.ts. */
+/** Splits a CGI response (STDOUT) into head and body: a test-side reading, not the gateway's parser. */
 export function splitCgiResponse(stdout: Buffer): CgiResponse {
   let end = stdout.indexOf('\r\n\r\n');
   let sepLen = 4;
   const lf = stdout.indexOf('\n\n');
-  if (end < 0 || (lf >= 0 && lf < end)) { end = lf; sepLen = 2; }
+  if (end < 0 || (lf >= 0 && lf < end)) {
+    end = lf;
+    sepLen = 2;
+  }
   if (end < 0) throw new Error(`no end of CGI head in ${JSON.stringify(stdout.subarray(0, 200).toString('latin1'))}`);
   const headers: Array<[string, string]> = [];
   let status: number | null = null;
@@ -247,4 +381,22 @@ export function splitCgiResponse(stdout: Buffer): CgiResponse {
     else headers.push([name, value]);
   }
   return { status, headers, body: stdout.subarray(end + sepLen) };
+}
+
+/** The first value of header `name` (any case). */
+export const header = (r: CgiResponse, name: string): string | undefined =>
+  r.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+
+/** CGI params for a request to `path` of an app at the root, as cgi-fcgi users set them. */
+export function paramsFor(path: string, extra: Record<string, string> = {}): Record<string, string> {
+  const q = path.indexOf('?');
+  return {
+    REQUEST_METHOD: 'GET',
+    REQUEST_URI: path,
+    SCRIPT_NAME: q >= 0 ? path.slice(0, q) : path,
+    QUERY_STRING: q >= 0 ? path.slice(q + 1) : '',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    ...extra,
+  };
 }

@@ -62,22 +62,45 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
   const budgets = opts.probe === false ? undefined : await probeAndBudget(config, tuning, log);
   let telemetry: Telemetry | null = null;
   if (opts.telemetry) {
-    telemetry = new Telemetry(config, { slots: 1, logBuffer: tuning.FCGATE_LOG_BUFFER, version: 'test', pipeRestartMs: 100 });
+    telemetry = new Telemetry(config, {
+      slots: 1,
+      logBuffer: tuning.FCGATE_LOG_BUFFER,
+      version: 'test',
+      pipeRestartMs: 100,
+    });
     telemetry.applyLogs(config, opts.accessLogs ?? true);
   }
-  const observer = telemetry?.localObserver(config, { accessLogs: opts.accessLogs ?? true, flushMs: tuning.FCGATE_LOG_FLUSH_MS });
-  const gateway = new Gateway({ config, tuning, log, ...(budgets ? { budgets } : {}), ...(observer ? { observer } : {}),
-    ...opts.gatewayOptions });
+  const observer = telemetry?.localObserver(config, {
+    accessLogs: opts.accessLogs ?? true,
+    flushMs: tuning.FCGATE_LOG_FLUSH_MS,
+  });
+  const gateway = new Gateway({
+    config,
+    tuning,
+    log,
+    ...(budgets ? { budgets } : {}),
+    ...(observer ? { observer } : {}),
+    ...opts.gatewayOptions,
+  });
   if (telemetry !== null) {
     telemetry.context = {
-      config: () => gateway.config, board: () => gateway.balancerBoard, health: () => gateway.healthChecker?.snapshot() ?? [],
-      cap: (name) => gateway.capOf(name), threads: () => [{ slot: 0, ready: true, restarts: 0 }], draining: () => false,
+      config: () => gateway.config,
+      board: () => gateway.balancerBoard,
+      health: () => gateway.healthChecker?.snapshot() ?? [],
+      cap: (name) => gateway.capOf(name),
+      threads: () => [{ slot: 0, ready: true, restarts: 0 }],
+      draining: () => false,
     };
   }
   const bound = await gateway.listen();
   const port = bound[0]!.port;
   return {
-    gateway, port, base: `http://127.0.0.1:${port}`, logs, telemetry, dir,
+    gateway,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    logs,
+    telemetry,
+    dir,
     adminSource: () => {
       if (telemetry === null) throw new Error('startTestGateway: adminSource() needs telemetry: true');
       return { ...gatewaySource(gateway), telemetry, build: { version: 'test', uws: 'uws', node: process.version } };

@@ -5,30 +5,51 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  RecordType, encodeGetValues, frameCopy, readHeader, streamEnd, writePreamble, HEADER_LEN,
+  RecordType,
+  encodeGetValues,
+  frameCopy,
+  readHeader,
+  streamEnd,
+  writePreamble,
+  HEADER_LEN,
 } from '../../src/protocol/index.js';
 import { HostileApp, BEHAVIOURS, answer, type Step } from './hostile-app.js';
-import { FcgiTestConnection } from './fcgi-client.js';
+import { FcgiTestClient } from './fcgi-client.js';
 
-interface Rec { version: number; type: number; id: number; padding: number; content: Buffer }
+interface Rec {
+  version: number;
+  type: number;
+  id: number;
+  padding: number;
+  content: Buffer;
+}
 
 /** Walks complete records in `buf` (the last incomplete one is left out). */
 function records(buf: Buffer): Rec[] {
   const out: Rec[] = [];
-  for (let at = 0; at + HEADER_LEN <= buf.length;) {
+  for (let at = 0; at + HEADER_LEN <= buf.length; ) {
     const h = readHeader(buf, at);
     const end = at + HEADER_LEN + h.contentLength + h.paddingLength;
     if (end > buf.length) break;
-    out.push({ version: h.version, type: h.type, id: h.requestId, padding: h.paddingLength,
-      content: buf.subarray(at + HEADER_LEN, at + HEADER_LEN + h.contentLength) });
+    out.push({
+      version: h.version,
+      type: h.type,
+      id: h.requestId,
+      padding: h.paddingLength,
+      content: buf.subarray(at + HEADER_LEN, at + HEADER_LEN + h.contentLength),
+    });
     at = end;
   }
   return out;
 }
 
 /** A raw connection that gathers everything until the app closes or `until` says enough. */
-async function exchange(port: number, bytes: Buffer[], until: (b: Buffer) => boolean = () => false,
-                        timeoutMs = 5000): Promise<{ data: Buffer; closed: boolean; error: string | null }> {
+async function exchange(
+  port: number,
+  bytes: Buffer[],
+  until: (b: Buffer) => boolean = () => false,
+  timeoutMs = 5000,
+): Promise<{ data: Buffer; closed: boolean; error: string | null }> {
   const s = net.connect({ host: '127.0.0.1', port });
   await once(s, 'connect');
   let data = Buffer.alloc(0);
@@ -36,9 +57,21 @@ async function exchange(port: number, bytes: Buffer[], until: (b: Buffer) => boo
   let closed = false;
   const done = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
-    s.on('data', (c: Buffer) => { data = Buffer.concat([data, c]); if (until(data)) { clearTimeout(timer); resolve(); } });
-    s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
-    s.on('close', () => { closed = true; clearTimeout(timer); resolve(); });
+    s.on('data', (c: Buffer) => {
+      data = Buffer.concat([data, c]);
+      if (until(data)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code ?? e.message;
+    });
+    s.on('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      resolve();
+    });
   });
   for (const b of bytes) s.write(b);
   await done;
@@ -53,20 +86,32 @@ const request = (id: number, uri: string, body?: Buffer): Buffer[] => {
   return out;
 };
 
-const ends = (n: number) => (b: Buffer): boolean => records(b).filter((r) => r.type === RecordType.EndRequest).length >= n;
+const ends =
+  (n: number) =>
+  (b: Buffer): boolean =>
+    records(b).filter((r) => r.type === RecordType.EndRequest).length >= n;
 
 describe('hostile FastCGI app', () => {
   let app: HostileApp;
-  before(async () => { app = await HostileApp.start(); });
-  after(async () => { await app.close(); });
+  before(async () => {
+    app = await HostileApp.start();
+  });
+  after(async () => {
+    await app.close();
+  });
 
   test('ok: a well-formed answer that counts STDIN (through the test client)', async () => {
-    const c = await FcgiTestConnection.open({ host: '127.0.0.1', port: app.port });
+    const c = await FcgiTestClient.connect({ host: '127.0.0.1', port: app.port });
     try {
-      const x = await c.request({ params: { REQUEST_URI: '/ok', QUERY_STRING: '' }, body: Buffer.from('hello'), keepConn: true });
+      const x = await c.request(
+        { REQUEST_URI: '/ok', QUERY_STRING: '' },
+        { stdin: Buffer.from('hello'), keepConn: true },
+      );
       assert.equal(x.stdout.toString(), 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok /ok stdin=5\n');
       assert.equal(x.protocolStatus, 0);
-    } finally { await c.close(); }
+    } finally {
+      await c.close();
+    }
     const seen = app.requests.at(-1)!;
     assert.equal(seen.stdinBytes, 5);
     assert.equal(seen.stdin[0]!.toString(), 'hello');
@@ -75,13 +120,16 @@ describe('hostile FastCGI app', () => {
 
   test('after-end: STDOUT for the finished request, then a second END_REQUEST', async () => {
     const r = await exchange(app.port, request(1, '/after-end'), ends(2));
-    assert.deepEqual(records(r.data).map((x) => [x.type, x.id, x.content.length]), [
-      [RecordType.Stdout, 1, 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nbefore the end\n'.length],
-      [RecordType.Stdout, 1, 0],
-      [RecordType.EndRequest, 1, 8],
-      [RecordType.Stdout, 1, 'AFTER THE END\n'.length],
-      [RecordType.EndRequest, 1, 8],
-    ]);
+    assert.deepEqual(
+      records(r.data).map((x) => [x.type, x.id, x.content.length]),
+      [
+        [RecordType.Stdout, 1, 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nbefore the end\n'.length],
+        [RecordType.Stdout, 1, 0],
+        [RecordType.EndRequest, 1, 8],
+        [RecordType.Stdout, 1, 'AFTER THE END\n'.length],
+        [RecordType.EndRequest, 1, 8],
+      ],
+    );
   });
 
   test('other-id: STDOUT for id+1 before the answer for the request', async () => {
@@ -109,7 +157,10 @@ describe('hostile FastCGI app', () => {
     const n = 3 * 32 * 1024 + 5;
     const r = await exchange(app.port, request(1, `/flood-stdout?bytes=${n}`, Buffer.alloc(0)), ends(1));
     const recs = records(r.data);
-    const body = recs.filter((x) => x.type === RecordType.Stdout).slice(1).reduce((s, x) => s + x.content.length, 0);
+    const body = recs
+      .filter((x) => x.type === RecordType.Stdout)
+      .slice(1)
+      .reduce((s, x) => s + x.content.length, 0);
     assert.equal(body, n);
     assert.equal(recs.at(-1)!.type, RecordType.EndRequest);
   });
@@ -122,12 +173,16 @@ describe('hostile FastCGI app', () => {
 
   test('several requests at once on one connection (MPXS): each answered under its own id', async () => {
     const r = await exchange(app.port, [...request(1, '/slow?ms=150'), ...request(2, '/slow?ms=1')], ends(2));
-    const endsInOrder = records(r.data).filter((x) => x.type === RecordType.EndRequest).map((x) => x.id);
+    const endsInOrder = records(r.data)
+      .filter((x) => x.type === RecordType.EndRequest)
+      .map((x) => x.id);
     assert.deepEqual(endsInOrder, [2, 1]);
   });
 
   test('readRate: STDIN read at the scripted rate', async () => {
-    const slow = await HostileApp.start({ handler: () => [{ do: 'readRate', bytesPerSecond: 20_000 }, { do: 'waitStdin' }, ...answer('read\n')] });
+    const slow = await HostileApp.start({
+      handler: () => [{ do: 'readRate', bytesPerSecond: 20_000 }, { do: 'waitStdin' }, ...answer('read\n')],
+    });
     try {
       const t0 = Date.now();
       // Several records, so that the app reads in several pieces with pauses between them.
@@ -140,7 +195,9 @@ describe('hostile FastCGI app', () => {
       assert.ok(records(r.data).some((x) => x.type === RecordType.EndRequest));
       // 12 KB at 20 KB/s: the bytes after the PARAMS are fed at the rate, ~0.6 s.
       assert.ok(Date.now() - t0 >= 400, `took ${Date.now() - t0} ms`);
-    } finally { await slow.close(); }
+    } finally {
+      await slow.close();
+    }
   });
 
   describe('FCGI_GET_VALUES', () => {
@@ -152,7 +209,9 @@ describe('hostile FastCGI app', () => {
         assert.equal(recs[0]!.type, RecordType.GetValuesResult);
         assert.equal(recs[0]!.content.toString('latin1'), '\x0e\x01FCGI_MAX_CONNS3');
         assert.equal(a.getValues, 1);
-      } finally { await a.close(); }
+      } finally {
+        await a.close();
+      }
     });
     test("'none': no answer (a request after it is answered first)", async () => {
       const a = await HostileApp.start({ values: 'none' });
@@ -160,7 +219,9 @@ describe('hostile FastCGI app', () => {
         const recs = records((await exchange(a.port, [ask, ...request(1, '/ok')], ends(1))).data);
         assert.ok(recs.every((x) => x.type !== RecordType.GetValuesResult));
         assert.equal(a.getValues, 1);
-      } finally { await a.close(); }
+      } finally {
+        await a.close();
+      }
     });
     test("'garbage' and 'close'", async () => {
       const g = await HostileApp.start({ values: 'garbage' });
@@ -170,16 +231,26 @@ describe('hostile FastCGI app', () => {
         assert.match(rg.data.toString('latin1'), /^HTTP\/1\.0 500/);
         const rc = await exchange(c.port, [ask]);
         assert.ok(rc.closed && rc.data.length === 0);
-      } finally { await g.close(); await c.close(); }
+      } finally {
+        await g.close();
+        await c.close();
+      }
     });
   });
 
   test('every named behaviour runs to its end or to its deliberate close (none throws)', async () => {
     const quick = Object.keys(BEHAVIOURS).filter((n) => !n.startsWith('stall') && n !== 'slow-stdin');
     for (const name of quick) {
-      const r = await exchange(app.port, request(1, `/${name}?bytes=1000&ms=1`, Buffer.from('x')),
-        (b) => records(b).some((x) => x.type === RecordType.EndRequest), 3000);
-      assert.ok(r.closed || records(r.data).some((x) => x.type === RecordType.EndRequest), `${name}: neither END_REQUEST nor close`);
+      const r = await exchange(
+        app.port,
+        request(1, `/${name}?bytes=1000&ms=1`, Buffer.from('x')),
+        (b) => records(b).some((x) => x.type === RecordType.EndRequest),
+        3000,
+      );
+      assert.ok(
+        r.closed || records(r.data).some((x) => x.type === RecordType.EndRequest),
+        `${name}: neither END_REQUEST nor close`,
+      );
     }
     assert.deepEqual(app.protocolErrors, []);
   });
@@ -191,11 +262,14 @@ describe('hostile FastCGI app', () => {
       const s = net.connect({ host: '127.0.0.1', port: a.port });
       await once(s, 'connect');
       for (const b of request(1, '/')) s.write(b);
-      while (a.requests.length === 0 || Object.keys(a.requests[0]!.params).length === 0) await new Promise((r) => setImmediate(r));
+      while (a.requests.length === 0 || Object.keys(a.requests[0]!.params).length === 0)
+        await new Promise((r) => setImmediate(r));
       assert.equal(a.connections, 1);
       s.destroy();
       while (a.connections > 0) await new Promise((r) => setImmediate(r));
       assert.equal(a.requests[0]!.finished, false);
-    } finally { await a.close(); }
+    } finally {
+      await a.close();
+    }
   });
 });

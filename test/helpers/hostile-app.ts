@@ -11,9 +11,23 @@
 // deliberately broken ones are written byte by byte here.
 import net from 'node:net';
 import {
-  FLAG_KEEP_CONN, HEADER_LEN, MAX_CONTENT, PairCollector, ProtocolStatus, RecordReader,
-  RecordType, decodePairs, encodeEndRequest, encodeGetValuesResult, encodeUnknownType, frameCopy,
-  paddingFor, streamEnd, writeHeader, type ProtocolError, type RecordSink,
+  FLAG_KEEP_CONN,
+  HEADER_LEN,
+  MAX_CONTENT,
+  PairCollector,
+  ProtocolStatus,
+  RecordReader,
+  RecordType,
+  decodePairs,
+  encodeEndRequest,
+  encodeGetValuesResult,
+  encodeUnknownType,
+  frameCopy,
+  paddingFor,
+  streamEnd,
+  writeHeader,
+  type ProtocolError,
+  type RecordSink,
 } from '../../src/protocol/index.js';
 
 /** Bytes, or bytes made from the request when the step runs. */
@@ -34,7 +48,15 @@ export type Step =
    * Any record, fields as given: `contentLength` may lie about `content` (a truncated or
    * over-long record), `version` may be anything.
    */
-  | { do: 'record'; type: number; id?: number; content?: Buffer; padding?: number; version?: number; contentLength?: number }
+  | {
+      do: 'record';
+      type: number;
+      id?: number;
+      content?: Buffer;
+      padding?: number;
+      version?: number;
+      contentLength?: number;
+    }
   /** Bytes as they are (half a header, garbage). */
   | { do: 'raw'; bytes: Buffer }
   /** `bytes` of `fill` on a stream, in records of `piece` content bytes, with backpressure. */
@@ -122,19 +144,30 @@ export class HostileApp {
     const app = new HostileApp(options);
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);
-      app.server.listen({ host: options.host ?? '127.0.0.1', port: 0 }, () => { app.server.off('error', reject); resolve(); });
+      app.server.listen({ host: options.host ?? '127.0.0.1', port: 0 }, () => {
+        app.server.off('error', reject);
+        resolve();
+      });
     });
     return app;
   }
 
-  get port(): number { return (this.server.address() as net.AddressInfo).port; }
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
 
   /** Connections open now. */
-  get openConnections(): number { return this.open.size; }
+  get openConnections(): number {
+    return this.open.size;
+  }
   /** ProxyPass target for this app. */
-  get url(): string { return `fcgi://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `fcgi://127.0.0.1:${this.port}`;
+  }
   /** Connections open now. */
-  get connections(): number { return this.open.size; }
+  get connections(): number {
+    return this.open.size;
+  }
 
   /** @internal */
   record(req: HostileRequest): void {
@@ -170,11 +203,17 @@ class AppSide implements RecordSink {
   private readonly held: Buffer[] = [];
   private feedTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly app: HostileApp, readonly socket: net.Socket, readonly serial: number) {
+  constructor(
+    private readonly app: HostileApp,
+    readonly socket: net.Socket,
+    readonly serial: number,
+  ) {
     this.reader = new RecordReader(this, 'app');
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => { /* 'close' follows */ });
+    socket.on('error', () => {
+      /* 'close' follows */
+    });
     socket.once('close', () => {
       this.closed = true;
       if (this.feedTimer !== null) clearTimeout(this.feedTimer);
@@ -187,7 +226,10 @@ class AppSide implements RecordSink {
   private onData(chunk: Buffer): void {
     this.held.push(chunk);
     if (this.held.length === 1 && this.rate < 0 && this.feedTimer === null) this.feed();
-    else { this.socket.pause(); this.schedule(); }
+    else {
+      this.socket.pause();
+      this.schedule();
+    }
   }
 
   private schedule(): void {
@@ -204,7 +246,8 @@ class AppSide implements RecordSink {
       const c = this.held[0]!;
       const n = Math.min(budget, c.length);
       const used = this.reader.push(n === c.length ? c : c.subarray(0, n));
-      if (used === c.length) this.held.shift(); else this.held[0] = c.subarray(used);
+      if (used === c.length) this.held.shift();
+      else this.held[0] = c.subarray(used);
       budget -= used;
       if (used < n) {
         // A script starts (PARAMS ended): the rest waits until its first steps ran (readRate).
@@ -213,14 +256,28 @@ class AppSide implements RecordSink {
         return;
       }
     }
-    if (this.held.length === 0) { if (this.rate !== 0) this.socket.resume(); } else { this.socket.pause(); this.schedule(); }
+    if (this.held.length === 0) {
+      if (this.rate !== 0) this.socket.resume();
+    } else {
+      this.socket.pause();
+      this.schedule();
+    }
   };
 
   // RecordSink: the gateway's side of the protocol.
   onBeginRequest(id: number, _role: number, flags: number): void {
     const req: HostileRequest = {
-      id, connection: this.serial, keepConn: (flags & FLAG_KEEP_CONN) !== 0, params: {}, path: '',
-      query: new URLSearchParams(), stdinBytes: 0, stdin: [], stdinDone: false, aborted: false, finished: false,
+      id,
+      connection: this.serial,
+      keepConn: (flags & FLAG_KEEP_CONN) !== 0,
+      params: {},
+      path: '',
+      query: new URLSearchParams(),
+      stdinBytes: 0,
+      stdin: [],
+      stdinDone: false,
+      aborted: false,
+      finished: false,
     };
     this.live.set(id, { req, collector: new PairCollector(1 << 20), stdinWaiters: [] });
     this.app.record(req);
@@ -228,9 +285,12 @@ class AppSide implements RecordSink {
 
   onStream(type: number, id: number, data: Buffer): boolean {
     const l = this.live.get(id);
-    if (l === undefined) return true;                 // a request the script already left: ignored
+    if (l === undefined) return true; // a request the script already left: ignored
     if (type === RecordType.Params && l.collector !== null) {
-      if (data.length > 0) { l.collector.push(data); return true; }
+      if (data.length > 0) {
+        l.collector.push(data);
+        return true;
+      }
       const flat = l.collector.finish();
       l.collector = null;
       for (let i = 0; i < flat.length; i += 2) l.req.params[flat[i]!] = flat[i + 1]!;
@@ -239,7 +299,7 @@ class AppSide implements RecordSink {
       l.req.path = q < 0 ? uri : uri.slice(0, q);
       l.req.query = new URLSearchParams(l.req.params['QUERY_STRING'] ?? (q < 0 ? '' : uri.slice(q + 1)));
       void this.run(l);
-      return false;                                    // see feed()
+      return false; // see feed()
     } else if (type === RecordType.Stdin) {
       if (data.length === 0) {
         l.req.stdinDone = true;
@@ -256,24 +316,41 @@ class AppSide implements RecordSink {
 
   onAbortRequest(id: number): void {
     const l = this.live.get(id);
-    if (l !== undefined) l.req.aborted = true;        // hostile: noted, the script goes on
+    if (l !== undefined) l.req.aborted = true; // hostile: noted, the script goes on
   }
 
-  onEndRequest(): void { /* never sent to an app */ }
+  onEndRequest(): void {
+    /* never sent to an app */
+  }
 
   onManagement(type: number, content: Buffer): void {
-    if (type !== RecordType.GetValues) { this.write(encodeUnknownType(type)); return; }
+    if (type !== RecordType.GetValues) {
+      this.write(encodeUnknownType(type));
+      return;
+    }
     this.app.getValues++;
     const v = this.app.options.values ?? { FCGI_MPXS_CONNS: '0' };
     if (v === 'none') return;
-    if (v === 'close') { this.socket.end(); return; }
-    if (v === 'garbage') { this.write(GARBAGE); return; }
+    if (v === 'close') {
+      this.socket.end();
+      return;
+    }
+    if (v === 'garbage') {
+      this.write(GARBAGE);
+      return;
+    }
     let names: string[] = [];
-    try { names = decodePairs(content).filter((_, i) => i % 2 === 0); } catch { /* answer nothing known */ }
+    try {
+      names = decodePairs(content).filter((_, i) => i % 2 === 0);
+    } catch {
+      /* answer nothing known */
+    }
     this.write(encodeGetValuesResult(names.filter((n) => n in v).map((n) => [n, v[n]!] as const)));
   }
 
-  knowsRequest(): boolean { return true; }           // hostile: late records for any id are taken
+  knowsRequest(): boolean {
+    return true;
+  } // hostile: late records for any id are taken
 
   onProtocolError(err: ProtocolError): void {
     this.app.protocolErrors.push(err.message);
@@ -286,8 +363,14 @@ class AppSide implements RecordSink {
     try {
       steps = await this.app.handler(l.req);
     } catch (err) {
-      steps = [{ do: 'stdout', data: `Status: 500\r\nContent-Type: text/plain\r\n\r\nhandler failed: ${(err as Error).message}\n` },
-        { do: 'stdoutEnd' }, { do: 'end' }];
+      steps = [
+        {
+          do: 'stdout',
+          data: `Status: 500\r\nContent-Type: text/plain\r\n\r\nhandler failed: ${(err as Error).message}\n`,
+        },
+        { do: 'stdoutEnd' },
+        { do: 'end' },
+      ];
     }
     for (const s of steps) {
       if (this.closed) return;
@@ -312,16 +395,24 @@ class AppSide implements RecordSink {
         } else if (data.length > 0) await this.write(frameCopy(type, id, data));
         return;
       }
-      case 'stdoutEnd': await this.write(streamEnd(RecordType.Stdout, id)); return;
+      case 'stdoutEnd':
+        await this.write(streamEnd(RecordType.Stdout, id));
+        return;
       case 'end':
         await this.write(encodeEndRequest(id, s.appStatus ?? 0, s.protocolStatus ?? ProtocolStatus.RequestComplete));
         return;
       case 'record':
         await this.write(record(s.type, id, s.content ?? Buffer.alloc(0), s.padding, s.version, s.contentLength));
         return;
-      case 'raw': await this.write(s.bytes); return;
-      case 'flood': await this.flood(s, id); return;
-      case 'wait': await this.sleep(s.ms); return;
+      case 'raw':
+        await this.write(s.bytes);
+        return;
+      case 'flood':
+        await this.flood(s, id);
+        return;
+      case 'wait':
+        await this.sleep(s.ms);
+        return;
       case 'waitStdin':
         if (!l.req.stdinDone) await new Promise<void>((r) => l.stdinWaiters.push(r));
         return;
@@ -330,9 +421,16 @@ class AppSide implements RecordSink {
         if (this.rate === 0) this.socket.pause();
         else this.schedule();
         return;
-      case 'stall': await new Promise<void>((r) => this.closeWaiters.add(r)); return;
-      case 'close': this.socket.end(); await new Promise<void>((r) => this.closeWaiters.add(r)); return;
-      case 'reset': this.socket.resetAndDestroy(); return;
+      case 'stall':
+        await new Promise<void>((r) => this.closeWaiters.add(r));
+        return;
+      case 'close':
+        this.socket.end();
+        await new Promise<void>((r) => this.closeWaiters.add(r));
+        return;
+      case 'reset':
+        this.socket.resetAndDestroy();
+        return;
     }
   }
 
@@ -342,7 +440,7 @@ class AppSide implements RecordSink {
     const piece = Math.max(1, Math.min(s.piece ?? 32 * 1024, MAX_CONTENT));
     const type = s.stream === 'stdout' ? RecordType.Stdout : RecordType.Stderr;
     const full = frameCopy(type, id, Buffer.alloc(piece, s.fill ?? 0x78));
-    for (let sent = 0; sent < total && !this.closed;) {
+    for (let sent = 0; sent < total && !this.closed; ) {
       const n = Math.min(piece, total - sent);
       await this.write(n === piece ? full : frameCopy(type, id, Buffer.alloc(n, s.fill ?? 0x78)));
       sent += n;
@@ -354,7 +452,11 @@ class AppSide implements RecordSink {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
     if (this.socket.write(bytes)) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const done = (): void => { this.socket.off('drain', done); this.closeWaiters.delete(done); resolve(); };
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.closeWaiters.delete(done);
+        resolve();
+      };
       this.socket.on('drain', done);
       this.closeWaiters.add(done);
     });
@@ -362,7 +464,11 @@ class AppSide implements RecordSink {
 
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const done = (): void => { clearTimeout(timer); this.closeWaiters.delete(done); resolve(); };
+      const done = (): void => {
+        clearTimeout(timer);
+        this.closeWaiters.delete(done);
+        resolve();
+      };
       const timer = setTimeout(done, ms);
       this.closeWaiters.add(done);
     });
@@ -374,8 +480,14 @@ class AppSide implements RecordSink {
  * (default content.length) and `version` (default 1) as given, `padding` (default the
  * spec's) zero bytes after the content.
  */
-export function record(type: number, id: number, content: Buffer, padding?: number, version = 1,
-                       contentLength = content.length): Buffer {
+export function record(
+  type: number,
+  id: number,
+  content: Buffer,
+  padding?: number,
+  version = 1,
+  contentLength = content.length,
+): Buffer {
   const pad = padding ?? paddingFor(content.length);
   const out = Buffer.alloc(HEADER_LEN + content.length + pad);
   writeHeader(out, 0, type, id, contentLength & 0xffff, pad & 0xff);
@@ -387,7 +499,8 @@ export function record(type: number, id: number, content: Buffer, padding?: numb
 /** A CGI head and body, then the stream end and END_REQUEST: what a good app writes. */
 export function answer(body: Data, head = 'Status: 200 OK\r\nContent-Type: text/plain\r\n'): Step[] {
   const h = Buffer.from(head + '\r\n', 'latin1');
-  const data: Data = typeof body === 'function' ? (r) => Buffer.concat([h, bytesOf(body(r))]) : Buffer.concat([h, bytesOf(body)]);
+  const data: Data =
+    typeof body === 'function' ? (r) => Buffer.concat([h, bytesOf(body(r))]) : Buffer.concat([h, bytesOf(body)]);
   return [{ do: 'stdout', data }, { do: 'stdoutEnd' }, { do: 'end' }];
 }
 
@@ -415,11 +528,24 @@ export const BEHAVIOURS: Readonly<Record<string, (req: HostileRequest) => Step[]
   /** STDOUT for a request id nobody asked for, before the head. */
   'other-id': (r) => [{ do: 'stdout', data: HEAD + 'for someone else\n', id: r.id + 1 }, ...answer('mine\n')],
   /** A head without Content-Length and `bytes` (default 8 MiB) of body. */
-  'flood-stdout': (r) => [{ do: 'waitStdin' }, { do: 'stdout', data: 'Content-Type: application/octet-stream\r\n\r\n' },
-    { do: 'flood', stream: 'stdout', bytes: int(r.query, 'bytes', 8 << 20, MAX_FLOOD) }, { do: 'stdoutEnd' }, { do: 'end' }],
+  'flood-stdout': (r) => [
+    { do: 'waitStdin' },
+    { do: 'stdout', data: 'Content-Type: application/octet-stream\r\n\r\n' },
+    { do: 'flood', stream: 'stdout', bytes: int(r.query, 'bytes', 8 << 20, MAX_FLOOD) },
+    { do: 'stdoutEnd' },
+    { do: 'end' },
+  ],
   /** `bytes` (default 1 MiB) of STDERR in `piece`-byte records, then a good answer. */
-  'flood-stderr': (r) => [{ do: 'flood', stream: 'stderr', bytes: int(r.query, 'bytes', 1 << 20, MAX_FLOOD),
-    piece: int(r.query, 'piece', 4096, MAX_CONTENT), fill: 0x65 }, ...answer('after stderr\n')],
+  'flood-stderr': (r) => [
+    {
+      do: 'flood',
+      stream: 'stderr',
+      bytes: int(r.query, 'bytes', 1 << 20, MAX_FLOOD),
+      piece: int(r.query, 'piece', 4096, MAX_CONTENT),
+      fill: 0x65,
+    },
+    ...answer('after stderr\n'),
+  ],
   /** Never answers. */
   'stall-head': () => [{ do: 'stall' }],
   /** A head with Content-Length 1000 and 100 bytes of body, then nothing. */
@@ -431,7 +557,10 @@ export const BEHAVIOURS: Readonly<Record<string, (req: HostileRequest) => Step[]
   'close-head': () => [{ do: 'close' }],
   'close-body': () => [{ do: 'stdout', data: 'Content-Length: 1000\r\n\r\n' + 'x'.repeat(100) }, { do: 'close' }],
   /** A record with version 0. */
-  'bad-version': () => [{ do: 'record', type: RecordType.Stdout, content: Buffer.from(HEAD), version: 0 }, { do: 'end' }],
+  'bad-version': () => [
+    { do: 'record', type: RecordType.Stdout, content: Buffer.from(HEAD), version: 0 },
+    { do: 'end' },
+  ],
   /** Every record padded with 255 bytes (legal: the spec allows any padding). */
   'huge-padding': () => [{ do: 'stdout', data: HEAD + 'padded\n', padding: 255 }, { do: 'stdoutEnd' }, { do: 'end' }],
   /** A record of type 42 for the request. */
@@ -439,14 +568,22 @@ export const BEHAVIOURS: Readonly<Record<string, (req: HostileRequest) => Step[]
   /** Half a record header, then the connection ends. */
   truncated: () => [{ do: 'raw', bytes: Buffer.from([1, RecordType.Stdout, 0]) }, { do: 'close' }],
   /** Reads STDIN at `rate` (default 1000) bytes per second, then answers. */
-  'slow-stdin': (r) => [{ do: 'readRate', bytesPerSecond: int(r.query, 'rate', 1000, 1 << 30) }, { do: 'waitStdin' },
-    { do: 'readRate', bytesPerSecond: -1 }, ...answer((q) => `read ${q.stdinBytes} bytes slowly\n`)],
+  'slow-stdin': (r) => [
+    { do: 'readRate', bytesPerSecond: int(r.query, 'rate', 1000, 1 << 30) },
+    { do: 'waitStdin' },
+    { do: 'readRate', bytesPerSecond: -1 },
+    ...answer((q) => `read ${q.stdinBytes} bytes slowly\n`),
+  ],
   /** Waits `ms` (default 100) before a good answer. */
   slow: (r) => [{ do: 'waitStdin' }, { do: 'wait', ms: int(r.query, 'ms', 100, 60_000) }, ...answer('slow\n')],
   /** Status 999. */
   'bad-status': () => answer('nine nine nine\n', 'Status: 999 Beyond\r\nContent-Type: text/plain\r\n'),
   /** X-Sendfile, X-Accel-Redirect and X-LIGHTTPD-send-file pointing at /etc/passwd. */
-  sendfile: () => answer('sendfile\n', 'Content-Type: text/plain\r\nX-Sendfile: /etc/passwd\r\nX-Accel-Redirect: /internal/passwd\r\nX-LIGHTTPD-send-file: /etc/passwd\r\n'),
+  sendfile: () =>
+    answer(
+      'sendfile\n',
+      'Content-Type: text/plain\r\nX-Sendfile: /etc/passwd\r\nX-Accel-Redirect: /internal/passwd\r\nX-LIGHTTPD-send-file: /etc/passwd\r\n',
+    ),
   /** An END_REQUEST saying FCGI_OVERLOADED, without STDOUT. */
   overloaded: () => [{ do: 'end', protocolStatus: ProtocolStatus.Overloaded }],
 };

@@ -5,8 +5,25 @@
 
 type Schema = Record<string, unknown>;
 
-const KNOWN = new Set(['$schema', 'title', 'description', '$defs', 'type', 'const', 'enum', 'properties', 'required',
-  'additionalProperties', 'propertyNames', 'pattern', 'items', 'minItems', 'minimum', 'anyOf', '$ref']);
+const KNOWN = new Set([
+  '$schema',
+  'title',
+  'description',
+  '$defs',
+  'type',
+  'const',
+  'enum',
+  'properties',
+  'required',
+  'additionalProperties',
+  'propertyNames',
+  'pattern',
+  'items',
+  'minItems',
+  'minimum',
+  'anyOf',
+  '$ref',
+]);
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -24,7 +41,8 @@ export function validate(schema: Schema, value: unknown): string[] {
   const errors: string[] = [];
   const root = schema;
   const walk = (s: Schema, v: unknown, path: string): void => {
-    for (const k of Object.keys(s)) if (!KNOWN.has(k)) throw new Error(`json-schema checker: keyword ${k} at ${path} is not supported`);
+    for (const k of Object.keys(s))
+      if (!KNOWN.has(k)) throw new Error(`json-schema checker: keyword ${k} at ${path} is not supported`);
     if (typeof s['$ref'] === 'string') {
       const m = /^#\/\$defs\/(.+)$/.exec(s['$ref']);
       const target = m === null ? undefined : (root['$defs'] as Record<string, Schema> | undefined)?.[m[1]!];
@@ -33,18 +51,29 @@ export function validate(schema: Schema, value: unknown): string[] {
       return;
     }
     if (Array.isArray(s['anyOf'])) {
-      const ok = (s['anyOf'] as Schema[]).some((sub) => validate({ ...sub, $defs: root['$defs'] } as Schema, v).length === 0);
+      const ok = (s['anyOf'] as Schema[]).some(
+        (sub) => validate({ ...sub, $defs: root['$defs'] } as Schema, v).length === 0,
+      );
       if (!ok) errors.push(`${path}: matches none of anyOf`);
       return;
     }
-    if ('const' in s && JSON.stringify(s['const']) !== JSON.stringify(v)) errors.push(`${path}: expected ${JSON.stringify(s['const'])}`);
-    if (Array.isArray(s['enum']) && !s['enum'].some((e) => JSON.stringify(e) === JSON.stringify(v))) errors.push(`${path}: ${JSON.stringify(v)} not in enum`);
-    if (typeof s['type'] === 'string' && !matchesType(v, s['type'])) { errors.push(`${path}: expected ${s['type']}, got ${typeOf(v)}`); return; }
-    if (typeof s['minimum'] === 'number' && typeof v === 'number' && v < s['minimum']) errors.push(`${path}: ${v} < ${s['minimum']}`);
-    if (typeof s['pattern'] === 'string' && typeof v === 'string' && !new RegExp(s['pattern'], 'u').test(v)) errors.push(`${path}: does not match ${s['pattern']}`);
+    if ('const' in s && JSON.stringify(s['const']) !== JSON.stringify(v))
+      errors.push(`${path}: expected ${JSON.stringify(s['const'])}`);
+    if (Array.isArray(s['enum']) && !s['enum'].some((e) => JSON.stringify(e) === JSON.stringify(v)))
+      errors.push(`${path}: ${JSON.stringify(v)} not in enum`);
+    if (typeof s['type'] === 'string' && !matchesType(v, s['type'])) {
+      errors.push(`${path}: expected ${s['type']}, got ${typeOf(v)}`);
+      return;
+    }
+    if (typeof s['minimum'] === 'number' && typeof v === 'number' && v < s['minimum'])
+      errors.push(`${path}: ${v} < ${s['minimum']}`);
+    if (typeof s['pattern'] === 'string' && typeof v === 'string' && !new RegExp(s['pattern'], 'u').test(v))
+      errors.push(`${path}: does not match ${s['pattern']}`);
     if (Array.isArray(v)) {
-      if (typeof s['minItems'] === 'number' && v.length < s['minItems']) errors.push(`${path}: fewer than ${s['minItems']} items`);
-      if (s['items'] !== undefined) v.forEach((item, i) => walk(s['items'] as Schema, item, `${path}[${i}]`));
+      if (typeof s['minItems'] === 'number' && v.length < s['minItems'])
+        errors.push(`${path}: fewer than ${s['minItems']} items`);
+      if (s['items'] !== undefined)
+        for (const [i, item] of v.entries()) walk(s['items'] as Schema, item, `${path}[${i}]`);
     }
     if (typeOf(v) === 'object') {
       const o = v as Record<string, unknown>;
@@ -54,7 +83,8 @@ export function validate(schema: Schema, value: unknown): string[] {
         if (s['propertyNames'] !== undefined) walk(s['propertyNames'] as Schema, k, `${path}{${k}}`);
         if (k in props) walk(props[k]!, val, `${path}.${k}`);
         else if (s['additionalProperties'] === false) errors.push(`${path}: unexpected property ${k}`);
-        else if (typeof s['additionalProperties'] === 'object') walk(s['additionalProperties'] as Schema, val, `${path}.${k}`);
+        else if (typeof s['additionalProperties'] === 'object')
+          walk(s['additionalProperties'] as Schema, val, `${path}.${k}`);
       }
     }
   };

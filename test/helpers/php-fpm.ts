@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
-import {
-  skipUnlessFound, stopGroup, tailFile, trackGroup, waitForConnect, type ConnectTarget,
-} from './process.js';
+import { skipUnlessFound, stopGroup, tailFile, trackGroup, waitForConnect, type ConnectTarget } from './process.js';
 
 /** test/fixtures/php in the source tree (the compiled helper lives in dist/test/helpers). */
 export const PHP_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/php/', import.meta.url));
@@ -24,12 +22,20 @@ export function listPhpFpm(): string[] {
   for (const dir of dirs) {
     if (dir === '') continue;
     let names: string[];
-    try { names = readdirSync(dir); } catch { continue; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
     for (const name of names) {
       const m = NAME.exec(name);
       if (m === null || paths.has(name)) continue;
       const file = join(dir, name);
-      try { accessSync(file, constants.X_OK); } catch { continue; }
+      try {
+        accessSync(file, constants.X_OK);
+      } catch {
+        continue;
+      }
       found.set(name, m[1] === undefined ? -1 : Number(m[1]) * 1000 + Number(m[2] ?? 0));
       paths.set(name, file);
     }
@@ -43,31 +49,32 @@ export function findPhpFpm(): string {
   if (forced) return forced;
   const all = listPhpFpm();
   if (all.length === 0) {
-    throw new Error('php-fpm not found on PATH or in /usr/sbin: run scripts/install-deps.sh ' +
-      '(apt-get install php-fpm libfcgi-bin)');
+    throw new Error(
+      'php-fpm not found on PATH or in /usr/sbin: run scripts/install-deps.sh '
+        + '(apt-get install php-fpm libfcgi-bin)',
+    );
   }
   return all[0]!;
 }
 
 /** For `describe(name, { skip: skipUnlessPhpFpm() }, …)`: skips outside CI only. */
 export function skipUnlessPhpFpm(): string | false {
-  return skipUnlessFound('php-fpm', process.env['FCGATE_PHP_FPM'] !== undefined ||
-    listPhpFpm().length > 0);
+  return skipUnlessFound('php-fpm', process.env['FCGATE_PHP_FPM'] !== undefined || listPhpFpm().length > 0);
 }
 
 export interface PhpFpmOptions {
   docroot: string;
-  listen?: 'tcp' | 'unix';          // default 'tcp' (127.0.0.1, free port)
-  pm?: 'static' | 'dynamic';        // default 'static'
-  maxChildren?: number;             // default 4
-  pingPath?: string;                // e.g. '/fpm-ping' (answers "pong")
-  statusPath?: string;              // e.g. '/fpm-status'
+  listen?: 'tcp' | 'unix'; // default 'tcp' (127.0.0.1, free port)
+  pm?: 'static' | 'dynamic'; // default 'static'
+  maxChildren?: number; // default 4
+  pingPath?: string; // e.g. '/fpm-ping' (answers "pong")
+  statusPath?: string; // e.g. '/fpm-status'
   requestTerminateTimeoutS?: number; // default 30
   /** php_admin_value[name] = value lines, after the defaults (so they win). */
   extraIni?: Record<string, string>;
   /** Raw pool lines, e.g. 'pm.max_requests = 100'. */
   poolLines?: string[];
-  startTimeoutMs?: number;          // default 10000
+  startTimeoutMs?: number; // default 10000
   /**
    * Pool sections to run instead of the generated one (e.g. an example pool file with its
    * ports and paths rewritten); the options above but startTimeoutMs then do not apply.
@@ -78,7 +85,7 @@ export interface PhpFpmOptions {
 
 export interface PhpFpm {
   binary: string;
-  version: string;                  // e.g. '8.2.36'
+  version: string; // e.g. '8.2.36'
   port?: number;
   socketPath?: string;
   /** `127.0.0.1:PORT` or the unix socket path. */
@@ -87,8 +94,8 @@ export interface PhpFpm {
   target: ConnectTarget;
   docroot: string;
   pid: number;
-  dir: string;                      // temp dir holding conf, log, pid (and socket)
-  logPath: string;                  // master log; workers' own stderr lands here too
+  dir: string; // temp dir holding conf, log, pid (and socket)
+  logPath: string; // master log; workers' own stderr lands here too
   logTail(maxBytes?: number): string;
   stop(): Promise<void>;
 }
@@ -120,10 +127,10 @@ function renderConf(dir: string, listenLine: string, opts: PhpFpmOptions): strin
   const pm = opts.pm ?? 'static';
   const max = opts.maxChildren ?? 4;
   const ini: Record<string, string> = {
-    post_max_size: '2G',            // 10 MiB bodies and more
+    post_max_size: '2G', // 10 MiB bodies and more
     upload_max_filesize: '2G',
     memory_limit: '256M',
-    log_errors: 'on',               // error_log() → FCGI_STDERR records (no error_log file set)
+    log_errors: 'on', // error_log() → FCGI_STDERR records (no error_log file set)
     display_errors: 'off',
     ...opts.extraIni,
   };
@@ -137,8 +144,11 @@ function renderConf(dir: string, listenLine: string, opts: PhpFpmOptions): strin
     `pm.max_children = ${max}`,
   ];
   if (pm === 'dynamic') {
-    lines.push('pm.start_servers = 1', 'pm.min_spare_servers = 1',
-      `pm.max_spare_servers = ${Math.max(1, Math.min(max, 2))}`);
+    lines.push(
+      'pm.start_servers = 1',
+      'pm.min_spare_servers = 1',
+      `pm.max_spare_servers = ${Math.max(1, Math.min(max, 2))}`,
+    );
   }
   lines.push(
     `request_terminate_timeout = ${opts.requestTerminateTimeoutS ?? 30}s`,
@@ -173,10 +183,14 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
   }
   const confPath = join(dir, 'php-fpm.conf');
   const logPath = join(dir, 'php-fpm.log');
-  writeFileSync(confPath, opts.pools === undefined ? renderConf(dir, listenLine, opts)
-    : [...globalSection(dir), '', opts.pools.text].join('\n'));
+  writeFileSync(
+    confPath,
+    opts.pools === undefined
+      ? renderConf(dir, listenLine, opts)
+      : [...globalSection(dir), '', opts.pools.text].join('\n'),
+  );
 
-  const args = ['-y', confPath, '-F'];          // foreground; the log goes to logPath
+  const args = ['-y', confPath, '-F']; // foreground; the log goes to logPath
   if (process.getuid?.() === 0) args.push('-R'); // CI runs as root
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) {
@@ -191,11 +205,15 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
   trackGroup(pid, removeDir);
   // Early failures (a bad conf) are printed before the log file opens: keep a bounded tail.
   let early = '';
-  const keep = (chunk: Buffer): void => { early = (early + chunk.toString('utf8')).slice(-4096); };
+  const keep = (chunk: Buffer): void => {
+    early = (early + chunk.toString('utf8')).slice(-4096);
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   let spawnError: Error | null = null;
-  child.once('error', (err) => { spawnError = err; });
+  child.once('error', (err) => {
+    spawnError = err;
+  });
 
   const stop = async (): Promise<void> => {
     await stopGroup(child, 'SIGTERM', 3000); // SIGTERM = fast shutdown; SIGKILL after 3 s
@@ -219,15 +237,22 @@ async function startOnce(binary: string, opts: PhpFpmOptions): Promise<PhpFpm> {
       });
     }
   } catch (err) {
-    const detail = `${(err as Error).message}\n--- php-fpm output ---\n${early}` +
-      `\n--- ${logPath} ---\n${logTail()}`;
+    const detail = `${(err as Error).message}\n--- php-fpm output ---\n${early}` + `\n--- ${logPath} ---\n${logTail()}`;
     await stop();
     throw new Error(`startPhpFpm(${binary}): ${detail}`);
   }
   const address = socketPath ?? `127.0.0.1:${port}`;
   const fpm: PhpFpm = {
-    binary, version: versionOf(binary), address, target, docroot: opts.docroot, pid, dir,
-    logPath, logTail, stop,
+    binary,
+    version: versionOf(binary),
+    address,
+    target,
+    docroot: opts.docroot,
+    pid,
+    dir,
+    logPath,
+    logTail,
+    stop,
   };
   if (port !== undefined) fpm.port = port;
   if (socketPath !== undefined) fpm.socketPath = socketPath;

@@ -26,11 +26,23 @@ export function fdsOf(pid: number): { fds: number; kinds: Record<string, number>
   let fds = 0;
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
-    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }   // closed meanwhile
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    } // closed meanwhile
     fds++;
-    const kind = target.startsWith('socket:') ? 'socket' : target.startsWith('pipe:') ? 'pipe'
-      : target.startsWith('anon_inode:') ? 'anon_inode' : target.endsWith(' (deleted)') ? 'deleted'
-      : target.startsWith('/') ? 'file' : 'other';
+    const kind = target.startsWith('socket:')
+      ? 'socket'
+      : target.startsWith('pipe:')
+        ? 'pipe'
+        : target.startsWith('anon_inode:')
+          ? 'anon_inode'
+          : target.endsWith(' (deleted)')
+            ? 'deleted'
+            : target.startsWith('/')
+              ? 'file'
+              : 'other';
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return { fds, kinds };

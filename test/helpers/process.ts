@@ -12,14 +12,20 @@ export type ConnectTarget = { host: string; port: number } | { path: string };
 export function connectOnce(target: ConnectTarget): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = connect(target as NetConnectOpts);
-    sock.once('connect', () => { sock.destroy(); resolve(); });
-    sock.once('error', (err) => { sock.destroy(); reject(err); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve();
+    });
+    sock.once('error', (err) => {
+      sock.destroy();
+      reject(err);
+    });
   });
 }
 
 export interface WaitForConnectOptions {
-  timeoutMs: number;          // give up after this long
-  intervalMs?: number;        // pause between refused attempts (default 20)
+  timeoutMs: number; // give up after this long
+  intervalMs?: number; // pause between refused attempts (default 20)
   /** Checked before each attempt; a string stops the wait with that reason. */
   abandon?: () => string | null;
 }
@@ -28,8 +34,7 @@ export interface WaitForConnectOptions {
  * Polls `target` until it accepts a connection. Bounded by `timeoutMs`; rejects with the
  * last connect error (or the abandon reason) so the caller can add a log tail.
  */
-export async function waitForConnect(target: ConnectTarget,
-                                     opts: WaitForConnectOptions): Promise<void> {
+export async function waitForConnect(target: ConnectTarget, opts: WaitForConnectOptions): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   const interval = opts.intervalMs ?? 20;
   let lastError: unknown = null;
@@ -44,8 +49,10 @@ export async function waitForConnect(target: ConnectTarget,
     }
     if (Date.now() >= deadline) {
       const what = 'path' in target ? target.path : `${target.host}:${target.port}`;
-      throw new Error(`nothing accepted on ${what} within ${opts.timeoutMs} ms: ` +
-        `${(lastError as Error)?.message ?? 'no attempt made'}`);
+      throw new Error(
+        `nothing accepted on ${what} within ${opts.timeoutMs} ms: `
+          + `${(lastError as Error)?.message ?? 'no attempt made'}`,
+      );
     }
     await new Promise((r) => setTimeout(r, interval));
   }
@@ -55,8 +62,14 @@ export async function waitForConnect(target: ConnectTarget,
 export function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { child.off('exit', onExit); resolve(false); }, timeoutMs);
-    const onExit = (): void => { clearTimeout(timer); resolve(true); };
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolve(false);
+    }, timeoutMs);
+    const onExit = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
     child.once('exit', onExit);
   });
 }
@@ -75,8 +88,7 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * `signal` to the group, SIGKILL to the group after `graceMs`, then waits for the exit.
  * A final SIGKILL to the group reaps any grandchild the leader left behind.
  */
-export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals,
-                                graceMs = 3000): Promise<void> {
+export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals, graceMs = 3000): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
   if (child.exitCode === null && child.signalCode === null) {
@@ -98,7 +110,11 @@ let hooksInstalled = false;
 function killTracked(): void {
   for (const [pid, cleanup] of tracked) {
     signalGroup(pid, 'SIGKILL');
-    try { cleanup?.(); } catch { /* exiting anyway: nothing to report to */ }
+    try {
+      cleanup?.();
+    } catch {
+      /* exiting anyway: nothing to report to */
+    }
   }
   tracked.clear();
 }

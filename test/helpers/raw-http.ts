@@ -50,7 +50,9 @@ export class StrictResponseParser {
 
   constructor(private readonly opts: { headRequest?: boolean; keepBody?: boolean } = {}) {}
 
-  get done(): boolean { return this.state === S.Done; }
+  get done(): boolean {
+    return this.state === S.Done;
+  }
 
   push(c: Buffer): number {
     let at = 0;
@@ -92,7 +94,10 @@ export class StrictResponseParser {
             this.line += String.fromCharCode(b);
             break;
           }
-          if (!this.line.endsWith('\r')) throw new Error(`bare LF in chunk framing at wire offset ${this.offset} (line ${JSON.stringify(this.line)})`);
+          if (!this.line.endsWith('\r'))
+            throw new Error(
+              `bare LF in chunk framing at wire offset ${this.offset} (line ${JSON.stringify(this.line)})`,
+            );
           const text = this.line.slice(0, -1);
           this.line = '';
           if (this.state === S.Trailer) {
@@ -101,7 +106,9 @@ export class StrictResponseParser {
           }
           const sizeText = text.split(';')[0]!.trim();
           if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) {
-            throw new Error(`bad chunk size line ${JSON.stringify(text.slice(0, 60))} after ${this.result!.bodyBytes} body bytes`);
+            throw new Error(
+              `bad chunk size line ${JSON.stringify(text.slice(0, 60))} after ${this.result!.bodyBytes} body bytes`,
+            );
           }
           this.remaining = parseInt(sizeText, 16);
           this.state = this.remaining === 0 ? S.Trailer : S.Data;
@@ -113,7 +120,10 @@ export class StrictResponseParser {
           at += n;
           this.offset += n;
           this.remaining -= n;
-          if (this.remaining === 0) { this.state = S.DataEnd; this.line = ''; }
+          if (this.remaining === 0) {
+            this.state = S.DataEnd;
+            this.line = '';
+          }
           break;
         }
         case S.DataEnd: {
@@ -121,10 +131,15 @@ export class StrictResponseParser {
           this.offset++;
           const want = this.line === '' ? 0x0d : 0x0a;
           if (b !== want) {
-            throw new Error(`chunk data not followed by CRLF (got 0x${b.toString(16)}) after ${this.result!.bodyBytes} body bytes`);
+            throw new Error(
+              `chunk data not followed by CRLF (got 0x${b.toString(16)}) after ${this.result!.bodyBytes} body bytes`,
+            );
           }
           if (this.line === '') this.line = '\r';
-          else { this.line = ''; this.state = S.Size; }
+          else {
+            this.line = '';
+            this.state = S.Size;
+          }
           break;
         }
       }
@@ -149,18 +164,32 @@ export class StrictResponseParser {
     });
     const status = Number(m[1]);
     if (status >= 100 && status < 200 && status !== 101) {
-      this.interim.push(statusLine);              // an interim response: the real one follows
+      this.interim.push(statusLine); // an interim response: the real one follows
       return;
     }
-    const r: ParsedResponse = { statusLine, status, headers, bodyBytes: 0, sha256: '', body: Buffer.alloc(0), chunked: false, complete: false, interim: this.interim };
+    const r: ParsedResponse = {
+      statusLine,
+      status,
+      headers,
+      bodyBytes: 0,
+      sha256: '',
+      body: Buffer.alloc(0),
+      chunked: false,
+      complete: false,
+      interim: this.interim,
+    };
     this.result = r;
     const te = headers.filter(([n]) => n === 'transfer-encoding');
     const cl = headers.filter(([n]) => n === 'content-length');
     if (te.length > 0 && cl.length > 0) throw new Error('response has both Transfer-Encoding and Content-Length');
     if (cl.length > 1) throw new Error('response has two Content-Length headers');
-    if (this.opts.headRequest === true || status === 204 || status === 304 || status === 101) { this.finish(); return; }
+    if (this.opts.headRequest === true || status === 204 || status === 304 || status === 101) {
+      this.finish();
+      return;
+    }
     if (te.length > 0) {
-      if (te.length > 1 || te[0]![1].toLowerCase() !== 'chunked') throw new Error(`unexpected Transfer-Encoding ${JSON.stringify(te.map((t) => t[1]))}`);
+      if (te.length > 1 || te[0]![1].toLowerCase() !== 'chunked')
+        throw new Error(`unexpected Transfer-Encoding ${JSON.stringify(te.map((t) => t[1]))}`);
       r.chunked = true;
       this.state = S.Size;
       return;
@@ -168,7 +197,8 @@ export class StrictResponseParser {
     if (cl.length === 1) {
       if (!/^\d+$/.test(cl[0]![1])) throw new Error(`bad Content-Length ${cl[0]![1]}`);
       this.remaining = Number(cl[0]![1]);
-      if (this.remaining === 0) this.finish(); else this.state = S.Length;
+      if (this.remaining === 0) this.finish();
+      else this.state = S.Length;
       return;
     }
     this.state = S.ToClose;
@@ -259,9 +289,17 @@ export class RawConnection {
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
-    socket.on('data', (c: Buffer) => { this.buffered.push(c); this.wake(); });
-    socket.on('close', () => { this.closed = true; this.wake(); });
-    socket.on('error', (e) => { this.error = e; });
+    socket.on('data', (c: Buffer) => {
+      this.buffered.push(c);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', (e) => {
+      this.error = e;
+    });
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<RawConnection> {
@@ -287,8 +325,15 @@ export class RawConnection {
       if (i > 0 && delayMs > 0) await sleep(delayMs);
       if (this.closed || this.socket.destroyed) return;
       await new Promise<void>((resolve) => {
-        if (this.socket.write(pieces[i]!)) { resolve(); return; }
-        const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); resolve(); };
+        if (this.socket.write(pieces[i]!)) {
+          resolve();
+          return;
+        }
+        const done = (): void => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
         this.socket.once('drain', done);
         this.socket.once('close', done);
       });
@@ -298,8 +343,10 @@ export class RawConnection {
   /** Reads and parses one response. */
   async read(opts: ReadOptions = {}): Promise<ResponseOutcome> {
     const t0 = Date.now();
-    const parser = new StrictResponseParser({ ...(opts.headRequest !== undefined ? { headRequest: opts.headRequest } : {}),
-      ...(opts.keepBody !== undefined ? { keepBody: opts.keepBody } : {}) });
+    const parser = new StrictResponseParser({
+      ...(opts.headRequest !== undefined ? { headRequest: opts.headRequest } : {}),
+      ...(opts.keepBody !== undefined ? { keepBody: opts.keepBody } : {}),
+    });
     const deadline = t0 + (opts.timeoutMs ?? 30_000);
     let got = 0;
     let sincePause = 0;
@@ -319,12 +366,21 @@ export class RawConnection {
         if (used < c.length) this.buffered.unshift(c.subarray(used));
       }
       if (parser.done || error !== null) break;
-      if (this.closed) { parser.closed(); break; }
-      if (Date.now() > deadline) { error = `no complete response within ${opts.timeoutMs ?? 30_000} ms (${got} bytes read)`; break; }
+      if (this.closed) {
+        parser.closed();
+        break;
+      }
+      if (Date.now() > deadline) {
+        error = `no complete response within ${opts.timeoutMs ?? 30_000} ms (${got} bytes read)`;
+        break;
+      }
       // Reading behaviour: a rate, and/or a pause every N bytes.
       let waitMs = 0;
       if (opts.rate !== undefined) waitMs = Math.max(waitMs, (got / opts.rate) * 1000 - (Date.now() - t0));
-      if (opts.pauseEvery !== undefined && sincePause >= opts.pauseEvery) { sincePause = 0; waitMs = Math.max(waitMs, opts.pauseMs ?? 100); }
+      if (opts.pauseEvery !== undefined && sincePause >= opts.pauseEvery) {
+        sincePause = 0;
+        waitMs = Math.max(waitMs, opts.pauseMs ?? 100);
+      }
       if (waitMs >= 1) {
         this.socket.pause();
         await sleep(Math.min(waitMs, deadline - Date.now()));
@@ -338,7 +394,8 @@ export class RawConnection {
         this.waiter = null;
       }
     }
-    if (opts.keepRest === true) return { response: parser.result, error, closed: this.closed, extra: Buffer.alloc(0), ms: Date.now() - t0 };
+    if (opts.keepRest === true)
+      return { response: parser.result, error, closed: this.closed, extra: Buffer.alloc(0), ms: Date.now() - t0 };
     const extra = this.buffered.length > 0 ? Buffer.concat(this.buffered) : Buffer.alloc(0);
     this.buffered = [];
     return { response: parser.result, error, closed: this.closed, extra, ms: Date.now() - t0 };
@@ -375,13 +432,17 @@ export class RawConnection {
           }
         }
       }
-      if (error !== null) { this.socket.destroy(); break; }
+      if (error !== null) {
+        this.socket.destroy();
+        break;
+      }
       if (this.closed) break;
       const now = Date.now();
       if (now - t0 > opts.timeoutMs || (finAt > 0 && now - finAt > opts.finMs)) {
         return { responses, error, end: 'open', truncated: false, ms: now - t0 };
       }
-      const quiet = opts.expect !== undefined && responses.length >= opts.expect ? Math.min(50, opts.quietMs) : opts.quietMs;
+      const quiet =
+        opts.expect !== undefined && responses.length >= opts.expect ? Math.min(50, opts.quietMs) : opts.quietMs;
       if (finAt === 0 && now - lastByte >= quiet) {
         finAt = now;
         this.socket.end();
@@ -402,12 +463,17 @@ export class RawConnection {
   async waitClosed(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < until) {
-      await new Promise<void>((resolve) => { this.waiter = resolve; setTimeout(resolve, 50).unref(); });
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+        setTimeout(resolve, 50).unref();
+      });
     }
     return this.closed;
   }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 
   private wake(): void {
     const w = this.waiter;
@@ -440,24 +506,38 @@ export function buildRequest(p: RequestParts): Buffer {
   let head = `${p.method ?? 'GET'} ${p.target ?? '/'}${version === '' ? '' : ' ' + version}${eol}`;
   for (const h of p.headers ?? []) head += (h.length === 1 ? h[0] : `${h[0]}: ${h[1]}`) + eol;
   head += eol;
-  const body = p.body === undefined ? Buffer.alloc(0) : typeof p.body === 'string' ? Buffer.from(p.body, 'latin1') : p.body;
+  const body =
+    p.body === undefined ? Buffer.alloc(0) : typeof p.body === 'string' ? Buffer.from(p.body, 'latin1') : p.body;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }
 
 /** One piece of a chunked body: its data, and optionally the size line as written (a wrong one). */
-export interface ChunkPart { data: Buffer; sizeLine?: string; ext?: string; eol?: string }
+export interface ChunkPart {
+  data: Buffer;
+  sizeLine?: string;
+  ext?: string;
+  eol?: string;
+}
 
 /**
  * A chunked body: each part as `size[;ext]CRLF data CRLF`, then `0CRLF`, trailer lines and the
  * final CRLF unless `final` is false (an unfinished body).
  */
-export function chunkedBody(parts: readonly ChunkPart[], opts: { final?: boolean; trailers?: readonly string[] } = {}): Buffer {
+export function chunkedBody(
+  parts: readonly ChunkPart[],
+  opts: { final?: boolean; trailers?: readonly string[] } = {},
+): Buffer {
   const out: Buffer[] = [];
   for (const c of parts) {
     const eol = c.eol ?? '\r\n';
-    out.push(Buffer.from(`${c.sizeLine ?? c.data.length.toString(16)}${c.ext ?? ''}${eol}`, 'latin1'), c.data, Buffer.from(eol, 'latin1'));
+    out.push(
+      Buffer.from(`${c.sizeLine ?? c.data.length.toString(16)}${c.ext ?? ''}${eol}`, 'latin1'),
+      c.data,
+      Buffer.from(eol, 'latin1'),
+    );
   }
-  if (opts.final !== false) out.push(Buffer.from(`0\r\n${(opts.trailers ?? []).map((t) => t + '\r\n').join('')}\r\n`, 'latin1'));
+  if (opts.final !== false)
+    out.push(Buffer.from(`0\r\n${(opts.trailers ?? []).map((t) => t + '\r\n').join('')}\r\n`, 'latin1'));
   return Buffer.concat(out);
 }
 
@@ -478,9 +558,11 @@ export function cutAt(data: Buffer, cuts: number[]): Buffer[] {
 export function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 0x100000000;
   };
 }

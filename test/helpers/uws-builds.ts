@@ -40,7 +40,7 @@ export function glibcAtLeast(v: string | null, min: string): boolean {
 /** The node binary: under a foreign loader process.execPath is the loader, so the driver says. */
 export function nodeCommand(): string[] {
   const given = process.env['FCGATE_TEST_NODE'];
-  return given === undefined ? [process.execPath] : JSON.parse(given) as string[];
+  return given === undefined ? [process.execPath] : (JSON.parse(given) as string[]);
 }
 
 /** One runner per pinned build. */

@@ -1,7 +1,7 @@
 // Test members for the balancer integration tests: built-in FastCGI app instances that
 // answer with their own name (and the BALANCER_* params they got), a slow route, a
 // failing route, a health route, and a way to kill one mid-load. Plus request helpers.
-import { FcgiServer } from '../../src/app/server.js';
+import { FcgiServer } from '../../src/app/responder-server.js';
 
 export interface TestMember {
   name: string;
@@ -25,37 +25,54 @@ export interface TestMember {
  */
 export async function startMember(name: string, port = 0): Promise<TestMember> {
   const m: TestMember = {
-    name, port: 0, server: null as unknown as FcgiServer, served: 0, healthStatus: 200, status: 200,
-    kill: async () => { await m.server.destroyAll(); },
-    close: async () => { await m.server.close(200).catch(() => {}); await m.server.destroyAll(); },
+    name,
+    port: 0,
+    server: null as unknown as FcgiServer,
+    served: 0,
+    healthStatus: 200,
+    status: 200,
+    kill: async () => {
+      await m.server.destroyAll();
+    },
+    close: async () => {
+      await m.server.close(200).catch(() => {});
+      await m.server.destroyAll();
+    },
   };
-  m.server = new FcgiServer(async (req, res) => {
-    const uri = req.param('REQUEST_URI');
-    // Drain STDIN so bodies don't stall.
-    let bodyBytes = 0;
-    for await (const chunk of req.stdin) bodyBytes += (chunk as Buffer).length;
-    if (uri.startsWith('/health') || req.param('SCRIPT_NAME') === '/health') {
-      res.writeHead(m.healthStatus, { 'Content-Type': 'text/plain' });
-      res.write('health\n');
+  m.server = new FcgiServer(
+    async (req, res) => {
+      const uri = req.param('REQUEST_URI');
+      // Drain STDIN so bodies don't stall.
+      let bodyBytes = 0;
+      for await (const chunk of req.stdin) bodyBytes += (chunk as Buffer).length;
+      if (uri.startsWith('/health') || req.param('SCRIPT_NAME') === '/health') {
+        res.writeHead(m.healthStatus, { 'Content-Type': 'text/plain' });
+        res.write('health\n');
+        res.end();
+        return;
+      }
+      const slow = /[?&]ms=(\d+)/.exec(uri);
+      if (uri.includes('/slow') && slow !== null) await new Promise((r) => setTimeout(r, Number(slow[1])));
+      if (res.finished) return;
+      m.served++;
+      res.writeHead(m.status, { 'Content-Type': 'text/plain' });
+      const params = ['BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE'].map((n) => req.param(n));
+      const text = `${[name, ...params, bodyBytes].join('\n')}\n`;
+      const pad = /[?&]pad=(\d+)/.exec(uri);
+      res.write(pad === null ? text : text.padEnd(Number(pad[1]), '.'));
       res.end();
-      return;
-    }
-    const slow = /[?&]ms=(\d+)/.exec(uri);
-    if (uri.includes('/slow') && slow !== null) await new Promise((r) => setTimeout(r, Number(slow[1])));
-    if (res.finished) return;
-    m.served++;
-    res.writeHead(m.status, { 'Content-Type': 'text/plain' });
-    const text = `${name}\n${req.param('BALANCER_NAME')}\n${req.param('BALANCER_WORKER_NAME')}\n${req.param('BALANCER_WORKER_ROUTE')}\n${bodyBytes}\n`;
-    const pad = /[?&]pad=(\d+)/.exec(uri);
-    res.write(pad === null ? text : text.padEnd(Number(pad[1]), '.'));
-    res.end();
-  }, { log: () => {} });
+    },
+    { log: () => {} },
+  );
   const bound = await m.server.listen({ host: '127.0.0.1', port });
   m.port = (bound as { port: number }).port;
   return m;
 }
 
-/** Body of a member's answer: [member name, BALANCER_NAME, BALANCER_WORKER_NAME, BALANCER_WORKER_ROUTE, request body bytes]. */
+/**
+ * Body of a member's answer: [member name, BALANCER_NAME, BALANCER_WORKER_NAME,
+ * BALANCER_WORKER_ROUTE, request body bytes].
+ */
 export async function ask(url: string, init?: RequestInit): Promise<{ status: number; lines: string[] }> {
   const r = await fetch(url, init);
   const text = await r.text();

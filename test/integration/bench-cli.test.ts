@@ -26,6 +26,7 @@ function docsSchema(): Record<string, unknown> {
   return JSON.parse(m[1]!) as Record<string, unknown>;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a terminal's escape sequences are what it looks for.
 const ESC = /\r|\x1b\[/;
 
 test('the schema in docs/bench.md is the one the code writes (and --json-schema prints)', async () => {
@@ -43,13 +44,15 @@ test('bad arguments: exit 2, a message naming the problem on stderr, nothing on 
     [['--rate', 'lots', 'http://127.0.0.1:1/'], /--rate: "lots" is not a rate/],
     [['gopher://x/'], /expected http:\/\/host/],
   ];
-  await Promise.all(cases.map(async ([argv, why]) => {
-    const r = await runCli(argv);
-    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, why);
-    assert.match(r.stderr, /see fcgate bench --help/);
-    assert.equal(r.stdout, '');
-  }));
+  await Promise.all(
+    cases.map(async ([argv, why]) => {
+      const r = await runCli(argv);
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /see fcgate bench --help/);
+      assert.equal(r.stdout, '');
+    }),
+  );
 });
 
 test('--help: the usage, exit 0; fcgate --help lists the bench command', async () => {
@@ -73,11 +76,22 @@ test('nothing listens: exit 1 at once with "cannot connect"', async () => {
 test('--json on a pipe: one object valid against the documented schema; no live line anywhere', async (t) => {
   const app = await startCountingApp();
   t.after(() => app.stop());
-  const r = await runCli(['-c', '4', '-d', '1200ms', '--warmup', '200ms', '--json', `fcgi://127.0.0.1:${app.port}/hello`]);
+  const r = await runCli([
+    '-c',
+    '4',
+    '-d',
+    '1200ms',
+    '--warmup',
+    '200ms',
+    '--json',
+    `fcgi://127.0.0.1:${app.port}/hello`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, ESC);
   assert.doesNotMatch(r.stderr, ESC);
-  const doc = JSON.parse(r.stdout) as { result: { requests: { responses: number }; timeline: unknown[]; warmup: { responses: number } } };
+  const doc = JSON.parse(r.stdout) as {
+    result: { requests: { responses: number }; timeline: unknown[]; warmup: { responses: number } };
+  };
   assert.deepEqual(validate(docsSchema(), doc), []);
   assert.ok(doc.result.timeline.length >= 1);
   assert.equal(doc.result.requests.responses + doc.result.warmup.responses, app.count);
@@ -103,30 +117,63 @@ test('the text summary on a pipe: no live line; --fail-on-errors turns 404s into
 test('--compare: both rows and the ratio B/A with its spread; --html and --percentiles files', async (t) => {
   const app = await startCountingApp();
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-bench-cli-'));
-  t.after(async () => { await app.stop(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const html = join(dir, 'report.html');
-  const r = await runCli(['--compare', '--rounds', '2', '-d', '400ms', '-c', '2', '--pid-a', String(process.pid),
-    '--html', html, '--percentiles', join(dir, 'lat.hgrm'),
-    `fcgi://127.0.0.1:${app.port}/hello`, `fcgi://127.0.0.1:${app.port}/bytes?n=2000`]);
+  const r = await runCli([
+    '--compare',
+    '--rounds',
+    '2',
+    '-d',
+    '400ms',
+    '-c',
+    '2',
+    '--pid-a',
+    String(process.pid),
+    '--html',
+    html,
+    '--percentiles',
+    join(dir, 'lat.hgrm'),
+    `fcgi://127.0.0.1:${app.port}/hello`,
+    `fcgi://127.0.0.1:${app.port}/bytes?n=2000`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.ok(lines.some((l) => /^ {2}A {2}fcgi:\/\/.*\/hello {2}\(pid \d+\)$/.test(l)), r.stdout);
-  assert.ok(lines.some((l) => /^ {2}A {5,}[\d,.]+ +\d/.test(l)), r.stdout);
-  assert.ok(lines.some((l) => /^ {2}B {5,}[\d,.]+ +\d/.test(l)), r.stdout);
-  assert.ok(lines.some((l) => /^ {2}B\/A +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)/.test(l)), r.stdout);
+  assert.ok(
+    lines.some((l) => /^ {2}A {2}fcgi:\/\/.*\/hello {2}\(pid \d+\)$/.test(l)),
+    r.stdout,
+  );
+  assert.ok(
+    lines.some((l) => /^ {2}A {5,}[\d,.]+ +\d/.test(l)),
+    r.stdout,
+  );
+  assert.ok(
+    lines.some((l) => /^ {2}B {5,}[\d,.]+ +\d/.test(l)),
+    r.stdout,
+  );
+  assert.ok(
+    lines.some((l) => /^ {2}B\/A +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)/.test(l)),
+    r.stdout,
+  );
   assert.match(r.stdout, /req\/s by round: {2}A [\d,.]+ {2}[\d,.]+\n +B [\d,.]+ {2}[\d,.]+/);
   const page = readFileSync(html, 'utf8');
   assert.match(page, /^<!doctype html>/);
   assert.ok((page.match(/<svg /g) ?? []).length >= 2, 'inline SVG charts');
   assert.doesNotMatch(page, /<script|<link|\ssrc=|url\(/i, 'nothing loaded from elsewhere');
-  for (const side of ['A', 'B']) assert.match(readFileSync(join(dir, `lat-${side}.hgrm`), 'utf8'), /Value +Percentile +TotalCount/);
+  for (const side of ['A', 'B'])
+    assert.match(readFileSync(join(dir, `lat-${side}.hgrm`), 'utf8'), /Value +Percentile +TotalCount/);
 });
 
 class FakeTty extends Writable {
   isTTY = true;
   columns = 120;
   text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
 }
 
 test('on a terminal: a live line each second, erased before the summary', async (t) => {
@@ -134,14 +181,25 @@ test('on a terminal: a live line each second, erased before the summary', async 
   t.after(() => app.stop());
   const out = new FakeTty();
   const err = new FakeTty();
-  const code = await runBenchCli(['-c', '2', '-d', '2200ms', `fcgi://127.0.0.1:${app.port}/hello`],
-    { stdout: out as unknown as NodeJS.WriteStream, stderr: err });
+  const code = await runBenchCli(['-c', '2', '-d', '2200ms', `fcgi://127.0.0.1:${app.port}/hello`], {
+    stdout: out as unknown as NodeJS.WriteStream,
+    stderr: err,
+  });
   assert.equal(code, 0, err.text);
-  const live = out.text.split('\r\x1b[2K').filter((s) => /^\d+ s \| [\d,.]+ req\/s now, [\d,.]+ mean \| 0 errors \| p50 .* p99 /.test(s));
+  const live = out.text
+    .split('\r\x1b[2K')
+    .filter((s) => /^\d+ s \| [\d,.]+ req\/s now, [\d,.]+ mean \| 0 errors \| p50 .* p99 /.test(s));
   assert.ok(live.length >= 2, JSON.stringify(out.text.slice(0, 500)));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the erase-line sequence (ESC [2K) is what is checked.
   assert.match(out.text, /\r\x1b\[2Kfcgate bench: fcgi:\/\//, 'the line is erased before the summary');
   const plain = new FakeTty();
   plain.isTTY = false;
-  assert.equal(await runBenchCli(['-c', '1', '-n', '20', `fcgi://127.0.0.1:${app.port}/hello`], { stdout: plain as unknown as NodeJS.WriteStream, stderr: err }), 0);
+  assert.equal(
+    await runBenchCli(['-c', '1', '-n', '20', `fcgi://127.0.0.1:${app.port}/hello`], {
+      stdout: plain as unknown as NodeJS.WriteStream,
+      stderr: err,
+    }),
+    0,
+  );
   assert.doesNotMatch(plain.text, ESC);
 });

@@ -27,7 +27,7 @@ test('fcgi: -n 3000 over 8 connections: 3000 responses, and the app counted 3000
   assert.ok(r.run.counts.bytesIn > 3000 * 30, `bytes in ${r.run.counts.bytesIn}`);
 });
 
-test('fcgi: -d 1s after a warm-up: measured + warm-up = the app\'s count, timeline covers the second', async (t) => {
+test("fcgi: -d 1s after a warm-up: measured + warm-up = the app's count, timeline covers the second", async (t) => {
   const app = await startCountingApp();
   t.after(() => app.stop());
   const r = await bench('-c', '4', '-d', '1s', '--warmup', '300ms', `fcgi://127.0.0.1:${app.port}/hello`);
@@ -36,14 +36,19 @@ test('fcgi: -d 1s after a warm-up: measured + warm-up = the app\'s count, timeli
   assert.ok(r.run.warmup.responses > 0, 'some warm-up responses');
   assert.equal(r.run.counts.responses + r.run.warmup.responses, app.count);
   assert.ok(r.durationS >= 1 && r.durationS < 1.5, `window ${r.durationS} s`);
-  assert.equal(r.run.timeline.reduce((a, p) => a + p.responses, 0), r.run.counts.responses);
+  assert.equal(
+    r.run.timeline.reduce((a, p) => a + p.responses, 0),
+    r.run.counts.responses,
+  );
 });
 
 test('fcgi: --multiplex 8 on 2 connections keeps 16 requests in flight (FCGI_MPXS_CONNS=1 asked first)', async (t) => {
   const app = await startCountingApp();
   t.after(() => app.stop());
   let peak = 0;
-  const timer = setInterval(() => { peak = Math.max(peak, app.server.running); }, 1);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, app.server.running);
+  }, 1);
   t.after(() => clearInterval(timer));
   const r = await bench('-c', '2', '--multiplex', '8', '-n', '400', `fcgi://127.0.0.1:${app.port}/slow?ms=5`);
   assert.deepEqual(errorsOf(r), {});
@@ -72,10 +77,13 @@ test('fcgi --no-keepalive: a connection per request, counts still match', async 
   assert.equal(app.count, 300);
 });
 
-test('http through the gateway: counts match the gateway\'s and the app\'s', async (t) => {
+test("http through the gateway: counts match the gateway's and the app's", async (t) => {
   const app = await startCountingApp();
   const gw = await withGateway(app);
-  t.after(async () => { await gw.stop(); await app.stop(); });
+  t.after(async () => {
+    await gw.stop();
+    await app.stop();
+  });
   const r = await bench('-c', '8', '-n', '2000', `${gw.base}/hello`);
   assert.deepEqual(errorsOf(r), {});
   assert.deepEqual(r.run.status, { 200: 2000 });
@@ -86,8 +94,21 @@ test('http through the gateway: counts match the gateway\'s and the app\'s', asy
 test('http: POST bodies, -H headers and HEAD through the gateway', async (t) => {
   const app = await startCountingApp();
   const gw = await withGateway(app);
-  t.after(async () => { await gw.stop(); await app.stop(); });
-  const post = await bench('-c', '2', '-n', '50', '--body', 'x'.repeat(3000), '-H', 'Content-Type: text/plain', `${gw.base}/echo`);
+  t.after(async () => {
+    await gw.stop();
+    await app.stop();
+  });
+  const post = await bench(
+    '-c',
+    '2',
+    '-n',
+    '50',
+    '--body',
+    'x'.repeat(3000),
+    '-H',
+    'Content-Type: text/plain',
+    `${gw.base}/echo`,
+  );
   assert.deepEqual(post.run.status, { 200: 50 });
   assert.ok(post.run.counts.bytesOut > 50 * 3000);
   const head = await bench('-c', '2', '-n', '50', '-m', 'HEAD', `${gw.base}/bytes?n=100000`);
@@ -99,14 +120,16 @@ test('http: POST bodies, -H headers and HEAD through the gateway', async (t) => 
 test('fcgi: the app killed mid-run: connect and reset errors are counted and the run ends on time', async (t) => {
   const app = await startCountingApp();
   t.after(() => app.stop());
-  setTimeout(() => { void app.server.destroyAll(); }, 400);
+  setTimeout(() => {
+    void app.server.destroyAll();
+  }, 400);
   const started = Date.now();
   const r = await bench('-c', '4', '-d', '1s', '--timeout', '2s', `fcgi://127.0.0.1:${app.port}/hello`);
   const took = Date.now() - started;
   const e = errorsOf(r);
   assert.ok((e['connect'] ?? 0) > 0, JSON.stringify(e));
   assert.ok(r.run.counts.responses > 0);
-  assert.ok(r.run.counts.responses <= app.count, 'every response was the app\'s');
+  assert.ok(r.run.counts.responses <= app.count, "every response was the app's");
   assert.ok(took < 2500, `took ${took} ms`);
   assert.match(r.run.firstErrors[0]!, /ECONNREFUSED/);
 });
@@ -114,8 +137,13 @@ test('fcgi: the app killed mid-run: connect and reset errors are counted and the
 test('http: the backend killed mid-run: the gateway answers 503, counted; the run ends on time', async (t) => {
   const app = await startCountingApp();
   const gw = await withGateway(app);
-  t.after(async () => { await gw.stop(); await app.stop(); });
-  setTimeout(() => { void app.server.destroyAll(); }, 400);
+  t.after(async () => {
+    await gw.stop();
+    await app.stop();
+  });
+  setTimeout(() => {
+    void app.server.destroyAll();
+  }, 400);
   const started = Date.now();
   const r = await bench('-c', '4', '-d', '1s', `${gw.base}/hello`);
   assert.ok(Date.now() - started < 2500);
@@ -127,8 +155,12 @@ test('http: the backend killed mid-run: the gateway answers 503, counted; the ru
 test('http: the gateway itself gone mid-run: reset/connect errors, clean end', async (t) => {
   const app = await startCountingApp();
   const gw = await withGateway(app);
-  t.after(async () => { await app.stop(); });
-  setTimeout(() => { void gw.stop(); }, 400);
+  t.after(async () => {
+    await app.stop();
+  });
+  setTimeout(() => {
+    void gw.stop();
+  }, 400);
   const r = await bench('-c', '4', '-d', '1s', `${gw.base}/hello`);
   const e = errorsOf(r);
   assert.ok((e['connect'] ?? 0) + (e['reset'] ?? 0) > 0, JSON.stringify(e));
@@ -171,7 +203,11 @@ test('--urls: the weights decide the mix exactly over a whole cycle', async (t) 
   const app = await startCountingApp();
   const gw = await withGateway(app);
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-bench-urls-'));
-  t.after(async () => { await gw.stop(); await app.stop(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await gw.stop();
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const file = join(dir, 'urls.txt');
   writeFileSync(file, `# a mix\n${gw.base}/hello 3\n${gw.base}/nothing-here 1\n`);
   const r = await bench('-c', '1', '-n', '400', '--urls', file);

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createDemoHandler } from '../../src/app/demo.js';
-import { createFcgiServer, type FcgiServer } from '../../src/app/server.js';
+import { createFcgiServer, type FcgiServer } from '../../src/app/responder-server.js';
 import { parseBenchArgs, type BenchCliArgs } from '../../src/cli/bench-args.js';
 import { runCompare, type CompareReport } from '../../src/loadgen/compare.js';
 import { ERROR_KIND_NAMES } from '../../src/loadgen/lane.js';
@@ -27,12 +27,20 @@ export interface CountingApp {
 export async function startCountingApp(opts: { mpxsConns?: boolean } = {}): Promise<CountingApp> {
   const demo = createDemoHandler({ testRoutes: true });
   let count = 0;
-  const server = createFcgiServer((req, res) => { count++; return demo(req, res); },
-    { mpxsConns: opts.mpxsConns ?? true, log: () => undefined });
+  const server = createFcgiServer(
+    (req, res) => {
+      count++;
+      return demo(req, res);
+    },
+    { mpxsConns: opts.mpxsConns ?? true, log: () => undefined },
+  );
   const bound = await server.listen({ host: '127.0.0.1', port: 0 });
   return {
-    server, port: (bound as { port: number }).port,
-    get count() { return count; },
+    server,
+    port: (bound as { port: number }).port,
+    get count() {
+      return count;
+    },
     stop: () => server.destroyAll(),
   };
 }
@@ -65,7 +73,12 @@ export async function benchCompare(...argv: string[]): Promise<CompareReport> {
   }
 }
 
-export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /** `node dist/src/cli/main.js bench ARGV` with pipes for stdout and stderr; killed after `timeoutMs`. */
 export function runCli(argv: string[], timeoutMs = 30_000): Promise<CliResult> {
@@ -74,17 +87,32 @@ export function runCli(argv: string[], timeoutMs = 30_000): Promise<CliResult> {
     const child = spawn(process.execPath, [MAIN, 'bench', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`fcgate bench ${argv.join(' ')}: still running after ${timeoutMs} ms\n${stdout}\n${stderr}`)); }, timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - started }); });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fcgate bench ${argv.join(' ')}: still running after ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
   });
 }
 
 /** Errors of a report by kind name, leaving out the zeros (for assertion messages). */
 export function errorsOf(r: RunReport): Record<string, number> {
   const out: Record<string, number> = {};
-  r.run.counts.errors.forEach((n, i) => { if (n > 0) out[ERROR_KIND_NAMES[i]!] = n; });
+  r.run.counts.errors.forEach((n, i) => {
+    if (n > 0) out[ERROR_KIND_NAMES[i]!] = n;
+  });
   return out;
 }

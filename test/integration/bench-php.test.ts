@@ -40,14 +40,34 @@ describe('fcgate bench and PHP-FPM', { skip }, () => {
 
   test('fcgi over TCP: -n 400 on 4 connections, PHP counted 400', async () => {
     const f = countFile();
-    const r = await bench('-c', '4', '-n', '400', '--docroot', FX, '--param', `COUNT_FILE=${f}`, `fcgi://127.0.0.1:${tcp.port}/count.php`);
+    const r = await bench(
+      '-c',
+      '4',
+      '-n',
+      '400',
+      '--docroot',
+      FX,
+      '--param',
+      `COUNT_FILE=${f}`,
+      `fcgi://127.0.0.1:${tcp.port}/count.php`,
+    );
     assert.deepEqual(errorsOf(r), {});
     assert.deepEqual(r.run.status, { 200: 400 });
     assert.equal(counted(f), 400);
   });
 
   test('--pid: the CPU and memory of the master and all its children over the window', async () => {
-    const r = await bench('-c', '4', '-d', '500ms', '--docroot', FX, '--pid', String(tcp.pid), `fcgi://127.0.0.1:${tcp.port}/status.php`);
+    const r = await bench(
+      '-c',
+      '4',
+      '-d',
+      '500ms',
+      '--docroot',
+      FX,
+      '--pid',
+      String(tcp.pid),
+      `fcgi://127.0.0.1:${tcp.port}/status.php`,
+    );
     assert.deepEqual(errorsOf(r), {});
     assert.ok(r.target !== null && r.target.processes === 5, `processes: ${r.target?.processes}`);
     // /proc counts in clock ticks (10 ms): half a second of PHP work is well above that.
@@ -57,10 +77,21 @@ describe('fcgate bench and PHP-FPM', { skip }, () => {
     assert.ok(r.self.userUsPerRequest + r.self.systemUsPerRequest > 0);
   });
 
-  test('fcgi over a unix socket, -d with a warm-up: measured + warm-up = PHP\'s count', async () => {
+  test("fcgi over a unix socket, -d with a warm-up: measured + warm-up = PHP's count", async () => {
     const f = countFile();
-    const r = await bench('-c', '2', '-d', '700ms', '--warmup', '200ms', '--docroot', FX, '--param', `COUNT_FILE=${f}`,
-      `unix:${unix.socketPath}|fcgi://localhost/count.php`);
+    const r = await bench(
+      '-c',
+      '2',
+      '-d',
+      '700ms',
+      '--warmup',
+      '200ms',
+      '--docroot',
+      FX,
+      '--param',
+      `COUNT_FILE=${f}`,
+      `unix:${unix.socketPath}|fcgi://localhost/count.php`,
+    );
     assert.deepEqual(errorsOf(r), {});
     assert.ok(r.run.counts.responses > 20);
     assert.equal(r.run.counts.responses + r.run.warmup.responses, counted(f));
@@ -69,8 +100,19 @@ describe('fcgate bench and PHP-FPM', { skip }, () => {
 
   test('--multiplex against PHP-FPM: it says FCGI_MPXS_CONNS=0, so one request per connection', async () => {
     const f = countFile();
-    const r = await bench('-c', '2', '-n', '50', '--multiplex', '4', '--docroot', FX, '--param', `COUNT_FILE=${f}`,
-      `fcgi://127.0.0.1:${tcp.port}/count.php`);
+    const r = await bench(
+      '-c',
+      '2',
+      '-n',
+      '50',
+      '--multiplex',
+      '4',
+      '--docroot',
+      FX,
+      '--param',
+      `COUNT_FILE=${f}`,
+      `fcgi://127.0.0.1:${tcp.port}/count.php`,
+    );
     assert.equal(r.fcgi!.getValues!['FCGI_MPXS_CONNS'], '0');
     assert.equal(r.depth, 1);
     assert.equal(counted(f), 50);
@@ -83,7 +125,7 @@ describe('fcgate bench and PHP-FPM', { skip }, () => {
     assert.equal(r.fcgi!.stderrRequests, 5);
   });
 
-  test('http through the gateway: PHP\'s count matches', async (t) => {
+  test("http through the gateway: PHP's count matches", async (t) => {
     const f = countFile();
     const gw = await startTestGateway({ config: `ProxyPass /php/ fcgi://127.0.0.1:${tcp.port}${FX}/\n` });
     t.after(() => gw.stop());
@@ -95,9 +137,21 @@ describe('fcgate bench and PHP-FPM', { skip }, () => {
 
   test('PHP-FPM stopped mid-run: errors counted, the run ends on time', async () => {
     const fpm = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2 });
-    setTimeout(() => { void fpm.stop(); }, 300);
+    setTimeout(() => {
+      void fpm.stop();
+    }, 300);
     const started = Date.now();
-    const r = await bench('-c', '2', '-d', '1s', '--timeout', '2s', '--docroot', FX, `fcgi://127.0.0.1:${fpm.port}/status.php`);
+    const r = await bench(
+      '-c',
+      '2',
+      '-d',
+      '1s',
+      '--timeout',
+      '2s',
+      '--docroot',
+      FX,
+      `fcgi://127.0.0.1:${fpm.port}/status.php`,
+    );
     const took = Date.now() - started;
     await fpm.stop();
     assert.ok(r.run.counts.responses > 0);

@@ -8,7 +8,12 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFcgiServer, type FcgiRequest, type FcgiResponse, type FcgiServer } from '../../src/app/server.js';
+import {
+  createFcgiServer,
+  type FcgiRequest,
+  type FcgiResponse,
+  type FcgiServer,
+} from '../../src/app/responder-server.js';
 import { formatAddress } from '../../src/app/listen-address.js';
 import { BYTES_PATTERN, startDemoApp, type DemoApp } from '../../src/app/demo.js';
 import { runCgiFcgi, skipUnlessCgiFcgi, type CgiFcgiResult } from '../helpers/cgi-fcgi.js';
@@ -39,7 +44,7 @@ async function handler(req: FcgiRequest, res: FcgiResponse): Promise<void> {
   if (query.has('big')) {
     const total = Number(query.get('big'));
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': total });
-    for (let sent = 0; sent < total && !res.finished;) {
+    for (let sent = 0; sent < total && !res.finished; ) {
       const n = Math.min(65536, total - sent);
       const ok = res.write(pattern(sent, n));
       sent += n;
@@ -56,18 +61,33 @@ async function handler(req: FcgiRequest, res: FcgiResponse): Promise<void> {
   }
   res.stderr(`cgi-fcgi test stderr line id=${req.id}\n`);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Set-Cookie': ['a=1; Path=/', 'b=2; Path=/'] });
-  res.write(JSON.stringify({
-    params: Object.fromEntries(req.params), length, sha256: hash.digest('hex'), keepConn: req.keepConn,
-  }));
+  res.write(
+    JSON.stringify({
+      params: Object.fromEntries(req.params),
+      length,
+      sha256: hash.digest('hex'),
+      keepConn: req.keepConn,
+    }),
+  );
   res.end();
 }
 
-interface Echo { params: Record<string, string>; length: number; sha256: string; keepConn: boolean }
+interface Echo {
+  params: Record<string, string>;
+  length: number;
+  sha256: string;
+  keepConn: boolean;
+}
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    GATEWAY_INTERFACE: 'CGI/1.1', SERVER_PROTOCOL: 'HTTP/1.1', REQUEST_METHOD: 'GET',
-    SCRIPT_NAME: '/echo', REQUEST_URI: '/echo', QUERY_STRING: '', REMOTE_ADDR: '127.0.0.1',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    REQUEST_METHOD: 'GET',
+    SCRIPT_NAME: '/echo',
+    REQUEST_URI: '/echo',
+    QUERY_STRING: '',
+    REMOTE_ADDR: '127.0.0.1',
     ...extra,
   };
 }
@@ -76,8 +96,10 @@ function readEcho(r: CgiFcgiResult): Echo {
   assert.equal(r.code, 0, `cgi-fcgi exit code (appStatus); stderr: ${r.stderr.toString()}`);
   const res = splitCgiResponse(r.stdout);
   assert.equal(res.status, 200);
-  assert.deepEqual(res.headers.filter(([n]) => n === 'Set-Cookie').map(([, v]) => v),
-    ['a=1; Path=/', 'b=2; Path=/']);
+  assert.deepEqual(
+    res.headers.filter(([n]) => n === 'Set-Cookie').map(([, v]) => v),
+    ['a=1; Path=/', 'b=2; Path=/'],
+  );
   return JSON.parse(res.body.toString('utf8')) as Echo;
 }
 
@@ -99,11 +121,16 @@ describe('cgi-fcgi against src/app (TCP)', { skip }, () => {
     server = createFcgiServer(handler, { log: () => undefined });
     address = formatAddress(await server.listen({ host: '127.0.0.1', port: 0 }));
   });
-  after(async () => { await server?.destroyAll(); });
+  after(async () => {
+    await server?.destroyAll();
+  });
 
   test('params from the environment arrive intact: 4-byte lengths, > 64 KiB in all, UTF-8', async () => {
     const extra: Record<string, string> = {
-      QUERY_STRING: 'a=1&b=%C3%A9', X_LONG: 'v'.repeat(200), X_UTF8: 'héllo ✓ 日本', X_EMPTY: '',
+      QUERY_STRING: 'a=1&b=%C3%A9',
+      X_LONG: 'v'.repeat(200),
+      X_UTF8: 'héllo ✓ 日本',
+      X_EMPTY: '',
     };
     for (let i = 0; i < 20; i++) extra[`X_BIG_${i}`] = `${i}:` + 'z'.repeat(4990);
     const echo = readEcho(await runCgiFcgi({ address, env: env(extra) }));
@@ -117,10 +144,13 @@ describe('cgi-fcgi against src/app (TCP)', { skip }, () => {
   for (const size of [0, 1, 65535, 65536, 1024 * 1024]) {
     test(`a ${size}-byte body on stdin arrives with the same SHA-256`, async () => {
       const body = randomPieces(size, 100_000);
-      const echo = readEcho(await runCgiFcgi({
-        address, stdin: body.pieces,
-        env: env({ REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(size), CONTENT_TYPE: 'application/octet-stream' }),
-      }));
+      const echo = readEcho(
+        await runCgiFcgi({
+          address,
+          stdin: body.pieces,
+          env: env({ REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(size), CONTENT_TYPE: 'application/octet-stream' }),
+        }),
+      );
       assert.equal(echo.length, size);
       assert.equal(echo.sha256, body.sha256);
     });
@@ -142,7 +172,7 @@ describe('cgi-fcgi against src/app (TCP)', { skip }, () => {
     assert.ok(res.body.equals(pattern(0, total)), 'response body bytes');
   });
 
-  test('END_REQUEST appStatus becomes cgi-fcgi\'s exit code', async () => {
+  test("END_REQUEST appStatus becomes cgi-fcgi's exit code", async () => {
     const r = await runCgiFcgi({ address, env: env({ QUERY_STRING: 'exit=7' }) });
     assert.equal(r.code, 7);
     assert.equal(splitCgiResponse(r.stdout).status, 204);
@@ -151,7 +181,7 @@ describe('cgi-fcgi against src/app (TCP)', { skip }, () => {
   test('cgi-fcgi against nothing listening fails (non-zero exit), promptly', async () => {
     const probe = createFcgiServer(handler, { log: () => undefined });
     const bound = await probe.listen({ host: '127.0.0.1', port: 0 });
-    await probe.destroyAll();              // the port is now closed
+    await probe.destroyAll(); // the port is now closed
     const r = await runCgiFcgi({ address: formatAddress(bound), env: env() });
     assert.notEqual(r.code, 0);
   });
@@ -174,10 +204,13 @@ describe('cgi-fcgi against src/app (unix socket)', { skip }, () => {
 
   test('params and a 65536-byte body over a unix socket', async () => {
     const body = randomPieces(65536, 65536);
-    const echo = readEcho(await runCgiFcgi({
-      address: path, stdin: body.pieces,
-      env: env({ REQUEST_METHOD: 'PUT', CONTENT_LENGTH: '65536', X_UTF8: 'héllo ✓ 日本' }),
-    }));
+    const echo = readEcho(
+      await runCgiFcgi({
+        address: path,
+        stdin: body.pieces,
+        env: env({ REQUEST_METHOD: 'PUT', CONTENT_LENGTH: '65536', X_UTF8: 'héllo ✓ 日本' }),
+      }),
+    );
     assert.equal(echo.params['X_UTF8'], 'héllo ✓ 日本');
     assert.equal(echo.params['REQUEST_METHOD'], 'PUT');
     assert.equal(echo.sha256, body.sha256);
@@ -192,15 +225,19 @@ describe('cgi-fcgi against the built-in demo app', { skip }, () => {
     demo = await startDemoApp({ listen: '127.0.0.1:0', server: { log: () => undefined } });
     address = formatAddress(demo.address);
   });
-  after(async () => { await demo?.server.destroyAll(); });
+  after(async () => {
+    await demo?.server.destroyAll();
+  });
 
   const get = (path: string, extra: Record<string, string> = {}): Promise<CgiFcgiResult> => {
     const q = path.indexOf('?');
     return runCgiFcgi({
       address,
       env: env({
-        SCRIPT_NAME: q >= 0 ? path.slice(0, q) : path, REQUEST_URI: path,
-        QUERY_STRING: q >= 0 ? path.slice(q + 1) : '', ...extra,
+        SCRIPT_NAME: q >= 0 ? path.slice(0, q) : path,
+        REQUEST_URI: path,
+        QUERY_STRING: q >= 0 ? path.slice(q + 1) : '',
+        ...extra,
       }),
     });
   };
@@ -225,13 +262,23 @@ describe('cgi-fcgi against the built-in demo app', { skip }, () => {
   test('POST /echo: a 1 MiB body comes back as the same length and SHA-256', async () => {
     const body = randomPieces(1024 * 1024, 100_000);
     const r = await runCgiFcgi({
-      address, stdin: body.pieces,
-      env: env({ REQUEST_METHOD: 'POST', SCRIPT_NAME: '/echo', REQUEST_URI: '/echo',
-                 CONTENT_LENGTH: String(1024 * 1024), CONTENT_TYPE: 'application/octet-stream' }),
+      address,
+      stdin: body.pieces,
+      env: env({
+        REQUEST_METHOD: 'POST',
+        SCRIPT_NAME: '/echo',
+        REQUEST_URI: '/echo',
+        CONTENT_LENGTH: String(1024 * 1024),
+        CONTENT_TYPE: 'application/octet-stream',
+      }),
     });
     assert.equal(r.code, 0);
     const res = splitCgiResponse(r.stdout);
-    assert.deepEqual(JSON.parse(res.body.toString()), { length: 1024 * 1024, sha256: body.sha256, content_length: String(1024 * 1024) });
+    assert.deepEqual(JSON.parse(res.body.toString()), {
+      length: 1024 * 1024,
+      sha256: body.sha256,
+      content_length: String(1024 * 1024),
+    });
   });
 
   test('GET /bytes?n=200000: the documented pattern, Content-Length matching', async () => {

@@ -9,7 +9,19 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +41,12 @@ const LOGROTATE = readFileSync(join(CONTRIB, 'fcgate.logrotate'), 'utf8');
 function findProgram(name: string): string | null {
   for (const d of [...(process.env['PATH'] ?? '').split(':'), '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
     if (d === '') continue;
-    try { accessSync(join(d, name), constants.X_OK); return join(d, name); } catch { /* next */ }
+    try {
+      accessSync(join(d, name), constants.X_OK);
+      return join(d, name);
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -38,7 +55,9 @@ const logrotate = findProgram('logrotate');
 
 /** Values of `key` in the unit (every line `key=value`, in order). */
 function unitValues(key: string): string[] {
-  return UNIT.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+  return UNIT.split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
 }
 
 /** systemd's time span: `20s`, `1min 30s`, `500ms`, or plain seconds. */
@@ -70,7 +89,10 @@ describe('contrib/fcgate.service', { skip: skipUnlessFound('systemd-analyze', an
   });
 
   test('systemd-analyze security (offline): exposure stays low', () => {
-    const r = spawnSync(analyze!, ['security', '--offline=true', '--no-pager', unit], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(analyze!, ['security', '--offline=true', '--no-pager', unit], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     const m = /Overall exposure level for fcgate\.service: (\d+\.\d)/.exec(r.stdout);
     assert.ok(m, r.stdout.slice(-400));
@@ -81,11 +103,20 @@ describe('contrib/fcgate.service', { skip: skipUnlessFound('systemd-analyze', an
     assert.deepEqual(unitValues('ExecReload'), ['/bin/kill -HUP $MAINPID']);
     assert.deepEqual(unitValues('KillSignal'), ['SIGTERM']);
     const env = Object.fromEntries(unitValues('Environment').map((e) => e.split('=', 2) as [string, string]));
-    const drainMs = readTuning(env).FCGATE_DRAIN_MS;                        // throws on an unknown value
-    assert.ok(seconds(unitValues('TimeoutStopSec')[0]!) >= drainMs / 1000 + 5, 'TimeoutStopSec leaves 5 s after the drain');
-    assert.deepEqual(unitValues('RestartPreventExitStatus'), ['2']);        // exit 2: configuration error
-    for (const [k, v] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['AmbientCapabilities', 'CAP_NET_BIND_SERVICE'],
-      ['CapabilityBoundingSet', 'CAP_NET_BIND_SERVICE'], ['PrivateTmp', 'yes'], ['User', 'www-data']] as const) {
+    const drainMs = readTuning(env).FCGATE_DRAIN_MS; // throws on an unknown value
+    assert.ok(
+      seconds(unitValues('TimeoutStopSec')[0]!) >= drainMs / 1000 + 5,
+      'TimeoutStopSec leaves 5 s after the drain',
+    );
+    assert.deepEqual(unitValues('RestartPreventExitStatus'), ['2']); // exit 2: configuration error
+    for (const [k, v] of [
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['AmbientCapabilities', 'CAP_NET_BIND_SERVICE'],
+      ['CapabilityBoundingSet', 'CAP_NET_BIND_SERVICE'],
+      ['PrivateTmp', 'yes'],
+      ['User', 'www-data'],
+    ] as const) {
       assert.deepEqual(unitValues(k), [v], k);
     }
     assert.deepEqual(unitValues('MemoryDenyWriteExecute'), [], 'V8 needs W+X memory');
@@ -96,10 +127,12 @@ describe('contrib/fcgate.service', { skip: skipUnlessFound('systemd-analyze', an
 });
 
 const isRoot = process.getuid?.() === 0;
-const rotateSkip = skipUnlessFound('logrotate', logrotate !== null) || (isRoot || process.env['CI'] ? false : 'the snippet rotates as www-data: needs root');
+const rotateSkip =
+  skipUnlessFound('logrotate', logrotate !== null)
+  || (isRoot || process.env['CI'] ? false : 'the snippet rotates as www-data: needs root');
 
 describe('contrib/fcgate.logrotate', { skip: rotateSkip }, () => {
-  test('logrotate rotates /var/log/fcgate/*.log as www-data, and SIGUSR1 reaches fcgate through its PidFile', async () => {
+  test('logrotate rotates /var/log/fcgate/*.log as www-data; SIGUSR1 reaches fcgate through its PidFile', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fcgate-logrotate-'));
     chmodSync(dir, 0o755);
     const logs = join(dir, 'log');
@@ -107,17 +140,33 @@ describe('contrib/fcgate.logrotate', { skip: rotateSkip }, () => {
     mkdirSync(logs);
     const wwwData = lookupAccount('passwd', 'www-data')!.id;
     const adm = lookupAccount('group', 'adm')!.id;
-    chownSync(logs, wwwData, adm);                                // as LogsDirectory= makes it
+    chownSync(logs, wwwData, adm); // as LogsDirectory= makes it
     writeFileSync(join(logs, 'access.log'), '127.0.0.1 - - "GET / HTTP/1.1" 200 5\n');
     const conf = join(dir, 'fcgate.logrotate');
     const pidFile = join(run, 'fcgate.pid');
     assert.match(LOGROTATE, /\/run\/fcgate\/fcgate\.pid/);
-    writeFileSync(conf, LOGROTATE.replaceAll('/var/log/fcgate', logs).replaceAll('/run/fcgate/fcgate.pid', pidFile)
-      // the systemd branch must not find a real fcgate.service on a developer's machine
-      .replace('fcgate.service', 'fcgate-test-none.service'));
+    writeFileSync(
+      conf,
+      LOGROTATE.replaceAll('/var/log/fcgate', logs)
+        .replaceAll('/run/fcgate/fcgate.pid', pidFile)
+        // the systemd branch must not find a real fcgate.service on a developer's machine
+        .replace('fcgate.service', 'fcgate-test-none.service'),
+    );
     const port = await freePort();
-    const gw = startCli(['serve', '--listen', `127.0.0.1:${port}`, '--pass', '/=fcgi://127.0.0.1:1/', '--user', 'www-data',
-      '--pid-file', pidFile], { FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '', FCGATE_PROBE_TIMEOUT: '200' });
+    const gw = startCli(
+      [
+        'serve',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--pass',
+        '/=fcgi://127.0.0.1:1/',
+        '--user',
+        'www-data',
+        '--pid-file',
+        pidFile,
+      ],
+      { FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '', FCGATE_PROBE_TIMEOUT: '200' },
+    );
     try {
       await gw.waitLine(/^fcgate listening on /, 15_000);
       const r = spawnSync(logrotate!, ['-f', '-s', join(dir, 'state'), conf], { encoding: 'utf8', timeout: 30_000 });
@@ -151,27 +200,62 @@ async function freeLowPort(): Promise<number | null> {
 }
 
 const setpriv = findProgram('setpriv');
-const capsSkip = skipUnlessFound('setpriv', setpriv !== null) || (isRoot || process.env['CI'] ? false : 'setpriv needs root');
+const capsSkip =
+  skipUnlessFound('setpriv', setpriv !== null) || (isRoot || process.env['CI'] ? false : 'setpriv needs root');
 
-describe('the unit\'s privilege model: www-data with CAP_NET_BIND_SERVICE only', { skip: capsSkip }, () => {
-  test('binds a port below 1024 as www-data; a replaced serving thread listens again (nothing was dropped)', async () => {
+describe("the unit's privilege model: www-data with CAP_NET_BIND_SERVICE only", { skip: capsSkip }, () => {
+  test('binds a port below 1024 as www-data; a replaced serving thread listens again (nothing dropped)', async () => {
     const low = await freeLowPort();
     assert.ok(low !== null, 'a free port in 901..1023 on 127.0.0.1');
     const { proc: demo, port: app } = await startApp();
     // What User=www-data, AmbientCapabilities= and CapabilityBoundingSet=CAP_NET_BIND_SERVICE,
     // NoNewPrivileges=yes make of the process.
-    const child = spawn(setpriv!, ['--reuid=www-data', '--regid=www-data', '--init-groups', '--no-new-privs',
-      '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--bounding-set=-all,+net_bind_service',
-      process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${low}`, '--pass', `/=fcgi://127.0.0.1:${app}/`],
-    { env: { ...process.env, FCGATE_THREADS: '2', FCGATE_ALLOW_ROOT: '', FCGATE_TEST_HOOKS: '1' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      setpriv!,
+      [
+        '--reuid=www-data',
+        '--regid=www-data',
+        '--init-groups',
+        '--no-new-privs',
+        '--inh-caps=+net_bind_service',
+        '--ambient-caps=+net_bind_service',
+        '--bounding-set=-all,+net_bind_service',
+        process.execPath,
+        CLI,
+        'serve',
+        '--listen',
+        `127.0.0.1:${low}`,
+        '--pass',
+        `/=fcgi://127.0.0.1:${app}/`,
+      ],
+      {
+        env: { ...process.env, FCGATE_THREADS: '2', FCGATE_ALLOW_ROOT: '', FCGATE_TEST_HOOKS: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     trackGroup(child.pid!);
     let out = '';
-    const seen = (re: RegExp, ms: number): Promise<void> => new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`no ${re} within ${ms} ms:\n${out}`)); }, ms);
-      const poll = setInterval(() => { if (re.test(out)) { clearTimeout(timer); clearInterval(poll); resolve(); } }, 20);
+    const seen = (re: RegExp, ms: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          clearInterval(poll);
+          reject(new Error(`no ${re} within ${ms} ms:\n${out}`));
+        }, ms);
+        const poll = setInterval(() => {
+          if (re.test(out)) {
+            clearTimeout(timer);
+            clearInterval(poll);
+            resolve();
+          }
+        }, 20);
+      });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
     });
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     try {
       await seen(/fcgate listening on /, 15_000);
       assert.doesNotMatch(out, /FCGATE_PRIVILEGES|refusing/);

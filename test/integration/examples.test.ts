@@ -6,7 +6,16 @@
 // drops to www-data, which then connects to the www-data-owned socket.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +34,9 @@ const CASES: Record<string, { pools: string[]; directoryIndex: boolean }> = {
   'balancer.conf': { pools: ['fcgate', 'fcgate-2'], directoryIndex: true },
 };
 
-describe('examples/: the PHP-FPM pool file and every fcgate configuration, as written', { skip: skipUnlessPhpFpm() }, () => {
+describe('examples/: the PHP-FPM pool file and every fcgate configuration, as written', {
+  skip: skipUnlessPhpFpm(),
+}, () => {
   let dir: string;
   let docroot: string;
   let socket: string;
@@ -35,7 +46,7 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fcgate-examples-'));
-    chmodSync(dir, 0o755);                         // www-data reads the pages, the config
+    chmodSync(dir, 0o755); // www-data reads the pages, the config
     docroot = join(dir, 'www');
     mkdirSync(docroot, { mode: 0o755 });
     for (const f of readdirSync(join(EXAMPLES, 'www'))) {
@@ -47,17 +58,25 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
     const me = userInfo();
     const myGroup = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
     rewrite = (text) => {
-      let t = text.replaceAll('127.0.0.1:9000', `127.0.0.1:${ports[0]}`).replaceAll('127.0.0.1:9001', `127.0.0.1:${ports[1]}`)
-        .replaceAll('/run/php/fcgate.sock', socket).replaceAll('/var/www/fcgate', docroot);
-      if (!isRoot) t = t.replace(/^(user|listen\.owner|User) *=? *www-data$/gm, (l) => l.replace('www-data', me.username))
-        .replace(/^(group|listen\.group|Group) *=? *www-data$/gm, (l) => l.replace('www-data', myGroup));
+      let t = text
+        .replaceAll('127.0.0.1:9000', `127.0.0.1:${ports[0]}`)
+        .replaceAll('127.0.0.1:9001', `127.0.0.1:${ports[1]}`)
+        .replaceAll('/run/php/fcgate.sock', socket)
+        .replaceAll('/var/www/fcgate', docroot);
+      if (!isRoot)
+        t = t
+          .replace(/^(user|listen\.owner|User) *=? *www-data$/gm, (l) => l.replace('www-data', me.username))
+          .replace(/^(group|listen\.group|Group) *=? *www-data$/gm, (l) => l.replace('www-data', myGroup));
       return t;
     };
     const pools = rewrite(readFileSync(join(EXAMPLES, 'php-fpm', 'fcgate-pool.conf'), 'utf8'));
     assert.doesNotMatch(pools, /\/run\/php|:900[01]\b/, 'every machine-specific value was rewritten');
     fpm = await startPhpFpm({
       docroot,
-      pools: { text: pools, targets: [{ host: '127.0.0.1', port: ports[0] }, { host: '127.0.0.1', port: ports[1] }, { path: socket }] },
+      pools: {
+        text: pools,
+        targets: [{ host: '127.0.0.1', port: ports[0] }, { host: '127.0.0.1', port: ports[1] }, { path: socket }],
+      },
     });
   });
 
@@ -67,14 +86,26 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
   });
 
   test('every example configuration has a case here', () => {
-    assert.deepEqual(readdirSync(EXAMPLES).filter((f) => f.endsWith('.conf')).sort(), Object.keys(CASES).sort());
+    assert.deepEqual(
+      readdirSync(EXAMPLES)
+        .filter((f) => f.endsWith('.conf'))
+        .sort(),
+      Object.keys(CASES).sort(),
+    );
   });
 
   for (const [name, c] of Object.entries(CASES)) {
     test(`${name}: fcgate check accepts it; the PHP page, PATH_INFO and a static file through it`, async () => {
       const port = await freePort();
-      const text = rewrite(readFileSync(join(EXAMPLES, name), 'utf8')).replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
-      assert.doesNotMatch(text, /\/run\/php|\/var\/www|:(8080|9000|9001)\b/, 'every machine-specific value was rewritten');
+      const text = rewrite(readFileSync(join(EXAMPLES, name), 'utf8')).replaceAll(
+        '127.0.0.1:8080',
+        `127.0.0.1:${port}`,
+      );
+      assert.doesNotMatch(
+        text,
+        /\/run\/php|\/var\/www|:(8080|9000|9001)\b/,
+        'every machine-specific value was rewritten',
+      );
       const file = join(dir, name);
       writeFileSync(file, text);
       const check = spawnSync(process.execPath, [CLI, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
@@ -84,7 +115,11 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
       const gw = startCli(['serve', '-c', file], { FCGATE_THREADS: '1', FCGATE_ALLOW_ROOT: '' });
       try {
         await gw.waitLine(/^fcgate listening on /, 15_000);
-        if (isRoot) assert.ok(gw.lines.some((l) => l.includes('FCGATE_PRIVILEGES serving as www-data:www-data')), gw.lines.join('\n'));
+        if (isRoot)
+          assert.ok(
+            gw.lines.some((l) => l.includes('FCGATE_PRIVILEGES serving as www-data:www-data')),
+            gw.lines.join('\n'),
+          );
         const seen = new Set<string>();
         for (let i = 0; i < 2 * c.pools.length; i++) {
           const page = await get(port, c.directoryIndex && i === 0 ? '/' : '/index.php');

@@ -31,13 +31,21 @@ const envInt = (name: string, dflt: number): number => {
  * CI defaults: `count` cases from a fixed seed, so that a run can be repeated. `npm run fuzz`
  * sets FCGATE_FUZZ_COUNT higher and FCGATE_FUZZ_SEED=random (a new seed each run, printed).
  */
-export function fuzzSettings(dflt: { count: number; seed: number; concurrency: number; budgetMs: number }): FuzzSettings {
+export function fuzzSettings(dflt: {
+  count: number;
+  seed: number;
+  concurrency: number;
+  budgetMs: number;
+}): FuzzSettings {
   const seedText = process.env['FCGATE_FUZZ_SEED'];
   const seed = seedText === 'random' ? Math.floor(Math.random() * 2 ** 31) : envInt('FCGATE_FUZZ_SEED', dflt.seed);
   const count = envInt('FCGATE_FUZZ_COUNT', dflt.count);
   const concurrency = Math.max(1, envInt('FCGATE_FUZZ_CONCURRENCY', dflt.concurrency));
   // A longer run asked for by count gets time in proportion unless a budget is given.
-  const budgetMs = envInt('FCGATE_FUZZ_BUDGET_MS', Math.max(dflt.budgetMs, Math.ceil((dflt.budgetMs * count) / dflt.count)));
+  const budgetMs = envInt(
+    'FCGATE_FUZZ_BUDGET_MS',
+    Math.max(dflt.budgetMs, Math.ceil((dflt.budgetMs * count) / dflt.count)),
+  );
   return { count, seed, concurrency, budgetMs };
 }
 
@@ -49,7 +57,11 @@ export interface Gateway {
 }
 
 /** `fcgate serve -c FILE` with `threads` serving threads; `config(dir)` gives the file's text. */
-export async function startGateway(config: (dir: string) => string, threads: number, env: Record<string, string> = {}): Promise<Gateway> {
+export async function startGateway(
+  config: (dir: string) => string,
+  threads: number,
+  env: Record<string, string> = {},
+): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-fuzz-'));
   const file = join(dir, 'fcgate.conf');
   writeFileSync(file, config(dir));
@@ -62,12 +74,21 @@ export async function startGateway(config: (dir: string) => string, threads: num
     throw err;
   }
   return {
-    proc, pid: proc.child.pid!, dir,
-    stop: async () => { await proc.stop(); rmSync(dir, { recursive: true, force: true }); },
+    proc,
+    pid: proc.child.pid!,
+    dir,
+    stop: async () => {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
-export interface CaseFailure { seed: number; problem: string; what: string[] }
+export interface CaseFailure {
+  seed: number;
+  problem: string;
+  what: string[];
+}
 
 export interface RunResult {
   done: number;
@@ -86,15 +107,30 @@ export interface RunResult {
  * every `canaryEvery` cases a canary request runs too (its failure text, or null). `one`
  * returns an outcome label and a problem (null when the case passed).
  */
-export async function runCases(s: FuzzSettings, one: (seed: number) => Promise<{ outcome: string; problem: string | null; what: string[] }>,
-                               canary: () => Promise<string | null>, canaryEvery = 25): Promise<RunResult> {
+export async function runCases(
+  s: FuzzSettings,
+  one: (seed: number) => Promise<{ outcome: string; problem: string | null; what: string[] }>,
+  canary: () => Promise<string | null>,
+  canaryEvery = 25,
+): Promise<RunResult> {
   const t0 = Date.now();
-  const res: RunResult = { done: 0, failures: [], canaries: 0, canaryFailures: [], outcomes: new Map(), ms: 0, cutShort: false };
+  const res: RunResult = {
+    done: 0,
+    failures: [],
+    canaries: 0,
+    canaryFailures: [],
+    outcomes: new Map(),
+    ms: 0,
+    cutShort: false,
+  };
   let next = 0;
   let sinceCanary = 0;
   const worker = async (): Promise<void> => {
     while (next < s.count) {
-      if (Date.now() - t0 > s.budgetMs) { res.cutShort = true; return; }
+      if (Date.now() - t0 > s.budgetMs) {
+        res.cutShort = true;
+        return;
+      }
       const seed = s.seed + next++;
       let r: { outcome: string; problem: string | null; what: string[] };
       try {
@@ -132,7 +168,10 @@ export async function settle(g: Gateway, timeoutMs = 20_000): Promise<ServingSta
 /** Idle backend connections over all pools (they hold fds that are not a leak). */
 export const idleConnections = (st: ServingStats): number => Object.values(st.pools).reduce((n, p) => n + p.size, 0);
 
-export interface Measure { sample: ProcSample; stats: ServingStats }
+export interface Measure {
+  sample: ProcSample;
+  stats: ServingStats;
+}
 
 export async function measure(g: Gateway): Promise<Measure> {
   const stats = await settle(g);
@@ -140,35 +179,58 @@ export async function measure(g: Gateway): Promise<Measure> {
 }
 
 /** The checks at the end of a run: in flight 0, fds (less backend connections) and RSS near the baseline. */
-export function compareToBaseline(before: Measure, after: Measure, limits: { fdSlack: number; rssSlack: number }): string[] {
+export function compareToBaseline(
+  before: Measure,
+  after: Measure,
+  limits: { fdSlack: number; rssSlack: number },
+): string[] {
   const problems: string[] = [];
   if (after.stats.inFlight !== 0) problems.push(`${after.stats.inFlight} requests still in flight after the run`);
   const fdsBefore = before.sample.fds - idleConnections(before.stats);
   const fdsAfter = after.sample.fds - idleConnections(after.stats);
   if (fdsAfter > fdsBefore + limits.fdSlack) {
-    problems.push(`open fds (less backend connections) grew from ${fdsBefore} to ${fdsAfter}: ${JSON.stringify(before.sample.kinds)} → ${JSON.stringify(after.sample.kinds)}`);
+    problems.push(
+      `open fds (less backend connections) grew from ${fdsBefore} to ${fdsAfter}: ${JSON.stringify(before.sample.kinds)} → ${JSON.stringify(after.sample.kinds)}`,
+    );
   }
   if (after.sample.rss > before.sample.rss + limits.rssSlack) {
-    problems.push(`RSS grew from ${mib(before.sample.rss)} to ${mib(after.sample.rss)} (allowed +${mib(limits.rssSlack)})`);
+    problems.push(
+      `RSS grew from ${mib(before.sample.rss)} to ${mib(after.sample.rss)} (allowed +${mib(limits.rssSlack)})`,
+    );
   }
   return problems;
 }
 
 /** Log lines that mean a gateway bug whatever the input: a thread crash, an internal error. */
 export const alarming = (lines: readonly string[]): string[] =>
-  lines.filter((l) => /FCGATE_THREAD_CRASH|FCGATE_THREAD_ERROR|FCGATE_INTERNAL|uncaught|Segmentation|Assertion/i.test(l)
-    && !l.includes('FCGATE_THREAD_CRASH_LOST'));
+  lines.filter(
+    (l) =>
+      /FCGATE_THREAD_CRASH|FCGATE_THREAD_ERROR|FCGATE_INTERNAL|uncaught|Segmentation|Assertion/i.test(l)
+      && !l.includes('FCGATE_THREAD_CRASH_LOST'),
+  );
 
 /** The report of a run, failing seeds first (with the command to replay one). */
-export function report(name: string, s: FuzzSettings, r: RunResult, before: Measure, after: Measure, testFile: string): string {
+export function report(
+  name: string,
+  s: FuzzSettings,
+  r: RunResult,
+  before: Measure,
+  after: Measure,
+  testFile: string,
+): string {
   const lines = [
     `${name}: ${r.done} cases (seeds ${s.seed}..${s.seed + r.done - 1}) in ${(r.ms / 1000).toFixed(1)} s, ${s.concurrency} at a time${r.cutShort ? ` (time budget ${s.budgetMs} ms reached before ${s.count})` : ''}`,
-    `outcomes: ${[...r.outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ×${v}`).join(', ')}`,
+    `outcomes: ${[...r.outcomes]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ')}`,
     `canary: ${r.canaries - r.canaryFailures.length}/${r.canaries} served`,
     `RSS ${mib(before.sample.rss)} → ${mib(after.sample.rss)}; fds ${before.sample.fds} → ${after.sample.fds} (backend connections ${idleConnections(before.stats)} → ${idleConnections(after.stats)}); in flight at the end ${after.stats.inFlight}`,
   ];
   for (const f of r.failures.slice(0, 10)) {
-    lines.push(`FAILED seed ${f.seed}: ${f.problem}\n    input: ${f.what.join('; ')}\n    replay: FCGATE_FUZZ_SEED=${f.seed} FCGATE_FUZZ_COUNT=1 node scripts/run-tests.mjs ${testFile}`);
+    lines.push(
+      `FAILED seed ${f.seed}: ${f.problem}\n    input: ${f.what.join('; ')}\n    replay: FCGATE_FUZZ_SEED=${f.seed} FCGATE_FUZZ_COUNT=1 node scripts/run-tests.mjs ${testFile}`,
+    );
   }
   if (r.failures.length > 10) lines.push(`… and ${r.failures.length - 10} more failing seeds`);
   for (const c of r.canaryFailures.slice(0, 5)) lines.push(`CANARY FAILED ${c}`);

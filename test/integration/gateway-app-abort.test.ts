@@ -14,30 +14,42 @@ function appBytesRead(p: Pair): number {
   return n;
 }
 
-test('client aborts mid-upload (requestbuffering=off): the backend connection is reset, the app sees it, the gateway keeps serving', async (t) => {
+test('a client aborts mid-upload (requestbuffering=off): the app sees a reset, the gateway serves on', async (t) => {
   // Streamed bodies (requestbuffering=off); buffered ones never reach the app half-sent
-  // (real-clients-upload.test.ts). The app buffers all the STDIN it gets (never pauses its socket): a paused Node socket
-  // that gets a reset with unread bytes reports a plain end, and the demo app takes an end
-  // in the middle of a request's STDIN as a half-close and waits for the rest forever
-  // (src/app/connection.ts onPeerEnd; reported). This test is about what the gateway sends.
-  const p = await startPair({ app: { server: { stdinBufferBytes: 64 * 1024 * 1024 } },
-    config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ requestbuffering=off\n` });
+  // (real-clients-upload.test.ts). The app buffers all the STDIN it gets (never pauses its
+  // socket): a paused Node socket that gets a reset with unread bytes reports a plain end,
+  // and the demo app takes an end in the middle of a request's STDIN as a half-close and
+  // waits for the rest forever (src/app/responder-connection.ts onPeerEnd; reported). This
+  // test is about what the gateway sends.
+  const p = await startPair({
+    app: { server: { stdinBufferBytes: 64 * 1024 * 1024 } },
+    config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ requestbuffering=off\n`,
+  });
   t.after(() => p.stop());
   const sock = await connectTo(p.gw.port);
   const total = 50 * 1024 * 1024;
-  sock.write(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\nContent-Length: ${total}\r\n\r\n`);
+  sock.write(
+    `POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\nContent-Length: ${total}\r\n\r\n`,
+  );
   const piece = Buffer.alloc(256 * 1024, 0x61);
   for (let i = 0; i < 8; i++) {
     if (!sock.write(piece)) await new Promise((r) => sock.once('drain', r));
   }
-  await waitUntil(() => p.app.server.connectionCount === 1 && p.app.server.running === 1, 3000, 'the upload to reach the app');
+  await waitUntil(
+    () => p.app.server.connectionCount === 1 && p.app.server.running === 1,
+    3000,
+    'the upload to reach the app',
+  );
   // Wait until the app has read all 2 MiB (+ record headers) from its socket: a reset that
   // finds unread bytes in the app's receive queue reads as a plain end on Linux (SOCK_DONE
   // before sk_err in tcp_recvmsg), which the demo app takes for a half-close (see above).
   await waitUntil(() => appBytesRead(p) >= 8 * piece.length + 256, 3000, 'the app to read what was sent');
   sock.destroy();
-  await waitUntil(() => p.app.server.connectionCount === 0 && p.app.server.running === 0, 3000,
-    'the app to see the abort (connection closed)');
+  await waitUntil(
+    () => p.app.server.connectionCount === 0 && p.app.server.running === 0,
+    3000,
+    'the app to see the abort (connection closed)',
+  );
   await waitUntil(() => poolOf(p).size === 0 && poolOf(p).busy === 0, 1000, 'the pool to be empty');
   assert.equal(p.gw.gateway.inFlight, 0);
   const r = await request(p.gw.base, '/echo', { method: 'POST', body: Buffer.from('after') });
@@ -45,7 +57,7 @@ test('client aborts mid-upload (requestbuffering=off): the backend connection is
   assert.equal((JSON.parse(r.body.toString()) as { length: number }).length, 5);
 });
 
-test('client aborts a chunked upload mid-way (spooling): nothing reaches the app, the gateway keeps serving', async (t) => {
+test('a chunked upload aborted mid-way (spooling): nothing reaches the app, the gateway keeps serving', async (t) => {
   const p = await startPair({ tuning: { FCGATE_SPOOL_MEMORY: 4096 } });
   t.after(() => p.stop());
   const sock = await connectTo(p.gw.port);
@@ -59,21 +71,27 @@ test('client aborts a chunked upload mid-way (spooling): nothing reaches the app
   assert.equal((await request(p.gw.base, '/hello')).status, 200);
 });
 
-test('client aborts mid-download of /bytes?n=100000000: the backend connection is closed, the gateway keeps serving', async (t) => {
+test('a client aborts a 100 MB download: the backend connection closes, the gateway keeps serving', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
   for (let round = 0; round < 3; round++) {
     const sock = await connectTo(p.gw.port);
     let got = 0;
     const enough = new Promise<void>((resolve) => {
-      sock.on('data', (c: Buffer) => { got += c.length; if (got > 1024 * 1024) resolve(); });
+      sock.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got > 1024 * 1024) resolve();
+      });
     });
     sock.write('GET /bytes?n=100000000 HTTP/1.1\r\nHost: t\r\n\r\n');
     await enough;
     assert.equal(p.app.server.running, 1);
     sock.destroy();
-    await waitUntil(() => p.app.server.connectionCount === 0 && p.app.server.running === 0, 3000,
-      `round ${round}: the app to see the abort`);
+    await waitUntil(
+      () => p.app.server.connectionCount === 0 && p.app.server.running === 0,
+      3000,
+      `round ${round}: the app to see the abort`,
+    );
     await waitUntil(() => poolOf(p).size === 0, 1000, 'the pool to be empty');
   }
   const r = await request(p.gw.base, '/bytes?n=1000');

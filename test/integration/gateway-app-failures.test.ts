@@ -24,7 +24,7 @@ test('backend down: 503 and exactly one FCGATE_CONNECT_FAILED line naming the ba
   assert.equal((await request(gw.base, '/app/hello')).status, 503);
 });
 
-test('a backend slower than the worker timeout=1: 504 after ~1 s, FCGATE_HEADER_TIMEOUT, connection closed', async (t) => {
+test('a backend slower than timeout=1: 504 after ~1 s, FCGATE_HEADER_TIMEOUT, connection closed', async (t) => {
   const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ timeout=1\n` });
   t.after(() => p.stop());
   const started = Date.now();
@@ -38,12 +38,16 @@ test('a backend slower than the worker timeout=1: 504 after ~1 s, FCGATE_HEADER_
   // The gateway closed its side at once; the demo app (like PHP-FPM) lets the running
   // request finish, then its write fails and the connection goes.
   await waitUntil(() => poolOf(p).size === 0, 500, 'the gateway to close its connection');
-  await waitUntil(() => p.app.server.connectionCount === 0 && p.app.server.running === 0, 3000, 'the app connection to go');
+  await waitUntil(
+    () => p.app.server.connectionCount === 0 && p.app.server.running === 0,
+    3000,
+    'the app connection to go',
+  );
   const ok = await request(p.gw.base, '/slow?ms=10');
   assert.equal(ok.status, 200);
 });
 
-test('/test/die-mid-response: the head goes out, then the connection closes (Content-Length short), one log line', async (t) => {
+test('/test/die-mid-response: head sent, then the connection closes (Content-Length short), one line', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
   const r = await rawRequest(p.gw.port, get('/test/die-mid-response?bytes=1000'));

@@ -4,9 +4,18 @@
 // Content-Length that disagrees with the body, hop-by-hop fields, and HEAD.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFcgiServer } from '../../src/app/server.js';
-import { connectTo, logsOf, rawHeader, rawRequest, readResponse, request, startPair, waitUntil,
-         type RawResponse } from './gateway-app-kit.js';
+import { createFcgiServer } from '../../src/app/responder-server.js';
+import {
+  connectTo,
+  logsOf,
+  rawHeader,
+  rawRequest,
+  readResponse,
+  request,
+  startPair,
+  waitUntil,
+  type RawResponse,
+} from './gateway-app-kit.js';
 
 const get = (path: string, method = 'GET'): string => `${method} ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
 /** /test/headers with these head lines and body. */
@@ -16,14 +25,22 @@ const heads = (lines: string[], body = ''): string =>
 test('/test/headers: an invalid head is a 502 and one FCGATE_BAD_CGI_HEADER line', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
-  for (const raw of ['not a header line\r\n\r\nbody', 'Status: 200\r\nBad Name: x\r\n\r\n', 'Status: 20x\r\n\r\n', 'Content-Type: text/plain\r\n']) {
+  for (const raw of [
+    'not a header line\r\n\r\nbody',
+    'Status: 200\r\nBad Name: x\r\n\r\n',
+    'Status: 20x\r\n\r\n',
+    'Content-Type: text/plain\r\n',
+  ]) {
     const before = logsOf(p.gw, 'FCGATE_BAD_CGI_HEADER').length;
     const r = await request(p.gw.base, '/test/headers?raw=' + encodeURIComponent(raw), { agent: p.agent });
     assert.equal(r.status, 502, raw);
     assert.doesNotMatch(r.body.toString(), /not a header|Bad Name/);
     assert.equal(logsOf(p.gw, 'FCGATE_BAD_CGI_HEADER').length, before + 1, p.gw.logs.join('\n'));
   }
-  assert.match(logsOf(p.gw, 'FCGATE_BAD_CGI_HEADER')[0]!, new RegExp(`backend=${p.backend} req=\\S+ GET /test/headers`));
+  assert.match(
+    logsOf(p.gw, 'FCGATE_BAD_CGI_HEADER')[0]!,
+    new RegExp(`backend=${p.backend} req=\\S+ GET /test/headers`),
+  );
   assert.equal((await request(p.gw.base, '/hello', { agent: p.agent })).status, 200);
 });
 
@@ -61,19 +78,47 @@ test('/test/headers: a Status outside 100-599 (999 X) is a 502 and one log line 
 test('/test/headers: X-Sendfile, X-Accel-Redirect and X-LIGHTTPD-send-file never reach the client (issue 9)', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
-  const r = await rawRequest(p.gw.port, get(heads(['Content-Type: text/plain', 'X-Sendfile: /etc/passwd',
-    'X-Accel-Redirect: /protected/passwd', 'X-LIGHTTPD-send-file: /etc/passwd', 'X-Accel-Buffering: no', 'X-Kept: 1'], 'b')));
+  const r = await rawRequest(
+    p.gw.port,
+    get(
+      heads(
+        [
+          'Content-Type: text/plain',
+          'X-Sendfile: /etc/passwd',
+          'X-Accel-Redirect: /protected/passwd',
+          'X-LIGHTTPD-send-file: /etc/passwd',
+          'X-Accel-Buffering: no',
+          'X-Kept: 1',
+        ],
+        'b',
+      ),
+    ),
+  );
   r.socket.destroy();
   assert.equal(r.status, 200);
-  assert.deepEqual(r.headers.filter(([n]) => n.startsWith('x-') && n !== 'x-request-id'), [['x-kept', '1']]);
+  assert.deepEqual(
+    r.headers.filter(([n]) => n.startsWith('x-') && n !== 'x-request-id'),
+    [['x-kept', '1']],
+  );
   assert.equal(r.body.toString(), 'b');
 });
 
 test('/test/headers: several Set-Cookie stay apart; a repeated Content-Type: the last wins', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
-  const r = await request(p.gw.base, heads(['Content-Type: text/plain', 'Set-Cookie: a=1; Path=/', 'Set-Cookie: b=2, c=3',
-    'Content-Type: application/json', 'Set-Cookie: d=4'], '{}'));
+  const r = await request(
+    p.gw.base,
+    heads(
+      [
+        'Content-Type: text/plain',
+        'Set-Cookie: a=1; Path=/',
+        'Set-Cookie: b=2, c=3',
+        'Content-Type: application/json',
+        'Set-Cookie: d=4',
+      ],
+      '{}',
+    ),
+  );
   assert.equal(r.status, 200);
   assert.deepEqual(r.headers['set-cookie'], ['a=1; Path=/', 'b=2, c=3', 'd=4']);
   const types = r.rawHeaders.filter((_, i) => i % 2 === 0 && r.rawHeaders[i]!.toLowerCase() === 'content-type');
@@ -97,13 +142,15 @@ test('/test/headers: Location /hello without Status is served internally; absolu
   assert.equal(abs.status, 302);
   assert.equal(abs.headers.location, 'http://example.test/elsewhere');
 
-  const withStatus = await request(p.gw.base, heads(['Status: 303 See Other', 'Location: /hello'], 'see'), { agent: p.agent });
+  const withStatus = await request(p.gw.base, heads(['Status: 303 See Other', 'Location: /hello'], 'see'), {
+    agent: p.agent,
+  });
   assert.equal(withStatus.status, 303);
   assert.equal(withStatus.headers.location, '/hello');
   assert.equal(withStatus.body.toString(), 'see');
 });
 
-test('a local redirect loop ends in 502 after FCGATE_REDIRECT_LIMIT redirects, one FCGATE_REDIRECT_LOOP line', async (t) => {
+test('a local redirect loop: 502 after FCGATE_REDIRECT_LIMIT redirects, one FCGATE_REDIRECT_LOOP line', async (t) => {
   let hits = 0;
   const loop = createFcgiServer((_req, res) => {
     hits++;
@@ -116,7 +163,10 @@ test('a local redirect loop ends in 502 after FCGATE_REDIRECT_LIMIT redirects, o
     config: (port) => `ProxyPass /loop fcgi://127.0.0.1:${loopPort}/loop\nProxyPass / fcgi://127.0.0.1:${port}/\n`,
     tuning: { FCGATE_REDIRECT_LIMIT: 3 },
   });
-  t.after(async () => { await p.stop(); await loop.destroyAll(); });
+  t.after(async () => {
+    await p.stop();
+    await loop.destroyAll();
+  });
   hits = 0;
   const r = await request(p.gw.base, '/loop');
   assert.equal(r.status, 502);
@@ -162,11 +212,29 @@ test('a body longer than the app Content-Length is cut; the connection stays usa
 test('hop-by-hop fields from the app are dropped; the client connection stays open', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
-  const r = await rawRequest(p.gw.port, get(heads(['Content-Type: text/plain', 'Connection: close, X-Drop', 'Keep-Alive: timeout=1',
-    'X-Drop: 1', 'Upgrade: h2c', 'Proxy-Connection: close', 'TE: trailers', 'Trailer: X-T', 'Transfer-Encoding: chunked',
-    'X-Keep: yes'], 'hop')));
+  const r = await rawRequest(
+    p.gw.port,
+    get(
+      heads(
+        [
+          'Content-Type: text/plain',
+          'Connection: close, X-Drop',
+          'Keep-Alive: timeout=1',
+          'X-Drop: 1',
+          'Upgrade: h2c',
+          'Proxy-Connection: close',
+          'TE: trailers',
+          'Trailer: X-T',
+          'Transfer-Encoding: chunked',
+          'X-Keep: yes',
+        ],
+        'hop',
+      ),
+    ),
+  );
   const names = r.headers.map(([n]) => n);
-  for (const gone of ['keep-alive', 'x-drop', 'upgrade', 'proxy-connection', 'te', 'trailer']) assert.ok(!names.includes(gone), `${gone} in ${names.join(',')}`);
+  for (const gone of ['keep-alive', 'x-drop', 'upgrade', 'proxy-connection', 'te', 'trailer'])
+    assert.ok(!names.includes(gone), `${gone} in ${names.join(',')}`);
   assert.notEqual(rawHeader(r, 'connection'), 'close');
   assert.equal(names.filter((n) => n === 'transfer-encoding' || n === 'content-length').length, 1, names.join(','));
   assert.equal(rawHeader(r, 'x-keep'), 'yes');
@@ -197,7 +265,11 @@ async function headThenGet(port: number, path: string): Promise<[RawResponse, Ra
 test('HEAD: the Content-Length of the GET, no body, and the connection is reused', async (t) => {
   const p = await startPair();
   t.after(() => p.stop());
-  for (const [path, length] of [['/bytes?n=5000', '5000'], ['/hello', '31'], [heads(['Content-Type: text/plain'], 'no length'), undefined]] as const) {
+  for (const [path, length] of [
+    ['/bytes?n=5000', '5000'],
+    ['/hello', '31'],
+    [heads(['Content-Type: text/plain'], 'no length'), undefined],
+  ] as const) {
     const [head, next] = await headThenGet(p.gw.port, path);
     assert.equal(head.status, 200, path);
     assert.equal(rawHeader(head, 'content-length'), length, path);

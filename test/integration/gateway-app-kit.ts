@@ -26,10 +26,16 @@ export interface Pair {
  * The demo app (test routes on) and a gateway in front of it. `config(port)` gives the
  * configuration text; by default `ProxyPass / fcgi://127.0.0.1:PORT/`.
  */
-export async function startPair(opts: { config?: (port: number) => string; tuning?: Partial<Tuning>;
-                                        app?: Partial<Parameters<typeof startDemoApp>[0]>; probe?: boolean;
-                                        /** The gateway reaches the app through a Relay (config gets the relay's port). */
-                                        relay?: boolean } = {}): Promise<Pair> {
+export async function startPair(
+  opts: {
+    config?: (port: number) => string;
+    tuning?: Partial<Tuning>;
+    app?: Partial<Parameters<typeof startDemoApp>[0]>;
+    probe?: boolean;
+    /** The gateway reaches the app through a Relay (config gets the relay's port). */
+    relay?: boolean;
+  } = {},
+): Promise<Pair> {
   const app = await startDemoApp({ listen: '127.0.0.1:0', testRoutes: true, ...opts.app });
   const appPort = (app.address as { port: number }).port;
   const relay = opts.relay === true ? new Relay(appPort) : null;
@@ -37,8 +43,11 @@ export async function startPair(opts: { config?: (port: number) => string; tunin
   const config = opts.config ? opts.config(port) : `ProxyPass / fcgi://127.0.0.1:${port}/\n`;
   let gw: TestGateway;
   try {
-    gw = await startTestGateway({ config, ...(opts.tuning ? { tuning: opts.tuning } : {}),
-      ...(opts.probe !== undefined ? { probe: opts.probe } : {}) });
+    gw = await startTestGateway({
+      config,
+      ...(opts.tuning ? { tuning: opts.tuning } : {}),
+      ...(opts.probe !== undefined ? { probe: opts.probe } : {}),
+    });
   } catch (err) {
     await app.server.destroyAll();
     await relay?.stop();
@@ -48,7 +57,12 @@ export async function startPair(opts: { config?: (port: number) => string; tunin
   // The probe's connection may still be closing on the app side.
   await waitUntil(() => app.server.connectionCount === 0, 2000, 'the probe connection to close');
   return {
-    app, appPort, gw, backend: `fcgi://127.0.0.1:${port}`, agent, relay,
+    app,
+    appPort,
+    gw,
+    backend: `fcgi://127.0.0.1:${port}`,
+    agent,
+    relay,
     stop: async () => {
       agent.destroy();
       await gw.stop();
@@ -66,18 +80,46 @@ export interface Reply {
 }
 
 /** One request over `agent`; the body is a Buffer or absent. Rejects after `timeoutMs`. */
-export function request(base: string, path: string, opts: { method?: string; headers?: http.OutgoingHttpHeaders;
-                        body?: Buffer; agent?: http.Agent; timeoutMs?: number } = {}): Promise<Reply> {
+export function request(
+  base: string,
+  path: string,
+  opts: {
+    method?: string;
+    headers?: http.OutgoingHttpHeaders;
+    body?: Buffer;
+    agent?: http.Agent;
+    timeoutMs?: number;
+  } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(base + path, { method: opts.method ?? 'GET', headers: opts.headers,
-      agent: opts.agent ?? false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(parts) }); });
-      res.on('error', (e) => { clearTimeout(timer); reject(e); });
+    const req = http.request(
+      base + path,
+      { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: Buffer.concat(parts),
+          });
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`${path}: no complete answer within ${opts.timeoutMs ?? 10_000} ms`));
+    }, opts.timeoutMs ?? 10_000);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
     });
-    const timer = setTimeout(() => { req.destroy(new Error(`${path}: no complete answer within ${opts.timeoutMs ?? 10_000} ms`)); }, opts.timeoutMs ?? 10_000);
-    req.on('error', (e) => { clearTimeout(timer); reject(e); });
     req.end(opts.body);
   });
 }
@@ -105,7 +147,10 @@ export const rawHeader = (r: RawResponse, name: string): string | undefined => r
  * written by the caller). Resolves when it is complete, when the server closes, or (for
  * `idleMs`) when nothing arrived for that long with a complete head.
  */
-export function readResponse(sock: net.Socket, opts: { timeoutMs?: number; head?: boolean } = {}): Promise<RawResponse> {
+export function readResponse(
+  sock: net.Socket,
+  opts: { timeoutMs?: number; head?: boolean } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let buf: Buffer = Buffer.alloc(0);
     let headEnd = -1;
@@ -113,7 +158,15 @@ export function readResponse(sock: net.Socket, opts: { timeoutMs?: number; head?
     let length = -1;
     const finish = (closed: boolean): void => {
       cleanup();
-      if (res === null) { reject(new Error(`connection closed before a response head (${buf.length} bytes: ${JSON.stringify(buf.subarray(0, 200).toString('latin1'))})`)); return; }
+      if (res === null) {
+        reject(
+          new Error(
+            `connection closed before a response head (${buf.length} bytes: `
+              + `${JSON.stringify(buf.subarray(0, 200).toString('latin1'))})`,
+          ),
+        );
+        return;
+      }
       res.closed = closed;
       resolve(res);
     };
@@ -123,30 +176,73 @@ export function readResponse(sock: net.Socket, opts: { timeoutMs?: number; head?
         if (headEnd < 0) return;
         const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
         const statusLine = lines.shift()!;
-        const headers = lines.map((l): [string, string] => { const i = l.indexOf(':'); return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()]; });
-        res = { statusLine, status: Number(statusLine.split(' ')[1]), headers, body: Buffer.alloc(0), complete: false, closed: false, chunked: false, extra: Buffer.alloc(0) };
+        const headers = lines.map((l): [string, string] => {
+          const i = l.indexOf(':');
+          return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+        });
+        res = {
+          statusLine,
+          status: Number(statusLine.split(' ')[1]),
+          headers,
+          body: Buffer.alloc(0),
+          complete: false,
+          closed: false,
+          chunked: false,
+          extra: Buffer.alloc(0),
+        };
         buf = buf.subarray(headEnd + 4);
         const cl = rawHeader(res, 'content-length');
         res.chunked = rawHeader(res, 'transfer-encoding') === 'chunked';
-        if (opts.head === true || res.status === 204 || res.status === 304) { res.complete = true; res.extra = buf; finish(false); return; }
+        if (opts.head === true || res.status === 204 || res.status === 304) {
+          res.complete = true;
+          res.extra = buf;
+          finish(false);
+          return;
+        }
         if (cl !== undefined) length = Number(cl);
       }
       if (res.chunked) {
         const decoded = dechunk(buf);
         res.body = decoded.body;
-        if (decoded.complete) { res.complete = true; finish(false); }
+        if (decoded.complete) {
+          res.complete = true;
+          finish(false);
+        }
       } else if (length >= 0) {
         res.body = buf;
-        if (buf.length >= length) { res.complete = true; res.body = buf.subarray(0, length); res.extra = buf.subarray(length); finish(false); }
+        if (buf.length >= length) {
+          res.complete = true;
+          res.body = buf.subarray(0, length);
+          res.extra = buf.subarray(length);
+          finish(false);
+        }
       } else {
-        res.body = buf;              // read to close
+        res.body = buf; // read to close
       }
     };
-    const onData = (c: Buffer): void => { buf = buf.length === 0 ? c : Buffer.concat([buf, c]); check(); };
+    const onData = (c: Buffer): void => {
+      buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+      check();
+    };
     const onClose = (): void => finish(true);
-    const onError = (): void => { /* close follows */ };
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`no complete response within ${opts.timeoutMs ?? 10_000} ms; got ${JSON.stringify(buf.subarray(0, 300).toString('latin1'))}`)); }, opts.timeoutMs ?? 10_000);
-    const cleanup = (): void => { clearTimeout(timer); sock.off('data', onData); sock.off('close', onClose); sock.off('error', onError); };
+    const onError = (): void => {
+      /* close follows */
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new Error(
+          `no complete response within ${opts.timeoutMs ?? 10_000} ms; got `
+            + `${JSON.stringify(buf.subarray(0, 300).toString('latin1'))}`,
+        ),
+      );
+    }, opts.timeoutMs ?? 10_000);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      sock.off('error', onError);
+    };
     sock.on('data', onData);
     sock.on('close', onClose);
     sock.on('error', onError);
@@ -162,7 +258,10 @@ function dechunk(buf: Buffer): { body: Buffer; complete: boolean } {
     if (eol < 0) break;
     const size = parseInt(buf.subarray(at, eol).toString('latin1'), 16);
     if (size === 0) return { body: Buffer.concat(parts), complete: buf.indexOf('\r\n', eol + 2) >= 0 };
-    if (buf.length < eol + 2 + size + 2) { parts.push(buf.subarray(eol + 2, Math.min(buf.length, eol + 2 + size))); break; }
+    if (buf.length < eol + 2 + size + 2) {
+      parts.push(buf.subarray(eol + 2, Math.min(buf.length, eol + 2 + size)));
+      break;
+    }
     parts.push(buf.subarray(eol + 2, eol + 2 + size));
     at = eol + 2 + size + 2;
   }
@@ -173,14 +272,20 @@ function dechunk(buf: Buffer): { body: Buffer; complete: boolean } {
 export function connectTo(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.off('error', reject); resolve(s); });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }
 
 /** One raw request on a fresh connection; the socket stays open for more unless the server closed it. */
-export async function rawRequest(port: number, text: string | Buffer, opts: { timeoutMs?: number; head?: boolean } = {}):
-    Promise<RawResponse & { socket: net.Socket }> {
+export async function rawRequest(
+  port: number,
+  text: string | Buffer,
+  opts: { timeoutMs?: number; head?: boolean } = {},
+): Promise<RawResponse & { socket: net.Socket }> {
   const socket = await connectTo(port);
   const p = readResponse(socket, opts);
   socket.write(text);
@@ -204,7 +309,17 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
 /** The gateway's pool counters for the pair's backend. */
 export function poolOf(p: Pair): PoolStats {
   // Pools are made at a backend's first request: none yet reads as all zeros.
-  return p.gw.gateway.poolStats()[p.backend] ?? { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
+  return (
+    p.gw.gateway.poolStats()[p.backend] ?? {
+      size: 0,
+      idle: 0,
+      busy: 0,
+      pending: 0,
+      opened: 0,
+      reused: 0,
+      failedConnects: 0,
+    }
+  );
 }
 
 /** Log lines starting with `code`. */
@@ -228,7 +343,10 @@ export class PatternBody {
     if (PatternBody.base === null) {
       const b = Buffer.allocUnsafe(PatternBody.BLOCK);
       let x = 0x12345678;
-      for (let i = 0; i < b.length; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; b[i] = x >>> 24; }
+      for (let i = 0; i < b.length; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        b[i] = x >>> 24;
+      }
       PatternBody.base = b;
     }
     return PatternBody.base;
@@ -239,7 +357,10 @@ export class PatternBody {
     const out = Buffer.allocUnsafe(size);
     const body = new PatternBody(size);
     let at = 0;
-    for (const c of body.chunks()) { c.copy(out, at); at += c.length; }
+    for (const c of body.chunks()) {
+      c.copy(out, at);
+      at += c.length;
+    }
     return out;
   }
 
@@ -256,7 +377,9 @@ export class PatternBody {
     }
   }
 
-  digest(): string { return this.hash.digest('hex'); }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 /**
@@ -279,24 +402,38 @@ export class Relay {
       this.pairs.add(pair);
       down.pipe(up);
       up.pipe(down);
-      const drop = (): void => { down.destroy(); up.destroy(); this.pairs.delete(pair); };
-      down.on('error', drop); up.on('error', drop);
-      down.on('close', drop); up.on('close', drop);
+      const drop = (): void => {
+        down.destroy();
+        up.destroy();
+        this.pairs.delete(pair);
+      };
+      down.on('error', drop);
+      up.on('error', drop);
+      down.on('close', drop);
+      up.on('close', drop);
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     this.port = (this.server.address() as net.AddressInfo).port;
     return this.port;
   }
 
-  get open(): number { return this.pairs.size; }
+  get open(): number {
+    return this.pairs.size;
+  }
 
   /** Ends every relayed connection on both sides. */
   cut(): void {
-    for (const [down, up] of this.pairs) { down.end(); up.end(); }
+    for (const [down, up] of this.pairs) {
+      down.end();
+      up.end();
+    }
   }
 
   async stop(): Promise<void> {
-    for (const [down, up] of this.pairs) { down.destroy(); up.destroy(); }
+    for (const [down, up] of this.pairs) {
+      down.destroy();
+      up.destroy();
+    }
     this.pairs.clear();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }

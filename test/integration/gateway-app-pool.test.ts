@@ -9,8 +9,15 @@ import { logsOf, poolOf, request, startPair, waitUntil, type Pair } from './gate
 /** Samples the app's open connections every 2 ms until stopped; returns the maximum. */
 function sampleConnections(p: Pair): { stop(): number } {
   let max = p.app.server.connectionCount;
-  const timer = setInterval(() => { max = Math.max(max, p.app.server.connectionCount); }, 2);
-  return { stop: () => { clearInterval(timer); return Math.max(max, p.app.server.connectionCount); } };
+  const timer = setInterval(() => {
+    max = Math.max(max, p.app.server.connectionCount);
+  }, 2);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(max, p.app.server.connectionCount);
+    },
+  };
 }
 
 test('max=2 on ProxyPass: 20 concurrent /slow?ms=200 all answer 200 over at most 2 backend connections', async (t) => {
@@ -18,10 +25,15 @@ test('max=2 on ProxyPass: 20 concurrent /slow?ms=200 all answer 200 over at most
   t.after(() => p.stop());
   const sampler = sampleConnections(p);
   const started = Date.now();
-  const all = await Promise.all(Array.from({ length: 20 }, () => request(p.gw.base, '/slow?ms=200', { agent: p.agent })));
+  const all = await Promise.all(
+    Array.from({ length: 20 }, () => request(p.gw.base, '/slow?ms=200', { agent: p.agent })),
+  );
   const took = Date.now() - started;
   const most = sampler.stop();
-  assert.deepEqual(all.map((r) => r.status), new Array(20).fill(200));
+  assert.deepEqual(
+    all.map((r) => r.status),
+    new Array(20).fill(200),
+  );
   assert.ok(most <= 2, `${most} backend connections at once`);
   assert.ok(took >= 1900, `20 × 200 ms over 2 connections took only ${took} ms`);
   const s = poolOf(p);
@@ -31,21 +43,31 @@ test('max=2 on ProxyPass: 20 concurrent /slow?ms=200 all answer 200 over at most
 
 test('max=2 in <Proxy "fcgi://…/"> with ProxySet: the cap holds for every ProxyPass to that worker', async (t) => {
   const p = await startPair({
-    config: (port) => `<Proxy "fcgi://127.0.0.1:${port}/">\n  ProxySet max=2\n</Proxy>\n` +
-      `ProxyPass /a/ fcgi://127.0.0.1:${port}/\nProxyPass /b/ fcgi://127.0.0.1:${port}/\n`,
+    config: (port) =>
+      `<Proxy "fcgi://127.0.0.1:${port}/">\n  ProxySet max=2\n</Proxy>\n`
+      + `ProxyPass /a/ fcgi://127.0.0.1:${port}/\nProxyPass /b/ fcgi://127.0.0.1:${port}/\n`,
   });
   t.after(() => p.stop());
   const sampler = sampleConnections(p);
-  const all = await Promise.all(Array.from({ length: 8 }, (_, i) => request(p.gw.base, `/${i % 2 ? 'a' : 'b'}/slow?ms=150`, { agent: p.agent })));
-  assert.deepEqual(all.map((r) => r.status), new Array(8).fill(200));
+  const all = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => request(p.gw.base, `/${i % 2 ? 'a' : 'b'}/slow?ms=150`, { agent: p.agent })),
+  );
+  assert.deepEqual(
+    all.map((r) => r.status),
+    new Array(8).fill(200),
+  );
   assert.ok(sampler.stop() <= 2);
 });
 
 test('FCGATE_QUEUE_LIMIT=2 with max=2: the overflow gets 503 with Retry-After, FCGATE_QUEUE_FULL logged', async (t) => {
-  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=2\n`,
-    tuning: { FCGATE_QUEUE_LIMIT: 2, FCGATE_RETRY_AFTER: 7 } });
+  const p = await startPair({
+    config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=2\n`,
+    tuning: { FCGATE_QUEUE_LIMIT: 2, FCGATE_RETRY_AFTER: 7 },
+  });
   t.after(() => p.stop());
-  const all = await Promise.all(Array.from({ length: 10 }, () => request(p.gw.base, '/slow?ms=600', { agent: p.agent })));
+  const all = await Promise.all(
+    Array.from({ length: 10 }, () => request(p.gw.base, '/slow?ms=600', { agent: p.agent })),
+  );
   const ok = all.filter((r) => r.status === 200);
   const full = all.filter((r) => r.status === 503);
   assert.equal(ok.length + full.length, 10, all.map((r) => r.status).join(','));
@@ -56,7 +78,7 @@ test('FCGATE_QUEUE_LIMIT=2 with max=2: the overflow gets 503 with Retry-After, F
   assert.match(lines[0]!, new RegExp(`backend=${p.backend} req=\\S+ GET /slow`));
 });
 
-test('acquire=200: a request that cannot get a connection within 200 ms gets 503 FCGATE_BACKEND_OVERLOADED', async (t) => {
+test('acquire=200: no connection within 200 ms is a 503 FCGATE_BACKEND_OVERLOADED', async (t) => {
   const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1 acquire=200\n` });
   t.after(() => p.stop());
   const busy = request(p.gw.base, '/slow?ms=1000', { agent: p.agent });
@@ -74,7 +96,11 @@ test('acquire=200: a request that cannot get a connection within 200 ms gets 503
   assert.equal((await request(p.gw.base, '/hello', { agent: p.agent })).status, 200);
 });
 
-interface CountBody { connection: number; requests: number; keepConn: boolean }
+interface CountBody {
+  connection: number;
+  requests: number;
+  keepConn: boolean;
+}
 
 async function fiveSequential(p: Pair): Promise<CountBody[]> {
   const out: CountBody[] = [];
@@ -86,22 +112,39 @@ async function fiveSequential(p: Pair): Promise<CountBody[]> {
   return out;
 }
 
-for (const [keys, reuse] of [['', true], ['enablereuse=on', true], ['disablereuse=off', true], ['disablereuse=on', false], ['enablereuse=off', false]] as const) {
-  test(`5 sequential requests with ${keys || 'default keys'}: ${reuse ? 'one backend connection, KEEP_CONN set' : 'five connections, KEEP_CONN 0'}`, async (t) => {
+for (const [keys, reuse] of [
+  ['', true],
+  ['enablereuse=on', true],
+  ['disablereuse=off', true],
+  ['disablereuse=on', false],
+  ['enablereuse=off', false],
+] as const) {
+  const expect = reuse ? 'one backend connection, KEEP_CONN set' : 'five connections, KEEP_CONN 0';
+  test(`5 sequential requests with ${keys || 'default keys'}: ${expect}`, async (t) => {
     const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n` });
     t.after(() => p.stop());
     const got = await fiveSequential(p);
-    assert.ok(got.every((g) => g.keepConn === reuse), JSON.stringify(got));
+    assert.ok(
+      got.every((g) => g.keepConn === reuse),
+      JSON.stringify(got),
+    );
     const connections = new Set(got.map((g) => g.connection));
     if (reuse) {
       assert.equal(connections.size, 1, JSON.stringify(got));
-      assert.deepEqual(got.map((g) => g.requests), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        got.map((g) => g.requests),
+        [1, 2, 3, 4, 5],
+      );
       assert.equal(poolOf(p).opened, 1);
       assert.equal(p.app.server.connectionCount, 1);
     } else {
       assert.equal(connections.size, 5, JSON.stringify(got));
       assert.equal(poolOf(p).opened, 5);
-      await waitUntil(() => p.app.server.connectionCount === 0 && poolOf(p).size === 0, 2000, 'every connection to close');
+      await waitUntil(
+        () => p.app.server.connectionCount === 0 && poolOf(p).size === 0,
+        2000,
+        'every connection to close',
+      );
     }
   });
 }
@@ -117,7 +160,11 @@ test('the app closes a kept connection while idle: the next request is still 200
 
   // 1. Closed while idle, and the gateway noticed before the next request.
   relay.cut();
-  await waitUntil(() => poolOf(q).size === 0 && poolOf(q).idle === 0, 2000, 'the gateway to drop the closed idle connection');
+  await waitUntil(
+    () => poolOf(q).size === 0 && poolOf(q).idle === 0,
+    2000,
+    'the gateway to drop the closed idle connection',
+  );
   const a = await request(q.gw.base, '/test/count-connection', { agent: q.agent });
   assert.equal(a.status, 200);
   assert.equal((JSON.parse(a.body.toString()) as CountBody).requests, 1);

@@ -46,7 +46,10 @@ describe('the gateway in front of a hostile app', () => {
     app = await HostileApp.start();
     gw = await startTestGateway({ config: `ProxyPass / ${app.url}/ timeout=1\n` });
   });
-  after(async () => { await gw.stop(); await app.close(); });
+  after(async () => {
+    await gw.stop();
+    await app.close();
+  });
 
   for (const [what, want] of Object.entries(TABLE)) {
     test(`${what}: ${want.status}${want.truncated ? ' cut short' : ''}${want.code ? `, ${want.code}` : ''}; the next request is served`, async () => {
@@ -61,14 +64,20 @@ describe('the gateway in front of a hostile app', () => {
         if (want.truncated === true) assert.ok(v.closed, 'a cut-short response closes the connection');
         if (want.body !== undefined) assert.equal(v.response!.body.toString(), want.body);
         if (what === 'sendfile') {
-          for (const h of ['x-sendfile', 'x-accel-redirect', 'x-lighttpd-send-file']) assert.equal(headerIn(v.response!, h), undefined, h);
+          for (const h of ['x-sendfile', 'x-accel-redirect', 'x-lighttpd-send-file'])
+            assert.equal(headerIn(v.response!, h), undefined, h);
         }
-      } finally { c.close(); }
+      } finally {
+        c.close();
+      }
       const lines = gw.logs.slice(from).filter((l) => !l.startsWith('FCGATE_CLIENT_ABORTED'));
       if (want.code === null) assert.deepEqual(lines, []);
       else {
         assert.equal(lines.length, 1, lines.join('\n'));
-        assert.match(lines[0]!, new RegExp(`^${want.code} backend=${app.url} req=\\S+ GET /${what.replace(/[?]/g, '\\?')} `));
+        assert.match(
+          lines[0]!,
+          new RegExp(`^${want.code} backend=${app.url} req=\\S+ GET /${what.replace(/[?]/g, '\\?')} `),
+        );
       }
       const next = await RawConnection.connect(gw.port);
       try {
@@ -76,7 +85,9 @@ describe('the gateway in front of a hostile app', () => {
         const v = await next.read({ timeoutMs: 5000, keepBody: true });
         assert.equal(v.response?.status, 200);
         assert.equal(v.response!.body.toString(), 'ok /ok stdin=0\n');
-      } finally { next.close(); }
+      } finally {
+        next.close();
+      }
     });
   }
 
@@ -84,18 +95,38 @@ describe('the gateway in front of a hostile app', () => {
     const body = Buffer.alloc(150_000, 0x73);
     const c = await RawConnection.connect(gw.port);
     try {
-      await c.send(buildRequest({ method: 'POST', target: '/slow-stdin?rate=2000000', headers: [['Host', 'h'], ['Content-Length', String(body.length)]], body }));
+      await c.send(
+        buildRequest({
+          method: 'POST',
+          target: '/slow-stdin?rate=2000000',
+          headers: [
+            ['Host', 'h'],
+            ['Content-Length', String(body.length)],
+          ],
+          body,
+        }),
+      );
       const v = await c.read({ timeoutMs: 5000, keepBody: true });
       assert.equal(v.response?.status, 200);
       assert.equal(v.response!.body.toString(), `read ${body.length} bytes slowly\n`);
-    } finally { c.close(); }
+    } finally {
+      c.close();
+    }
   });
 });
 
 describe('the startup probe (FCGI_GET_VALUES) against hostile answers', () => {
   const cases: Array<[string, HostileAppOptions['values'], RegExp]> = [
-    ['FCGI_MAX_CONNS=2 is the cap', { FCGI_MAX_CONNS: '2', FCGI_MPXS_CONNS: '0' }, /get_values="FCGI_MAX_CONNS=2 FCGI_MPXS_CONNS=0" max_conns=2 \(FCGI_MAX_CONNS\)/],
-    ['no answer: the default cap, after the probe timeout', 'none', /get_values="no answer \([^)]+\)" max_conns=16 \(default\)/],
+    [
+      'FCGI_MAX_CONNS=2 is the cap',
+      { FCGI_MAX_CONNS: '2', FCGI_MPXS_CONNS: '0' },
+      /get_values="FCGI_MAX_CONNS=2 FCGI_MPXS_CONNS=0" max_conns=2 \(FCGI_MAX_CONNS\)/,
+    ],
+    [
+      'no answer: the default cap, after the probe timeout',
+      'none',
+      /get_values="no answer \([^)]+\)" max_conns=16 \(default\)/,
+    ],
     ['garbage: the default cap', 'garbage', /get_values="no answer \([^)]+\)" max_conns=16 \(default\)/],
     ['the connection closed: the default cap', 'close', /get_values="no answer \([^)]+\)" max_conns=16 \(default\)/],
   ];
@@ -110,8 +141,13 @@ describe('the startup probe (FCGI_GET_VALUES) against hostile answers', () => {
         try {
           await c.send(buildRequest({ target: '/ok', headers: [['Host', 'h']] }));
           assert.equal((await c.read({ timeoutMs: 5000 })).response?.status, 200);
-        } finally { c.close(); }
-      } finally { await gw.stop(); await app.close(); }
+        } finally {
+          c.close();
+        }
+      } finally {
+        await gw.stop();
+        await app.close();
+      }
     });
   }
 });

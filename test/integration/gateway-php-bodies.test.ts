@@ -1,7 +1,7 @@
 // Request and response bodies through the real gateway to real PHP-FPM: uploads with a
 // Content-Length (0 B, 1 B, 65535, 65536, 10 MiB) checked by SHA-256 of php://input,
 // chunked uploads (no Content-Length) that PHP must see with CONTENT_LENGTH and whole
-// (deliberate difference from Apache, APACHE-BEHAVIOUR top table), and a server-sent
+// (deliberate difference from Apache: docs/apache-differences.md), and a server-sent
 // event stream (stream.php flushing each event) that must arrive spread over time with
 // flushpackets=auto (the default) and =on, and in one go with =off.
 // Also: a 32 MiB answer, a PHP fatal error, Expect: 100-continue.
@@ -28,25 +28,35 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 /** POSTs `pieces` with Transfer-Encoding: chunked (no Content-Length) and parses env.php's JSON. */
 function postChunked(url: string, pieces: Buffer[], agent?: Agent): Promise<{ status: number; env: EnvAnswer }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      ...(agent ? { agent } : {}),
-      method: 'POST', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
-    }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode!, env: JSON.parse(Buffer.concat(parts).toString('utf8')) as EnvAnswer });
-        } catch (err) { reject(err as Error); }
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        ...(agent ? { agent } : {}),
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, env: JSON.parse(Buffer.concat(parts).toString('utf8')) as EnvAnswer });
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(20_000, () => req.destroy(new Error('chunked POST timed out')));
     let i = 0;
     const next = (): void => {
       while (i < pieces.length) {
-        if (!req.write(pieces[i++]!)) { req.once('drain', next); return; }
+        if (!req.write(pieces[i++]!)) {
+          req.once('drain', next);
+          return;
+        }
       }
       req.end();
     };
@@ -55,7 +65,9 @@ function postChunked(url: string, pieces: Buffer[], agent?: Agent): Promise<{ st
 }
 
 /** GETs a stream and notes when each SSE event (a block ending in a blank line) arrived. */
-function eventTimes(url: string): Promise<{ status: number; type: string | undefined; events: string[]; at: number[]; total: number }> {
+function eventTimes(
+  url: string,
+): Promise<{ status: number; type: string | undefined; events: string[]; at: number[]; total: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const req = request(url, (res) => {
@@ -72,9 +84,15 @@ function eventTimes(url: string): Promise<{ status: number; type: string | undef
           text = text.slice(end + 2);
         }
       });
-      res.on('end', () => resolve({
-        status: res.statusCode!, type: res.headers['content-type'], events, at, total: performance.now() - t0,
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          type: res.headers['content-type'],
+          events,
+          at,
+          total: performance.now() - t0,
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -86,7 +104,7 @@ function eventTimes(url: string): Promise<{ status: number; type: string | undef
 describe('bodies through the gateway to PHP-FPM', { skip }, () => {
   let fpm: PhpFpm;
   let gw: TestGateway;
-  let env = '';        // URL of env.php through the gateway
+  let env = ''; // URL of env.php through the gateway
   before(async () => {
     fpm = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 3 });
     const fx = PHP_FIXTURES.replace(/\/+$/, '');
@@ -101,13 +119,20 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
     });
     env = `${gw.base}/env.php`;
   });
-  after(async () => { await gw?.stop(); await fpm?.stop(); });
+  after(async () => {
+    await gw?.stop();
+    await fpm?.stop();
+  });
 
   for (const size of [0, 1, 65535, 65536, 10 * MiB]) {
     test(`POST with Content-Length ${size}: PHP reads it all`, async () => {
       const body = Buffer.allocUnsafe(size);
       randomFillSync(body);
-      const r = await fetch(`${env}?n=${size}`, { method: 'POST', body, headers: { 'Content-Type': 'application/octet-stream' } });
+      const r = await fetch(`${env}?n=${size}`, {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(r.status, 200);
       const j = (await r.json()) as EnvAnswer;
       assert.equal(j.server['REQUEST_METHOD'], 'POST');
@@ -141,7 +166,7 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
     assert.equal(r.env.body_sha256, sha256(small));
   });
 
-  test('chunked upload of 10 MiB through the spool (memory, then a temp file); the connection serves the next request', async (t) => {
+  test('a chunked 10 MiB upload spooled (memory, then a temp file); the connection serves the next one', async (t) => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     t.after(() => agent.destroy());
     const pieces: Buffer[] = [];
@@ -166,26 +191,47 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
     assert.equal(sha256(body), expected.digest('hex'));
   });
 
-  test('a PHP fatal error: 500 from PHP-FPM, its message in the gateway\'s log only', async () => {
+  test("a PHP fatal error: 500 from PHP-FPM, its message in the gateway's log only", async () => {
     const r = await fetch(`${gw.base}/big.php?fatal=1`);
     assert.equal(r.status, 500);
     const text = await r.text();
     assert.ok(!text.includes('fcgate_no_such_function'), text);
-    assert.ok(gw.logs.some((l) => l.startsWith('FCGATE_APP_STDERR') && l.includes('fcgate_no_such_function')), gw.logs.join('\n'));
+    assert.ok(
+      gw.logs.some((l) => l.startsWith('FCGATE_APP_STDERR') && l.includes('fcgate_no_such_function')),
+      gw.logs.join('\n'),
+    );
   });
 
   test('Expect: 100-continue: the client gets 100 Continue, PHP gets HTTP_EXPECT and the body', async () => {
     const body = randomFillSync(Buffer.allocUnsafe(5000));
     const r = await new Promise<{ continued: boolean; status: number; env: EnvAnswer }>((resolve, reject) => {
       let continued = false;
-      const req = request(env, {
-        method: 'POST', headers: { Expect: '100-continue', 'Content-Length': String(body.length), 'Content-Type': 'application/octet-stream' },
-      }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => resolve({ continued, status: res.statusCode!, env: JSON.parse(Buffer.concat(parts).toString('utf8')) as EnvAnswer }));
+      const req = request(
+        env,
+        {
+          method: 'POST',
+          headers: {
+            Expect: '100-continue',
+            'Content-Length': String(body.length),
+            'Content-Type': 'application/octet-stream',
+          },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () =>
+            resolve({
+              continued,
+              status: res.statusCode!,
+              env: JSON.parse(Buffer.concat(parts).toString('utf8')) as EnvAnswer,
+            }),
+          );
+        },
+      );
+      req.on('continue', () => {
+        continued = true;
+        req.end(body);
       });
-      req.on('continue', () => { continued = true; req.end(body); });
       req.on('error', reject);
       req.setTimeout(5000, () => req.destroy(new Error('no 100 Continue and no answer')));
     });
@@ -210,17 +256,23 @@ describe('bodies through the gateway to PHP-FPM', { skip }, () => {
       const r = await eventTimes(`${sgw.base}/s/stream.php?sse=1&n=${N}&ms=${GAP}`);
       assert.equal(r.status, 200);
       assert.match(r.type ?? '', /^text\/event-stream/);
-      assert.deepEqual(r.events, Array.from({ length: N }, (_, i) => `id: ${i}\ndata: chunk ${i}`));
+      assert.deepEqual(
+        r.events,
+        Array.from({ length: N }, (_, i) => `id: ${i}\ndata: chunk ${i}`),
+      );
       const spread = r.at[N - 1]! - r.at[0]!;
       // PHP sleeps (N-1)*GAP between the first and the last event.
-      assert.ok(spread >= (N - 1) * GAP * 0.8, `events should be spread over ~${(N - 1) * GAP} ms: ${r.at.map(Math.round)}`);
+      assert.ok(
+        spread >= (N - 1) * GAP * 0.8,
+        `events should be spread over ~${(N - 1) * GAP} ms: ${r.at.map(Math.round)}`,
+      );
       for (let i = 1; i < N; i++) {
         assert.ok(r.at[i]! - r.at[i - 1]! >= GAP * 0.5, `gap before event ${i}: ${r.at.map(Math.round)}`);
       }
     });
   }
 
-  test('SSE with flushpackets=off: the events arrive together at the end (Apache\'s default)', async (t) => {
+  test("SSE with flushpackets=off: the events arrive together at the end (Apache's default)", async (t) => {
     const sgw = await streamGateway('flushpackets=off');
     t.after(() => sgw.stop());
     const r = await eventTimes(`${sgw.base}/s/stream.php?sse=1&n=${N}&ms=${GAP}`);

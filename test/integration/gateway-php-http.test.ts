@@ -1,6 +1,6 @@
 // HTTP semantics through the real gateway to real PHP-FPM: HEAD, local and client
-// redirects (RFC 3875 §6.2.2/§6.2.3; the deliberate differences from Apache in
-// APACHE-BEHAVIOUR's top table), Set-Cookie and Cookie, and how request headers reach
+// redirects (RFC 3875 §6.2.2/§6.2.3; deliberate differences from Apache:
+// docs/apache-differences.md), Set-Cookie and Cookie, and how request headers reach
 // PHP (httpoxy, Authorization with and without CGIPassAuth, repeated headers, Host,
 // non-ASCII values), statuses and conditional requests. Fixtures: http.php, env.php,
 // status.php, etag.php, hello.txt (served by the gateway).
@@ -15,14 +15,21 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 const skip = skipUnlessPhpFpm();
 const FX = PHP_FIXTURES.replace(/\/+$/, '');
 
-interface Answer { status: number; headers: IncomingHttpHeaders; body: Buffer }
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 
 /**
  * One request with node:http. `headers` may be a flat raw list ([name, value, name, value…])
  * to repeat a header; values are written as latin-1, so a string made with
  * Buffer#toString('latin1') sends those exact bytes.
  */
-function send(url: string, opts: { method?: string; headers?: Record<string, string> | string[]; body?: Buffer } = {}): Promise<Answer> {
+function send(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string> | string[]; body?: Buffer } = {},
+): Promise<Answer> {
   let headers = opts.headers ?? {};
   // A raw list is sent as is: node adds no Host then.
   if (Array.isArray(headers) && !headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host')) {
@@ -50,18 +57,23 @@ interface EnvAnswer {
 }
 
 const envOf = (a: Answer): EnvAnswer => {
-  assert.equal(a.headers['x-fixture'], 'env', `env.php should have answered: ${a.status} ${a.body.toString().slice(0, 300)}`);
+  assert.equal(
+    a.headers['x-fixture'],
+    'env',
+    `env.php should have answered: ${a.status} ${a.body.toString().slice(0, 300)}`,
+  );
   return JSON.parse(a.body.toString('utf8')) as EnvAnswer;
 };
 
-const handlerConfig = (port: number, extra = ''): string => [
-  `DocumentRoot "${FX}"`,
-  '<FilesMatch "\\.php$">',
-  `    SetHandler "proxy:fcgi://localhost:${port}"`,
-  '</FilesMatch>',
-  extra,
-  '',
-].join('\n');
+const handlerConfig = (port: number, extra = ''): string =>
+  [
+    `DocumentRoot "${FX}"`,
+    '<FilesMatch "\\.php$">',
+    `    SetHandler "proxy:fcgi://localhost:${port}"`,
+    '</FilesMatch>',
+    extra,
+    '',
+  ].join('\n');
 
 describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
   let fpm: PhpFpm;
@@ -72,7 +84,10 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     gw = await startTestGateway({ config: handlerConfig(fpm.port!) });
     base = gw.base;
   });
-  after(async () => { await gw?.stop(); await fpm?.stop(); });
+  after(async () => {
+    await gw?.stop();
+    await fpm?.stop();
+  });
 
   test('HEAD: PHP sees REQUEST_METHOD=HEAD, the client gets the head and no body', async () => {
     const get = await send(`${base}/http.php?case=body`);
@@ -92,7 +107,7 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     const r = await send(`${base}/http.php?case=local&to=${encodeURIComponent('/env.php?from=r')}`);
     assert.equal(r.status, 200);
     assert.equal(r.headers['location'], undefined);
-    assert.equal(r.headers['x-seen-method'], undefined, 'the first answer\'s headers are dropped');
+    assert.equal(r.headers['x-seen-method'], undefined, "the first answer's headers are dropped");
     const e = envOf(r);
     assert.equal(e.server['REQUEST_URI'], '/env.php?from=r');
     assert.equal(e.server['QUERY_STRING'], 'from=r');
@@ -100,9 +115,13 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     assert.equal(e.server['REQUEST_METHOD'], 'GET');
 
     // POST → the redirect is a GET without the body.
-    const p = envOf(await send(`${base}/http.php?case=local&to=/env.php`, {
-      method: 'POST', body: Buffer.from('a=1&b=2'), headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    }));
+    const p = envOf(
+      await send(`${base}/http.php?case=local&to=/env.php`, {
+        method: 'POST',
+        body: Buffer.from('a=1&b=2'),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      }),
+    );
     assert.equal(p.server['REQUEST_METHOD'], 'GET');
     assert.equal(p.server['CONTENT_LENGTH'], undefined);
     assert.equal(p.server['CONTENT_TYPE'], undefined);
@@ -123,12 +142,15 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
   test('a local redirect loop ends in 502 after the limit', async () => {
     const r = await send(`${base}/http.php?case=loop`);
     assert.equal(r.status, 502);
-    assert.ok(gw.logs.some((l) => l.startsWith('FCGATE_REDIRECT_LOOP')), gw.logs.join('\n'));
+    assert.ok(
+      gw.logs.some((l) => l.startsWith('FCGATE_REDIRECT_LOOP')),
+      gw.logs.join('\n'),
+    );
   });
 
-  test('client redirects: PHP\'s own 302, an explicit 301 and 201 kept, absolute Location without Status → 302', async () => {
+  test("client redirects: PHP's 302, explicit 301 and 201 kept, absolute Location without Status → 302", async () => {
     const php = await send(`${base}/http.php?case=php&to=/elsewhere`);
-    assert.equal(php.status, 302);                      // PHP adds "Status: 302 Found" itself
+    assert.equal(php.status, 302); // PHP adds "Status: 302 Found" itself
     assert.equal(php.headers['location'], '/elsewhere');
     const moved = await send(`${base}/http.php?case=code&code=301&to=${encodeURIComponent('http://example.test/p')}`);
     assert.equal(moved.status, 301);
@@ -151,7 +173,9 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
       request(`${base}/status.php?code=599&reason=Custom%20Reason`, (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode!, reason: res.statusMessage ?? '' }));
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     assert.deepEqual(custom, { status: 599, reason: 'Custom Reason' });
     for (const code of [204, 304]) {
@@ -161,8 +185,8 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     }
   });
 
-  // Apache answers conditional requests for the app as an origin would (APACHE-BEHAVIOUR §5).
-  test('If-None-Match equal to PHP\'s ETag → 304 without a body', async () => {
+  // Apache answers conditional requests for the app as an origin would; so does fcgate.
+  test("If-None-Match equal to PHP's ETag → 304 without a body", async () => {
     const full = await send(`${base}/etag.php`);
     assert.equal(full.status, 200);
     assert.equal(full.headers['etag'], '"v1"');
@@ -187,7 +211,9 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
     const one = envOf(await send(`${base}/env.php`, { headers: { Cookie: 'a=1; b=2' } }));
     assert.equal(one.server['HTTP_COOKIE'], 'a=1; b=2');
     assert.deepEqual(one.cookie, { a: '1', b: '2' });
-    const two = envOf(await send(`${base}/env.php`, { headers: ['Cookie', 'a=1', 'Cookie', 'b=2', 'Cookie', 'c=x y'] }));
+    const two = envOf(
+      await send(`${base}/env.php`, { headers: ['Cookie', 'a=1', 'Cookie', 'b=2', 'Cookie', 'c=x y'] }),
+    );
     assert.equal(two.server['HTTP_COOKIE'], 'a=1; b=2; c=x y');
     assert.deepEqual(two.cookie, { a: '1', b: '2', c: 'x y' });
     // Other repeated headers: ", " as Apache.
@@ -204,13 +230,18 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
   });
 
   test('Authorization reaches PHP only with CGIPassAuth On', async (t) => {
-    const auth = { Authorization: 'Basic ' + Buffer.from('user:pw').toString('base64'), 'Proxy-Authorization': 'Basic eDp5' };
+    const auth = {
+      Authorization: 'Basic ' + Buffer.from('user:pw').toString('base64'),
+      'Proxy-Authorization': 'Basic eDp5',
+    };
     const off = envOf(await send(`${base}/env.php`, { headers: auth }));
     assert.equal(off.server['HTTP_AUTHORIZATION'], undefined);
     assert.equal(off.server['HTTP_PROXY_AUTHORIZATION'], undefined);
     assert.equal(off.server['PHP_AUTH_USER'], undefined);
 
-    const gw2 = await startTestGateway({ config: handlerConfig(fpm.port!, `<Directory "${FX}">\n    CGIPassAuth On\n</Directory>`) });
+    const gw2 = await startTestGateway({
+      config: handlerConfig(fpm.port!, `<Directory "${FX}">\n    CGIPassAuth On\n</Directory>`),
+    });
     t.after(() => gw2.stop());
     const on = envOf(await send(`${gw2.base}/env.php`, { headers: auth }));
     assert.equal(on.server['HTTP_AUTHORIZATION'], auth.Authorization);
@@ -241,7 +272,11 @@ describe('HTTP through the gateway to PHP-FPM', { skip }, () => {
   test('non-ASCII header values: latin-1 inside becomes U+FFFD, non-ASCII at the edges is stripped (uWS)', async () => {
     const inner = envOf(await send(`${base}/env.php?hex=HTTP_X_NAME`, { headers: { 'X-Name': 'caf\xe9 au lait' } }));
     assert.equal(inner.hex, Buffer.from('caf\ufffd au lait', 'utf8').toString('hex'));
-    const edge = envOf(await send(`${base}/env.php?hex=HTTP_X_NAME`, { headers: { 'X-Name': Buffer.from('東京 x 東京', 'utf8').toString('latin1') } }));
+    const edge = envOf(
+      await send(`${base}/env.php?hex=HTTP_X_NAME`, {
+        headers: { 'X-Name': Buffer.from('東京 x 東京', 'utf8').toString('latin1') },
+      }),
+    );
     // '東京 x 東京': the non-ASCII runs at both ends go, then the spaces are trimmed.
     assert.equal(edge.hex, Buffer.from('x').toString('hex'));
   });

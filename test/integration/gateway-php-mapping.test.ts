@@ -8,7 +8,7 @@
 // PHP-FPM (cgi.fix_pathinfo=1) rewrites what it is sent when SCRIPT_FILENAME has a trailing
 // path: it keeps the gateway's values in ORIG_SCRIPT_NAME / ORIG_SCRIPT_FILENAME /
 // ORIG_PATH_INFO / ORIG_PATH_TRANSLATED, so those show what the gateway sent
-// (APACHE-BEHAVIOUR §3); without ORIG_* PHP kept the sent value as is.
+// (test/cgi/path-info.test.ts has Apache's values); without ORIG_* PHP kept the sent value as is.
 // The seed's three examples are in gateway-php-seed.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +29,11 @@ interface Seen {
 async function seen(url: string, init?: RequestInit): Promise<Seen> {
   const r = await fetch(url, init);
   const text = await r.text();
-  assert.equal(r.headers.get('x-fixture'), 'env', `env.php should have answered ${url}: ${r.status} ${text.slice(0, 300)}`);
+  assert.equal(
+    r.headers.get('x-fixture'),
+    'env',
+    `env.php should have answered ${url}: ${r.status} ${text.slice(0, 300)}`,
+  );
   const j = JSON.parse(text) as { file: string; server: Record<string, string> };
   return { status: r.status, file: j.file, server: j.server };
 }
@@ -44,13 +48,14 @@ async function plain(url: string): Promise<{ status: number; type: string | null
 function scriptVars(s: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(s).sort()) {
-    if (/^(ORIG_)?(SCRIPT_NAME|SCRIPT_FILENAME|PATH_INFO|PATH_TRANSLATED)$|^(REQUEST_URI|QUERY_STRING)$/.test(k)) out[k] = s[k]!;
+    if (/^(ORIG_)?(SCRIPT_NAME|SCRIPT_FILENAME|PATH_INFO|PATH_TRANSLATED)$|^(REQUEST_URI|QUERY_STRING)$/.test(k))
+      out[k] = s[k]!;
   }
   return out;
 }
 
 describe('the Apache manual PHP-FPM forms', { skip }, () => {
-  let D = '';          // the docroot (realpath: PHP reports __FILE__ resolved)
+  let D = ''; // the docroot (realpath: PHP reports __FILE__ resolved)
   let tcp: PhpFpm;
   let unix: PhpFpm;
   let gw: TestGateway | null = null;
@@ -62,7 +67,8 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
   before(async () => {
     D = realpathSync(mkdtempSync(join(tmpdir(), 'fcgate-docroot-')));
     for (const d of ['myapp', 'sub', 'prefix123']) mkdirSync(join(D, d));
-    for (const f of ['env.php', 'myapp/env.php', 'sub/env.php']) copyFileSync(join(PHP_FIXTURES, 'env.php'), join(D, f));
+    for (const f of ['env.php', 'myapp/env.php', 'sub/env.php'])
+      copyFileSync(join(PHP_FIXTURES, 'env.php'), join(D, f));
     writeFileSync(join(D, 'static.txt'), 'static file\n');
     [tcp, unix] = await Promise.all([
       startPhpFpm({ docroot: D, maxChildren: 2 }),
@@ -74,16 +80,25 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     if (D !== '') rmSync(D, { recursive: true, force: true });
   });
   // One gateway per test, stopped whatever the outcome.
-  const stopGateway = async (): Promise<void> => { if (gw !== null) { await gw.stop(); gw = null; } };
+  const stopGateway = async (): Promise<void> => {
+    if (gw !== null) {
+      await gw.stop();
+      gw = null;
+    }
+  };
 
-  test('ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:PORT/DOCROOT/" enablereuse=on: URL appended', async (t) => {
+  test('ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:PORT/DOCROOT/" reuse: URL appended', async (t) => {
     t.after(stopGateway);
-    const base = await start(`ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:${tcp.port}${D}/" enablereuse=on`);
+    const base = await start(
+      `ProxyPassMatch "^/myapp/.*\\.php(/.*)?$" "fcgi://localhost:${tcp.port}${D}/" enablereuse=on`,
+    );
     const s = await seen(`${base}/myapp/env.php?a=1`);
     assert.equal(s.file, `${D}/myapp/env.php`);
     assert.deepEqual(scriptVars(s.server), {
-      QUERY_STRING: 'a=1', REQUEST_URI: '/myapp/env.php?a=1', SCRIPT_NAME: '/myapp/env.php',
-      SCRIPT_FILENAME: `${D}//myapp/env.php`,          // the URL appended: a double slash, as Apache
+      QUERY_STRING: 'a=1',
+      REQUEST_URI: '/myapp/env.php?a=1',
+      SCRIPT_NAME: '/myapp/env.php',
+      SCRIPT_FILENAME: `${D}//myapp/env.php`, // the URL appended: a double slash, as Apache
     });
     const p = await seen(`${base}/myapp/env.php/extra/p%20q?a=1`);
     assert.equal(p.file, `${D}/myapp/env.php`);
@@ -92,9 +107,12 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
       ORIG_SCRIPT_NAME: '/myapp/env.php/extra/p q',
       ORIG_SCRIPT_FILENAME: `${D}//myapp/env.php/extra/p%20q`,
       // PHP-FPM's own split
-      SCRIPT_NAME: '/myapp/env.php', SCRIPT_FILENAME: `${D}//myapp/env.php`,
-      PATH_INFO: '/extra/p%20q', PATH_TRANSLATED: '/extra/p%20q',
-      QUERY_STRING: 'a=1', REQUEST_URI: '/myapp/env.php/extra/p%20q?a=1',
+      SCRIPT_NAME: '/myapp/env.php',
+      SCRIPT_FILENAME: `${D}//myapp/env.php`,
+      PATH_INFO: '/extra/p%20q',
+      PATH_TRANSLATED: '/extra/p%20q',
+      QUERY_STRING: 'a=1',
+      REQUEST_URI: '/myapp/env.php/extra/p%20q?a=1',
     });
     // Not a .php: the regex does not match, nothing else serves it.
     assert.equal((await plain(`${base}/myapp/static.txt`)).status, 404);
@@ -102,15 +120,17 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     assert.equal(st?.opened, 1, JSON.stringify(st));
   });
 
-  test('ProxyPass "/myapp/" "fcgi://localhost:PORT/" enablereuse=on: one connection for sequential requests', async (t) => {
+  test('ProxyPass "/myapp/" "fcgi://localhost:PORT/" enablereuse=on: one connection, requests in turn', async (t) => {
     t.after(stopGateway);
     const base = await start(`ProxyPass "/myapp/" "fcgi://localhost:${tcp.port}/" enablereuse=on`);
     for (let i = 0; i < 5; i++) {
       const s = await seen(`${base}/myapp${D}/env.php?i=${i}`);
       assert.equal(s.file, `${D}/env.php`);
       assert.deepEqual(scriptVars(s.server), {
-        QUERY_STRING: `i=${i}`, REQUEST_URI: `/myapp${D}/env.php?i=${i}`,
-        SCRIPT_NAME: `/myapp${D}/env.php`, SCRIPT_FILENAME: `${D}/env.php`,
+        QUERY_STRING: `i=${i}`,
+        REQUEST_URI: `/myapp${D}/env.php?i=${i}`,
+        SCRIPT_NAME: `/myapp${D}/env.php`,
+        SCRIPT_FILENAME: `${D}/env.php`,
       });
     }
     const st = gw!.gateway.poolStats()[`fcgi://localhost:${tcp.port}`];
@@ -118,15 +138,20 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     assert.equal(st?.reused, 4);
   });
 
-  test('ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:SOCK|fcgi://localhost/DOCROOT/": over the unix socket', async (t) => {
+  test('ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:SOCK|fcgi://localhost/DOCROOT/": unix socket', async (t) => {
     t.after(stopGateway);
     const base = await start(`ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:${unix.socketPath}|fcgi://localhost${D}/"`);
     const s = await seen(`${base}/sub/env.php/x/y?b`);
     assert.equal(s.file, `${D}/sub/env.php`);
     assert.deepEqual(scriptVars(s.server), {
-      ORIG_SCRIPT_NAME: '/sub/env.php/x/y', ORIG_SCRIPT_FILENAME: `${D}//sub/env.php/x/y`,
-      SCRIPT_NAME: '/sub/env.php', SCRIPT_FILENAME: `${D}//sub/env.php`,
-      PATH_INFO: '/x/y', PATH_TRANSLATED: '/x/y', QUERY_STRING: 'b', REQUEST_URI: '/sub/env.php/x/y?b',
+      ORIG_SCRIPT_NAME: '/sub/env.php/x/y',
+      ORIG_SCRIPT_FILENAME: `${D}//sub/env.php/x/y`,
+      SCRIPT_NAME: '/sub/env.php',
+      SCRIPT_FILENAME: `${D}//sub/env.php`,
+      PATH_INFO: '/x/y',
+      PATH_TRANSLATED: '/x/y',
+      QUERY_STRING: 'b',
+      REQUEST_URI: '/sub/env.php/x/y?b',
     });
     // The same with $1 (the common PHP-FPM form): no double slash.
     await stopGateway();
@@ -134,7 +159,10 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     const s1 = await seen(`${base1}/sub/env.php?a=1`);
     assert.equal(s1.file, `${D}/sub/env.php`);
     assert.deepEqual(scriptVars(s1.server), {
-      SCRIPT_NAME: '/sub/env.php', SCRIPT_FILENAME: `${D}/sub/env.php`, QUERY_STRING: 'a=1', REQUEST_URI: '/sub/env.php?a=1',
+      SCRIPT_NAME: '/sub/env.php',
+      SCRIPT_FILENAME: `${D}/sub/env.php`,
+      QUERY_STRING: 'a=1',
+      REQUEST_URI: '/sub/env.php?a=1',
     });
     // Falls through to nothing (no DocumentRoot): 404.
     assert.equal((await plain(`${base1}/static.txt`)).status, 404);
@@ -142,20 +170,25 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
 
   test('<FilesMatch "\\.php$"> SetHandler "proxy:unix:SOCK|fcgi://localhost/" with a DocumentRoot', async (t) => {
     t.after(stopGateway);
-    const base = await start([
-      `DocumentRoot "${D}"`,
-      '<FilesMatch "\\.php$">',
-      `    SetHandler "proxy:unix:${unix.socketPath}|fcgi://localhost/"`,
-      '</FilesMatch>',
-    ].join('\n'));
+    const base = await start(
+      [
+        `DocumentRoot "${D}"`,
+        '<FilesMatch "\\.php$">',
+        `    SetHandler "proxy:unix:${unix.socketPath}|fcgi://localhost/"`,
+        '</FilesMatch>',
+      ].join('\n'),
+    );
     const s = await seen(`${base}/sub/env.php/foo/bar?x=1`);
     assert.equal(s.file, `${D}/sub/env.php`);
     // PATH_INFO from the filesystem; sent as PHP shows it (no ORIG_*). SCRIPT_FILENAME has one
     // slash where Apache writes two (deliberate, src/cgi/path-info.ts).
     assert.deepEqual(scriptVars(s.server), {
-      SCRIPT_NAME: '/sub/env.php', SCRIPT_FILENAME: `${D}/sub/env.php`,
-      PATH_INFO: '/foo/bar', PATH_TRANSLATED: `${D}/foo/bar`,
-      QUERY_STRING: 'x=1', REQUEST_URI: '/sub/env.php/foo/bar?x=1',
+      SCRIPT_NAME: '/sub/env.php',
+      SCRIPT_FILENAME: `${D}/sub/env.php`,
+      PATH_INFO: '/foo/bar',
+      PATH_TRANSLATED: `${D}/foo/bar`,
+      QUERY_STRING: 'x=1',
+      REQUEST_URI: '/sub/env.php/foo/bar?x=1',
     });
     assert.equal(s.server['DOCUMENT_ROOT'], D);
     const top = await seen(`${base}/env.php`);
@@ -180,19 +213,25 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
 
   test('ProxyFCGIBackendType GENERIC: SetHandler over TCP, and ProxyPass', async (t) => {
     t.after(stopGateway);
-    const base = await start([
-      `DocumentRoot "${D}"`,
-      'ProxyFCGIBackendType GENERIC',
-      '<FilesMatch "\\.php$">',
-      `    SetHandler "proxy:fcgi://localhost:${tcp.port}"`,
-      '</FilesMatch>',
-      `ProxyPass /bt/ fcgi://localhost:${tcp.port}/`,
-    ].join('\n'));
+    const base = await start(
+      [
+        `DocumentRoot "${D}"`,
+        'ProxyFCGIBackendType GENERIC',
+        '<FilesMatch "\\.php$">',
+        `    SetHandler "proxy:fcgi://localhost:${tcp.port}"`,
+        '</FilesMatch>',
+        `ProxyPass /bt/ fcgi://localhost:${tcp.port}/`,
+      ].join('\n'),
+    );
     const s = await seen(`${base}/sub/env.php/path/info?q`);
     assert.equal(s.file, `${D}/sub/env.php`);
     assert.deepEqual(scriptVars(s.server), {
-      SCRIPT_NAME: '/sub/env.php', SCRIPT_FILENAME: `${D}/sub/env.php`,
-      PATH_INFO: '/path/info', PATH_TRANSLATED: `${D}/path/info`, QUERY_STRING: 'q', REQUEST_URI: '/sub/env.php/path/info?q',
+      SCRIPT_NAME: '/sub/env.php',
+      SCRIPT_FILENAME: `${D}/sub/env.php`,
+      PATH_INFO: '/path/info',
+      PATH_TRANSLATED: `${D}/path/info`,
+      QUERY_STRING: 'q',
+      REQUEST_URI: '/sub/env.php/path/info?q',
     });
     // ProxyPass + GENERIC: SCRIPT_FILENAME is the URL path after host:port (§3 bt_generic).
     const p = await seen(`${base}/bt${D}/env.php/extra?q=1`);
@@ -205,58 +244,67 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
 
   test('ProxyFCGISetEnvIf: PATH_INFO "/example", SCRIPT_FILENAME from reqenv, !REMOTE_ADDR', async (t) => {
     t.after(stopGateway);
-    const base = await start([
-      `DocumentRoot "${D}"`,
-      'ProxyFCGISetEnvIf "true" PATH_INFO "/example"',
-      'ProxyFCGISetEnvIf "true" SCRIPT_FILENAME "%{reqenv:DOCUMENT_ROOT}%{reqenv:SCRIPT_NAME}"',
-      'ProxyFCGISetEnvIf "true" !REMOTE_ADDR',
-      'ProxyFCGISetEnvIf "false" NEVER_SET "x"',
-      `ProxyPass /sub/ fcgi://localhost:${tcp.port}/`,
-    ].join('\n'));
+    const base = await start(
+      [
+        `DocumentRoot "${D}"`,
+        'ProxyFCGISetEnvIf "true" PATH_INFO "/example"',
+        'ProxyFCGISetEnvIf "true" SCRIPT_FILENAME "%{reqenv:DOCUMENT_ROOT}%{reqenv:SCRIPT_NAME}"',
+        'ProxyFCGISetEnvIf "true" !REMOTE_ADDR',
+        'ProxyFCGISetEnvIf "false" NEVER_SET "x"',
+        `ProxyPass /sub/ fcgi://localhost:${tcp.port}/`,
+      ].join('\n'),
+    );
     const s = await seen(`${base}/sub/env.php?x=1`);
     assert.equal(s.file, `${D}/sub/env.php`);
     assert.deepEqual(scriptVars(s.server), {
-      SCRIPT_NAME: '/sub/env.php', SCRIPT_FILENAME: `${D}/sub/env.php`, PATH_INFO: '/example',
-      QUERY_STRING: 'x=1', REQUEST_URI: '/sub/env.php?x=1',
+      SCRIPT_NAME: '/sub/env.php',
+      SCRIPT_FILENAME: `${D}/sub/env.php`,
+      PATH_INFO: '/example',
+      QUERY_STRING: 'x=1',
+      REQUEST_URI: '/sub/env.php?x=1',
     });
     assert.equal(s.server['REMOTE_ADDR'], undefined);
     assert.equal(s.server['NEVER_SET'], undefined);
   });
 
-  test('ProxyFCGISetEnvIf "reqenv(\'PATH_TRANSLATED\') =~ m|(/.*prefix)(\\d+)(.*)|" PATH_TRANSLATED "$1$3"', async (t) => {
+  test(`the manual's ProxyFCGISetEnvIf example: PATH_TRANSLATED =~ m|(/.*prefix)(\\d+)(.*)| → "$1$3"`, async (t) => {
     t.after(stopGateway);
-    const base = await start([
-      `DocumentRoot "${D}"`,
-      '<FilesMatch "\\.php$">',
-      `    SetHandler "proxy:fcgi://localhost:${tcp.port}"`,
-      '</FilesMatch>',
-      'ProxyFCGISetEnvIf "reqenv(\'PATH_TRANSLATED\') =~ m|(/.*prefix)(\\d+)(.*)|" PATH_TRANSLATED "$1$3"',
-    ].join('\n'));
+    const base = await start(
+      [
+        `DocumentRoot "${D}"`,
+        '<FilesMatch "\\.php$">',
+        `    SetHandler "proxy:fcgi://localhost:${tcp.port}"`,
+        '</FilesMatch>',
+        'ProxyFCGISetEnvIf "reqenv(\'PATH_TRANSLATED\') =~ m|(/.*prefix)(\\d+)(.*)|" PATH_TRANSLATED "$1$3"',
+      ].join('\n'),
+    );
     const s = await seen(`${base}/sub/env.php/prefix123/rest`);
     assert.equal(s.file, `${D}/sub/env.php`);
     assert.equal(s.server['PATH_INFO'], '/prefix123/rest');
     assert.equal(s.server['PATH_TRANSLATED'], `${D}/prefix/rest`);
     const n = await seen(`${base}/sub/env.php/other/rest`);
-    assert.equal(n.server['PATH_TRANSLATED'], `${D}/other/rest`);   // condition false: unchanged
+    assert.equal(n.server['PATH_TRANSLATED'], `${D}/other/rest`); // condition false: unchanged
   });
 
   test('SetEnvIf Request_URI . proxy-fcgi-pathinfo=1 and =full; SetEnv works too (deliberate)', async (t) => {
     t.after(stopGateway);
-    const base = await start([
-      `DocumentRoot "${D}"`,
-      '<Location /pi/>',
-      '    SetEnvIf Request_URI . proxy-fcgi-pathinfo=1',
-      '</Location>',
-      '<Location /pif/>',
-      '    SetEnvIf Request_URI . proxy-fcgi-pathinfo=full',
-      '</Location>',
-      '<Location /pis/>',
-      '    SetEnv proxy-fcgi-pathinfo unescape',
-      '</Location>',
-      `ProxyPass /pi/ fcgi://localhost:${tcp.port}${D}/`,
-      `ProxyPassMatch ^/pif/(.*)$ fcgi://localhost:${tcp.port}${D}/$1`,
-      `ProxyPass /pis/ fcgi://localhost:${tcp.port}${D}/`,
-    ].join('\n'));
+    const base = await start(
+      [
+        `DocumentRoot "${D}"`,
+        '<Location /pi/>',
+        '    SetEnvIf Request_URI . proxy-fcgi-pathinfo=1',
+        '</Location>',
+        '<Location /pif/>',
+        '    SetEnvIf Request_URI . proxy-fcgi-pathinfo=full',
+        '</Location>',
+        '<Location /pis/>',
+        '    SetEnv proxy-fcgi-pathinfo unescape',
+        '</Location>',
+        `ProxyPass /pi/ fcgi://localhost:${tcp.port}${D}/`,
+        `ProxyPassMatch ^/pif/(.*)$ fcgi://localhost:${tcp.port}${D}/$1`,
+        `ProxyPass /pis/ fcgi://localhost:${tcp.port}${D}/`,
+      ].join('\n'),
+    );
     const uri = 'sub/env.php/extra/pa%20th.x/more?q=1';
 
     // =1: PATH_INFO is the raw target path, SCRIPT_NAME cut where it stops matching (⚠ row),
@@ -275,9 +323,12 @@ describe('the Apache manual PHP-FPM forms', { skip }, () => {
     const full = await seen(`${base}/pif/${uri}`);
     assert.equal(full.file, `${D}/sub/env.php`);
     assert.deepEqual(scriptVars(full.server), {
-      SCRIPT_NAME: '/pif/sub/env.php', SCRIPT_FILENAME: `${D}/sub/env.php`,
-      PATH_INFO: '/extra/pa th.x/more', PATH_TRANSLATED: `${D}/extra/pa th.x/more`,
-      QUERY_STRING: 'q=1', REQUEST_URI: `/pif/${uri}`,
+      SCRIPT_NAME: '/pif/sub/env.php',
+      SCRIPT_FILENAME: `${D}/sub/env.php`,
+      PATH_INFO: '/extra/pa th.x/more',
+      PATH_TRANSLATED: `${D}/extra/pa th.x/more`,
+      QUERY_STRING: 'q=1',
+      REQUEST_URI: `/pif/${uri}`,
     });
 
     // SetEnv (Apache ignores it: too late; fcgate honours it): unescape.

@@ -10,7 +10,7 @@
 // so requests name the fixture by its absolute path: `/mon_appli/<abs fixtures dir>/env.php`.
 // PHP-FPM (cgi.fix_pathinfo=1) then splits a trailing path itself: it moves what the gateway
 // sent to ORIG_SCRIPT_NAME / ORIG_SCRIPT_FILENAME, and ORIG_PATH_INFO appears only when the
-// gateway sent a PATH_INFO (it must not, APACHE-BEHAVIOUR §3 row 1).
+// gateway sent a PATH_INFO (it must not: Apache sends none for the seed's ProxyPass).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
@@ -21,7 +21,9 @@ const skip = skipUnlessPhpFpm();
 /** The fixtures directory without its trailing slash, e.g. /work/main/test/fixtures/php. */
 const FIXTURES = PHP_FIXTURES.replace(/\/+$/, '');
 /** The same as a URL path (each segment %-encoded, should the checkout path need it). */
-const FIXTURES_URL = FIXTURES.split('/').map((s) => encodeURIComponent(s)).join('/');
+const FIXTURES_URL = FIXTURES.split('/')
+  .map((s) => encodeURIComponent(s))
+  .join('/');
 const ENV_PHP = `${FIXTURES}/env.php`;
 
 interface Seen {
@@ -34,7 +36,11 @@ interface Seen {
 async function seen(url: string, init?: RequestInit): Promise<Seen> {
   const r = await fetch(url, init);
   const text = await r.text();
-  assert.equal(r.headers.get('x-fixture'), 'env', `env.php should have answered ${url}: ${r.status} ${text.slice(0, 300)}`);
+  assert.equal(
+    r.headers.get('x-fixture'),
+    'env',
+    `env.php should have answered ${url}: ${r.status} ${text.slice(0, 300)}`,
+  );
   const j = JSON.parse(text) as { file: string; pool: string | false; server: Record<string, string> };
   return { status: r.status, file: j.file, pool: j.pool, server: j.server };
 }
@@ -52,9 +58,11 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
       startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2, poolLines: ['env[POOL] = b'] }),
     ]);
   });
-  after(async () => { await Promise.all([a?.stop(), b?.stop()]); });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
 
-  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/: the script by its path, SCRIPT_NAME whole, no PATH_INFO sent; one reused connection', async (t) => {
+  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/: script by path, whole SCRIPT_NAME, no PATH_INFO', async (t) => {
     const gw = await startGateway(`ProxyPass /mon_appli/ fcgi://localhost:${a.port}/\n`);
     t.after(() => gw.stop());
 
@@ -62,7 +70,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(s.status, 200);
     assert.equal(s.file, ENV_PHP);
     assert.equal(s.pool, 'a');
-    assert.equal(s.server['SCRIPT_FILENAME'], ENV_PHP);          // sent as proxy:fcgi://localhost:PORT/…
+    assert.equal(s.server['SCRIPT_FILENAME'], ENV_PHP); // sent as proxy:fcgi://localhost:PORT/…
     assert.equal(s.server['SCRIPT_NAME'], `/mon_appli${FIXTURES}/env.php`);
     assert.equal(s.server['REQUEST_URI'], `/mon_appli${FIXTURES_URL}/env.php?x=1&y=2`);
     assert.equal(s.server['QUERY_STRING'], 'x=1&y=2');
@@ -78,7 +86,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(p.server['ORIG_SCRIPT_FILENAME'], `${FIXTURES}/env.php/extra/p%20q`);
     assert.equal(p.server['ORIG_PATH_INFO'], undefined, 'the gateway sent no PATH_INFO');
     assert.equal(p.server['SCRIPT_FILENAME'], ENV_PHP);
-    assert.equal(p.server['PATH_INFO'], '/extra/p%20q');          // PHP-FPM's own split
+    assert.equal(p.server['PATH_INFO'], '/extra/p%20q'); // PHP-FPM's own split
     assert.equal(p.server['REQUEST_URI'], `/mon_appli${FIXTURES_URL}/env.php/extra/p%20q?z=1`);
 
     // No such script: PHP-FPM's own 404 comes through.
@@ -93,7 +101,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(st.reused, 5);
   });
 
-  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/ disablereuse=on: same CGI view, one connection per request', async (t) => {
+  test('ProxyPass /mon_appli/ fcgi://localhost:PORT/ disablereuse=on: same params, one connection each', async (t) => {
     const gw = await startGateway(`ProxyPass /mon_appli/ fcgi://localhost:${a.port}/ disablereuse=on\n`);
     t.after(() => gw.stop());
     for (let i = 0; i < 4; i++) {
@@ -110,15 +118,17 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.equal(st.reused, 0);
   });
 
-  test('ProxyPass /myapp/ balancer://myappcluster/ with two BalancerMembers: byrequests alternates a, b, a, b', async (t) => {
-    const gw = await startGateway([
-      'ProxyPass /myapp/ balancer://myappcluster/',
-      '<Proxy balancer://myappcluster/>',
-      `    BalancerMember fcgi://localhost:${a.port}`,
-      `    BalancerMember fcgi://localhost:${b.port}`,
-      '</Proxy>',
-      '',
-    ].join('\n'));
+  test('ProxyPass /myapp/ balancer://myappcluster/, two members: byrequests alternates a, b, a, b', async (t) => {
+    const gw = await startGateway(
+      [
+        'ProxyPass /myapp/ balancer://myappcluster/',
+        '<Proxy balancer://myappcluster/>',
+        `    BalancerMember fcgi://localhost:${a.port}`,
+        `    BalancerMember fcgi://localhost:${b.port}`,
+        '</Proxy>',
+        '',
+      ].join('\n'),
+    );
     t.after(() => gw.stop());
     const pools: Array<string | false> = [];
     for (let i = 0; i < 6; i++) {
@@ -140,7 +150,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
     assert.deepEqual(pools, ['a', 'b', 'a', 'b', 'a', 'b']);
   });
 
-  // Apache fails over to the live member (APACHE-BEHAVIOUR §6): so does the gateway.
+  // Apache fails over to the live member: so does the gateway.
   test('a balancer member that is down: the live one answers every request', async (t) => {
     const dead = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 1 });
     const deadPort = dead.port!;
@@ -163,7 +173,7 @@ describe('the seed examples against PHP-FPM', { skip }, () => {
       statuses.push(r.status);
       await r.arrayBuffer();
     }
-    // Apache: all 6 answered 200 by the live member (APACHE-BEHAVIOUR §6).
+    // Apache: all 6 answered 200 by the live member.
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200], gw.logs.join('\n'));
   });
 });

@@ -19,7 +19,12 @@ import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../hel
 
 const skip = skipUnlessPhpFpm();
 
-interface Answer { status: number; type: string | undefined; body: string; json?: { file: string; pool: string; server: Record<string, string>; body_length: number } }
+interface Answer {
+  status: number;
+  type: string | undefined;
+  body: string;
+  json?: { file: string; pool: string; server: Record<string, string>; body_length: number };
+}
 
 function send(port: number, host: string, path: string, method = 'GET', body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -28,10 +33,12 @@ function send(port: number, host: string, path: string, method = 'GET', body?: s
     const r = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
+      res.on('data', (d: string) => {
+        text += d;
+      });
       res.on('end', () => {
         const a: Answer = { status: res.statusCode!, type: res.headers['content-type'], body: text };
-        if (res.headers['x-fixture'] === 'env') a.json = JSON.parse(text) as Answer['json'];
+        if (res.headers['x-fixture'] === 'env') a.json = JSON.parse(text) as NonNullable<Answer['json']>;
         resolve(a);
       });
     });
@@ -51,7 +58,11 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
 
   before(async () => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'fcgate-debian-')));
-    const www = (rel: string): string => { const p = join(root, rel); mkdirSync(join(p, '..'), { recursive: true }); return p; };
+    const www = (rel: string): string => {
+      const p = join(root, rel);
+      mkdirSync(join(p, '..'), { recursive: true });
+      return p;
+    };
     copyFileSync(join(PHP_FIXTURES, 'env.php'), www('var/www/a/index.php'));
     writeFileSync(www('var/www/a/style.css'), 'body{}');
     writeFileSync(www('var/www/a/.htaccess'), 'Require all denied\n');
@@ -67,61 +78,76 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     port = await freePort();
     const etc = join(root, 'etc/fcgate');
     mkdirSync(join(etc, 'sites-enabled'), { recursive: true });
-    writeFileSync(join(etc, 'fcgate.conf'), [
-      '# fcgate.conf: what apache2.conf and ports.conf say, for fcgate',
-      `ServerRoot "${etc}"`,
-      `Listen 127.0.0.1:${port}`,
-      `Define APACHE_LOG_DIR ${root}/var/log/fcgate`,
-      '',
-      '# Include the virtual host configurations:',
-      'IncludeOptional sites-enabled/*.conf', ''].join('\n'));
-    writeFileSync(join(etc, 'sites-enabled/a.conf'), [
-      `<VirtualHost *:${port}>`,
-      '\tServerName a.example',
-      '\tServerAdmin webmaster@a.example',
-      `\tDocumentRoot ${root}/var/www/a`,
-      '',
-      '\t# from Debian\'s php-fpm conf (conf-available/php8.x-fpm.conf)',
-      '\t<FilesMatch ".+\\.ph(?:ar|p|tml)$">',
-      `\t\tSetHandler "proxy:unix:${fpmA.socketPath}|fcgi://localhost"`,
-      '\t</FilesMatch>',
-      '\t<FilesMatch ".+\\.phps$">',
-      '\t\t# Deny access to raw php sources by default',
-      '\t\tRequire all denied',
-      '\t</FilesMatch>',
-      '\t<FilesMatch "^\\.ph(?:ar|p|ps|tml)$">',
-      '\t\tRequire all denied',
-      '\t</FilesMatch>',
-      '',
-      '\tErrorLog ${APACHE_LOG_DIR}/a-error.log',
-      '\tCustomLog ${APACHE_LOG_DIR}/a-access.log combined',
-      '</VirtualHost>',
-      '',
-      '# vim: syntax=apache ts=4 sw=4 sts=4 sr noet', ''].join('\n'));
-    writeFileSync(join(etc, 'sites-enabled/b.conf'), [
-      `<VirtualHost *:${port}>`,
-      '\tServerName b.example',
-      '\tServerAlias www.b.example',
-      `\tDocumentRoot ${root}/var/www/b`,
-      '',
-      '\t# from Debian\'s wordpress example (usr/share/doc/wordpress/examples/apache.conf)',
-      `\tAlias /blog ${root}/usr/share/wordpress`,
-      `\t<Directory ${root}/usr/share/wordpress>`,
-      '\t\tOptions FollowSymLinks',
-      '\t\tAllowOverride Limit Options FileInfo',
-      '\t\tDirectoryIndex index.php',
-      '\t\tRequire all granted',
-      '\t\t# pretty permalinks, instead of the rewrite rules of its .htaccess',
-      '\t\tFallbackResource /blog/index.php',
-      '\t</Directory>',
-      '',
-      '\t<FilesMatch "\\.php$">',
-      `\t\tSetHandler "proxy:fcgi://127.0.0.1:${fpmB.port}"`,
-      '\t</FilesMatch>',
-      '',
-      '\tErrorLog ${APACHE_LOG_DIR}/b-error.log',
-      '\tCustomLog ${APACHE_LOG_DIR}/b-access.log combined',
-      '</VirtualHost>', ''].join('\n'));
+    writeFileSync(
+      join(etc, 'fcgate.conf'),
+      [
+        '# fcgate.conf: what apache2.conf and ports.conf say, for fcgate',
+        `ServerRoot "${etc}"`,
+        `Listen 127.0.0.1:${port}`,
+        `Define APACHE_LOG_DIR ${root}/var/log/fcgate`,
+        '',
+        '# Include the virtual host configurations:',
+        'IncludeOptional sites-enabled/*.conf',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(etc, 'sites-enabled/a.conf'),
+      [
+        `<VirtualHost *:${port}>`,
+        '\tServerName a.example',
+        '\tServerAdmin webmaster@a.example',
+        `\tDocumentRoot ${root}/var/www/a`,
+        '',
+        "\t# from Debian's php-fpm conf (conf-available/php8.x-fpm.conf)",
+        '\t<FilesMatch ".+\\.ph(?:ar|p|tml)$">',
+        `\t\tSetHandler "proxy:unix:${fpmA.socketPath}|fcgi://localhost"`,
+        '\t</FilesMatch>',
+        '\t<FilesMatch ".+\\.phps$">',
+        '\t\t# Deny access to raw php sources by default',
+        '\t\tRequire all denied',
+        '\t</FilesMatch>',
+        '\t<FilesMatch "^\\.ph(?:ar|p|ps|tml)$">',
+        '\t\tRequire all denied',
+        '\t</FilesMatch>',
+        '',
+        '\tErrorLog ${APACHE_LOG_DIR}/a-error.log',
+        '\tCustomLog ${APACHE_LOG_DIR}/a-access.log combined',
+        '</VirtualHost>',
+        '',
+        '# vim: syntax=apache ts=4 sw=4 sts=4 sr noet',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(etc, 'sites-enabled/b.conf'),
+      [
+        `<VirtualHost *:${port}>`,
+        '\tServerName b.example',
+        '\tServerAlias www.b.example',
+        `\tDocumentRoot ${root}/var/www/b`,
+        '',
+        "\t# from Debian's wordpress example (usr/share/doc/wordpress/examples/apache.conf)",
+        `\tAlias /blog ${root}/usr/share/wordpress`,
+        `\t<Directory ${root}/usr/share/wordpress>`,
+        '\t\tOptions FollowSymLinks',
+        '\t\tAllowOverride Limit Options FileInfo',
+        '\t\tDirectoryIndex index.php',
+        '\t\tRequire all granted',
+        '\t\t# pretty permalinks, instead of the rewrite rules of its .htaccess',
+        '\t\tFallbackResource /blog/index.php',
+        '\t</Directory>',
+        '',
+        '\t<FilesMatch "\\.php$">',
+        `\t\tSetHandler "proxy:fcgi://127.0.0.1:${fpmB.port}"`,
+        '\t</FilesMatch>',
+        '',
+        '\tErrorLog ${APACHE_LOG_DIR}/b-error.log',
+        '\tCustomLog ${APACHE_LOG_DIR}/b-access.log combined',
+        '</VirtualHost>',
+        '',
+      ].join('\n'),
+    );
     config = loadConfig(join(etc, 'fcgate.conf'));
     gateway = new Gateway({ config, tuning: readTuning({}), log: (l) => logs.push(l) });
     await gateway.listen();
@@ -133,11 +159,18 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     if (root !== '') rmSync(root, { recursive: true, force: true });
   });
 
-  test('the tree loads: two vhosts from sites-enabled, ${APACHE_LOG_DIR} expanded, log lines parsed with a warning', () => {
-    assert.deepEqual(config.vhosts.map((v) => v.names.map((n) => n.text)), [['a.example'], ['b.example', 'www.b.example']]);
+  test('the tree loads: two vhosts from sites-enabled, ${APACHE_LOG_DIR} expanded, logs parsed, warned', () => {
+    assert.deepEqual(
+      config.vhosts.map((v) => v.names.map((n) => n.text)),
+      [['a.example'], ['b.example', 'www.b.example']],
+    );
     assert.equal(config.vhosts[0]!.site.siteLogs.errorLog?.args[0], `${root}/var/log/fcgate/a-error.log`);
     assert.equal(config.warnings.filter((w) => /per-site logs are not applied yet/.test(w)).length, 4);
-    assert.equal(config.warnings.filter((w) => /AllowOverride: Limit Options FileInfo: fcgate never reads \.htaccess/.test(w)).length, 1);
+    assert.equal(
+      config.warnings.filter((w) => /AllowOverride: Limit Options FileInfo: fcgate never reads \.htaccess/.test(w))
+        .length,
+      1,
+    );
   });
 
   test('site a: PHP through its unix-socket pool, with its own SERVER_NAME, SERVER_ADMIN, DOCUMENT_ROOT', async () => {
@@ -156,7 +189,7 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     assert.equal(css.type, 'text/css');
   });
 
-  test('site b: the Alias to WordPress with its own pool; CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT as Apache', async () => {
+  test('site b: the Alias to WordPress, its own pool; CONTEXT_PREFIX, CONTEXT_DOCUMENT_ROOT as Apache', async () => {
     const r = await send(port, 'b.example', '/blog/');
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json!.pool, 'b');
@@ -176,7 +209,7 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     assert.equal((await send(port, 'b.example', '/blog')).status, 301);
   });
 
-  test('pretty permalinks: FallbackResource hands a missing path (GET and POST) to index.php with the original REQUEST_URI', async () => {
+  test('pretty permalinks: FallbackResource sends a missing path to index.php, REQUEST_URI kept', async () => {
     const r = await send(port, 'b.example', '/blog/2024/05/hello-world/?replytocom=7');
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json!.file, `${root}/usr/share/wordpress/index.php`);
@@ -189,7 +222,7 @@ describe('a Debian-style tree: two PHP sites by Host', { skip }, () => {
     assert.equal(post.json!.body_length, 'author=1&content=hi'.length);
   });
 
-  test('Host selection: an unknown Host gets the first site; a.example never reaches b\'s alias', async () => {
+  test("Host selection: an unknown Host gets the first site; a.example never reaches b's alias", async () => {
     const r = await send(port, 'unknown.example', '/index.php');
     assert.equal(r.json!.pool, 'a');
     assert.equal((await send(port, 'a.example', '/blog/')).status, 404);

@@ -19,7 +19,11 @@ import { join } from 'node:path';
 import { ProtocolStatus, ValueName, measurePreamble } from '../../src/protocol/index.js';
 import { PHP_FIXTURES, skipUnlessPhpFpm, startPhpFpm, type PhpFpm } from '../helpers/php-fpm.js';
 import {
-  FcgiTestConnection, fcgiRequest, splitCgiResponse, type BodySource, type FcgiExchange,
+  FcgiTestClient,
+  fcgiRequest,
+  splitCgiResponse,
+  type BodySource,
+  type FcgiReply,
 } from '../helpers/fcgi-client.js';
 import type { ConnectTarget } from '../helpers/process.js';
 
@@ -27,8 +31,10 @@ const skip = skipUnlessPhpFpm();
 const MiB = 1024 * 1024;
 
 /** A CGI environment for fixture `script` as a gateway would send it. */
-function cgiParams(script: string, opts: { method?: string; query?: string; bodyLength?: number;
-                                           extra?: Record<string, string> } = {}): Record<string, string> {
+function cgiParams(
+  script: string,
+  opts: { method?: string; query?: string; bodyLength?: number; extra?: Record<string, string> } = {},
+): Record<string, string> {
   const method = opts.method ?? (opts.bodyLength ? 'POST' : 'GET');
   const query = opts.query ?? '';
   const p: Record<string, string> = {
@@ -64,14 +70,16 @@ interface Dump {
   sapi: string;
 }
 
-/** Checks END_REQUEST and the CGI head, and returns dump.php's JSON. */
-function readDump(x: FcgiExchange): Dump {
+/** Checks END_REQUEST and the CGI head, and returns env.php's JSON. */
+function readDump(x: FcgiReply): Dump {
   assert.equal(x.appStatus, 0, 'appStatus');
   assert.equal(x.protocolStatus, ProtocolStatus.RequestComplete, 'protocolStatus');
   const res = splitCgiResponse(x.stdout);
   assert.equal(res.status, null, `no Status line expected; stderr: ${x.stderr.toString()}`);
-  assert.ok(res.headers.some(([n, v]) => n === 'X-Fcgate-Fixture' && v === 'dump'),
-    `dump.php head expected, got ${JSON.stringify(res.headers)}`);
+  assert.ok(
+    res.headers.some(([n, v]) => n === 'X-Fixture' && v === 'env'),
+    `env.php head expected, got ${JSON.stringify(res.headers)}`,
+  );
   return JSON.parse(res.body.toString('utf8')) as Dump;
 }
 
@@ -79,7 +87,7 @@ function readDump(x: FcgiExchange): Dump {
 function randomBody(total: number, pieceSize: number): { pieces: Iterable<Buffer>; sha256: () => string } {
   const hash = createHash('sha256');
   function* gen(): Generator<Buffer> {
-    for (let sent = 0; sent < total;) {
+    for (let sent = 0; sent < total; ) {
       const n = Math.min(pieceSize, total - sent);
       const piece = randomFillSync(Buffer.allocUnsafe(n));
       hash.update(piece);
@@ -94,12 +102,12 @@ function randomBody(total: number, pieceSize: number): { pieces: Iterable<Buffer
 /** Params that exercise every length form: > 127 bytes (4-byte lengths), > 64 KiB in all, UTF-8. */
 function bigParams(): Record<string, string> {
   const extra: Record<string, string> = {
-    X_FCGATE_LONG_VALUE: 'v'.repeat(200),                          // 4-byte value length
-    ['X_FCGATE_LONG_NAME_' + 'N'.repeat(140)]: 'short',              // 4-byte name length
-    X_FCGATE_EDGE_127: 'e'.repeat(127),                            // last 1-byte length
-    X_FCGATE_EDGE_128: 'f'.repeat(128),                            // first 4-byte length
+    X_FCGATE_LONG_VALUE: 'v'.repeat(200), // 4-byte value length
+    ['X_FCGATE_LONG_NAME_' + 'N'.repeat(140)]: 'short', // 4-byte name length
+    X_FCGATE_EDGE_127: 'e'.repeat(127), // last 1-byte length
+    X_FCGATE_EDGE_128: 'f'.repeat(128), // first 4-byte length
     X_FCGATE_UTF8: 'héllo ✓ 日本',
-    X_FCGATE_EMOJI: 'a😀b',                                         // surrogate pair → 4 bytes
+    X_FCGATE_EMOJI: 'a😀b', // surrogate pair → 4 bytes
     X_FCGATE_EMPTY: '',
     HTTP_USER_AGENT: 'fcgate-codec-test/1.0',
   };
@@ -116,15 +124,17 @@ function checkBigParams(server: Record<string, string>, sent: Record<string, str
   }
 }
 
-async function postBody(target: ConnectTarget, total: number, pieceSize: number,
-                        maxRecord?: number): Promise<void> {
+async function postBody(target: ConnectTarget, total: number, pieceSize: number, maxRecord?: number): Promise<void> {
   const body = randomBody(total, pieceSize);
-  const x = await fcgiRequest(target, {
-    params: cgiParams('dump.php', { method: 'POST', query: `size=${total}`, bodyLength: total }),
-    body: body.pieces as BodySource,
-    timeoutMs: 60_000,
-    ...(maxRecord !== undefined ? { maxRecord } : {}),
-  });
+  const x = await fcgiRequest(
+    target,
+    cgiParams('env.php', { method: 'POST', query: `size=${total}`, bodyLength: total }),
+    {
+      stdin: body.pieces as BodySource,
+      timeoutMs: 60_000,
+      ...(maxRecord !== undefined ? { maxRecord } : {}),
+    },
+  );
   assert.equal(x.stdinBytes, total);
   const dump = readDump(x);
   assert.equal(dump.body_length, total, 'PHP read the whole body');
@@ -134,29 +144,35 @@ async function postBody(target: ConnectTarget, total: number, pieceSize: number,
 
 describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   let fpm: PhpFpm;
-  before(async () => { fpm = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2 }); });
-  after(async () => { await fpm?.stop(); });
+  before(async () => {
+    fpm = await startPhpFpm({ docroot: PHP_FIXTURES, maxChildren: 2 });
+  });
+  after(async () => {
+    await fpm?.stop();
+  });
 
   test('a plain GET: CGI params arrive, END_REQUEST says complete', async (t) => {
-    const x = await fcgiRequest(fpm.target, { params: cgiParams('dump.php', { query: 'a=1&b=%C3%A9' }) });
+    const x = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'a=1&b=%C3%A9' }));
     const dump = readDump(x);
-    t.diagnostic(`php ${dump.php_version} sapi ${dump.sapi} (${fpm.binary}); ` +
-      `empty STDOUT record before END_REQUEST: ${x.stdoutClosed ? 'sent' : 'not sent'}`);
+    t.diagnostic(
+      `php ${dump.php_version} sapi ${dump.sapi} (${fpm.binary}); `
+        + `empty STDOUT record before END_REQUEST: ${x.stdoutEnded ? 'sent' : 'not sent'}`,
+    );
     assert.equal(dump.sapi, 'fpm-fcgi');
     assert.equal(dump.server['REQUEST_METHOD'], 'GET');
     assert.equal(dump.server['QUERY_STRING'], 'a=1&b=%C3%A9');
-    assert.equal(dump.server['REQUEST_URI'], '/dump.php?a=1&b=%C3%A9');
-    assert.equal(dump.server['SCRIPT_FILENAME'], join(PHP_FIXTURES, 'dump.php'));
+    assert.equal(dump.server['REQUEST_URI'], '/env.php?a=1&b=%C3%A9');
+    assert.equal(dump.server['SCRIPT_FILENAME'], join(PHP_FIXTURES, 'env.php'));
     assert.equal(dump.server['HTTP_HOST'], 'localhost:8080');
     assert.equal(dump.body_length, 0);
   });
 
   test('long names and values, > 64 KiB of params over several PARAMS records, UTF-8', async () => {
     const sent = bigParams();
-    const params = cgiParams('dump.php', { extra: sent });
+    const params = cgiParams('env.php', { extra: sent });
     // The pairs alone exceed one record, so the writer must split them.
-    assert.ok(measurePreamble(Object.entries(params).flat()) > 2 * 65535 / 2 + 16 + 8 + 8);
-    const dump = readDump(await fcgiRequest(fpm.target, { params }));
+    assert.ok(measurePreamble(Object.entries(params).flat()) > (2 * 65535) / 2 + 16 + 8 + 8);
+    const dump = readDump(await fcgiRequest(fpm.target, params));
     checkBigParams(dump.server, sent);
   });
 
@@ -165,9 +181,8 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
     const sent: Record<string, string> = { X_FCGATE_UTF8: 'héllo ✓ 日本', X_FCGATE_LONG_VALUE: 'v'.repeat(200) };
     for (let i = 0; i < 100; i++) sent[`X_FCGATE_SMALL_${i}`] = `${i}:` + 'q'.repeat(300 + i);
     const body = randomBody(65536 + 3, 10_000);
-    const x = await fcgiRequest(fpm.target, {
-      params: cgiParams('dump.php', { bodyLength: 65539, extra: sent }),
-      body: body.pieces as BodySource,
+    const x = await fcgiRequest(fpm.target, cgiParams('env.php', { bodyLength: 65539, extra: sent }), {
+      stdin: body.pieces as BodySource,
       maxRecord: 1001,
     });
     const dump = readDump(x);
@@ -187,25 +202,29 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('error_log() comes back as STDERR records, apart from STDOUT', async () => {
-    const x = await fcgiRequest(fpm.target, { params: cgiParams('dump.php', { query: 'x=1' }) });
+    const x = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'stderr=1' }));
     readDump(x);
     assert.ok(x.stderrRecords >= 1, 'at least one STDERR record');
-    assert.match(x.stderr.toString('utf8'), /fcgate-dump stderr line uri=\/dump\.php\?x=1/);
-    assert.ok(!x.stdout.includes('fcgate-dump stderr line'), 'STDERR text never in STDOUT');
-    const quiet = await fcgiRequest(fpm.target, { params: cgiParams('dump.php', { query: 'stderr=0' }) });
+    assert.match(x.stderr.toString('utf8'), /fcgate-env stderr line uri=\/env\.php\?stderr=1/);
+    assert.ok(!x.stdout.includes('fcgate-env stderr line'), 'STDERR text never in STDOUT');
+    const quiet = await fcgiRequest(fpm.target, cgiParams('env.php', { query: 'x=1' }));
     readDump(quiet);
     assert.equal(quiet.stderrRecords, 0);
   });
 
   test('keep-conn: two requests (ids 1 and 2) on one connection', async () => {
-    const conn = await FcgiTestConnection.open(fpm.target);
+    const conn = await FcgiTestClient.connect(fpm.target);
     try {
-      const a = readDump(await conn.request({ id: 1, keepConn: true, params: cgiParams('dump.php', { query: 'n=1' }) }));
-      assert.equal(conn.closed, false, 'PHP-FPM kept the connection open');
+      const a = readDump(await conn.request(cgiParams('env.php', { query: 'n=1' }), { id: 1, keepConn: true }));
+      assert.equal(conn.ended, false, 'PHP-FPM kept the connection open');
       const body = Buffer.from('second request body');
-      const b = readDump(await conn.request({
-        id: 2, keepConn: true, body, params: cgiParams('dump.php', { query: 'n=2', bodyLength: body.length }),
-      }));
+      const b = readDump(
+        await conn.request(cgiParams('env.php', { query: 'n=2', bodyLength: body.length }), {
+          id: 2,
+          keepConn: true,
+          stdin: body,
+        }),
+      );
       assert.equal(a.server['QUERY_STRING'], 'n=1');
       assert.equal(b.server['QUERY_STRING'], 'n=2');
       assert.equal(b.body_sha256, createHash('sha256').update(body).digest('hex'));
@@ -215,14 +234,14 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('without keep-conn PHP-FPM closes the connection after END_REQUEST', async () => {
-    const conn = await FcgiTestConnection.open(fpm.target);
-    readDump(await conn.request({ params: cgiParams('dump.php') }));
-    await conn.closedPromise;                     // resolves only when the app closes it
-    assert.equal(conn.closed, true);
+    const conn = await FcgiTestClient.connect(fpm.target);
+    readDump(await conn.request(cgiParams('env.php')));
+    await conn.closed; // resolves only when the app closes it
+    assert.equal(conn.ended, true, 'closed by a FIN from PHP-FPM');
   });
 
   test('stream.php: each flush() is its own STDOUT record', async () => {
-    const x = await fcgiRequest(fpm.target, { params: cgiParams('stream.php', { query: 'n=4&ms=0' }) });
+    const x = await fcgiRequest(fpm.target, cgiParams('stream.php', { query: 'n=4&ms=0' }));
     assert.equal(x.appStatus, 0);
     const res = splitCgiResponse(x.stdout);
     assert.equal(res.body.toString(), 'chunk 0\nchunk 1\nchunk 2\nchunk 3\n');
@@ -231,7 +250,7 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
 
   test('fixtures answer as their headers say (gateway tests rely on these heads)', async () => {
     const head = async (script: string, query: string): Promise<ReturnType<typeof splitCgiResponse>> => {
-      const x = await fcgiRequest(fpm.target, { params: cgiParams(script, { query }) });
+      const x = await fcgiRequest(fpm.target, cgiParams(script, { query }));
       assert.equal(x.appStatus, 0);
       return splitCgiResponse(x.stdout);
     };
@@ -239,11 +258,14 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
       r.headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
 
     const cookies = await head('headers.php', 'case=cookies');
-    assert.deepEqual(values(cookies, 'Set-Cookie'),
-      ['a=1; Path=/', 'b=2; Path=/; HttpOnly', 'c=3; Path=/; Secure; SameSite=Lax']);
-    const local = await head('headers.php', 'case=local');            // RFC 3875 §6.2.2 local redirect
+    assert.deepEqual(values(cookies, 'Set-Cookie'), [
+      'a=1; Path=/',
+      'b=2; Path=/; HttpOnly',
+      'c=3; Path=/; Secure; SameSite=Lax',
+    ]);
+    const local = await head('headers.php', 'case=local'); // RFC 3875 §6.2.2 local redirect
     assert.equal(local.status, null);
-    assert.deepEqual(values(local, 'Location'), ['/dump.php?from=headers']);
+    assert.deepEqual(values(local, 'Location'), ['/env.php?from=headers']);
     const client = await head('headers.php', 'case=client');
     assert.equal(client.status, 302);
     assert.deepEqual(values(client, 'Location'), ['http://example.test/elsewhere']);
@@ -263,15 +285,14 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
   });
 
   test('FCGI_GET_VALUES: PHP-FPM does not multiplex (FCGI_MPXS_CONNS = 0)', async (t) => {
-    const conn = await FcgiTestConnection.open(fpm.target);
+    const conn = await FcgiTestClient.connect(fpm.target);
     try {
       const answer = await conn.getValues([ValueName.MaxConns, ValueName.MaxReqs, ValueName.MpxsConns]);
-      t.diagnostic(`PHP-FPM ${fpm.version} answers GET_VALUES with ${JSON.stringify(answer)}`);
-      const values = new Map(answer);
-      assert.equal(values.get(ValueName.MpxsConns), '0');
+      t.diagnostic(`PHP-FPM ${fpm.version} answers GET_VALUES with ${JSON.stringify([...answer])}`);
+      assert.equal(answer.get(ValueName.MpxsConns), '0');
       // The connection stays open and takes a request afterwards.
-      assert.equal(conn.closed, false);
-      readDump(await conn.request({ params: cgiParams('dump.php', { query: 'after=get-values' }) }));
+      assert.equal(conn.ended, false);
+      readDump(await conn.request(cgiParams('env.php', { query: 'after=get-values' })));
     } finally {
       await conn.close();
     }
@@ -280,16 +301,22 @@ describe('PHP-FPM over TCP, requests from src/protocol', { skip }, () => {
 
 describe('PHP-FPM over a unix socket, requests from src/protocol', { skip }, () => {
   let fpm: PhpFpm;
-  before(async () => { fpm = await startPhpFpm({ docroot: PHP_FIXTURES, listen: 'unix', maxChildren: 1 }); });
-  after(async () => { await fpm?.stop(); });
+  before(async () => {
+    fpm = await startPhpFpm({ docroot: PHP_FIXTURES, listen: 'unix', maxChildren: 1 });
+  });
+  after(async () => {
+    await fpm?.stop();
+  });
 
   test('big params and a 65536-byte body', async () => {
     assert.ok(fpm.socketPath !== undefined && fpm.address === fpm.socketPath);
     const sent = bigParams();
     const body = randomBody(65536, 65536);
-    const dump = readDump(await fcgiRequest(fpm.target, {
-      params: cgiParams('dump.php', { bodyLength: 65536, extra: sent }), body: body.pieces as BodySource,
-    }));
+    const dump = readDump(
+      await fcgiRequest(fpm.target, cgiParams('env.php', { bodyLength: 65536, extra: sent }), {
+        stdin: body.pieces as BodySource,
+      }),
+    );
     checkBigParams(dump.server, sent);
     assert.equal(dump.body_sha256, body.sha256());
   });

@@ -13,7 +13,7 @@ import { startPair, type Pair } from './gateway-app-kit.js';
 
 /** SHA-256 of the first n bytes of the /bytes pattern. */
 function patternSha(n: number): string {
-  const block = Buffer.alloc(64 * 1024, BYTES_PATTERN, 'latin1');       // a whole number of periods
+  const block = Buffer.alloc(64 * 1024, BYTES_PATTERN, 'latin1'); // a whole number of periods
   const h = createHash('sha256');
   for (let left = n; left > 0; left -= block.length) h.update(left >= block.length ? block : block.subarray(0, left));
   return h.digest('hex');
@@ -27,12 +27,24 @@ for (const keys of ['', 'flushpackets=on flushwait=5', 'flushpackets=off']) {
     before(async () => {
       pair = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n` });
     });
-    after(async () => { await pair.stop(); });
+    after(async () => {
+      await pair.stop();
+    });
 
-    const cases: Array<{ n: number; cl: boolean; read: { rate?: number; pauseEvery?: number; pauseMs?: number }; what: string }> = [
+    const cases: Array<{
+      n: number;
+      cl: boolean;
+      read: { rate?: number; pauseEvery?: number; pauseMs?: number };
+      what: string;
+    }> = [
       { n: 20 * MB, cl: false, read: { rate: 8 * MB }, what: '20 MB chunked at 8 MB/s' },
       { n: 20 * MB, cl: true, read: { rate: 8 * MB }, what: '20 MB with Content-Length at 8 MB/s' },
-      { n: 8 * MB, cl: false, read: { rate: 3 * MB, pauseEvery: 2 * MB, pauseMs: 300 }, what: '8 MB chunked at 3 MB/s with pauses' },
+      {
+        n: 8 * MB,
+        cl: false,
+        read: { rate: 3 * MB, pauseEvery: 2 * MB, pauseMs: 300 },
+        what: '8 MB chunked at 3 MB/s with pauses',
+      },
       { n: 50 * MB, cl: false, read: {}, what: '50 MB chunked at full speed' },
     ];
     for (const c of cases) {
@@ -57,7 +69,10 @@ for (const keys of ['', 'flushpackets=on flushwait=5', 'flushpackets=off']) {
         } finally {
           conn.close();
         }
-        assert.deepEqual(pair.gw.logs.filter((l) => !l.startsWith('FCGATE_APP_STDERR') && !l.startsWith('FCGATE_PROBE')), []);
+        assert.deepEqual(
+          pair.gw.logs.filter((l) => !l.startsWith('FCGATE_APP_STDERR') && !l.startsWith('FCGATE_PROBE')),
+          [],
+        );
       });
     }
   });

@@ -23,10 +23,23 @@ const found = FCGIWRAP !== undefined && existsSync(BACKEND);
 const run = promisify(execFile);
 /** git, asynchronously: the gateway under test runs in this process and must keep serving. */
 const git = async (cwd: string, ...args: string[]): Promise<string> =>
-  (await run('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=fcgate test', '-c', 'init.defaultBranch=main', ...args],
-    { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })).stdout;
+  (
+    await run(
+      'git',
+      ['-c', 'user.email=t@example.com', '-c', 'user.name=fcgate test', '-c', 'init.defaultBranch=main', ...args],
+      {
+        cwd,
+        encoding: 'utf8',
+        timeout: 120_000,
+        maxBuffer: 1 << 20,
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      },
+    )
+  ).stdout;
 
-describe('git clone and push over smart HTTP: fcgate → fcgiwrap → git-http-backend', { skip: skipUnlessFound('fcgiwrap and git-http-backend', found) }, () => {
+describe('git clone and push over smart HTTP: fcgate → fcgiwrap → git-http-backend', {
+  skip: skipUnlessFound('fcgiwrap and git-http-backend', found),
+}, () => {
   let dir: string;
   let wrap: ChildProcess;
   let gw: TestGateway;
@@ -38,7 +51,7 @@ describe('git clone and push over smart HTTP: fcgate → fcgiwrap → git-http-b
     await git(join(dir, 'repo.git'), 'config', 'http.receivepack', 'true');
     await git(join(dir, 'repo.git'), 'symbolic-ref', 'HEAD', 'refs/heads/main');
     await git(dir, 'init', '-q', 'seed');
-    big = randomBytes(40 * 1024 * 1024);           // incompressible: the pack is as large
+    big = randomBytes(40 * 1024 * 1024); // incompressible: the pack is as large
     writeFileSync(join(dir, 'seed', 'big.bin'), big);
     await git(join(dir, 'seed'), 'add', 'big.bin');
     await git(join(dir, 'seed'), 'commit', '-q', '-m', 'big');
@@ -47,14 +60,17 @@ describe('git clone and push over smart HTTP: fcgate → fcgiwrap → git-http-b
     wrap = spawn(FCGIWRAP!, ['-s', `tcp:127.0.0.1:${port}`], { stdio: 'ignore' });
     await waitForConnect({ host: '127.0.0.1', port }, { timeoutMs: 5000 });
     // Apache's recipe for git-http-backend through mod_proxy_fcgi, as written.
-    gw = await startTestGateway({ tuning: { FCGATE_PROBE_TIMEOUT: 500 }, config: `ProxyFCGIBackendType GENERIC
+    gw = await startTestGateway({
+      tuning: { FCGATE_PROBE_TIMEOUT: 500 },
+      config: `ProxyFCGIBackendType GENERIC
 SetEnv GIT_PROJECT_ROOT ${dir}
 SetEnv GIT_HTTP_EXPORT_ALL 1
 SetEnv REMOTE_USER tester
 ProxyPassMatch "^/git/.*$" "fcgi://127.0.0.1:${port}${BACKEND}"
 ProxyFCGISetEnvIf "true" SCRIPT_FILENAME "${BACKEND}"
 ProxyFCGISetEnvIf "reqenv('REQUEST_URI') =~ m|^/git(/[^?]*)|" PATH_INFO "$1"
-` });
+`,
+    });
   });
   after(async () => {
     await gw?.stop();
@@ -68,7 +84,10 @@ ProxyFCGISetEnvIf "reqenv('REQUEST_URI') =~ m|^/git(/[^?]*)|" PATH_INFO "$1"
       assert.ok(readFileSync(join(dir, name, 'big.bin')).equals(big));
       await git(join(dir, name), 'fsck', '--no-progress');
     }
-    assert.deepEqual(gw.logs.filter((l) => !/^FCGATE_(PROBE|REUSE_OFF)/.test(l)), []);
+    assert.deepEqual(
+      gw.logs.filter((l) => !/^FCGATE_(PROBE|REUSE_OFF)/.test(l)),
+      [],
+    );
   });
 
   it('pushes a 12 MB commit (a chunked upload, spooled) and the repository has it', async () => {

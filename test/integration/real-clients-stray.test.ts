@@ -12,7 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { RawConnection } from '../helpers/raw-http.js';
 import { startPair, waitUntil, type Pair } from './gateway-app-kit.js';
 
-async function get(port: number, path: string): Promise<{ status: number; body: string; headers: Array<[string, string]> } | { closed: true }> {
+async function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string; headers: Array<[string, string]> } | { closed: true }> {
   const conn = await RawConnection.connect(port);
   try {
     await conn.send(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`);
@@ -30,7 +33,9 @@ describe('records after END_REQUEST never reach another client (max=1, a request
   before(async () => {
     pair = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1\n` });
   });
-  after(async () => { await pair.stop(); });
+  after(async () => {
+    await pair.stop();
+  });
 
   for (const delay of [0, 0, 0, 1, 5, 20]) {
     it(`stray bytes ${delay === 0 ? 'in the same write' : `${delay} ms later`}`, async () => {
@@ -54,9 +59,18 @@ describe('records after END_REQUEST never reach another client (max=1, a request
         else assert.equal(b.body, 'Hello from the fcgate demo app\n');
       }
       // One line says why the connection was dropped (the late bytes may come after the answers).
-      const said = (): boolean => pair.gw.logs.slice(logsBefore).some((l) => l.startsWith('FCGATE_APP_AFTER_END')
-        || l.startsWith('FCGATE_IDLE_LOST') || /unknown request/.test(l));
-      await waitUntil(said, delay + 2000, `a log line about the stray bytes:\n${pair.gw.logs.slice(logsBefore).join('\n')}`);
+      const said = (): boolean =>
+        pair.gw.logs
+          .slice(logsBefore)
+          .some(
+            (l) =>
+              l.startsWith('FCGATE_APP_AFTER_END') || l.startsWith('FCGATE_IDLE_LOST') || /unknown request/.test(l),
+          );
+      await waitUntil(
+        said,
+        delay + 2000,
+        `a log line about the stray bytes:\n${pair.gw.logs.slice(logsBefore).join('\n')}`,
+      );
     });
   }
 
@@ -71,8 +85,12 @@ describe('records after END_REQUEST never reach another client (max=1, a request
 
 describe('a local redirect whose second request fails gets a 502', () => {
   let pair: Pair;
-  before(async () => { pair = await startPair(); });
-  after(async () => { await pair.stop(); });
+  before(async () => {
+    pair = await startPair();
+  });
+  after(async () => {
+    await pair.stop();
+  });
 
   for (const target of ['/test/close-before-head', '/test/close-in-head', '/test/garbage', '/test/die-mid-response']) {
     it(`Location: ${target}`, async () => {
@@ -90,6 +108,9 @@ describe('a local redirect whose second request fails gets a 502', () => {
     const r = await get(pair.gw.port, `/test/die-mid-response?location=/hello`);
     assert.ok(!('closed' in r), 'the client got an answer');
     assert.equal(r.status, 502);
-    assert.ok(pair.gw.logs.slice(before).some((l) => l.startsWith('FCGATE_APP_CLOSED')), pair.gw.logs.slice(before).join('\n'));
+    assert.ok(
+      pair.gw.logs.slice(before).some((l) => l.startsWith('FCGATE_APP_CLOSED')),
+      pair.gw.logs.slice(before).join('\n'),
+    );
   });
 });

@@ -11,7 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { cutAt, RawConnection, rng, sleep } from '../helpers/raw-http.js';
 import { logsOf, PatternBody, startPair, waitUntil, type Pair } from './gateway-app-kit.js';
 
-interface Echo { length: number; sha256: string; content_length: string }
+interface Echo {
+  length: number;
+  sha256: string;
+  content_length: string;
+}
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** The chunked encoding of `body` in chunks of `size`. */
@@ -30,9 +34,16 @@ function chunked(body: Buffer, size: number): Buffer {
  * reads the answer. (A request line cut in two gets 505 from uwebsockets@3.0.6 itself: the
  * edge issue's uWS build matrix, native-notes/uws.md.)
  */
-async function sendSplit(port: number, wire: Buffer, next: () => number): Promise<{ status: number; echo: Echo | null; text: string }> {
+async function sendSplit(
+  port: number,
+  wire: Buffer,
+  next: () => number,
+): Promise<{ status: number; echo: Echo | null; text: string }> {
   const line = wire.indexOf('\r\n') + 2;
-  const cuts = Array.from({ length: 1 + Math.floor(next() * 4) }, () => line + Math.floor(next() * (wire.length - line))).sort((a, b) => a - b);
+  const cuts = Array.from(
+    { length: 1 + Math.floor(next() * 4) },
+    () => line + Math.floor(next() * (wire.length - line)),
+  ).sort((a, b) => a - b);
   const conn = await RawConnection.connect(port);
   try {
     const pieces = cutAt(wire, cuts);
@@ -44,7 +55,7 @@ async function sendSplit(port: number, wire: Buffer, next: () => number): Promis
     assert.equal(out.error, null, `framing: ${out.error}`);
     assert.ok(out.response !== null, `no response (closed=${out.closed}) after cuts ${cuts.join(',')}`);
     const text = out.response.body.toString();
-    return { status: out.response.status, echo: out.response.status === 200 ? JSON.parse(text) as Echo : null, text };
+    return { status: out.response.status, echo: out.response.status === 200 ? (JSON.parse(text) as Echo) : null, text };
   } finally {
     conn.close();
   }
@@ -59,24 +70,41 @@ for (const keys of CONFIGS) {
       // A fresh gateway: the first request finds no kept connection (cold), the others may (warm).
       pair = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n` });
     });
-    after(async () => { await pair.stop(); });
+    after(async () => {
+      await pair.stop();
+    });
 
-    for (const [size, seed] of [[1000, 1], [70_000, 2], [300_000, 3], [1000, 4], [2_000_000, 5]] as const) {
+    for (const [size, seed] of [
+      [1000, 1],
+      [70_000, 2],
+      [300_000, 3],
+      [1000, 4],
+      [2_000_000, 5],
+    ] as const) {
       it(`Content-Length ${size} (seed ${seed})`, async () => {
         const next = rng(seed * 7919 + keys.length);
         const body = PatternBody.bytes(size);
-        const wire = Buffer.concat([Buffer.from(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`), body]);
+        const wire = Buffer.concat([
+          Buffer.from(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`),
+          body,
+        ]);
         const r = await sendSplit(pair.gw.port, wire, next);
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.echo, { length: size, sha256: sha(body), content_length: String(size) });
       });
     }
 
-    for (const [size, seed] of [[50_000, 11], [1_500_000, 12]] as const) {
+    for (const [size, seed] of [
+      [50_000, 11],
+      [1_500_000, 12],
+    ] as const) {
       it(`chunked ${size} (seed ${seed})`, async () => {
         const next = rng(seed * 104729 + keys.length);
         const body = PatternBody.bytes(size);
-        const wire = Buffer.concat([Buffer.from('POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'), chunked(body, 7000)]);
+        const wire = Buffer.concat([
+          Buffer.from('POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'),
+          chunked(body, 7000),
+        ]);
         const r = await sendSplit(pair.gw.port, wire, next);
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.echo, { length: size, sha256: sha(body), content_length: String(size) });
@@ -88,7 +116,10 @@ for (const keys of CONFIGS) {
       for (const form of ['length', 'chunked'] as const) {
         const conn = await RawConnection.connect(pair.gw.port);
         try {
-          await conn.send(`POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`);
+          await conn.send(
+            `POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n`
+              + `${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`,
+          );
           // As curl does: wait for the 100 (uWS sends it at once), then send.
           await waitUntil(() => conn.socket.bytesRead > 0, 3000, '100 Continue');
           const sending = conn.send(form === 'length' ? body : chunked(body, 65536));
@@ -97,7 +128,11 @@ for (const keys of CONFIGS) {
           assert.equal(out.error, null);
           assert.deepEqual(out.response?.interim, ['HTTP/1.1 100 Continue']);
           assert.equal(out.response?.status, 200);
-          assert.deepEqual(JSON.parse(out.response!.body.toString()), { length: body.length, sha256: sha(body), content_length: String(body.length) });
+          assert.deepEqual(JSON.parse(out.response!.body.toString()), {
+            length: body.length,
+            sha256: sha(body),
+            content_length: String(body.length),
+          });
         } finally {
           conn.close();
         }
@@ -112,7 +147,11 @@ for (const keys of CONFIGS) {
         for (const c of body.chunks()) await conn.send(Buffer.from(c));
         const out = await conn.read({ keepBody: true, timeoutMs: 30_000 });
         assert.equal(out.response?.status, 200);
-        assert.deepEqual(JSON.parse(out.response!.body.toString()), { length: body.size, sha256: body.digest(), content_length: String(body.size) });
+        assert.deepEqual(JSON.parse(out.response!.body.toString()), {
+          length: body.size,
+          sha256: body.digest(),
+          content_length: String(body.size),
+        });
       } finally {
         conn.close();
       }
@@ -125,20 +164,33 @@ describe('slow apps and slow clients', () => {
   before(async () => {
     pair = await startPair({ tuning: { FCGATE_SPOOL_MEMORY: 64 * 1024, FCGATE_BODY_TIMEOUT: 5000 } });
   });
-  after(async () => { await pair.stop(); });
+  after(async () => {
+    await pair.stop();
+  });
 
-  it('answers after 15 s reach the client (chunked body spooled to disk, and Content-Length), and an upload at 4 KB/s for 13 s is not cut', async () => {
+  it('answers after 15 s reach the client (spooled or Content-Length bodies); 4 KB/s for 13 s is not cut', async () => {
     const body = PatternBody.bytes(2_000_000);
     const slowApp = async (form: 'chunked' | 'length'): Promise<void> => {
       const conn = await RawConnection.connect(pair.gw.port);
       try {
-        await conn.send(`POST /echo?delay=15000 HTTP/1.1\r\nHost: t\r\n${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`);
+        await conn.send(
+          `POST /echo?delay=15000 HTTP/1.1\r\nHost: `
+            + `t\r\n${form === 'length' ? `Content-Length: ${body.length}` : 'Transfer-Encoding: chunked'}\r\n\r\n`,
+        );
         await conn.send(form === 'length' ? body : chunked(body, 100_000));
         const out = await conn.read({ keepBody: true, timeoutMs: 30_000 });
         assert.equal(out.error, null);
-        assert.equal(out.response?.status, 200, `${form}: ${out.response?.statusLine ?? `no answer, closed=${out.closed} after ${out.ms} ms`}`);
+        assert.equal(
+          out.response?.status,
+          200,
+          `${form}: ${out.response?.statusLine ?? `no answer, closed=${out.closed} after ${out.ms} ms`}`,
+        );
         assert.ok(out.ms >= 14_000, `answered after ${out.ms} ms`);
-        assert.deepEqual(JSON.parse(out.response!.body.toString()), { length: body.length, sha256: sha(body), content_length: String(body.length) });
+        assert.deepEqual(JSON.parse(out.response!.body.toString()), {
+          length: body.length,
+          sha256: sha(body),
+          content_length: String(body.length),
+        });
       } finally {
         conn.close();
       }
@@ -150,7 +202,10 @@ describe('slow apps and slow clients', () => {
       const conn = await RawConnection.connect(pair.gw.port);
       try {
         await conn.send(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${n * piece.length}\r\n\r\n`);
-        for (let i = 0; i < n; i++) { await sleep(250); await conn.send(piece); }
+        for (let i = 0; i < n; i++) {
+          await sleep(250);
+          await conn.send(piece);
+        }
         const out = await conn.read({ keepBody: true, timeoutMs: 10_000 });
         assert.equal(out.response?.status, 200, `slow client: ${out.response?.statusLine ?? `closed=${out.closed}`}`);
         assert.equal((JSON.parse(out.response!.body.toString()) as Echo).length, n * piece.length);
@@ -162,9 +217,12 @@ describe('slow apps and slow clients', () => {
   });
 
   for (const keys of ['', 'requestbuffering=off']) {
-    it(`a client that stops sending gets 408 and the app never sees a short body as whole (${keys || 'buffered'})`, async () => {
-      const p = await startPair({ tuning: { FCGATE_BODY_TIMEOUT: 1000 },
-        config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n` });
+    const mode = keys || 'buffered';
+    it(`a client that stops sending gets 408; the app never sees a short body as whole (${mode})`, async () => {
+      const p = await startPair({
+        tuning: { FCGATE_BODY_TIMEOUT: 1000 },
+        config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n`,
+      });
       try {
         const conn = await RawConnection.connect(p.gw.port);
         await conn.send(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n`);
@@ -177,7 +235,11 @@ describe('slow apps and slow clients', () => {
         assert.equal(lines.length, 1, p.gw.logs.join('\n'));
         assert.match(lines[0]!, /received=700000 expected=2000000 idle_ms=\d+/);
         // The app got nothing (buffered) or a connection that was reset (streamed): never a 200 to send.
-        await waitUntil(() => p.app.server.connectionCount === 0 && p.app.server.running === 0, 3000, 'the app to be idle');
+        await waitUntil(
+          () => p.app.server.connectionCount === 0 && p.app.server.running === 0,
+          3000,
+          'the app to be idle',
+        );
         assert.equal(p.gw.gateway.inFlight, 0);
       } finally {
         await p.stop();
@@ -194,14 +256,19 @@ describe('bodies in pieces through `fcgate serve` with 2 serving threads (cold s
     const port = await freePort();
     const gw = await startServe(['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/`], 2);
     try {
-      const results = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
-        const next = rng(1000 + i);
-        const size = [1000, 70_000, 300_000][i % 3]!;
-        const body = PatternBody.bytes(size);
-        const wire = Buffer.concat([Buffer.from(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`), body]);
-        const r = await sendSplit(port, wire, next);
-        return { r, size, sha: sha(body) };
-      }));
+      const results = await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const next = rng(1000 + i);
+          const size = [1000, 70_000, 300_000][i % 3]!;
+          const body = PatternBody.bytes(size);
+          const wire = Buffer.concat([
+            Buffer.from(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`),
+            body,
+          ]);
+          const r = await sendSplit(port, wire, next);
+          return { r, size, sha: sha(body) };
+        }),
+      );
       for (const { r, size, sha: digest } of results) {
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.echo, { length: size, sha256: digest, content_length: String(size) });

@@ -5,12 +5,16 @@
 // records every request it gets, so "never reached the app" is checked, not assumed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FcgiServer } from '../../src/app/server.js';
+import { FcgiServer } from '../../src/app/responder-server.js';
 import { RawConnection, sleep } from '../helpers/raw-http.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitUntil } from './gateway-app-kit.js';
 
-interface Recording { server: FcgiServer; port: number; seen: string[] }
+interface Recording {
+  server: FcgiServer;
+  port: number;
+  seen: string[];
+}
 
 /** A FastCGI app that records REQUEST_URI of each request and answers "ok", reading the body. */
 async function recordingApp(): Promise<Recording> {
@@ -28,11 +32,14 @@ async function recordingApp(): Promise<Recording> {
 }
 
 /** Sends `wire` in one write on a new connection; the answer, and whether the gateway then closed. */
-async function exchange(port: number, wire: string | Buffer): Promise<{ status: number | null; closed: boolean; extra: string; conn: RawConnection }> {
+async function exchange(
+  port: number,
+  wire: string | Buffer,
+): Promise<{ status: number | null; closed: boolean; extra: string; conn: RawConnection }> {
   const conn = await RawConnection.connect(port);
   await conn.send(wire);
   const out = await conn.read({ keepBody: true, timeoutMs: 5000 });
-  const closed = out.closed || await conn.waitClosed(2000);
+  const closed = out.closed || (await conn.waitClosed(2000));
   return { status: out.response?.status ?? null, closed, extra: out.extra.toString('latin1'), conn };
 }
 
@@ -43,12 +50,18 @@ describe('framing refusals close the connection; nothing behind them reaches the
     app = await recordingApp();
     gw = await startTestGateway({ config: `ProxyPass / fcgi://127.0.0.1:${app.port}/\n`, probe: false });
   });
-  after(async () => { await gw.stop(); await app.server.destroyAll(); });
+  after(async () => {
+    await gw.stop();
+    await app.server.destroyAll();
+  });
 
   it('duplicate Content-Length with a request smuggled behind it, in one write (issue 9 §1)', async () => {
     const before = app.seen.length;
-    const r = await exchange(gw.port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\n' +
-      'helloGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await exchange(
+      gw.port,
+      'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\n'
+        + 'helloGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
     r.conn.close();
     // Either the 400 or (uWS saw the smuggled request while ours was pending) no answer at all:
     // both close, and neither lets anything through.
@@ -57,11 +70,17 @@ describe('framing refusals close the connection; nothing behind them reaches the
     assert.ok(!r.extra.includes('HTTP/1.1 200'), `a second response came: ${r.extra}`);
     await sleep(100);
     assert.deepEqual(app.seen.slice(before), [], 'the app saw nothing');
-    assert.ok(gw.logs.some((l) => l.startsWith('FCGATE_BAD_FRAMING') && l.includes('more than one Content-Length')), gw.logs.join('\n'));
+    assert.ok(
+      gw.logs.some((l) => l.startsWith('FCGATE_BAD_FRAMING') && l.includes('more than one Content-Length')),
+      gw.logs.join('\n'),
+    );
   });
 
   it('duplicate Content-Length alone: 400, then closed', async () => {
-    const r = await exchange(gw.port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello');
+    const r = await exchange(
+      gw.port,
+      'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello',
+    );
     r.conn.close();
     assert.equal(r.status, 400);
     assert.ok(r.closed);
@@ -80,11 +99,20 @@ describe('framing refusals close the connection; nothing behind them reaches the
     assert.deepEqual(app.seen.slice(before), []);
   });
 
-  for (const [te, status] of [['xchunked', 400], ['identity', 400], ['chunked, gzip', 400], ['chunked, chunked', 400],
-    ['gzip, chunked', 501], ['gzip', 400]] as const) {
+  for (const [te, status] of [
+    ['xchunked', 400],
+    ['identity', 400],
+    ['chunked, gzip', 400],
+    ['chunked, chunked', 400],
+    ['gzip, chunked', 501],
+    ['gzip', 400],
+  ] as const) {
     it(`Transfer-Encoding: ${te} → ${status}, closed, the app never contacted (issue 9 §3)`, async () => {
       const before = app.seen.length;
-      const r = await exchange(gw.port, `POST /te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${te}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+      const r = await exchange(
+        gw.port,
+        `POST /te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${te}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+      );
       r.conn.close();
       assert.equal(r.status, status);
       assert.ok(r.closed);
@@ -93,7 +121,10 @@ describe('framing refusals close the connection; nothing behind them reaches the
   }
 
   it('Transfer-Encoding: Chunked (any case) is chunked', async () => {
-    const r = await exchange(gw.port, 'POST /te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+    const r = await exchange(
+      gw.port,
+      'POST /te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    );
     r.conn.close();
     assert.equal(r.status, 200);
   });
@@ -137,18 +168,30 @@ describe('answers that reach a client still sending (lingering, issue 9 §11)', 
   let gw: TestGateway;
   before(async () => {
     app = await recordingApp();
-    gw = await startTestGateway({ config: `ProxyPass / fcgi://127.0.0.1:${app.port}/\n`, probe: false,
-      tuning: { FCGATE_MAX_BODY: 1024 * 1024 } });
+    gw = await startTestGateway({
+      config: `ProxyPass / fcgi://127.0.0.1:${app.port}/\n`,
+      probe: false,
+      tuning: { FCGATE_MAX_BODY: 1024 * 1024 },
+    });
   });
-  after(async () => { await gw.stop(); await app.server.destroyAll(); });
+  after(async () => {
+    await gw.stop();
+    await app.server.destroyAll();
+  });
 
   for (const form of ['length', 'chunked'] as const) {
-    it(`413 for a ${form} body over FCGATE_MAX_BODY while the client goes on sending: the client reads the 413, no reset`, async () => {
+    it(`413 for a ${form} body over FCGATE_MAX_BODY while the client sends: it reads the 413, no reset`, async () => {
       const conn = await RawConnection.connect(gw.port);
-      await conn.send(`POST /big HTTP/1.1\r\nHost: x\r\n${form === 'length' ? 'Content-Length: 10000000000' : 'Transfer-Encoding: chunked'}\r\n\r\n`);
+      await conn.send(
+        `POST /big HTTP/1.1\r\nHost: `
+          + `x\r\n${form === 'length' ? 'Content-Length: 10000000000' : 'Transfer-Encoding: chunked'}\r\n\r\n`,
+      );
       const reading = conn.read({ keepBody: true, timeoutMs: 10_000 });
       const piece = Buffer.alloc(64 * 1024, 0x61);
-      const framed = form === 'length' ? piece : Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+      const framed =
+        form === 'length'
+          ? piece
+          : Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
       // 4 MiB after the limit is passed, as curl does until it reads the answer.
       for (let i = 0; i < 80 && !conn.closed && conn.error === null; i++) await conn.send(framed);
       const out = await reading;
@@ -163,14 +206,17 @@ describe('answers that reach a client still sending (lingering, issue 9 §11)', 
 describe('request bodies: the body timeout (FCGATE_BODY_TIMEOUT)', () => {
   it('a chunked body that stops: 408, closed, logged with the bytes received', async () => {
     const app = await recordingApp();
-    const gw = await startTestGateway({ config: `ProxyPass / fcgi://127.0.0.1:${app.port}/\n`, probe: false,
-      tuning: { FCGATE_BODY_TIMEOUT: 800 } });
+    const gw = await startTestGateway({
+      config: `ProxyPass / fcgi://127.0.0.1:${app.port}/\n`,
+      probe: false,
+      tuning: { FCGATE_BODY_TIMEOUT: 800 },
+    });
     try {
       const conn = await RawConnection.connect(gw.port);
       await conn.send('POST /stop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
       const out = await conn.read({ timeoutMs: 5000 });
       assert.equal(out.response?.status, 408);
-      assert.ok(out.closed || await conn.waitClosed(2000));
+      assert.ok(out.closed || (await conn.waitClosed(2000)));
       conn.close();
       await waitUntil(() => gw.logs.some((l) => l.startsWith('FCGATE_BODY_TIMEOUT')), 1000, 'the log line');
       assert.match(gw.logs.find((l) => l.startsWith('FCGATE_BODY_TIMEOUT'))!, /received=5 expected=chunked/);

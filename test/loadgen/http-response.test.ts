@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HttpResponseParser } from '../../src/loadgen/http-response.js';
 
-interface Outcome { status: number; bodyBytes: number; keepAlive: boolean; consumed: number; complete: boolean; error: string | null }
+interface Outcome {
+  status: number;
+  bodyBytes: number;
+  keepAlive: boolean;
+  consumed: number;
+  complete: boolean;
+  error: string | null;
+}
 
 /** Feeds `bytes` cut at `cuts`; stops at completion or failure like a connection does. */
 function parse(bytes: Buffer, cuts: number[], head = false, eof = false): Outcome {
@@ -26,7 +33,14 @@ function parse(bytes: Buffer, cuts: number[], head = false, eof = false): Outcom
     if (p.complete || p.failed) break;
   }
   if (eof && !p.complete && !p.failed) p.finishAtEof();
-  return { status: p.status, bodyBytes: p.bodyBytes, keepAlive: p.keepAlive, consumed, complete: p.complete, error: p.error };
+  return {
+    status: p.status,
+    bodyBytes: p.bodyBytes,
+    keepAlive: p.keepAlive,
+    consumed,
+    complete: p.complete,
+    error: p.error,
+  };
 }
 
 function everySplit(bytes: Buffer, expected: Partial<Outcome>, head = false, eof = false): void {
@@ -36,8 +50,14 @@ function everySplit(bytes: Buffer, expected: Partial<Outcome>, head = false, eof
       assert.deepEqual(got[k as keyof Outcome], v, `split at ${i}: ${k} ${JSON.stringify(got)}`);
     }
   }
-  const bytewise = parse(bytes, Array.from({ length: bytes.length }, (_, i) => i), head, eof);
-  for (const [k, v] of Object.entries(expected)) assert.deepEqual(bytewise[k as keyof Outcome], v, `byte by byte: ${k}`);
+  const bytewise = parse(
+    bytes,
+    Array.from({ length: bytes.length }, (_, i) => i),
+    head,
+    eof,
+  );
+  for (const [k, v] of Object.entries(expected))
+    assert.deepEqual(bytewise[k as keyof Outcome], v, `byte by byte: ${k}`);
 }
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -50,8 +70,10 @@ test('Content-Length: status, body bytes, keep-alive; a following response is no
 });
 
 test('chunked with extensions, bare LF line ends and trailers', () => {
-  const r = b('HTTP/1.1 201 Created\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 999\r\n\r\n'
-    + '4;name=value\r\nWiki\r\n5\npedia\r\nE \r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: 1\r\n\r\n');
+  const r = b(
+    'HTTP/1.1 201 Created\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 999\r\n\r\n'
+      + '4;name=value\r\nWiki\r\n5\npedia\r\nE \r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: 1\r\n\r\n',
+  );
   everySplit(r, { status: 201, bodyBytes: 4 + 5 + 14, keepAlive: true, complete: true, consumed: r.length });
 });
 
@@ -65,22 +87,38 @@ test('no Content-Length and no chunked: the body runs until the close (and the c
 test('HEAD, 204 and 304 have no body whatever the fields say', () => {
   everySplit(b('HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n'), { status: 200, bodyBytes: 0, complete: true }, true);
   everySplit(b('HTTP/1.1 204 No Content\r\n\r\n'), { status: 204, bodyBytes: 0, complete: true, keepAlive: true });
-  everySplit(b('HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n'), { status: 304, bodyBytes: 0, complete: true });
+  everySplit(b('HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n'), {
+    status: 304,
+    bodyBytes: 0,
+    complete: true,
+  });
 });
 
 test('1xx interim responses are skipped; their bytes still count as consumed', () => {
-  const r = b('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnop');
+  const r = b(
+    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 404 Not '
+      + 'Found\r\nContent-Length: 3\r\n\r\nnop',
+  );
   everySplit(r, { status: 404, bodyBytes: 3, complete: true, consumed: r.length });
 });
 
 test('Connection: close and HTTP/1.0 (keep-alive only when asked)', () => {
-  everySplit(b('HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n'), { keepAlive: false, complete: true });
+  everySplit(b('HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n'), {
+    keepAlive: false,
+    complete: true,
+  });
   everySplit(b('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'), { keepAlive: false, complete: true, bodyBytes: 2 });
-  everySplit(b('HTTP/1.0 200 OK\r\nconnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok'), { keepAlive: true, complete: true });
+  everySplit(b('HTTP/1.0 200 OK\r\nconnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok'), {
+    keepAlive: true,
+    complete: true,
+  });
 });
 
 test('equal repeated Content-Length values are one length (RFC 9110 §8.6)', () => {
-  everySplit(b('HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\ncontent-length: 3\r\n\r\nabc'), { bodyBytes: 3, complete: true });
+  everySplit(b('HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\ncontent-length: 3\r\n\r\nabc'), {
+    bodyBytes: 3,
+    complete: true,
+  });
 });
 
 test('invalid responses fail with a reason, at every split', () => {
@@ -110,7 +148,11 @@ test('a head longer than maxHead fails, however it arrives', () => {
     const p = new HttpResponseParser(256);
     p.begin(false);
     let from = 0;
-    for (const to of [...cuts, long.length]) { p.push(long, from, to); from = to; if (p.failed) break; }
+    for (const to of [...cuts, long.length]) {
+      p.push(long, from, to);
+      from = to;
+      if (p.failed) break;
+    }
     assert.match(p.error ?? '', /head longer than 256/);
   }
 });
@@ -127,12 +169,27 @@ test('describeCut says where a close cut the response', () => {
 
 // Properties: any generated response, cut anywhere any number of times, parses the same.
 
-interface Gen { status: number; reason: string; headers: Array<[string, string]>; body: Buffer; framing: 'length' | 'chunked' | 'close'; chunkSizes: number[]; interim: boolean; lf: boolean }
+interface Gen {
+  status: number;
+  reason: string;
+  headers: Array<[string, string]>;
+  body: Buffer;
+  framing: 'length' | 'chunked' | 'close';
+  chunkSizes: number[];
+  interim: boolean;
+  lf: boolean;
+}
 
 const genArb: fc.Arbitrary<Gen> = fc.record({
   status: fc.integer({ min: 200, max: 599 }).filter((s) => s !== 204 && s !== 304),
   reason: fc.stringMatching(/^[A-Za-z ]{0,12}$/),
-  headers: fc.array(fc.tuple(fc.stringMatching(/^X-[A-Za-z0-9-]{1,10}$/), fc.stringMatching(/^[ -~]{0,30}$/).map((s) => s.trim())), { maxLength: 5 }),
+  headers: fc.array(
+    fc.tuple(
+      fc.stringMatching(/^X-[A-Za-z0-9-]{1,10}$/),
+      fc.stringMatching(/^[ -~]{0,30}$/).map((s) => s.trim()),
+    ),
+    { maxLength: 5 },
+  ),
   body: fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
   framing: fc.constantFrom<'length' | 'chunked' | 'close'>('length', 'chunked', 'close'),
   chunkSizes: fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 6 }),
@@ -161,34 +218,46 @@ function serialize(g: Gen): Buffer {
   return Buffer.concat(parts);
 }
 
-test('property: any response, cut at any points, gives the same status, body length and framing', { timeout: 60_000 }, () => {
-  fc.assert(fc.property(genArb, fc.array(fc.nat(), { maxLength: 10 }), (g, raw) => {
-    const bytes = serialize(g);
-    const cuts = raw.map((n) => n % (bytes.length + 1)).sort((x, y) => x - y);
-    const got = parse(bytes, cuts, false, g.framing === 'close');
-    assert.equal(got.error, null);
-    assert.equal(got.complete, true);
-    assert.equal(got.status, g.status);
-    assert.equal(got.bodyBytes, g.body.length);
-    assert.equal(got.keepAlive, g.framing !== 'close');
-    if (g.framing !== 'close') assert.equal(got.consumed, bytes.length);
-  }), { numRuns: 400 });
+test('property: any response, cut at any points, gives the same status, body length and framing', {
+  timeout: 60_000,
+}, () => {
+  fc.assert(
+    fc.property(genArb, fc.array(fc.nat(), { maxLength: 10 }), (g, raw) => {
+      const bytes = serialize(g);
+      const cuts = raw.map((n) => n % (bytes.length + 1)).sort((x, y) => x - y);
+      const got = parse(bytes, cuts, false, g.framing === 'close');
+      assert.equal(got.error, null);
+      assert.equal(got.complete, true);
+      assert.equal(got.status, g.status);
+      assert.equal(got.bodyBytes, g.body.length);
+      assert.equal(got.keepAlive, g.framing !== 'close');
+      if (g.framing !== 'close') assert.equal(got.consumed, bytes.length);
+    }),
+    { numRuns: 400 },
+  );
 });
 
 test('property: every single split point of a generated response parses identically', { timeout: 60_000 }, () => {
-  fc.assert(fc.property(genArb, (g) => {
-    const bytes = serialize(g);
-    const whole = parse(bytes, [], false, g.framing === 'close');
-    for (let i = 0; i <= bytes.length; i++) assert.deepEqual(parse(bytes, [i], false, g.framing === 'close'), whole, `split at ${i}`);
-  }), { numRuns: 60 });
+  fc.assert(
+    fc.property(genArb, (g) => {
+      const bytes = serialize(g);
+      const whole = parse(bytes, [], false, g.framing === 'close');
+      for (let i = 0; i <= bytes.length; i++)
+        assert.deepEqual(parse(bytes, [i], false, g.framing === 'close'), whole, `split at ${i}`);
+    }),
+    { numRuns: 60 },
+  );
 });
 
 test('property: arbitrary bytes never throw and end complete, failed or waiting', { timeout: 60_000 }, () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 4 }), (u, raw) => {
-    const bytes = Buffer.concat([b('HTTP/1.1 200 OK\r\n'), Buffer.from(u)]);
-    const cuts = raw.map((n) => n % (bytes.length + 1)).sort((x, y) => x - y);
-    const got = parse(bytes, cuts);
-    assert.ok(got.consumed <= bytes.length);
-    if (got.complete) assert.equal(got.error, null);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 4 }), (u, raw) => {
+      const bytes = Buffer.concat([b('HTTP/1.1 200 OK\r\n'), Buffer.from(u)]);
+      const cuts = raw.map((n) => n % (bytes.length + 1)).sort((x, y) => x - y);
+      const got = parse(bytes, cuts);
+      assert.ok(got.consumed <= bytes.length);
+      if (got.complete) assert.equal(got.error, null);
+    }),
+    { numRuns: 300 },
+  );
 });

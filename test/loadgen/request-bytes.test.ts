@@ -11,7 +11,13 @@ import { RecordType, Role } from '../../src/protocol/constants.js';
 import { decode } from '../protocol/recording-sink.js';
 
 const spec = (over: Partial<RequestSpec> = {}): RequestSpec => ({
-  method: 'GET', headers: [], body: null, keepAlive: true, docroot: null, params: [], ...over,
+  method: 'GET',
+  headers: [],
+  body: null,
+  keepAlive: true,
+  docroot: null,
+  params: [],
+  ...over,
 });
 
 test('HTTP: a GET is the request line, Host and the blank line', () => {
@@ -20,15 +26,30 @@ test('HTTP: a GET is the request line, Host and the blank line', () => {
 });
 
 test('HTTP: headers in order, a body with its length, Connection: close without keep-alive', () => {
-  const bytes = buildHttpRequest(parseTarget('http://localhost/echo'), spec({
-    method: 'POST', headers: [['Content-Type', 'text/plain'], ['X-A', 'é']], body: Buffer.from('hello'), keepAlive: false,
-  }));
-  assert.equal(bytes.toString('utf8'), 'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nX-A: é\r\n'
-    + 'Content-Length: 5\r\nConnection: close\r\n\r\nhello');
+  const bytes = buildHttpRequest(
+    parseTarget('http://localhost/echo'),
+    spec({
+      method: 'POST',
+      headers: [
+        ['Content-Type', 'text/plain'],
+        ['X-A', 'é'],
+      ],
+      body: Buffer.from('hello'),
+      keepAlive: false,
+    }),
+  );
+  assert.equal(
+    bytes.toString('utf8'),
+    'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nX-A: é\r\n'
+      + 'Content-Length: 5\r\nConnection: close\r\n\r\nhello',
+  );
 });
 
 test('HTTP: -H Host replaces the URL host; a POST without a body says Content-Length: 0', () => {
-  const bytes = buildHttpRequest(parseTarget('http://127.0.0.1:1/'), spec({ method: 'POST', headers: [['host', 'example.test']] }));
+  const bytes = buildHttpRequest(
+    parseTarget('http://127.0.0.1:1/'),
+    spec({ method: 'POST', headers: [['host', 'example.test']] }),
+  );
   assert.equal(bytes.toString('latin1'), 'POST / HTTP/1.1\r\nhost: example.test\r\nContent-Length: 0\r\n\r\n');
 });
 
@@ -47,10 +68,23 @@ const envOf = (flat: string[]): Map<string, string> => {
 };
 
 test('FastCGI: the CGI environment a web server would send', () => {
-  const env = envOf(buildCgiParams(parseTarget('fcgi://127.0.0.1:9000/app/index.php?a=1&b=2'), spec({
-    method: 'POST', body: Buffer.from('x=1'), docroot: '/var/www/',
-    headers: [['Content-Type', 'application/x-www-form-urlencoded'], ['X-Forwarded-For', '10.0.0.1'], ['Accept', 'a'], ['accept', 'b'], ['Proxy', 'evil']],
-  })));
+  const env = envOf(
+    buildCgiParams(
+      parseTarget('fcgi://127.0.0.1:9000/app/index.php?a=1&b=2'),
+      spec({
+        method: 'POST',
+        body: Buffer.from('x=1'),
+        docroot: '/var/www/',
+        headers: [
+          ['Content-Type', 'application/x-www-form-urlencoded'],
+          ['X-Forwarded-For', '10.0.0.1'],
+          ['Accept', 'a'],
+          ['accept', 'b'],
+          ['Proxy', 'evil'],
+        ],
+      }),
+    ),
+  );
   assert.equal(env.get('REQUEST_METHOD'), 'POST');
   assert.equal(env.get('SCRIPT_FILENAME'), '/var/www/app/index.php');
   assert.equal(env.get('DOCUMENT_ROOT'), '/var/www');
@@ -72,9 +106,18 @@ test('FastCGI: the CGI environment a web server would send', () => {
 });
 
 test('FastCGI: without --docroot SCRIPT_FILENAME is the path; --param adds, replaces, removes', () => {
-  const env = envOf(buildCgiParams(parseTarget('unix:/run/fpm.sock|fcgi://localhost/ping'), spec({
-    params: [['SCRIPT_FILENAME', '/srv/ping.php'], ['APP_ENV', 'bench'], ['SERVER_SOFTWARE', null]],
-  })));
+  const env = envOf(
+    buildCgiParams(
+      parseTarget('unix:/run/fpm.sock|fcgi://localhost/ping'),
+      spec({
+        params: [
+          ['SCRIPT_FILENAME', '/srv/ping.php'],
+          ['APP_ENV', 'bench'],
+          ['SERVER_SOFTWARE', null],
+        ],
+      }),
+    ),
+  );
   assert.equal(env.get('SCRIPT_FILENAME'), '/srv/ping.php');
   assert.equal(env.get('APP_ENV'), 'bench');
   assert.equal(env.has('SERVER_SOFTWARE'), false);
@@ -90,9 +133,14 @@ test('FastCGI: the request decodes as BEGIN (keep-conn as asked), the params, an
     const events = decode('app', [bytes], { trackBegin: true }).events;
     assert.deepEqual(events[0], { kind: 'begin', id: 7, role: Role.Responder, flags: keep ? 1 : 0 });
     const stdin = events.filter((e) => e.kind === 'stream' && e.type === RecordType.Stdin);
-    assert.deepEqual(stdin.map((e) => (e as { data: Buffer }).data.toString()), ['body!', '']);
+    assert.deepEqual(
+      stdin.map((e) => (e as { data: Buffer }).data.toString()),
+      ['body!', ''],
+    );
     const pairs = events.filter((e) => e.kind === 'stream' && e.type === RecordType.Params);
-    assert.ok(Buffer.concat(pairs.map((e) => (e as { data: Buffer }).data)).includes(Buffer.from('SCRIPT_FILENAME/x.php')));
+    assert.ok(
+      Buffer.concat(pairs.map((e) => (e as { data: Buffer }).data)).includes(Buffer.from('SCRIPT_FILENAME/x.php')),
+    );
   }
   const noBody = decode('app', [buildFcgiRequest(1, params, null, true)], { trackBegin: true }).events;
   assert.deepEqual(noBody.at(-1), { kind: 'stream', type: RecordType.Stdin, id: 1, data: Buffer.alloc(0) });

@@ -28,8 +28,8 @@ test('the warm-up runs at the starting rate before the window', () => {
   const s = new Schedule(parseRate('1000:3000:2s'), 500);
   assert.equal(s.warmupRequests, 500);
   assert.equal(s.dueMs(250), 250);
-  assert.equal(s.dueMs(500), 500);                          // the window opens
-  assert.ok(Math.abs(s.dueMs(500 + 4000) - 2500) < 1e-6);    // the ramp's 4000 requests end at 2 s
+  assert.equal(s.dueMs(500), 500); // the window opens
+  assert.ok(Math.abs(s.dueMs(500 + 4000) - 2500) < 1e-6); // the ramp's 4000 requests end at 2 s
   assert.ok(Math.abs(s.dueMs(500 + 4000 + 3000) - 3500) < 1e-6); // then 3000/s
 });
 
@@ -42,12 +42,20 @@ test('ramp worked example (schedule.ts): g = 1000 → 0.73 s, 2000 → 1.24 s', 
 });
 
 test('property: due times increase and invert requestsIn, ramping up or down', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 10_000 }),
-    fc.integer({ min: 0, max: 50_000 }), (from, to, rampMs, g) => {
-      const s = new Schedule({ from, to, rampMs }, 0);
-      const t = s.dueMs(g);
-      assert.ok(t >= 0 && Number.isFinite(t));
-      assert.ok(s.dueMs(g + 1) >= t);
-      assert.ok(Math.abs(s.requestsIn(t) - g) < 1e-6 * Math.max(1, g), `N(${t}) = ${s.requestsIn(t)} ≠ ${g}`);
-    }), { numRuns: 500 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 5000 }),
+      fc.integer({ min: 1, max: 5000 }),
+      fc.integer({ min: 1, max: 10_000 }),
+      fc.integer({ min: 0, max: 50_000 }),
+      (from, to, rampMs, g) => {
+        const s = new Schedule({ from, to, rampMs }, 0);
+        const t = s.dueMs(g);
+        assert.ok(t >= 0 && Number.isFinite(t));
+        assert.ok(s.dueMs(g + 1) >= t);
+        assert.ok(Math.abs(s.requestsIn(t) - g) < 1e-6 * Math.max(1, g), `N(${t}) = ${s.requestsIn(t)} ≠ ${g}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });

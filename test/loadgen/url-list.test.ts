@@ -5,14 +5,27 @@ import assert from 'node:assert/strict';
 import { parseUrlList, weightedOrder } from '../../src/loadgen/url-list.js';
 
 test('URL [WEIGHT] lines, blank lines and # comments', () => {
-  const list = parseUrlList('# mix\nhttp://127.0.0.1:8080/a 5\n\n  http://127.0.0.1:8080/b\r\nhttp://127.0.0.1:8080/c?x=1 2\n', 'mix.txt');
-  assert.deepEqual(list.map((e) => [e.target.path, e.target.query, e.weight]), [['/a', '', 5], ['/b', '', 1], ['/c', 'x=1', 2]]);
+  const list = parseUrlList(
+    '# mix\nhttp://127.0.0.1:8080/a 5\n\n  http://127.0.0.1:8080/b\r\nhttp://127.0.0.1:8080/c?x=1 2\n',
+    'mix.txt',
+  );
+  assert.deepEqual(
+    list.map((e) => [e.target.path, e.target.query, e.weight]),
+    [
+      ['/a', '', 5],
+      ['/b', '', 1],
+      ['/c', 'x=1', 2],
+    ],
+  );
 });
 
 test('errors carry file:line', () => {
   assert.throws(() => parseUrlList('http://127.0.0.1:1/a 0\n', 'f'), /^TargetError: f:1: weight must be an integer/);
   assert.throws(() => parseUrlList('\nhttp://127.0.0.1:1/a x y\n', 'f'), /f:2: expected "URL \[WEIGHT\]"/);
-  assert.throws(() => parseUrlList('http://127.0.0.1:1/a\nfcgi://127.0.0.1:1/b\n', 'f'), /f:2: every URL .* same scheme and address/);
+  assert.throws(
+    () => parseUrlList('http://127.0.0.1:1/a\nfcgi://127.0.0.1:1/b\n', 'f'),
+    /f:2: every URL .* same scheme and address/,
+  );
   assert.throws(() => parseUrlList('http://127.0.0.1:1/a\nhttp://127.0.0.1:2/b\n', 'f'), /f:2: every URL/);
   assert.throws(() => parseUrlList('ftp://x/\n', 'f'), /f:1: target "ftp:\/\/x\/"/);
   assert.throws(() => parseUrlList('# nothing\n', 'f'), /f: no URL/);

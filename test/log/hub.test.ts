@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogHub, splitArgs } from '../../src/log/hub.js';
 
-const lines = (from: number, n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join(''));
+const lines = (from: number, n: number): Buffer =>
+  Buffer.from(Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join(''));
 
 function tmp(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-hub-'));
@@ -20,7 +21,7 @@ function tmp(t: { after(fn: () => void): void }): string {
 
 const settled = (hub: LogHub, key: string): Promise<void> => hub.flushed(key);
 
-test('files are appended to; reopen() (SIGUSR1) moves on to a new file after logrotate renamed the old one', async (t) => {
+test('files are appended to; reopen() (SIGUSR1) moves to a new file after logrotate renamed the old', async (t) => {
   const dir = tmp(t);
   const file = join(dir, 'access.log');
   const warnings: string[] = [];
@@ -31,8 +32,8 @@ test('files are appended to; reopen() (SIGUSR1) moves on to a new file after log
   hub.write(file, lines(3, 1), 1);
   await settled(hub, file);
   assert.equal(readFileSync(file, 'utf8'), 'line 1\nline 2\nline 3\n');
-  renameSync(file, file + '.1');                       // logrotate
-  hub.write(file, lines(4, 1), 1);                     // still the old file until SIGUSR1
+  renameSync(file, file + '.1'); // logrotate
+  hub.write(file, lines(4, 1), 1); // still the old file until SIGUSR1
   await settled(hub, file);
   hub.reopen();
   hub.write(file, lines(5, 2), 2);
@@ -40,7 +41,10 @@ test('files are appended to; reopen() (SIGUSR1) moves on to a new file after log
   assert.equal(readFileSync(file + '.1', 'utf8'), 'line 1\nline 2\nline 3\nline 4\n');
   assert.equal(readFileSync(file, 'utf8'), 'line 5\nline 6\n');
   assert.deepEqual(warnings, []);
-  assert.deepEqual(hub.stats().find((s) => s.log === file), { log: file, written: 6, dropped: 0, queuedBytes: 0, restarts: 0 });
+  assert.deepEqual(
+    hub.stats().find((s) => s.log === file),
+    { log: file, written: 6, dropped: 0, queuedBytes: 0, restarts: 0 },
+  );
 });
 
 test('a full disk (/dev/full): lines are dropped and counted, one warning for the whole episode', async (t) => {
@@ -48,7 +52,10 @@ test('a full disk (/dev/full): lines are dropped and counted, one warning for th
   const hub = new LogHub({ limit: 1 << 20, warn: (l) => warnings.push(l) });
   t.after(() => hub.close());
   hub.use([{ kind: 'file', path: '/dev/full' }], { kind: 'stderr' });
-  for (let i = 0; i < 5; i++) { hub.write('/dev/full', lines(i * 10, 10), 10); await settled(hub, '/dev/full'); }
+  for (let i = 0; i < 5; i++) {
+    hub.write('/dev/full', lines(i * 10, 10), 10);
+    await settled(hub, '/dev/full');
+  }
   const s = hub.stats().find((x) => x.log === '/dev/full')!;
   assert.equal(s.dropped, 50);
   assert.equal(s.written, 0);
@@ -56,7 +63,7 @@ test('a full disk (/dev/full): lines are dropped and counted, one warning for th
   assert.match(warnings[0]!, /^FCGATE_LOG_DROPPED log=\/dev\/full lines=10 cause="ENOSPC/);
 });
 
-test('a piped command that stops reading: the queue stays bounded, writes never block, the rest is counted', async (t) => {
+test('a piped command that stops reading: the queue stays bounded, writes never block, the rest counted', async (t) => {
   const warnings: string[] = [];
   const limit = 64 * 1024;
   const hub = new LogHub({ limit, warn: (l) => warnings.push(l) });
@@ -66,7 +73,7 @@ test('a piped command that stops reading: the queue stays bounded, writes never 
   const batch = Buffer.alloc(8192, 'x');
   batch[8191] = 10;
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < 100; i++) hub.write(key, batch, 1);          // 800 KiB into a pipe nobody reads
+  for (let i = 0; i < 100; i++) hub.write(key, batch, 1); // 800 KiB into a pipe nobody reads
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   assert.ok(ms < 500, `100 writes took ${ms} ms`);
   const s = hub.stats().find((x) => x.log === key)!;
@@ -81,16 +88,21 @@ test('a piped command that dies is started again; lines written meanwhile wait f
   const dir = tmp(t);
   const out = join(dir, 'piped.log');
   const started = new EventEmitter();
-  const hub = new LogHub({ limit: 1 << 20, warn: () => {}, restartDelayMs: 50, onPipeStart: (_k, pid) => started.emit('start', pid) });
+  const hub = new LogHub({
+    limit: 1 << 20,
+    warn: () => {},
+    restartDelayMs: 50,
+    onPipeStart: (_k, pid) => started.emit('start', pid),
+  });
   t.after(() => hub.close(500));
   const first = once(started, 'start');
   // Takes two lines, then exits (as a crashing rotatelogs would).
   hub.use([{ kind: 'pipe', command: `head -n 2 >> '${out}'`, shell: true }], { kind: 'stderr' });
   const key = `|$head -n 2 >> '${out}'`;
-  const [pid1] = await first as [number];
+  const [pid1] = (await first) as [number];
   const second = once(started, 'start');
   hub.write(key, lines(1, 2), 2);
-  const [pid2] = await second as [number];
+  const [pid2] = (await second) as [number];
   assert.notEqual(pid1, pid2);
   const third = once(started, 'start');
   hub.write(key, lines(3, 2), 2);
@@ -112,7 +124,10 @@ test('closing ends a piped command (it sees end of input) after what was queued'
 });
 
 test('piped commands without a shell are split as a shell would split plain words and quotes', () => {
-  assert.deepEqual(splitArgs('/usr/bin/rotatelogs -l "/var/log/my logs/%Y%m%d" 86400'), ['/usr/bin/rotatelogs', ['-l', '/var/log/my logs/%Y%m%d', '86400']]);
+  assert.deepEqual(splitArgs('/usr/bin/rotatelogs -l "/var/log/my logs/%Y%m%d" 86400'), [
+    '/usr/bin/rotatelogs',
+    ['-l', '/var/log/my logs/%Y%m%d', '86400'],
+  ]);
   assert.deepEqual(splitArgs(`logger -t 'fc gate' a\\ b ""`), ['logger', ['-t', 'fc gate', 'a b', '']]);
   assert.throws(() => splitArgs('   '), /empty/);
 });

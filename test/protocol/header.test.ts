@@ -1,5 +1,6 @@
 // Golden record headers (written by hand), read back and written from one table;
 // padding and record-size arithmetic. Stream and request framing live in their own tests.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HEADER_LEN, MAX_CONTENT, RecordType } from '../../src/protocol/constants.js';
@@ -48,7 +49,8 @@ for (const row of table) {
 test('writeHeader into a plain Uint8Array clears the reserved byte', () => {
   const out = new Uint8Array(8).fill(0xff);
   writeHeader(out, 0, RecordType.AbortRequest, 3, 0, 0);
-  assert.deepEqual(Buffer.from(out), bytes(0x01, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00)); // v1 ABORT id=3 len=0 pad=0 reserved=0
+  // v1 ABORT id=3 len=0 pad=0 reserved=0
+  assert.deepEqual(Buffer.from(out), bytes(0x01, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('paddingFor brings content to a multiple of 8', () => {

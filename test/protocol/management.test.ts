@@ -1,6 +1,7 @@
 // Golden bytes (by hand) for the records outside the byte streams: BEGIN_REQUEST,
 // END_REQUEST, ABORT_REQUEST, UNKNOWN_TYPE, GET_VALUES, GET_VALUES_RESULT; and each one
 // decoded back through the reader on the side that receives it.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FLAG_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName } from '../../src/protocol/constants.js';
@@ -71,8 +72,10 @@ test('END_REQUEST: appStatus 0xffffffff and -1 are the same 32 bits', () => {
 });
 
 test('ABORT_REQUEST', () => {
-  assert.deepEqual(encodeAbortRequest(1), bytes(0x01, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00)); // v1 ABORT id=1 len=0 pad=0
-  assert.deepEqual(encodeAbortRequest(0x0102), bytes(0x01, 0x02, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00)); // v1 ABORT id=0x0102
+  // v1 ABORT id=1 len=0 pad=0
+  assert.deepEqual(encodeAbortRequest(1), bytes(0x01, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00));
+  // v1 ABORT id=0x0102
+  assert.deepEqual(encodeAbortRequest(0x0102), bytes(0x01, 0x02, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('UNKNOWN_TYPE answering type 12', () => {
@@ -113,7 +116,8 @@ test('GET_VALUES_RESULT', () => {
 });
 
 test('GET_VALUES with no names is an empty management record', () => {
-  assert.deepEqual(encodeGetValues([]), bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00)); // v1 GET_VALUES id=0 len=0
+  // v1 GET_VALUES id=0 len=0
+  assert.deepEqual(encodeGetValues([]), bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('management content over 65535 bytes is refused', () => {

@@ -1,6 +1,7 @@
 // Name-value pairs (spec §3.4): golden bytes by hand for 1- and 4-byte lengths and UTF-8,
 // decodePairs / PairCollector error cases, utf8Length. Random round trips are in
 // properties.test.ts.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError, ProtocolErrorCode } from '../../src/protocol/errors.js';
@@ -28,10 +29,11 @@ test('127 bytes take a 1-byte length, 128 a 4-byte one', () => {
   const n127 = 'x'.repeat(127);
   const n128 = 'x'.repeat(128);
   assert.deepEqual(encodePairs([n127, '']), join(bytes(0x7f, 0x00), ascii(n127)));               // nlen=127 vlen=0
-  assert.deepEqual(encodePairs([n128, '']), join(bytes(0x80, 0x00, 0x00, 0x80, 0x00), ascii(n128))); // nlen=0x80000080→128 vlen=0
+  // nlen=0x80000080→128 vlen=0
+  assert.deepEqual(encodePairs([n128, '']), join(bytes(0x80, 0x00, 0x00, 0x80, 0x00), ascii(n128)));
   assert.deepEqual(encodePairs(['N', n127]), join(bytes(0x01, 0x7f), ascii('N'), ascii(n127)));   // nlen=1 vlen=127
   assert.deepEqual(encodePairs(['N', n128]),
-    join(bytes(0x01, 0x80, 0x00, 0x00, 0x80), ascii('N'), ascii(n128)));                         // nlen=1 vlen=128 (4 bytes)
+    join(bytes(0x01, 0x80, 0x00, 0x00, 0x80), ascii('N'), ascii(n128)));             // nlen=1 vlen=128 (4 bytes)
 });
 
 test('4-byte lengths: 300 (0x12c) and 0x12345', () => {

@@ -1,6 +1,7 @@
 // RecordReader on malformed input: each case yields exactly one onProtocolError with the
 // right code (and request id / record type), nothing after it, and later pushes are
 // ignored, however the bytes are split. Valid input is in record-reader.test.ts.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType } from '../../src/protocol/constants.js';
@@ -26,18 +27,20 @@ const cases: Case[] = [
   { name: 'version 0', side: 'client', code: C.BadVersion, requestId: 1, recordType: T.Stdout,
     wire: bytes(0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00) },  // v0 STDOUT id=1 len=0
   { name: 'version 2', side: 'client', code: C.BadVersion, requestId: 1, recordType: T.Stdout,
-    wire: bytes(0x02, 0x06, 0x00, 0x01, 0x00, 0x01, 0x07, 0x00, 0x41, 0, 0, 0, 0, 0, 0, 0) }, // v2 STDOUT id=1 len=1 pad=7
+    // v2 STDOUT id=1 len=1 pad=7
+    wire: bytes(0x02, 0x06, 0x00, 0x01, 0x00, 0x01, 0x07, 0x00, 0x41, 0, 0, 0, 0, 0, 0, 0) },
   { name: 'version 2 on the app side', side: 'app', code: C.BadVersion, requestId: 1, recordType: T.BeginRequest,
     wire: bytes(0x02, 0x01, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0) }, // v2 BEGIN id=1
   { name: 'content over maxRecordContent', side: 'client', code: C.ContentTooLong, requestId: 1,
     recordType: T.Stdout, limits: { maxRecordContent: 16 },
-    wire: join(bytes(0x01, 0x06, 0x00, 0x01, 0x00, 0x11, 0x07, 0x00), Buffer.alloc(24)) }, // v1 STDOUT id=1 len=17 pad=7
+    wire: join(bytes(0x01, 0x06, 0x00, 0x01, 0x00, 0x11, 0x07, 0x00), Buffer.alloc(24)) },  // v1 STDOUT len=17 pad=7
   { name: 'STDOUT for an unknown request', side: 'client', code: C.UnknownRequest, requestId: 2, recordType: T.Stdout,
     wire: bytes(0x01, 0x06, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00) },  // v1 STDOUT id=2 len=0
   { name: 'END_REQUEST for an unknown request', side: 'client', code: C.UnknownRequest, requestId: 0x0102,
     recordType: T.EndRequest,
     wire: join(bytes(0x01, 0x03, 0x01, 0x02, 0x00, 0x08, 0x00, 0x00), Buffer.alloc(8)) }, // v1 END id=0x0102
-  { name: 'STDIN before BEGIN_REQUEST (app side)', side: 'app', code: C.UnknownRequest, requestId: 5, recordType: T.Stdin,
+  { name: 'STDIN before BEGIN_REQUEST (app side)', side: 'app', code: C.UnknownRequest, requestId: 5,
+    recordType: T.Stdin,
     wire: bytes(0x01, 0x05, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00) },  // v1 STDIN id=5 len=0
   { name: 'ABORT_REQUEST for an unknown request', side: 'app', code: C.UnknownRequest, requestId: 3,
     recordType: T.AbortRequest,
@@ -68,7 +71,8 @@ const cases: Case[] = [
     wire: bytes(0x01, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00) },  // v1 STDOUT id=0
   { name: 'BEGIN_REQUEST with id 0', side: 'app', code: C.UnexpectedType, requestId: 0, recordType: T.BeginRequest,
     wire: join(bytes(0x01, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00), Buffer.alloc(8)) },
-  { name: 'GET_VALUES on the client side', side: 'client', code: C.UnexpectedType, requestId: 0, recordType: T.GetValues,
+  { name: 'GET_VALUES on the client side', side: 'client', code: C.UnexpectedType, requestId: 0,
+    recordType: T.GetValues,
     wire: bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00) },  // v1 GET_VALUES id=0
   { name: 'GET_VALUES_RESULT on the app side', side: 'app', code: C.UnexpectedType, requestId: 0,
     recordType: T.GetValuesResult,
@@ -101,7 +105,7 @@ const cases: Case[] = [
     wire: join(bytes(0x01, 0x4d, 0x00, 0x00, 0x00, 0x05, 0x03, 0x00), Buffer.alloc(8)) }, // v1 type=77 len=5 pad=3
   { name: 'GET_VALUES_RESULT over maxManagementContent', side: 'client', code: C.ContentTooLong, requestId: 0,
     recordType: T.GetValuesResult, limits: { maxManagementContent: 100 },
-    wire: join(bytes(0x01, 0x0a, 0x00, 0x00, 0xff, 0xff, 0x01, 0x00)) },             // len=65535: rejected at the header
+    wire: join(bytes(0x01, 0x0a, 0x00, 0x00, 0xff, 0xff, 0x01, 0x00)) },   // len=65535: rejected at the header
 ];
 
 /**
@@ -148,7 +152,8 @@ for (const c of cases) {
 
     // Split at every position and byte by byte: same calls.
     const wire = join(prefix.wire, c.wire, trailing);
-    const want: Event[] = [...prefix.events, { kind: 'error', code: c.code, requestId: c.requestId, recordType: c.recordType }];
+    const error: Event = { kind: 'error', code: c.code, requestId: c.requestId, recordType: c.recordType };
+    const want: Event[] = [...prefix.events, error];
     for (let cut = 0; cut <= wire.length; cut++) {
       const r = run(c, splitAt(wire, [cut]));
       assert.deepEqual(r.sink.events, want, `cut at ${cut}`);

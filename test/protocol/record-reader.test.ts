@@ -2,6 +2,7 @@
 // position (two and three chunks) and fed byte by byte; pausing (onStream → false) and
 // resuming, the empty record included; management records. Malformed input is in
 // record-reader-errors.test.ts.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType, Role } from '../../src/protocol/constants.js';
@@ -202,7 +203,9 @@ test('client side: GET_VALUES_RESULT and UNKNOWN_TYPE reach onManagement', () =>
 test('management content handed out is a whole record and stays valid after the call', () => {
   const sink = new RecordingSink();
   const reader = new RecordReader(sink, 'app');
-  const wire = Buffer.from(join(bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x02, 0x06, 0x00), bytes(0x00, 0x00), Buffer.alloc(6)));
+  const wire = Buffer.from(join(
+    bytes(0x01, 0x09, 0x00, 0x00, 0x00, 0x02, 0x06, 0x00),   // v1 GET_VALUES id=0 len=2 pad=6
+    bytes(0x00, 0x00), Buffer.alloc(6)));
   let seen: Buffer | null = null;
   sink.onManagement = (_type, content) => { seen = content; };
   reader.push(wire);

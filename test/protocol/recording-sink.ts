@@ -57,7 +57,10 @@ export class RecordingSink implements RecordSink {
   }
 
   private note(): boolean {
-    if (this.errors.length > 0) { this.afterError++; return false; }
+    if (this.errors.length > 0) {
+      this.afterError++;
+      return false;
+    }
     return true;
   }
 
@@ -66,8 +69,14 @@ export class RecordingSink implements RecordSink {
     if (!this.note()) return true;
     if (data.length > this.largestPiece) this.largestPiece = data.length;
     const last = this.list[this.list.length - 1];
-    if (data.length > 0 && last !== undefined && last.kind === 'stream' && last.type === type
-        && last.id === id && last.parts !== undefined) {
+    if (
+      data.length > 0
+      && last !== undefined
+      && last.kind === 'stream'
+      && last.type === type
+      && last.id === id
+      && last.parts !== undefined
+    ) {
       last.parts.push(Buffer.from(data));
     } else if (data.length > 0) {
       this.list.push({ kind: 'stream', type, id, data: Buffer.alloc(0), parts: [Buffer.from(data)] });
@@ -128,8 +137,12 @@ export function feed(reader: RecordReader, chunks: readonly Buffer[]): number[] 
 }
 
 /** A reader with a fresh recording sink, fed `chunks`; returns the sink. */
-export function decode(side: ReaderSide, chunks: readonly Buffer[], options: SinkOptions = {},
-                       limits: ReaderLimits = {}): RecordingSink {
+export function decode(
+  side: ReaderSide,
+  chunks: readonly Buffer[],
+  options: SinkOptions = {},
+  limits: ReaderLimits = {},
+): RecordingSink {
   const sink = new RecordingSink(options);
   feed(new RecordReader(sink, side, limits), chunks);
   return sink;
@@ -139,7 +152,10 @@ export function decode(side: ReaderSide, chunks: readonly Buffer[], options: Sin
 export function splitAt(buf: Buffer, cuts: readonly number[]): Buffer[] {
   const out: Buffer[] = [];
   let from = 0;
-  for (const c of cuts) { out.push(buf.subarray(from, c)); from = c; }
+  for (const c of cuts) {
+    out.push(buf.subarray(from, c));
+    from = c;
+  }
   out.push(buf.subarray(from));
   return out;
 }
@@ -201,7 +217,10 @@ export class PreambleSink extends RecordingSink {
   override onStream(type: number, id: number, data: Buffer): boolean {
     if (type === RecordType.Params && this.errors.length === 0) {
       if (data.length === 0) this.params = this.collector.finish();
-      else { this.collector.push(data); this.paramsPieces.push(data.length); }
+      else {
+        this.collector.push(data);
+        this.paramsPieces.push(data.length);
+      }
     }
     return super.onStream(type, id, data);
   }

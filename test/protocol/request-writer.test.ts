@@ -1,6 +1,7 @@
 // The request preamble (BEGIN_REQUEST + PARAMS + empty PARAMS [+ empty STDIN]): golden
 // bytes by hand, PARAMS split across small records (a pair and a 4-byte length cut in
 // two), a PHP-FPM-sized environment and one over 64 KiB decoded back unchanged.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType, Role } from '../../src/protocol/constants.js';
@@ -56,7 +57,8 @@ test('preamble roles: authorizer and filter', () => {
     PARAMS_END_1,
   ));
   const filter = writePreamble(1, [], { role: Role.Filter, keepConn: true });
-  assert.deepEqual(filter.subarray(8, 16), bytes(0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00)); // role=filter KEEP_CONN
+  // role=filter KEEP_CONN
+  assert.deepEqual(filter.subarray(8, 16), bytes(0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00));
 });
 
 test('preamble with no params: BEGIN and the empty PARAMS record', () => {
@@ -184,7 +186,8 @@ test('PHP-FPM-sized environment of 30 variables: one PARAMS record, decoded back
 test('environment over 64 KiB (12 × 7000-byte values): several PARAMS records, nothing truncated', () => {
   const env: string[] = [];
   for (let i = 0; i < 12; i++) {
-    env.push(`HTTP_X_BIG_${String(i).padStart(2, '0')}`, String.fromCharCode(0x61 + i).repeat(6990) + `-end-${i}`.padStart(10, '.'));
+    const value = String.fromCharCode(0x61 + i).repeat(6990) + `-end-${i}`.padStart(10, '.');
+    env.push(`HTTP_X_BIG_${String(i).padStart(2, '0')}`, value);
   }
   for (let i = 1; i < env.length; i += 2) assert.equal(env[i]!.length, 7000);
   const pairBytes = 12 * (1 + 4 + 13 + 7000);  // nlen, 4-byte vlen, name, value = 84216
@@ -204,8 +207,10 @@ test('environment over 64 KiB (12 × 7000-byte values): several PARAMS records, 
   }
   // Default layout (records of at most 65528 bytes, whole pairs): 9 pairs, then 3.
   const wire = writePreamble(0x0102, env);
-  assert.deepEqual(wire.subarray(16, 24), bytes(0x01, 0x04, 0x01, 0x02, 0xf6, 0xba, 0x06, 0x00)); // v1 PARAMS id=0x0102 len=63162 pad=6
+  // v1 PARAMS id=0x0102 len=63162 pad=6
+  assert.deepEqual(wire.subarray(16, 24), bytes(0x01, 0x04, 0x01, 0x02, 0xf6, 0xba, 0x06, 0x00));
   const second = 16 + 8 + 63162 + 6;
-  assert.deepEqual(wire.subarray(second, second + 8), bytes(0x01, 0x04, 0x01, 0x02, 0x52, 0x3e, 0x02, 0x00)); // v1 PARAMS len=21054 pad=2
+  // v1 PARAMS len=21054 pad=2
+  assert.deepEqual(wire.subarray(second, second + 8), bytes(0x01, 0x04, 0x01, 0x02, 0x52, 0x3e, 0x02, 0x00));
   assert.equal(wire.length, second + 8 + 21054 + 2 + 8);
 });

@@ -1,6 +1,7 @@
 // Stream framing (STDIN/STDOUT…): golden bytes by hand for 0/1/7/8/9 content bytes,
 // records of exactly maxRecord and maxRecord+1, end records; frameViews equals
 // frameCopy and does not copy the payload.
+// biome-ignore-all format: golden bytes laid out by hand, one record field group per line with its comment
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_CONTENT, RecordType } from '../../src/protocol/constants.js';
@@ -57,8 +58,10 @@ test('padding is zero even when the allocation was dirty', () => {
 
 test('empty end records', () => {
   assert.deepEqual(streamEnd(RecordType.Stdin, 1), STDIN_END);
-  assert.deepEqual(streamEnd(RecordType.Stdout, 0x0102), bytes(0x01, 0x06, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00)); // v1 STDOUT id=0x0102 len=0
-  assert.deepEqual(streamEnd(RecordType.Data, 0xffff), bytes(0x01, 0x08, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00)); // v1 DATA id=65535 len=0
+  // v1 STDOUT id=0x0102 len=0
+  assert.deepEqual(streamEnd(RecordType.Stdout, 0x0102), bytes(0x01, 0x06, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00));
+  // v1 DATA id=65535 len=0
+  assert.deepEqual(streamEnd(RecordType.Data, 0xffff), bytes(0x01, 0x08, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00));
   assert.deepEqual(frameCopy(RecordType.Stderr, 2, Buffer.alloc(0), true),
     bytes(0x01, 0x07, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00)); // v1 STDERR id=2 len=0
   const views = frameViews(RecordType.Stderr, 2, Buffer.alloc(0), true);
@@ -100,14 +103,16 @@ test('stream of exactly 65535 and 65536 bytes (default maxRecord)', () => {
   const full = Buffer.alloc(MAX_CONTENT, 0x5a);
   const one = frameCopy(RecordType.Stdin, 1, full);
   assert.equal(one.length, 8 + 65535 + 1);
-  assert.deepEqual(one.subarray(0, 8), bytes(0x01, 0x05, 0x00, 0x01, 0xff, 0xff, 0x01, 0x00)); // v1 STDIN id=1 len=65535 pad=1
+  // v1 STDIN id=1 len=65535 pad=1
+  assert.deepEqual(one.subarray(0, 8), bytes(0x01, 0x05, 0x00, 0x01, 0xff, 0xff, 0x01, 0x00));
   assert.equal(one[8 + 65535], 0x00);                                                         // padding
   assert.ok(one.subarray(8, 8 + 65535).every((b) => b === 0x5a));
 
   const more = Buffer.alloc(MAX_CONTENT + 1, 0x5a);
   const two = frameCopy(RecordType.Stdin, 1, more, true);
   assert.equal(two.length, 65544 + 16 + 8);
-  assert.deepEqual(two.subarray(0, 8), bytes(0x01, 0x05, 0x00, 0x01, 0xff, 0xff, 0x01, 0x00)); // v1 STDIN id=1 len=65535 pad=1
+  // v1 STDIN id=1 len=65535 pad=1
+  assert.deepEqual(two.subarray(0, 8), bytes(0x01, 0x05, 0x00, 0x01, 0xff, 0xff, 0x01, 0x00));
   assert.deepEqual(two.subarray(65544), bytes(
     0x01, 0x05, 0x00, 0x01, 0x00, 0x01, 0x07, 0x00, // v1 STDIN id=1 len=1 pad=7
     0x5a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // content, padding ×7

@@ -27,7 +27,9 @@ export interface Proc {
  */
 export function startCli(args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: ROOT,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, FCGATE_ALLOW_ROOT: '1', ...env },
   });
   trackGroup(child.pid!);
@@ -46,20 +48,37 @@ export function startCli(args: string[], env: Record<string, string> = {}): Proc
       for (const l of [...listeners]) l();
     });
   }
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => { for (const l of [...listeners]) l(); r(code); }));
+  const exit = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      for (const l of [...listeners]) l();
+      r(code);
+    }),
+  );
   return {
-    child, lines,
+    child,
+    lines,
     waitLine(re, timeoutMs = 10_000, from = 0) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           const hit = lines.slice(from).find((l) => re.test(l));
-          if (hit !== undefined) { done(); resolve(hit); return; }
+          if (hit !== undefined) {
+            done();
+            resolve(hit);
+            return;
+          }
           if (child.exitCode !== null || child.signalCode !== null) {
-            done(); reject(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${re}:\n${lines.join('\n')}`));
+            done();
+            reject(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${re}:\n${lines.join('\n')}`));
           }
         };
-        const timer = setTimeout(() => { done(); reject(new Error(`no line ${re} within ${timeoutMs} ms:\n${lines.join('\n')}`)); }, timeoutMs);
-        const done = (): void => { clearTimeout(timer); listeners.delete(check); };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no line ${re} within ${timeoutMs} ms:\n${lines.join('\n')}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
         listeners.add(check);
         check();
       });
@@ -73,7 +92,10 @@ export function startCli(args: string[], env: Record<string, string> = {}): Proc
 export async function startApp(): Promise<{ proc: Proc; port: number }> {
   const port = await freePort();
   const proc = startCli(['demo-app', '--listen', `127.0.0.1:${port}`, '--test-routes']);
-  await waitForConnect({ host: '127.0.0.1', port }, { timeoutMs: 10_000, abandon: () => proc.child.exitCode !== null ? 'demo-app exited' : null });
+  await waitForConnect(
+    { host: '127.0.0.1', port },
+    { timeoutMs: 10_000, abandon: () => (proc.child.exitCode !== null ? 'demo-app exited' : null) },
+  );
   return { proc, port };
 }
 
@@ -92,7 +114,10 @@ export async function statsOf(proc: Proc): Promise<ServingStats> {
   return JSON.parse(line.slice('FCGATE_STATS '.length)) as ServingStats;
 }
 
-export interface Answer { status: number; body: string }
+export interface Answer {
+  status: number;
+  body: string;
+}
 
 /** One GET; `agent` false = a new connection for this request. */
 export function get(port: number, path: string, agent: Agent | false = false, timeoutMs = 10_000): Promise<Answer> {
@@ -100,7 +125,9 @@ export function get(port: number, path: string, agent: Agent | false = false, ti
     const req = request({ host: '127.0.0.1', port, path, agent, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });

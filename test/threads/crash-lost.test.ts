@@ -7,11 +7,18 @@ import assert from 'node:assert/strict';
 import { freePort, get, startApp, startServe, statsOf, type Proc } from './cli-process.js';
 
 let app: { proc: Proc; port: number };
-before(async () => { app = await startApp(); });
-after(async () => { await app.proc.stop(); });
+before(async () => {
+  app = await startApp();
+});
+after(async () => {
+  await app.proc.stop();
+});
 
 /** Polls the stats until `pred` holds; bounded. */
-async function until(gw: Proc, pred: (st: Awaited<ReturnType<typeof statsOf>>) => boolean): Promise<Awaited<ReturnType<typeof statsOf>>> {
+async function until(
+  gw: Proc,
+  pred: (st: Awaited<ReturnType<typeof statsOf>>) => boolean,
+): Promise<Awaited<ReturnType<typeof statsOf>>> {
   for (let i = 0; i < 200; i++) {
     const st = await statsOf(gw);
     if (pred(st)) return st;
@@ -22,12 +29,19 @@ async function until(gw: Proc, pred: (st: Awaited<ReturnType<typeof statsOf>>) =
 for (const threads of [1, 2]) {
   test(`a crashed thread's in-flight requests are each logged as lost, with id, method, target and backend (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
     const port = await freePort();
-    const gw = await startServe(['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/`], threads,
-      { FCGATE_TEST_HOOKS: '1' });
+    const gw = await startServe(
+      ['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/`],
+      threads,
+      { FCGATE_TEST_HOOKS: '1' },
+    );
     try {
       const n = 10;
       const outcomes = Array.from({ length: n }, (_, i) =>
-        get(port, `/slow?ms=4000&i=${i}`, false, 15_000).then((a) => `answered ${a.status}`, () => 'lost'));
+        get(port, `/slow?ms=4000&i=${i}`, false, 15_000).then(
+          (a) => `answered ${a.status}`,
+          () => 'lost',
+        ),
+      );
       const st = await until(gw, (s) => s.inFlight === n);
       const onZero = st.threads[0]!.inFlight;
       assert.ok(onZero > 0 || threads > 1, JSON.stringify(st.threads));
@@ -42,7 +56,9 @@ for (const threads of [1, 2]) {
       assert.equal(lostTargets.length, onZero, JSON.stringify(results));
       const backend = `fcgi://127.0.0.1:${app.port}`;
       const seen = lostLines.map((l) => {
-        const m = /FCGATE_THREAD_CRASH_LOST thread=0 req=(\S+) GET (\S+) backend=(\S+) age_s=(\d+) cause="[^"]+"$/.exec(l);
+        const m = /FCGATE_THREAD_CRASH_LOST thread=0 req=(\S+) GET (\S+) backend=(\S+) age_s=(\d+) cause="[^"]+"$/.exec(
+          l,
+        );
         assert.ok(m !== null, l);
         assert.ok(m[3]!.startsWith(backend), l);
         assert.ok(Number(m[4]) >= 0 && Number(m[4]) < 15, l);
@@ -58,7 +74,12 @@ for (const threads of [1, 2]) {
       const again = gw.lines.length;
       gw.child.stdin!.write('crash 0\n');
       await gw.waitLine(/FCGATE_THREAD_RESTART thread=0 /, 10_000, again);
-      assert.deepEqual(gw.lines.slice(again).filter((l) => l.includes('FCGATE_THREAD_CRASH_LOST')), []);
-    } finally { await gw.stop(); }
+      assert.deepEqual(
+        gw.lines.slice(again).filter((l) => l.includes('FCGATE_THREAD_CRASH_LOST')),
+        [],
+      );
+    } finally {
+      await gw.stop();
+    }
   });
 }

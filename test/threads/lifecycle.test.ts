@@ -25,7 +25,10 @@ after(async () => {
 function tryConnect(port: number): Promise<'refused' | 'accepted'> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve('accepted'); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve('accepted');
+    });
     s.once('error', () => resolve('refused'));
   });
 }
@@ -55,10 +58,15 @@ describe('lifecycle with serving threads', () => {
       }
       assert.ok(refused, 'new connections are refused while draining');
       const answers: Answer[] = await Promise.all(slow);
-      assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(8).fill(200),
+      );
       for (const a of answers) assert.equal(a.body, 'slept 1000 ms\n');
       assert.equal(await gw.exited(), 0);
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 
   test('SIGHUP under load: no request lost, the new route works, an invalid file is refused', async () => {
@@ -82,7 +90,9 @@ describe('lifecycle with serving threads', () => {
           try {
             const a = await get(port, '/a/hello', agent);
             if (a.status !== 200) failures.push(`status ${a.status}`);
-          } catch (err) { failures.push((err as Error).message); }
+          } catch (err) {
+            failures.push((err as Error).message);
+          }
           done++;
           onDone?.();
         }
@@ -91,11 +101,21 @@ describe('lifecycle with serving threads', () => {
       /** Resolves once the loops have completed `n` more requests. */
       const progress = (n: number): Promise<void> => {
         const target = done + n;
-        return new Promise((resolve) => { onDone = () => { if (done >= target) { onDone = null; resolve(); } }; });
+        return new Promise((resolve) => {
+          onDone = () => {
+            if (done >= target) {
+              onDone = null;
+              resolve();
+            }
+          };
+        });
       };
       await progress(100);
       // A changed file: one more route on the same backend, one on a new backend name.
-      writeFileSync(file, base + `ProxyPass /b/ fcgi://127.0.0.1:${app.port}/\nProxyPass /c/ fcgi://localhost:${app.port}/\n`);
+      writeFileSync(
+        file,
+        base + `ProxyPass /b/ fcgi://127.0.0.1:${app.port}/\nProxyPass /c/ fcgi://localhost:${app.port}/\n`,
+      );
       const from = gw.lines.length;
       gw.child.kill('SIGHUP');
       await gw.waitLine(/FCGATE_RELOADED /, 10_000, from);
@@ -103,7 +123,10 @@ describe('lifecycle with serving threads', () => {
       stop = true;
       await Promise.all(loops);
       assert.deepEqual(failures, [], `${failures.length} of ${done} requests failed`);
-      assert.deepEqual((await Promise.all(slow)).map((a) => a.status), [200, 200, 200, 200]);
+      assert.deepEqual(
+        (await Promise.all(slow)).map((a) => a.status),
+        [200, 200, 200, 200],
+      );
       assert.equal((await get(port, '/b/hello')).status, 200);
       assert.equal((await get(port, '/b/hello', agents[0])).status, 200, 'also on a connection opened before');
       assert.equal((await get(port, '/c/hello')).status, 200);

@@ -10,22 +10,32 @@ import { join } from 'node:path';
 import { freePort, get, startApp, startCli, startServe, statsOf, type Proc } from './cli-process.js';
 
 let app: { proc: Proc; port: number };
-before(async () => { app = await startApp(); });
-after(async () => { await app.proc.stop(); });
+before(async () => {
+  app = await startApp();
+});
+after(async () => {
+  await app.proc.stop();
+});
 
-const passFlags = (port: number): string[] =>
-  ['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/`];
+const passFlags = (port: number): string[] => [
+  '--listen',
+  `127.0.0.1:${port}`,
+  '--pass',
+  `/=fcgi://127.0.0.1:${app.port}/`,
+];
 
 /** `count` GETs, each on a new connection, at most `parallel` at a time; the statuses. */
 async function burst(port: number, count: number, parallel: number, path = '/hello'): Promise<number[]> {
   const out: number[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < count) {
-      next++;
-      out.push((await get(port, path)).status);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        next++;
+        out.push((await get(port, path)).status);
+      }
+    }),
+  );
   return out;
 }
 
@@ -38,18 +48,22 @@ describe('serving threads', () => {
       assert.deepEqual([...new Set(statuses)], [200]);
       const st = await statsOf(gw);
       assert.equal(st.threads.length, 3);
-      for (const th of st.threads) assert.ok(th.ready && th.served > 0, `thread ${th.thread} served ${th.served}: ${JSON.stringify(st.threads)}`);
+      for (const th of st.threads)
+        assert.ok(th.ready && th.served > 0, `thread ${th.thread} served ${th.served}: ${JSON.stringify(st.threads)}`);
       assert.equal(st.served, 150);
       assert.equal(st.inFlight, 0);
       const pool = st.pools[`fcgi://127.0.0.1:${app.port}`];
       assert.ok(pool !== undefined && pool.opened >= 3, JSON.stringify(st.pools));
       const budget = st.budgets[`fcgi://127.0.0.1:${app.port}`];
       assert.ok(budget !== undefined && budget.used <= budget.cap && budget.waiting === 0, JSON.stringify(st.budgets));
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 
   for (const threads of [2, 1]) {
-    test(`a crashed thread is logged and replaced; requests succeed again within 1 s (${threads} thread${threads > 1 ? 's' : ''})`, async (t) => {
+    const label = `${threads} thread${threads > 1 ? 's' : ''}`;
+    test(`a crashed thread is logged and replaced; requests succeed again within 1 s (${label})`, async (t) => {
       const port = await freePort();
       const gw = await startServe(passFlags(port), threads, { FCGATE_TEST_HOOKS: '1' });
       try {
@@ -62,7 +76,9 @@ describe('serving threads', () => {
         for (let i = 0; i < 400 && okAt === 0; i++) {
           try {
             if ((await get(port, '/hello', false, 2000)).status === 200) okAt = Date.now();
-          } catch { await new Promise((r) => setTimeout(r, 5)); }   // refused while nothing listens
+          } catch {
+            await new Promise((r) => setTimeout(r, 5));
+          } // refused while nothing listens
         }
         assert.ok(okAt > 0 && okAt - crashedAt < 1000, `served again after ${okAt - crashedAt} ms`);
         await gw.waitLine(/FCGATE_THREAD_RESTART thread=0 /, 5000, from);
@@ -70,11 +86,16 @@ describe('serving threads', () => {
         await gw.waitLine(/FCGATE_THREAD_READY thread=0 restarts=1/, 5000, from);
         t.diagnostic(`first success ${okAt - crashedAt} ms after the crash was logged`);
         const st = await statsOf(gw);
-        assert.ok(st.threads.every((th) => th.ready), JSON.stringify(st.threads));
+        assert.ok(
+          st.threads.every((th) => th.ready),
+          JSON.stringify(st.threads),
+        );
         assert.equal(st.threads[0]!.restarts, 1);
         assert.deepEqual([...new Set(await burst(port, 60, 8))], [200]);
         assert.ok(gw.child.exitCode === null, 'the process lives on');
-      } finally { await gw.stop(); }
+      } finally {
+        await gw.stop();
+      }
     });
   }
 
@@ -82,8 +103,10 @@ describe('serving threads', () => {
     // max=2 over 3 threads: whichever thread holds the 2 connections idle, a request that
     // lands on another thread must get one at once (not after ttl=60 s or acquire=5 s).
     const port = await freePort();
-    const gw = await startServe(['--listen', `127.0.0.1:${port}`,
-      '--pass', `/=fcgi://127.0.0.1:${app.port}/ max=2 ttl=60 acquire=5000`], 3);
+    const gw = await startServe(
+      ['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/ max=2 ttl=60 acquire=5000`],
+      3,
+    );
     try {
       for (let i = 0; i < 40; i++) {
         const t0 = Date.now();
@@ -98,23 +121,34 @@ describe('serving threads', () => {
       assert.ok(budget.used <= 2 && budget.waiting === 0, JSON.stringify(budget));
       const pool = st.pools[`fcgi://127.0.0.1:${app.port}`]!;
       assert.ok(pool.size <= 2, JSON.stringify(pool));
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 
   test('a balancer over threads: every member elected, counters summed over threads', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'fcgate-threads-'));
     const file = join(dir, 'fcgate.conf');
-    writeFileSync(file, `Listen 127.0.0.1:${port}\nProxyPass /app/ balancer://pair/\n<Proxy balancer://pair>\n` +
-      `  BalancerMember fcgi://127.0.0.1:${app.port}\n  BalancerMember fcgi://localhost:${app.port}\n</Proxy>\n`);
+    writeFileSync(
+      file,
+      `Listen 127.0.0.1:${port}\nProxyPass /app/ balancer://pair/\n<Proxy balancer://pair>\n`
+        + `  BalancerMember fcgi://127.0.0.1:${app.port}\n  BalancerMember fcgi://localhost:${app.port}\n</Proxy>\n`,
+    );
     const gw = await startServe(['-c', file], 2);
     try {
       assert.deepEqual([...new Set(await burst(port, 40, 8, '/app/hello'))], [200]);
       const st = await statsOf(gw);
       assert.equal(st.balancers.length, 1);
       const members = st.balancers[0]!.members;
-      assert.equal(members.reduce((n, m) => n + m.elected, 0), 40);
-      assert.ok(members.every((m) => m.elected > 0), JSON.stringify(members));
+      assert.equal(
+        members.reduce((n, m) => n + m.elected, 0),
+        40,
+      );
+      assert.ok(
+        members.every((m) => m.elected > 0),
+        JSON.stringify(members),
+      );
     } finally {
       await gw.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -127,11 +161,19 @@ describe('serving threads', () => {
     try {
       const second = startCli(['serve', ...passFlags(port)], { FCGATE_THREADS: '2' });
       const code = await second.exited();
-      assert.equal(code, 1);                 // a runtime failure, not a usage error (issue 13's exit codes)
-      assert.match(second.lines.join('\n'), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another process is already listening there`));
+      assert.equal(code, 1); // a runtime failure, not a usage error (issue 13's exit codes)
+      assert.match(
+        second.lines.join('\n'),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another process is already listening there`),
+      );
       // The first one was not disturbed.
       assert.equal((await get(port, '/hello')).status, 200);
-      assert.deepEqual((await statsOf(first)).threads.map((t) => t.restarts), [0, 0]);
-    } finally { await first.stop(); }
+      assert.deepEqual(
+        (await statsOf(first)).threads.map((t) => t.restarts),
+        [0, 0],
+      );
+    } finally {
+      await first.stop();
+    }
   });
 });

@@ -17,7 +17,10 @@ let port = 0;
 const accepted: Socket[] = [];
 
 before(async () => {
-  server = createServer((s) => { accepted.push(s); s.on('error', () => {}); });
+  server = createServer((s) => {
+    accepted.push(s);
+    s.on('error', () => {});
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
 });
@@ -28,10 +31,22 @@ after(async () => {
 
 function worker(): WorkerSettings {
   return {
-    name: `fcgi://127.0.0.1:${port}`, address: { kind: 'tcp', host: '127.0.0.1', port },
-    reuse: true, max: 2, timeoutMs: 60_000, connectTimeoutMs: 2_000,
-    acquireMs: 10_000, ttlMs: 60_000,                  // long: waiting for ttl would time the test out
-    flushPackets: 'off', flushWaitMs: 10, requestBuffering: true, loadFactor: 1, lbSet: 0, route: '', retryMs: 60_000, status: '',
+    name: `fcgi://127.0.0.1:${port}`,
+    address: { kind: 'tcp', host: '127.0.0.1', port },
+    reuse: true,
+    max: 2,
+    timeoutMs: 60_000,
+    connectTimeoutMs: 2_000,
+    acquireMs: 10_000,
+    ttlMs: 60_000, // long: waiting for ttl would time the test out
+    flushPackets: 'off',
+    flushWaitMs: 10,
+    requestBuffering: true,
+    loadFactor: 1,
+    lbSet: 0,
+    route: '',
+    retryMs: 60_000,
+    status: '',
   };
 }
 
@@ -42,7 +57,8 @@ function waiter(): { w: Waiter; got: Promise<UpstreamConnection> } {
   let w!: Waiter;
   const got = new Promise<UpstreamConnection>((resolve, reject) => {
     w = {
-      queuedAt: 0, cancelled: false,
+      queuedAt: 0,
+      cancelled: false,
       onAcquired: (c) => resolve(c),
       onAcquireFailed: (e: GatewayError) => reject(e),
     };
@@ -62,10 +78,13 @@ describe('two pools over one SharedBudget', () => {
     const poolA = new Pool(worker(), a, limits);
     const poolB = new Pool(worker(), b, limits);
     try {
-      const c1 = waiter(), c2 = waiter();
-      poolA.acquire(c1.w); poolA.acquire(c2.w);
+      const c1 = waiter(),
+        c2 = waiter();
+      poolA.acquire(c1.w);
+      poolA.acquire(c2.w);
       const [x, y] = await Promise.all([c1.got, c2.got]);
-      poolA.release(x, true); poolA.release(y, true);
+      poolA.release(x, true);
+      poolA.release(y, true);
       assert.equal(poolA.idleCount, 2);
       assert.equal(a.used, 2);
       const t0 = Date.now();
@@ -80,7 +99,10 @@ describe('two pools over one SharedBudget', () => {
       assert.equal(b.waiting, 0, 'withdrawn once served');
       poolB.release(conn, true);
       assert.equal(poolB.idleCount, 1, 'nobody waits: reuse as usual');
-    } finally { poolA.close(); poolB.close(); }
+    } finally {
+      poolA.close();
+      poolB.close();
+    }
   });
 
   test('a busy connection released while another pool waits is closed, not parked', async () => {
@@ -88,11 +110,15 @@ describe('two pools over one SharedBudget', () => {
     const poolA = new Pool(worker(), a, limits);
     const poolB = new Pool(worker(), b, limits);
     try {
-      const c1 = waiter(), c2 = waiter();
-      poolA.acquire(c1.w); poolA.acquire(c2.w);
+      const c1 = waiter(),
+        c2 = waiter();
+      poolA.acquire(c1.w);
+      poolA.acquire(c2.w);
       const [x, y] = await Promise.all([c1.got, c2.got]);
-      const q1 = waiter(), q2 = waiter();
-      poolB.acquire(q1.w); poolB.acquire(q2.w);
+      const q1 = waiter(),
+        q2 = waiter();
+      poolB.acquire(q1.w);
+      poolB.acquire(q2.w);
       assert.equal(a.waiting, 2);
       poolA.release(x, true);
       assert.equal(poolA.idleCount, 0, 'closed for B');
@@ -102,7 +128,10 @@ describe('two pools over one SharedBudget', () => {
       await q2.got;
       assert.equal(a.waiting, 0);
       assert.equal(a.used, 2);
-    } finally { poolA.close(); poolB.close(); }
+    } finally {
+      poolA.close();
+      poolB.close();
+    }
   });
 
   test('without waiters elsewhere, released connections stay idle for reuse', async () => {
@@ -116,7 +145,9 @@ describe('two pools over one SharedBudget', () => {
       poolA.acquire(again.w);
       await again.got;
       assert.equal(poolA.stats().reused, 1);
-    } finally { poolA.close(); }
+    } finally {
+      poolA.close();
+    }
   });
 
   test('requests that time out in the queue are withdrawn from waiting', async () => {
@@ -124,19 +155,25 @@ describe('two pools over one SharedBudget', () => {
     const poolA = new Pool({ ...worker(), acquireMs: 50 }, a, limits);
     const poolB = new Pool({ ...worker(), acquireMs: 50 }, b, limits);
     try {
-      const c1 = waiter(), c2 = waiter();
-      poolA.acquire(c1.w); poolA.acquire(c2.w);
-      await Promise.all([c1.got, c2.got]);                 // both busy, never released
+      const c1 = waiter(),
+        c2 = waiter();
+      poolA.acquire(c1.w);
+      poolA.acquire(c2.w);
+      await Promise.all([c1.got, c2.got]); // both busy, never released
       const q = waiter();
       poolB.acquire(q.w);
       await assert.rejects(q.got, (e: GatewayError) => e.code === 'FCGATE_BACKEND_OVERLOADED');
       assert.equal(b.waiting, 0);
-    } finally { poolA.close(); poolB.close(); }
+    } finally {
+      poolA.close();
+      poolB.close();
+    }
   });
 
   test('reclaim gives back the share of a thread that died', () => {
     const { buffer, a, b } = pair();
-    assert.ok(a.tryTake()); assert.ok(b.tryTake());
+    assert.ok(a.tryTake());
+    assert.ok(b.tryTake());
     assert.equal(a.tryTake(), false, 'cap 2 reached');
     b.addWaiting(3);
     SharedBudget.reclaim(buffer, 0, 1, 2);

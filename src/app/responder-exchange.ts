@@ -1,9 +1,9 @@
 // One FastCGI responder request as the handler sees it: FcgiRequest (params, STDIN as a
 // Readable, AbortSignal) and FcgiResponse (STDOUT/STDERR writes, end, drain). The wire
-// work (record reading, socket writes, request table) lives in connection.ts; this file
-// only frames what the handler writes and keeps the per-request state.
+// work (record reading, socket writes, request table) lives in responder-connection.ts;
+// this file only frames what the handler writes and keeps the per-request state.
 import { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { HEADER_LEN, ProtocolStatus, RecordType } from '../protocol/constants.js';
 import { writeHeader } from '../protocol/header.js';
@@ -49,10 +49,14 @@ export class FcgiRequest {
   ) {}
 
   /** Aborted by FCGI_ABORT_REQUEST, by the connection closing, or by the server being destroyed. */
-  get signal(): AbortSignal { return this.controller.signal; }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
 
   /** A param by name, or '' when absent. */
-  param(name: string): string { return this.params.get(name) ?? ''; }
+  param(name: string): string {
+    return this.params.get(name) ?? '';
+  }
 }
 
 export type HeaderValue = string | number | readonly string[];
@@ -69,17 +73,28 @@ export class FcgiResponse extends EventEmitter {
   private headWritten = false;
   private bytesOut = 0;
 
-  constructor(private readonly channel: ResponseChannel, readonly id: number) {
+  constructor(
+    private readonly channel: ResponseChannel,
+    readonly id: number,
+  ) {
     super();
   }
 
   /** True after end(), an abort, or the connection's loss: further writes are dropped. */
-  get finished(): boolean { return this.done || this.channel.closed; }
+  get finished(): boolean {
+    return this.done || this.channel.closed;
+  }
   /** STDOUT content bytes written so far (head included). */
-  get bytesWritten(): number { return this.bytesOut; }
-  get headersSent(): boolean { return this.headWritten || this.bytesOut > 0; }
+  get bytesWritten(): number {
+    return this.bytesOut;
+  }
+  get headersSent(): boolean {
+    return this.headWritten || this.bytesOut > 0;
+  }
   /** Bytes queued on the connection's socket (all requests on it), not yet taken by the kernel. */
-  get queuedBytes(): number { return this.channel.queuedBytes; }
+  get queuedBytes(): number {
+    return this.channel.queuedBytes;
+  }
 
   /**
    * Writes STDOUT content. Returns false when the socket's buffer is full: wait for
@@ -88,8 +103,12 @@ export class FcgiResponse extends EventEmitter {
    */
   write(chunk: Uint8Array | string): boolean {
     if (this.finished) return false;
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8')
-      : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (buf.length === 0) return true;
     this.bytesOut += buf.length;
     const ok = this.channel.writeParts(frameViews(RecordType.Stdout, this.id, buf));
@@ -135,7 +154,9 @@ export class FcgiResponse extends EventEmitter {
     at = writeHeader(out, at, RecordType.EndRequest, this.id, 8, 0);
     out.writeUInt32BE(appStatus >>> 0, at);
     out[at + 4] = ProtocolStatus.RequestComplete;
-    out[at + 5] = 0; out[at + 6] = 0; out[at + 7] = 0;
+    out[at + 5] = 0;
+    out[at + 6] = 0;
+    out[at + 7] = 0;
     this.channel.writeParts([out]);
     this.settle();
   }
@@ -144,7 +165,11 @@ export class FcgiResponse extends EventEmitter {
   drained(): Promise<void> {
     if (this.finished) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = (): void => { this.off('drain', done); this.off('close', done); resolve(); };
+      const done = (): void => {
+        this.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
       this.once('drain', done);
       this.once('close', done);
       this.channel.waitDrain(this);

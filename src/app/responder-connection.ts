@@ -2,7 +2,8 @@
 // fed from the socket, the table of requests in flight on it (multiplexed or not),
 // management records (GET_VALUES, unknown types), rejections (UNKNOWN_ROLE, CANT_MPX_CONN,
 // OVERLOADED), aborts, STDIN backpressure and the KEEP_CONN rule. Listening, the accept
-// queue and the connection limit are server.ts's; framing of STDOUT is exchange.ts's.
+// queue and the connection limit are responder-server.ts's; framing of STDOUT is
+// responder-exchange.ts's.
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { FLAG_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName } from '../protocol/constants.js';
@@ -10,7 +11,7 @@ import { ProtocolError, ProtocolErrorCode } from '../protocol/errors.js';
 import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from '../protocol/management.js';
 import { PairCollector, decodePairs } from '../protocol/pairs.js';
 import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
-import { APP_STATUS_ABORTED, FcgiRequest, FcgiResponse, type ResponseChannel } from './exchange.js';
+import { APP_STATUS_ABORTED, FcgiRequest, FcgiResponse, type ResponseChannel } from './responder-exchange.js';
 import type { FcgiHandler, ResolvedServerOptions } from './options.js';
 
 /** What a connection needs from its server. */
@@ -28,7 +29,7 @@ export interface ConnectionHost {
 interface Slot {
   id: number;
   keepConn: boolean;
-  collector: PairCollector | null;     // null once PARAMS ended
+  collector: PairCollector | null; // null once PARAMS ended
   req: FcgiRequest | null;
   res: FcgiResponse | null;
   stdin: Readable | null;
@@ -53,8 +54,11 @@ export class AppConnection implements RecordSink, ResponseChannel {
   private corked = false;
   private gone = false;
 
-  constructor(private readonly socket: Socket, private readonly host: ConnectionHost,
-              readonly serial: number) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly host: ConnectionHost,
+    readonly serial: number,
+  ) {
     this.reader = new RecordReader(this, 'app');
     socket.on('data', (chunk: Buffer) => this.consume(chunk));
     socket.on('drain', () => this.onSocketDrain());
@@ -66,10 +70,16 @@ export class AppConnection implements RecordSink, ResponseChannel {
     socket.on('close', () => this.onClose());
   }
 
-  get closed(): boolean { return this.gone || this.socket.destroyed || !this.socket.writable; }
-  get queuedBytes(): number { return this.socket.writableLength; }
+  get closed(): boolean {
+    return this.gone || this.socket.destroyed || !this.socket.writable;
+  }
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
   /** Requests in flight on this connection. */
-  get busy(): number { return this.slots.size; }
+  get busy(): number {
+    return this.slots.size;
+  }
 
   /** Ends the connection once no request is in flight (server close). */
   endWhenIdle(): void {
@@ -78,7 +88,9 @@ export class AppConnection implements RecordSink, ResponseChannel {
   }
 
   /** Destroys the socket at once; requests in flight are aborted. */
-  destroy(): void { this.socket.destroy(); }
+  destroy(): void {
+    this.socket.destroy();
+  }
 
   // --- reading ---
 
@@ -117,7 +129,14 @@ export class AppConnection implements RecordSink, ResponseChannel {
 
   onBeginRequest(id: number, role: number, flags: number): void {
     if (this.slots.has(id)) {
-      this.fail(new ProtocolError(ProtocolErrorCode.UnexpectedType, `BEGIN_REQUEST for request ${id} in flight`, id, RecordType.BeginRequest));
+      this.fail(
+        new ProtocolError(
+          ProtocolErrorCode.UnexpectedType,
+          `BEGIN_REQUEST for request ${id} in flight`,
+          id,
+          RecordType.BeginRequest,
+        ),
+      );
       return;
     }
     this.retired.delete(id);
@@ -127,8 +146,8 @@ export class AppConnection implements RecordSink, ResponseChannel {
     let refusal = -1;
     if (role !== Role.Responder) refusal = ProtocolStatus.UnknownRole;
     else if (!o.mpxsConns && this.slots.size > 0) refusal = ProtocolStatus.CantMpxConn;
-    else if (this.slots.size >= o.maxRequestsPerConnection || this.host.running >= o.maxReqs
-             || this.host.closing) refusal = ProtocolStatus.Overloaded;
+    else if (this.slots.size >= o.maxRequestsPerConnection || this.host.running >= o.maxReqs || this.host.closing)
+      refusal = ProtocolStatus.Overloaded;
     if (refusal !== -1) {
       this.send(encodeEndRequest(id, 0, refusal));
       this.retire(id);
@@ -138,27 +157,36 @@ export class AppConnection implements RecordSink, ResponseChannel {
     if (!keepConn) this.closeWhenIdle = true;
     this.host.running++;
     this.slots.set(id, {
-      id, keepConn, collector: new PairCollector(o.maxParamsBytes),
-      req: null, res: null, stdin: null, stdinEnded: false,
+      id,
+      keepConn,
+      collector: new PairCollector(o.maxParamsBytes),
+      req: null,
+      res: null,
+      stdin: null,
+      stdinEnded: false,
     });
   }
 
   onStream(type: number, id: number, data: Buffer): boolean {
     const slot = this.slots.get(id);
-    if (slot === undefined || this.gone) return true;     // retired id: dropped
+    if (slot === undefined || this.gone) return true; // retired id: dropped
     if (type === RecordType.Params) {
       if (slot.collector === null) {
         this.fail(new ProtocolError(ProtocolErrorCode.UnexpectedType, 'PARAMS after the end of PARAMS', id, type));
         return true;
       }
       if (data.length > 0) {
-        try { slot.collector.push(data); } catch (err) { this.fail(err as ProtocolError); }
+        try {
+          slot.collector.push(data);
+        } catch (err) {
+          this.fail(err as ProtocolError);
+        }
         return true;
       }
       this.start(slot);
       return true;
     }
-    if (type !== RecordType.Stdin) return true;           // DATA belongs to the Filter role
+    if (type !== RecordType.Stdin) return true; // DATA belongs to the Filter role
     if (slot.collector !== null) {
       this.fail(new ProtocolError(ProtocolErrorCode.UnexpectedType, 'STDIN before the end of PARAMS', id, type));
       return true;
@@ -173,7 +201,7 @@ export class AppConnection implements RecordSink, ResponseChannel {
       if (!stdin.destroyed) stdin.push(null);
       return true;
     }
-    if (stdin.destroyed) return true;                       // the handler finished: discard
+    if (stdin.destroyed) return true; // the handler finished: discard
     stdin.push(data);
     const o = this.host.options;
     const limit = this.slots.size > 1 ? o.stdinMpxBufferBytes : o.stdinBufferBytes;
@@ -184,8 +212,9 @@ export class AppConnection implements RecordSink, ResponseChannel {
 
   onAbortRequest(id: number): void {
     const slot = this.slots.get(id);
-    if (slot === undefined) return;                         // already answered
-    if (slot.res === null) {                                // still in PARAMS: never started
+    if (slot === undefined) return; // already answered
+    if (slot.res === null) {
+      // still in PARAMS: never started
       this.send(encodeEndRequest(id, APP_STATUS_ABORTED, ProtocolStatus.RequestComplete));
       this.requestDone(id);
       return;
@@ -194,7 +223,9 @@ export class AppConnection implements RecordSink, ResponseChannel {
     slot.res.end(APP_STATUS_ABORTED);
   }
 
-  onEndRequest(): void { /* client-side record: the reader never delivers it on the app side */ }
+  onEndRequest(): void {
+    /* client-side record: the reader never delivers it on the app side */
+  }
 
   onManagement(type: number, content: Buffer): void {
     if (type !== RecordType.GetValues) {
@@ -202,7 +233,12 @@ export class AppConnection implements RecordSink, ResponseChannel {
       return;
     }
     let names: string[];
-    try { names = decodePairs(content, content.length); } catch (err) { this.fail(err as ProtocolError); return; }
+    try {
+      names = decodePairs(content, content.length);
+    } catch (err) {
+      this.fail(err as ProtocolError);
+      return;
+    }
     const o = this.host.options;
     const answers: Array<[string, string]> = [];
     for (let i = 0; i < names.length; i += 2) {
@@ -214,12 +250,19 @@ export class AppConnection implements RecordSink, ResponseChannel {
     this.send(encodeGetValuesResult(answers));
   }
 
-  onProtocolError(err: ProtocolError): void { this.fail(err); }
+  onProtocolError(err: ProtocolError): void {
+    this.fail(err);
+  }
 
   /** PARAMS ended: build the request and run the handler. */
   private start(slot: Slot): void {
     let flat: string[];
-    try { flat = slot.collector!.finish(); } catch (err) { this.fail(err as ProtocolError); return; }
+    try {
+      flat = slot.collector!.finish();
+    } catch (err) {
+      this.fail(err as ProtocolError);
+      return;
+    }
     slot.collector = null;
     const params = new Map<string, string>();
     for (let i = 0; i < flat.length; i += 2) params.set(flat[i]!, flat[i + 1]!);
@@ -244,7 +287,9 @@ export class AppConnection implements RecordSink, ResponseChannel {
   }
 
   private handlerFailed(res: FcgiResponse, err: unknown): void {
-    this.logLine(`handler failed on request ${res.id}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    this.logLine(
+      `handler failed on request ${res.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     if (res.finished) return;
     if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
     res.end(APP_STATUS_ABORTED);
@@ -302,7 +347,9 @@ export class AppConnection implements RecordSink, ResponseChannel {
     if (this.closeWhenIdle && this.slots.size === 0) this.endSocket();
   }
 
-  rawWrite(bytes: Buffer): void { this.send(bytes); }
+  rawWrite(bytes: Buffer): void {
+    this.send(bytes);
+  }
 
   private send(bytes: Buffer): void {
     if (this.closed) return;
@@ -330,7 +377,10 @@ export class AppConnection implements RecordSink, ResponseChannel {
     // handler stops instead of waiting forever for the rest of the body.
     for (const [id, slot] of this.slots) {
       if (slot.stdinEnded) continue;
-      if (slot.req === null) { this.requestDone(id); continue; }
+      if (slot.req === null) {
+        this.requestDone(id);
+        continue;
+      }
       slot.req.controller.abort(new Error('the web server closed before the end of STDIN'));
       if (slot.stdin !== null && !slot.stdin.readableEnded) slot.stdin.destroy();
     }

@@ -7,14 +7,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import { createFcgiServer, type FcgiHandler, type FcgiRequest, type FcgiServerOptions } from '../../src/app/server.js';
+import {
+  createFcgiServer,
+  type FcgiHandler,
+  type FcgiRequest,
+  type FcgiServerOptions,
+} from '../../src/app/responder-server.js';
 import { ProtocolStatus, RecordType, Role, frameCopy } from '../../src/protocol/index.js';
-import { FcgiTestClient, type Target } from './fcgi-client.js';
+import { FcgiTestClient, type ConnectTarget } from '../helpers/fcgi-client.js';
 
-interface Deferred<T> { promise: Promise<T>; resolve: (v: T) => void }
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+}
 function deferred<T = void>(): Deferred<T> {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -26,8 +36,11 @@ const echoHandler: FcgiHandler = async (req, res) => {
   res.end();
 };
 
-async function withServer(handler: FcgiHandler, options: FcgiServerOptions,
-                          body: (target: Target, logs: string[], server: ReturnType<typeof createFcgiServer>) => Promise<void>): Promise<void> {
+async function withServer(
+  handler: FcgiHandler,
+  options: FcgiServerOptions,
+  body: (target: ConnectTarget, logs: string[], server: ReturnType<typeof createFcgiServer>) => Promise<void>,
+): Promise<void> {
   const logs: string[] = [];
   const server = createFcgiServer(handler, { log: (l) => logs.push(l), ...options });
   const a = await server.listen({ host: '127.0.0.1', port: 0 });
@@ -41,7 +54,10 @@ async function withServer(handler: FcgiHandler, options: FcgiServerOptions,
 
 /** Polls a condition once per event-loop turn, at most `turns` times. */
 async function until(cond: () => boolean, turns = 10_000): Promise<void> {
-  for (let i = 0; i < turns; i++) { if (cond()) return; await tick(); }
+  for (let i = 0; i < turns; i++) {
+    if (cond()) return;
+    await tick();
+  }
   throw new Error('condition not reached');
 }
 
@@ -95,9 +111,15 @@ test('many concurrent connections, each with several multiplexed requests', { ti
     const conns = 50;
     const perConn = 8;
     const clients = await Promise.all(Array.from({ length: conns }, () => FcgiTestClient.connect(target)));
-    const replies = await Promise.all(clients.flatMap((c, k) =>
-      Array.from({ length: perConn }, (_, i) => c.begin(i + 1, {}, { keepConn: true, stdin: Buffer.from(`${k}.${i}`) })
-        .then((r) => [k, i, r.stdout.toString()] as const))));
+    const replies = await Promise.all(
+      clients.flatMap((c, k) =>
+        Array.from({ length: perConn }, (_, i) =>
+          c
+            .begin(i + 1, {}, { keepConn: true, stdin: Buffer.from(`${k}.${i}`) })
+            .then((r) => [k, i, r.stdout.toString()] as const),
+        ),
+      ),
+    );
     for (const [k, i, out] of replies) assert.match(out, new RegExp(`id=${i + 1} body=${k}\\.${i}$`));
     assert.equal(server.connectionCount, conns);
     for (const c of clients) c.close();
@@ -109,7 +131,14 @@ test('FCGI_GET_VALUES answers the three variables and omits unknown names', { ti
   await withServer(echoHandler, { maxConns: 7, maxReqs: 33 }, async (target) => {
     const c = await FcgiTestClient.connect(target);
     const v = await c.getValues(['FCGI_MAX_CONNS', 'FCGI_MAX_REQS', 'FCGI_MPXS_CONNS', 'NOT_A_VARIABLE']);
-    assert.deepEqual([...v], [['FCGI_MAX_CONNS', '7'], ['FCGI_MAX_REQS', '33'], ['FCGI_MPXS_CONNS', '1']]);
+    assert.deepEqual(
+      [...v],
+      [
+        ['FCGI_MAX_CONNS', '7'],
+        ['FCGI_MAX_REQS', '33'],
+        ['FCGI_MPXS_CONNS', '1'],
+      ],
+    );
     c.close();
   });
   await withServer(echoHandler, { mpxsConns: false }, async (target) => {
@@ -146,14 +175,16 @@ test('beyond maxRequestsPerConnection or maxReqs: END_REQUEST OVERLOADED', { tim
       c.endStdin(2);
       assert.equal((await p1).protocolStatus, ProtocolStatus.RequestComplete);
       assert.equal((await p2).protocolStatus, ProtocolStatus.RequestComplete);
-      const r4 = await c.begin(3, {}, { keepConn: true });   // the id is free again
+      const r4 = await c.begin(3, {}, { keepConn: true }); // the id is free again
       assert.equal(r4.protocolStatus, ProtocolStatus.RequestComplete);
       c.close();
     });
   }
 });
 
-test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with appStatus != 0', { timeout: 20_000 }, async () => {
+test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with appStatus != 0', {
+  timeout: 20_000,
+}, async () => {
   const started = deferred();
   const sawAbort = deferred<string>();
   const handler: FcgiHandler = (req, res) => {
@@ -173,7 +204,7 @@ test('FCGI_ABORT_REQUEST aborts the handler signal and ends the request with app
     // Late records for the aborted id (STDIN, another ABORT) are dropped, not protocol errors.
     c.endStdin(1);
     c.abort(1);
-    assert.equal((await c.getValues(['FCGI_MPXS_CONNS'])).size, 1);   // a round trip after them
+    assert.equal((await c.getValues(['FCGI_MPXS_CONNS'])).size, 1); // a round trip after them
     assert.equal(c.error, null);
     assert.equal(c.ended, false);
     c.close();
@@ -185,7 +216,7 @@ test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', { timeout: 20_
     const c = await FcgiTestClient.connect(target);
     const r = await c.begin(1, { A: 'b' }, { role: Role.Authorizer });
     assert.equal(r.protocolStatus, ProtocolStatus.UnknownRole);
-    await c.closed;                   // KEEP_CONN clear
+    await c.closed; // KEEP_CONN clear
     assert.deepEqual(logs, []);
   });
 });
@@ -193,14 +224,15 @@ test('a role other than RESPONDER gets END_REQUEST UNKNOWN_ROLE', { timeout: 20_
 test('an unknown management record type gets FCGI_UNKNOWN_TYPE', { timeout: 20_000 }, async () => {
   await withServer(echoHandler, {}, async (target) => {
     const c = await FcgiTestClient.connect(target);
+    // biome-ignore format: golden bytes, one record field group per line with its comment
     c.write(Buffer.from([
       0x01, 0x2a, 0x00, 0x00, 0x00, 0x03, 0x05, 0x00,   // v1 type=42 id=0 len=3 pad=5
       0x61, 0x62, 0x63, 0, 0, 0, 0, 0,                   // "abc" + padding
     ]));
     const rec = await c.nextManagement();
     assert.equal(rec.type, RecordType.UnknownType);
-    assert.deepEqual([...rec.content], [0x2a, 0, 0, 0, 0, 0, 0, 0]);   // type=42, 7 reserved
-    const r = await c.request({}, { keepConn: true });                   // still usable
+    assert.deepEqual([...rec.content], [0x2a, 0, 0, 0, 0, 0, 0, 0]); // type=42, 7 reserved
+    const r = await c.request({}, { keepConn: true }); // still usable
     assert.equal(r.protocolStatus, ProtocolStatus.RequestComplete);
     c.close();
   });
@@ -226,7 +258,9 @@ test('PARAMS beyond maxParamsBytes close the connection', { timeout: 20_000 }, a
 });
 
 test('a handler that throws: 500 head and appStatus != 0', { timeout: 20_000 }, async () => {
-  const handler: FcgiHandler = () => { throw new Error('boom'); };
+  const handler: FcgiHandler = () => {
+    throw new Error('boom');
+  };
   await withServer(handler, {}, async (target, logs) => {
     const c = await FcgiTestClient.connect(target);
     const r = await c.request({});
@@ -236,7 +270,9 @@ test('a handler that throws: 500 head and appStatus != 0', { timeout: 20_000 }, 
   });
 });
 
-test('STDIN backpressure: a handler that does not read holds the socket after a bounded buffer', { timeout: 20_000 }, async () => {
+test('STDIN backpressure: a handler that does not read holds the socket after a bounded buffer', {
+  timeout: 20_000,
+}, async () => {
   const limit = 64 * 1024;
   const release = deferred();
   let seen: FcgiRequest | null = null;
@@ -256,11 +292,11 @@ test('STDIN backpressure: a handler that does not read holds the socket after a 
     const c = await FcgiTestClient.connect(target);
     const p = c.begin(1, {}, { stdin: null });
     const piece = Buffer.alloc(60_000, 7);
-    const pieces = 560;                                  // ~32 MiB: more than the kernel buffers hold
+    const pieces = 560; // ~32 MiB: more than the kernel buffers hold
     for (let i = 0; i < pieces; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, piece));
     c.endStdin(1);
     await until(() => seen !== null && seen.stdin.readableLength >= limit);
-    for (let i = 0; i < 50; i++) await tick();           // turns in which a leaky server would read on
+    for (let i = 0; i < 50; i++) await tick(); // turns in which a leaky server would read on
     const buffered = seen!.stdin.readableLength;
     assert.ok(buffered < limit + 65536, `server buffered ${buffered} bytes`);
     assert.ok(c.socket.writableLength > 0, 'the client is held back');
@@ -272,11 +308,16 @@ test('STDIN backpressure: a handler that does not read holds the socket after a 
   });
 });
 
-test('an answer before the body is read: the rest of STDIN is dropped and the connection reused', { timeout: 20_000 }, async () => {
+test('an answer before the body is read: the rest of STDIN is dropped and the connection reused', {
+  timeout: 20_000,
+}, async () => {
   const started = deferred<FcgiRequest>();
   const answerNow = deferred();
   const handler: FcgiHandler = async (req, res) => {
-    if (req.param('MODE') === 'echo') { await echoHandler(req, res); return; }
+    if (req.param('MODE') === 'echo') {
+      await echoHandler(req, res);
+      return;
+    }
     started.resolve(req);
     await answerNow.promise;
     res.write('\r\nanswered');
@@ -286,12 +327,12 @@ test('an answer before the body is read: the rest of STDIN is dropped and the co
     const c = await FcgiTestClient.connect(target);
     const p = c.begin(1, {}, { keepConn: true, stdin: null });
     const big = Buffer.alloc(60_000, 1);
-    for (let i = 0; i < 20; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, big));   // 1.2 MB, unread
+    for (let i = 0; i < 20; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, big)); // 1.2 MB, unread
     const req = await started.promise;
-    await until(() => req.stdin.readableLength >= 16 * 1024);     // the server paused on it
+    await until(() => req.stdin.readableLength >= 16 * 1024); // the server paused on it
     answerNow.resolve();
     assert.equal((await p).stdout.toString(), '\r\nanswered');
-    for (let i = 0; i < 20; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, big));   // more, after the answer
+    for (let i = 0; i < 20; i++) c.socket.write(frameCopy(RecordType.Stdin, 1, big)); // more, after the answer
     c.endStdin(1);
     const r2 = await c.request({ MODE: 'echo' }, { keepConn: true, stdin: Buffer.from('next') });
     assert.match(r2.stdout.toString(), /id=1 body=next$/);
@@ -301,7 +342,9 @@ test('an answer before the body is read: the rest of STDIN is dropped and the co
   });
 });
 
-test('multiplexed: a request that does not read buffers up to its bound without stalling the others', { timeout: 20_000 }, async () => {
+test('multiplexed: a request that does not read buffers up to its bound without stalling the others', {
+  timeout: 20_000,
+}, async () => {
   const releaseSlow = deferred();
   const handler: FcgiHandler = async (req, res) => {
     if (req.param('SLOW') === '1') await releaseSlow.promise;
@@ -311,7 +354,7 @@ test('multiplexed: a request that does not read buffers up to its bound without 
     const c = await FcgiTestClient.connect(target);
     const slow = c.begin(1, { SLOW: '1' }, { keepConn: true, stdin: null });
     const fast = c.begin(2, {}, { keepConn: true, stdin: null });
-    await c.sendStdin(1, Buffer.alloc(100_000, 0x61));      // more than stdinBufferBytes, under the mpx bound
+    await c.sendStdin(1, Buffer.alloc(100_000, 0x61)); // more than stdinBufferBytes, under the mpx bound
     await c.sendStdin(2, Buffer.from('quick'));
     c.endStdin(2);
     assert.match((await fast).stdout.toString(), /id=2 body=quick$/);
@@ -363,9 +406,12 @@ test('maxConns: a connection beyond the limit waits unread until one closes', { 
     await a.request({}, { keepConn: true });
     const b = await FcgiTestClient.connect(target);
     let bAnswered = false;
-    const pb = b.request({}).then((r) => { bAnswered = true; return r; });
+    const pb = b.request({}).then((r) => {
+      bAnswered = true;
+      return r;
+    });
     await until(() => server.queuedCount === 1);
-    const ra = await a.request({}, { keepConn: true });        // a is still served meanwhile
+    const ra = await a.request({}, { keepConn: true }); // a is still served meanwhile
     assert.equal(ra.stdout.toString(), '\r\nconn=1');
     assert.equal(bAnswered, false);
     a.close();
@@ -396,7 +442,9 @@ test('close(): in-flight requests finish, then connections and listener close', 
   await closed;
 });
 
-test('the web server half-closes while STDIN is incomplete: the request is aborted, not left waiting', { timeout: 20_000 }, async () => {
+test('the web server half-closes while STDIN is incomplete: the request is aborted, not left waiting', {
+  timeout: 20_000,
+}, async () => {
   const aborted = deferred<string>();
   const started = deferred();
   const handler: FcgiHandler = (req) => {

@@ -1,14 +1,19 @@
 // The FastCGI responder server: listens on TCP or unix sockets, keeps at most maxConns
 // connections served (later ones wait unread in a bounded accept queue, as an app's
 // listen backlog would hold them), and closes gracefully. What happens on a connection
-// is connection.ts's; the handler API is exchange.ts's.
+// is responder-connection.ts's; the handler API is responder-exchange.ts's.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
-import { AppConnection, type ConnectionHost } from './connection.js';
-import { resolveServerOptions, type FcgiHandler, type FcgiServerOptions, type ResolvedServerOptions } from './options.js';
+import { AppConnection, type ConnectionHost } from './responder-connection.js';
+import {
+  resolveServerOptions,
+  type FcgiHandler,
+  type FcgiServerOptions,
+  type ResolvedServerOptions,
+} from './options.js';
 
 export type { FcgiHandler, FcgiServerOptions } from './options.js';
-export { FcgiRequest, FcgiResponse, APP_STATUS_ABORTED, type HeaderValue } from './exchange.js';
+export { FcgiRequest, FcgiResponse, APP_STATUS_ABORTED, type HeaderValue } from './responder-exchange.js';
 
 /** Where to listen: TCP (port 0 picks a free port) or a unix socket path. */
 export type ListenAddress = { host: string; port: number } | { path: string };
@@ -25,17 +30,28 @@ export class FcgiServer implements ConnectionHost {
   private readonly waiting: Socket[] = [];
   private serial = 0;
 
-  constructor(readonly handler: FcgiHandler, options: FcgiServerOptions = {}) {
+  constructor(
+    readonly handler: FcgiHandler,
+    options: FcgiServerOptions = {},
+  ) {
     this.options = resolveServerOptions(options);
   }
 
-  get closing(): boolean { return this.shuttingDown; }
+  get closing(): boolean {
+    return this.shuttingDown;
+  }
   /** Connections being served now (not counting the accept queue). */
-  get connectionCount(): number { return this.connections.size; }
+  get connectionCount(): number {
+    return this.connections.size;
+  }
   /** Connections accepted but waiting for a free slot. */
-  get queuedCount(): number { return this.waiting.length; }
+  get queuedCount(): number {
+    return this.waiting.length;
+  }
   /** Every address listened on so far. */
-  get addresses(): readonly BoundAddress[] { return this.bound; }
+  get addresses(): readonly BoundAddress[] {
+    return this.bound;
+  }
 
   /** Starts listening on one more address; resolves to the bound address. */
   async listen(address: ListenAddress): Promise<BoundAddress> {
@@ -49,9 +65,10 @@ export class FcgiServer implements ConnectionHost {
     }
     this.servers.push(server);
     const a = server.address();
-    const out: BoundAddress = a === null || typeof a === 'string'
-      ? { path: 'path' in address ? address.path : String(a) }
-      : { host: a.address, port: a.port, family: a.family };
+    const out: BoundAddress =
+      a === null || typeof a === 'string'
+        ? { path: 'path' in address ? address.path : String(a) }
+        : { host: a.address, port: a.port, family: a.family };
     this.bound.push(out);
     return out;
   }
@@ -67,7 +84,11 @@ export class FcgiServer implements ConnectionHost {
     for (const c of this.connections) c.endWhenIdle();
     const timer = setTimeout(() => this.destroyConnections(), graceMs);
     timer.unref();
-    try { await closed; } finally { clearTimeout(timer); }
+    try {
+      await closed;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stops listening and destroys every connection at once (tests, fatal errors). */
@@ -87,15 +108,21 @@ export class FcgiServer implements ConnectionHost {
   }
 
   private accept(socket: Socket): void {
-    if (this.shuttingDown) { socket.destroy(); return; }
-    if (this.connections.size < this.options.maxConns) { this.serve(socket); return; }
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size < this.options.maxConns) {
+      this.serve(socket);
+      return;
+    }
     if (this.waiting.length >= this.options.acceptQueue) {
       this.options.log(`accept queue full (${this.options.acceptQueue}): connection closed`);
       socket.destroy();
       return;
     }
     this.waiting.push(socket);
-    socket.on('error', () => socket.destroy());     // a reset while queued: just drop it
+    socket.on('error', () => socket.destroy()); // a reset while queued: just drop it
     socket.once('close', () => {
       const at = this.waiting.indexOf(socket);
       if (at >= 0) this.waiting.splice(at, 1);
@@ -115,10 +142,16 @@ export class FcgiServer implements ConnectionHost {
   }
 
   private closeListeners(): Promise<void> {
-    const all = this.servers.map((s) => new Promise<void>((resolve) => {
-      if (!s.listening) { resolve(); return; }
-      s.close(() => resolve());
-    }));
+    const all = this.servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (!s.listening) {
+            resolve();
+            return;
+          }
+          s.close(() => resolve());
+        }),
+    );
     return Promise.all(all).then(() => undefined);
   }
 }
@@ -130,8 +163,14 @@ export function createFcgiServer(handler: FcgiHandler, options: FcgiServerOption
 
 function listenOnce(server: Server, start: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => { server.off('listening', onListening); reject(err); };
-    const onListening = (): void => { server.off('error', onError); resolve(); };
+    const onError = (err: Error): void => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
     server.once('error', onError);
     server.once('listening', onListening);
     start();
@@ -143,20 +182,27 @@ async function listenUnix(server: Server, path: string): Promise<void> {
   try {
     await listenOnce(server, () => server.listen({ path, exclusive: true }));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !isSocket(path) || await answers(path)) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !isSocket(path) || (await answers(path))) throw err;
     unlinkSync(path);
     await listenOnce(server, () => server.listen({ path, exclusive: true }));
   }
 }
 
 function isSocket(path: string): boolean {
-  try { return lstatSync(path).isSocket(); } catch { return false; }
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ path });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
