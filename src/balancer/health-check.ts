@@ -3,17 +3,23 @@
 // (PHP-FPM's ping.path) judged by its status (2xx/3xx, or a ProxyHCExpr). `hcfails`
 // failures in a row set the member's shared "health check failing" bit (Apache's C),
 // `hcpasses` successes in a row clear it. One timer per checked member; each thread's
-// pick reads the bit from the BalancerBoard. The only file of src/balancer that opens
-// sockets (it could live in upstream/; it stays beside the state it drives).
-import net from 'node:net';
+// pick reads the bit from the BalancerBoard. No sockets here: the checks go out through a
+// HealthTransport (proxy/health.ts hands in upstream/'s), so this file is scheduling and
+// judgement only, and its tests can script the answers.
 import type { GatewayConfig, HealthCheckSettings, WorkerSettings } from '../config/model.js';
 import { testCondition, type Cond } from '../config/expression.js';
-import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE } from '../cgi/response-head.js';
-import { RecordType } from '../protocol/constants.js';
-import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
-import { writePreamble } from '../protocol/request-writer.js';
-import { probeBackend } from '../upstream/probe.js';
 import { memberLayout, type BalancerBoard } from './shared-state.js';
+
+/** How a check reaches a member: each resolves, never rejects (a failure is its text). */
+export interface HealthTransport {
+  /** null when connected, else why not. */
+  connect(w: WorkerSettings, timeoutMs: number): Promise<string | null>;
+  /** The app's FCGI_GET_VALUES answer as `NAME=value …`, or the failure. */
+  getValues(w: WorkerSettings, timeoutMs: number): Promise<{ ok: boolean; detail: string }>;
+  /** One FastCGI request: its CGI status and header lines (name, value, …), or the failure. */
+  request(w: WorkerSettings, method: string, uri: string, timeoutMs: number):
+    Promise<{ status: number; headers: readonly string[]; error?: undefined } | { error: string }>;
+}
 
 export interface HealthRecord {
   /** Epoch ms when the check started. */
@@ -39,6 +45,7 @@ export interface MemberHealth {
 
 export interface HealthCheckerOptions {
   log: (line: string) => void;
+  transport: HealthTransport;
   /** Every check's outcome (the metrics count them). */
   onResult?: (slot: number, ok: boolean) => void;
   /** Records kept per member (default 20). */
@@ -123,14 +130,22 @@ export class HealthChecker {
     return rec;
   }
 
-  private probe(c: Checked, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  private async probe(c: Checked, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
     const w = c.worker;
+    const t = this.options.transport;
     switch (c.hc.method) {
-      case 'tcp': return tcpCheck(w, timeoutMs);
-      case 'getvalues':
-        return probeBackend(w.address, w.name, timeoutMs).then((p) => p.error !== null ? { ok: false, detail: p.error }
-          : { ok: true, detail: Object.entries(p.raw).map(([k, v]) => `${k}=${v}`).join(' ') || 'answered' });
-      default: return requestCheck(w, c.hc, timeoutMs, c.hc.expr === null ? null : this.exprs.get(c.hc.expr) ?? null);
+      case 'tcp': {
+        const err = await t.connect(w, timeoutMs);
+        return err === null ? { ok: true, detail: 'connected' } : { ok: false, detail: err };
+      }
+      case 'getvalues': return t.getValues(w, timeoutMs);
+      default: {
+        const method = c.hc.method.toUpperCase();
+        const a = await t.request(w, method, c.hc.uri, timeoutMs);
+        if (a.error !== undefined) return { ok: false, detail: a.error };
+        const expr = c.hc.expr === null ? null : this.exprs.get(c.hc.expr) ?? null;
+        return { ok: judge(a.status, a.headers, expr), detail: `${method} ${c.hc.uri} → ${a.status}` };
+      }
     }
   }
 
@@ -153,83 +168,16 @@ export class HealthChecker {
   }
 }
 
-function connectTo(w: WorkerSettings): net.Socket {
-  const a = w.address;
-  return a.kind === 'tcp' ? net.connect({ host: a.host, port: a.port }) : net.connect({ path: a.path });
-}
-
-function tcpCheck(w: WorkerSettings, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
-  return new Promise((resolve) => {
-    const s = connectTo(w);
-    const timer = setTimeout(() => { s.destroy(); resolve({ ok: false, detail: `connect timed out after ${timeoutMs} ms` }); }, timeoutMs);
-    s.once('connect', () => { clearTimeout(timer); s.destroy(); resolve({ ok: true, detail: 'connected' }); });
-    s.once('error', (e) => { clearTimeout(timer); s.destroy(); resolve({ ok: false, detail: e.message }); });
-  });
-}
-
-/**
- * A FastCGI request for hc.uri with the smallest CGI environment PHP-FPM's ping needs
- * (SCRIPT_NAME and SCRIPT_FILENAME = the URI); passes on 2xx/3xx or when `expr` holds.
- */
-function requestCheck(w: WorkerSettings, hc: HealthCheckSettings, timeoutMs: number,
-                      expr: Cond | null): Promise<{ ok: boolean; detail: string }> {
-  const q = hc.uri.indexOf('?');
-  const path = q < 0 ? hc.uri : hc.uri.slice(0, q);
-  const method = hc.method.toUpperCase();
-  const host = w.address.kind === 'tcp' ? w.address.host : 'localhost';
-  const preamble = writePreamble(1, [
-    'GATEWAY_INTERFACE', 'CGI/1.1', 'SERVER_SOFTWARE', 'fcgate-hcheck', 'SERVER_PROTOCOL', 'HTTP/1.1',
-    'REQUEST_METHOD', method, 'REQUEST_URI', hc.uri, 'QUERY_STRING', q < 0 ? '' : hc.uri.slice(q + 1),
-    'SCRIPT_NAME', path, 'SCRIPT_FILENAME', path, 'SERVER_NAME', host, 'SERVER_ADDR', '127.0.0.1',
-    'REMOTE_ADDR', '127.0.0.1', 'HTTP_HOST', host, 'HTTP_USER_AGENT', 'fcgate-hcheck',
-  ], { keepConn: false, endStdin: true });
-  return new Promise((resolve) => {
-    const s = connectTo(w);
-    let settled = false;
-    const done = (ok: boolean, detail: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ ok, detail });
-    };
-    const timer = setTimeout(() => done(false, `no answer within ${timeoutMs} ms`), timeoutMs);
-    const parser = new CgiHeadParser(16 * 1024);
-    const judge = (): void => {
-      const head = parser.result();
-      const status = head.status;
-      let ok: boolean;
-      if (expr !== null) {
-        const h = head.headers;
-        ok = testCondition(expr, {
-          params: new Map(),
-          header: (name) => { for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === name.toLowerCase()) return h[i + 1]; return undefined; },
-          variable: (name) => name === 'REQUEST_STATUS' ? String(status) : undefined,
-        }) !== null;
-      } else {
-        ok = status >= 200 && status < 400;
-      }
-      done(ok, `${method} ${hc.uri} → ${status}`);
-    };
-    const sink: RecordSink = {
-      onStream: (type, _id, data) => {
-        if (type !== RecordType.Stdout || data.length === 0 || parser.complete) return true;
-        const at = parser.push(data);
-        if (at === HEAD_ERROR) done(false, `bad CGI head: ${parser.error?.detail ?? ''}`);
-        else if (at !== HEAD_INCOMPLETE) judge();
-        return true;
-      },
-      onBeginRequest: () => {},
-      onAbortRequest: () => {},
-      onEndRequest: () => { if (!parser.complete) done(false, 'END_REQUEST before a complete CGI head'); },
-      onManagement: () => {},
-      knowsRequest: (id) => id === 1,
-      onProtocolError: (e) => done(false, e.message),
-    };
-    const reader = new RecordReader(sink, 'client');
-    s.on('data', (chunk: Buffer) => { reader.push(chunk); });
-    s.once('connect', () => s.write(preamble));
-    s.once('error', (e) => done(false, e.message));
-    s.once('close', () => done(false, 'closed before answering'));
-  });
+/** 2xx/3xx passes; with a ProxyHCExpr, the expression decides (%{REQUEST_STATUS}; http('Name') reads the answer's header). */
+function judge(status: number, h: readonly string[], expr: Cond | null): boolean {
+  if (expr === null) return status >= 200 && status < 400;
+  return testCondition(expr, {
+    params: new Map(),
+    header: (name) => {
+      const lower = name.toLowerCase();
+      for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === lower) return h[i + 1];
+      return undefined;
+    },
+    variable: (name) => (name === 'REQUEST_STATUS' ? String(status) : undefined),
+  }) !== null;
 }

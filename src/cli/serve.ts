@@ -2,7 +2,7 @@
 // threads (src/threads), observability (logs, metrics: src/observe; the admin listener:
 // src/admin), and the stop / reload / stats / reopen-logs paths the signals call.
 import { availableParallelism } from 'node:os';
-import { HealthChecker } from '../balancer/health-check.js';
+import { HealthChecks } from '../proxy/health.js';
 import { BalancerBoard } from '../balancer/shared-state.js';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/load.js';
@@ -198,13 +198,9 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const testHooks = s.tuning.FCGATE_TEST_HOOKS;
   // Balancer member state shared by all threads; the health checks run here, once.
   let board = new BalancerBoard(config);
-  let health: HealthChecker | null = null;
+  const health = new HealthChecks(telemetry.healthOptions(log));
   let draining = false;
-  const checkHealth = (cfg: GatewayConfig): void => {
-    health?.stop();
-    health = HealthChecker.wanted(cfg) ? new HealthChecker(cfg, board, telemetry.healthOptions(log)) : null;
-    health?.start();
-  };
+  const checkHealth = (cfg: GatewayConfig): void => health.apply(cfg, board);
   const serving = new ServingThreads({
     threads,
     source,
@@ -221,13 +217,13 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   telemetry.context = {
     config: () => config,
     board: () => board,
-    health: () => health?.snapshot() ?? [],
+    health: () => health.snapshot(),
     cap: (name) => table.capOf(name),
     threads: () => serving.threadInfo(),
     draining: () => draining,
   };
   const fail = async (err: unknown): Promise<never> => {
-    health?.stop();
+    health.stop();
     await serving.drain(0);
     await telemetry.close();
     throw err;
@@ -252,7 +248,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
       get board() {
         return board;
       },
-      health: () => health?.snapshot() ?? [],
+      health: () => health.snapshot(),
       telemetry,
       build: { version: VERSION, uws: `${b.packageName}@${b.packageVersion}`, node: process.version },
     },
@@ -350,7 +346,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     threads,
     stop: async () => {
       draining = true;
-      health?.stop();
+      health.stop();
       await serving.drain(s.tuning.FCGATE_DRAIN_MS);
       await control?.close();
       await telemetry.close();

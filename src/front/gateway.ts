@@ -7,7 +7,8 @@
 import { stat } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { BalancerRuntime } from '../balancer/balancer.js';
-import { HealthChecker } from '../balancer/health-check.js';
+import type { HealthChecker } from '../balancer/health-check.js';
+import { HealthChecks } from '../proxy/health.js';
 import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import { serverInfoFromEnv } from '../cgi/environment.js';
@@ -24,7 +25,7 @@ import type { Tuning } from '../tuning.js';
 import type { ConnectionBudget } from '../upstream/budget.js';
 import type { PoolStats } from '../upstream/pool.js';
 import { inFlightBoard } from './in-flight.js';
-import { closeListening, listenApp, listenUnix, type Listening } from './listen.js';
+import { closeListening, listenApp, type Listening } from './listen.js';
 import { UwsReply, type ReplyContext } from './reply.js';
 import { receiveDirect, receiveSpooled, replaySpool, type BodyLimits } from './request-body.js';
 import { checkRequest, type BodyFraming } from './request-checks.js';
@@ -74,7 +75,7 @@ export class Gateway {
   /** This thread's balancers (counters per thread; operator state in `board`, shared). */
   private readonly balancers = new Map<string, BalancerRuntime>();
   private board!: BalancerBoard;
-  private health: HealthChecker | null = null;
+  private readonly health: HealthChecks;
   private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
   /** What building an exchange needs (pools, SERVER_*, limits); `server` follows a reload. */
   private readonly proxyContext: ProxyContext;
@@ -95,6 +96,7 @@ export class Gateway {
     this.tuning = options.tuning;
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.observer = options.observer ?? quietObserver(this.config);
+    this.health = new HealthChecks({ log: this.log });
     this.pools = new PoolRegistry({ tuning: this.tuning, log: this.log, observer: this.observer,
       ...(options.budgets !== undefined ? { budgets: options.budgets } : {}) });
     this.proxyContext = {
@@ -151,12 +153,7 @@ export class Gateway {
     for (const b of this.config.balancers.values()) {
       this.balancers.set(b.name, new BalancerRuntime(b, board, layout.firstSlot.get(b.name)!));
     }
-    this.health?.stop();
-    this.health = null;
-    if (this.options.healthChecks !== false && HealthChecker.wanted(this.config)) {
-      this.health = new HealthChecker(this.config, board, { log: this.log });
-      this.health.start();
-    }
+    if (this.options.healthChecks !== false) this.health.apply(this.config, board);
   }
 
   /** The balancers' shared state (for the manager, or to hand to other threads). */
@@ -166,7 +163,7 @@ export class Gateway {
   capOf(name: string): number | undefined { return this.pools.capOf(name); }
 
   /** The health checker running in this gateway, if any (history for the manager). */
-  get healthChecker(): HealthChecker | null { return this.health; }
+  get healthChecker(): HealthChecker | null { return this.health.current; }
 
   /** This thread's view of every balancer: per-thread counters with the shared flags (sum threads with sumBalancerStats). */
   balancerStats(): BalancerStats[] {
@@ -223,15 +220,6 @@ export class Gateway {
     return out;
   }
 
-  /** Listens on a unix socket path (tests, local front ends). */
-  async listenUnixSocket(path: string): Promise<void> {
-    const app = loadUws().App();
-    const entry = { app, listening: null as Listening | null, local: { address: '127.0.0.1', port: 0 } };
-    app.any('/*', (res, req) => this.onRequest(res, req, entry.local));
-    entry.listening = await listenUnix(app, path);
-    this.apps.push(entry);
-  }
-
   /** Stops accepting; in-flight requests go on. */
   stopListening(): void {
     for (const a of this.apps) if (a.listening !== null) { closeListening(a.listening); a.listening = null; }
@@ -249,7 +237,7 @@ export class Gateway {
   /** Closes listeners and pools at once. */
   close(): void {
     this.observer.stop();
-    this.health?.stop();
+    this.health.stop();
     this.stopListening();
     for (const a of this.apps) a.app.close();
     this.pools.close();

@@ -285,7 +285,7 @@ class FileTransfer {
     this.finished = true;
     // Closing while a read runs could let the fd number be reused under it: onRead closes then.
     if (!this.inFlight) this.closeFd();
-    this.onDone?.({ status: this.status, bytes: this.sent, aborted: this.aborted, error });
+    this.onDone?.({ status: this.status, bytes: this.sent, aborted: this.aborted, ...(error !== undefined ? { error } : {}) });
   }
 
   private closeFd(): void {

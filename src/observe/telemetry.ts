@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { HealthChecker, MemberHealth } from '../balancer/health-check.js';
+import type { HealthCheckerOptions, MemberHealth } from '../balancer/health-check.js';
 import type { BalancerBoard } from '../balancer/shared-state.js';
 import { logSettingsOf } from '../config/log-directives.js';
 import type { GatewayConfig } from '../config/model.js';
@@ -237,7 +237,7 @@ export class Telemetry {
   }
 
   /** Health-checker options that count results here. */
-  healthOptions(log: (line: string) => void): ConstructorParameters<typeof HealthChecker>[2] {
+  healthOptions(log: (line: string) => void): Omit<HealthCheckerOptions, 'transport'> {
     return { log, onResult: (slot, ok) => this.healthResult(slot, ok) };
   }
 

@@ -1,5 +1,5 @@
 // Main thread side of the serving threads: Piscina hosts N threads, each running one
-// long-lived `serve` task (front/serve-thread.ts) with its own control port. This starts them,
+// long-lived `serve` task (serve-thread.ts) with its own control port. This starts them,
 // replaces one that dies (after giving back the connections it held and logging each request
 // it had in flight, from its in-flight board), and carries the control requests: stats
 // (merged over threads), reload and drain broadcasts.
@@ -91,7 +91,7 @@ export class ServingThreads {
     this.budgetSpec = o.budgets.spec();
     this.balancerState = o.balancerState;
     this.piscina = new Piscina<ServeTask, ServeResult>({
-      filename: new URL('../front/serve-thread.js', import.meta.url).href,
+      filename: new URL('./serve-thread.js', import.meta.url).href,
       minThreads: o.threads,
       maxThreads: o.threads,
       concurrentTasksPerWorker: 1,

@@ -132,7 +132,7 @@ describe('the startup probe (FCGI_GET_VALUES) against hostile answers', () => {
   ];
   for (const [name, values, line] of cases) {
     test(`${name}; requests are served`, async () => {
-      const app = await HostileApp.start({ values });
+      const app = await HostileApp.start(values === undefined ? {} : { values });
       const gw = await startTestGateway({ config: `ProxyPass / ${app.url}/\n`, tuning: { FCGATE_PROBE_TIMEOUT: 300 } });
       try {
         assert.equal(app.getValues, 1);

@@ -7,12 +7,12 @@
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { ThreadObserver } from '../observe/thread-observer.js';
-import { Gateway } from './gateway.js';
-import { installInFlightBoard } from './in-flight.js';
-import { loadUws } from './uws.js';
-import { budgetsForThread } from '../threads/budget-table.js';
-import { configFromSource } from '../threads/config-source.js';
-import type { FromThread, ServeResult, ServeTask, ToThread } from '../threads/messages.js';
+import { Gateway } from '../front/gateway.js';
+import { installInFlightBoard } from '../front/in-flight.js';
+import { loadUws } from '../front/uws.js';
+import { budgetsForThread } from './budget-table.js';
+import { configFromSource } from './config-source.js';
+import type { FromThread, ServeResult, ServeTask, ToThread } from './messages.js';
 
 /** How long a crashing thread lets uWS finish closing its sockets before it exits. */
 const CRASH_EXIT_DELAY_MS = 20;
@@ -23,11 +23,21 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
   loadUws();
   const config = { ...configFromSource(task.source), listen: task.listen };
   // Request ids, metrics (this slot's slab) and logs: batches go to main, which owns the files.
-  const observer = new ThreadObserver({
-    slot, pid: process.pid, threadId, hostName: hostname(), accessLogs: task.accessLogs, flushMs: task.tuning.FCGATE_LOG_FLUSH_MS,
-    metrics: task.tuning.FCGATE_METRICS === 1,
-    deliver: (key, data, lines) => control.postMessage({ type: 'log', key, data, lines } satisfies FromThread, [data.buffer as ArrayBuffer]),
-  }, config, task.telemetry);
+  const observer = new ThreadObserver(
+    {
+      slot,
+      pid: process.pid,
+      threadId,
+      hostName: hostname(),
+      accessLogs: task.accessLogs,
+      flushMs: task.tuning.FCGATE_LOG_FLUSH_MS,
+      metrics: task.tuning.FCGATE_METRICS === 1,
+      deliver: (key, data, lines) =>
+        control.postMessage({ type: 'log', key, data, lines } satisfies FromThread, [data.buffer as ArrayBuffer]),
+    },
+    config,
+    task.telemetry,
+  );
   const log = observer.log;
   const board = installInFlightBoard(task.inFlight);
   const gateway = new Gateway({
@@ -39,7 +49,7 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     shared: true,
     balancerState: task.balancerState,
     spoolAccount: task.spoolAccount,
-    healthChecks: false,                 // the main thread runs them, once for all threads
+    healthChecks: false, // the main thread runs them, once for all threads
   });
 
   let crashed = false;
@@ -47,10 +57,22 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
     if (crashed) return;
     crashed = true;
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    try { observer.flush(); } catch { /* the log lines are lost with the thread */ }
-    board.freeze();                      // what is in flight now is what main logs as lost
-    try { send({ type: 'crashed', slot, error: text }); } catch { /* port gone: main sees the exit */ }
-    try { gateway.close(); } catch { /* closing what is left; the exit follows */ }
+    try {
+      observer.flush();
+    } catch {
+      /* the log lines are lost with the thread */
+    }
+    board.freeze(); // what is in flight now is what main logs as lost
+    try {
+      send({ type: 'crashed', slot, error: text });
+    } catch {
+      /* port gone: main sees the exit */
+    }
+    try {
+      gateway.close();
+    } catch {
+      /* closing what is left; the exit follows */
+    }
     setTimeout(() => process.exit(1), CRASH_EXIT_DELAY_MS);
   };
   process.on('uncaughtException', onCrash);
@@ -90,7 +112,10 @@ export default async function serve(task: ServeTask): Promise<ServeResult> {
           });
           return;
         case 'crash':
-          if (task.testHooks) setImmediate(() => { throw new Error(`test hook: thread ${slot} crashes on request`); });
+          if (task.testHooks)
+            setImmediate(() => {
+              throw new Error(`test hook: thread ${slot} crashes on request`);
+            });
           return;
       }
     });
