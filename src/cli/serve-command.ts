@@ -7,6 +7,7 @@ import { checkServingAccess } from './access-checks.js';
 import { defineCommand, UsageError, type ExitCode } from './command.js';
 import { environmentHelp, tuningFromEnv } from './environment-help.js';
 import { PidFile } from './pid-file.js';
+import type { SourceSettings } from '../threads/config-source.js';
 import { dropPrivileges, planPrivileges, userName, type PrivilegePlan } from './privileges.js';
 import { startGateway } from './serve.js';
 import { catchSignals, SIGNALS_HELP } from './signals.js';
@@ -51,18 +52,7 @@ type ConfigValues = {
 };
 
 /** The settings the flags stand for; UsageError when they say nothing or mix a file with flags. */
-export function configSettings(
-  v: ConfigValues,
-  command: string,
-): {
-  config?: string;
-  listen: string[];
-  pass: string[];
-  documentRoot?: string;
-  user?: string;
-  group?: string;
-  pidFile?: string;
-} {
+export function configSettings(v: ConfigValues, command: string): SourceSettings {
   const flagsGiven = ['listen', 'pass', 'document-root', 'user', 'group', 'pid-file'].filter(
     (k) => v[k as keyof ConfigValues] !== undefined,
   );

@@ -13,7 +13,7 @@ import { SpoolAccount } from '../front/spool.js';
 import { describeUws, loadUws, uwsBuild } from '../front/uws.js';
 import { Telemetry } from '../observe/telemetry.js';
 import { BudgetTable } from '../threads/budget-table.js';
-import { configFromSource, readConfigSource } from '../threads/config-source.js';
+import { configFromSource, readConfigSource, type SourceSettings } from '../threads/config-source.js';
 import { ServingThreads, type ServingStats } from '../threads/supervisor.js';
 import type { ConfigSource } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
@@ -21,14 +21,7 @@ import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { probeBackend } from '../upstream/probe.js';
 import { VERSION } from './version.js';
 
-export interface ServeSettings {
-  config?: string;
-  listen: string[];
-  pass: string[];
-  documentRoot?: string;
-  user?: string;
-  group?: string;
-  pidFile?: string;
+export interface ServeSettings extends SourceSettings {
   tuning: Tuning;
   /** Lines to stdout (the URL, the build); default process.stdout. */
   say?: (line: string) => void;

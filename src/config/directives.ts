@@ -11,6 +11,7 @@
 // Everything else that fcgate does not implement stops startup with file and line.
 // <VirtualHost>, Include, mod_alias, Options, Require, … are in site-directives.ts.
 
+import { globRegex, hasGlob } from './glob.js';
 import type { AuthzContainer } from './authz.js';
 import { BuildState, emptyBlock, emptySite, type Context, type PendingVHost } from './build-state.js';
 import type { ConfigFiles } from './config-files.js';
@@ -454,9 +455,9 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
   } else if (kind === 'directory') {
     const abs = st.absolutePath(pattern);
     sec.pattern = abs.length > 1 ? abs.replace(/\/+$/, '') : abs;
-    if (/[*?[]/.test(sec.pattern)) sec.regex = globRegex(sec.pattern, true);
+    if (hasGlob(sec.pattern)) sec.regex = globRegex(sec.pattern, true);
   } else if (kind === 'files') {
-    if (/[*?[]/.test(pattern)) sec.regex = globRegex(pattern, false);
+    if (hasGlob(pattern)) sec.regex = globRegex(pattern);
   } else if (kind === 'location') {
     if (!pattern.startsWith('/')) st.fail(s, label, `the path must start with '/', got "${pattern}"`);
   } else {
@@ -465,34 +466,6 @@ function section(st: BuildState, ctx: Context, s: SectionNode): void {
   ctx.site.sections.push(sec);
   walk(st, { kind, section: sec, block: sec, site: ctx.site, vhost: ctx.vhost, authz: null }, s.children);
   checkSectionAuthz(st, sec, s, `<${s.name} ${s.args.join(' ')}>`);
-}
-
-/**
- * Apache wildcards (`*`, `?`, `[…]`, never matching '/') as an anchored RegExp. For a
- * Directory the match is a path prefix (the directory or anything below it).
- */
-function globRegex(glob: string, prefix: boolean): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re +=
-          '['
-          + glob
-            .slice(i + 1, end)
-            .replace(/^!/, '^')
-            .replace(/\\/g, '\\\\')
-          + ']';
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
-  }
-  return new RegExp(re + (prefix ? '(?:/|$)' : '$'));
 }
 
 /** How a context is named in errors. */

@@ -6,32 +6,9 @@
 // then includes nothing.
 //   Include sites-enabled/*.conf   (ServerRoot /etc/fcgate) → /etc/fcgate/sites-enabled/a.conf, …/b.conf
 
+import { globRegex, hasGlob } from './glob.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ConfigFiles } from './config-files.js';
-
-const hasGlob = (s: string): boolean => /[*?[]/.test(s);
-
-/** A glob component as an anchored RegExp (a leading '.' must be written, as APR_FNM_PERIOD). */
-function componentRegex(glob: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, end);
-      if (body.startsWith('!')) body = '^' + body.slice(1);
-      re += '[' + body.replace(/\\/g, '\\\\') + ']';
-      i = end;
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
-  }
-  return new RegExp(re + '$');
-}
 
 /** Every file under a directory, sorted, depth first (Apache reads a directory whole). */
 function filesUnder(files: ConfigFiles, dir: string, out: string[]): void {
@@ -57,7 +34,7 @@ export function expandInclude(pattern: string, serverRoot: string, files: Config
     if (!hasGlob(part)) {
       for (const b of bases) next.push(join(b, part));
     } else {
-      const re = componentRegex(part);
+      const re = globRegex(part);
       const dotOk = part.startsWith('.'); // APR_FNM_PERIOD: a leading '.' must be written
       for (const b of bases) {
         if (files.kind(b) !== 'dir') continue;

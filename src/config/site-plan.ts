@@ -3,6 +3,7 @@
 // apply to one request. The router (router.ts) asks; nothing here decides a route.
 
 import type { AuthzContainer } from './authz.js';
+import { emptyBlock } from './build-state.js';
 import type { RedirectRule } from './alias.js';
 import type { BackendType, ConfigSection, DirectiveBlock, FcgiSetEnvRule, HandlerTarget, SiteConfig } from './model.js';
 import { mergeOptions, NO_OPTIONS, symlinkMode, type SymlinkMode } from './options.js';
@@ -14,17 +15,7 @@ import { prefixMatches } from './url-path.js';
  * maps to them (403). A <FilesMatch> of the configuration can grant them again, as in Apache.
  */
 const HT_FILES: ConfigSection = {
-  env: [],
-  handler: undefined,
-  cgiPassAuth: null,
-  backendType: null,
-  fcgiSetEnvIf: [],
-  directoryIndex: null,
-  options: [],
-  forceType: undefined,
-  addTypes: [],
-  fallback: undefined,
-  redirect: null,
+  ...emptyBlock(),
   authz: {
     kind: 'any',
     file: '<built-in>',

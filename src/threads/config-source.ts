@@ -6,18 +6,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { recordingFiles, replayFiles } from '../config/config-files.js';
-import { configFromFlags, parseConfig } from '../config/load.js';
+import { configFromFlags, parseConfig, type ConfigFlags } from '../config/load.js';
 import type { GatewayConfig } from '../config/model.js';
 import type { ConfigSource } from './messages.js';
 
-export interface SourceSettings {
+/** Where the configuration comes from: a file (`-c`), or the command-line flags. */
+export interface SourceSettings extends ConfigFlags {
   config?: string;
-  listen: string[];
-  pass: string[];
-  documentRoot?: string;
-  user?: string;
-  group?: string;
-  pidFile?: string;
 }
 
 /** The flags that stand for directives (serve's --document-root, --user, --group, --pid-file). */

@@ -3,6 +3,7 @@
 // the control messages main sends on that port, and the thread's answers.
 // Shapes only: the supervisor (supervisor.ts) and the thread (serve-thread.ts) act on them.
 import type { MessagePort } from 'node:worker_threads';
+import type { ConfigFlags } from '../config/load.js';
 import type { ListenAddress } from '../config/model.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import type { PoolStats } from '../upstream/pool.js';
@@ -16,15 +17,7 @@ import type { TelemetrySpec } from '../observe/thread-observer.js';
 export type ConfigSource =
   /** `files`: every file Include & co. read while main parsed it, so that threads parse the same. */
   | { kind: 'text'; text: string; fileName: string; files?: import('../config/config-files.js').FilesRecording }
-  | {
-      kind: 'flags';
-      listen: string[];
-      pass: string[];
-      documentRoot?: string;
-      user?: string;
-      group?: string;
-      pidFile?: string;
-    };
+  | ({ kind: 'flags' } & ConfigFlags);
 
 /** One backend's connection cap and its cells: table `table`, backend `index` (SharedBudget layout). */
 export interface BudgetEntry {
