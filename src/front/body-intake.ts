@@ -12,8 +12,8 @@
 //   resume (the client was paused when its last chunk came: it must read again for keep-alive),
 //   are kept alive by a pause()+resume() pair every REFRESH_MS, which restarts uWS's timer;
 //   our own idle timeout (FCGATE_BODY_TIMEOUT, nginx's client_body_timeout) answers 408
-//   instead of uWS's silent cut. While the response is held back by a slow reader, no refresh:
-//   that wait is uWS's to time out (its send timeout).
+//   instead of uWS's silent cut. While the response is held back by a slow reader, no refresh
+//   here: that wait is send-watch.ts's (FCGATE_SEND_TIMEOUT).
 import { unwatch, watch, type Ticking } from './sweep.js';
 import type { HttpResponse } from './uws.js';
 
