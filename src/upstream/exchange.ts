@@ -39,12 +39,14 @@ export interface ExchangeOptions {
 export const STDERR_LINE_MAX = 2048;
 
 /**
- * Bytes of STDIN handed to the app's socket at once. More waits here and goes on each
- * 'drain': every write resets the socket's timer, so an app that reads a large body slowly
- * but steadily is never timed out while it does (the read timeout is then nginx's
- * fastcgi_send_timeout: between two writes), and one write per batch keeps the syscalls few.
+ * Bytes of held STDIN handed to the app's socket at once; more waits here and goes on each
+ * 'drain'. Every write resets the socket's timer, so a large replay log read slowly but
+ * steadily is not timed out while it goes out. Large enough that a held body (at most
+ * FCGATE_BODY_BUFFER, 64 KiB by default) and its preamble leave in one gather write: at
+ * 64 KiB a 64 KiB POST took two writes and a 'drain' round, +50 % CPU per request in
+ * bench:e2e (post64k, same run).
  */
-const WRITE_BATCH = 64 * 1024;
+const WRITE_BATCH = 1024 * 1024;
 
 /** How much of the sent bytes is kept to replay on a fresh connection when a reused one turns out dead. */
 const REPLAY_LIMIT = 256 * 1024;
