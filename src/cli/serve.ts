@@ -157,7 +157,7 @@ async function claimListen(listen: ListenAddress[]): Promise<ListenAddress[]> {
     const host = l.host ?? '0.0.0.0';
     const port = l.port !== 0 ? l.port : await pickFreePort(host);
     await claimPort(host, port);
-    out.push({ host: l.host, port });
+    out.push(l.protocol === 'https' ? { host: l.host, port, protocol: 'https' } : { host: l.host, port });
   }
   return out;
 }
@@ -258,7 +258,8 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   checkHealth(config);
   const urls = listen.map((b) => {
     const host = b.host ?? '0.0.0.0';
-    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
+    const scheme = b.protocol === 'https' ? 'https' : 'http';
+    return `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${b.port}/`;
   });
   say(
     `fcgate listening on ${urls.join(' ')} (${describeUws()}; config ${config.source}; ${threads} serving `

@@ -134,7 +134,7 @@ export interface ResolvedRequest {
 
 /**
  * `Listen [host:]port [protocol]`; host null = every address. IPv6 hosts without brackets.
- * protocol 'https' (`Listen 443 https`) is parsed for TLS (issue 11 phase 2); absent = http.
+ * protocol 'https' (`Listen 443 https`): TLS (front/tls.ts); absent = http.
  */
 export interface ListenAddress {
   host: string | null;

@@ -150,8 +150,15 @@ function checkRemoteIp(st: BuildState, r: RemoteIpSettings | null): void {
 const listenText = (l: ListenAddress): string =>
   `${l.host === null ? '*' : l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
 
-/** The sites that answer on a listener: the vhosts matching it, else the main server. */
-function sitesOn(cfg: GatewayConfig, l: ListenAddress): Array<{ site: SiteConfig; where: string }> {
+/**
+ * The sites that answer on a listener: the vhosts matching it, else the main server; the
+ * default (the first) first, as Apache picks them. `names`: ServerName then ServerAlias
+ * patterns (TLS picks a site's certificate by them, SNI).
+ */
+export function sitesOn(
+  cfg: GatewayConfig,
+  l: ListenAddress,
+): Array<{ site: SiteConfig; where: string; names: string[] }> {
   const exact = cfg.vhosts.filter((v) =>
     v.addresses.some((a) => a.host !== null && a.host === l.host && (a.port === null || a.port === l.port)),
   );
@@ -159,8 +166,13 @@ function sitesOn(cfg: GatewayConfig, l: ListenAddress): Array<{ site: SiteConfig
     exact.length > 0
       ? exact
       : cfg.vhosts.filter((v) => v.addresses.some((a) => a.host === null && (a.port === null || a.port === l.port)));
-  if (any.length === 0) return [{ site: cfg, where: 'the main server' }];
-  return any.map((v) => ({ site: v.site, where: `<VirtualHost> at ${v.file}:${v.line}` }));
+  if (any.length === 0)
+    return [{ site: cfg, where: 'the main server', names: cfg.serverName === null ? [] : [cfg.serverName] }];
+  return any.map((v) => ({
+    site: v.site,
+    where: `<VirtualHost> at ${v.file}:${v.line}`,
+    names: v.names.map((n) => n.text),
+  }));
 }
 
 /** Merges every vhost, checks what spans sites, and fills cfg.routes and cfg.vhosts. */
@@ -212,6 +224,36 @@ export function finishSites(st: BuildState): void {
           e.file,
           e.line,
           `SSLEngine on: ${where} needs SSLCertificateFile and SSLCertificateKeyFile`,
+        );
+      }
+      // What uWebSockets.js's SSLApp can do (uSockets: TLS 1.2 minimum, no maximum; no
+      // option for TLS 1.3 cipher suites): refuse what it cannot honour, warn about what it
+      // does better than asked.
+      const e = ssl.engineAt ?? at;
+      if (ssl.protocols !== null) {
+        const p = ssl.protocols;
+        if (!p.includes('TLSv1.2') || !p.includes('TLSv1.3')) {
+          throw new ConfigError(
+            e.file,
+            e.line,
+            `SSLProtocol: ${where} enables ${p.join(' ')}; fcgate (uWebSockets.js) `
+              + 'serves TLSv1.2 and TLSv1.3 together and nothing else: write "SSLProtocol all -TLSv1 -TLSv1.1"',
+          );
+        }
+        if (p.includes('TLSv1') || p.includes('TLSv1.1')) {
+          st.warn(
+            e,
+            'SSLProtocol',
+            `${where}: TLSv1 and TLSv1.1 are never served (uWebSockets.js allows TLSv1.2 and up)`,
+          );
+        }
+      }
+      if (ssl.cipherSuiteTls13 !== null) {
+        throw new ConfigError(
+          e.file,
+          e.line,
+          `SSLCipherSuite TLSv1.3: ${where}: uWebSockets.js has no setting for `
+            + "TLS 1.3 cipher suites (OpenSSL's defaults are used); remove the line",
         );
       }
     }

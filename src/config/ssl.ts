@@ -1,4 +1,4 @@
-// mod_ssl's directives, parsed and checked for issue 11 phase 2 (serving TLS with uWS's
+// mod_ssl's directives, parsed and checked here, served by front/tls.ts (uWS's
 // SSLApp): `SSLEngine`, `SSLCertificateFile`, `SSLCertificateKeyFile`,
 // `SSLCertificateChainFile`, `SSLProtocol`, `SSLCipherSuite`. Files are read and parsed
 // now (node:crypto), so a missing file, a file that is no certificate or key, an encrypted

@@ -12,8 +12,9 @@ import { HealthChecks } from '../proxy/health.js';
 import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import { serverInfoFromEnv } from '../cgi/environment.js';
-import type { GatewayConfig, ResolvedRequest } from '../config/model.js';
+import type { GatewayConfig, ListenAddress, ResolvedRequest } from '../config/model.js';
 import { resolve, type RouteResult } from '../config/router.js';
+import { sitesOn } from '../config/sites.js';
 import { GatewayError } from '../errors.js';
 import { quietObserver } from '../observe/standalone.js';
 import type { TelemetrySpec, ThreadObserver } from '../observe/thread-observer.js';
@@ -32,6 +33,7 @@ import { checkRequest, type BodyFraming } from './request-checks.js';
 import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
 import { SpoolAccount } from './spool.js';
 import { serveStatic } from './static-files.js';
+import { certificateOf, tlsApp, TlsFiles, type TlsSite } from './tls.js';
 import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
 export interface GatewayOptions {
@@ -64,6 +66,20 @@ export interface GatewayOptions {
 }
 
 const NO_BODY: BodyFraming = { length: -1, chunked: false };
+
+/** One uWS app and its listener. */
+interface AppEntry {
+  app: TemplatedApp;
+  listening: Listening | null;
+  local: LocalEndpoint;
+  listen: ListenAddress;
+  /** The sites of a TLS listener (the default first); null for plain HTTP. */
+  tls: TlsSite[] | null;
+  handler: (res: HttpResponse, req: HttpRequest) => void;
+  /** Connections open now (uWS's filter), and whether a TLS reload replaced it. */
+  open: number;
+  retired: boolean;
+}
 let markRemoved = false;
 
 /** What a serving thread reports to the main thread (metrics aggregation). */
@@ -76,7 +92,11 @@ export class Gateway {
   private readonly balancers = new Map<string, BalancerRuntime>();
   private board!: BalancerBoard;
   private readonly health: HealthChecks;
-  private readonly apps: Array<{ app: TemplatedApp; listening: Listening | null; local: LocalEndpoint }> = [];
+  private readonly apps: AppEntry[] = [];
+  /** Listeners replaced by a TLS reload that still have connections. */
+  private readonly retired = new Set<AppEntry>();
+  /** Chain files written for TLS sites (removed at close). */
+  private readonly tlsFiles = new TlsFiles();
   /** What building an exchange needs (pools, SERVER_*, limits); `server` follows a reload. */
   private readonly proxyContext: ProxyContext;
   private readonly replyContext: ReplyContext;
@@ -184,10 +204,68 @@ export class Gateway {
   reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer,
          telemetry?: TelemetrySpec): void {
     this.config = config;
+    this.reloadTls();
     this.proxyContext.server = serverInfoFromEnv(process.env, config.serverAdmin);
     this.useBalancerState(balancerState);
     this.observer.configure(config, telemetry);
     this.pools.reload(budgets);
+  }
+
+  /**
+   * SIGHUP with TLS listeners whose files may have changed: a new SSLApp with the files as
+   * they are now listens on the same port (SO_REUSEPORT: the serving threads share their
+   * ports), then the old listen socket closes; the old app keeps its open connections and is
+   * closed once the last one is gone (front/tls.ts says why not in place). A gateway that
+   * listens alone (exclusive port) cannot: it logs that a restart is needed. One line each.
+   */
+  private reloadTls(): void {
+    const uws = loadUws();
+    for (const a of [...this.apps]) {
+      if (a.tls === null || a.listening === null) continue;
+      const l = a.listen;
+      const where = `listen=${a.local.address}:${a.local.port}`;
+      if (!this.config.listen.some((x) => x.host === l.host && x.port === l.port && x.protocol === 'https')) continue;
+      if (this.options.shared !== true) {
+        this.log(`FCGATE_TLS_RELOAD_FAILED ${where} cause="this gateway listens alone (exclusive port): restart it to serve new certificates"`);
+        continue;
+      }
+      const after = sitesOn(this.config, l);
+      let app: TemplatedApp;
+      try {
+        app = tlsApp(uws, after, this.tlsFiles, a.handler);
+      } catch (err) {
+        this.log(`FCGATE_TLS_RELOAD_FAILED ${where} cause="${(err as Error).message.replace(/"/g, "'")}": the old certificates stay`);
+        continue;
+      }
+      const entry: AppEntry = { ...a, app, listening: null, tls: after, open: 0, retired: false };
+      app.filter((_res, count) => this.onConnections(entry, count as number));
+      listenApp(app, a.local.address, a.local.port, { exclusive: false }).then((listening) => {
+        entry.listening = listening;
+        this.apps.push(entry);
+        this.retire(a);
+        this.log(`FCGATE_TLS_RELOADED ${where} default_certificate=${certificateOf(after[0]!)} `
+          + `names=${after.flatMap((x) => x.names).join(',') || '(none)'}`);
+      }, (err: Error) => {
+        app.close();
+        this.log(`FCGATE_TLS_RELOAD_FAILED ${where} cause="${err.message.replace(/"/g, "'")}": the old certificates stay`);
+      });
+    }
+  }
+
+  /** A listener replaced (TLS reload): it stops accepting; its app closes with its last connection. */
+  private retire(a: AppEntry): void {
+    const i = this.apps.indexOf(a);
+    if (i >= 0) this.apps.splice(i, 1);
+    if (a.listening !== null) { closeListening(a.listening); a.listening = null; }
+    a.retired = true;
+    if (a.open <= 0) a.app.close();
+    else this.retired.add(a);
+  }
+
+  private onConnections(a: AppEntry, count: number): void {
+    a.open += count;
+    this.observer.connections(count);
+    if (a.retired && a.open <= 0 && this.retired.delete(a)) setImmediate(() => a.app.close());
   }
 
   /** Counters for the metrics: requests served and in flight, this thread's pools. */
@@ -204,14 +282,26 @@ export class Gateway {
     if (typeof cfg === 'function' && !markRemoved) { cfg('999999990007'); markRemoved = true; }
     const out: LocalEndpoint[] = [];
     for (const l of this.config.listen) {
-      if (l.protocol === 'https') {
-        throw new Error(`Listen ${l.host ?? '*'}:${l.port} https: TLS is parsed and checked but not served yet (issue 11 phase 2)`);
-      }
-      const app = uws.App();
       const host = l.host ?? '0.0.0.0';
-      const entry = { app, listening: null as Listening | null, local: { address: host, port: l.port } };
-      app.any('/*', (res, req) => this.onRequest(res, req, entry.local));
-      app.filter((_res, count) => this.observer.connections(count as number));
+      const https = l.protocol === 'https';
+      const local: LocalEndpoint = https ? { address: host, port: l.port, scheme: 'https' } : { address: host, port: l.port };
+      const handler = (res: HttpResponse, req: HttpRequest): void => this.onRequest(res, req, local);
+      let app: TemplatedApp;
+      let tls: TlsSite[] | null = null;
+      if (https) {
+        tls = sitesOn(this.config, l);
+        try {
+          app = tlsApp(uws, tls, this.tlsFiles, handler);
+        } catch (err) {
+          throw new Error(`Listen ${host}:${l.port} https: uWebSockets.js could not load the certificate `
+            + `${certificateOf(tls[0]!)}: ${(err as Error).message}`);
+        }
+      } else {
+        app = uws.App();
+        app.any('/*', handler);
+      }
+      const entry: AppEntry = { app, listening: null, local, listen: l, tls, handler, open: 0, retired: false };
+      app.filter((_res, count) => this.onConnections(entry, count as number));
       entry.listening = await listenApp(app, host, l.port, { exclusive: !this.options.shared });
       entry.local.port = entry.listening.port;
       this.apps.push(entry);
@@ -240,13 +330,16 @@ export class Gateway {
     this.health.stop();
     this.stopListening();
     for (const a of this.apps) a.app.close();
+    for (const a of this.retired) a.app.close();
+    this.retired.clear();
+    this.tlsFiles.remove();
     this.pools.close();
   }
 
   poolStats(): Record<string, PoolStats> { return this.pools.stats(); }
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
-    const snap = takeSnapshot(req, res, local, 'http');
+    const snap = takeSnapshot(req, res, local, local.scheme ?? 'http');
     const reply = new UwsReply(res, snap.method, this.replyContext);
     this.observer.begin(reply, snap);
     reply.tag = `req=${reply.requestId} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;

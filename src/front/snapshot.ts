@@ -9,6 +9,8 @@ import type { HttpRequest, HttpResponse } from './uws.js';
 export interface LocalEndpoint {
   address: string;
   port: number;
+  /** 'https' on a TLS listener; absent: http. */
+  scheme?: 'https';
 }
 
 /**

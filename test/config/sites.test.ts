@@ -327,7 +327,6 @@ test('mod_ssl: files read and checked; Listen 443 (https) needs a site with SSLE
     `SSLCertificateChainFile ${TLS}b.crt`,
     'SSLProtocol all -TLSv1 -TLSv1.1',
     'SSLCipherSuite HIGH:!aNULL',
-    'SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384',
   ];
   const cfg = parseConfig(
     ['Listen 443', '<VirtualHost *:443>', 'ServerName a.example', ...ssl, '</VirtualHost>', ''].join('\n'),
@@ -340,7 +339,26 @@ test('mod_ssl: files read and checked; Listen 443 (https) needs a site with SSLE
   assert.equal(s.certificateFile?.path, `${TLS}a.crt`);
   assert.deepEqual(s.protocols, ['TLSv1.2', 'TLSv1.3']);
   assert.equal(s.cipherSuite, 'HIGH:!aNULL');
-  assert.equal(s.cipherSuiteTls13, 'TLS_AES_256_GCM_SHA384');
+  assert.equal(s.cipherSuiteTls13, null);
+  // Parsed anywhere; refused where TLS is served (uWebSockets.js has no setting for it).
+  assert.equal(
+    parseConfig('SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384\n', join(dir, 'fcgate.conf')).ssl?.cipherSuiteTls13,
+    'TLS_AES_256_GCM_SHA384',
+  );
+  const onHttps = (extra: string): string =>
+    `Listen 443\nSSLEngine on\nSSLCertificateFile ${TLS}a.crt\nSSLCertificateKeyFile ${TLS}a.key\n${extra}\n`;
+  fails(
+    onHttps('SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384'),
+    /fcgate\.conf:2: SSLCipherSuite TLSv1\.3: the main server: uWebSockets\.js has no setting for TLS 1\.3 cipher suites/,
+  );
+  fails(
+    onHttps('SSLProtocol -all +TLSv1.2'),
+    /fcgate\.conf:2: SSLProtocol: the main server enables TLSv1\.2; fcgate \(uWebSockets\.js\) serves TLSv1\.2 and TLSv1\.3 together/,
+  );
+  assert.match(
+    parseConfig(onHttps('SSLProtocol all'), join(dir, 'fcgate.conf')).warnings.join('\n'),
+    /SSLProtocol: the main server: TLSv1 and TLSv1\.1 are never served/,
+  );
   assert.deepEqual(parseConfig('Listen 443 http\n', join(dir, 'fcgate.conf')).listen, [{ host: null, port: 443 }]);
   fails(
     `Listen 443\n<VirtualHost *:443>\nSSLEngine on\nSSLCertificateFile ${TLS}a.crt\nSSLCertificateKeyFile `

@@ -98,13 +98,14 @@ describe('several sites and safe static files through the gateway', () => {
   });
 });
 
-test('an https listener is parsed and checked, then refused by the serving side until TLS is served (issue 11 phase 2)', async () => {
+test('an https listener is served by an SSLApp (the full TLS tests: test/integration/tls.test.ts)', async () => {
   const tls = fileURLToPath(new URL('../../../test/fixtures/tls/', import.meta.url));
   const p = await freePort();
   const config = parseConfig(`Listen 127.0.0.1:${p} https\nSSLEngine on\nSSLCertificateFile ${tls}a.crt\nSSLCertificateKeyFile ${tls}a.key\n`, join(T, 'tls.conf'));
   const g = new Gateway({ config, tuning: readTuning({}), log: () => {} });
   try {
-    await assert.rejects(g.listen(), /Listen 127\.0\.0\.1:\d+ https: TLS is parsed and checked but not served yet \(issue 11 phase 2\)/);
+    const bound = await g.listen();
+    assert.deepEqual(bound, [{ address: '127.0.0.1', port: p, scheme: 'https' }]);
   } finally {
     g.close();
   }

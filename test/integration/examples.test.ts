@@ -17,6 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +29,42 @@ const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 /** Each example configuration and the pools its page must come from. */
-const CASES: Record<string, { pools: string[]; directoryIndex: boolean }> = {
+const CASES: Record<string, { pools: string[]; directoryIndex: boolean; tls?: true }> = {
   'proxypassmatch-tcp.conf': { pools: ['fcgate'], directoryIndex: true },
   'sethandler-unix.conf': { pools: ['fcgate-unix'], directoryIndex: true },
   'balancer.conf': { pools: ['fcgate', 'fcgate-2'], directoryIndex: true },
+  // Pages over HTTPS on 8443 (Debian's snakeoil files → the test's self-signed a.example);
+  // 8080 redirects to it.
+  'tls.conf': { pools: ['fcgate'], directoryIndex: true, tls: true },
 };
+const TLS_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/tls/', import.meta.url));
+
+/** GET over TLS, trusting the self-signed fixture certificate for a.example. */
+function getTls(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername: 'a.example',
+        ca: readFileSync(join(TLS_FIXTURES, 'a.crt')),
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('examples/: the PHP-FPM pool file and every fcgate configuration, as written', {
   skip: skipUnlessPhpFpm(),
@@ -97,15 +129,20 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
   for (const [name, c] of Object.entries(CASES)) {
     test(`${name}: fcgate check accepts it; the PHP page, PATH_INFO and a static file through it`, async () => {
       const port = await freePort();
-      const text = rewrite(readFileSync(join(EXAMPLES, name), 'utf8')).replaceAll(
-        '127.0.0.1:8080',
-        `127.0.0.1:${port}`,
-      );
+      const tlsPort = await freePort();
+      const text = rewrite(readFileSync(join(EXAMPLES, name), 'utf8'))
+        .replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`)
+        .replaceAll('127.0.0.1:8443', `127.0.0.1:${tlsPort}`)
+        .replaceAll('<VirtualHost *:8080>', `<VirtualHost *:${port}>`)
+        .replaceAll('<VirtualHost *:8443>', `<VirtualHost *:${tlsPort}>`)
+        .replaceAll('/etc/ssl/certs/ssl-cert-snakeoil.pem', join(TLS_FIXTURES, 'a.crt'))
+        .replaceAll('/etc/ssl/private/ssl-cert-snakeoil.key', join(TLS_FIXTURES, 'a.key'));
       assert.doesNotMatch(
         text,
-        /\/run\/php|\/var\/www|:(8080|9000|9001)\b/,
+        /\/run\/php|\/var\/www|\/etc\/ssl|:(8080|8443|9000|9001)\b/,
         'every machine-specific value was rewritten',
       );
+      const fetchPage = c.tls ? (path: string) => getTls(tlsPort, path) : (path: string) => get(port, path);
       const file = join(dir, name);
       writeFileSync(file, text);
       const check = spawnSync(process.execPath, [CLI, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
@@ -122,7 +159,7 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
           );
         const seen = new Set<string>();
         for (let i = 0; i < 2 * c.pools.length; i++) {
-          const page = await get(port, c.directoryIndex && i === 0 ? '/' : '/index.php');
+          const page = await fetchPage(c.directoryIndex && i === 0 ? '/' : '/index.php');
           assert.equal(page.status, 200, page.body);
           assert.match(page.body, new RegExp(`^Hello from PHP ${fpm.version.replaceAll('.', '\\.')} through fcgate\n`));
           assert.match(page.body, new RegExp(`^SCRIPT_FILENAME  ${docroot}/index\\.php$`, 'm'));
@@ -132,16 +169,21 @@ describe('examples/: the PHP-FPM pool file and every fcgate configuration, as wr
         }
         assert.deepEqual([...seen].sort(), c.pools);
 
-        const info = await get(port, '/index.php/extra/path?x=1');
+        const info = await fetchPage('/index.php/extra/path?x=1');
         assert.equal(info.status, 200, info.body);
         assert.match(info.body, /^PATH_INFO        \/extra\/path$/m);
         assert.match(info.body, /^REQUEST_URI      \/index\.php\/extra\/path\?x=1$/m);
 
-        const file404 = await get(port, '/no-such-script.php');
+        const file404 = await fetchPage('/no-such-script.php');
         assert.equal(file404.status, 404);
 
-        const stat = await get(port, '/static.txt');
+        const stat = await fetchPage('/static.txt');
         assert.deepEqual(stat, { status: 200, body: readFileSync(join(EXAMPLES, 'www', 'static.txt'), 'utf8') });
+
+        if (c.tls) {
+          const plain = await get(port, '/index.php?x=1');
+          assert.equal(plain.status, 301, 'plain HTTP is redirected');
+        }
 
         gw.child.kill('SIGTERM');
         assert.equal(await gw.exited(), 0);
