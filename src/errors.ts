@@ -3,50 +3,61 @@
 
 export const statusFor = {
   FCGATE_BAD_REQUEST: 400,
-  FCGATE_FORBIDDEN: 403,               // Require, a symbolic link Options do not allow, .ht* files
+  FCGATE_FORBIDDEN: 403, // Require, a symbolic link Options do not allow, .ht* files
   FCGATE_NOT_FOUND: 404,
   FCGATE_NO_ROUTE: 404,
   FCGATE_METHOD_NOT_ALLOWED: 405,
   FCGATE_LENGTH_REQUIRED: 411,
-  FCGATE_BAD_FRAMING: 400,            // a request whose framing can't be trusted (Content-Length, Transfer-Encoding, Host): answered, then closed
-  FCGATE_BODY_TIMEOUT: 408,            // the client stopped sending its body (FCGATE_BODY_TIMEOUT)
-  FCGATE_SEND_TIMEOUT: 499,            // the client took nothing of the response for FCGATE_SEND_TIMEOUT: closed
+  FCGATE_BAD_FRAMING: 400, // a request whose framing can't be trusted (Content-Length, Transfer-Encoding, Host): answered, then closed
+  FCGATE_BODY_TIMEOUT: 408, // the client stopped sending its body (FCGATE_BODY_TIMEOUT)
+  FCGATE_SEND_TIMEOUT: 499, // the client took nothing of the response for FCGATE_SEND_TIMEOUT: closed
   FCGATE_BODY_TOO_LARGE: 413,
-  FCGATE_EXPECTATION_FAILED: 417,      // an Expect other than 100-continue
-  FCGATE_UNKNOWN_CODING: 501,          // a Transfer-Encoding other than chunked
-  FCGATE_SPOOL_FULL: 507,              // no room left to buffer the body (FCGATE_SPOOL_DISK_TOTAL or a full disk)
-  FCGATE_CLIENT_ABORTED: 499,          // logged; nobody to answer
+  FCGATE_EXPECTATION_FAILED: 417, // an Expect other than 100-continue
+  FCGATE_UNKNOWN_CODING: 501, // a Transfer-Encoding other than chunked
+  FCGATE_SPOOL_FULL: 507, // no room left to buffer the body (FCGATE_SPOOL_DISK_TOTAL or a full disk)
+  FCGATE_CLIENT_ABORTED: 499, // logged; nobody to answer
   FCGATE_INTERNAL: 500,
-  FCGATE_PROTOCOL: 502,                // the app broke the FastCGI protocol
-  FCGATE_BAD_CGI_HEADER: 502,          // invalid CGI header block from the app
-  FCGATE_APP_CLOSED: 502,              // the app closed before a complete response
-  FCGATE_REDIRECT_LOOP: 502,           // too many local redirects
-  FCGATE_CONNECT_FAILED: 503,          // nothing listening
-  FCGATE_QUEUE_FULL: 503,              // pool wait queue full (Retry-After)
-  FCGATE_BACKEND_OVERLOADED: 503,      // acquire deadline passed / FCGI_OVERLOADED (Retry-After)
-  FCGATE_NO_MEMBER: 503,               // every balancer member unusable
+  FCGATE_PROTOCOL: 502, // the app broke the FastCGI protocol
+  FCGATE_BAD_CGI_HEADER: 502, // invalid CGI header block from the app
+  FCGATE_APP_CLOSED: 502, // the app closed before a complete response
+  FCGATE_REDIRECT_LOOP: 502, // too many local redirects
+  FCGATE_CONNECT_FAILED: 503, // nothing listening
+  FCGATE_QUEUE_FULL: 503, // pool wait queue full (Retry-After)
+  FCGATE_BACKEND_OVERLOADED: 503, // acquire deadline passed / FCGI_OVERLOADED (Retry-After)
+  FCGATE_NO_MEMBER: 503, // every balancer member unusable
   FCGATE_SHUTTING_DOWN: 503,
   FCGATE_CONNECT_TIMEOUT: 504,
-  FCGATE_HEADER_TIMEOUT: 504,          // read timeout before the head
-  FCGATE_READ_TIMEOUT: 504,            // read timeout after the head
+  FCGATE_HEADER_TIMEOUT: 504, // read timeout before the head
+  FCGATE_READ_TIMEOUT: 504, // read timeout after the head
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof statusFor;
 
 /** The 503s that say "try again soon": the answer carries Retry-After (FCGATE_RETRY_AFTER). */
-const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['FCGATE_QUEUE_FULL', 'FCGATE_BACKEND_OVERLOADED',
-  'FCGATE_CONNECT_FAILED', 'FCGATE_NO_MEMBER', 'FCGATE_SHUTTING_DOWN']);
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set([
+  'FCGATE_QUEUE_FULL',
+  'FCGATE_BACKEND_OVERLOADED',
+  'FCGATE_CONNECT_FAILED',
+  'FCGATE_NO_MEMBER',
+  'FCGATE_SHUTTING_DOWN',
+]);
 
 /** Whether the answer for `code` carries Retry-After. */
 export const retryAfterFor = (code: ErrorCode): boolean => RETRY_LATER.has(code);
 
 export class GatewayError extends Error {
-  constructor(readonly code: ErrorCode, readonly backend: string | null,
-              detail: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: ErrorCode,
+    readonly backend: string | null,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
     super(detail, options);
     this.name = 'GatewayError';
   }
-  get status(): number { return statusFor[this.code]; }
+  get status(): number {
+    return statusFor[this.code];
+  }
 }
 
 /** The one log line for a failure: code first, then backend, then the cause. */
@@ -55,6 +66,7 @@ export function formatFailure(err: GatewayError, extra = ''): string {
   return `${err.code}${backend}${extra ? ' ' + extra : ''} cause="${quoteLogText(err.message.replace(/"/g, "'"))}"`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const UNSAFE_LOG_TEXT = /["\\\x00-\x1f\x7f]/;
 
 /**

@@ -21,7 +21,12 @@ const standing = [board.enter('Xk3_aQ9b-1', 'GET', '/a', ''), board.enter('Xk3_a
 /** Request ids as the thread's log lines write them (a thread prefix and a counter). */
 const ids = Array.from({ length: 1024 }, (_, i) => `Xk3_aQ9b-${(i + 3).toString(36)}`);
 
-interface Entry { method: string; target: string; backend: string; startedAt: number }
+interface Entry {
+  method: string;
+  target: string;
+  backend: string;
+  startedAt: number;
+}
 const naiveMap = new Map<string, Entry>();
 
 // Same information read back both ways.
@@ -30,7 +35,10 @@ board.setBackend(probe, backend);
 const lost = readBoard(buffer).lost.find((l) => l.id === 'probe-1')!;
 naiveMap.set('probe-1', { method, target: query ? `${path}?${query}` : path, backend, startedAt: lost.startedAt });
 const e = naiveMap.get('probe-1')!;
-deepStrictEqual({ method: lost.method, target: lost.target, backend: lost.backend }, { method: e.method, target: e.target, backend: e.backend });
+deepStrictEqual(
+  { method: lost.method, target: lost.target, backend: lost.backend },
+  { method: e.method, target: e.target, backend: e.backend },
+);
 board.leave(probe);
 naiveMap.delete('probe-1');
 

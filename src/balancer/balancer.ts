@@ -5,7 +5,7 @@
 // change made in any thread applies to all of them at once. Never touches a socket.
 import type { BalancerConfig, WorkerSettings } from '../config/model.js';
 import { pickBest, type Candidate, type LbMethod } from './methods.js';
-import { BalancerBoard, Flag, statusLetters } from './shared-state.js';
+import { type BalancerBoard, Flag, statusLetters } from './shared-state.js';
 import { memberState, type BalancerStats, type MemberStats } from './stats.js';
 import { stickyNames, stickyRoute, type StickyNames } from './sticky.js';
 
@@ -24,19 +24,29 @@ export class Member implements Candidate {
   lastError = '';
   lastErrorAt = 0;
 
-  constructor(readonly slot: number, readonly worker: WorkerSettings, readonly url: string,
-              /** The member URL's path, prepended to the request's target path. */
-              readonly path: string) {
+  constructor(
+    readonly slot: number,
+    readonly worker: WorkerSettings,
+    readonly url: string,
+    /** The member URL's path, prepended to the request's target path. */
+    readonly path: string,
+  ) {
     this.lbFactor = Math.round(worker.loadFactor * 100);
     this.lbSet = worker.lbSet;
   }
 
-  get name(): string { return this.worker.name; }
-  get route(): string { return this.worker.route; }
+  get name(): string {
+    return this.worker.name;
+  }
+  get route(): string {
+    return this.worker.route;
+  }
 }
 
 /** Why no member could be chosen, for the one log line of a 503. */
-export interface NoMember { reason: string }
+export interface NoMember {
+  reason: string;
+}
 
 const UNAVAILABLE = Flag.Disabled | Flag.Stopped;
 
@@ -51,14 +61,20 @@ export class BalancerRuntime {
   private route: string | null = null;
   private readonly usable = (i: number): boolean => this.isUsable(this.members[i]!, this.now, this.tried, false);
 
-  constructor(readonly config: BalancerConfig, private readonly board: BalancerBoard, firstSlot: number) {
+  constructor(
+    readonly config: BalancerConfig,
+    private readonly board: BalancerBoard,
+    firstSlot: number,
+  ) {
     this.members = config.members.map((m, i) => new Member(firstSlot + i, m.worker, m.url, m.path));
     this.method = config.lbMethod;
     this.sticky = config.stickySession === null ? null : stickyNames(config.stickySession);
     this.maxAttempts = config.maxAttempts ?? Math.max(0, this.members.length - 1);
   }
 
-  get name(): string { return this.config.name; }
+  get name(): string {
+    return this.config.name;
+  }
 
   /** The route a request asks for (null without stickysession or without a route in it). */
   routeFor(path: string, query: string, cookie: string | undefined): string | null {
@@ -79,8 +95,12 @@ export class BalancerRuntime {
     if (route !== null) {
       const m = members.find((x) => x.route === route);
       if (m !== undefined && (tried === null || !tried.includes(m))) {
-        if (this.isUsable(m, now, tried, true)) { m.elected++; return m; }
-        if (this.config.noFailover) return { reason: `sticky route "${route}" leads to ${m.name}, which is unusable, and nofailover=On` };
+        if (this.isUsable(m, now, tried, true)) {
+          m.elected++;
+          return m;
+        }
+        if (this.config.noFailover)
+          return { reason: `sticky route "${route}" leads to ${m.name}, which is unusable, and nofailover=On` };
       }
     }
     if (tried === null) this.forceRecovery(now);
@@ -106,22 +126,38 @@ export class BalancerRuntime {
     if ((this.board.flags(m.slot) & Flag.IgnoreErrors) === 0) m.errorUntil = now + m.worker.retryMs;
   }
 
-  inError(m: Member, now: number): boolean { return m.errorUntil > now; }
+  inError(m: Member, now: number): boolean {
+    return m.errorUntil > now;
+  }
 
   /** This thread's view, with the shared flags. */
   stats(now: number): BalancerStats {
     return {
-      name: this.name, lbMethod: this.method, stickySession: this.config.stickySession,
+      name: this.name,
+      lbMethod: this.method,
+      stickySession: this.config.stickySession,
       maxAttempts: this.maxAttempts,
       members: this.members.map((m): MemberStats => {
         const flags = this.board.flags(m.slot);
         const inError = m.errorUntil > now && (flags & Flag.IgnoreErrors) === 0;
         const status = statusLetters(flags) + (this.board.healthFailed(m.slot) ? 'C' : '') + (inError ? 'E' : '');
         return {
-          slot: m.slot, name: m.name, url: m.url, route: m.route, lbSet: m.lbSet,
-          loadFactor: this.board.lbFactor(m.slot) / 100, status, state: memberState(status, inError),
-          elected: m.elected, busy: m.busy, bytesIn: m.bytesIn, bytesOut: m.bytesOut, failures: m.failures,
-          errorUntil: inError ? m.errorUntil : 0, lastError: m.lastError, lastErrorAt: m.lastErrorAt,
+          slot: m.slot,
+          name: m.name,
+          url: m.url,
+          route: m.route,
+          lbSet: m.lbSet,
+          loadFactor: this.board.lbFactor(m.slot) / 100,
+          status,
+          state: memberState(status, inError),
+          elected: m.elected,
+          busy: m.busy,
+          bytesIn: m.bytesIn,
+          bytesOut: m.bytesOut,
+          failures: m.failures,
+          errorUntil: inError ? m.errorUntil : 0,
+          lastError: m.lastError,
+          lastErrorAt: m.lastErrorAt,
         };
       }),
     };
@@ -137,7 +173,7 @@ export class BalancerRuntime {
     if ((flags & UNAVAILABLE) !== 0) return false;
     if (!forRoute && (flags & Flag.Drain) !== 0) return false;
     if (this.board.healthFailed(m.slot)) return false;
-    if (tried !== null && tried.includes(m)) return false;
+    if (tried?.includes(m)) return false;
     return m.errorUntil <= now || (flags & Flag.IgnoreErrors) !== 0;
   }
 
@@ -160,8 +196,9 @@ export class BalancerRuntime {
       else if (flags & Flag.Disabled) why = 'disabled';
       else if (flags & Flag.Drain) why = this.route === null ? 'draining' : `draining, route ${m.route || 'none'}`;
       else if (this.board.healthFailed(m.slot)) why = 'health check failing';
-      else if (tried !== null && tried.includes(m)) why = `failed this request${m.lastError ? ` (${m.lastError})` : ''}`;
-      else if (m.errorUntil > now) why = `error (${m.lastError || 'failed'}, retry in ${Math.ceil((m.errorUntil - now) / 1000)} s)`;
+      else if (tried?.includes(m)) why = `failed this request${m.lastError ? ` (${m.lastError})` : ''}`;
+      else if (m.errorUntil > now)
+        why = `error (${m.lastError || 'failed'}, retry in ${Math.ceil((m.errorUntil - now) / 1000)} s)`;
       else why = 'usable';
       return `${m.name}=${why}`;
     });

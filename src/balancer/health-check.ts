@@ -17,8 +17,12 @@ export interface HealthTransport {
   /** The app's FCGI_GET_VALUES answer as `NAME=value …`, or the failure. */
   getValues(w: WorkerSettings, timeoutMs: number): Promise<{ ok: boolean; detail: string }>;
   /** One FastCGI request: its CGI status and header lines (name, value, …), or the failure. */
-  request(w: WorkerSettings, method: string, uri: string, timeoutMs: number):
-    Promise<{ status: number; headers: readonly string[]; error?: undefined } | { error: string }>;
+  request(
+    w: WorkerSettings,
+    method: string,
+    uri: string,
+    timeoutMs: number,
+  ): Promise<{ status: number; headers: readonly string[]; error?: undefined } | { error: string }>;
 }
 
 export interface HealthRecord {
@@ -71,15 +75,31 @@ export class HealthChecker {
     return memberLayout(config).workers.some((w) => w.healthCheck !== undefined && w.healthCheck.method !== 'none');
   }
 
-  constructor(config: GatewayConfig, private readonly board: BalancerBoard, private readonly options: HealthCheckerOptions) {
+  constructor(
+    config: GatewayConfig,
+    private readonly board: BalancerBoard,
+    private readonly options: HealthCheckerOptions,
+  ) {
     this.historySize = options.historySize ?? 20;
     this.exprs = config.hcExpressions ?? new Map();
     memberLayout(config).workers.forEach((w, slot) => {
       const hc = w.healthCheck;
       if (hc === undefined || hc.method === 'none') return;
       this.checked.push({
-        worker: w, hc, timer: null, running: false,
-        state: { slot, name: w.name, method: hc.method, intervalMs: hc.intervalMs, failing: board.healthFailed(slot), passesInARow: 0, failsInARow: 0, history: [] },
+        worker: w,
+        hc,
+        timer: null,
+        running: false,
+        state: {
+          slot,
+          name: w.name,
+          method: hc.method,
+          intervalMs: hc.intervalMs,
+          failing: board.healthFailed(slot),
+          passesInARow: 0,
+          failsInARow: 0,
+          history: [],
+        },
       });
     });
   }
@@ -93,7 +113,11 @@ export class HealthChecker {
 
   stop(): void {
     this.stopped = true;
-    for (const c of this.checked) if (c.timer !== null) { clearTimeout(c.timer); c.timer = null; }
+    for (const c of this.checked)
+      if (c.timer !== null) {
+        clearTimeout(c.timer);
+        c.timer = null;
+      }
   }
 
   /** Copies of every checked member's state and history. */
@@ -138,12 +162,13 @@ export class HealthChecker {
         const err = await t.connect(w, timeoutMs);
         return err === null ? { ok: true, detail: 'connected' } : { ok: false, detail: err };
       }
-      case 'getvalues': return t.getValues(w, timeoutMs);
+      case 'getvalues':
+        return t.getValues(w, timeoutMs);
       default: {
         const method = c.hc.method.toUpperCase();
         const a = await t.request(w, method, c.hc.uri, timeoutMs);
         if (a.error !== undefined) return { ok: false, detail: a.error };
-        const expr = c.hc.expr === null ? null : this.exprs.get(c.hc.expr) ?? null;
+        const expr = c.hc.expr === null ? null : (this.exprs.get(c.hc.expr) ?? null);
         return { ok: judge(a.status, a.headers, expr), detail: `${method} ${c.hc.uri} → ${a.status}` };
       }
     }
@@ -155,15 +180,25 @@ export class HealthChecker {
     this.options.onResult?.(s.slot, rec.ok);
     s.history.push(rec);
     if (s.history.length > this.historySize) s.history.shift();
-    if (rec.ok) { s.passesInARow++; s.failsInARow = 0; } else { s.failsInARow++; s.passesInARow = 0; }
+    if (rec.ok) {
+      s.passesInARow++;
+      s.failsInARow = 0;
+    } else {
+      s.failsInARow++;
+      s.passesInARow = 0;
+    }
     if (!s.failing && s.failsInARow >= c.hc.fails) {
       s.failing = true;
       this.board.setHealthFailed(s.slot, true);
-      this.options.log(`FCGATE_HEALTH_FAIL member=${s.name} method=${c.hc.method} fails=${s.failsInARow} cause="${rec.detail.replace(/"/g, "'")}"`);
+      this.options.log(
+        `FCGATE_HEALTH_FAIL member=${s.name} method=${c.hc.method} fails=${s.failsInARow} cause="${rec.detail.replace(/"/g, "'")}"`,
+      );
     } else if (s.failing && s.passesInARow >= c.hc.passes) {
       s.failing = false;
       this.board.setHealthFailed(s.slot, false);
-      this.options.log(`FCGATE_HEALTH_PASS member=${s.name} method=${c.hc.method} passes=${s.passesInARow} detail="${rec.detail.replace(/"/g, "'")}"`);
+      this.options.log(
+        `FCGATE_HEALTH_PASS member=${s.name} method=${c.hc.method} passes=${s.passesInARow} detail="${rec.detail.replace(/"/g, "'")}"`,
+      );
     }
   }
 }
@@ -171,13 +206,15 @@ export class HealthChecker {
 /** 2xx/3xx passes; with a ProxyHCExpr, the expression decides (%{REQUEST_STATUS}; http('Name') reads the answer's header). */
 function judge(status: number, h: readonly string[], expr: Cond | null): boolean {
   if (expr === null) return status >= 200 && status < 400;
-  return testCondition(expr, {
-    params: new Map(),
-    header: (name) => {
-      const lower = name.toLowerCase();
-      for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === lower) return h[i + 1];
-      return undefined;
-    },
-    variable: (name) => (name === 'REQUEST_STATUS' ? String(status) : undefined),
-  }) !== null;
+  return (
+    testCondition(expr, {
+      params: new Map(),
+      header: (name) => {
+        const lower = name.toLowerCase();
+        for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === lower) return h[i + 1];
+        return undefined;
+      },
+      variable: (name) => (name === 'REQUEST_STATUS' ? String(status) : undefined),
+    }) !== null
+  );
 }

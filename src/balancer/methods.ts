@@ -38,23 +38,33 @@ export interface Candidate {
  * or -1. `heartbeat` (mod_lbmethod_heartbeat needs mod_heartmonitor) falls back to
  * byrequests.
  */
-export function pickBest<C extends Candidate>(members: readonly C[], usable: (i: number) => boolean,
-                                              method: LbMethod): number {
+export function pickBest<C extends Candidate>(
+  members: readonly C[],
+  usable: (i: number) => boolean,
+  method: LbMethod,
+): number {
   let maxSet = 0;
   for (let i = 0; i < members.length; i++) if (members[i]!.lbSet > maxSet) maxSet = members[i]!.lbSet;
   for (let set = 0; set <= maxSet; set++) {
     for (let pass = 0; pass < 2; pass++) {
       const standby = pass === 1;
-      const i = method === 'bytraffic' ? byTraffic(members, usable, set, standby)
-        : byStatus(members, usable, set, standby, method === 'bybusyness');
+      const i =
+        method === 'bytraffic'
+          ? byTraffic(members, usable, set, standby)
+          : byStatus(members, usable, set, standby, method === 'bybusyness');
       if (i >= 0) return i;
     }
   }
   return -1;
 }
 
-function byStatus<C extends Candidate>(members: readonly C[], usable: (i: number) => boolean,
-                                       set: number, standby: boolean, busyFirst: boolean): number {
+function byStatus<C extends Candidate>(
+  members: readonly C[],
+  usable: (i: number) => boolean,
+  set: number,
+  standby: boolean,
+  busyFirst: boolean,
+): number {
   let best = -1;
   let total = 0;
   for (let i = 0; i < members.length; i++) {
@@ -62,7 +72,10 @@ function byStatus<C extends Candidate>(members: readonly C[], usable: (i: number
     if (m.lbSet !== set || m.standby !== standby || !usable(i)) continue;
     m.lbStatus += m.lbFactor;
     total += m.lbFactor;
-    if (best < 0) { best = i; continue; }
+    if (best < 0) {
+      best = i;
+      continue;
+    }
     const b = members[best]!;
     if (busyFirst) {
       if (m.busy < b.busy || (m.busy === b.busy && m.lbStatus > b.lbStatus)) best = i;
@@ -74,8 +87,12 @@ function byStatus<C extends Candidate>(members: readonly C[], usable: (i: number
   return best;
 }
 
-function byTraffic<C extends Candidate>(members: readonly C[], usable: (i: number) => boolean,
-                                        set: number, standby: boolean): number {
+function byTraffic<C extends Candidate>(
+  members: readonly C[],
+  usable: (i: number) => boolean,
+  set: number,
+  standby: boolean,
+): number {
   let best = -1;
   let min = 0;
   for (let i = 0; i < members.length; i++) {
@@ -83,7 +100,10 @@ function byTraffic<C extends Candidate>(members: readonly C[], usable: (i: numbe
     if (m.lbSet !== set || m.standby !== standby || !usable(i)) continue;
     const f = m.lbFactor;
     const traffic = Math.floor(m.bytesIn / f) + Math.floor(m.bytesOut / f);
-    if (best < 0 || traffic < min) { best = i; min = traffic; }
+    if (best < 0 || traffic < min) {
+      best = i;
+      min = traffic;
+    }
   }
   return best;
 }

@@ -12,7 +12,11 @@
 import type { GatewayConfig, WorkerSettings } from '../config/model.js';
 
 export const Flag = {
-  Disabled: 1, Stopped: 2, Drain: 4, Standby: 8, IgnoreErrors: 16,
+  Disabled: 1,
+  Stopped: 2,
+  Drain: 4,
+  Standby: 8,
+  IgnoreErrors: 16,
 } as const;
 
 const MAGIC = 0x46434742;
@@ -32,8 +36,13 @@ export function flagsFromStatus(status: string): number {
 
 /** Flags as Apache's letters, in Apache's order (D S I H N). */
 export function statusLetters(flags: number): string {
-  return (flags & Flag.Disabled ? 'D' : '') + (flags & Flag.Stopped ? 'S' : '') + (flags & Flag.IgnoreErrors ? 'I' : '')
-    + (flags & Flag.Standby ? 'H' : '') + (flags & Flag.Drain ? 'N' : '');
+  return (
+    (flags & Flag.Disabled ? 'D' : '')
+    + (flags & Flag.Stopped ? 'S' : '')
+    + (flags & Flag.IgnoreErrors ? 'I' : '')
+    + (flags & Flag.Standby ? 'H' : '')
+    + (flags & Flag.Drain ? 'N' : '')
+  );
 }
 
 /** Every member's settings in slot order; a balancer's first slot is `firstSlot.get(name)`. */
@@ -58,7 +67,9 @@ export class BalancerBoard {
   private readonly words: Int32Array;
 
   /** Bytes a board for `members` members takes. */
-  static bytesFor(members: number): number { return (HEADER + WORDS * members) * 4; }
+  static bytesFor(members: number): number {
+    return (HEADER + WORDS * members) * 4;
+  }
 
   /**
    * A board for the configuration's members: a fresh one set from the config's
@@ -79,19 +90,33 @@ export class BalancerBoard {
     } else {
       this.buffer = buffer;
       this.words = new Int32Array(buffer);
-      if (buffer.byteLength !== BalancerBoard.bytesFor(this.size) || this.words[0] !== MAGIC || this.words[1] !== this.size) {
+      if (
+        buffer.byteLength !== BalancerBoard.bytesFor(this.size)
+        || this.words[0] !== MAGIC
+        || this.words[1] !== this.size
+      ) {
         throw new Error(`balancer state buffer does not match the configuration (${this.size} members)`);
       }
     }
   }
 
   /** The operator word of slot `i` (flags | lf100 << 8). */
-  word(i: number): number { return Atomics.load(this.words, HEADER + WORDS * i); }
-  flags(i: number): number { return this.word(i) & 0xff; }
+  word(i: number): number {
+    return Atomics.load(this.words, HEADER + WORDS * i);
+  }
+  flags(i: number): number {
+    return this.word(i) & 0xff;
+  }
   /** Load factor × 100, Apache's lbfactor (100 for loadfactor=1). */
-  lbFactor(i: number): number { return (this.word(i) >>> 8) & 0xffff; }
-  healthFailed(i: number): boolean { return Atomics.load(this.words, HEADER + WORDS * i + 1) !== 0; }
-  get generation(): number { return Atomics.load(this.words, 2); }
+  lbFactor(i: number): number {
+    return (this.word(i) >>> 8) & 0xffff;
+  }
+  healthFailed(i: number): boolean {
+    return Atomics.load(this.words, HEADER + WORDS * i + 1) !== 0;
+  }
+  get generation(): number {
+    return Atomics.load(this.words, 2);
+  }
 
   /** Sets and clears flags of slot `i` (compare-and-swap, so concurrent writers don't lose updates). */
   setFlags(i: number, set: number, clear: number): void {

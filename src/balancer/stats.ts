@@ -63,7 +63,17 @@ export function sumBalancerStats(perThread: readonly BalancerStats[][], now = Da
   return first.map((b, bi) => ({
     ...b,
     members: b.members.map((m0, mi) => {
-      const out: MemberStats = { ...m0, elected: 0, busy: 0, bytesIn: 0, bytesOut: 0, failures: 0, errorUntil: 0, lastError: '', lastErrorAt: 0 };
+      const out: MemberStats = {
+        ...m0,
+        elected: 0,
+        busy: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        failures: 0,
+        errorUntil: 0,
+        lastError: '',
+        lastErrorAt: 0,
+      };
       for (const t of perThread) {
         const m = t[bi]?.members[mi];
         if (m === undefined) continue;
@@ -73,7 +83,10 @@ export function sumBalancerStats(perThread: readonly BalancerStats[][], now = Da
         out.bytesOut += m.bytesOut;
         out.failures += m.failures;
         if (m.errorUntil > out.errorUntil) out.errorUntil = m.errorUntil;
-        if (m.lastErrorAt > out.lastErrorAt) { out.lastErrorAt = m.lastErrorAt; out.lastError = m.lastError; }
+        if (m.lastErrorAt > out.lastErrorAt) {
+          out.lastErrorAt = m.lastErrorAt;
+          out.lastError = m.lastError;
+        }
       }
       const inError = out.errorUntil > now && !out.status.includes('I');
       const letters = out.status.replace('E', '') + (inError ? 'E' : '');

@@ -7,12 +7,16 @@
 //   stickysession=PHPSESSID|sid  /x?sid=77.b  or  /x;sid=77.b      → route "b" (URL first)
 //   value without a '.'                                            → no route (Apache too)
 
-export interface StickyNames { cookie: string; url: string }
+export interface StickyNames {
+  cookie: string;
+  url: string;
+}
 
 /** `JSESSIONID|jsessionid` → cookie JSESSIONID, URL parameter jsessionid; one name = both. */
 export function stickyNames(setting: string): StickyNames {
   const bar = setting.indexOf('|');
-  return bar < 0 ? { cookie: setting, url: setting }
+  return bar < 0
+    ? { cookie: setting, url: setting }
     : { cookie: setting.slice(0, bar), url: setting.slice(bar + 1) || setting.slice(0, bar) };
 }
 
@@ -38,7 +42,12 @@ function pairValue(text: string, name: string, sep: RegExp): string | null {
  * path, Apache's scolonpathdelim default) first, then the cookie. `cookie` is the joined
  * Cookie header or undefined.
  */
-export function stickyRoute(names: StickyNames, path: string, query: string, cookie: string | undefined): string | null {
+export function stickyRoute(
+  names: StickyNames,
+  path: string,
+  query: string,
+  cookie: string | undefined,
+): string | null {
   let v: string | null = null;
   const semi = path.indexOf(';');
   if (semi >= 0) v = pairValue(path.slice(semi + 1), names.url, /[;/]/);

@@ -49,15 +49,21 @@ export class BodyIntake implements Ticking {
    * Registers onData on `res` (call it in the request handler). `expected`: the
    * Content-Length, or -1 for a chunked body. `idleMs`: the body timeout (0: none).
    */
-  constructor(private readonly res: HttpResponse, readonly expected: number,
-              private readonly target: IntakeTarget, private readonly idleMs: number) {
+  constructor(
+    private readonly res: HttpResponse,
+    readonly expected: number,
+    private readonly target: IntakeTarget,
+    private readonly idleMs: number,
+  ) {
     this.lastData = this.lastRefresh = Date.now();
     res.onData((ab, last) => this.onData(ab, last));
     watch(this);
   }
 
   /** The client is paused by us (backpressure from the target). */
-  get isPaused(): boolean { return this.paused; }
+  get isPaused(): boolean {
+    return this.paused;
+  }
 
   private onData(ab: ArrayBuffer, last: boolean): void {
     if (this.stopped || this.complete) return;
@@ -104,7 +110,10 @@ export class BodyIntake implements Ticking {
   tick(now: number): void {
     if (this.stopped || this.paused) return;
     if (this.armedAfterBody) {
-      if (this.target.responseBlocked) { this.lastRefresh = now; return; }
+      if (this.target.responseBlocked) {
+        this.lastRefresh = now;
+        return;
+      }
     } else if (this.idleMs > 0 && now - this.lastData >= this.idleMs) {
       this.stop();
       this.target.onBodyTimeout(now - this.lastData);

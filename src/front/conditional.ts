@@ -16,7 +16,7 @@ export function etagListMatches(list: string, etag: string, weak: boolean): bool
   for (const raw of list.split(',')) {
     let tag = raw.trim();
     if (tag.startsWith('W/')) {
-      if (!weak) continue;                                 // a weak tag never matches strongly
+      if (!weak) continue; // a weak tag never matches strongly
       tag = tag.slice(2);
     }
     if (tag === bare && (weak || !etag.startsWith('W/'))) return true;
@@ -29,8 +29,11 @@ export function etagListMatches(list: string, etag: string, weak: boolean): bool
  * If-Match → 412, else If-Unmodified-Since → 412, then If-None-Match → 304,
  * else If-Modified-Since → 304. Returns 200 when the request should proceed.
  */
-export function evaluatePreconditions(req: Pick<RequestSnapshot, 'headers'>, etag: string,
-                                      mtimeMs: number): 200 | 304 | 412 {
+export function evaluatePreconditions(
+  req: Pick<RequestSnapshot, 'headers'>,
+  etag: string,
+  mtimeMs: number,
+): 200 | 304 | 412 {
   const mtimeSec = Math.floor(mtimeMs / 1000);
   const ifMatch = headerOf(req as RequestSnapshot, 'if-match');
   if (ifMatch !== undefined) {

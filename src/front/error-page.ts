@@ -31,6 +31,9 @@ export const reasonOf = (status: number): string => reasonFor(status) || 'Error'
 /** The page for `status`; `text` replaces the default sentence (it must be HTML-safe). */
 export function errorPage(status: number, text: string = TEXTS[status] ?? ''): string {
   const reason = reasonOf(status);
-  return `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head><body>\n<h1>${reason}</h1>\n` +
-    (text === '' ? '' : `<p>${text}</p>\n`) + '</body></html>\n';
+  return (
+    `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head><body>\n<h1>${reason}</h1>\n`
+    + (text === '' ? '' : `<p>${text}</p>\n`)
+    + '</body></html>\n'
+  );
 }

@@ -109,7 +109,11 @@ export class Gateway {
   inFlight = 0;
   served = 0;
   private draining = false;
-  private readonly requestDone = (reply: UwsReply): void => { this.inFlight--; this.served++; this.observer.end(reply); };
+  private readonly requestDone = (reply: UwsReply): void => {
+    this.inFlight--;
+    this.served++;
+    this.observer.end(reply);
+  };
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
@@ -117,8 +121,12 @@ export class Gateway {
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.observer = options.observer ?? quietObserver(this.config);
     this.health = new HealthChecks({ log: this.log });
-    this.pools = new PoolRegistry({ tuning: this.tuning, log: this.log, observer: this.observer,
-      ...(options.budgets !== undefined ? { budgets: options.budgets } : {}) });
+    this.pools = new PoolRegistry({
+      tuning: this.tuning,
+      log: this.log,
+      observer: this.observer,
+      ...(options.budgets !== undefined ? { budgets: options.budgets } : {}),
+    });
     this.proxyContext = {
       pools: this.pools,
       server: serverInfoFromEnv(process.env, this.config.serverAdmin),
@@ -138,14 +146,26 @@ export class Gateway {
     };
     this.bodyLimits = {
       tuning: this.tuning,
-      spoolAccount: new SpoolAccount(this.tuning.FCGATE_SPOOL_MEMORY_TOTAL, this.tuning.FCGATE_SPOOL_DISK_TOTAL, options.spoolAccount),
+      spoolAccount: new SpoolAccount(
+        this.tuning.FCGATE_SPOOL_MEMORY_TOTAL,
+        this.tuning.FCGATE_SPOOL_DISK_TOTAL,
+        options.spoolAccount,
+      ),
       spoolDir: options.spoolDir ?? (this.tuning.FCGATE_SPOOL_DIR || tmpdir()),
     };
     this.resetMembers();
     this.observer.attach({
       inFlight: () => this.inFlight,
-      pools: () => [...this.pools.all].map((p) => ({ name: p.name, idle: p.idleCount, busy: p.busy, size: p.size, pending: p.pending })),
-      memberErrors: () => [...this.balancers.values()].flatMap((b) => b.members.map((m) => ({ slot: m.slot, errorUntil: m.errorUntil }))),
+      pools: () =>
+        [...this.pools.all].map((p) => ({
+          name: p.name,
+          idle: p.idleCount,
+          busy: p.busy,
+          size: p.size,
+          pending: p.pending,
+        })),
+      memberErrors: () =>
+        [...this.balancers.values()].flatMap((b) => b.members.map((m) => ({ slot: m.slot, errorUntil: m.errorUntil }))),
     });
   }
 
@@ -177,13 +197,19 @@ export class Gateway {
   }
 
   /** The balancers' shared state (for the manager, or to hand to other threads). */
-  get balancerBoard(): BalancerBoard { return this.board; }
+  get balancerBoard(): BalancerBoard {
+    return this.board;
+  }
 
   /** A backend's connection cap (the metrics' fcgate_upstream_connections_max). */
-  capOf(name: string): number | undefined { return this.pools.capOf(name); }
+  capOf(name: string): number | undefined {
+    return this.pools.capOf(name);
+  }
 
   /** The health checker running in this gateway, if any (history for the manager). */
-  get healthChecker(): HealthChecker | null { return this.health.current; }
+  get healthChecker(): HealthChecker | null {
+    return this.health.current;
+  }
 
   /** This thread's view of every balancer: per-thread counters with the shared flags (sum threads with sumBalancerStats). */
   balancerStats(): BalancerStats[] {
@@ -201,8 +227,12 @@ export class Gateway {
    * `balancerState`: the new configuration's shared member state (BalancerBoard buffer made
    * by the main thread for it); without it the balancers get a state of this thread's own.
    */
-  reload(config: GatewayConfig, budgets?: Map<string, ConnectionBudget>, balancerState?: SharedArrayBuffer,
-         telemetry?: TelemetrySpec): void {
+  reload(
+    config: GatewayConfig,
+    budgets?: Map<string, ConnectionBudget>,
+    balancerState?: SharedArrayBuffer,
+    telemetry?: TelemetrySpec,
+  ): void {
     this.config = config;
     this.reloadTls();
     this.proxyContext.server = serverInfoFromEnv(process.env, config.serverAdmin);
@@ -226,7 +256,9 @@ export class Gateway {
       const where = `listen=${a.local.address}:${a.local.port}`;
       if (!this.config.listen.some((x) => x.host === l.host && x.port === l.port && x.protocol === 'https')) continue;
       if (this.options.shared !== true) {
-        this.log(`FCGATE_TLS_RELOAD_FAILED ${where} cause="this gateway listens alone (exclusive port): restart it to serve new certificates"`);
+        this.log(
+          `FCGATE_TLS_RELOAD_FAILED ${where} cause="this gateway listens alone (exclusive port): restart it to serve new certificates"`,
+        );
         continue;
       }
       const after = sitesOn(this.config, l);
@@ -234,21 +266,30 @@ export class Gateway {
       try {
         app = tlsApp(uws, after, this.tlsFiles, a.handler);
       } catch (err) {
-        this.log(`FCGATE_TLS_RELOAD_FAILED ${where} cause="${(err as Error).message.replace(/"/g, "'")}": the old certificates stay`);
+        this.log(
+          `FCGATE_TLS_RELOAD_FAILED ${where} cause="${(err as Error).message.replace(/"/g, "'")}": the old certificates stay`,
+        );
         continue;
       }
       const entry: AppEntry = { ...a, app, listening: null, tls: after, open: 0, retired: false };
       app.filter((_res, count) => this.onConnections(entry, count as number));
-      listenApp(app, a.local.address, a.local.port, { exclusive: false }).then((listening) => {
-        entry.listening = listening;
-        this.apps.push(entry);
-        this.retire(a);
-        this.log(`FCGATE_TLS_RELOADED ${where} default_certificate=${certificateOf(after[0]!)} `
-          + `names=${after.flatMap((x) => x.names).join(',') || '(none)'}`);
-      }, (err: Error) => {
-        app.close();
-        this.log(`FCGATE_TLS_RELOAD_FAILED ${where} cause="${err.message.replace(/"/g, "'")}": the old certificates stay`);
-      });
+      listenApp(app, a.local.address, a.local.port, { exclusive: false }).then(
+        (listening) => {
+          entry.listening = listening;
+          this.apps.push(entry);
+          this.retire(a);
+          this.log(
+            `FCGATE_TLS_RELOADED ${where} default_certificate=${certificateOf(after[0]!)} `
+              + `names=${after.flatMap((x) => x.names).join(',') || '(none)'}`,
+          );
+        },
+        (err: Error) => {
+          app.close();
+          this.log(
+            `FCGATE_TLS_RELOAD_FAILED ${where} cause="${err.message.replace(/"/g, "'")}": the old certificates stay`,
+          );
+        },
+      );
     }
   }
 
@@ -256,7 +297,10 @@ export class Gateway {
   private retire(a: AppEntry): void {
     const i = this.apps.indexOf(a);
     if (i >= 0) this.apps.splice(i, 1);
-    if (a.listening !== null) { closeListening(a.listening); a.listening = null; }
+    if (a.listening !== null) {
+      closeListening(a.listening);
+      a.listening = null;
+    }
     a.retired = true;
     if (a.open <= 0) a.app.close();
     else this.retired.add(a);
@@ -279,12 +323,17 @@ export class Gateway {
     // Don't advertise the library in every response ("uWebSockets: 20"): undocumented but
     // measured, process-wide (native-notes/uws.md).
     const cfg = (uws as unknown as { _cfg?: (key: string) => void })._cfg;
-    if (typeof cfg === 'function' && !markRemoved) { cfg('999999990007'); markRemoved = true; }
+    if (typeof cfg === 'function' && !markRemoved) {
+      cfg('999999990007');
+      markRemoved = true;
+    }
     const out: LocalEndpoint[] = [];
     for (const l of this.config.listen) {
       const host = l.host ?? '0.0.0.0';
       const https = l.protocol === 'https';
-      const local: LocalEndpoint = https ? { address: host, port: l.port, scheme: 'https' } : { address: host, port: l.port };
+      const local: LocalEndpoint = https
+        ? { address: host, port: l.port, scheme: 'https' }
+        : { address: host, port: l.port };
       const handler = (res: HttpResponse, req: HttpRequest): void => this.onRequest(res, req, local);
       let app: TemplatedApp;
       let tls: TlsSite[] | null = null;
@@ -293,8 +342,10 @@ export class Gateway {
         try {
           app = tlsApp(uws, tls, this.tlsFiles, handler);
         } catch (err) {
-          throw new Error(`Listen ${host}:${l.port} https: uWebSockets.js could not load the certificate `
-            + `${certificateOf(tls[0]!)}: ${(err as Error).message}`);
+          throw new Error(
+            `Listen ${host}:${l.port} https: uWebSockets.js could not load the certificate `
+              + `${certificateOf(tls[0]!)}: ${(err as Error).message}`,
+          );
         }
       } else {
         app = uws.App();
@@ -312,7 +363,11 @@ export class Gateway {
 
   /** Stops accepting; in-flight requests go on. */
   stopListening(): void {
-    for (const a of this.apps) if (a.listening !== null) { closeListening(a.listening); a.listening = null; }
+    for (const a of this.apps)
+      if (a.listening !== null) {
+        closeListening(a.listening);
+        a.listening = null;
+      }
   }
 
   /** Stops accepting and, after in-flight requests finish or `deadlineMs`, closes everything. */
@@ -336,7 +391,9 @@ export class Gateway {
     this.pools.close();
   }
 
-  poolStats(): Record<string, PoolStats> { return this.pools.stats(); }
+  poolStats(): Record<string, PoolStats> {
+    return this.pools.stats();
+  }
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
     const snap = takeSnapshot(req, res, local, local.scheme ?? 'http');
@@ -382,7 +439,7 @@ export class Gateway {
       case 'redirect-dir':
         reply.sendRedirect(301, route.location);
         return;
-      case 'redirect':                          // mod_alias Redirect: 3xx with Location, or 410 & co. without
+      case 'redirect': // mod_alias Redirect: 3xx with Location, or 410 & co. without
         if (route.location !== null) reply.sendRedirect(route.status, route.location);
         else reply.sendError(route.status);
         return;
@@ -402,10 +459,17 @@ export class Gateway {
   private serveFile(reply: UwsReply, snap: RequestSnapshot, filename: string, contentType?: string | null): void {
     stat(filename, (err, st) => {
       if (reply.aborted) return;
-      if (err !== null) { reply.sendError(404); return; }
-      serveStatic(reply.res, snap, filename, st, { headers: reply.extraHeaders, contentType, onDone: (o) => {
-        reply.fileServed(o.status, o.bytes, o.aborted);
-      } });
+      if (err !== null) {
+        reply.sendError(404);
+        return;
+      }
+      serveStatic(reply.res, snap, filename, st, {
+        headers: reply.extraHeaders,
+        contentType,
+        onDone: (o) => {
+          reply.fileServed(o.status, o.bytes, o.aborted);
+        },
+      });
     });
   }
 
@@ -413,15 +477,19 @@ export class Gateway {
    * The app through an UpstreamRequest: the member a balancer chooses (else the route's
    * worker), the CGI environment, the body by its strategy (request-body.ts).
    */
-  private proxy(reply: UwsReply, snap: RequestSnapshot, route: Extract<RouteResult, { kind: 'proxy' }>,
-                fromClient: boolean): void {
+  private proxy(
+    reply: UwsReply,
+    snap: RequestSnapshot,
+    route: Extract<RouteResult, { kind: 'proxy' }>,
+    fromClient: boolean,
+  ): void {
     const r = route.resolved;
     if (r.env.size > 0) reply.env = r.env;
     reply.balancer = r.balancer;
     let choice: BalancedChoice | null = null;
     if (r.balancer !== null) {
       choice = this.pickMember(r.balancer, reply, snap);
-      if (choice === null) return;              // answered: 503, every member unusable
+      if (choice === null) return; // answered: 503, every member unusable
     }
     const worker = choice?.member.worker ?? r.worker;
     if (worker === null) {
@@ -432,7 +500,13 @@ export class Gateway {
     const length = framing.length;
     const t = this.tuning;
     if (length > t.FCGATE_MAX_BODY) {
-      reply.tooLarge(new GatewayError('FCGATE_BODY_TOO_LARGE', null, `Content-Length ${length} is over FCGATE_MAX_BODY=${t.FCGATE_MAX_BODY}`));
+      reply.tooLarge(
+        new GatewayError(
+          'FCGATE_BODY_TOO_LARGE',
+          null,
+          `Content-Length ${length} is over FCGATE_MAX_BODY=${t.FCGATE_MAX_BODY}`,
+        ),
+      );
       return;
     }
     if (framing.chunked || (length > t.FCGATE_BODY_BUFFER && worker.requestBuffering)) {
@@ -454,12 +528,23 @@ export class Gateway {
   }
 
   /** The reply's UpstreamRequest (null after answering: the CGI environment could not be built). */
-  private upstreamFor(reply: UwsReply, snap: RequestSnapshot, r: ResolvedRequest, hasBody: boolean,
-                      worker: NonNullable<ResolvedRequest['worker']>, choice: BalancedChoice | null): UpstreamRequest | null {
+  private upstreamFor(
+    reply: UwsReply,
+    snap: RequestSnapshot,
+    r: ResolvedRequest,
+    hasBody: boolean,
+    worker: NonNullable<ResolvedRequest['worker']>,
+    choice: BalancedChoice | null,
+  ): UpstreamRequest | null {
     let upstream: UpstreamRequest;
     try {
-      upstream = new UpstreamRequest(this.proxyContext,
-        { snap, resolved: r, hasBody, requestId: reply.requestId, tag: reply.tag }, worker, reply, choice);
+      upstream = new UpstreamRequest(
+        this.proxyContext,
+        { snap, resolved: r, hasBody, requestId: reply.requestId, tag: reply.tag },
+        worker,
+        reply,
+        choice,
+      );
     } catch (err) {
       this.fail(reply, err as GatewayError);
       return null;
@@ -494,15 +579,26 @@ export class Gateway {
 
   private localRedirect(reply: UwsReply, location: string): void {
     if (reply.redirectDepth >= this.tuning.FCGATE_REDIRECT_LIMIT) {
-      this.fail(reply, new GatewayError('FCGATE_REDIRECT_LOOP', reply.upstream?.backend ?? null,
-        `more than ${this.tuning.FCGATE_REDIRECT_LIMIT} local redirects, last to ${location}`));
+      this.fail(
+        reply,
+        new GatewayError(
+          'FCGATE_REDIRECT_LOOP',
+          reply.upstream?.backend ?? null,
+          `more than ${this.tuning.FCGATE_REDIRECT_LIMIT} local redirects, last to ${location}`,
+        ),
+      );
       return;
     }
     const q = location.indexOf('?');
     const prev = reply.snapshot;
-    const headers = (prev?.headers ?? []).filter(([n]) => n !== 'content-length' && n !== 'content-type' && n !== 'transfer-encoding');
+    const headers = (prev?.headers ?? []).filter(
+      ([n]) => n !== 'content-length' && n !== 'content-type' && n !== 'transfer-encoding',
+    );
     const base = prev ?? null;
-    if (base === null) { reply.sendError(502); return; }
+    if (base === null) {
+      reply.sendError(502);
+      return;
+    }
     const next: RequestSnapshot = {
       ...base,
       method: base.method === 'HEAD' ? 'HEAD' : 'GET',

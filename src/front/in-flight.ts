@@ -36,36 +36,52 @@ export const SLOT_BYTES = 256;
 export const IN_FLIGHT_SLOTS = 4096;
 
 const SLOTS_AT = HEADER_BYTES + NAMES * NAME_BYTES;
-const METHOD_AT = 20, METHOD_MAX = 16;
-const ID_AT = 36, ID_MAX = 48;
-const TARGET_AT = 84, TARGET_MAX = SLOT_BYTES - TARGET_AT;
+const METHOD_AT = 20,
+  METHOD_MAX = 16;
+const ID_AT = 36,
+  ID_MAX = 48;
+const TARGET_AT = 84,
+  TARGET_MAX = SLOT_BYTES - TARGET_AT;
 const METHODS = ['', 'GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'] as const;
 
 /** The code of a common method, 0 for the others. */
 function methodCode(m: string): number {
   switch (m) {
-    case 'GET': return 1;
-    case 'POST': return 2;
-    case 'HEAD': return 3;
-    case 'PUT': return 4;
-    case 'DELETE': return 5;
-    case 'OPTIONS': return 6;
-    case 'PATCH': return 7;
-    default: return 0;
+    case 'GET':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'HEAD':
+      return 3;
+    case 'PUT':
+      return 4;
+    case 'DELETE':
+      return 5;
+    case 'OPTIONS':
+      return 6;
+    case 'PATCH':
+      return 7;
+    default:
+      return 0;
   }
 }
 
 type Latin1Write = (this: Buffer, s: string, offset: number, length: number) => number;
 /** Buffer's latin-1 writer without the encoding dispatch of write() (Node's own, untyped). */
-const latin1Write: Latin1Write = (Buffer.prototype as unknown as { latin1Write?: Latin1Write }).latin1Write
-  ?? function (this: Buffer, s: string, offset: number, length: number): number { return this.write(s, offset, length, 'latin1'); };
+const latin1Write: Latin1Write =
+  (Buffer.prototype as unknown as { latin1Write?: Latin1Write }).latin1Write
+  ?? function (this: Buffer, s: string, offset: number, length: number): number {
+    return this.write(s, offset, length, 'latin1');
+  };
 
 /** Seconds since the epoch, moved by a timer (unref'd) while a board exists in this thread. */
 let clock = Math.floor(Date.now() / 1000);
 let clockTimer: NodeJS.Timeout | null = null;
 function startClock(): void {
   if (clockTimer !== null) return;
-  clockTimer = setInterval(() => { clock = Math.floor(Date.now() / 1000); }, 1000);
+  clockTimer = setInterval(() => {
+    clock = Math.floor(Date.now() / 1000);
+  }, 1000);
   clockTimer.unref();
 }
 
@@ -102,7 +118,7 @@ export class InFlightBoard {
     this.bytes = Buffer.from(buffer);
     this.slots = this.u32[1]!;
     this.free = new Int32Array(this.slots);
-    for (let i = 0; i < this.slots; i++) this.free[i] = this.slots - 1 - i;   // slot 0 on top
+    for (let i = 0; i < this.slots; i++) this.free[i] = this.slots - 1 - i; // slot 0 on top
     this.top = this.slots;
     startClock();
   }
@@ -116,7 +132,10 @@ export class InFlightBoard {
 
   /** Registers a request; returns its slot, or -1 when every slot is taken (then counted). */
   enter(id: string, method: string, path: string, query: string): number {
-    if (this.top === 0) { this.u32[0] = this.u32[0]! + 1; return -1; }
+    if (this.top === 0) {
+      this.u32[0] = this.u32[0]! + 1;
+      return -1;
+    }
     const slot = this.free[--this.top]!;
     const base = SLOTS_AT + slot * SLOT_BYTES;
     const w = base >>> 2;
@@ -126,14 +145,17 @@ export class InFlightBoard {
     const code = methodCode(method);
     b[base + 8] = code;
     if (code === 0) b[base + 9] = latin1Write.call(b, method, base + METHOD_AT, METHOD_MAX);
-    this.u16[(base + 10) >>> 1] = 0;                  // no backend yet
+    this.u16[(base + 10) >>> 1] = 0; // no backend yet
     const idLen = latin1Write.call(b, id, base + ID_AT, ID_MAX);
     b[base + 15] = idLen;
     let n = latin1Write.call(b, path, base + TARGET_AT, TARGET_MAX);
     let whole = path.length;
     if (query.length > 0) {
       whole += 1 + query.length;
-      if (n < TARGET_MAX - 1) { b[base + TARGET_AT + n] = 0x3f; n += 1 + latin1Write.call(b, query, base + TARGET_AT + n + 1, TARGET_MAX - n - 1); }
+      if (n < TARGET_MAX - 1) {
+        b[base + TARGET_AT + n] = 0x3f;
+        n += 1 + latin1Write.call(b, query, base + TARGET_AT + n + 1, TARGET_MAX - n - 1);
+      }
     }
     this.u16[(base + 12) >>> 1] = n;
     b[base + 14] = (whole > n ? 1 : 0) | (id.length > idLen ? 2 : 0);
@@ -161,7 +183,10 @@ export class InFlightBoard {
   /** The request in `slot` is complete. After freeze() nothing changes any more. */
   leave(slot: number): void {
     if (this.frozen) return;
-    if (slot < 0) { if (this.u32[0]! > 0) this.u32[0] = this.u32[0]! - 1; return; }
+    if (slot < 0) {
+      if (this.u32[0]! > 0) this.u32[0] = this.u32[0]! - 1;
+      return;
+    }
     this.u32[(SLOTS_AT + slot * SLOT_BYTES) >>> 2] = 0;
     this.free[this.top++] = slot;
   }
@@ -170,10 +195,14 @@ export class InFlightBoard {
    * The thread is crashing: keep the board as it is now, so that closing the sockets on the
    * way out (which completes replies) does not erase what the supervisor must log.
    */
-  freeze(): void { this.frozen = true; }
+  freeze(): void {
+    this.frozen = true;
+  }
 
   /** Requests in flight now (this thread's view). */
-  get inFlight(): number { return this.slots - this.top + this.u32[0]!; }
+  get inFlight(): number {
+    return this.slots - this.top + this.u32[0]!;
+  }
 }
 
 /**
@@ -202,8 +231,10 @@ export function readBoard(buffer: SharedArrayBuffer | ArrayBuffer): { lost: Lost
     lost.push({
       id: b.toString('latin1', base + ID_AT, base + ID_AT + Math.min(b[base + 15]!, ID_MAX)),
       idCut: (flags & 2) !== 0,
-      method: code > 0 && code < METHODS.length ? METHODS[code]!
-        : b.toString('latin1', base + METHOD_AT, base + METHOD_AT + Math.min(b[base + 9]!, METHOD_MAX)),
+      method:
+        code > 0 && code < METHODS.length
+          ? METHODS[code]!
+          : b.toString('latin1', base + METHOD_AT, base + METHOD_AT + Math.min(b[base + 9]!, METHOD_MAX)),
       target: b.toString('latin1', base + TARGET_AT, base + TARGET_AT + targetLen),
       cut: (flags & 1) !== 0,
       backend: backend > 0 && backend <= names.length ? names[backend - 1]! : '',
@@ -228,7 +259,7 @@ let board: InFlightBoard | null = null;
 
 /** This thread's board. */
 export function inFlightBoard(): InFlightBoard {
-  return board ??= new InFlightBoard(InFlightBoard.allocate());
+  return (board ??= new InFlightBoard(InFlightBoard.allocate()));
 }
 
 /** Makes `buffer` this thread's board (a serving thread, at start). */

@@ -13,7 +13,11 @@ const LISTEN_EXCLUSIVE_PORT = 1;
 export type ListenErrorCode = 'FCGATE_PORT_IN_USE' | 'FCGATE_LISTEN_FAILED' | 'FCGATE_PORT_SHARED';
 
 export class ListenError extends Error {
-  constructor(readonly code: ListenErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: ListenErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'ListenError';
   }
@@ -52,12 +56,20 @@ export async function claimPort(host: string, port: number): Promise<void> {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(new ListenError('FCGATE_PORT_IN_USE',
-          `cannot listen on ${hostLabel(host, port)}: another process is already listening there ` +
-          `(see: ss -ltnp 'sport = :${port}'); fcgate needs the port to itself`, { cause: err }));
+        reject(
+          new ListenError(
+            'FCGATE_PORT_IN_USE',
+            `cannot listen on ${hostLabel(host, port)}: another process is already listening there `
+              + `(see: ss -ltnp 'sport = :${port}'); fcgate needs the port to itself`,
+            { cause: err },
+          ),
+        );
       } else {
-        reject(new ListenError('FCGATE_LISTEN_FAILED',
-          `cannot listen on ${hostLabel(host, port)}: ${err.message}`, { cause: err }));
+        reject(
+          new ListenError('FCGATE_LISTEN_FAILED', `cannot listen on ${hostLabel(host, port)}: ${err.message}`, {
+            cause: err,
+          }),
+        );
       }
     });
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
@@ -81,24 +93,36 @@ export async function pickFreePort(host = '127.0.0.1'): Promise<number> {
  * app.listen(host, port) as a promise. uWS calls back synchronously with false on failure
  * and says nothing about why: the error names the usual causes.
  */
-export function listenApp(app: TemplatedApp, host: string, port: number,
-                          options: ListenOptions = {}): Promise<Listening> {
+export function listenApp(
+  app: TemplatedApp,
+  host: string,
+  port: number,
+  options: ListenOptions = {},
+): Promise<Listening> {
   const uws = loadUws();
   return new Promise<Listening>((resolve, reject) => {
     const done = (ls: us_listen_socket | false): void => {
       if (ls === false) {
-        reject(new ListenError('FCGATE_LISTEN_FAILED',
-          `cannot listen on ${hostLabel(host, port)}` +
-          (options.exclusive ? ' (exclusive)' : '') +
-          ': the address is in use by a socket without SO_REUSEPORT or of another user, ' +
-          'or it is not an address of this machine'));
+        reject(
+          new ListenError(
+            'FCGATE_LISTEN_FAILED',
+            `cannot listen on ${hostLabel(host, port)}`
+              + (options.exclusive ? ' (exclusive)' : '')
+              + ': the address is in use by a socket without SO_REUSEPORT or of another user, '
+              + 'or it is not an address of this machine',
+          ),
+        );
         return;
       }
       resolve({ port: uws.us_socket_local_port(ls as never), listenSocket: ls });
     };
     // The addon takes (host, port, options, cb); the .d.ts only declares (port, options, cb).
-    const listen = app.listen as unknown as
-      (h: string, p: number, o: number, cb: (ls: us_listen_socket | false) => void) => void;
+    const listen = app.listen as unknown as (
+      h: string,
+      p: number,
+      o: number,
+      cb: (ls: us_listen_socket | false) => void,
+    ) => void;
     listen.call(app, host, port, options.exclusive ? LISTEN_EXCLUSIVE_PORT : 0, done);
   });
 }
@@ -110,16 +134,21 @@ export function listenApp(app: TemplatedApp, host: string, port: number,
  * Only one App can own a path: unix sockets have no SO_REUSEPORT.
  */
 export async function listenUnix(app: TemplatedApp, path: string): Promise<Listening> {
-  let st;
-  try { st = lstatSync(path); } catch { st = null; }
+  let st: import('node:fs').Stats | null;
+  try {
+    st = lstatSync(path);
+  } catch {
+    st = null;
+  }
   if (st !== null) {
     if (!st.isSocket()) {
-      throw new ListenError('FCGATE_LISTEN_FAILED',
-        `cannot listen on unix:${path}: it exists and is not a socket`);
+      throw new ListenError('FCGATE_LISTEN_FAILED', `cannot listen on unix:${path}: it exists and is not a socket`);
     }
     if (await socketAlive(path)) {
-      throw new ListenError('FCGATE_PORT_IN_USE',
-        `cannot listen on unix:${path}: another process is accepting connections there`);
+      throw new ListenError(
+        'FCGATE_PORT_IN_USE',
+        `cannot listen on unix:${path}: another process is accepting connections there`,
+      );
     }
     unlinkSync(path);
   }
@@ -137,7 +166,10 @@ export async function listenUnix(app: TemplatedApp, path: string): Promise<Liste
 function socketAlive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -146,7 +178,11 @@ function socketAlive(path: string): Promise<boolean> {
 export function closeListening(listening: Listening): void {
   loadUws().us_listen_socket_close(listening.listenSocket);
   if (listening.path !== undefined && existsSync(listening.path)) {
-    try { unlinkSync(listening.path); } catch { /* already gone: nothing to clean */ }
+    try {
+      unlinkSync(listening.path);
+    } catch {
+      /* already gone: nothing to clean */
+    }
   }
 }
 
@@ -161,12 +197,16 @@ export function foreignListeners(port: number): number {
   const listening = new Set<string>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
-    try { text = readFileSync(file, 'latin1'); } catch { continue; }
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch {
+      continue;
+    }
     const lines = text.split('\n');
     for (let i = 1; i < lines.length; i++) {
       const f = lines[i]!.trim().split(/\s+/);
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-      if (f.length < 10 || f[3] !== '0A') continue;               // 0A = TCP_LISTEN
+      if (f.length < 10 || f[3] !== '0A') continue; // 0A = TCP_LISTEN
       const local = f[1]!;
       if (parseInt(local.slice(local.indexOf(':') + 1), 16) !== port) continue;
       listening.add(f[9]!);
@@ -174,10 +214,18 @@ export function foreignListeners(port: number): number {
   }
   if (listening.size === 0) return 0;
   let fds: string[];
-  try { fds = readdirSync('/proc/self/fd'); } catch { return 0; }
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return 0;
+  }
   for (const fd of fds) {
     let link: string;
-    try { link = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
     if (link.startsWith('socket:[')) listening.delete(link.slice(8, -1));
   }
   return listening.size;
@@ -187,8 +235,10 @@ export function foreignListeners(port: number): number {
 export function assertPortOwned(port: number): void {
   const n = foreignListeners(port);
   if (n > 0) {
-    throw new ListenError('FCGATE_PORT_SHARED',
-      `port ${port}: ${n} listening socket(s) of another process share it (SO_REUSEPORT); ` +
-      `they take a share of the connections (see: ss -ltnp 'sport = :${port}')`);
+    throw new ListenError(
+      'FCGATE_PORT_SHARED',
+      `port ${port}: ${n} listening socket(s) of another process share it (SO_REUSEPORT); `
+        + `they take a share of the connections (see: ss -ltnp 'sport = :${port}')`,
+    );
   }
 }

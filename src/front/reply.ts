@@ -7,7 +7,7 @@
 // it survives local redirects (restart) and carries the record the access log and the
 // metrics read when it finishes (request-record.ts).
 import type { CgiHead } from '../cgi/response-head.js';
-import { formatFailure, GatewayError, retryAfterFor, statusFor } from '../errors.js';
+import { formatFailure, type GatewayError, retryAfterFor, statusFor } from '../errors.js';
 import type { UpstreamRequest, UpstreamSink } from '../proxy/upstream-request.js';
 import type { RequestSnapshot } from '../request.js';
 import type { RequestRecord } from '../request-record.js';
@@ -96,20 +96,36 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
   private readonly sendWatch: SendWatch;
   private finishedCalled = false;
 
-  constructor(readonly res: HttpResponse, readonly method: string, private readonly ctx: ReplyContext) {
+  constructor(
+    readonly res: HttpResponse,
+    readonly method: string,
+    private readonly ctx: ReplyContext,
+  ) {
     this.writer = new ResponseWriter(this);
     this.sendWatch = new SendWatch(this, ctx.sendTimeoutMs);
   }
 
   // RequestRecord (and WriterOwner) views of the state.
-  get aborted(): boolean { return this.state === ReplyState.Aborted; }
-  get done(): boolean { return this.state >= ReplyState.Answered; }
-  get live(): boolean { return this.state < ReplyState.Answered; }
+  get aborted(): boolean {
+    return this.state === ReplyState.Aborted;
+  }
+  get done(): boolean {
+    return this.state >= ReplyState.Answered;
+  }
+  get live(): boolean {
+    return this.state < ReplyState.Answered;
+  }
   /** Something of the answer (the app's head, or the gateway's page) reached the client. */
-  get headSent(): boolean { return this.state === ReplyState.Answered || (this.state === ReplyState.Streaming && !this.writer.headPending); }
-  get exchange(): UpstreamRequest | null { return this.upstream; }
+  get headSent(): boolean {
+    return this.state === ReplyState.Answered || (this.state === ReplyState.Streaming && !this.writer.headPending);
+  }
+  get exchange(): UpstreamRequest | null {
+    return this.upstream;
+  }
   /** uWS holds response bytes back (a slow reader): the app is held until the client reads. */
-  get blocked(): boolean { return this.writer.blocked; }
+  get blocked(): boolean {
+    return this.writer.blocked;
+  }
 
   /** uWS onAborted: the client went away (or uWS closed its connection). */
   onAborted(): void {
@@ -118,11 +134,16 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
     this.state = ReplyState.Aborted;
     if (!answered) {
       const intake = this.intake;
-      const phase = intake !== null && !intake.complete
-        ? `phase=body received=${intake.received} expected=${intake.expected >= 0 ? intake.expected : 'chunked'}`
-        : this.head !== null ? `phase=response sent=${this.bytesOut}` : 'phase=waiting';
+      const phase =
+        intake !== null && !intake.complete
+          ? `phase=body received=${intake.received} expected=${intake.expected >= 0 ? intake.expected : 'chunked'}`
+          : this.head !== null
+            ? `phase=response sent=${this.bytesOut}`
+            : 'phase=waiting';
       const backend = this.upstream !== null ? ` backend=${this.upstream.backend}` : '';
-      this.ctx.log(`FCGATE_CLIENT_ABORTED${backend} ${this.tag} ${phase} cause="the client connection closed before the response was complete"`);
+      this.ctx.log(
+        `FCGATE_CLIENT_ABORTED${backend} ${this.tag} ${phase} cause="the client connection closed before the response was complete"`,
+      );
     }
     this.writer.cancel();
     if (this.upstream !== null) this.upstream.abort();
@@ -144,19 +165,29 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
   }
 
   /** WriterOwner: the writer ended the response. */
-  written(): void { this.finished(); }
+  written(): void {
+    this.finished();
+  }
 
   /** WriterOwner: the client took what was held back. */
-  resumeApp(): void { if (this.upstream !== null) this.upstream.resume(); }
+  resumeApp(): void {
+    if (this.upstream !== null) this.upstream.resume();
+  }
 
   /** WriterOwner: a write was held back (the send timeout starts). */
-  heldBack(): void { this.sendWatch.start(); }
+  heldBack(): void {
+    this.sendWatch.start();
+  }
 
   /** WriterOwner: the client took some of it. */
-  tookSome(): void { this.sendWatch.progress(); }
+  tookSome(): void {
+    this.sendWatch.progress();
+  }
 
   /** SendWatchOwner: the request body's intake has paused the client. */
-  get clientPaused(): boolean { return this.intake !== null && this.intake.isPaused; }
+  get clientPaused(): boolean {
+    return this.intake?.isPaused === true;
+  }
 
   private complete(): void {
     if (this.finishedCalled) return;
@@ -196,8 +227,12 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
       this.upstream!.discardBody();
       return;
     }
-    if (head.status === 200 && (this.method === 'GET' || this.method === 'HEAD') && this.snapshot !== null
-        && notModified(this.snapshot, head)) {
+    if (
+      head.status === 200
+      && (this.method === 'GET' || this.method === 'HEAD')
+      && this.snapshot !== null
+      && notModified(this.snapshot, head)
+    ) {
       head = asNotModified(head);
     }
     this.head = head;
@@ -224,7 +259,9 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
   }
 
   /** Runs `fn` (a read from the app) with the client corked. */
-  corked(fn: () => void): void { this.writer.corked(fn); }
+  corked(fn: () => void): void {
+    this.writer.corked(fn);
+  }
 
   onBodyWritable(): void {
     if (!this.live) return;
@@ -243,20 +280,28 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
     this.errorCode = code;
     const out = this.headSent;
     this.ctx.log(formatFailure(err, this.tag + (out ? ' after_head=1' : '')));
-    if (this.state === ReplyState.Aborted) { this.complete(); return; }
+    if (this.state === ReplyState.Aborted) {
+      this.complete();
+      return;
+    }
     if (this.done) return;
     this.writer.cancel();
     if (out) {
       // The head is out: close the connection so the client sees the truncation. Not from
       // inside a cork (what it holds would be dropped): once this read is handled.
       this.state = ReplyState.Answered;
-      queueMicrotask(() => { if (this.state !== ReplyState.Aborted) this.res.close(); });
+      queueMicrotask(() => {
+        if (this.state !== ReplyState.Aborted) this.res.close();
+      });
       this.complete();
       return;
     }
     // A body still arriving: answer, and let uWS drop the rest (lingering) rather than reset.
     const receiving = this.intake !== null && !this.intake.complete;
-    this.sendError(statusFor[code], { retryAfter: retryAfterFor(code), ...(receiving ? { close: 'linger' as const } : {}) });
+    this.sendError(statusFor[code], {
+      retryAfter: retryAfterFor(code),
+      ...(receiving ? { close: 'linger' as const } : {}),
+    });
   }
 
   /**
@@ -270,7 +315,9 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
   refuse(err: GatewayError): void {
     this.errorCode = err.code;
     this.ctx.log(formatFailure(err, this.tag));
-    setImmediate(() => { this.sendError(statusFor[err.code], { close: 'now' }); });
+    setImmediate(() => {
+      this.sendError(statusFor[err.code], { close: 'now' });
+    });
   }
 
   /** Over FCGATE_MAX_BODY: 413 while the client may still be sending (lingering close). */
@@ -286,8 +333,10 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
     const intake = this.intake;
     const backend = this.upstream !== null ? ` backend=${this.upstream.backend}` : '';
     this.errorCode = 'FCGATE_BODY_TIMEOUT';
-    this.ctx.log(`FCGATE_BODY_TIMEOUT${backend} ${this.tag} received=${intake?.received ?? 0} expected=${intake !== null && intake.expected >= 0 ? intake.expected : 'chunked'} idle_ms=${idleMs} cause="no request body bytes for ${idleMs} ms"`);
-    if (this.upstream !== null) this.upstream.abort();     // the app sees its connection reset, never a short body
+    this.ctx.log(
+      `FCGATE_BODY_TIMEOUT${backend} ${this.tag} received=${intake?.received ?? 0} expected=${intake !== null && intake.expected >= 0 ? intake.expected : 'chunked'} idle_ms=${idleMs} cause="no request body bytes for ${idleMs} ms"`,
+    );
+    if (this.upstream !== null) this.upstream.abort(); // the app sees its connection reset, never a short body
     this.sendError(408, { close: 'now' });
   }
 
@@ -296,7 +345,9 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
     if (!this.live) return;
     const backend = this.upstream !== null ? ` backend=${this.upstream.backend}` : '';
     this.errorCode = 'FCGATE_SEND_TIMEOUT';
-    this.ctx.log(`FCGATE_SEND_TIMEOUT${backend} ${this.tag} sent=${this.bytesOut} idle_ms=${idleMs} cause="the client took no response bytes for ${idleMs} ms"`);
+    this.ctx.log(
+      `FCGATE_SEND_TIMEOUT${backend} ${this.tag} sent=${this.bytesOut} idle_ms=${idleMs} cause="the client took no response bytes for ${idleMs} ms"`,
+    );
     this.writer.cancel();
     if (this.upstream !== null) this.upstream.abort();
     this.state = ReplyState.Answered;

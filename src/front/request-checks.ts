@@ -51,7 +51,10 @@ export function checkRequest(snap: RequestSnapshot): Refusal | BodyFraming {
   }
   if (host === undefined) return { code: 'FCGATE_BAD_FRAMING', detail: 'no Host header (HTTP/1.1 requires one)' };
   if (!validHost(host)) {
-    return { code: 'FCGATE_BAD_FRAMING', detail: host.includes(', ') ? 'more than one Host header' : `invalid Host ${JSON.stringify(host.slice(0, 100))}` };
+    return {
+      code: 'FCGATE_BAD_FRAMING',
+      detail: host.includes(', ') ? 'more than one Host header' : `invalid Host ${JSON.stringify(host.slice(0, 100))}`,
+    };
   }
   if (snap.path.includes('#')) return { code: 'FCGATE_BAD_FRAMING', detail: "'#' in the request target" };
   if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
@@ -61,14 +64,26 @@ export function checkRequest(snap: RequestSnapshot): Refusal | BodyFraming {
     // RFC 9112 §6.1/§6.3: chunked must be the final coding (else 400); we decode no other (501).
     const codings = te.split(',').map((c) => c.trim().toLowerCase());
     if (codings[codings.length - 1] !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
-      return { code: 'FCGATE_BAD_FRAMING', detail: `Transfer-Encoding ${JSON.stringify(te.slice(0, 100))}: chunked must be the last coding, once` };
+      return {
+        code: 'FCGATE_BAD_FRAMING',
+        detail: `Transfer-Encoding ${JSON.stringify(te.slice(0, 100))}: chunked must be the last coding, once`,
+      };
     }
-    if (codings.length > 1) return { code: 'FCGATE_UNKNOWN_CODING', detail: `Transfer-Encoding ${JSON.stringify(te.slice(0, 100))}: only chunked is supported` };
+    if (codings.length > 1)
+      return {
+        code: 'FCGATE_UNKNOWN_CODING',
+        detail: `Transfer-Encoding ${JSON.stringify(te.slice(0, 100))}: only chunked is supported`,
+      };
     return { length: -1, chunked: true };
   }
   if (cl !== undefined) {
     if (!/^\d{1,15}$/.test(cl)) {
-      return { code: 'FCGATE_BAD_FRAMING', detail: cl.includes(',') ? `more than one Content-Length (${cl.slice(0, 100)})` : `invalid Content-Length ${JSON.stringify(cl.slice(0, 100))}` };
+      return {
+        code: 'FCGATE_BAD_FRAMING',
+        detail: cl.includes(',')
+          ? `more than one Content-Length (${cl.slice(0, 100)})`
+          : `invalid Content-Length ${JSON.stringify(cl.slice(0, 100))}`,
+      };
     }
     return { length: Number(cl), chunked: false };
   }

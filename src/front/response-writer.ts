@@ -59,7 +59,7 @@ let corkUsed = 0;
 
 /** Bytes uWS writes for a head: status line and header lines (values go out as latin-1 or ASCII). */
 function headBytes(head: CgiHead, extra: readonly string[]): number {
-  let n = 11 + head.statusLine.length;          // "HTTP/1.1 " + status line + CRLF
+  let n = 11 + head.statusLine.length; // "HTTP/1.1 " + status line + CRLF
   const h = head.headers;
   for (let i = 0; i < h.length; i++) n += h[i]!.length + 2;
   for (let i = 0; i < extra.length; i++) n += Buffer.byteLength(extra[i]!) + 2;
@@ -69,12 +69,24 @@ function headBytes(head: CgiHead, extra: readonly string[]): number {
 // Cork callbacks without a closure per response: res.cork() runs its callback at once, so
 // the writer it is for sits in `corking` (set right before each cork call) for that moment.
 let corking: ResponseWriter | null = null;
-function corkedBody(): void { corking!.writeBodyCorked(); }
-function corkedHead(): void { corking!.writeHeadCorked(); }
-function corkedEnd(): void { corking!.owner.res.end(); }
-function corkedHeadEnd(): void { corking!.endAfterHead(); }
-function corkedPiece(): void { corking!.writePieceCorked(); }
-function noop(): void { /* an empty cork: its uncork drains the socket's buffer */ }
+function corkedBody(): void {
+  corking!.writeBodyCorked();
+}
+function corkedHead(): void {
+  corking!.writeHeadCorked();
+}
+function corkedEnd(): void {
+  corking!.owner.res.end();
+}
+function corkedHeadEnd(): void {
+  corking!.endAfterHead();
+}
+function corkedPiece(): void {
+  corking!.writePieceCorked();
+}
+function noop(): void {
+  /* an empty cork: its uncork drains the socket's buffer */
+}
 
 // Heads waiting to see whether their body comes in the same read (start): one microtask
 // for all heads queued during one read, after it was parsed.
@@ -120,17 +132,27 @@ export class ResponseWriter {
   constructor(readonly owner: WriterOwner) {}
 
   /** The head is queued and nothing of it reached uWS: the reply may still answer otherwise. */
-  get headPending(): boolean { return this.headQueued; }
+  get headPending(): boolean {
+    return this.headQueued;
+  }
 
   /** uWS holds response bytes back (a slow reader): the app is held until onWritable. */
-  get blocked(): boolean { return this.pending !== null || this.deferred !== null || !this.wrote; }
+  get blocked(): boolean {
+    return this.pending !== null || this.deferred !== null || !this.wrote;
+  }
 
   /**
    * Takes the app's head: it goes out with the first body bytes, or at the end of the read
    * it came in. `headOnly`: HEAD or a status without body (the app's body is dropped by the
    * caller). flushpackets/flushwait: the worker's.
    */
-  start(head: CgiHead, extra: readonly string[], headOnly: boolean, flush: 'on' | 'off' | 'auto', flushWaitMs: number): void {
+  start(
+    head: CgiHead,
+    extra: readonly string[],
+    headOnly: boolean,
+    flush: 'on' | 'off' | 'auto',
+    flushWaitMs: number,
+  ): void {
     this.head = head;
     this.extra = extra;
     this.headOnly = headOnly;
@@ -146,7 +168,10 @@ export class ResponseWriter {
   /** The queued head will not be written (the reply answers otherwise); timers stop. */
   cancel(): void {
     this.headQueued = false;
-    if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
+    if (this.coalesceTimer !== null) {
+      clearTimeout(this.coalesceTimer);
+      this.coalesceTimer = null;
+    }
   }
 
   /** Body bytes (a view valid during the call); false: hold the app until resumeApp. */
@@ -157,7 +182,10 @@ export class ResponseWriter {
 
   /** The app's response is complete. */
   end(): void {
-    if (this.coalesceTimer !== null) { clearTimeout(this.coalesceTimer); this.coalesceTimer = null; }
+    if (this.coalesceTimer !== null) {
+      clearTimeout(this.coalesceTimer);
+      this.coalesceTimer = null;
+    }
     if (this.coalesce !== null && this.owner.live) this.flushGathered();
     this.ended = true;
     if (this.pending === null && this.deferred === null) this.finish();
@@ -165,7 +193,10 @@ export class ResponseWriter {
 
   /** Runs `fn` corked on the client socket while the response is live (one send for what `fn` writes). */
   corked(fn: () => void): void {
-    if (!this.owner.live || this.inCork) { fn(); return; }
+    if (!this.owner.live || this.inCork) {
+      fn();
+      return;
+    }
     this.inCork = true;
     corkUsed = 0;
     try {
@@ -194,7 +225,8 @@ export class ResponseWriter {
       // HEAD: the length the GET would have, when the app said it; 204/304: none.
       // endWithoutBody(n) leaves uWS waiting for n bytes (native-notes/uws.md): write the
       // header ourselves and end without a length.
-      if (head.contentLength >= 0 && !noBody(head.status)) res.writeHeader('Content-Length', String(head.contentLength));
+      if (head.contentLength >= 0 && !noBody(head.status))
+        res.writeHeader('Content-Length', String(head.contentLength));
       res.endWithoutBody();
       this.owner.written();
     } else if (this.total === 0) {
@@ -236,24 +268,34 @@ export class ResponseWriter {
    */
   private writeDeferred(): void {
     while (this.deferred !== null) {
-      if (!this.owner.live) { this.deferred = null; return; }
+      if (!this.owner.live) {
+        this.deferred = null;
+        return;
+      }
       const d = this.deferred;
-      const n = d.length > CHUNK_PIECE ? CHUNK_PIECE : d.length;
+      const n = Math.min(d.length, CHUNK_PIECE);
       this.chunk = n === d.length ? d : d.subarray(0, n);
       this.deferred = n === d.length ? null : d.subarray(n);
       corking = this;
       this.owner.res.cork(corkedPiece);
       this.chunk = null;
-      if (!this.wrote) { this.watchWritable(); return; }
+      if (!this.wrote) {
+        this.watchWritable();
+        return;
+      }
     }
     if (this.ended) this.finish();
     else queueMicrotask(this.resumeApp);
   }
 
   /** @internal (corkedPiece) */
-  writePieceCorked(): void { this.wrote = this.owner.res.write(this.chunk!); }
+  writePieceCorked(): void {
+    this.wrote = this.owner.res.write(this.chunk!);
+  }
 
-  private readonly resumeApp = (): void => { if (this.owner.live) this.owner.resumeApp(); };
+  private readonly resumeApp = (): void => {
+    if (this.owner.live) this.owner.resumeApp();
+  };
 
   /** flushpackets=off / flushwait: copy into the gather buffer; write when full, at the end or after flushwait. */
   private gather(data: Buffer): boolean {
@@ -268,14 +310,17 @@ export class ResponseWriter {
       if (this.coalesced === buf.length) ok = this.flushGathered() && ok;
     }
     if (this.coalesced > 0 && this.flush === 'on' && this.coalesceTimer === null) {
-      this.coalesceTimer = setTimeout(() => { this.coalesceTimer = null; if (this.owner.live) this.flushGathered(); }, this.flushWaitMs);
+      this.coalesceTimer = setTimeout(() => {
+        this.coalesceTimer = null;
+        if (this.owner.live) this.flushGathered();
+      }, this.flushWaitMs);
     }
     return ok;
   }
 
   private flushGathered(): boolean {
     if (this.coalesced === 0) return true;
-    const out = Buffer.from(this.coalesce!.subarray(0, this.coalesced));   // the gather buffer is reused
+    const out = Buffer.from(this.coalesce!.subarray(0, this.coalesced)); // the gather buffer is reused
     this.coalesced = 0;
     return this.send(out);
   }
@@ -283,7 +328,10 @@ export class ResponseWriter {
   /** @internal (the module's cork callbacks) */
   writeBodyCorked(): void {
     const res = this.owner.res;
-    if (this.headQueued) { this.headQueued = false; this.writeHeadCorked(); }
+    if (this.headQueued) {
+      this.headQueued = false;
+      this.writeHeadCorked();
+    }
     const data = this.chunk!;
     this.owner.bytesOut += data.length;
     if (this.pending !== null || this.deferred !== null) {
@@ -323,7 +371,7 @@ export class ResponseWriter {
         res.write(data.subarray(0, room));
       }
       corkUsed = CORK_BUDGET;
-      this.deferred = Buffer.from(data.subarray(from));  // a copy: data views the app's read buffer
+      this.deferred = Buffer.from(data.subarray(from)); // a copy: data views the app's read buffer
       this.wrote = false;
       this.owner.heldBack();
     }
@@ -342,7 +390,10 @@ export class ResponseWriter {
     this.owner.tookSome();
     if (this.total < 0) {
       // Chunked. Bytes that did not fit a cork go first; their writes drain uWS's buffer.
-      if (this.deferred !== null) { this.writeDeferred(); return true; }
+      if (this.deferred !== null) {
+        this.writeDeferred();
+        return true;
+      }
       // uWS does not drain its own buffer when an onWritable handler is set; an empty cork
       // does (its uncork writes the socket's buffer out). Then the app may go on.
       this.owner.res.cork(noop);
@@ -370,20 +421,33 @@ export class ResponseWriter {
   flushQueuedHead(): void {
     if (!this.headQueued) return;
     this.headQueued = false;
-    if (this.owner.live) { corking = this; corkUsed = 0; this.owner.res.cork(corkedHead); }
+    if (this.owner.live) {
+      corking = this;
+      corkUsed = 0;
+      this.owner.res.cork(corkedHead);
+    }
   }
 
   /** @internal (corkedHeadEnd) */
-  endAfterHead(): void { this.writeHeadCorked(); if (this.owner.live) this.owner.res.end(); }
+  endAfterHead(): void {
+    this.writeHeadCorked();
+    if (this.owner.live) this.owner.res.end();
+  }
 
   private finish(): void {
     if (!this.owner.live) return;
     if (this.inCork) {
-      if (this.headQueued) { this.headQueued = false; this.endAfterHead(); } else this.owner.res.end();
+      if (this.headQueued) {
+        this.headQueued = false;
+        this.endAfterHead();
+      } else this.owner.res.end();
     } else {
       corking = this;
       corkUsed = 0;
-      if (this.headQueued) { this.headQueued = false; this.owner.res.cork(corkedHeadEnd); } else this.owner.res.cork(corkedEnd);
+      if (this.headQueued) {
+        this.headQueued = false;
+        this.owner.res.cork(corkedHeadEnd);
+      } else this.owner.res.cork(corkedEnd);
     }
     this.owner.written();
   }

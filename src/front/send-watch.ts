@@ -23,7 +23,10 @@ export class SendWatch implements Ticking {
   private lastRefresh = 0;
   private running = false;
 
-  constructor(private readonly owner: SendWatchOwner, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly owner: SendWatchOwner,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** A write was held back: watch from now (if not already). */
   start(): void {
@@ -34,7 +37,9 @@ export class SendWatch implements Ticking {
   }
 
   /** The client took some of what was held back. */
-  progress(): void { if (this.running) this.since = Date.now(); }
+  progress(): void {
+    if (this.running) this.since = Date.now();
+  }
 
   stop(): void {
     if (!this.running) return;
@@ -44,7 +49,10 @@ export class SendWatch implements Ticking {
 
   /** @internal (the sweep) */
   tick(now: number): void {
-    if (!this.owner.blocked) { this.stop(); return; }
+    if (!this.owner.blocked) {
+      this.stop();
+      return;
+    }
     const idle = now - this.since;
     if (this.timeoutMs > 0 && idle >= this.timeoutMs) {
       this.stop();

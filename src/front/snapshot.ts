@@ -19,10 +19,24 @@ export interface LocalEndpoint {
  * allocates nothing.
  */
 const UPPER_METHODS: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
-  get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', delete: 'DELETE', options: 'OPTIONS',
-  patch: 'PATCH', trace: 'TRACE', connect: 'CONNECT', propfind: 'PROPFIND',
-  proppatch: 'PROPPATCH', mkcol: 'MKCOL', copy: 'COPY', move: 'MOVE', lock: 'LOCK',
-  unlock: 'UNLOCK', report: 'REPORT', search: 'SEARCH',
+  get: 'GET',
+  head: 'HEAD',
+  post: 'POST',
+  put: 'PUT',
+  delete: 'DELETE',
+  options: 'OPTIONS',
+  patch: 'PATCH',
+  trace: 'TRACE',
+  connect: 'CONNECT',
+  propfind: 'PROPFIND',
+  proppatch: 'PROPPATCH',
+  mkcol: 'MKCOL',
+  copy: 'COPY',
+  move: 'MOVE',
+  lock: 'LOCK',
+  unlock: 'UNLOCK',
+  report: 'REPORT',
+  search: 'SEARCH',
 });
 
 export function upperMethod(lower: string): string {
@@ -88,12 +102,19 @@ export function formatAddress(bytes: Uint8Array): string {
   // RFC 5952: lower-case hex, no leading zeros, the longest run (≥ 2) of zero groups → "::".
   const groups = new Array<number>(8);
   for (let g = 0; g < 8; g++) groups[g] = (bytes[2 * g]! << 8) | bytes[2 * g + 1]!;
-  let bestStart = -1, bestLen = 1;
-  for (let g = 0; g < 8;) {
-    if (groups[g] !== 0) { g++; continue; }
+  let bestStart = -1,
+    bestLen = 1;
+  for (let g = 0; g < 8; ) {
+    if (groups[g] !== 0) {
+      g++;
+      continue;
+    }
     let end = g;
     while (end < 8 && groups[end] === 0) end++;
-    if (end - g > bestLen) { bestStart = g; bestLen = end - g; }
+    if (end - g > bestLen) {
+      bestStart = g;
+      bestLen = end - g;
+    }
     g = end;
   }
   let out = '';
@@ -114,8 +135,12 @@ export function formatAddress(bytes: Uint8Array): string {
  * the handler (before any await or callback). getRemoteAddress() is a getpeername syscall:
  * it is called exactly once here.
  */
-export function takeSnapshot(req: HttpRequest, res: HttpResponse, local: LocalEndpoint,
-                             scheme: string): RequestSnapshot {
+export function takeSnapshot(
+  req: HttpRequest,
+  res: HttpResponse,
+  local: LocalEndpoint,
+  scheme: string,
+): RequestSnapshot {
   const query = req.getQuery();
   return {
     method: upperMethod(req.getMethod()),

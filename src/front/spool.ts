@@ -25,20 +25,37 @@ export class SpoolAccount {
   static readonly BYTES = 8;
   private readonly cells: Int32Array;
 
-  constructor(readonly memoryCap: number, readonly diskCap: number,
-              buffer: SharedArrayBuffer = new SharedArrayBuffer(SpoolAccount.BYTES)) {
+  constructor(
+    readonly memoryCap: number,
+    readonly diskCap: number,
+    buffer: SharedArrayBuffer = new SharedArrayBuffer(SpoolAccount.BYTES),
+  ) {
     this.cells = new Int32Array(buffer, 0, 2);
   }
 
-  get buffer(): SharedArrayBuffer { return this.cells.buffer as SharedArrayBuffer; }
-  get memoryBytes(): number { return Atomics.load(this.cells, 0) * 1024; }
-  get diskBytes(): number { return Atomics.load(this.cells, 1) * 1024; }
+  get buffer(): SharedArrayBuffer {
+    return this.cells.buffer as SharedArrayBuffer;
+  }
+  get memoryBytes(): number {
+    return Atomics.load(this.cells, 0) * 1024;
+  }
+  get diskBytes(): number {
+    return Atomics.load(this.cells, 1) * 1024;
+  }
 
   /** Takes `kib` of memory; false when that would pass the cap. */
-  takeMemory(kib: number): boolean { return this.take(0, kib, this.memoryCap); }
-  giveMemory(kib: number): void { if (kib > 0) Atomics.sub(this.cells, 0, kib); }
-  takeDisk(kib: number): boolean { return this.take(1, kib, this.diskCap); }
-  giveDisk(kib: number): void { if (kib > 0) Atomics.sub(this.cells, 1, kib); }
+  takeMemory(kib: number): boolean {
+    return this.take(0, kib, this.memoryCap);
+  }
+  giveMemory(kib: number): void {
+    if (kib > 0) Atomics.sub(this.cells, 0, kib);
+  }
+  takeDisk(kib: number): boolean {
+    return this.take(1, kib, this.diskCap);
+  }
+  giveDisk(kib: number): void {
+    if (kib > 0) Atomics.sub(this.cells, 1, kib);
+  }
 
   private take(cell: number, kib: number, capBytes: number): boolean {
     const cap = Math.floor(capBytes / 1024);
@@ -76,8 +93,12 @@ export type SpoolResult = (typeof SpoolResult)[keyof typeof SpoolResult];
 const freeBlocks: Buffer[] = [];
 let spoolSerial = 0;
 
-function takeBlock(): Buffer { return freeBlocks.pop() ?? Buffer.allocUnsafeSlow(SPOOL_BLOCK); }
-function giveBlock(b: Buffer): void { if (freeBlocks.length < FREE_BLOCKS_KEPT) freeBlocks.push(b); }
+function takeBlock(): Buffer {
+  return freeBlocks.pop() ?? Buffer.allocUnsafeSlow(SPOOL_BLOCK);
+}
+function giveBlock(b: Buffer): void {
+  if (freeBlocks.length < FREE_BLOCKS_KEPT) freeBlocks.push(b);
+}
 
 let openSpoolFiles = 0;
 /** Spool files open in this thread (tests check that every path closes them). */
@@ -105,12 +126,20 @@ export class BodySpool {
 
   constructor(private readonly limits: SpoolLimits) {}
 
-  get error(): Error | null { return this.failed; }
+  get error(): Error | null {
+    return this.failed;
+  }
   /** The body could not be kept: the account's disk share or the disk itself is full. */
-  get isFull(): boolean { return this.full; }
-  get inFile(): boolean { return this.fd >= 0; }
+  get isFull(): boolean {
+    return this.full;
+  }
+  get inFile(): boolean {
+    return this.fd >= 0;
+  }
   /** True when every byte taken is in memory or written to the file. */
-  get settled(): boolean { return !this.writing && this.queue.length === 0; }
+  get settled(): boolean {
+    return !this.writing && this.queue.length === 0;
+  }
 
   /** Takes a chunk (copied: uWS ArrayBuffers die after onData). */
   push(data: Uint8Array): SpoolResult {
@@ -127,7 +156,9 @@ export class BodySpool {
     if (kib > 0) {
       if (!this.limits.account.takeDisk(kib)) {
         this.full = true;
-        this.failed = new Error(`the spool disk share (FCGATE_SPOOL_DISK_TOTAL=${this.limits.account.diskCap}) is used up`);
+        this.failed = new Error(
+          `the spool disk share (FCGATE_SPOOL_DISK_TOTAL=${this.limits.account.diskCap}) is used up`,
+        );
         return SpoolResult.Full;
       }
       this.diskKib += kib;
@@ -164,8 +195,10 @@ export class BodySpool {
 
   private openFile(): boolean {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const path = join(this.limits.dir,
-        `fcgate-spool-${process.pid}-${threadId}-${++spoolSerial}-${randomBytes(4).toString('hex')}`);
+      const path = join(
+        this.limits.dir,
+        `fcgate-spool-${process.pid}-${threadId}-${++spoolSerial}-${randomBytes(4).toString('hex')}`,
+      );
       try {
         this.fd = openSync(path, 'wx+', 0o600);
       } catch (err) {
@@ -175,7 +208,11 @@ export class BodySpool {
         return false;
       }
       openSpoolFiles++;
-      try { unlinkSync(path); } catch { /* the file stays; it is still closed below */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* the file stays; it is still closed below */
+      }
       return true;
     }
     this.fail(new Error('could not find a free spool file name in 3 attempts'));
@@ -199,7 +236,10 @@ export class BodySpool {
     this.io++;
     write(this.fd, buf, 0, buf.length, this.fileSize, (err, n) => {
       this.io--;
-      if (this.closed) { this.closeFile(); return; }
+      if (this.closed) {
+        this.closeFile();
+        return;
+      }
       if (err !== null) {
         this.fail(err);
         this.writing = false;
@@ -225,7 +265,12 @@ export class BodySpool {
     let finished = false;
     const total = this.size;
     let sent = 0;
-    const end = (err: Error | null): void => { if (!finished) { finished = true; done(err); } };
+    const end = (err: Error | null): void => {
+      if (!finished) {
+        finished = true;
+        done(err);
+      }
+    };
     const readBuf = this.fileSize > 0 ? Buffer.allocUnsafe(Math.min(READ_SIZE, this.fileSize)) : null;
     const step = (): void => {
       if (this.closed || reading || finished) return;
@@ -236,7 +281,10 @@ export class BodySpool {
         if (!send(n === SPOOL_BLOCK ? b : b.subarray(0, n), sent === total)) return;
       }
       if (this.fd < 0 || filePos >= this.fileSize) {
-        if (sent < total) { end(new Error(`spool lost bytes: replayed ${sent} of ${total}`)); return; }
+        if (sent < total) {
+          end(new Error(`spool lost bytes: replayed ${sent} of ${total}`));
+          return;
+        }
         if (total === 0) send(Buffer.alloc(0), true);
         end(null);
         return;
@@ -246,9 +294,15 @@ export class BodySpool {
       read(this.fd, readBuf!, 0, Math.min(readBuf!.length, this.fileSize - filePos), filePos, (err, n) => {
         reading = false;
         this.io--;
-        if (this.closed) { this.closeFile(); return; }
+        if (this.closed) {
+          this.closeFile();
+          return;
+        }
         if (finished) return;
-        if (err !== null || n === 0) { end(err ?? new Error('spool file ended early')); return; }
+        if (err !== null || n === 0) {
+          end(err ?? new Error('spool file ended early'));
+          return;
+        }
         filePos += n;
         sent += n;
         if (send(readBuf!.subarray(0, n), sent === total)) step();
@@ -277,6 +331,8 @@ export class BodySpool {
     const fd = this.fd;
     this.fd = -1;
     openSpoolFiles--;
-    closeFd(fd, () => { /* an error here means it was closed already: nothing to do */ });
+    closeFd(fd, () => {
+      /* an error here means it was closed already: nothing to do */
+    });
   }
 }

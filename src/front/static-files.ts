@@ -14,14 +14,36 @@ import type { HttpResponse } from './uws.js';
 
 /** Extension → Content-Type, a subset of Apache's mime.types. No match: no Content-Type (as Apache 2.4). */
 const TYPES: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
-  html: 'text/html', htm: 'text/html', css: 'text/css', js: 'text/javascript',
-  mjs: 'text/javascript', json: 'application/json', map: 'application/json',
-  txt: 'text/plain', csv: 'text/csv', xml: 'application/xml', svg: 'image/svg+xml',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif',
-  webp: 'image/webp', avif: 'image/avif', ico: 'image/vnd.microsoft.icon',
-  pdf: 'application/pdf', wasm: 'application/wasm', woff: 'font/woff', woff2: 'font/woff2',
-  ttf: 'font/ttf', otf: 'font/otf', mp3: 'audio/mpeg', ogg: 'audio/ogg',
-  mp4: 'video/mp4', webm: 'video/webm', zip: 'application/zip', gz: 'application/gzip',
+  html: 'text/html',
+  htm: 'text/html',
+  css: 'text/css',
+  js: 'text/javascript',
+  mjs: 'text/javascript',
+  json: 'application/json',
+  map: 'application/json',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  xml: 'application/xml',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  ico: 'image/vnd.microsoft.icon',
+  pdf: 'application/pdf',
+  wasm: 'application/wasm',
+  woff: 'font/woff',
+  woff2: 'font/woff2',
+  ttf: 'font/ttf',
+  otf: 'font/otf',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  zip: 'application/zip',
+  gz: 'application/gzip',
   tar: 'application/x-tar',
 });
 
@@ -29,7 +51,7 @@ const TYPES: Record<string, string> = Object.assign(Object.create(null) as Recor
 export function contentTypeFor(filename: string): string | undefined {
   const slash = filename.lastIndexOf('/');
   const dot = filename.lastIndexOf('.');
-  if (dot <= slash + 1) return undefined;                 // no extension, or a dot-file
+  if (dot <= slash + 1) return undefined; // no extension, or a dot-file
   return TYPES[filename.slice(dot + 1).toLowerCase()];
 }
 
@@ -48,9 +70,9 @@ export function httpDate(mtimeMs: number): string {
 }
 
 export type RangeResult =
-  | { kind: 'whole' }                                      // no Range, or one we ignore → 200
-  | { kind: 'range'; start: number; end: number }         // inclusive end → 206
-  | { kind: 'unsatisfiable' };                             // → 416
+  | { kind: 'whole' } // no Range, or one we ignore → 200
+  | { kind: 'range'; start: number; end: number } // inclusive end → 206
+  | { kind: 'unsatisfiable' }; // → 416
 
 /**
  * Parses a Range header for a representation of `size` bytes (RFC 9110 §14.2). Only one
@@ -62,7 +84,7 @@ export type RangeResult =
 export function parseRange(header: string | undefined, size: number): RangeResult {
   if (header === undefined || size === 0) return { kind: 'whole' };
   const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (m === null) return { kind: 'whole' };               // several ranges, or garbage
+  if (m === null) return { kind: 'whole' }; // several ranges, or garbage
   const [, first, last] = m as unknown as [string, string, string];
   if (first === '') {
     if (last === '') return { kind: 'whole' };
@@ -71,7 +93,7 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     return { kind: 'range', start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(first);
-  if (last !== '' && Number(last) < start) return { kind: 'whole' };   // invalid: ignore
+  if (last !== '' && Number(last) < start) return { kind: 'whole' }; // invalid: ignore
   if (start >= size) return { kind: 'unsatisfiable' };
   const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
   return { kind: 'range', start, end };
@@ -112,8 +134,13 @@ const DEFAULT_CHUNK = 64 * 1024;
  * default `Options FollowSymLinks` does; the router decides what may be reached.
  * A directory gives 404 (no listings; Apache's handler form answered 404 for a directory URL).
  */
-export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'method' | 'headers'>,
-                            filename: string, stat: Stats, options: StaticOptions = {}): void {
+export function serveStatic(
+  res: HttpResponse,
+  req: Pick<RequestSnapshot, 'method' | 'headers'>,
+  filename: string,
+  stat: Stats,
+  options: StaticOptions = {},
+): void {
   const onDone = options.onDone;
   const head = req.method === 'HEAD';
   res.onAborted(() => onDone?.({ status: 0, bytes: 0, aborted: true }));
@@ -124,7 +151,8 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
       if (extra !== undefined) res.writeHeader(extra[0], extra[1]);
       writeExtra(res, options.headers);
       res.writeHeader('Content-Type', ERROR_PAGE_TYPE);
-      if (head) endHead(res, body.length); else res.end(body);
+      if (head) endHead(res, body.length);
+      else res.end(body);
     });
     onDone?.({ status, bytes: head ? 0 : body.length, aborted: false });
   };
@@ -164,21 +192,35 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
   const start = range.kind === 'range' ? range.start : 0;
   const length = range.kind === 'range' ? range.end - range.start + 1 : size;
   const status = range.kind === 'range' ? '206 Partial Content' : '200 OK';
-  const type = options.contentType !== undefined ? options.contentType ?? undefined : contentTypeFor(filename);
+  const type = options.contentType !== undefined ? (options.contentType ?? undefined) : contentTypeFor(filename);
   const writeHead = (): void => {
-    res.writeStatus(status).writeHeader('Last-Modified', lastModified).writeHeader('ETag', etag)
+    res
+      .writeStatus(status)
+      .writeHeader('Last-Modified', lastModified)
+      .writeHeader('ETag', etag)
       .writeHeader('Accept-Ranges', 'bytes');
     if (range.kind === 'range') res.writeHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
     if (type !== undefined) res.writeHeader('Content-Type', type);
     writeExtra(res, options.headers);
   };
   if (head || length === 0) {
-    res.cork(() => { writeHead(); endHead(res, length); });
+    res.cork(() => {
+      writeHead();
+      endHead(res, length);
+    });
     onDone?.({ status: Number(status.slice(0, 3)), bytes: 0, aborted: false });
     return;
   }
-  new FileTransfer(res, filename, start, length, writeHead, Number(status.slice(0, 3)),
-    Math.min(options.chunkSize ?? DEFAULT_CHUNK, length), onDone).start();
+  new FileTransfer(
+    res,
+    filename,
+    start,
+    length,
+    writeHead,
+    Number(status.slice(0, 3)),
+    Math.min(options.chunkSize ?? DEFAULT_CHUNK, length),
+    onDone,
+  ).start();
 }
 
 /**
@@ -189,7 +231,7 @@ export function serveStatic(res: HttpResponse, req: Pick<RequestSnapshot, 'metho
  */
 class FileTransfer {
   private fd = -1;
-  private inFlight = false;                               // an open or read is running
+  private inFlight = false; // an open or read is running
   private position: number;
   private remaining: number;
   private sent = 0;
@@ -202,14 +244,23 @@ class FileTransfer {
   private readonly onOpenBound = this.onOpen.bind(this);
   private readonly onReadBound = this.onRead.bind(this);
 
-  constructor(private readonly res: HttpResponse, private readonly filename: string,
-              start: number, private readonly length: number,
-              private readonly writeHead: () => void, private readonly status: number,
-              chunk: number, private readonly onDone?: (o: StaticOutcome) => void) {
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly filename: string,
+    start: number,
+    private readonly length: number,
+    private readonly writeHead: () => void,
+    private readonly status: number,
+    chunk: number,
+    private readonly onDone?: (o: StaticOutcome) => void,
+  ) {
     this.position = start;
     this.remaining = length;
     this.buf = Buffer.allocUnsafe(chunk);
-    res.onAborted(() => { this.aborted = true; this.finish(undefined); });
+    res.onAborted(() => {
+      this.aborted = true;
+      this.finish(undefined);
+    });
     res.onWritable((offset) => this.onWritable(offset));
   }
 
@@ -220,12 +271,18 @@ class FileTransfer {
 
   private onOpen(err: NodeJS.ErrnoException | null, fd: number): void {
     this.inFlight = false;
-    if (this.aborted) { if (!err) close(fd, noop); return; }
+    if (this.aborted) {
+      if (!err) close(fd, noop);
+      return;
+    }
     if (err) {
       const status = err.code === 'EACCES' || err.code === 'EPERM' ? 403 : 404;
       const body = errorPage(status);
       this.res.cork(() => {
-        this.res.writeStatus(`${status} ${reasonOf(status)}`).writeHeader('Content-Type', ERROR_PAGE_TYPE).end(body);
+        this.res
+          .writeStatus(`${status} ${reasonOf(status)}`)
+          .writeHeader('Content-Type', ERROR_PAGE_TYPE)
+          .end(body);
       });
       this.finished = true;
       this.onDone?.({ status, bytes: body.length, aborted: false });
@@ -242,13 +299,16 @@ class FileTransfer {
 
   private onRead(err: NodeJS.ErrnoException | null, n: number): void {
     this.inFlight = false;
-    if (this.aborted) { this.closeFd(); return; }          // finish() left the fd to us
+    if (this.aborted) {
+      this.closeFd();
+      return;
+    } // finish() left the fd to us
     if (err || n === 0) {
       // The file shrank or failed under us: the head promised `length` bytes, so the only
       // honest thing left is to close the connection (the truncation shows).
       const error = err ?? new Error(`${this.filename} ended ${this.remaining} bytes early`);
       const headWritten = this.headWritten;
-      this.finish(error);                                  // first: res.close() runs onAborted
+      this.finish(error); // first: res.close() runs onAborted
       if (headWritten) this.res.close();
       else this.res.cork(() => this.res.writeStatus('500 Internal Server Error').end());
       return;
@@ -260,14 +320,26 @@ class FileTransfer {
 
   /** Hands chunk to uWS; returns true when all of it was taken. */
   private send(chunk: Buffer): boolean {
-    let ok = false, done = false;
+    let ok = false,
+      done = false;
     const offset = this.res.getWriteOffset();
     this.res.cork(() => {
-      if (!this.headWritten) { this.writeHead(); this.headWritten = true; }
+      if (!this.headWritten) {
+        this.writeHead();
+        this.headWritten = true;
+      }
       [ok, done] = this.res.tryEnd(chunk, this.length);
     });
-    if (done) { this.sent = this.length; this.finish(undefined); return true; }
-    if (ok) { this.sent = this.res.getWriteOffset(); this.readNext(); return true; }
+    if (done) {
+      this.sent = this.length;
+      this.finish(undefined);
+      return true;
+    }
+    if (ok) {
+      this.sent = this.res.getWriteOffset();
+      this.readNext();
+      return true;
+    }
     this.pending = chunk;
     this.pendingOffset = offset;
     return false;
@@ -285,11 +357,19 @@ class FileTransfer {
     this.finished = true;
     // Closing while a read runs could let the fd number be reused under it: onRead closes then.
     if (!this.inFlight) this.closeFd();
-    this.onDone?.({ status: this.status, bytes: this.sent, aborted: this.aborted, ...(error !== undefined ? { error } : {}) });
+    this.onDone?.({
+      status: this.status,
+      bytes: this.sent,
+      aborted: this.aborted,
+      ...(error !== undefined ? { error } : {}),
+    });
   }
 
   private closeFd(): void {
-    if (this.fd >= 0) { close(this.fd, noop); this.fd = -1; }
+    if (this.fd >= 0) {
+      close(this.fd, noop);
+      this.fd = -1;
+    }
   }
 }
 
@@ -302,4 +382,6 @@ function endHead(res: HttpResponse, length: number): void {
   res.writeHeader('Content-Length', String(length)).endWithoutBody();
 }
 
-function noop(): void { /* close errors on a read-only fd carry no information */ }
+function noop(): void {
+  /* close errors on a read-only fd carry no information */
+}

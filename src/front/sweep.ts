@@ -16,7 +16,10 @@ let timer: NodeJS.Timeout | null = null;
 function sweep(): void {
   const now = Date.now();
   for (const t of watched) t.tick(now);
-  if (watched.size === 0 && timer !== null) { clearInterval(timer); timer = null; }
+  if (watched.size === 0 && timer !== null) {
+    clearInterval(timer);
+    timer = null;
+  }
 }
 
 export function watch(t: Ticking): void {
@@ -27,4 +30,6 @@ export function watch(t: Ticking): void {
   }
 }
 
-export function unwatch(t: Ticking): void { watched.delete(t); }
+export function unwatch(t: Ticking): void {
+  watched.delete(t);
+}

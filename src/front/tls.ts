@@ -77,7 +77,7 @@ function addNames(app: TemplatedApp, sites: readonly TlsSite[], files: TlsFiles,
     const ssl = s.site.ssl;
     if (ssl === null || ssl.engine !== true) continue;
     for (const name of s.names) {
-      if (done.has(name)) continue;          // a name of two sites: the first one's (Apache's order)
+      if (done.has(name)) continue; // a name of two sites: the first one's (Apache's order)
       done.add(name);
       app.addServerName(name, files.options(ssl));
       app.domain(name).any('/*', handler);

@@ -45,12 +45,16 @@ const SHARED_LIMITS = [
 /** The pinned builds, most preferred first. */
 export const UWS_BUILDS: readonly UwsCandidate[] = [
   {
-    id: '20.57.0', requireName: '@btc-vision/uwebsockets.js', upstream: 'v20.57.0',
+    id: '20.57.0',
+    requireName: '@btc-vision/uwebsockets.js',
+    upstream: 'v20.57.0',
     needs: 'glibc >= 2.38 (Debian 13, Ubuntu 24.04)',
     limits: SHARED_LIMITS,
   },
   {
-    id: '3.0.6', requireName: 'uWebSockets.js', upstream: 'b8704be92ff2',
+    id: '3.0.6',
+    requireName: 'uWebSockets.js',
+    upstream: 'b8704be92ff2',
     needs: 'glibc >= 2.27',
     limits: [
       'a request line split across two reads gets 505 (long URLs over a real network)',
@@ -143,11 +147,18 @@ function loadFailure(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   const glibc = /version `(GLIBC_[0-9.]+)' not found/.exec(text);
   if (glibc !== null) return `the binary needs ${glibc[1]}, this system has glibc ${glibcVersion() ?? 'unknown'}`;
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return lines[lines.length - 1] ?? text;
 }
 
-interface Attempt { mod: Uws; pkgDir: string; binaryPath: string }
+interface Attempt {
+  mod: Uws;
+  pkgDir: string;
+  binaryPath: string;
+}
 
 /** Loads one candidate and checks it is the native binary; throws UwsLoadError. */
 function tryLoad(c: UwsCandidate): Attempt {
@@ -157,30 +168,39 @@ function tryLoad(c: UwsCandidate): Attempt {
     // The main file, not package.json: the newer package's "exports" hides package.json.
     pkgDir = dirname(requireCjs.resolve(c.requireName));
   } catch (err) {
-    throw new UwsLoadError(`fcgate needs the native uWebSockets.js binary for ${target()}: ` +
-      `the package ${c.requireName} (uWebSockets.js ${c.id}) is not installed`, { cause: err });
+    throw new UwsLoadError(
+      `fcgate needs the native uWebSockets.js binary for ${target()}: `
+        + `the package ${c.requireName} (uWebSockets.js ${c.id}) is not installed`,
+      { cause: err },
+    );
   }
   const binaryPath = join(pkgDir, `uws_${process.platform}_${process.arch}_${abi}.node`);
   if (!existsSync(binaryPath)) {
-    throw new UwsLoadError(`fcgate needs the native uWebSockets.js binary for ${target()}: ` +
-      `${binaryPath} does not exist`);
+    throw new UwsLoadError(
+      `fcgate needs the native uWebSockets.js binary for ${target()}: ` + `${binaryPath} does not exist`,
+    );
   }
   let mod: Uws;
   try {
     mod = requireCjs(c.requireName) as Uws;
   } catch (err) {
-    throw new UwsLoadError(`fcgate needs the native uWebSockets.js binary for ${target()}: ` +
-      `loading ${binaryPath} failed: ${loadFailure(err)}`, { cause: err });
+    throw new UwsLoadError(
+      `fcgate needs the native uWebSockets.js binary for ${target()}: `
+        + `loading ${binaryPath} failed: ${loadFailure(err)}`,
+      { cause: err },
+    );
   }
-  if (typeof mod.App !== 'function' ||
-      !Function.prototype.toString.call(mod.App).includes('[native code]')) {
-    throw new UwsLoadError(`fcgate needs the native uWebSockets.js binary for ${target()}: ` +
-      `${c.requireName} loaded, but App is not native code (a pure-JS fallback?)`);
+  if (typeof mod.App !== 'function' || !Function.prototype.toString.call(mod.App).includes('[native code]')) {
+    throw new UwsLoadError(
+      `fcgate needs the native uWebSockets.js binary for ${target()}: `
+        + `${c.requireName} loaded, but App is not native code (a pure-JS fallback?)`,
+    );
   }
   if (requireCjs.cache[binaryPath] === undefined) {
     // uws.js require()s exactly this file; anything else means a different loader ran.
-    throw new UwsLoadError(`fcgate needs the native uWebSockets.js binary for ${target()}: ` +
-      `${c.requireName} did not load ${binaryPath}`);
+    throw new UwsLoadError(
+      `fcgate needs the native uWebSockets.js binary for ${target()}: ` + `${c.requireName} did not load ${binaryPath}`,
+    );
   }
   return { mod, pkgDir, binaryPath };
 }
@@ -201,9 +221,12 @@ export function loadUws(options: LoadOptions = {}): Uws {
     process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(wanted);
   }
   const known = process.env[LOADED_ENV];
-  const candidates = selection !== 'auto' ? UWS_BUILDS.filter((b) => b.id === selection)
-    : UWS_BUILDS.some((b) => b.id === known) ? [...UWS_BUILDS.filter((b) => b.id === known), ...UWS_BUILDS.filter((b) => b.id !== known)]
-    : UWS_BUILDS;
+  const candidates =
+    selection !== 'auto'
+      ? UWS_BUILDS.filter((b) => b.id === selection)
+      : UWS_BUILDS.some((b) => b.id === known)
+        ? [...UWS_BUILDS.filter((b) => b.id === known), ...UWS_BUILDS.filter((b) => b.id !== known)]
+        : UWS_BUILDS;
   const skipped: Array<{ id: string; reason: string }> = [];
   let chosen: UwsCandidate | null = null;
   let attempt: Attempt | null = null;
@@ -216,16 +239,17 @@ export function loadUws(options: LoadOptions = {}): Uws {
       const last = c === candidates[candidates.length - 1];
       if (last && skipped.length === 0) throw err;
       if (last) {
-        throw new UwsLoadError(`${(err as Error).message}; also tried ${skipped.map((s) => `${s.id} (${s.reason})`).join(', ')}`,
-          { cause: err });
+        throw new UwsLoadError(
+          `${(err as Error).message}; also tried ${skipped.map((s) => `${s.id} (${s.reason})`).join(', ')}`,
+          { cause: err },
+        );
       }
       skipped.push({ id: c.id, reason: (err as Error).message.replace(/^fcgate needs [^:]*: /, '') });
     }
   }
   const { mod, pkgDir, binaryPath } = attempt!;
   const c = chosen!;
-  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as
-    { name?: string; version?: string };
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name?: string; version?: string };
   const commitFile = join(pkgDir, 'source_commit');
   build = {
     id: c.id,
@@ -262,11 +286,15 @@ export function uwsBinarySha256(): string {
 /** One line for the startup log: package, upstream, binary, why a newer build was skipped. */
 export function describeUws(): string {
   const b = uwsBuild();
-  const skipped = b.skipped.length === 0 ? '' :
-    `; ${b.skipped.map((s) => `uWebSockets.js ${s.id} not loadable here: ${s.reason}`).join('; ')}`;
-  return `uWebSockets.js ${b.packageName}@${b.packageVersion} (upstream ${b.sourceCommit.slice(0, 12)})` +
-    ` binary ${b.binaryPath.slice(b.binaryPath.lastIndexOf('/') + 1)}` +
-    ` max_headers_size=${b.maxHeadersSize}${skipped}`;
+  const skipped =
+    b.skipped.length === 0
+      ? ''
+      : `; ${b.skipped.map((s) => `uWebSockets.js ${s.id} not loadable here: ${s.reason}`).join('; ')}`;
+  return (
+    `uWebSockets.js ${b.packageName}@${b.packageVersion} (upstream ${b.sourceCommit.slice(0, 12)})`
+    + ` binary ${b.binaryPath.slice(b.binaryPath.lastIndexOf('/') + 1)}`
+    + ` max_headers_size=${b.maxHeadersSize}${skipped}`
+  );
 }
 
 /** The startup log lines: which build serves (and why), then its known limits, one line. */

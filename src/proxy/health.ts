@@ -2,7 +2,12 @@
 // One place starts, restarts (reload: a new config and board) and stops them, for both
 // modes: the main thread of `fcgate serve` (once for all serving threads) and a gateway
 // that runs alone (tests, embedding).
-import { HealthChecker, type HealthCheckerOptions, type HealthTransport, type MemberHealth } from '../balancer/health-check.js';
+import {
+  HealthChecker,
+  type HealthCheckerOptions,
+  type HealthTransport,
+  type MemberHealth,
+} from '../balancer/health-check.js';
 import type { BalancerBoard } from '../balancer/shared-state.js';
 import type { GatewayConfig } from '../config/model.js';
 import { connectCheck, requestCheck } from '../upstream/health-request.js';
@@ -10,9 +15,18 @@ import { probeBackend } from '../upstream/probe.js';
 
 export const upstreamHealthTransport: HealthTransport = {
   connect: connectCheck,
-  getValues: (w, timeoutMs) => probeBackend(w.address, w.name, timeoutMs).then((p) =>
-    p.error !== null ? { ok: false, detail: p.error }
-      : { ok: true, detail: Object.entries(p.raw).map(([k, v]) => `${k}=${v}`).join(' ') || 'answered' }),
+  getValues: (w, timeoutMs) =>
+    probeBackend(w.address, w.name, timeoutMs).then((p) =>
+      p.error !== null
+        ? { ok: false, detail: p.error }
+        : {
+            ok: true,
+            detail:
+              Object.entries(p.raw)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ') || 'answered',
+          },
+    ),
   request: requestCheck,
 };
 
@@ -25,7 +39,10 @@ export class HealthChecks {
   apply(config: GatewayConfig, board: BalancerBoard): void {
     this.stop();
     if (!HealthChecker.wanted(config)) return;
-    this.checker = new HealthChecker(config, board, { ...this.options, transport: this.options.transport ?? upstreamHealthTransport });
+    this.checker = new HealthChecker(config, board, {
+      ...this.options,
+      transport: this.options.transport ?? upstreamHealthTransport,
+    });
     this.checker.start();
   }
 
@@ -35,8 +52,12 @@ export class HealthChecks {
   }
 
   /** The running checker (tests; the manager's history), or null. */
-  get current(): HealthChecker | null { return this.checker; }
+  get current(): HealthChecker | null {
+    return this.checker;
+  }
 
   /** Every checked member's state and history. */
-  snapshot(): MemberHealth[] { return this.checker?.snapshot() ?? []; }
+  snapshot(): MemberHealth[] {
+    return this.checker?.snapshot() ?? [];
+  }
 }

@@ -8,7 +8,10 @@ import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
 import { Pool, type PoolObserver, type PoolStats } from '../upstream/pool.js';
 
 export interface PoolRegistryOptions {
-  tuning: Pick<Tuning, 'FCGATE_QUEUE_LIMIT' | 'FCGATE_CONN_MAX_REQUESTS' | 'FCGATE_RETRY_AFTER' | 'FCGATE_DEFAULT_MAX_CONNS'>;
+  tuning: Pick<
+    Tuning,
+    'FCGATE_QUEUE_LIMIT' | 'FCGATE_CONN_MAX_REQUESTS' | 'FCGATE_RETRY_AFTER' | 'FCGATE_DEFAULT_MAX_CONNS'
+  >;
   /** Caps by worker name (shared across threads by the caller); missing ones are made local. */
   budgets?: Map<string, ConnectionBudget>;
   log: (line: string) => void;
@@ -33,19 +36,26 @@ export class PoolRegistry {
         budget = new LocalBudget(worker.max ?? t.FCGATE_DEFAULT_MAX_CONNS);
         this.budgets.set(worker.name, budget);
       }
-      pool = new Pool(worker, budget, {
-        queueLimit: t.FCGATE_QUEUE_LIMIT,
-        log: this.options.log,
-        maxRequestsPerConnection: t.FCGATE_CONN_MAX_REQUESTS,
-        retryAfterSeconds: t.FCGATE_RETRY_AFTER,
-      }, this.options.observer ?? null);
+      pool = new Pool(
+        worker,
+        budget,
+        {
+          queueLimit: t.FCGATE_QUEUE_LIMIT,
+          log: this.options.log,
+          maxRequestsPerConnection: t.FCGATE_CONN_MAX_REQUESTS,
+          retryAfterSeconds: t.FCGATE_RETRY_AFTER,
+        },
+        this.options.observer ?? null,
+      );
       this.pools.set(worker.name, pool);
     }
     return pool;
   }
 
   /** A backend's connection cap (the metrics' fcgate_upstream_connections_max). */
-  capOf(name: string): number | undefined { return this.budgets.get(name)?.cap; }
+  capOf(name: string): number | undefined {
+    return this.budgets.get(name)?.cap;
+  }
 
   /**
    * A new configuration: requests from now on get new pools; the old ones serve what they
@@ -72,5 +82,7 @@ export class PoolRegistry {
   }
 
   /** The pools in use (the metrics read their gauges). */
-  get all(): Iterable<Pool> { return this.pools.values(); }
+  get all(): Iterable<Pool> {
+    return this.pools.values();
+  }
 }

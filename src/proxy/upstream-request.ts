@@ -55,8 +55,12 @@ export interface BalancedChoice {
 }
 
 /** Failures that say the member could not take the request: nothing reached it. */
-const NOT_SENT: ReadonlySet<ErrorCode> = new Set(['FCGATE_CONNECT_FAILED', 'FCGATE_CONNECT_TIMEOUT',
-  'FCGATE_QUEUE_FULL', 'FCGATE_BACKEND_OVERLOADED']);
+const NOT_SENT: ReadonlySet<ErrorCode> = new Set([
+  'FCGATE_CONNECT_FAILED',
+  'FCGATE_CONNECT_TIMEOUT',
+  'FCGATE_QUEUE_FULL',
+  'FCGATE_BACKEND_OVERLOADED',
+]);
 /** Failures that put the member in error (Apache: the worker failed to connect). */
 const MEMBER_DOWN: ReadonlySet<ErrorCode> = new Set(['FCGATE_CONNECT_FAILED', 'FCGATE_CONNECT_TIMEOUT']);
 /** After the request went out: retried only for idempotent requests without a body. */
@@ -68,8 +72,14 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRAC
  * The exchange for `plan` on `worker` (a balancer member's worker: `member`), its sink
  * `sink`. Throws a GatewayError (FCGATE_INTERNAL) when the CGI environment cannot be built.
  */
-export function buildExchange(ctx: ProxyContext, plan: RequestPlan, worker: WorkerSettings, member: Member | null,
-                              sink: ResponseSink, front: UpstreamSink): Exchange {
+export function buildExchange(
+  ctx: ProxyContext,
+  plan: RequestPlan,
+  worker: WorkerSettings,
+  member: Member | null,
+  sink: ResponseSink,
+  front: UpstreamSink,
+): Exchange {
   let r = plan.resolved;
   // A member URL's own path goes before the target path, one slash where both have one (as Apache).
   if (member !== null && member.path !== '') r = { ...r, targetPath: memberTargetPath(member.path, r.targetPath) };
@@ -77,7 +87,7 @@ export function buildExchange(ctx: ProxyContext, plan: RequestPlan, worker: Work
   let preamble: Buffer;
   try {
     const params = buildParams(plan.snap, r, ctx.server, member === null ? null : member.worker);
-    params.list.push('UNIQUE_ID', plan.requestId);          // mod_unique_id's name for the request id
+    params.list.push('UNIQUE_ID', plan.requestId); // mod_unique_id's name for the request id
     if (params.vary.length > 0) front.addVary(params.vary);
     preamble = writePreamble(1, params.list, { keepConn: pool.keeps, endStdin: !plan.hasBody });
   } catch (err) {
@@ -99,8 +109,13 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
   private done = false;
 
   /** Throws a GatewayError when the first exchange cannot be built (see buildExchange). */
-  constructor(private readonly ctx: ProxyContext, private readonly plan: RequestPlan, worker: WorkerSettings,
-              private readonly sink: UpstreamSink, private readonly choice: BalancedChoice | null = null) {
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly plan: RequestPlan,
+    worker: WorkerSettings,
+    private readonly sink: UpstreamSink,
+    private readonly choice: BalancedChoice | null = null,
+  ) {
     this.member = choice?.member ?? null;
     this.worker = this.member?.worker ?? worker;
     this.exchange = buildExchange(ctx, plan, this.worker, this.member, this, sink);
@@ -108,11 +123,19 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
 
   // The front's controller.
 
-  get backend(): string { return this.exchange.backend; }
-  get startedAt(): number { return this.exchange.startedAt; }
-  get acquiredAt(): number { return this.exchange.acquiredAt; }
+  get backend(): string {
+    return this.exchange.backend;
+  }
+  get startedAt(): number {
+    return this.exchange.startedAt;
+  }
+  get acquiredAt(): number {
+    return this.exchange.acquiredAt;
+  }
   /** Whether the client should stop sending body for now (Exchange.bodyPaused). */
-  get bodyPaused(): boolean { return this.exchange.bodyPaused; }
+  get bodyPaused(): boolean {
+    return this.exchange.bodyPaused;
+  }
 
   /** Asks the pool for a connection (a balanced request: counts the member busy). */
   start(): void {
@@ -120,19 +143,26 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
     if (m !== null) {
       this.running = true;
       m.busy++;
-      if (this.plan.hasBody) m.bytesIn += Number(this.plan.snap.headers.find(([n]) => n === 'content-length')?.[1] ?? 0) || 0;
+      if (this.plan.hasBody)
+        m.bytesIn += Number(this.plan.snap.headers.find(([n]) => n === 'content-length')?.[1] ?? 0) || 0;
     }
     this.exchange.start();
   }
 
   /** A piece of the request body; false: pause the client until onBodyWritable. */
-  sendBody(chunk: Uint8Array, last: boolean): boolean { return this.exchange.sendBody(chunk, last); }
+  sendBody(chunk: Uint8Array, last: boolean): boolean {
+    return this.exchange.sendBody(chunk, last);
+  }
 
   /** The client can take more of the response. */
-  resume(): void { this.exchange.resume(); }
+  resume(): void {
+    this.exchange.resume();
+  }
 
   /** Keep reading the app but drop the body (HEAD, a local redirect's first answer). */
-  discardBody(): void { this.exchange.discardBody(); }
+  discardBody(): void {
+    this.exchange.discardBody();
+  }
 
   /** The client is gone: the app's connection is closed (its worker freed). */
   abort(): void {
@@ -161,7 +191,9 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
       const fail = b.config.failOnStatus;
       if (fail.length > 0 && fail.includes(head.status)) {
         b.markError(m, Date.now(), `failonstatus: answered ${head.status}`);
-        this.ctx.log(`FCGATE_MEMBER_ERROR balancer=${b.name} member=${m.name} ${this.plan.tag} cause="status ${head.status} is in failonstatus" retry_ms=${m.worker.retryMs}`);
+        this.ctx.log(
+          `FCGATE_MEMBER_ERROR balancer=${b.name} member=${m.name} ${this.plan.tag} cause="status ${head.status} is in failonstatus" retry_ms=${m.worker.retryMs}`,
+        );
       }
     }
     this.sink.onHead(head);
@@ -177,7 +209,9 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
     this.sink.onEnd();
   }
 
-  onBodyWritable(): void { this.sink.onBodyWritable(); }
+  onBodyWritable(): void {
+    this.sink.onBodyWritable();
+  }
 
   corked(fn: () => void): void {
     if (this.sink.corked !== undefined) this.sink.corked(fn);
@@ -187,28 +221,36 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
   onFailure(err: GatewayError, headSent: boolean): void {
     this.settle();
     const m = this.member;
-    if (m === null || this.done) { this.sink.onFailure(err, headSent); return; }
+    if (m === null || this.done) {
+      this.sink.onFailure(err, headSent);
+      return;
+    }
     const b = this.choice!.balancer;
     const now = Date.now();
     const code = err.code;
     if (MEMBER_DOWN.has(code) || (TIMEOUTS.has(code) && b.config.failOnTimeout)) {
       b.markError(m, now, `${code}: ${err.message}`);
-      this.ctx.log(`FCGATE_MEMBER_ERROR balancer=${b.name} member=${m.name} ${this.plan.tag} cause="${err.message.replace(/"/g, "'")}" retry_ms=${m.worker.retryMs}`);
+      this.ctx.log(
+        `FCGATE_MEMBER_ERROR balancer=${b.name} member=${m.name} ${this.plan.tag} cause="${err.message.replace(/"/g, "'")}" retry_ms=${m.worker.retryMs}`,
+      );
     }
     // A body can move to another member only while nothing of it was sent (handOverBody).
     const movable = !this.plan.hasBody || !this.exchange.acquired;
     if (!headSent && !b.config.noFailover && movable && this.canRetry(code)) {
-      const tried = this.tried ??= [];
+      const tried = (this.tried ??= []);
       tried.push(m);
       const next = tried.length > b.maxAttempts ? null : b.pick(now, null, tried);
       if (next !== null && 'worker' in next) {
-        this.ctx.log(`FCGATE_FAILOVER balancer=${b.name} from=${m.name} to=${next.name} ${this.plan.tag} cause=${code} attempt=${tried.length}`);
+        this.ctx.log(
+          `FCGATE_FAILOVER balancer=${b.name} from=${m.name} to=${next.name} ${this.plan.tag} cause=${code} attempt=${tried.length}`,
+        );
         this.choice!.picked(next.slot);
         if (this.failOver(next)) return;
       } else if (NOT_SENT.has(code)) {
         // Every member tried could not take it: 503 naming each one and why.
         const which = tried.map((t) => `${t.name} (${t.lastError || code})`).join(', ');
-        const why = next === null ? `gave up after ${tried.length} attempt(s) (maxattempts=${b.maxAttempts})` : next.reason;
+        const why =
+          next === null ? `gave up after ${tried.length} attempt(s) (maxattempts=${b.maxAttempts})` : next.reason;
         this.sink.onFailure(new GatewayError('FCGATE_NO_MEMBER', b.name, `${why}; tried: ${which}`), false);
         return;
       }
@@ -228,7 +270,10 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
     }
     // Without a body the new exchange is complete; with one, the held STDIN moves over
     // (possible only while no connection was ever handed to the old exchange: `movable`).
-    if (this.plan.hasBody && !old.handOverBody(ex)) { ex.abort(); return false; }
+    if (this.plan.hasBody && !old.handOverBody(ex)) {
+      ex.abort();
+      return false;
+    }
     this.member = next;
     this.worker = next.worker;
     this.exchange = ex;
@@ -238,6 +283,8 @@ export class UpstreamRequest implements ResponseSink, ExchangeTiming {
 
   /** Nothing reached the member, or the request can be repeated without harm. */
   private canRetry(code: ErrorCode): boolean {
-    return NOT_SENT.has(code) || (!this.plan.hasBody && IDEMPOTENT.has(this.plan.snap.method) && LOST_BEFORE_HEAD.has(code));
+    return (
+      NOT_SENT.has(code) || (!this.plan.hasBody && IDEMPOTENT.has(this.plan.snap.method) && LOST_BEFORE_HEAD.has(code))
+    );
   }
 }

@@ -50,7 +50,9 @@ export class LocalBudget implements ConnectionBudget {
     this.used++;
     return true;
   }
-  give(): void { if (this.used > 0) this.used--; }
+  give(): void {
+    if (this.used > 0) this.used--;
+  }
 
   waiting = 0;
   private watchers: Array<() => void> = [];
@@ -59,7 +61,9 @@ export class LocalBudget implements ConnectionBudget {
     if (delta > 0 && this.watchers.length > 0) {
       const due = this.watchers;
       this.watchers = [];
-      queueMicrotask(() => { for (const cb of due) cb(); });
+      queueMicrotask(() => {
+        for (const cb of due) cb();
+      });
     }
   }
   watchWaiting(seen: number, cb: () => void): void {
@@ -68,14 +72,20 @@ export class LocalBudget implements ConnectionBudget {
   }
 
   private flags = 0;
-  get reuseOff(): boolean { return (this.flags & REUSE_OFF) !== 0; }
+  get reuseOff(): boolean {
+    return (this.flags & REUSE_OFF) !== 0;
+  }
   turnReuseOff(): boolean {
     if (this.reuseOff) return false;
     this.flags |= REUSE_OFF;
     return true;
   }
-  get reuseVerified(): boolean { return (this.flags & REUSE_VERIFIED) !== 0; }
-  markReuseVerified(): void { this.flags |= REUSE_VERIFIED; }
+  get reuseVerified(): boolean {
+    return (this.flags & REUSE_VERIFIED) !== 0;
+  }
+  markReuseVerified(): void {
+    this.flags |= REUSE_VERIFIED;
+  }
 }
 
 /** Int32 cells per backend: `used`, `waiting`, flags, then `used` and `waiting` of each thread's own share. */
@@ -99,7 +109,9 @@ export class SharedBudget implements ConnectionBudget {
   private readonly own: number;
 
   /** Bytes of a table for `backends` backends and `threads` threads. */
-  static bytes(backends: number, threads: number): number { return backends * cellsPer(threads) * 4; }
+  static bytes(backends: number, threads: number): number {
+    return backends * cellsPer(threads) * 4;
+  }
 
   /**
    * Gives back what thread `thread` held (its connections died with it): subtracts its share
@@ -115,14 +127,21 @@ export class SharedBudget implements ConnectionBudget {
     }
   }
 
-  constructor(buffer: SharedArrayBuffer, index: number, readonly cap: number,
-              thread = 0, threads = 1) {
+  constructor(
+    buffer: SharedArrayBuffer,
+    index: number,
+    readonly cap: number,
+    thread = 0,
+    threads = 1,
+  ) {
     if (thread < 0 || thread >= threads) throw new RangeError(`SharedBudget thread ${thread} of ${threads}`);
     this.cells = new Int32Array(buffer, index * cellsPer(threads) * 4, cellsPer(threads));
     this.own = 3 + 2 * thread;
   }
 
-  get used(): number { return Atomics.load(this.cells, 0); }
+  get used(): number {
+    return Atomics.load(this.cells, 0);
+  }
   tryTake(): boolean {
     const c = this.cells;
     for (;;) {
@@ -146,7 +165,9 @@ export class SharedBudget implements ConnectionBudget {
     }
   }
 
-  get waiting(): number { return Math.max(0, Atomics.load(this.cells, 1)); }
+  get waiting(): number {
+    return Math.max(0, Atomics.load(this.cells, 1));
+  }
   addWaiting(delta: number): void {
     if (delta === 0) return;
     Atomics.add(this.cells, 1, delta);
@@ -154,14 +175,23 @@ export class SharedBudget implements ConnectionBudget {
     if (delta > 0) Atomics.notify(this.cells, 1);
   }
   watchWaiting(seen: number, cb: () => void): void {
-    if (waitAsync === undefined) return;        // no waking: the pool's sweep still trims
+    if (waitAsync === undefined) return; // no waking: the pool's sweep still trims
     const r = waitAsync(this.cells, 1, seen);
-    if (typeof r.value === 'string') queueMicrotask(cb);   // 'not-equal': changed already
+    if (typeof r.value === 'string')
+      queueMicrotask(cb); // 'not-equal': changed already
     else void r.value.then(cb);
   }
 
-  get reuseOff(): boolean { return (Atomics.load(this.cells, FLAGS) & REUSE_OFF) !== 0; }
-  turnReuseOff(): boolean { return (Atomics.or(this.cells, FLAGS, REUSE_OFF) & REUSE_OFF) === 0; }
-  get reuseVerified(): boolean { return (Atomics.load(this.cells, FLAGS) & REUSE_VERIFIED) !== 0; }
-  markReuseVerified(): void { Atomics.or(this.cells, FLAGS, REUSE_VERIFIED); }
+  get reuseOff(): boolean {
+    return (Atomics.load(this.cells, FLAGS) & REUSE_OFF) !== 0;
+  }
+  turnReuseOff(): boolean {
+    return (Atomics.or(this.cells, FLAGS, REUSE_OFF) & REUSE_OFF) === 0;
+  }
+  get reuseVerified(): boolean {
+    return (Atomics.load(this.cells, FLAGS) & REUSE_VERIFIED) !== 0;
+  }
+  markReuseVerified(): void {
+    Atomics.or(this.cells, FLAGS, REUSE_VERIFIED);
+  }
 }

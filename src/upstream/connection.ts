@@ -75,11 +75,17 @@ export class UpstreamConnection implements RecordSink {
    * `ownReads`: the socket was opened with `onread` (openConnection's sharedReads) and its
    * reads come through onRead(); otherwise through 'data' events.
    */
-  constructor(readonly socket: net.Socket, readonly backend: string, ownReads = false) {
+  constructor(
+    readonly socket: net.Socket,
+    readonly backend: string,
+    ownReads = false,
+  ) {
     this.reader = new RecordReader(this, 'client');
     socket.setNoDelay(true);
     if (!ownReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => { if (this.user !== null) this.user.onWritable(); });
+    socket.on('drain', () => {
+      if (this.user !== null) this.user.onWritable();
+    });
     socket.on('error', (err) => this.lost(FailKind.SocketError, err.message));
     socket.on('end', () => this.lost(FailKind.Closed, 'the application closed the connection'));
     socket.on('close', () => this.lost(FailKind.Closed, 'connection closed'));
@@ -88,8 +94,12 @@ export class UpstreamConnection implements RecordSink {
     });
   }
 
-  get isClosed(): boolean { return this.closed; }
-  get busy(): boolean { return this.user !== null; }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  get busy(): boolean {
+    return this.user !== null;
+  }
   /**
    * True when the request ended cleanly and nothing is left half-read. The pool asks from
    * inside onEndRequest, while the reader still counts the END_REQUEST record as current
@@ -105,7 +115,9 @@ export class UpstreamConnection implements RecordSink {
    * never pass for the next request's (they name an id no longer in progress: a protocol
    * error that closes the connection), whatever the timing (issue 8 §3).
    */
-  nextRequestId(): number { return (this.served % 0xffff) + 1; }
+  nextRequestId(): number {
+    return (this.served % 0xffff) + 1;
+  }
 
   /**
    * Binds a request to this connection and arms the read timeout. The socket's timer stays
@@ -141,7 +153,9 @@ export class UpstreamConnection implements RecordSink {
   }
 
   /** Writes bytes for the current request; false when the socket's buffer is full. */
-  write(data: Uint8Array): boolean { return this.socket.write(data); }
+  write(data: Uint8Array): boolean {
+    return this.socket.write(data);
+  }
 
   /** Writes several buffers in one syscall where the kernel allows it. */
   writeAll(parts: readonly Uint8Array[]): boolean {
@@ -198,13 +212,20 @@ export class UpstreamConnection implements RecordSink {
     this.healthy = false;
     const s = this.socket;
     if (this.user !== null && !s.destroyed && s.remoteAddress !== undefined && s.remoteFamily !== undefined) {
-      try { s.resetAndDestroy(); return; } catch { /* not TCP (unix socket): plain close below */ }
+      try {
+        s.resetAndDestroy();
+        return;
+      } catch {
+        /* not TCP (unix socket): plain close below */
+      }
     }
     s.destroy();
   }
 
   /** A read into the shared buffer (openConnection's sharedReads): valid during this call only. */
-  onRead(nread: number, buf: Buffer): void { this.onData(buf.subarray(0, nread)); }
+  onRead(nread: number, buf: Buffer): void {
+    this.onData(buf.subarray(0, nread));
+  }
 
   private onData(chunk: Buffer): void {
     if (this.user === null) {
@@ -233,8 +254,11 @@ export class UpstreamConnection implements RecordSink {
     this.incoming = null;
     const used = this.reader.push(chunk);
     if (this.reader.failed || this.closed) return;
-    if (used < chunk.length) this.tail = Buffer.from(chunk.subarray(used));     // a copy (see onData)
-    if (this.endPending) { this.deliverEnd(); return; }
+    if (used < chunk.length) this.tail = Buffer.from(chunk.subarray(used)); // a copy (see onData)
+    if (this.endPending) {
+      this.deliverEnd();
+      return;
+    }
     // The user may ask to stop on the chunk's last record: pause then too, or the next
     // chunk would be pushed onto a client that can't take it.
     if (used < chunk.length || this.stopAsked) this.pause();
@@ -313,7 +337,10 @@ export class UpstreamConnection implements RecordSink {
   }
 
   onEndRequest(id: number, appStatus: number, protocolStatus: number): void {
-    if (id !== this.id) { this.late(8); return; }
+    if (id !== this.id) {
+      this.late(8);
+      return;
+    }
     this.ended = true;
     this.served++;
     if (protocolStatus !== ProtocolStatus.RequestComplete) this.healthy = false;
@@ -322,8 +349,12 @@ export class UpstreamConnection implements RecordSink {
     this.endProtocol = protocolStatus;
   }
 
-  onBeginRequest(): void { /* never reaches a client-side reader */ }
-  onAbortRequest(): void { /* never reaches a client-side reader */ }
+  onBeginRequest(): void {
+    /* never reaches a client-side reader */
+  }
+  onAbortRequest(): void {
+    /* never reaches a client-side reader */
+  }
   onManagement(): void {
     // An unsolicited GET_VALUES_RESULT or UNKNOWN_TYPE: harmless, but unexpected.
     this.healthy = false;
@@ -349,20 +380,27 @@ let sharedReadBuffer: Buffer | null = null;
  * thread's shared buffer (no 'data' events: for UpstreamConnection's own use only; a caller
  * that takes the socket over, like the GET_VALUES probe, leaves it false).
  */
-export function openConnection(address: BackendAddress, backend: string, timeoutMs: number,
-                               done: (err: Error | null, conn: UpstreamConnection | null, timedOut: boolean) => void,
-                               sharedReads = false): net.Socket {
+export function openConnection(
+  address: BackendAddress,
+  backend: string,
+  timeoutMs: number,
+  done: (err: Error | null, conn: UpstreamConnection | null, timedOut: boolean) => void,
+  sharedReads = false,
+): net.Socket {
   let target: UpstreamConnection | null = null;
   const onread = sharedReads
-    ? { buffer: (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_SIZE)),
+    ? {
+        buffer: (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_SIZE)),
         callback: (nread: number, buf: Uint8Array): boolean => {
           if (target !== null) target.onRead(nread, buf as Buffer);
           return true;
-        } }
+        },
+      }
     : undefined;
-  const socket = address.kind === 'tcp'
-    ? net.connect({ host: address.host, port: address.port, onread })
-    : net.connect({ path: address.path, onread });
+  const socket =
+    address.kind === 'tcp'
+      ? net.connect({ host: address.host, port: address.port, onread })
+      : net.connect({ path: address.path, onread });
   let settled = false;
   const timer = setTimeout(() => {
     if (settled) return;

@@ -98,9 +98,14 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
    * `preamble` is BEGIN_REQUEST + PARAMS (+ the empty STDIN when `hasBody` is false).
    * `tag` names the request in log lines ("req=<request id> GET /x").
    */
-  constructor(private readonly pool: Pool, preamble: Buffer, hasBody: boolean,
-              private readonly sink: ResponseSink, private readonly options: ExchangeOptions,
-              readonly tag: string) {
+  constructor(
+    private readonly pool: Pool,
+    preamble: Buffer,
+    hasBody: boolean,
+    private readonly sink: ResponseSink,
+    private readonly options: ExchangeOptions,
+    readonly tag: string,
+  ) {
     this.parser = new CgiHeadParser(options.maxHead);
     this.bodyDone = !hasBody;
     this.stdinComplete = !hasBody;
@@ -108,9 +113,14 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     this.heldBytes = preamble.length;
   }
 
-  get backend(): string { return this.pool.name; }
+  get backend(): string {
+    return this.pool.name;
+  }
 
-  start(): void { this.startedAt = performance.now(); this.pool.acquire(this); }
+  start(): void {
+    this.startedAt = performance.now();
+    this.pool.acquire(this);
+  }
 
   /**
    * A piece of the request body (copied here, once, into STDIN records); `last` closes
@@ -126,7 +136,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     }
     if (this.replayable) this.hold(records);
     if (this.outq.length > 0) {
-      this.outq.push(records);            // behind what waits: order is kept
+      this.outq.push(records); // behind what waits: order is kept
       this.congested = true;
       return false;
     }
@@ -182,13 +192,19 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   }
 
   /** The sink can take more body: continue reading the app. */
-  resume(): void { if (this.conn !== null) this.conn.resume(); }
+  resume(): void {
+    if (this.conn !== null) this.conn.resume();
+  }
 
   /** Keep reading the app but drop the body (HEAD, local redirects). */
-  discardBody(): void { this.discard = true; }
+  discardBody(): void {
+    this.discard = true;
+  }
 
   /** A connection was handed to this exchange at least once: bytes of the request may have reached the app. */
-  get acquired(): boolean { return this.wasAcquired; }
+  get acquired(): boolean {
+    return this.wasAcquired;
+  }
 
   /**
    * Balancer failover: when this exchange never got a connection (nothing reached the
@@ -197,7 +213,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
    */
   handOverBody(next: Exchange): boolean {
     if (this.wasAcquired) return false;
-    for (let i = 1; i < this.held.length; i++) next.hold(this.held[i]!);   // held[0] is the preamble
+    for (let i = 1; i < this.held.length; i++) next.hold(this.held[i]!); // held[0] is the preamble
     next.bodyDone = this.bodyDone;
     this.held = [];
     this.heldBytes = 0;
@@ -207,7 +223,8 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   // Waiter
 
   onAcquired(conn: UpstreamConnection): void {
-    if (this.state === State.Done) {     // aborted while connecting
+    if (this.state === State.Done) {
+      // aborted while connecting
       this.pool.release(conn, true);
       return;
     }
@@ -231,7 +248,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
       this.pool.watchFresh(this);
     }
     const parts = this.held;
-    if (!this.replayable) { this.held = []; this.heldBytes = 0; }
+    if (!this.replayable) {
+      this.held = [];
+      this.heldBytes = 0;
+    }
     this.writeOut(parts);
     if (this.heldBytes > REPLAY_LIMIT) this.dropReplay();
     // The client may have been paused while the body waited for this connection: what was
@@ -250,7 +270,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   /** The app's first byte for this request: what the pool watched for (see STALL_MS). */
   private answered(): void {
     this.silent = false;
-    if (this.watched) { this.watched = false; this.pool.unwatchFresh(this); }
+    if (this.watched) {
+      this.watched = false;
+      this.pool.unwatchFresh(this);
+    }
     if (this.reusedConn) this.pool.reuseAnswered();
   }
 
@@ -269,7 +292,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
       this.remaining = head.contentLength;
       this.state = State.Body;
       this.sink.onHead(head);
-      if (this.state !== State.Body) return true;   // the sink aborted
+      if (this.state !== State.Body) return true; // the sink aborted
       if (at === data.length) return true;
       data = data.subarray(at);
     } else if (this.state !== State.Body) {
@@ -277,7 +300,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     }
     if (this.discard) return true;
     if (this.remaining >= 0) {
-      if (this.remaining === 0) return true;        // beyond the app's Content-Length: cut
+      if (this.remaining === 0) return true; // beyond the app's Content-Length: cut
       if (data.length > this.remaining) data = data.subarray(0, this.remaining);
       this.remaining -= data.length;
     }
@@ -292,7 +315,9 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   }
 
   /** The empty STDOUT record: nothing to do, END_REQUEST decides (see onEndRequest). */
-  onStdoutEnd(): void { /* END_REQUEST decides */ }
+  onStdoutEnd(): void {
+    /* END_REQUEST decides */
+  }
 
   /**
    * An app's STDERR (issue 9): logged line by line, each line at most STDERR_LINE_MAX
@@ -303,7 +328,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   onStderr(data: Buffer): void {
     if (this.silent) this.answered();
     const room = this.options.stderrLimit - this.stderrBytes;
-    if (room <= 0) { this.stderrDropped += data.length; return; }
+    if (room <= 0) {
+      this.stderrDropped += data.length;
+      return;
+    }
     if (data.length > room) {
       this.stderrDropped += data.length - room;
       data = data.subarray(0, room);
@@ -326,31 +354,43 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     const text = line.replace(/\s+$/, '');
     if (text.length === 0) return;
     const cut = text.length > STDERR_LINE_MAX ? ` cut=${text.length - STDERR_LINE_MAX}` : '';
-    this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag}${cut} stderr="${quoteLogText(cut === '' ? text : text.slice(0, STDERR_LINE_MAX))}"`);
+    this.options.log(
+      `FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag}${cut} stderr="${quoteLogText(cut === '' ? text : text.slice(0, STDERR_LINE_MAX))}"`,
+    );
   }
 
   /** The request is over: the unfinished STDERR line, and what was dropped over the limit. */
   private flushStderr(): void {
-    if (this.stderrLine !== '') { this.logStderr(this.stderrLine); this.stderrLine = ''; }
+    if (this.stderrLine !== '') {
+      this.logStderr(this.stderrLine);
+      this.stderrLine = '';
+    }
     if (this.stderrDropped > 0) {
-      this.options.log(`FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag} dropped_bytes=${this.stderrDropped} cause="STDERR over FCGATE_STDERR_LIMIT=${this.options.stderrLimit} for one request: not logged"`);
+      this.options.log(
+        `FCGATE_APP_STDERR backend=${this.pool.name} ${this.tag} dropped_bytes=${this.stderrDropped} cause="STDERR over FCGATE_STDERR_LIMIT=${this.options.stderrLimit} for one request: not logged"`,
+      );
       this.stderrDropped = 0;
     }
   }
 
   onEndRequest(appStatus: number, protocolStatus: number, clean: boolean): void {
-    void appStatus;                   // Apache ignores it too: the head says what happened
+    void appStatus; // Apache ignores it too: the head says what happened
     const conn = this.conn!;
     if (this.state === State.Done) return;
     if (this.silent) this.answered();
     if (this.stderrBytes > 0) this.flushStderr();
     if (!clean) {
-      this.options.log(`FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`);
+      this.options.log(
+        `FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`,
+      );
     } else if (conn.lateBytes > 0) {
-      this.options.log(`FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} late_bytes=${conn.lateBytes} cause="records for the request before this one on the connection (written after its END_REQUEST): discarded, the connection is closed"`);
+      this.options.log(
+        `FCGATE_APP_AFTER_END backend=${this.pool.name} ${this.tag} late_bytes=${conn.lateBytes} cause="records for the request before this one on the connection (written after its END_REQUEST): discarded, the connection is closed"`,
+      );
     }
     if (protocolStatus !== ProtocolStatus.RequestComplete && this.state === State.Head) {
-      const code: ErrorCode = protocolStatus === ProtocolStatus.Overloaded ? 'FCGATE_BACKEND_OVERLOADED' : 'FCGATE_PROTOCOL';
+      const code: ErrorCode =
+        protocolStatus === ProtocolStatus.Overloaded ? 'FCGATE_BACKEND_OVERLOADED' : 'FCGATE_PROTOCOL';
       this.fail(code, `END_REQUEST protocolStatus=${protocolStatus}`);
       return;
     }
@@ -366,8 +406,14 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     const reusable = clean && this.stdinComplete && protocolStatus === ProtocolStatus.RequestComplete;
     this.pool.release(conn, reusable);
     if (this.remaining > 0 && !this.discard) {
-      this.sink.onFailure(new GatewayError('FCGATE_APP_CLOSED', this.pool.name,
-        `body ended ${this.remaining} bytes short of the app's Content-Length`), true);
+      this.sink.onFailure(
+        new GatewayError(
+          'FCGATE_APP_CLOSED',
+          this.pool.name,
+          `body ended ${this.remaining} bytes short of the app's Content-Length`,
+        ),
+        true,
+      );
       return;
     }
     this.sink.onEnd();
@@ -377,8 +423,13 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     const conn = this.conn;
     if (conn === null || this.state === State.Done) return;
     // A kept connection the app closed while idle: replace it, once, if nothing came back yet.
-    if (this.state === State.Head && this.reusedConn && !this.retried && this.replayable
-        && (kind === FailKind.Closed || kind === FailKind.SocketError)) {
+    if (
+      this.state === State.Head
+      && this.reusedConn
+      && !this.retried
+      && this.replayable
+      && (kind === FailKind.Closed || kind === FailKind.SocketError)
+    ) {
       this.retried = true;
       this.unwatch();
       this.conn = null;
@@ -407,7 +458,10 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   }
 
   private unwatch(): void {
-    if (this.watched) { this.watched = false; this.pool.unwatchFresh(this); }
+    if (this.watched) {
+      this.watched = false;
+      this.pool.unwatchFresh(this);
+    }
   }
 
   private fail(code: ErrorCode, detail: string): void {
@@ -434,7 +488,9 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   private dropReplay(): void {
     if (!this.replayable) return;
     this.replayable = false;
-    if (this.conn !== null) { this.held = []; this.heldBytes = 0; }
+    if (this.conn !== null) {
+      this.held = [];
+      this.heldBytes = 0;
+    }
   }
 }
-

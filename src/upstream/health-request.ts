@@ -33,10 +33,32 @@ export function requestCheck(w: WorkerSettings, method: string, uri: string, tim
   const path = q < 0 ? uri : uri.slice(0, q);
   const host = w.address.kind === 'tcp' ? w.address.host : 'localhost';
   const params = [
-    'GATEWAY_INTERFACE', 'CGI/1.1', 'SERVER_SOFTWARE', 'fcgate-hcheck', 'SERVER_PROTOCOL', 'HTTP/1.1',
-    'REQUEST_METHOD', method, 'REQUEST_URI', uri, 'QUERY_STRING', q < 0 ? '' : uri.slice(q + 1),
-    'SCRIPT_NAME', path, 'SCRIPT_FILENAME', path, 'SERVER_NAME', host, 'SERVER_ADDR', '127.0.0.1',
-    'REMOTE_ADDR', '127.0.0.1', 'HTTP_HOST', host, 'HTTP_USER_AGENT', 'fcgate-hcheck',
+    'GATEWAY_INTERFACE',
+    'CGI/1.1',
+    'SERVER_SOFTWARE',
+    'fcgate-hcheck',
+    'SERVER_PROTOCOL',
+    'HTTP/1.1',
+    'REQUEST_METHOD',
+    method,
+    'REQUEST_URI',
+    uri,
+    'QUERY_STRING',
+    q < 0 ? '' : uri.slice(q + 1),
+    'SCRIPT_NAME',
+    path,
+    'SCRIPT_FILENAME',
+    path,
+    'SERVER_NAME',
+    host,
+    'SERVER_ADDR',
+    '127.0.0.1',
+    'REMOTE_ADDR',
+    '127.0.0.1',
+    'HTTP_HOST',
+    host,
+    'HTTP_USER_AGENT',
+    'fcgate-hcheck',
   ];
   return new Promise((resolve) => {
     let conn: UpstreamConnection | null = null;
@@ -49,28 +71,47 @@ export function requestCheck(w: WorkerSettings, method: string, uri: string, tim
       resolve(answer);
     };
     const timer = setTimeout(() => done({ error: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    openConnection(w.address, w.name, timeoutMs, (err, c) => {
-      if (c === null) { done({ error: err?.message ?? 'connect failed' }); return; }
-      if (settled) { c.destroy(); return; }
-      conn = c;
-      const parser = new CgiHeadParser(HEAD_LIMIT);
-      const user: ConnectionUser = {
-        onStdout(data) {
-          if (parser.complete) return true;
-          const at = parser.push(data);
-          if (at === HEAD_ERROR) done({ error: `bad CGI head: ${parser.error?.detail ?? ''}` });
-          else if (at !== HEAD_INCOMPLETE) { const h = parser.result(); done({ status: h.status, headers: h.headers }); }
-          return true;
-        },
-        onStdoutEnd() {},
-        onStderr() {},
-        onEndRequest() { if (!parser.complete) done({ error: 'END_REQUEST before a complete CGI head' }); },
-        onConnectionFailed(_kind, detail) { done({ error: detail }); },
-        onWritable() {},
-      };
-      const id = c.nextRequestId();
-      c.attach(user, id, timeoutMs);
-      c.write(writePreamble(id, params, { keepConn: false, endStdin: true }));
-    }, true);
+    openConnection(
+      w.address,
+      w.name,
+      timeoutMs,
+      (err, c) => {
+        if (c === null) {
+          done({ error: err?.message ?? 'connect failed' });
+          return;
+        }
+        if (settled) {
+          c.destroy();
+          return;
+        }
+        conn = c;
+        const parser = new CgiHeadParser(HEAD_LIMIT);
+        const user: ConnectionUser = {
+          onStdout(data) {
+            if (parser.complete) return true;
+            const at = parser.push(data);
+            if (at === HEAD_ERROR) done({ error: `bad CGI head: ${parser.error?.detail ?? ''}` });
+            else if (at !== HEAD_INCOMPLETE) {
+              const h = parser.result();
+              done({ status: h.status, headers: h.headers });
+            }
+            return true;
+          },
+          onStdoutEnd() {},
+          onStderr() {},
+          onEndRequest() {
+            if (!parser.complete) done({ error: 'END_REQUEST before a complete CGI head' });
+          },
+          onConnectionFailed(_kind, detail) {
+            done({ error: detail });
+          },
+          onWritable() {},
+        };
+        const id = c.nextRequestId();
+        c.attach(user, id, timeoutMs);
+        c.write(writePreamble(id, params, { keepConn: false, endStdin: true }));
+      },
+      true,
+    );
   });
 }

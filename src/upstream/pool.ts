@@ -60,8 +60,13 @@ export interface FreshRequest {
 }
 
 export interface PoolStats {
-  size: number; idle: number; busy: number; pending: number;
-  opened: number; reused: number; failedConnects: number;
+  size: number;
+  idle: number;
+  busy: number;
+  pending: number;
+  opened: number;
+  reused: number;
+  failedConnects: number;
 }
 
 export class Pool {
@@ -81,7 +86,15 @@ export class Pool {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   /** Running totals (connections opened, reused, failed); the gauges are filled in by stats(). */
-  private readonly counts: PoolStats = { size: 0, idle: 0, busy: 0, pending: 0, opened: 0, reused: 0, failedConnects: 0 };
+  private readonly counts: PoolStats = {
+    size: 0,
+    idle: 0,
+    busy: 0,
+    pending: 0,
+    opened: 0,
+    reused: 0,
+    failedConnects: 0,
+  };
   private readonly onIdleLost = (conn: UpstreamConnection, detail: string): void => this.dropIdle(conn, detail);
   /** Requests on new connections waiting for their first byte (watchFresh). */
   private readonly fresh = new Set<FreshRequest>();
@@ -90,25 +103,41 @@ export class Pool {
   private stalled = 0;
   private verified = false;
 
-  constructor(readonly worker: WorkerSettings, private readonly budget: ConnectionBudget,
-              private readonly limits: PoolLimits, private readonly observer: PoolObserver | null = null) {
+  constructor(
+    readonly worker: WorkerSettings,
+    private readonly budget: ConnectionBudget,
+    private readonly limits: PoolLimits,
+    private readonly observer: PoolObserver | null = null,
+  ) {
     this.queue = new RingQueue<Waiter>(limits.queueLimit);
     const every = Math.max(250, Math.min(worker.ttlMs / 2, 5000));
     this.sweepTimer = setInterval(() => this.sweepIdle(), every);
     this.sweepTimer.unref();
   }
 
-  get name(): string { return this.worker.name; }
-  get pending(): number { return this.queue.size; }
-  get size(): number { return this.open; }
-  get busy(): number { return this.busyCount; }
-  get idleCount(): number { return this.idle.length; }
+  get name(): string {
+    return this.worker.name;
+  }
+  get pending(): number {
+    return this.queue.size;
+  }
+  get size(): number {
+    return this.open;
+  }
+  get busy(): number {
+    return this.busyCount;
+  }
+  get idleCount(): number {
+    return this.idle.length;
+  }
   /** Connections are kept for reuse: the worker says so and the app was not found unable. */
-  get keeps(): boolean { return this.worker.reuse && !this.budget.reuseOff; }
+  get keeps(): boolean {
+    return this.worker.reuse && !this.budget.reuseOff;
+  }
 
   /** A request was sent on a connection the app had not served yet: watch for its first byte. */
   watchFresh(r: FreshRequest): void {
-    if (!this.keeps) return;              // no connection is kept anywhere: none can pin a worker
+    if (!this.keeps) return; // no connection is kept anywhere: none can pin a worker
     r.stalled = false;
     this.fresh.add(r);
     if (this.freshTimer === null) {
@@ -125,7 +154,10 @@ export class Pool {
       this.stalled--;
       this.budget.addWaiting(-1);
     }
-    if (this.fresh.size === 0 && this.freshTimer !== null) { clearInterval(this.freshTimer); this.freshTimer = null; }
+    if (this.fresh.size === 0 && this.freshTimer !== null) {
+      clearInterval(this.freshTimer);
+      this.freshTimer = null;
+    }
   }
 
   private checkFresh(): void {
@@ -136,7 +168,7 @@ export class Pool {
       r.stalled = true;
       this.stalled++;
       stalledNow = r;
-      this.budget.addWaiting(1);          // wakes the pools of other threads that hold idle connections
+      this.budget.addWaiting(1); // wakes the pools of other threads that hold idle connections
     }
     if (stalledNow === null) return;
     // All of this pool's idle connections go (any of them may pin the worker the request
@@ -144,7 +176,9 @@ export class Pool {
     const idle = this.idle.length;
     for (const c of this.idle.splice(0)) this.retire(c);
     if (idle > 0) {
-      this.limits.log?.(`FCGATE_IDLE_RELEASED backend=${this.name} ${stalledNow.tag} released=${idle} cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`);
+      this.limits.log?.(
+        `FCGATE_IDLE_RELEASED backend=${this.name} ${stalledNow.tag} released=${idle} cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`,
+      );
     }
   }
 
@@ -163,7 +197,9 @@ export class Pool {
   reuseNeverAnswered(tag: string): void {
     if (this.budget.reuseVerified || !this.budget.turnReuseOff()) return;
     for (const c of this.idle.splice(0)) this.retire(c);
-    this.limits.log?.(`FCGATE_REUSE_OFF backend=${this.name} ${tag} cause="a kept connection never answered its next request: connections are not kept from now on (disablereuse=on says so in the configuration)"`);
+    this.limits.log?.(
+      `FCGATE_REUSE_OFF backend=${this.name} ${tag} cause="a kept connection never answered its next request: connections are not kept from now on (disablereuse=on says so in the configuration)"`,
+    );
   }
 
   /** Gives `w` a connection now, opens one, or queues it. */
@@ -186,8 +222,13 @@ export class Pool {
     w.cancelled = false;
     if (!this.queue.push(w)) {
       this.observer?.rejected(this, false);
-      w.onAcquireFailed(new GatewayError('FCGATE_QUEUE_FULL', this.name,
-        `all ${this.budget.cap} connections busy and ${this.queue.capacity} requests already waiting`));
+      w.onAcquireFailed(
+        new GatewayError(
+          'FCGATE_QUEUE_FULL',
+          this.name,
+          `all ${this.budget.cap} connections busy and ${this.queue.capacity} requests already waiting`,
+        ),
+      );
       return;
     }
     this.syncWaiting();
@@ -202,8 +243,7 @@ export class Pool {
     this.busyCount--;
     conn.detach();
     const cap = this.limits.maxRequestsPerConnection;
-    const keep = reusable && this.keeps && !this.closing && conn.clean
-      && (cap === 0 || conn.served < cap);
+    const keep = reusable && this.keeps && !this.closing && conn.clean && (cap === 0 || conn.served < cap);
     if (!keep) {
       this.retire(conn);
       return;
@@ -251,11 +291,15 @@ export class Pool {
   close(): void {
     this.closing = true;
     clearInterval(this.sweepTimer);
-    if (this.freshTimer !== null) { clearInterval(this.freshTimer); this.freshTimer = null; }
+    if (this.freshTimer !== null) {
+      clearInterval(this.freshTimer);
+      this.freshTimer = null;
+    }
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     for (const c of this.idle.splice(0)) this.retire(c, false);
     for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
-      if (!w.cancelled) w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
+      if (!w.cancelled)
+        w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
     }
     this.syncWaiting();
   }
@@ -263,7 +307,10 @@ export class Pool {
   /** The gauges and totals now (a copy). */
   stats(): PoolStats {
     const s = this.counts;
-    s.size = this.open; s.idle = this.idle.length; s.busy = this.busyCount; s.pending = this.queue.size;
+    s.size = this.open;
+    s.idle = this.idle.length;
+    s.busy = this.busyCount;
+    s.pending = this.queue.size;
     return { ...s };
   }
 
@@ -276,28 +323,35 @@ export class Pool {
   private connect(w: Waiter): void {
     this.open++;
     const worker = this.worker;
-    openConnection(worker.address, worker.name, worker.connectTimeoutMs, (err, conn, timedOut) => {
-      if (conn === null) {
-        this.open--;
-        this.budget.give();
-        this.counts.failedConnects++;
-        this.observer?.connected(this, false, timedOut);
-        const code = timedOut ? 'FCGATE_CONNECT_TIMEOUT' : 'FCGATE_CONNECT_FAILED';
-        if (!w.cancelled) w.onAcquireFailed(new GatewayError(code, this.name, err!.message));
-        this.serveQueue();
-        return;
-      }
-      this.counts.opened++;
-      this.observer?.connected(this, true, false);
-      conn.socket.once('close', () => this.onClosed());
-      if (w.cancelled || this.closing) {
-        this.busyCount++;
-        this.release(conn, !this.closing);
-        if (!w.cancelled) w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
-        return;
-      }
-      this.hand(w, conn);
-    }, true);
+    openConnection(
+      worker.address,
+      worker.name,
+      worker.connectTimeoutMs,
+      (err, conn, timedOut) => {
+        if (conn === null) {
+          this.open--;
+          this.budget.give();
+          this.counts.failedConnects++;
+          this.observer?.connected(this, false, timedOut);
+          const code = timedOut ? 'FCGATE_CONNECT_TIMEOUT' : 'FCGATE_CONNECT_FAILED';
+          if (!w.cancelled) w.onAcquireFailed(new GatewayError(code, this.name, err!.message));
+          this.serveQueue();
+          return;
+        }
+        this.counts.opened++;
+        this.observer?.connected(this, true, false);
+        conn.socket.once('close', () => this.onClosed());
+        if (w.cancelled || this.closing) {
+          this.busyCount++;
+          this.release(conn, !this.closing);
+          if (!w.cancelled)
+            w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
+          return;
+        }
+        this.hand(w, conn);
+      },
+      true,
+    );
   }
 
   private onClosed(): void {
@@ -312,14 +366,21 @@ export class Pool {
       const conn = this.takeIdle();
       if (conn !== null) {
         const w = this.nextWaiter();
-        if (w === null) { conn.onIdleLost = this.onIdleLost; this.idle.push(conn); break; }
+        if (w === null) {
+          conn.onIdleLost = this.onIdleLost;
+          this.idle.push(conn);
+          break;
+        }
         this.counts.reused++;
         this.hand(w, conn);
         continue;
       }
       if (!this.budget.tryTake()) break;
       const w = this.nextWaiter();
-      if (w === null) { this.budget.give(); break; }
+      if (w === null) {
+        this.budget.give();
+        break;
+      }
       this.connect(w);
     }
     this.syncWaiting();
@@ -364,7 +425,7 @@ export class Pool {
 
   private retire(conn: UpstreamConnection, serve = true): void {
     conn.onIdleLost = null;
-    conn.destroy();                   // 'close' gives the slot back and serves the queue
+    conn.destroy(); // 'close' gives the slot back and serves the queue
     void serve;
   }
 
@@ -412,8 +473,13 @@ export class Pool {
       this.queue.shift();
       if (!w.cancelled) {
         this.observer?.rejected(this, true);
-        w.onAcquireFailed(new GatewayError('FCGATE_BACKEND_OVERLOADED', this.name,
-          `no connection free within acquire=${limit} ms (${this.busyCount} busy)`));
+        w.onAcquireFailed(
+          new GatewayError(
+            'FCGATE_BACKEND_OVERLOADED',
+            this.name,
+            `no connection free within acquire=${limit} ms (${this.busyCount} busy)`,
+          ),
+        );
       }
     }
     this.syncWaiting();

@@ -31,8 +31,14 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
   return new Promise((resolve) => {
     let settled = false;
     let connected = false;
-    const empty = (error: string, silent = false): ProbeResult =>
-      ({ maxConns: null, maxReqs: null, mpxsConns: null, raw: {}, error, silent: silent && connected });
+    const empty = (error: string, silent = false): ProbeResult => ({
+      maxConns: null,
+      maxReqs: null,
+      mpxsConns: null,
+      raw: {},
+      error,
+      silent: silent && connected,
+    });
     let cleanup = (): void => {};
     const finish = (r: ProbeResult): void => {
       if (settled) return;
@@ -43,7 +49,10 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
     };
     const timer = setTimeout(() => finish(empty(`no answer within ${timeoutMs} ms`, true)), timeoutMs);
     openConnection(address, name, timeoutMs, (err, conn) => {
-      if (conn === null) { finish(empty(err?.message ?? 'connect failed')); return; }
+      if (conn === null) {
+        finish(empty(err?.message ?? 'connect failed'));
+        return;
+      }
       connected = true;
       const socket = conn.socket;
       socket.removeAllListeners('data');
@@ -59,7 +68,10 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
         onEndRequest: () => {},
         knowsRequest: () => false,
         onManagement: (type, content) => {
-          if (type === RecordType.UnknownType) { finish(empty('the app does not know FCGI_GET_VALUES')); return; }
+          if (type === RecordType.UnknownType) {
+            finish(empty('the app does not know FCGI_GET_VALUES'));
+            return;
+          }
           const raw: Record<string, string> = {};
           try {
             const flat = decodePairs(content);
@@ -73,13 +85,17 @@ export function probeBackend(address: BackendAddress, name: string, timeoutMs: n
             maxConns: intOrNull(raw[ValueName.MaxConns]),
             maxReqs: intOrNull(raw[ValueName.MaxReqs]),
             mpxsConns: mpxs === undefined ? null : mpxs !== '0',
-            raw, error: null, silent: false,
+            raw,
+            error: null,
+            silent: false,
           });
         },
         onProtocolError: (e) => finish(empty(e.message)),
       };
       const reader = new RecordReader(sink, 'client');
-      socket.on('data', (chunk: Buffer) => { reader.push(chunk); });
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+      });
       socket.on('error', (e) => finish(empty(e.message)));
       socket.on('close', () => finish(empty('the app closed the connection without answering', true)));
       socket.write(encodeGetValues([ValueName.MaxConns, ValueName.MaxReqs, ValueName.MpxsConns]));

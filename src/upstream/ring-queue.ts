@@ -12,8 +12,12 @@ export class RingQueue<T> {
     this.items = new Array<T | undefined>(capacity);
   }
 
-  get size(): number { return this.count; }
-  get full(): boolean { return this.count === this.capacity; }
+  get size(): number {
+    return this.count;
+  }
+  get full(): boolean {
+    return this.count === this.capacity;
+  }
 
   /** Adds at the tail; false when full. */
   push(item: T): boolean {
@@ -24,7 +28,9 @@ export class RingQueue<T> {
   }
 
   /** The oldest item, or undefined. */
-  peek(): T | undefined { return this.count === 0 ? undefined : this.items[this.head]; }
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head];
+  }
 
   /** Removes and returns the oldest item, or undefined. */
   shift(): T | undefined {
@@ -39,7 +45,11 @@ export class RingQueue<T> {
   /** Removes `item` wherever it is, keeping the others' order; false when absent. O(size). */
   remove(item: T): boolean {
     let at = -1;
-    for (let i = 0; i < this.count; i++) if (this.items[(this.head + i) % this.capacity] === item) { at = i; break; }
+    for (let i = 0; i < this.count; i++)
+      if (this.items[(this.head + i) % this.capacity] === item) {
+        at = i;
+        break;
+      }
     if (at < 0) return false;
     for (let i = at; i < this.count - 1; i++) {
       this.items[(this.head + i) % this.capacity] = this.items[(this.head + i + 1) % this.capacity];

@@ -8,8 +8,16 @@ import { pickBest, type Candidate, type LbMethod } from '../../src/balancer/meth
 type M = Candidate & { name: string; down: boolean };
 
 const member = (name: string, loadFactor: number, extra: Partial<M> = {}): M => ({
-  name, lbStatus: 0, lbFactor: Math.round(loadFactor * 100), lbSet: 0, standby: false,
-  busy: 0, bytesIn: 0, bytesOut: 0, down: false, ...extra,
+  name,
+  lbStatus: 0,
+  lbFactor: Math.round(loadFactor * 100),
+  lbSet: 0,
+  standby: false,
+  busy: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  down: false,
+  ...extra,
 });
 
 function sequence(ms: M[], n: number, method: LbMethod = 'byrequests'): string {
@@ -60,12 +68,18 @@ test('byrequests: a member that is down neither counts nor pays; the others go o
   ms[1]!.down = true;
   // a0 c0 (b stays 0): a100 c100 → a(-100) | a0 c200 → c(0) | a100 c100 → a
   assert.equal(sequence(ms, 3), 'aca');
-  ms[0]!.down = true; ms[2]!.down = true;
+  ms[0]!.down = true;
+  ms[2]!.down = true;
   assert.equal(sequence(ms, 2), '--');
 });
 
 test('lbset and hot standby order: set 0, its standbys, then set 1, then its standbys', () => {
-  const ms = [member('a', 1), member('s', 1, { standby: true }), member('b', 1, { lbSet: 1 }), member('t', 1, { lbSet: 1, standby: true })];
+  const ms = [
+    member('a', 1),
+    member('s', 1, { standby: true }),
+    member('b', 1, { lbSet: 1 }),
+    member('t', 1, { lbSet: 1, standby: true }),
+  ];
   assert.equal(sequence(ms, 3), 'aaa');
   ms[0]!.down = true;
   assert.equal(sequence(ms, 3), 'sss');
@@ -88,9 +102,13 @@ test('bybusyness: fewest in flight wins; equal busy falls back to byrequests', (
   assert.equal(sequence(ms, 1, 'bybusyness'), 'b');
   // a200 b-100 c200: b and c equal busy, c has the higher lbstatus → c
   assert.equal(sequence(ms, 1, 'bybusyness'), 'c');
-  ms[1]!.busy = 3; ms[2]!.busy = 3;
+  ms[1]!.busy = 3;
+  ms[2]!.busy = 3;
   assert.equal(sequence(ms, 2, 'bybusyness'), 'aa');
-  for (const m of ms) { m.busy = 0; m.lbStatus = 0; }
+  for (const m of ms) {
+    m.busy = 0;
+    m.lbStatus = 0;
+  }
   assert.equal(sequence(ms, 6, 'bybusyness'), 'abcabc');
 });
 
@@ -98,9 +116,12 @@ test('bytraffic: smallest (in / lbfactor) + (out / lbfactor), integer divisions,
   const ms = [member('a', 1, { bytesIn: 400, bytesOut: 600 }), member('b', 2, { bytesIn: 500, bytesOut: 1000 })];
   // a: 4 + 6 = 10; b: floor(500/200)=2 + floor(1000/200)=5 = 7 → b
   assert.equal(sequence(ms, 1, 'bytraffic'), 'b');
-  ms[1]!.bytesOut = 1700;   // b: 2 + 8 = 10 = a → a (first)
+  ms[1]!.bytesOut = 1700; // b: 2 + 8 = 10 = a → a (first)
   assert.equal(sequence(ms, 1, 'bytraffic'), 'a');
-  ms[0]!.bytesIn = 199; ms[0]!.bytesOut = 0; ms[1]!.bytesIn = 0; ms[1]!.bytesOut = 199;
+  ms[0]!.bytesIn = 199;
+  ms[0]!.bytesOut = 0;
+  ms[1]!.bytesIn = 0;
+  ms[1]!.bytesOut = 199;
   // a: floor(199/100)=1, b: floor(199/200)=0 → b
   assert.equal(sequence(ms, 1, 'bytraffic'), 'b');
 });

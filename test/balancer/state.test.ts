@@ -31,7 +31,13 @@ const name = (m: Member | NoMember): string => ('worker' in m ? m.name.slice(-4)
 
 test('board layout: slots in config order, flags and lbfactor from the config', () => {
   const layout = memberLayout(CFG);
-  assert.deepEqual([...layout.firstSlot], [['balancer://one', 0], ['balancer://two', 2]]);
+  assert.deepEqual(
+    [...layout.firstSlot],
+    [
+      ['balancer://one', 0],
+      ['balancer://two', 2],
+    ],
+  );
   const board = new BalancerBoard(CFG);
   assert.equal(board.size, 5);
   assert.equal(BalancerBoard.bytesFor(5), (3 + 10) * 4);
@@ -47,21 +53,34 @@ test('board layout: slots in config order, flags and lbfactor from the config', 
   assert.ok(board.generation > g);
   assert.throws(() => board.setLoadFactor(1, 0.5), /from 1 to 100/);
   // Another config (another member count) cannot use this buffer.
-  assert.throws(() => new BalancerBoard(config('ProxyPass /a/ balancer://q/\n<Proxy balancer://q>\nBalancerMember fcgi://h:1\n</Proxy>\n'), board.buffer), /does not match/);
+  assert.throws(
+    () =>
+      new BalancerBoard(
+        config('ProxyPass /a/ balancer://q/\n<Proxy balancer://q>\nBalancerMember fcgi://h:1\n</Proxy>\n'),
+        board.buffer,
+      ),
+    /does not match/,
+  );
 });
 
 test('a change made in one thread is seen by another at once (Atomics over one SharedArrayBuffer)', async () => {
   const board = new BalancerBoard(CFG);
   const shared = new BalancerBoard(CFG, board.buffer);
   // The worker sets the Drain flag (4) of slot 3 in the raw words (header 3 + 2 words per slot).
-  const w = new Worker(`
+  const w = new Worker(
+    `
     const { parentPort, workerData } = require('node:worker_threads');
     const words = new Int32Array(workerData.buffer);
     Atomics.or(words, 3 + 2 * 3, 4);
     Atomics.add(words, 2, 1);
     parentPort.postMessage('done');
-  `, { eval: true, workerData: { buffer: board.buffer } });
-  await new Promise<void>((resolve, reject) => { w.once('message', () => resolve()); w.once('error', reject); });
+  `,
+    { eval: true, workerData: { buffer: board.buffer } },
+  );
+  await new Promise<void>((resolve, reject) => {
+    w.once('message', () => resolve());
+    w.once('error', reject);
+  });
   await w.terminate();
   assert.equal(shared.flags(3) & Flag.Drain, Flag.Drain);
   assert.equal(board.flags(3) & Flag.Drain, Flag.Drain);
@@ -90,8 +109,10 @@ test('runtime: forcerecovery clears errors when every member is in error, and on
   board.setFlags(0, 0, Flag.Disabled);
   const one = new BalancerRuntime(CFG.balancers.get('balancer://one')!, board, 0);
   for (const m of one.members) one.markError(m, 0, 'down');
-  assert.equal(name(one.pick(1, null, null)), '9001');              // forced: all were in error
-  const cfg2 = config('ProxyPass /a/ balancer://f/ forcerecovery=off\n<Proxy balancer://f>\nBalancerMember fcgi://h:1\n</Proxy>\n');
+  assert.equal(name(one.pick(1, null, null)), '9001'); // forced: all were in error
+  const cfg2 = config(
+    'ProxyPass /a/ balancer://f/ forcerecovery=off\n<Proxy balancer://f>\nBalancerMember fcgi://h:1\n</Proxy>\n',
+  );
   const f = new BalancerRuntime(cfg2.balancers.get('balancer://f')!, new BalancerBoard(cfg2), 0);
   f.markError(f.members[0]!, 0, 'down');
   assert.equal(name(f.pick(1, null, null)), 'none');
@@ -102,16 +123,19 @@ test('runtime: sticky routes, drain, hot standby, ignore-errors', () => {
   const two = new BalancerRuntime(CFG.balancers.get('balancer://two')!, board, 2);
   assert.equal(two.routeFor('/b/', '', 'SID=abc.y'), 'y');
   assert.equal(name(two.pick(0, 'y', null)), '9004');
-  assert.equal(name(two.pick(0, 'x', null)), '9003');               // a standby still serves its own sessions
+  assert.equal(name(two.pick(0, 'x', null)), '9003'); // a standby still serves its own sessions
   assert.equal(name(two.pick(0, null, null)), '9004');
   assert.equal(name(two.pick(0, null, null)), '9005');
-  board.setFlags(3, Flag.Drain, 0);                                  // 9004 drains
+  board.setFlags(3, Flag.Drain, 0); // 9004 drains
   assert.equal(name(two.pick(0, 'y', null)), '9004');
-  assert.deepEqual([0, 1, 2].map(() => name(two.pick(0, null, null))), ['9005', '9005', '9005']);
-  two.markError(two.members[2]!, 0, 'ignored');                      // status=+I: stays usable
+  assert.deepEqual(
+    [0, 1, 2].map(() => name(two.pick(0, null, null))),
+    ['9005', '9005', '9005'],
+  );
+  two.markError(two.members[2]!, 0, 'ignored'); // status=+I: stays usable
   assert.equal(name(two.pick(1, null, null)), '9005');
   board.setFlags(4, Flag.Stopped, 0);
-  assert.equal(name(two.pick(1, null, null)), '9003');               // only the standby is left
+  assert.equal(name(two.pick(1, null, null)), '9003'); // only the standby is left
   assert.equal(name(two.pick(1, 'nosuch', null)), '9003');
 });
 
@@ -130,7 +154,9 @@ test('summing threads: counters add up, the latest error wins, flags are shared'
   const board = new BalancerBoard(CFG);
   const t1 = new BalancerRuntime(CFG.balancers.get('balancer://two')!, board, 2);
   const t2 = new BalancerRuntime(CFG.balancers.get('balancer://two')!, board, 2);
-  t1.members[1]!.elected = 3; t2.members[1]!.elected = 4; t2.members[1]!.busy = 2;
+  t1.members[1]!.elected = 3;
+  t2.members[1]!.elected = 4;
+  t2.members[1]!.busy = 2;
   t2.markError(t2.members[0]!, 100, 'late');
   t1.markError(t1.members[0]!, 50, 'early');
   const sum = sumBalancerStats([[t1.stats(200)], [t2.stats(200)]], 200)[0]!;
@@ -155,19 +181,47 @@ ProxyPass /a/ balancer://h/
 </Proxy>
 `);
   const [m1, m2] = c.balancers.get('balancer://h')!.members;
-  assert.deepEqual(m1!.worker.healthCheck, { method: 'get', intervalMs: 5000, passes: 1, fails: 3, uri: '/ping', expr: 'ok' });
-  assert.deepEqual(m2!.worker.healthCheck, { method: 'getvalues', intervalMs: 500, passes: 2, fails: 1, uri: '', expr: null });
-  assert.deepEqual({ ...c.balancerManager!, file: '' }, { host: '127.0.0.1', port: 8081, tokenRequired: false, file: '', line: 5 });
+  assert.deepEqual(m1!.worker.healthCheck, {
+    method: 'get',
+    intervalMs: 5000,
+    passes: 1,
+    fails: 3,
+    uri: '/ping',
+    expr: 'ok',
+  });
+  assert.deepEqual(m2!.worker.healthCheck, {
+    method: 'getvalues',
+    intervalMs: 500,
+    passes: 2,
+    fails: 1,
+    uri: '',
+    expr: null,
+  });
+  assert.deepEqual(
+    { ...c.balancerManager!, file: '' },
+    { host: '127.0.0.1', port: 8081, tokenRequired: false, file: '', line: 5 },
+  );
   assert.ok(c.hcExpressions!.has('ok'));
-  const bad = (body: string): RegExp | string => { try { config(body); return 'no error'; } catch (e) { return (e as Error).message; } };
-  const member = (keys: string): string => `ProxyPass /a/ balancer://h/\n<Proxy balancer://h>\nBalancerMember fcgi://h:1 ${keys}\n</Proxy>\n`;
+  const bad = (body: string): RegExp | string => {
+    try {
+      config(body);
+      return 'no error';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const member = (keys: string): string =>
+    `ProxyPass /a/ balancer://h/\n<Proxy balancer://h>\nBalancerMember fcgi://h:1 ${keys}\n</Proxy>\n`;
   assert.match(String(bad(member('hcmethod=GET'))), /needs hcuri/);
   assert.match(String(bad(member('hcmethod=POST'))), /hcmethod: expected TCP, GET/);
   assert.match(String(bad(member('hcexpr=missing hcmethod=TCP'))), /no ProxyHCExpr of that name/);
   assert.match(String(bad(member('hctemplate=nope'))), /no ProxyHCTemplate named "nope"/);
   assert.match(String(bad(member('hcinterval=10ms'))), /at least 100 ms/);
   assert.match(String(bad('BalancerManager example.com:80\n')), /IP address or localhost/);
-  assert.match(String(bad('<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n')), /AdminListen 127\.0\.0\.1:PORT/);
+  assert.match(
+    String(bad('<Location /balancer-manager>\nSetHandler balancer-manager\n</Location>\n')),
+    /AdminListen 127\.0\.0\.1:PORT/,
+  );
   assert.equal(config('BalancerManager [::1]:9\n').balancerManager!.host, '::1');
   assert.equal(config('BalancerManager 10.0.0.1:9\n').balancerManager!.tokenRequired, true);
 });

@@ -16,9 +16,17 @@ const SWEEP_MS = 1000;
 class FakeResponse {
   calls: string[] = [];
   handler: ((ab: ArrayBuffer, last: boolean) => void) | null = null;
-  onData(h: (ab: ArrayBuffer, last: boolean) => void): this { this.handler = h; this.calls.push('onData'); return this; }
-  pause(): void { this.calls.push('pause'); }
-  resume(): void { this.calls.push('resume'); }
+  onData(h: (ab: ArrayBuffer, last: boolean) => void): this {
+    this.handler = h;
+    this.calls.push('onData');
+    return this;
+  }
+  pause(): void {
+    this.calls.push('pause');
+  }
+  resume(): void {
+    this.calls.push('resume');
+  }
   /** uWS delivering a chunk. */
   data(text: string, last = false): void {
     const ab = new ArrayBuffer(text.length);
@@ -26,7 +34,11 @@ class FakeResponse {
     this.handler!(ab, last);
   }
   /** The calls since the last take(). */
-  take(): string[] { const c = this.calls; this.calls = []; return c; }
+  take(): string[] {
+    const c = this.calls;
+    this.calls = [];
+    return c;
+  }
 }
 
 class Target implements IntakeTarget {
@@ -39,7 +51,9 @@ class Target implements IntakeTarget {
     this.chunks.push([Buffer.from(chunk).toString('latin1'), last]);
     return this.accept;
   }
-  onBodyTimeout(idleMs: number): void { this.timeouts.push(idleMs); }
+  onBodyTimeout(idleMs: number): void {
+    this.timeouts.push(idleMs);
+  }
 }
 
 let made: BodyIntake[] = [];
@@ -58,11 +72,13 @@ function advance(ms: number): void {
   for (let t = 0; t < ms; t += SWEEP_MS) mock.timers.tick(Math.min(SWEEP_MS, ms - t));
 }
 
-beforeEach(() => { mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 }); });
+beforeEach(() => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
+});
 afterEach(() => {
   for (const i of made) i.stop();
   made = [];
-  mock.timers.tick(SWEEP_MS);   // the sweep finds nothing active and clears its interval
+  mock.timers.tick(SWEEP_MS); // the sweep finds nothing active and clears its interval
   mock.timers.reset();
 });
 
@@ -71,11 +87,14 @@ describe('BodyIntake', () => {
     const { res, target, intake: i } = intake(0, 7);
     res.data('abc');
     res.data('defg', true);
-    assert.deepEqual(target.chunks, [['abc', false], ['defg', true]]);
+    assert.deepEqual(target.chunks, [
+      ['abc', false],
+      ['defg', true],
+    ]);
     assert.equal(i.received, 7);
     assert.equal(i.complete, true);
     assert.equal(i.expected, 7);
-    res.data('late', true);                       // after the last chunk: ignored
+    res.data('late', true); // after the last chunk: ignored
     assert.equal(target.chunks.length, 2);
     assert.deepEqual(res.take(), [], 'never paused, never resumed');
   });
@@ -95,7 +114,7 @@ describe('BodyIntake', () => {
     res.data('a');
     assert.deepEqual(res.take(), ['pause']);
     assert.equal(i.isPaused, true);
-    res.data('b');                                // uWS may still deliver what it had read
+    res.data('b'); // uWS may still deliver what it had read
     assert.deepEqual(res.take(), [], 'no second pause');
     i.resume();
     i.resume();
@@ -118,7 +137,7 @@ describe('BodyIntake', () => {
     target.accept = false;
     res.data('a');
     assert.deepEqual(res.take(), ['pause']);
-    res.data('z', true);                          // read by uWS before our pause took effect
+    res.data('z', true); // read by uWS before our pause took effect
     assert.deepEqual(res.take(), ['resume'], 'resumed at once: the client must be read again');
     assert.equal(i.isPaused, false);
     assert.equal(i.complete, true);
@@ -142,7 +161,7 @@ describe('BodyIntake', () => {
     res.take();
     target.responseBlocked = true;
     advance(3 * REFRESH_MS);
-    assert.deepEqual(res.take(), [], 'the slow reader is uWS\'s to time out');
+    assert.deepEqual(res.take(), [], "the slow reader is uWS's to time out");
     target.responseBlocked = false;
     advance(REFRESH_MS - SWEEP_MS);
     assert.deepEqual(res.take(), [], 'the window restarts when the response unblocks');
@@ -184,8 +203,8 @@ describe('BodyIntake', () => {
     res.data('a');
     res.take();
     advance(10_000);
-    assert.deepEqual(target.timeouts, [], 'paused by us: the wait is the app\'s, not the client\'s');
-    assert.deepEqual(res.take(), [], 'and no refresh: pause() disarmed uWS\'s timer');
+    assert.deepEqual(target.timeouts, [], "paused by us: the wait is the app's, not the client's");
+    assert.deepEqual(res.take(), [], "and no refresh: pause() disarmed uWS's timer");
     target.accept = true;
     i.resume();
     assert.deepEqual(res.take(), ['resume']);

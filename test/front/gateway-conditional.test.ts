@@ -6,15 +6,23 @@ import assert from 'node:assert/strict';
 import { startDemoApp } from '../../src/app/demo.js';
 import { startTestGateway } from '../helpers/gateway.js';
 
-test('If-None-Match / If-Modified-Since against the app\'s validators', async (t) => {
+test("If-None-Match / If-Modified-Since against the app's validators", async (t) => {
   const app = await startDemoApp({ listen: '127.0.0.1:0', testRoutes: true });
   const port = (app.address as { port: number }).port;
   const gw = await startTestGateway({ config: `ProxyPass /a/ fcgi://127.0.0.1:${port}/\n` });
-  t.after(async () => { await gw.stop(); await app.close(); });
+  t.after(async () => {
+    await gw.stop();
+    await app.close();
+  });
   const url = (lines: string[], body = 'payload'): string =>
     `${gw.base}/a/test/headers?${lines.map((l) => `h=${encodeURIComponent(l)}`).join('&')}&body=${body}`;
   const lm = 'Wed, 21 Oct 2015 07:28:00 GMT';
-  const validated = url(['Content-Type: text/plain', 'ETag: "v1"', `Last-Modified: ${lm}`, 'Cache-Control: max-age=60']);
+  const validated = url([
+    'Content-Type: text/plain',
+    'ETag: "v1"',
+    `Last-Modified: ${lm}`,
+    'Cache-Control: max-age=60',
+  ]);
 
   const match = await fetch(validated, { headers: { 'If-None-Match': 'W/"v0", "v1"' } });
   assert.equal(match.status, 304);
@@ -40,7 +48,9 @@ test('If-None-Match / If-Modified-Since against the app\'s validators', async (t
   assert.equal(await older.text(), 'payload');
 
   // Not a 200, or not GET/HEAD: untouched.
-  const created = await fetch(url(['Status: 201 Created', 'ETag: "v1"', 'Content-Type: text/plain']), { headers: { 'If-None-Match': '"v1"' } });
+  const created = await fetch(url(['Status: 201 Created', 'ETag: "v1"', 'Content-Type: text/plain']), {
+    headers: { 'If-None-Match': '"v1"' },
+  });
   assert.equal(created.status, 201);
   await created.arrayBuffer();
   const post = await fetch(validated, { method: 'POST', body: 'x', headers: { 'If-None-Match': '"v1"' } });

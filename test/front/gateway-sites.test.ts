@@ -15,14 +15,20 @@ import { readTuning } from '../../src/tuning.js';
 import { freePort } from '../helpers/free-port.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 function get(port: number, path: string, host: string, method = 'GET'): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const r = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
       let body = '';
       res.setEncoding('latin1');
-      res.on('data', (d: string) => { body += d; });
+      res.on('data', (d: string) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     r.on('error', reject);
@@ -44,18 +50,35 @@ before(async () => {
   writeFileSync(join(T, 'a/private/x.txt'), 'private');
   symlinkSync('/etc/passwd', join(T, 'a/pw'));
   port = await freePort();
-  gw = await startTestGateway({ probe: false, config: [
-    `Listen 127.0.0.1:${port}`,
-    `<VirtualHost *:${port}>`, '  ServerName a.example', `  DocumentRoot ${T}/a`,
-    `  <Directory ${T}/a/files>`, '    ForceType application/x-report', '  </Directory>',
-    `  <Directory ${T}/a/private>`, '    Require all denied', '  </Directory>',
-    '  Redirect permanent /old https://a.example/new',
-    '  Redirect gone /retired',
-    '</VirtualHost>',
-    `<VirtualHost *:${port}>`, '  ServerName b.example', `  DocumentRoot ${T}/b`, '</VirtualHost>', ''].join('\n') });
+  gw = await startTestGateway({
+    probe: false,
+    config: [
+      `Listen 127.0.0.1:${port}`,
+      `<VirtualHost *:${port}>`,
+      '  ServerName a.example',
+      `  DocumentRoot ${T}/a`,
+      `  <Directory ${T}/a/files>`,
+      '    ForceType application/x-report',
+      '  </Directory>',
+      `  <Directory ${T}/a/private>`,
+      '    Require all denied',
+      '  </Directory>',
+      '  Redirect permanent /old https://a.example/new',
+      '  Redirect gone /retired',
+      '</VirtualHost>',
+      `<VirtualHost *:${port}>`,
+      '  ServerName b.example',
+      `  DocumentRoot ${T}/b`,
+      '</VirtualHost>',
+      '',
+    ].join('\n'),
+  });
 });
 
-after(async () => { await gw?.stop(); rmSync(T, { recursive: true, force: true }); });
+after(async () => {
+  await gw?.stop();
+  rmSync(T, { recursive: true, force: true });
+});
 
 describe('several sites and safe static files through the gateway', () => {
   test('Host picks the site; an unknown Host gets the first vhost', async () => {
@@ -90,7 +113,7 @@ describe('several sites and safe static files through the gateway', () => {
     assert.equal(g.headers['location'], undefined);
   });
 
-  test('ForceType sets the static file\'s Content-Type', async () => {
+  test("ForceType sets the static file's Content-Type", async () => {
     const r = await get(port, '/files/report', 'a.example');
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/x-report');
@@ -101,7 +124,10 @@ describe('several sites and safe static files through the gateway', () => {
 test('an https listener is served by an SSLApp (the full TLS tests: test/integration/tls.test.ts)', async () => {
   const tls = fileURLToPath(new URL('../../../test/fixtures/tls/', import.meta.url));
   const p = await freePort();
-  const config = parseConfig(`Listen 127.0.0.1:${p} https\nSSLEngine on\nSSLCertificateFile ${tls}a.crt\nSSLCertificateKeyFile ${tls}a.key\n`, join(T, 'tls.conf'));
+  const config = parseConfig(
+    `Listen 127.0.0.1:${p} https\nSSLEngine on\nSSLCertificateFile ${tls}a.crt\nSSLCertificateKeyFile ${tls}a.key\n`,
+    join(T, 'tls.conf'),
+  );
   const g = new Gateway({ config, tuning: readTuning({}), log: () => {} });
   try {
     const bound = await g.listen();

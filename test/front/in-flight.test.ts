@@ -3,7 +3,15 @@
 // keeps its state while the crashing thread closes its sockets.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { InFlightBoard, clearBoard, readBoard, HEADER_BYTES, NAMES, NAME_BYTES, SLOT_BYTES } from '../../src/front/in-flight.js';
+import {
+  InFlightBoard,
+  clearBoard,
+  readBoard,
+  HEADER_BYTES,
+  NAMES,
+  NAME_BYTES,
+  SLOT_BYTES,
+} from '../../src/front/in-flight.js';
 
 /** A slot's room for the request id and for the target (the slot less its fixed fields). */
 const ID_ROOM = 48;
@@ -25,8 +33,18 @@ describe('InFlightBoard', () => {
     assert.equal(unlisted, 0);
     assert.equal(lost.length, 1);
     const r = lost[0]!;
-    assert.deepEqual({ ...r, startedAt: 0 }, { id: 'Xk3_aQ9b-h', idCut: false, method: 'GET', target: '/slow?ms=1000', cut: false,
-      backend: 'fcgi://127.0.0.1:9000/', startedAt: 0 });
+    assert.deepEqual(
+      { ...r, startedAt: 0 },
+      {
+        id: 'Xk3_aQ9b-h',
+        idCut: false,
+        method: 'GET',
+        target: '/slow?ms=1000',
+        cut: false,
+        backend: 'fcgi://127.0.0.1:9000/',
+        startedAt: 0,
+      },
+    );
     // The board's clock is moved by a 1 s timer: within a couple of seconds of now.
     assert.ok(Math.abs(r.startedAt - t0) <= 2, `${r.startedAt} vs ${t0}`);
   });
@@ -35,10 +53,19 @@ describe('InFlightBoard', () => {
     const buffer = InFlightBoard.allocate(8);
     const board = new InFlightBoard(buffer);
     const methods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'PROPFIND'];
-    methods.forEach((m, i) => { const s = board.enter(`r-${i}`, m, '/m', ''); board.setBackend(s, i % 2 === 0 ? 'fcgi://a/' : 'fcgi://b/'); });
+    methods.forEach((m, i) => {
+      const s = board.enter(`r-${i}`, m, '/m', '');
+      board.setBackend(s, i % 2 === 0 ? 'fcgi://a/' : 'fcgi://b/');
+    });
     const lost = readBoard(buffer).lost.sort(byId);
-    assert.deepEqual(lost.map((l) => l.method), methods);
-    assert.deepEqual(lost.map((l) => l.backend), methods.map((_, i) => (i % 2 === 0 ? 'fcgi://a/' : 'fcgi://b/')));
+    assert.deepEqual(
+      lost.map((l) => l.method),
+      methods,
+    );
+    assert.deepEqual(
+      lost.map((l) => l.backend),
+      methods.map((_, i) => (i % 2 === 0 ? 'fcgi://a/' : 'fcgi://b/')),
+    );
   });
 
   test('slots are reused, last freed first; a full board counts what it cannot list', () => {
@@ -54,9 +81,17 @@ describe('InFlightBoard', () => {
     board.leave(-1);
     board.leave(s0);
     assert.equal(readBoard(buffer).unlisted, 1);
-    assert.deepEqual(readBoard(buffer).lost.map((l) => l.id), ['2']);
+    assert.deepEqual(
+      readBoard(buffer).lost.map((l) => l.id),
+      ['2'],
+    );
     assert.equal(board.enter('5', 'GET', '/e', ''), 0);
-    assert.deepEqual(readBoard(buffer).lost.map((l) => l.id).sort(), ['2', '5']);
+    assert.deepEqual(
+      readBoard(buffer)
+        .lost.map((l) => l.id)
+        .sort(),
+      ['2', '5'],
+    );
   });
 
   test('long targets and ids are cut to the slot and marked; a long method or backend is cut too; latin-1 bytes are kept', () => {
@@ -65,7 +100,7 @@ describe('InFlightBoard', () => {
     board.enter('a', 'GET', '/' + 'p'.repeat(300), 'q=1');
     const s = board.enter('b' + 'i'.repeat(199), 'PROPFINDVERYLONGMETHODNAME', '/caf\u00e9', 'x=%C3%A9');
     board.setBackend(s, 'unix:/run/php/' + 's'.repeat(200) + '.sock|fcgi://localhost/');
-    board.enter('c', 'GET', '/' + 'x'.repeat(TARGET_ROOM - 3), 'abc');    // the path fits, the query only in part
+    board.enter('c', 'GET', '/' + 'x'.repeat(TARGET_ROOM - 3), 'abc'); // the path fits, the query only in part
     const [a, b, c] = readBoard(buffer).lost.sort(byId);
     assert.equal(a!.target, '/' + 'p'.repeat(TARGET_ROOM - 1));
     assert.equal(a!.cut, true);

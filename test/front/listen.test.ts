@@ -11,8 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { assertPortOwned, claimPort, closeListening, foreignListeners, ListenError, listenApp,
-         listenUnix, pickFreePort } from '../../src/front/listen.js';
+import {
+  assertPortOwned,
+  claimPort,
+  closeListening,
+  foreignListeners,
+  ListenError,
+  listenApp,
+  listenUnix,
+  pickFreePort,
+} from '../../src/front/listen.js';
 import { loadUws, type TemplatedApp } from '../../src/front/uws.js';
 
 const uws = loadUws();
@@ -21,7 +29,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function helloApp(tag: string): TemplatedApp {
   const app = uws.App();
-  app.any('/*', (res) => { res.end(tag); });
+  app.any('/*', (res) => {
+    res.end(tag);
+  });
   return app;
 }
 
@@ -36,17 +46,22 @@ function hit(port: number, host = '127.0.0.1'): Promise<string> {
       data += d;
       const end = data.indexOf('\r\n\r\n');
       const cl = /Content-Length: (\d+)/.exec(data);
-      if (end >= 0 && cl && data.length >= end + 4 + Number(cl[1])) { s.destroy(); resolve(data.slice(end + 4)); }
+      if (end >= 0 && cl && data.length >= end + 4 + Number(cl[1])) {
+        s.destroy();
+        resolve(data.slice(end + 4));
+      }
     });
     s.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
   });
 }
 
-const isListenError = (code: string) => (err: unknown): boolean => {
-  assert.ok(err instanceof ListenError);
-  assert.equal(err.code, code);
-  return true;
-};
+const isListenError =
+  (code: string) =>
+  (err: unknown): boolean => {
+    assert.ok(err instanceof ListenError);
+    assert.equal(err.code, code);
+    return true;
+  };
 
 describe('tcp', () => {
   test('port 0 gives a real port; closeListening stops accepting', async () => {
@@ -62,23 +77,37 @@ describe('tcp', () => {
   test('IPv6 ::1', async () => {
     const app = helloApp('v6');
     const l = await listenApp(app, '::1', 0);
-    try { assert.equal(await hit(l.port, '::1'), 'v6'); } finally { closeListening(l); app.close(); }
+    try {
+      assert.equal(await hit(l.port, '::1'), 'v6');
+    } finally {
+      closeListening(l);
+      app.close();
+    }
   });
 
   test('exclusive: no second listener, not even one of this process', async () => {
-    const a = helloApp('a'), b = helloApp('b');
+    const a = helloApp('a'),
+      b = helloApp('b');
     const la = await listenApp(a, '127.0.0.1', 0, { exclusive: true });
     try {
       await assert.rejects(listenApp(b, '127.0.0.1', la.port), isListenError('FCGATE_LISTEN_FAILED'));
-      await assert.rejects(listenApp(b, '127.0.0.1', la.port, { exclusive: true }), isListenError('FCGATE_LISTEN_FAILED'));
+      await assert.rejects(
+        listenApp(b, '127.0.0.1', la.port, { exclusive: true }),
+        isListenError('FCGATE_LISTEN_FAILED'),
+      );
       await assert.rejects(claimPort('127.0.0.1', la.port), isListenError('FCGATE_PORT_IN_USE'));
-    } finally { closeListening(la); a.close(); b.close(); }
+    } finally {
+      closeListening(la);
+      a.close();
+      b.close();
+    }
   });
 
   test('shared: claimPort, then several Apps of one thread share the port and both get connections', async () => {
     const port = await pickFreePort();
     await claimPort('127.0.0.1', port);
-    const a = helloApp('a'), b = helloApp('b');
+    const a = helloApp('a'),
+      b = helloApp('b');
     const la = await listenApp(a, '127.0.0.1', port);
     const lb = await listenApp(b, '127.0.0.1', port);
     try {
@@ -93,15 +122,25 @@ describe('tcp', () => {
         assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}.*already listening`));
         return true;
       });
-    } finally { closeListening(la); closeListening(lb); a.close(); b.close(); }
+    } finally {
+      closeListening(la);
+      closeListening(lb);
+      a.close();
+      b.close();
+    }
   });
 
   test('port 0 is never shared: uWS sets SO_REUSEPORT only for an explicit port', async () => {
-    const a = helloApp('a'), b = helloApp('b');
+    const a = helloApp('a'),
+      b = helloApp('b');
     const la = await listenApp(a, '127.0.0.1', 0);
     try {
       await assert.rejects(listenApp(b, '127.0.0.1', la.port), isListenError('FCGATE_LISTEN_FAILED'));
-    } finally { closeListening(la); a.close(); b.close(); }
+    } finally {
+      closeListening(la);
+      a.close();
+      b.close();
+    }
   });
 
   test('worker threads of one process each listen on the shared port, and close cleanly', async () => {
@@ -138,16 +177,25 @@ describe('tcp', () => {
 
   describe('another process', () => {
     let child: ChildProcess | null = null;
-    after(() => { child?.kill(); });
+    after(() => {
+      child?.kill();
+    });
 
     /** A second process with a default (SO_REUSEPORT) uWS listener on port. */
     async function foreignUws(port: number): Promise<void> {
       const uwsMain = createRequire(import.meta.url).resolve('uWebSockets.js');
-      child = spawn(process.execPath, ['-e', `
+      child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `
         const uws = require(${JSON.stringify(uwsMain)});
         const app = uws.App(); app.any('/*', (res) => res.end('foreign'));
         app.listen('127.0.0.1', ${port}, (ls) => { process.stdout.write(ls ? 'ready\\n' : 'failed\\n'); });
-        process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'inherit'] });
+        process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
       const line = await new Promise<string>((r) => child!.stdout!.once('data', (d: Buffer) => r(d.toString().trim())));
       assert.equal(line, 'ready');
     }
@@ -166,7 +214,10 @@ describe('tcp', () => {
           assert.deepEqual([...seen].sort(), ['foreign', 'ours']);
           assert.equal(foreignListeners(port), 1);
           assert.throws(() => assertPortOwned(port), isListenError('FCGATE_PORT_SHARED'));
-        } finally { closeListening(l); app.close(); }
+        } finally {
+          closeListening(l);
+          app.close();
+        }
       } finally {
         const exited = new Promise((r) => child!.once('exit', r));
         child!.stdin!.end();
@@ -182,7 +233,9 @@ describe('tcp', () => {
       try {
         await assert.rejects(claimPort('127.0.0.1', port), isListenError('FCGATE_PORT_IN_USE'));
         await assert.rejects(listenApp(helloApp('x'), '127.0.0.1', port), isListenError('FCGATE_LISTEN_FAILED'));
-      } finally { await new Promise((r) => srv.close(r)); }
+      } finally {
+        await new Promise((r) => srv.close(r));
+      }
     });
   });
 });
@@ -195,7 +248,10 @@ describe('unix sockets', () => {
     const body = await new Promise<string>((resolve) => {
       const s = connect(path);
       s.setEncoding('latin1');
-      s.on('data', (d: string) => { s.destroy(); resolve(d.slice(d.indexOf('\r\n\r\n') + 4)); });
+      s.on('data', (d: string) => {
+        s.destroy();
+        resolve(d.slice(d.indexOf('\r\n\r\n') + 4));
+      });
       s.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
     });
     assert.equal(body, 'unix');

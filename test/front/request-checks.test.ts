@@ -10,8 +10,16 @@ import type { RequestSnapshot } from '../../src/request.js';
 
 function snap(headers: Array<[string, string]>, path = '/'): RequestSnapshot {
   return {
-    method: 'POST', path, query: '', headers, remoteAddress: '127.0.0.1', remotePort: '',
-    localAddress: '127.0.0.1', localPort: 80, scheme: 'http', protocol: 'HTTP/1.1',
+    method: 'POST',
+    path,
+    query: '',
+    headers,
+    remoteAddress: '127.0.0.1',
+    remotePort: '',
+    localAddress: '127.0.0.1',
+    localPort: 80,
+    scheme: 'http',
+    protocol: 'HTTP/1.1',
   };
 }
 
@@ -57,16 +65,16 @@ function referenceHost(s: string): boolean {
 describe('validHost', () => {
   test('table: names, addresses, ports and what is refused', () => {
     const cases: Array<[string, boolean]> = [
-      ['', true],                           // no authority (RFC 9112 §3.2)
+      ['', true], // no authority (RFC 9112 §3.2)
       ['example.com', true],
-      ['Example.COM.', true],               // a trailing dot (fully qualified)
+      ['Example.COM.', true], // a trailing dot (fully qualified)
       ['_srv.local', true],
       ['a-b_c.d', true],
       ['127.0.0.1', true],
       ['127.0.0.1:8080', true],
-      ['example.com:', true],               // empty port: RFC 3986 allows it
+      ['example.com:', true], // empty port: RFC 3986 allows it
       ['example.com:65535', true],
-      ['example.com:123456', false],        // six digits
+      ['example.com:123456', false], // six digits
       ['example.com:8a', false],
       ['example.com::80', false],
       ['[::1]', true],
@@ -74,20 +82,20 @@ describe('validHost', () => {
       ['[2001:db8::ffff:1.2.3.4]', true],
       ['[]', false],
       ['[::1', false],
-      ['[v1.x]', false],                    // IPvFuture: not accepted
+      ['[v1.x]', false], // IPvFuture: not accepted
       ['[::1]x', false],
       ['-lead.example', false],
       ['.lead', false],
       [':80', false],
-      ['a@b:80 x', false],                  // userinfo, a space
+      ['a@b:80 x', false], // userinfo, a space
       ['evil.com/../x"><script>', false],
       ['a b', false],
       ['a,b', false],
-      ['a, b', false],                      // two Host headers joined
-      ['ex\u00e4mple.com', false],          // not ASCII
+      ['a, b', false], // two Host headers joined
+      ['ex\u00e4mple.com', false], // not ASCII
       ['a'.repeat(255), true],
       ['a'.repeat(256), false],
-      ['example.com\n', false],             // `$` in a regular expression must not accept a final LF
+      ['example.com\n', false], // `$` in a regular expression must not accept a final LF
     ];
     for (const [host, want] of cases) {
       assert.equal(validHost(host), want, JSON.stringify(host));
@@ -102,17 +110,28 @@ describe('validHost', () => {
       fc.string({ maxLength: 24 }),
       fc.integer({ min: 250, max: 260 }).map((n) => 'h'.repeat(n)),
     );
-    fc.assert(fc.property(hostArb, (host) => validHost(host) === referenceHost(host)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(hostArb, (host) => validHost(host) === referenceHost(host)),
+      { numRuns: 3000 },
+    );
   });
 
   test('property: every host built from the grammar is valid', () => {
     const nameChar = fc.constantFrom(...'abcxyzABCXYZ0189._-');
-    const name = fc.tuple(fc.constantFrom(...'aZ09_'), fc.array(nameChar, { maxLength: 20 }))
+    const name = fc
+      .tuple(fc.constantFrom(...'aZ09_'), fc.array(nameChar, { maxLength: 20 }))
       .map(([first, rest]) => first + rest.join(''));
-    const literal = fc.array(fc.constantFrom(...'0123456789abcdefABCDEF:.'), { minLength: 1, maxLength: 39 })
+    const literal = fc
+      .array(fc.constantFrom(...'0123456789abcdefABCDEF:.'), { minLength: 1, maxLength: 39 })
       .map((a) => `[${a.join('')}]`);
-    const port = fc.option(fc.array(fc.constantFrom(...'0123456789'), { maxLength: 5 }).map((a) => ':' + a.join('')), { nil: '' });
-    fc.assert(fc.property(fc.oneof(name, literal), port, (host, p) => validHost(host + p)), { numRuns: 1000 });
+    const port = fc.option(
+      fc.array(fc.constantFrom(...'0123456789'), { maxLength: 5 }).map((a) => ':' + a.join('')),
+      { nil: '' },
+    );
+    fc.assert(
+      fc.property(fc.oneof(name, literal), port, (host, p) => validHost(host + p)),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -167,7 +186,13 @@ describe('checkRequest', () => {
   });
 
   test('Transfer-Encoding wins over Content-Length (uWS refuses both; the framing is chunked)', () => {
-    assert.deepEqual(check([['content-length', '5'], ['transfer-encoding', 'chunked']]), { length: -1, chunked: true });
+    assert.deepEqual(
+      check([
+        ['content-length', '5'],
+        ['transfer-encoding', 'chunked'],
+      ]),
+      { length: -1, chunked: true },
+    );
   });
 
   test('Content-Length: 1 to 15 digits; lists, signs, spaces and 16 digits refused', () => {
@@ -189,7 +214,11 @@ describe('checkRequest', () => {
   });
 
   test('order: Host, then the target, then Expect, then the framing', () => {
-    const all: Array<[string, string]> = [['expect', 'x'], ['transfer-encoding', 'gzip'], ['content-length', 'x']];
+    const all: Array<[string, string]> = [
+      ['expect', 'x'],
+      ['transfer-encoding', 'gzip'],
+      ['content-length', 'x'],
+    ];
     assert.match(refused(checkRequest(snap(all, '/#'))).detail, /no Host/);
     assert.match(refused(checkRequest(snap([['host', 'a b'], ...all], '/#'))).detail, /invalid Host/);
     assert.match(refused(check(all, '/#')).detail, /'#'/);

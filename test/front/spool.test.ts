@@ -13,21 +13,34 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { BodySpool, SPOOL_BLOCK, SpoolAccount, SpoolResult, spoolFilesOpen, type SpoolLimits } from '../../src/front/spool.js';
+import {
+  BodySpool,
+  SPOOL_BLOCK,
+  SpoolAccount,
+  SpoolResult,
+  spoolFilesOpen,
+  type SpoolLimits,
+} from '../../src/front/spool.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 let dir = '';
-before(() => { dir = fs.mkdtempSync(join(tmpdir(), 'fcgate-spool-test-')); });
-after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+before(() => {
+  dir = fs.mkdtempSync(join(tmpdir(), 'fcgate-spool-test-'));
+});
+after(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** Deterministic bytes (xorshift32), `len` of them from `seed`. */
 function bytes(len: number, seed: number): Buffer {
   const out = Buffer.allocUnsafe(len);
   let x = seed | 1;
   for (let i = 0; i < len; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     out[i] = x & 0xff;
   }
   return out;
@@ -57,10 +70,20 @@ async function pushAll(spool: BodySpool, data: Buffer, chunk: number): Promise<S
 
 /** Resolves at the spool's next onWritten. */
 function written(spool: BodySpool): Promise<void> {
-  return new Promise((resolve) => { spool.onWritten = () => { spool.onWritten = null; resolve(); }; });
+  return new Promise((resolve) => {
+    spool.onWritten = () => {
+      spool.onWritten = null;
+      resolve();
+    };
+  });
 }
 
-interface Played { chunks: Buffer[]; lasts: number[]; err: Error | null; dones: number }
+interface Played {
+  chunks: Buffer[];
+  lasts: number[];
+  err: Error | null;
+  dones: number;
+}
 
 /**
  * Replays into a sink that copies each chunk (views die after the call) and answers false on
@@ -70,28 +93,37 @@ function replayAll(spool: BodySpool, refuse: (i: number) => boolean = () => fals
   return new Promise((resolve) => {
     const p: Played = { chunks: [], lasts: [], err: null, dones: 0 };
     let go: (() => void) | null = null;
-    go = spool.replay((chunk, last) => {
-      const i = p.chunks.length;
-      p.chunks.push(Buffer.from(chunk));
-      if (last) p.lasts.push(i);
-      if (!refuse(i)) return true;
-      setImmediate(() => go!());
-      return false;
-    }, (err) => {
-      p.err = err;
-      p.dones++;
-      setImmediate(() => resolve(p));       // a second done() would show in `dones`
-    });
+    go = spool.replay(
+      (chunk, last) => {
+        const i = p.chunks.length;
+        p.chunks.push(Buffer.from(chunk));
+        if (last) p.lasts.push(i);
+        if (!refuse(i)) return true;
+        setImmediate(() => go!());
+        return false;
+      },
+      (err) => {
+        p.err = err;
+        p.dones++;
+        setImmediate(() => resolve(p)); // a second done() would show in `dones`
+      },
+    );
   });
 }
 
 /** Swaps fs[name] for `fn(original)` and updates spool.ts's bindings; undone in afterEach. */
 const swapped: Array<() => void> = [];
-function swap<K extends 'openSync' | 'write' | 'read' | 'close'>(name: K, make: (orig: typeof fs[K]) => typeof fs[K]): void {
+function swap<K extends 'openSync' | 'write' | 'read' | 'close'>(
+  name: K,
+  make: (orig: (typeof fs)[K]) => (typeof fs)[K],
+): void {
   const orig = fs[name];
-  (fs as Record<K, typeof fs[K]>)[name] = make(orig);
+  (fs as Record<K, (typeof fs)[K]>)[name] = make(orig);
   syncBuiltinESMExports();
-  swapped.push(() => { (fs as Record<K, typeof fs[K]>)[name] = orig; syncBuiltinESMExports(); });
+  swapped.push(() => {
+    (fs as Record<K, (typeof fs)[K]>)[name] = orig;
+    syncBuiltinESMExports();
+  });
 }
 afterEach(() => {
   while (swapped.length > 0) swapped.pop()!();
@@ -100,7 +132,7 @@ afterEach(() => {
 
 describe('SpoolAccount', () => {
   test('memory and disk are counted in KiB against their own caps', () => {
-    const a = new SpoolAccount(128 * KiB + 1023, 10 * KiB);       // caps are floored to KiB
+    const a = new SpoolAccount(128 * KiB + 1023, 10 * KiB); // caps are floored to KiB
     assert.ok(a.takeMemory(64));
     assert.ok(a.takeMemory(64));
     assert.equal(a.takeMemory(1), false, 'over the memory cap');
@@ -124,7 +156,8 @@ describe('SpoolAccount', () => {
     assert.equal(b.memoryBytes, 60 * KiB);
     assert.ok(b.takeDisk(100));
     assert.equal(a.takeDisk(1), false);
-    a.giveMemory(60); b.giveDisk(100);
+    a.giveMemory(60);
+    b.giveDisk(100);
     assert.equal(b.memoryBytes + a.diskBytes, 0);
   });
 });
@@ -154,7 +187,11 @@ describe('BodySpool', () => {
     const body = bytes(300 * KiB + 5, 2);
     const results = await pushAll(spool, body, 7000);
     assert.ok(results.includes(SpoolResult.Pause), 'a file write in flight asks for a pause');
-    assert.equal(results.indexOf(SpoolResult.Pause), Math.floor(100 * KiB / 7000), 'the first chunk that crosses the limit');
+    assert.equal(
+      results.indexOf(SpoolResult.Pause),
+      Math.floor((100 * KiB) / 7000),
+      'the first chunk that crosses the limit',
+    );
     assert.equal(spool.inFile, true);
     assert.equal(spool.settled, true);
     assert.equal(spoolFilesOpen(), 1);
@@ -174,7 +211,8 @@ describe('BodySpool', () => {
     const first = new BodySpool(limits({ account }));
     const second = new BodySpool(limits({ account }));
     try {
-      const a = bytes(80 * KiB, 3), b = bytes(10 * KiB, 4);
+      const a = bytes(80 * KiB, 3),
+        b = bytes(10 * KiB, 4);
       await pushAll(first, a, 80 * KiB);
       assert.equal(account.memoryBytes, SPOOL_BLOCK, 'one block: the share');
       assert.equal(first.inFile, true, 'the rest of the first body is on disk');
@@ -183,7 +221,10 @@ describe('BodySpool', () => {
       assert.equal(second.inFile, true);
       assert.equal(sha256((await replayAll(first)).chunks), sha256([a]));
       assert.equal(sha256((await replayAll(second)).chunks), sha256([b]));
-    } finally { first.close(); second.close(); }
+    } finally {
+      first.close();
+      second.close();
+    }
     assert.equal(account.memoryBytes + account.diskBytes, 0);
   });
 
@@ -214,24 +255,31 @@ describe('BodySpool', () => {
   test('replay with backpressure: false pauses, the returned function resumes, across blocks and file reads', async () => {
     const spool = new BodySpool(limits({ memory: 3 * SPOOL_BLOCK }));
     try {
-      const body = bytes(3 * SPOOL_BLOCK + 200 * KiB + 3, 11);     // 3 blocks, then 4 file reads of up to 64 KiB
+      const body = bytes(3 * SPOOL_BLOCK + 200 * KiB + 3, 11); // 3 blocks, then 4 file reads of up to 64 KiB
       await pushAll(spool, body, 50_000);
       const played = await replayAll(spool, (i) => i % 2 === 0);
       assert.equal(sha256(played.chunks), sha256([body]));
       assert.equal(played.chunks.length, 7);
-      assert.deepEqual(played.chunks.map((c) => c.length),
-        [SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, 200 * KiB + 3 - 3 * SPOOL_BLOCK]);
+      assert.deepEqual(
+        played.chunks.map((c) => c.length),
+        [SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, SPOOL_BLOCK, 200 * KiB + 3 - 3 * SPOOL_BLOCK],
+      );
       assert.deepEqual(played.lasts, [6]);
       assert.equal(played.dones, 1);
-      const again = await replayAll(spool, () => true);             // every call refused: still whole, in order
+      const again = await replayAll(spool, () => true); // every call refused: still whole, in order
       assert.equal(sha256(again.chunks), sha256([body]), 'a second replay plays the same bytes');
-    } finally { spool.close(); }
+    } finally {
+      spool.close();
+    }
   });
 
   test('replay of an empty body: one empty last chunk, then done', async () => {
     const spool = new BodySpool(limits());
     const played = await replayAll(spool);
-    assert.deepEqual(played.chunks.map((c) => c.length), [0]);
+    assert.deepEqual(
+      played.chunks.map((c) => c.length),
+      [0],
+    );
     assert.deepEqual(played.lasts, [0]);
     assert.equal(played.err, null);
     spool.close();
@@ -246,7 +294,15 @@ describe('BodySpool', () => {
     assert.equal(account.memoryBytes + account.diskBytes, 0, 'given back once, not twice');
     assert.equal(spool.push(bytes(1, 13)), SpoolResult.Failed);
     let calls = 0;
-    spool.replay(() => { calls++; return true; }, () => { calls++; });
+    spool.replay(
+      () => {
+        calls++;
+        return true;
+      },
+      () => {
+        calls++;
+      },
+    );
     await new Promise((r) => setImmediate(r));
     assert.equal(calls, 0);
   });
@@ -254,21 +310,37 @@ describe('BodySpool', () => {
   test('close while a file write is in flight: the fd is closed after the write, which succeeded', async () => {
     let release = null as (() => void) | null;
     const events: string[] = [];
-    swap('write', (orig) => ((fd: number, buf: Buffer, off: number, len: number, pos: number,
-                              cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
-      orig(fd, buf, off, len, pos, (err, n) => {
-        events.push(`write fd=${fd} err=${err?.code ?? 'none'}`);
-        release = () => cb(err, n);
-      });
-    }) as typeof fs.write);
-    swap('close', (orig) => ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      events.push(`close fd=${fd}`);
-      orig(fd, cb);
-    }) as typeof fs.close);
+    swap(
+      'write',
+      (orig) =>
+        ((
+          fd: number,
+          buf: Buffer,
+          off: number,
+          len: number,
+          pos: number,
+          cb: (err: NodeJS.ErrnoException | null, n: number) => void,
+        ) => {
+          orig(fd, buf, off, len, pos, (err, n) => {
+            events.push(`write fd=${fd} err=${err?.code ?? 'none'}`);
+            release = () => cb(err, n);
+          });
+        }) as typeof fs.write,
+    );
+    swap(
+      'close',
+      (orig) =>
+        ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+          events.push(`close fd=${fd}`);
+          orig(fd, cb);
+        }) as typeof fs.close,
+    );
     const account = new SpoolAccount(MiB, MiB);
     const spool = new BodySpool(limits({ memory: 0, account }));
     let writtenCalls = 0;
-    spool.onWritten = () => { writtenCalls++; };
+    spool.onWritten = () => {
+      writtenCalls++;
+    };
     assert.equal(spool.push(bytes(10 * KiB, 14)), SpoolResult.Pause);
     while (release === null) await new Promise((r) => setImmediate(r));
     spool.close();
@@ -287,19 +359,42 @@ describe('BodySpool', () => {
     await pushAll(spool, bytes(100 * KiB, 15), 100 * KiB);
     let release = null as (() => void) | null;
     const events: string[] = [];
-    swap('read', (orig) => ((fd: number, buf: Buffer, off: number, len: number, pos: number,
-                             cb: (err: NodeJS.ErrnoException | null, n: number, b: Buffer) => void) => {
-      orig(fd, buf, off, len, pos, (err, n, b) => {
-        events.push(`read fd=${fd} err=${err?.code ?? 'none'}`);
-        release = () => cb(err, n, b);
-      });
-    }) as typeof fs.read);
-    swap('close', (orig) => ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      events.push(`close fd=${fd}`);
-      orig(fd, cb);
-    }) as typeof fs.close);
-    let sent = 0, dones = 0;
-    spool.replay(() => { sent++; return true; }, () => { dones++; });
+    swap(
+      'read',
+      (orig) =>
+        ((
+          fd: number,
+          buf: Buffer,
+          off: number,
+          len: number,
+          pos: number,
+          cb: (err: NodeJS.ErrnoException | null, n: number, b: Buffer) => void,
+        ) => {
+          orig(fd, buf, off, len, pos, (err, n, b) => {
+            events.push(`read fd=${fd} err=${err?.code ?? 'none'}`);
+            release = () => cb(err, n, b);
+          });
+        }) as typeof fs.read,
+    );
+    swap(
+      'close',
+      (orig) =>
+        ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+          events.push(`close fd=${fd}`);
+          orig(fd, cb);
+        }) as typeof fs.close,
+    );
+    let sent = 0,
+      dones = 0;
+    spool.replay(
+      () => {
+        sent++;
+        return true;
+      },
+      () => {
+        dones++;
+      },
+    );
     while (release === null) await new Promise((r) => setImmediate(r));
     spool.close();
     assert.equal(spoolFilesOpen(), 1, 'open while the read is in flight');
@@ -314,14 +409,18 @@ describe('BodySpool', () => {
   test('two spools in one thread get different file names; EEXIST takes another name', async () => {
     const paths: string[] = [];
     let eexist = 1;
-    swap('openSync', (orig) => ((path: string, flags: string, mode: number) => {
-      paths.push(path);
-      if (eexist > 0) {
-        eexist--;
-        throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: 'EEXIST' });
-      }
-      return orig(path, flags, mode);
-    }) as typeof fs.openSync);
+    swap(
+      'openSync',
+      (orig) =>
+        ((path: string, flags: string, mode: number) => {
+          paths.push(path);
+          if (eexist > 0) {
+            eexist--;
+            throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: 'EEXIST' });
+          }
+          return orig(path, flags, mode);
+        }) as typeof fs.openSync,
+    );
     const a = new BodySpool(limits({ memory: 0 }));
     const b = new BodySpool(limits({ memory: 0 }));
     try {
@@ -331,13 +430,20 @@ describe('BodySpool', () => {
       assert.equal(new Set(paths).size, 3, 'three different names');
       for (const p of paths) assert.ok(p.startsWith(join(dir, `fcgate-spool-${process.pid}-${threadId}-`)), p);
       await Promise.all([written(a), written(b)]);
-    } finally { a.close(); b.close(); }
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 
   test('no free name in 3 attempts: Failed with the reason, no throw', () => {
-    swap('openSync', () => ((path: string) => {
-      throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: 'EEXIST' });
-    }) as typeof fs.openSync);
+    swap(
+      'openSync',
+      () =>
+        ((path: string) => {
+          throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: 'EEXIST' });
+        }) as typeof fs.openSync,
+    );
     const spool = new BodySpool(limits({ memory: 0 }));
     assert.equal(spool.push(bytes(10, 18)), SpoolResult.Failed);
     assert.match(spool.error!.message, /3 attempts/);
@@ -363,23 +469,39 @@ describe('BodySpool', () => {
   });
 
   test('a full disk (ENOSPC) when opening or writing: Full', async () => {
-    swap('openSync', () => (() => {
-      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-    }) as typeof fs.openSync);
+    swap(
+      'openSync',
+      () =>
+        (() => {
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        }) as typeof fs.openSync,
+    );
     const opening = new BodySpool(limits({ memory: 0 }));
     assert.equal(opening.push(bytes(10, 21)), SpoolResult.Full);
     assert.equal(opening.isFull, true);
     opening.close();
     while (swapped.length > 0) swapped.pop()!();
 
-    swap('write', () => ((_fd: number, _b: Buffer, _o: number, _l: number, _p: number,
-                          cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
-      setImmediate(() => cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0));
-    }) as typeof fs.write);
+    swap(
+      'write',
+      () =>
+        ((
+          _fd: number,
+          _b: Buffer,
+          _o: number,
+          _l: number,
+          _p: number,
+          cb: (err: NodeJS.ErrnoException | null, n: number) => void,
+        ) => {
+          setImmediate(() =>
+            cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0),
+          );
+        }) as typeof fs.write,
+    );
     const account = new SpoolAccount(MiB, MiB);
     const writing = new BodySpool(limits({ memory: 0, account }));
     assert.equal(writing.push(bytes(10, 22)), SpoolResult.Pause);
-    await written(writing);                                 // onWritten tells of the failure too
+    await written(writing); // onWritten tells of the failure too
     assert.equal(writing.isFull, true);
     assert.equal(writing.settled, true);
     assert.equal(writing.push(bytes(10, 23)), SpoolResult.Full);
@@ -388,15 +510,27 @@ describe('BodySpool', () => {
   });
 
   test('short file writes are continued: the file holds every byte once', async () => {
-    swap('write', (orig) => ((fd: number, buf: Buffer, off: number, len: number, pos: number,
-                              cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
-      orig(fd, buf, off, Math.max(1, len >> 1), pos, cb);      // the kernel took half
-    }) as typeof fs.write);
+    swap(
+      'write',
+      (orig) =>
+        ((
+          fd: number,
+          buf: Buffer,
+          off: number,
+          len: number,
+          pos: number,
+          cb: (err: NodeJS.ErrnoException | null, n: number) => void,
+        ) => {
+          orig(fd, buf, off, Math.max(1, len >> 1), pos, cb); // the kernel took half
+        }) as typeof fs.write,
+    );
     const spool = new BodySpool(limits({ memory: 0 }));
     try {
       const body = bytes(70 * KiB + 1, 24);
       await pushAll(spool, body, 30 * KiB);
       assert.equal(sha256((await replayAll(spool)).chunks), sha256([body]));
-    } finally { spool.close(); }
+    } finally {
+      spool.close();
+    }
   });
 });

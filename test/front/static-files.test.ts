@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { contentTypeFor, etagFor, httpDate, parseRange, serveStatic, type StaticOutcome } from '../../src/front/static-files.js';
+import {
+  contentTypeFor,
+  etagFor,
+  httpDate,
+  parseRange,
+  serveStatic,
+  type StaticOutcome,
+} from '../../src/front/static-files.js';
 import { etagListMatches, evaluatePreconditions, ifRangeAllows } from '../../src/front/conditional.js';
 import { copyHeaders, upperMethod } from '../../src/front/snapshot.js';
 import { closeListening, listenApp, type Listening } from '../../src/front/listen.js';
@@ -19,9 +26,14 @@ import { loadUws, type TemplatedApp } from '../../src/front/uws.js';
 describe('pure helpers', () => {
   test('contentTypeFor: last extension, case-insensitive; none for unknown, no extension, dot-files', () => {
     const cases: Array<[string, string | undefined]> = [
-      ['/d/index.html', 'text/html'], ['/d/A.PNG', 'image/png'], ['/d/x.tar.gz', 'application/gzip'],
-      ['/d/app.js', 'text/javascript'], ['/d/README', undefined], ['/d/.htaccess', undefined],
-      ['/d.dir/file', undefined], ['/d/x.unknownext', undefined],
+      ['/d/index.html', 'text/html'],
+      ['/d/A.PNG', 'image/png'],
+      ['/d/x.tar.gz', 'application/gzip'],
+      ['/d/app.js', 'text/javascript'],
+      ['/d/README', undefined],
+      ['/d/.htaccess', undefined],
+      ['/d.dir/file', undefined],
+      ['/d/x.unknownext', undefined],
     ];
     for (const [f, t] of cases) assert.equal(contentTypeFor(f), t, f);
   });
@@ -49,25 +61,32 @@ describe('pure helpers', () => {
       ['bytes=1000-', { kind: 'unsatisfiable' }],
       ['bytes=1000-2000', { kind: 'unsatisfiable' }],
       ['bytes=-0', { kind: 'unsatisfiable' }],
-      ['bytes=5-2', { kind: 'whole' }],                  // invalid: ignored
-      ['bytes=0-1,5-6', { kind: 'whole' }],              // several ranges: whole file
+      ['bytes=5-2', { kind: 'whole' }], // invalid: ignored
+      ['bytes=0-1,5-6', { kind: 'whole' }], // several ranges: whole file
       ['bytes=-', { kind: 'whole' }],
       ['items=0-1', { kind: 'whole' }],
       ['bytes=a-b', { kind: 'whole' }],
     ];
     for (const [h, want] of cases) assert.deepEqual(parseRange(h, size), want, String(h));
-    assert.deepEqual(parseRange('bytes=0-0', 0), { kind: 'whole' });   // empty file ignores Range
+    assert.deepEqual(parseRange('bytes=0-0', 0), { kind: 'whole' }); // empty file ignores Range
   });
 
   test('parseRange: a served range always lies inside the file (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1e9 }), fc.nat(), fc.option(fc.nat()), fc.boolean(),
-      (size, a, b, suffix) => {
-        const h = suffix ? `bytes=-${a}` : `bytes=${a}-${b ?? ''}`;
-        const r = parseRange(h, size);
-        if (r.kind === 'range') {
-          assert.ok(r.start >= 0 && r.start <= r.end && r.end < size, `${h} ${size} ${JSON.stringify(r)}`);
-        }
-      }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.nat(),
+        fc.option(fc.nat()),
+        fc.boolean(),
+        (size, a, b, suffix) => {
+          const h = suffix ? `bytes=-${a}` : `bytes=${a}-${b ?? ''}`;
+          const r = parseRange(h, size);
+          if (r.kind === 'range') {
+            assert.ok(r.start >= 0 && r.start <= r.end && r.end < size, `${h} ${size} ${JSON.stringify(r)}`);
+          }
+        },
+      ),
+    );
   });
 
   test('etagListMatches: strong vs weak comparison, *, lists', () => {
@@ -89,10 +108,10 @@ describe('pure helpers', () => {
     const cases: Array<[ReturnType<typeof h>, number]> = [
       [h(), 200],
       [h(['if-none-match', etag]), 304],
-      [h(['if-none-match', 'W/"5-1"']), 304],            // weak comparison for If-None-Match
+      [h(['if-none-match', 'W/"5-1"']), 304], // weak comparison for If-None-Match
       [h(['if-none-match', '"other"']), 200],
-      [h(['if-none-match', '"other"'], ['if-modified-since', later]), 200],   // INM wins over IMS
-      [h(['if-modified-since', same]), 304],             // second granularity
+      [h(['if-none-match', '"other"'], ['if-modified-since', later]), 200], // INM wins over IMS
+      [h(['if-modified-since', same]), 304], // second granularity
       [h(['if-modified-since', later]), 304],
       [h(['if-modified-since', earlier]), 200],
       [h(['if-modified-since', 'garbage']), 200],
@@ -100,7 +119,7 @@ describe('pure helpers', () => {
       [h(['if-match', etag], ['if-none-match', etag]), 304],
       [h(['if-unmodified-since', earlier]), 412],
       [h(['if-unmodified-since', later]), 200],
-      [h(['if-match', etag], ['if-unmodified-since', earlier]), 200],        // If-Match wins
+      [h(['if-match', etag], ['if-unmodified-since', earlier]), 200], // If-Match wins
     ];
     for (const [req, want] of cases) assert.equal(evaluatePreconditions(req, etag, mtime), want, JSON.stringify(req));
   });
@@ -143,11 +162,16 @@ describe('serveStatic through uWS', () => {
       const file = join(dir, req.getUrl());
       // Like the router: stat asynchronously, so onAborted must be set before returning.
       let aborted = false;
-      res.onAborted(() => { aborted = true; });
+      res.onAborted(() => {
+        aborted = true;
+      });
       // Count onWritable events, to prove the big transfer met backpressure.
       const orig = res.onWritable;
       res.onWritable = (h: (offset: number) => boolean) =>
-        orig.call(res, (offset: number) => { writableCalls++; return h(offset); });
+        orig.call(res, (offset: number) => {
+          writableCalls++;
+          return h(offset);
+        });
       const origTry = res.tryEnd;
       res.tryEnd = (chunk: Parameters<typeof origTry>[0], total: number) => {
         const r = origTry.call(res, chunk, total);
@@ -157,10 +181,16 @@ describe('serveStatic through uWS', () => {
       setImmediate(() => {
         if (aborted) return;
         const st = statSync(file, { throwIfNoEntry: false });
-        if (st === undefined) { res.cork(() => res.writeStatus('404 Not Found').end()); return; }
+        if (st === undefined) {
+          res.cork(() => res.writeStatus('404 Not Found').end());
+          return;
+        }
         serveStatic(res, snap, file, st, {
           chunkSize: 16 * 1024,
-          onDone: (o) => { outcomes.push(o); outcomeWaiter?.(o); },
+          onDone: (o) => {
+            outcomes.push(o);
+            outcomeWaiter?.(o);
+          },
         });
       });
     });
@@ -168,9 +198,17 @@ describe('serveStatic through uWS', () => {
     port = listening.port;
   });
 
-  after(() => { closeListening(listening); app.close(); rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    closeListening(listening);
+    app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  interface Got { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+  interface Got {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Buffer;
+  }
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Got> =>
     new Promise((resolve, reject) => {
       const r = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
@@ -189,7 +227,7 @@ describe('serveStatic through uWS', () => {
     assert.equal(g.headers['content-type'], 'text/plain');
     assert.equal(g.headers['content-length'], '12');
     assert.equal(g.headers['last-modified'], 'Tue, 14 Nov 2023 22:13:20 GMT');
-    assert.equal(g.headers['etag'], '"c-60a24181e4000"');   // 12 bytes; 1700000000 s in µs, hex
+    assert.equal(g.headers['etag'], '"c-60a24181e4000"'); // 12 bytes; 1700000000 s in µs, hex
     assert.equal(g.headers['accept-ranges'], 'bytes');
   });
 
@@ -203,7 +241,13 @@ describe('serveStatic through uWS', () => {
       const s = connect(port, '127.0.0.1');
       let data = '';
       s.setEncoding('latin1');
-      s.on('data', (d: string) => { data += d; if (data.endsWith('hello world\n')) { s.destroy(); resolve(data); } });
+      s.on('data', (d: string) => {
+        data += d;
+        if (data.endsWith('hello world\n')) {
+          s.destroy();
+          resolve(data);
+        }
+      });
       s.write('HEAD /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n');
       s.once('data', () => s.write('GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n'));
     });
@@ -252,21 +296,31 @@ describe('serveStatic through uWS', () => {
   });
 
   test('a large file to a reader that stalls: tryEnd fails, onWritable resumes, byte-exact', async () => {
-    const done = new Promise<StaticOutcome>((r) => { outcomeWaiter = r; });
+    const done = new Promise<StaticOutcome>((r) => {
+      outcomeWaiter = r;
+    });
     writableCalls = 0;
     const parts: Buffer[] = [];
     let total = 0;
     await new Promise<void>((resolve) => {
       const s = connect(port, '127.0.0.1');
       // Stop reading at the first bytes; resume once uWS reports a full socket (tryEnd false).
-      s.once('data', () => { s.pause(); });
-      onBlocked = () => { onBlocked = null; s.resume(); };
-      let need = Infinity;                                 // head + body, known after the first chunk
+      s.once('data', () => {
+        s.pause();
+      });
+      onBlocked = () => {
+        onBlocked = null;
+        s.resume();
+      };
+      let need = Infinity; // head + body, known after the first chunk
       s.on('data', (d: Buffer) => {
         if (parts.length === 0) need = d.indexOf('\r\n\r\n') + 4 + BIG;
         parts.push(d);
         total += d.length;
-        if (total >= need) { s.destroy(); resolve(); }
+        if (total >= need) {
+          s.destroy();
+          resolve();
+        }
       });
       s.write('GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n');
     });
@@ -284,13 +338,23 @@ describe('serveStatic through uWS', () => {
   test('a file that shrinks mid-transfer: connection closed (truncation shows), outcome carries the error', async () => {
     const file = join(dir, 'shrink.bin');
     writeFileSync(file, Buffer.alloc(BIG, 1));
-    const done = new Promise<StaticOutcome>((r) => { outcomeWaiter = r; });
+    const done = new Promise<StaticOutcome>((r) => {
+      outcomeWaiter = r;
+    });
     let got = 0;
     const closed = new Promise<void>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('data', () => { s.pause(); });
-      onBlocked = () => { onBlocked = null; truncateSync(file, 1 << 20); s.resume(); };
-      s.on('data', (d: Buffer) => { got += d.length; });
+      s.once('data', () => {
+        s.pause();
+      });
+      onBlocked = () => {
+        onBlocked = null;
+        truncateSync(file, 1 << 20);
+        s.resume();
+      };
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+      });
       s.on('close', () => resolve());
       s.write('GET /shrink.bin HTTP/1.1\r\nHost: a\r\n\r\n');
     });
@@ -304,11 +368,16 @@ describe('serveStatic through uWS', () => {
   });
 
   test('a client that leaves mid-transfer: onAborted, outcome aborted, nothing touched after', async () => {
-    const done = new Promise<StaticOutcome>((r) => { outcomeWaiter = r; });
+    const done = new Promise<StaticOutcome>((r) => {
+      outcomeWaiter = r;
+    });
     const s = connect(port, '127.0.0.1');
     s.write('GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n');
     let got = 0;
-    s.on('data', (d: Buffer) => { got += d.length; if (got > 100_000) s.destroy(); });
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got > 100_000) s.destroy();
+    });
     const o = await done;
     outcomeWaiter = null;
     assert.equal(o.aborted, true);

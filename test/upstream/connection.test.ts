@@ -13,12 +13,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProtocolStatus } from '../../src/protocol/constants.js';
-import { FailKind, UpstreamConnection, openConnection, type ConnectionUser } from '../../src/upstream/connection.js';
+import {
+  type FailKind,
+  UpstreamConnection,
+  openConnection,
+  type ConnectionUser,
+} from '../../src/upstream/connection.js';
 import { RawApp, Received, endRequest, stderr, stdout, stdoutEnd, until } from './raw-app.js';
 
 let app: RawApp;
-before(async () => { app = await RawApp.start(); });
-after(async () => { await app.close(); });
+before(async () => {
+  app = await RawApp.start();
+});
+after(async () => {
+  await app.close();
+});
 
 /** Records what the connection tells its request; `answer` decides each onStdout's return. */
 class User implements ConnectionUser {
@@ -34,19 +43,39 @@ class User implements ConnectionUser {
     this.events.push(`stdout ${text}`);
     return this.answer(text);
   }
-  onStdoutEnd(): void { this.events.push('stdout-end'); }
-  onStderr(data: Buffer): void { this.events.push(`stderr ${data.toString('latin1')}`); }
+  onStdoutEnd(): void {
+    this.events.push('stdout-end');
+  }
+  onStderr(data: Buffer): void {
+    this.events.push(`stderr ${data.toString('latin1')}`);
+  }
   onEndRequest(appStatus: number, protocolStatus: number, clean: boolean): void {
     // conn.clean is what the pool's reuse check reads from inside this call.
     this.events.push(`end app=${appStatus} protocol=${protocolStatus} clean=${clean} conn.clean=${this.conn().clean}`);
   }
-  corked(fn: () => void): void { this.corks++; fn(); }
-  onConnectionFailed(kind: FailKind, detail: string): void { this.events.push(`failed kind=${kind} ${detail}`); }
-  onWritable(): void { this.events.push('writable'); }
-  take(): string[] { const e = this.events; this.events = []; return e; }
+  corked(fn: () => void): void {
+    this.corks++;
+    fn();
+  }
+  onConnectionFailed(kind: FailKind, detail: string): void {
+    this.events.push(`failed kind=${kind} ${detail}`);
+  }
+  onWritable(): void {
+    this.events.push('writable');
+  }
+  take(): string[] {
+    const e = this.events;
+    this.events = [];
+    return e;
+  }
 }
 
-interface Pair { conn: UpstreamConnection; user: User; app: Socket; seen: Received }
+interface Pair {
+  conn: UpstreamConnection;
+  user: User;
+  app: Socket;
+  seen: Received;
+}
 
 /**
  * A connection whose reads come only from the test (conn.onRead), as with sharedReads, over a
@@ -55,7 +84,10 @@ interface Pair { conn: UpstreamConnection; user: User; app: Socket; seen: Receiv
 async function pair(opts: { attach?: boolean; id?: number; timeoutMs?: number } = {}): Promise<Pair> {
   const a = app.address as { host: string; port: number };
   const socket = connect({ host: a.host, port: a.port });
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   const conn = new UpstreamConnection(socket, app.name, true);
   const appSide = await app.next();
   const user = new User(() => conn);
@@ -76,13 +108,26 @@ describe('reading records', () => {
   test('one read: STDOUT, STDERR, the empty STDOUT and END_REQUEST, all under one cork', async () => {
     const { conn, user } = await pair();
     try {
-      read(conn, stdout(1, 'Status: 200\r\n\r\nhi'), stderr(1, 'warn'), stderr(1, ''), stdoutEnd(1), endRequest(1, 0, 7));
-      assert.deepEqual(user.take(), ['stdout Status: 200\r\n\r\nhi', 'stderr warn', 'stdout-end',
-        'end app=7 protocol=0 clean=true conn.clean=true']);
+      read(
+        conn,
+        stdout(1, 'Status: 200\r\n\r\nhi'),
+        stderr(1, 'warn'),
+        stderr(1, ''),
+        stdoutEnd(1),
+        endRequest(1, 0, 7),
+      );
+      assert.deepEqual(user.take(), [
+        'stdout Status: 200\r\n\r\nhi',
+        'stderr warn',
+        'stdout-end',
+        'end app=7 protocol=0 clean=true conn.clean=true',
+      ]);
       assert.equal(user.corks, 1, 'one read: one corked call');
       assert.equal(conn.served, 1);
       assert.equal(conn.healthy, true);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('END_REQUEST is delivered only once its padding is read (padding split across reads)', async () => {
@@ -90,9 +135,27 @@ describe('reading records', () => {
     try {
       // END_REQUEST by hand with 5 bytes of padding: the reader is past the record only after them.
       const end = Buffer.from([
-        0x01, 0x03, 0x00, 0x01, 0x00, 0x08, 0x05, 0x00,   // v1 END_REQUEST id=1 len=8 pad=5
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   // appStatus 0, REQUEST_COMPLETE, reserved
-        0x00, 0x00, 0x00, 0x00, 0x00,                     // padding
+        0x01,
+        0x03,
+        0x00,
+        0x01,
+        0x00,
+        0x08,
+        0x05,
+        0x00, // v1 END_REQUEST id=1 len=8 pad=5
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00, // appStatus 0, REQUEST_COMPLETE, reserved
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00, // padding
       ]);
       read(conn, stdout(1, 'x'), end.subarray(0, 18));
       assert.deepEqual(user.take(), ['stdout x'], 'two padding bytes of five: not yet');
@@ -101,7 +164,9 @@ describe('reading records', () => {
       assert.deepEqual(user.take(), []);
       read(conn, end.subarray(20));
       assert.deepEqual(user.take(), ['end app=0 protocol=0 clean=true conn.clean=true']);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('records after END_REQUEST in the same read: the end is delivered not clean, the connection closed (issue 8 §3)', async () => {
@@ -112,15 +177,19 @@ describe('reading records', () => {
     assert.equal(conn.healthy, false);
   });
 
-  test('a record after END_REQUEST arriving only in part: the end is held until the rest or the read timeout',
-    async () => {
-      const { conn, user } = await pair();
-      try {
-        read(conn, stdout(1, 'a'), endRequest(1), Buffer.from([0x01, 0x06, 0x00]));   // 3 bytes of a STDOUT header
-        assert.deepEqual(user.take(), ['stdout a', 'end app=0 protocol=0 clean=false conn.clean=false'],
-          'the request is complete at END_REQUEST; what follows can only make the connection unusable');
-      } finally { conn.destroy(); }
-    });
+  test('a record after END_REQUEST arriving only in part: the end is held until the rest or the read timeout', async () => {
+    const { conn, user } = await pair();
+    try {
+      read(conn, stdout(1, 'a'), endRequest(1), Buffer.from([0x01, 0x06, 0x00])); // 3 bytes of a STDOUT header
+      assert.deepEqual(
+        user.take(),
+        ['stdout a', 'end app=0 protocol=0 clean=false conn.clean=false'],
+        'the request is complete at END_REQUEST; what follows can only make the connection unusable',
+      );
+    } finally {
+      conn.destroy();
+    }
+  });
 
   test('the request id sequence: 1, then 2, …, wrapping after 65535; records of the previous id are dropped, an older id is a protocol error', async () => {
     const { conn, user } = await pair();
@@ -131,8 +200,12 @@ describe('reading records', () => {
       assert.equal(conn.nextRequestId(), 2);
       conn.attach(user, 2, 30_000);
       read(conn, stdout(2, 'two'), endRequest(2));
-      assert.deepEqual(user.take(), ['stdout one', 'end app=0 protocol=0 clean=true conn.clean=true',
-        'stdout two', 'end app=0 protocol=0 clean=true conn.clean=true']);
+      assert.deepEqual(user.take(), [
+        'stdout one',
+        'end app=0 protocol=0 clean=true conn.clean=true',
+        'stdout two',
+        'end app=0 protocol=0 clean=true conn.clean=true',
+      ]);
       conn.detach();
       assert.equal(conn.nextRequestId(), 3);
       conn.attach(user, 3, 30_000);
@@ -145,10 +218,19 @@ describe('reading records', () => {
       read(conn, stdout(1, 'older'));
       assert.deepEqual(user.take(), ['failed kind=3 FCGI_UNKNOWN_REQUEST: type 6 for unknown request 1']);
       assert.equal(conn.isClosed, true);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
     const c = { served: 0 } as UpstreamConnection;
     const next = UpstreamConnection.prototype.nextRequestId;
-    for (const [served, id] of [[0, 1], [1, 2], [65533, 65534], [65534, 65535], [65535, 1], [65536, 2]] as const) {
+    for (const [served, id] of [
+      [0, 1],
+      [1, 2],
+      [65533, 65534],
+      [65534, 65535],
+      [65535, 1],
+      [65536, 2],
+    ] as const) {
       c.served = served;
       assert.equal(next.call(c), id, `served=${served}`);
     }
@@ -159,12 +241,16 @@ describe('reading records', () => {
     try {
       read(a.conn, stdout(1, 'a'), stdoutEnd(1), stdout(1, 'b'), endRequest(1));
       assert.deepEqual(a.user.take(), ['stdout a', 'stdout-end', 'end app=0 protocol=0 clean=true conn.clean=false']);
-    } finally { a.conn.destroy(); }
+    } finally {
+      a.conn.destroy();
+    }
     const b = await pair();
     try {
       read(b.conn, endRequest(1, ProtocolStatus.Overloaded));
       assert.deepEqual(b.user.take(), ['end app=0 protocol=2 clean=true conn.clean=false']);
-    } finally { b.conn.destroy(); }
+    } finally {
+      b.conn.destroy();
+    }
   });
 
   test('a management record from the app makes the connection unfit for reuse', async () => {
@@ -173,7 +259,9 @@ describe('reading records', () => {
       // GET_VALUES_RESULT with no content, by hand: v1 type=10 id=0 len=0 pad=0.
       read(conn, Buffer.from([0x01, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]), stdout(1, 'a'), endRequest(1));
       assert.deepEqual(user.take(), ['stdout a', 'end app=0 protocol=0 clean=true conn.clean=false']);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 });
 
@@ -187,10 +275,15 @@ describe('pause and resume', () => {
       assert.equal(conn.socket.isPaused(), true);
       assert.equal(conn.clean, false, 'a tail is held');
       conn.resume();
-      assert.deepEqual(user.take(), ['stdout b', 'end app=0 protocol=0 clean=true conn.clean=true'],
-        'the tail survived the read buffer being overwritten');
+      assert.deepEqual(
+        user.take(),
+        ['stdout b', 'end app=0 protocol=0 clean=true conn.clean=true'],
+        'the tail survived the read buffer being overwritten',
+      );
       assert.equal(conn.socket.isPaused(), false);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('the sink stops on the last record of a read: paused; a later read joins the tail, in order', async () => {
@@ -200,7 +293,7 @@ describe('pause and resume', () => {
       read(conn, stdout(1, 'a'));
       assert.deepEqual(user.take(), ['stdout a']);
       assert.equal(conn.socket.isPaused(), true, 'paused although the read was used up');
-      read(conn, stdout(1, 'b'));                   // Node may still emit a read after pause()
+      read(conn, stdout(1, 'b')); // Node may still emit a read after pause()
       read(conn, stdout(1, 'c'), stdout(1, 'd'));
       assert.deepEqual(user.take(), [], 'nothing reaches a paused sink');
       conn.resume();
@@ -209,7 +302,9 @@ describe('pause and resume', () => {
       read(conn, endRequest(1));
       conn.resume();
       assert.deepEqual(user.take(), ['stdout d', 'end app=0 protocol=0 clean=true conn.clean=true']);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('pause() and resume() are idempotent; resume() after close does nothing', async () => {
@@ -230,7 +325,7 @@ describe('the read timeout', () => {
     try {
       assert.equal(conn.socket.timeout, 4000);
       conn.pause();
-      assert.equal(conn.socket.timeout, 0, 'paused: the wait is the client\'s');
+      assert.equal(conn.socket.timeout, 0, "paused: the wait is the client's");
       conn.socket.emit('timeout');
       assert.deepEqual(user.take(), [], 'a timeout while paused is ignored');
       conn.resume();
@@ -241,7 +336,9 @@ describe('the read timeout', () => {
       conn.socket.emit('timeout');
       assert.equal(conn.isClosed, false, 'a timeout while idle is ignored');
       user.take();
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('no byte within the timeout: onConnectionFailed(Timeout) once, and the socket is reset', async () => {
@@ -269,7 +366,7 @@ describe('closing', () => {
     assert.equal(idle.seen.error, null);
     assert.equal(idle.seen.ended, true, 'FIN');
     assert.equal(idle.conn.healthy, false);
-    idle.conn.destroy();                           // idempotent
+    idle.conn.destroy(); // idempotent
   });
 
   test('a unix socket with a request in flight is closed plainly (no reset there)', async () => {
@@ -321,7 +418,10 @@ describe('an idle connection (no request attached)', () => {
     read(conn, stdout(1, 'a'), endRequest(1));
     conn.detach();
     const lost: string[] = [];
-    conn.onIdleLost = (c, detail) => { assert.equal(c, conn); lost.push(detail); };
+    conn.onIdleLost = (c, detail) => {
+      assert.equal(c, conn);
+      lost.push(detail);
+    };
     read(conn, Buffer.from('junk!'));
     assert.deepEqual(lost, ['5 unexpected bytes on an idle connection']);
     assert.equal(conn.isClosed, true);
@@ -337,7 +437,9 @@ describe('an idle connection (no request attached)', () => {
     });
     const appSide = await app.next();
     const lost: string[] = [];
-    conn.onIdleLost = (_c, detail) => { lost.push(detail); };
+    conn.onIdleLost = (_c, detail) => {
+      lost.push(detail);
+    };
     appSide.end();
     await until(() => conn.socket.destroyed, 'the connection to close');
     await new Promise((r) => setImmediate(r));
@@ -351,21 +453,25 @@ describe('an idle connection (no request attached)', () => {
       conn.detach();
       conn.socket.emit('drain');
       assert.deepEqual(user.take(), ['writable']);
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 });
 
 describe('openConnection', () => {
   test('sharedReads: every connection of the thread reads into one buffer; a paused tail is a copy', async () => {
-    const open = (): Promise<UpstreamConnection> => new Promise((resolve, reject) => {
-      openConnection(app.address, app.name, 2000, (err, c) => (c !== null ? resolve(c) : reject(err)), true);
-    });
+    const open = (): Promise<UpstreamConnection> =>
+      new Promise((resolve, reject) => {
+        openConnection(app.address, app.name, 2000, (err, c) => (c !== null ? resolve(c) : reject(err)), true);
+      });
     const a = await open();
     const appA = await app.next();
     const b = await open();
     const appB = await app.next();
     try {
-      const ua = new User(() => a), ub = new User(() => b);
+      const ua = new User(() => a),
+        ub = new User(() => b);
       a.attach(ua, 1, 30_000);
       b.attach(ub, 1, 30_000);
       ua.answer = (t) => t !== 'first';
@@ -379,9 +485,15 @@ describe('openConnection', () => {
       assert.ok(ua.stdoutBuffers[0]!.byteLength >= 64 * 1024, 'the shared 64 KiB buffer, not a per-read Buffer');
       a.resume();
       await until(() => ua.events.some((e) => e.startsWith('end')), 'A to finish');
-      assert.deepEqual(ua.take(), ['stdout second', 'end app=0 protocol=0 clean=true conn.clean=true'],
-        'A\'s held bytes were not overwritten by B\'s read');
-    } finally { a.destroy(); b.destroy(); }
+      assert.deepEqual(
+        ua.take(),
+        ['stdout second', 'end app=0 protocol=0 clean=true conn.clean=true'],
+        "A's held bytes were not overwritten by B's read",
+      );
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
   });
 
   test('without sharedReads the connection reads through data events', async () => {
@@ -399,7 +511,9 @@ describe('openConnection', () => {
       const seen = new Received(appSide);
       await until(() => seen.bytes.length === 4, 'the app to read what was written');
       assert.equal(seen.bytes.toString(), 'abcd');
-    } finally { conn.destroy(); }
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('nothing listening: the callback gets the error once, not timed out', async () => {

@@ -17,11 +17,26 @@ import { LocalBudget, type ConnectionBudget } from '../../src/upstream/budget.js
 import { UpstreamConnection } from '../../src/upstream/connection.js';
 import { Exchange, STDERR_LINE_MAX, type ExchangeOptions, type ResponseSink } from '../../src/upstream/exchange.js';
 import { Pool, type FreshRequest, type PoolLimits } from '../../src/upstream/pool.js';
-import { RawApp, Received, endRequest, parseRecords, stderr, stdout, stdoutEnd, until, workerFor, type Rec } from './raw-app.js';
+import {
+  RawApp,
+  Received,
+  endRequest,
+  parseRecords,
+  stderr,
+  stdout,
+  stdoutEnd,
+  until,
+  workerFor,
+  type Rec,
+} from './raw-app.js';
 
 let app: RawApp;
-before(async () => { app = await RawApp.start(); });
-after(async () => { await app.close(); });
+before(async () => {
+  app = await RawApp.start();
+});
+after(async () => {
+  await app.close();
+});
 
 const TAG = 'req=1 POST /x';
 
@@ -33,10 +48,22 @@ class RecordingPool extends Pool {
     this.releases.push([conn.serial, reusable]);
     super.release(conn, reusable);
   }
-  override watchFresh(r: FreshRequest): void { this.calls.push('watchFresh'); super.watchFresh(r); }
-  override unwatchFresh(r: FreshRequest): void { this.calls.push('unwatchFresh'); super.unwatchFresh(r); }
-  override reuseAnswered(): void { this.calls.push('reuseAnswered'); super.reuseAnswered(); }
-  override reuseNeverAnswered(tag: string): void { this.calls.push(`reuseNeverAnswered ${tag}`); super.reuseNeverAnswered(tag); }
+  override watchFresh(r: FreshRequest): void {
+    this.calls.push('watchFresh');
+    super.watchFresh(r);
+  }
+  override unwatchFresh(r: FreshRequest): void {
+    this.calls.push('unwatchFresh');
+    super.unwatchFresh(r);
+  }
+  override reuseAnswered(): void {
+    this.calls.push('reuseAnswered');
+    super.reuseAnswered();
+  }
+  override reuseNeverAnswered(tag: string): void {
+    this.calls.push(`reuseNeverAnswered ${tag}`);
+    super.reuseNeverAnswered(tag);
+  }
 }
 
 class Sink implements ResponseSink {
@@ -44,12 +71,26 @@ class Sink implements ResponseSink {
   head: CgiHead | null = null;
   /** What onBody answers. */
   accept = true;
-  onHead(head: CgiHead): void { this.head = head; this.events.push(`head ${head.statusLine}`); }
-  onBody(data: Buffer): boolean { this.events.push(`body ${data.toString('latin1')}`); return this.accept; }
-  onEnd(): void { this.events.push('end'); }
-  onFailure(err: GatewayError, headSent: boolean): void { this.events.push(`failure ${err.code} headSent=${headSent} ${err.message}`); }
-  onBodyWritable(): void { this.events.push('writable'); }
-  get done(): boolean { return this.events.some((e) => e === 'end' || e.startsWith('failure')); }
+  onHead(head: CgiHead): void {
+    this.head = head;
+    this.events.push(`head ${head.statusLine}`);
+  }
+  onBody(data: Buffer): boolean {
+    this.events.push(`body ${data.toString('latin1')}`);
+    return this.accept;
+  }
+  onEnd(): void {
+    this.events.push('end');
+  }
+  onFailure(err: GatewayError, headSent: boolean): void {
+    this.events.push(`failure ${err.code} headSent=${headSent} ${err.message}`);
+  }
+  onBodyWritable(): void {
+    this.events.push('writable');
+  }
+  get done(): boolean {
+    return this.events.some((e) => e === 'end' || e.startsWith('failure'));
+  }
   /** Waits for onEnd or onFailure, then one more turn so a late second call would show. */
   async finished(): Promise<string[]> {
     await until(() => this.done, 'the exchange to end');
@@ -58,27 +99,49 @@ class Sink implements ResponseSink {
   }
 }
 
-interface Rig { pool: RecordingPool; logs: string[]; budget: ConnectionBudget }
+interface Rig {
+  pool: RecordingPool;
+  logs: string[];
+  budget: ConnectionBudget;
+}
 const pools: Pool[] = [];
-after(() => { for (const p of pools) p.close(); });
+after(() => {
+  for (const p of pools) p.close();
+});
 
-function rig(over: { worker?: Partial<WorkerSettings>; budget?: ConnectionBudget; limits?: Partial<PoolLimits> } = {}): Rig {
+function rig(
+  over: { worker?: Partial<WorkerSettings>; budget?: ConnectionBudget; limits?: Partial<PoolLimits> } = {},
+): Rig {
   const logs: string[] = [];
   const budget = over.budget ?? new LocalBudget(8);
-  const pool = new RecordingPool(workerFor(app.address, app.name, over.worker), budget,
-    { queueLimit: 16, maxRequestsPerConnection: 0, retryAfterSeconds: 1, log: (l) => logs.push(l), ...over.limits });
+  const pool = new RecordingPool(workerFor(app.address, app.name, over.worker), budget, {
+    queueLimit: 16,
+    maxRequestsPerConnection: 0,
+    retryAfterSeconds: 1,
+    log: (l) => logs.push(l),
+    ...over.limits,
+  });
   pools.push(pool);
   return { pool, logs, budget };
 }
 
 const PARAMS = ['SCRIPT_FILENAME', '/srv/x.php', 'REQUEST_METHOD', 'POST'];
 
-function exchange(r: Rig, opts: { hasBody?: boolean; options?: Partial<ExchangeOptions> } = {}): { ex: Exchange; sink: Sink; preamble: Buffer } {
+function exchange(
+  r: Rig,
+  opts: { hasBody?: boolean; options?: Partial<ExchangeOptions> } = {},
+): { ex: Exchange; sink: Sink; preamble: Buffer } {
   const hasBody = opts.hasBody ?? false;
   const preamble = writePreamble(1, PARAMS, { keepConn: r.pool.keeps, endStdin: !hasBody });
   const sink = new Sink();
-  const ex = new Exchange(r.pool, Buffer.from(preamble), hasBody, sink,
-    { maxHead: 8192, stderrLimit: 4096, bodyBufferLimit: 64 * 1024, log: (l) => r.logs.push(l), ...opts.options }, TAG);
+  const ex = new Exchange(
+    r.pool,
+    Buffer.from(preamble),
+    hasBody,
+    sink,
+    { maxHead: 8192, stderrLimit: 4096, bodyBufferLimit: 64 * 1024, log: (l) => r.logs.push(l), ...opts.options },
+    TAG,
+  );
   return { ex, sink, preamble };
 }
 
@@ -107,18 +170,63 @@ describe('sending the request', () => {
     assert.equal(ex.bodyPaused, false);
     const writes: number[][] = [];
     const orig = UpstreamConnection.prototype.writeAll;
-    UpstreamConnection.prototype.writeAll = function (parts) { writes.push(parts.map((p) => p.length)); return orig.call(this, parts); };
+    UpstreamConnection.prototype.writeAll = function (parts) {
+      writes.push(parts.map((p) => p.length));
+      return orig.call(this, parts);
+    };
     let seen: Received;
-    try { seen = await startFresh(ex); } finally { UpstreamConnection.prototype.writeAll = orig; }
+    try {
+      seen = await startFresh(ex);
+    } finally {
+      UpstreamConnection.prototype.writeAll = orig;
+    }
     assert.deepEqual(writes, [[preamble.length, 16, 24]], 'one gather write: preamble, then each held piece');
     assert.deepEqual(seen.bytes.subarray(0, preamble.length), preamble);
-    assert.deepEqual(seen.bytes.subarray(preamble.length), Buffer.from([
-      0x01, 0x05, 0x00, 0x01, 0x00, 0x03, 0x05, 0x00,   // v1 STDIN id=1 len=3 pad=5
-      0x61, 0x62, 0x63, 0, 0, 0, 0, 0,                   // "abc", padding
-      0x01, 0x05, 0x00, 0x01, 0x00, 0x02, 0x06, 0x00,   // v1 STDIN id=1 len=2 pad=6
-      0x64, 0x65, 0, 0, 0, 0, 0, 0,                      // "de", padding
-      0x01, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,   // v1 STDIN id=1 len=0: end of the body
-    ]));
+    assert.deepEqual(
+      seen.bytes.subarray(preamble.length),
+      Buffer.from([
+        0x01,
+        0x05,
+        0x00,
+        0x01,
+        0x00,
+        0x03,
+        0x05,
+        0x00, // v1 STDIN id=1 len=3 pad=5
+        0x61,
+        0x62,
+        0x63,
+        0,
+        0,
+        0,
+        0,
+        0, // "abc", padding
+        0x01,
+        0x05,
+        0x00,
+        0x01,
+        0x00,
+        0x02,
+        0x06,
+        0x00, // v1 STDIN id=1 len=2 pad=6
+        0x64,
+        0x65,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0, // "de", padding
+        0x01,
+        0x05,
+        0x00,
+        0x01,
+        0x00,
+        0x00,
+        0x00,
+        0x00, // v1 STDIN id=1 len=0: end of the body
+      ]),
+    );
     seen.socket.write(answer(1, OK_HEAD, 'ok'));
     assert.deepEqual(await sink.finished(), ['head 200 OK', 'body ok', 'end']);
   });
@@ -128,20 +236,50 @@ describe('sending the request', () => {
     const { ex, sink } = exchange(r, { hasBody: true });
     ex.start();
     const seen = new Received(await app.next());
-    await until(() => seen.records()?.some((x) => x.type === RecordType.Params && x.content.length === 0) === true, 'the preamble');
+    await until(
+      () => seen.records()?.some((x) => x.type === RecordType.Params && x.content.length === 0) === true,
+      'the preamble',
+    );
     assert.deepEqual(sink.events, ['writable'], 'the client may send (nothing was held)');
     assert.equal(ex.sendBody(Buffer.from('xyz'), false), true);
     assert.equal(ex.sendBody(new Uint8Array(0), true), true);
     const recs = await seen.untilStdinEnd(1);
     assert.deepEqual(shape(recs.filter((x) => x.type === RecordType.Stdin)), ['5/1/78797a', '5/1/']);
-    assert.deepEqual(seen.bytes.subarray(seen.bytes.length - 24), Buffer.from([
-      0x01, 0x05, 0x00, 0x01, 0x00, 0x03, 0x05, 0x00,   // v1 STDIN id=1 len=3 pad=5
-      0x78, 0x79, 0x7a, 0, 0, 0, 0, 0,                   // "xyz", padding
-      0x01, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,   // the empty STDIN record
-    ]));
+    assert.deepEqual(
+      seen.bytes.subarray(seen.bytes.length - 24),
+      Buffer.from([
+        0x01,
+        0x05,
+        0x00,
+        0x01,
+        0x00,
+        0x03,
+        0x05,
+        0x00, // v1 STDIN id=1 len=3 pad=5
+        0x78,
+        0x79,
+        0x7a,
+        0,
+        0,
+        0,
+        0,
+        0, // "xyz", padding
+        0x01,
+        0x05,
+        0x00,
+        0x01,
+        0x00,
+        0x00,
+        0x00,
+        0x00, // the empty STDIN record
+      ]),
+    );
     seen.socket.write(answer(1, OK_HEAD));
     await sink.finished();
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [true]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [true],
+    );
   });
 
   test('bodyPaused: held bytes reach bodyBufferLimit before a connection; writable once they went out', async () => {
@@ -163,14 +301,16 @@ describe('sending the request', () => {
     const r = rig();
     const { ex, sink } = exchange(r, { hasBody: true });
     ex.start();
-    const appSide = await app.next();                            // not reading yet: the kernel buffers fill
+    const appSide = await app.next(); // not reading yet: the kernel buffers fill
     await until(() => sink.events.includes('writable'), 'the connection');
     sink.events = [];
     const size = 16 * 1024 * 1024;
     assert.equal(ex.sendBody(Buffer.alloc(size, 0x42), false), false, 'more than the socket buffers take');
     assert.equal(ex.bodyPaused, true);
     let got = 0;
-    appSide.on('data', (b: Buffer) => { got += b.length; });
+    appSide.on('data', (b: Buffer) => {
+      got += b.length;
+    });
     await until(() => sink.events.includes('writable'), 'drain');
     assert.equal(ex.bodyPaused, false);
     sink.events = [];
@@ -192,23 +332,55 @@ describe('sending the request', () => {
     assert.equal(r.pool.idleCount, 1);
 
     const second = exchange(r, { hasBody: true });
-    second.ex.sendBody(Buffer.from('hi'), true);                 // framed with id 1 before the connection is known
+    second.ex.sendBody(Buffer.from('hi'), true); // framed with id 1 before the connection is known
     second.ex.start();
     const recs = await seen.untilStdinEnd(2);
-    const mine = recs.slice(parseRecords(first.preamble).length);   // after the first request's records
-    assert.ok(mine.every((x) => x.id === 2), 'every record of the second request carries id 2');
-    assert.deepEqual(shape(mine), shape(parseRecords(second.preamble).map((x) => ({ ...x, id: 2 })))
-      .concat(['5/2/6869', '5/2/']));
+    const mine = recs.slice(parseRecords(first.preamble).length); // after the first request's records
+    assert.ok(
+      mine.every((x) => x.id === 2),
+      'every record of the second request carries id 2',
+    );
+    assert.deepEqual(
+      shape(mine),
+      shape(parseRecords(second.preamble).map((x) => ({ ...x, id: 2 }))).concat(['5/2/6869', '5/2/']),
+    );
     const tail = seen.bytes.subarray(seen.bytes.length - 24);
-    assert.deepEqual(tail, Buffer.from([
-      0x01, 0x05, 0x00, 0x02, 0x00, 0x02, 0x06, 0x00,   // v1 STDIN id=2 len=2 pad=6
-      0x68, 0x69, 0, 0, 0, 0, 0, 0,                      // "hi", padding
-      0x01, 0x05, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,   // the empty STDIN record, id=2
-    ]));
+    assert.deepEqual(
+      tail,
+      Buffer.from([
+        0x01,
+        0x05,
+        0x00,
+        0x02,
+        0x00,
+        0x02,
+        0x06,
+        0x00, // v1 STDIN id=2 len=2 pad=6
+        0x68,
+        0x69,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0, // "hi", padding
+        0x01,
+        0x05,
+        0x00,
+        0x02,
+        0x00,
+        0x00,
+        0x00,
+        0x00, // the empty STDIN record, id=2
+      ]),
+    );
     seen.socket.write(answer(2, OK_HEAD, 'two'));
     assert.deepEqual(await second.sink.finished(), ['head 200 OK', 'body two', 'end']);
-    assert.deepEqual(r.pool.calls, ['watchFresh', 'unwatchFresh', 'reuseAnswered'],
-      'the first request watched until its first byte; the second proved reuse works');
+    assert.deepEqual(
+      r.pool.calls,
+      ['watchFresh', 'unwatchFresh', 'reuseAnswered'],
+      'the first request watched until its first byte; the second proved reuse works',
+    );
   });
 
   test('STDIN not fully sent: the response completes but the connection is not reused', async () => {
@@ -220,7 +392,10 @@ describe('sending the request', () => {
     await until(() => seen.records()?.some((x) => x.type === RecordType.Stdin) === true, 'the body');
     seen.socket.write(answer(1, OK_HEAD, 'early'));
     assert.deepEqual(await sink.finished(), ['writable', 'head 200 OK', 'body early', 'end']);
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [false]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [false],
+    );
     assert.equal(ex.sendBody(Buffer.from('more'), true), true, 'after the end: ignored');
     assert.equal(ex.bodyPaused, false);
   });
@@ -231,11 +406,18 @@ describe('the response', () => {
     const r = rig();
     const { ex, sink } = exchange(r);
     const seen = await startFresh(ex);
-    seen.socket.write(Buffer.concat([stdout(1, 'Status: 404 Not'), stdout(1, ' Found\r\nContent-Type: text/html\r\n\r\n<p>'),
-      stdout(1, 'gone</p>'), stdoutEnd(1), endRequest(1)]));
+    seen.socket.write(
+      Buffer.concat([
+        stdout(1, 'Status: 404 Not'),
+        stdout(1, ' Found\r\nContent-Type: text/html\r\n\r\n<p>'),
+        stdout(1, 'gone</p>'),
+        stdoutEnd(1),
+        endRequest(1),
+      ]),
+    );
     assert.deepEqual(await sink.finished(), ['head 404 Not Found', 'body <p>', 'body gone</p>', 'end']);
     assert.deepEqual(sink.head!.headers, ['Content-Type', 'text/html']);
-    seen.socket.end();                                           // the app closing afterwards changes nothing
+    seen.socket.end(); // the app closing afterwards changes nothing
     await until(() => r.pool.idleCount === 0, 'the idle connection to go');
     assert.equal(sink.events.length, 4, 'no onFailure after onEnd');
   });
@@ -248,7 +430,10 @@ describe('the response', () => {
     const events = await sink.finished();
     assert.equal(events.length, 1);
     assert.match(events[0]!, /^failure FCGATE_BAD_CGI_HEADER headSent=false no-colon: /);
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [false]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [false],
+    );
     await until(() => seen.gone, 'the connection to close');
   });
 
@@ -264,8 +449,11 @@ describe('the response', () => {
     const b = exchange(shorter);
     const sb = await startFresh(b.ex);
     sb.socket.write(answer(1, 'Content-Length: 10\r\n\r\n', 'abc'));
-    assert.deepEqual(await b.sink.finished(), ['head 200 OK', 'body abc',
-      "failure FCGATE_APP_CLOSED headSent=true body ended 7 bytes short of the app's Content-Length"]);
+    assert.deepEqual(await b.sink.finished(), [
+      'head 200 OK',
+      'body abc',
+      "failure FCGATE_APP_CLOSED headSent=true body ended 7 bytes short of the app's Content-Length",
+    ]);
   });
 
   test('discardBody: the head is delivered, the body dropped (a short one too), the end reported', async () => {
@@ -289,17 +477,31 @@ describe('the response', () => {
     sink.accept = true;
     ex.resume();
     assert.deepEqual(await sink.finished(), ['head 200 OK', 'body a', 'body b', 'end']);
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [true]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [true],
+    );
   });
 
   test('END_REQUEST before the head: OVERLOADED is FCGATE_BACKEND_OVERLOADED, another status FCGATE_PROTOCOL, none FCGATE_BAD_CGI_HEADER', async () => {
     const cases: Array<[Buffer, string]> = [
-      [endRequest(1, ProtocolStatus.Overloaded), 'failure FCGATE_BACKEND_OVERLOADED headSent=false END_REQUEST protocolStatus=2'],
-      [endRequest(1, ProtocolStatus.CantMpxConn), 'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=1'],
-      [endRequest(1, ProtocolStatus.UnknownRole), 'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=3'],
+      [
+        endRequest(1, ProtocolStatus.Overloaded),
+        'failure FCGATE_BACKEND_OVERLOADED headSent=false END_REQUEST protocolStatus=2',
+      ],
+      [
+        endRequest(1, ProtocolStatus.CantMpxConn),
+        'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=1',
+      ],
+      [
+        endRequest(1, ProtocolStatus.UnknownRole),
+        'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=3',
+      ],
       [endRequest(1), 'failure FCGATE_BAD_CGI_HEADER headSent=false no-output: no STDOUT from the app'],
-      [Buffer.concat([stdout(1, 'Status: 200\r\n'), endRequest(1)]),
-        'failure FCGATE_BAD_CGI_HEADER headSent=false unterminated: STDOUT ended inside the CGI header block after 13 bytes'],
+      [
+        Buffer.concat([stdout(1, 'Status: 200\r\n'), endRequest(1)]),
+        'failure FCGATE_BAD_CGI_HEADER headSent=false unterminated: STDOUT ended inside the CGI header block after 13 bytes',
+      ],
     ];
     for (const [bytes, want] of cases) {
       const r = rig();
@@ -307,7 +509,10 @@ describe('the response', () => {
       const seen = await startFresh(ex);
       seen.socket.write(bytes);
       assert.deepEqual(await sink.finished(), [want]);
-      assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [false]);
+      assert.deepEqual(
+        r.pool.releases.map(([, reusable]) => reusable),
+        [false],
+      );
     }
   });
 
@@ -317,7 +522,10 @@ describe('the response', () => {
     const seen = await startFresh(ex);
     seen.socket.write(Buffer.concat([stdout(1, OK_HEAD + 'x'), endRequest(1, ProtocolStatus.Overloaded)]));
     assert.deepEqual(await sink.finished(), ['head 200 OK', 'body x', 'end']);
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [false]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [false],
+    );
   });
 
   test('records after END_REQUEST: the response ends, FCGATE_APP_AFTER_END logged, the connection closed (issue 8 §3)', async () => {
@@ -326,8 +534,13 @@ describe('the response', () => {
     const seen = await startFresh(ex);
     seen.socket.write(Buffer.concat([answer(1, OK_HEAD, 'x'), stdout(1, 'late')]));
     assert.deepEqual(await sink.finished(), ['head 200 OK', 'body x', 'end']);
-    assert.deepEqual(r.logs, [`FCGATE_APP_AFTER_END backend=${app.name} ${TAG} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`]);
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [false]);
+    assert.deepEqual(r.logs, [
+      `FCGATE_APP_AFTER_END backend=${app.name} ${TAG} cause="records after END_REQUEST on the same connection: discarded, the connection is closed"`,
+    ]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [false],
+    );
     assert.equal(r.pool.idleCount, 0);
     await until(() => seen.gone, 'the connection to close');
   });
@@ -337,8 +550,11 @@ describe('the response', () => {
     const { ex, sink } = exchange(r);
     const seen = await startFresh(ex);
     seen.socket.end(stdout(1, OK_HEAD + 'partial'));
-    assert.deepEqual(await sink.finished(), ['head 200 OK', 'body partial',
-      'failure FCGATE_APP_CLOSED headSent=true the application closed the connection']);
+    assert.deepEqual(await sink.finished(), [
+      'head 200 OK',
+      'body partial',
+      'failure FCGATE_APP_CLOSED headSent=true the application closed the connection',
+    ]);
   });
 });
 
@@ -350,11 +566,15 @@ describe('STDERR', () => {
     const r = rig();
     const { ex, sink } = exchange(r);
     const seen = await startFresh(ex);
-    seen.socket.write(Buffer.concat([
-      stderr(1, 'first line\r\nsec'), stderr(1, 'ond "quoted" \\ \x1b[31mred\t \n\n   \n'),
-      stderr(1, 'fake\nFCGATE_X forged=1\n'), stderr(1, 'unfinished'),
-      answer(1, OK_HEAD, 'body'),
-    ]));
+    seen.socket.write(
+      Buffer.concat([
+        stderr(1, 'first line\r\nsec'),
+        stderr(1, 'ond "quoted" \\ \x1b[31mred\t \n\n   \n'),
+        stderr(1, 'fake\nFCGATE_X forged=1\n'),
+        stderr(1, 'unfinished'),
+        answer(1, OK_HEAD, 'body'),
+      ]),
+    );
     assert.deepEqual(await sink.finished(), ['head 200 OK', 'body body', 'end'], 'STDERR never reaches the body');
     assert.deepEqual(stderrLines(r.logs), [
       `${prefix()} stderr="first line"`,
@@ -383,13 +603,19 @@ describe('STDERR', () => {
     const { ex, sink } = exchange(r, { options: { stderrLimit: 64 * 1024 } });
     const seen = await startFresh(ex);
     const long = 'x'.repeat(STDERR_LINE_MAX + 100);
-    seen.socket.write(Buffer.concat([stderr(1, `${long}\nshort\n`), stderr(1, 'y'.repeat(STDERR_LINE_MAX + 1)),
-      stderr(1, 'tail\n'), answer(1, OK_HEAD)]));
+    seen.socket.write(
+      Buffer.concat([
+        stderr(1, `${long}\nshort\n`),
+        stderr(1, 'y'.repeat(STDERR_LINE_MAX + 1)),
+        stderr(1, 'tail\n'),
+        answer(1, OK_HEAD),
+      ]),
+    );
     await sink.finished();
     assert.deepEqual(stderrLines(r.logs), [
       `${prefix()} cut=100 stderr="${'x'.repeat(STDERR_LINE_MAX)}"`,
       `${prefix()} stderr="short"`,
-      `${prefix()} cut=1 stderr="${'y'.repeat(STDERR_LINE_MAX)}"`,    // logged when it got that long: nothing kept beyond one line
+      `${prefix()} cut=1 stderr="${'y'.repeat(STDERR_LINE_MAX)}"`, // logged when it got that long: nothing kept beyond one line
       `${prefix()} stderr="tail"`,
     ]);
   });
@@ -422,20 +648,28 @@ describe('a kept connection the app closed while idle', () => {
     ex.sendBody(Buffer.from('payload'), true);
     ex.start();
     const sent = await kept.untilStdinEnd(2);
-    kept.socket.end();                                           // the app's idle timeout, at the same moment
+    kept.socket.end(); // the app's idle timeout, at the same moment
     const fresh = new Received(await app.next());
     const replayed = await fresh.untilStdinEnd(1);
     const original = sent.filter((x) => x.id === 2);
-    assert.deepEqual(shape(replayed), shape(original.map((x) => ({ ...x, id: 1 }))), 'the same records, id 1 on the new connection');
+    assert.deepEqual(
+      shape(replayed),
+      shape(original.map((x) => ({ ...x, id: 1 }))),
+      'the same records, id 1 on the new connection',
+    );
     fresh.socket.write(answer(1, OK_HEAD, 'answered'));
     assert.deepEqual(await sink.finished(), ['head 200 OK', 'body answered', 'end']);
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [true, false, true]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [true, false, true],
+    );
   });
 
   test('only once: a second closed kept connection fails the request with FCGATE_APP_CLOSED', async () => {
     const r = rig();
     // Two requests at once: two connections, both kept.
-    const one = exchange(r), two = exchange(r);
+    const one = exchange(r),
+      two = exchange(r);
     one.ex.start();
     two.ex.start();
     const s1 = new Received(await app.next());
@@ -461,7 +695,9 @@ describe('a kept connection the app closed while idle', () => {
       return sink.done;
     }, 'the exchange to give up');
     assert.equal(closing.size, 2, 'tried on both kept connections');
-    assert.deepEqual(await sink.finished(), ['failure FCGATE_APP_CLOSED headSent=false the application closed the connection']);
+    assert.deepEqual(await sink.finished(), [
+      'failure FCGATE_APP_CLOSED headSent=false the application closed the connection',
+    ]);
   });
 
   test('no replay once the app answered: FCGATE_APP_CLOSED after the head', async () => {
@@ -471,8 +707,11 @@ describe('a kept connection the app closed while idle', () => {
     ex.start();
     await kept.untilStdinEnd(2);
     kept.socket.end(stdout(2, OK_HEAD + 'half'));
-    assert.deepEqual(await sink.finished(), ['head 200 OK', 'body half',
-      'failure FCGATE_APP_CLOSED headSent=true the application closed the connection']);
+    assert.deepEqual(await sink.finished(), [
+      'head 200 OK',
+      'body half',
+      'failure FCGATE_APP_CLOSED headSent=true the application closed the connection',
+    ]);
   });
 });
 
@@ -511,7 +750,10 @@ describe('abort', () => {
     ex.abort();
     await until(() => seen.gone, 'the connection to close');
     assert.equal(seen.error, 'ECONNRESET');
-    assert.deepEqual(r.pool.releases.map(([, reusable]) => reusable), [false]);
+    assert.deepEqual(
+      r.pool.releases.map(([, reusable]) => reusable),
+      [false],
+    );
     assert.deepEqual(sink.events, ['writable']);
     assert.deepEqual(r.pool.calls, ['watchFresh', 'unwatchFresh']);
   });
@@ -528,7 +770,11 @@ describe('timeouts', () => {
     const after = exchange(b);
     const seen = await startFresh(after.ex);
     seen.socket.write(stdout(1, OK_HEAD + 'slow'));
-    assert.deepEqual(await after.sink.finished(), ['head 200 OK', 'body slow', 'failure FCGATE_READ_TIMEOUT headSent=true no data for 40 ms']);
+    assert.deepEqual(await after.sink.finished(), [
+      'head 200 OK',
+      'body slow',
+      'failure FCGATE_READ_TIMEOUT headSent=true no data for 40 ms',
+    ]);
   });
 
   test('a kept connection never answered while reuse is unproven: reuse goes off (FCGATE_REUSE_OFF)', async () => {
@@ -539,7 +785,7 @@ describe('timeouts', () => {
     await first.sink.finished();
     const second = exchange(r);
     second.ex.start();
-    await seen.untilStdinEnd(2);                                   // an app serving one request per connection: silent
+    await seen.untilStdinEnd(2); // an app serving one request per connection: silent
     assert.deepEqual(await second.sink.finished(), ['failure FCGATE_HEADER_TIMEOUT headSent=false no data for 60 ms']);
     assert.equal(r.pool.keeps, false);
     assert.ok(r.pool.calls.includes(`reuseNeverAnswered ${TAG}`));

@@ -10,12 +10,23 @@ import type { WorkerSettings } from '../../src/config/model.js';
 import type { GatewayError } from '../../src/errors.js';
 import { LocalBudget, SharedBudget, type ConnectionBudget } from '../../src/upstream/budget.js';
 import type { ConnectionUser, UpstreamConnection } from '../../src/upstream/connection.js';
-import { Pool, STALL_MS, type FreshRequest, type PoolLimits, type PoolObserver, type Waiter } from '../../src/upstream/pool.js';
+import {
+  Pool,
+  STALL_MS,
+  type FreshRequest,
+  type PoolLimits,
+  type PoolObserver,
+  type Waiter,
+} from '../../src/upstream/pool.js';
 import { RawApp, stdout, until, workerFor } from './raw-app.js';
 
 let app: RawApp;
-before(async () => { app = await RawApp.start(); });
-after(async () => { await app.close(); });
+before(async () => {
+  app = await RawApp.start();
+});
+after(async () => {
+  await app.close();
+});
 
 /** A waiter that records its one call. */
 class W implements Waiter {
@@ -24,8 +35,14 @@ class W implements Waiter {
   conn: UpstreamConnection | null = null;
   err: GatewayError | null = null;
   calls = 0;
-  onAcquired(conn: UpstreamConnection): void { this.calls++; this.conn = conn; }
-  onAcquireFailed(err: GatewayError): void { this.calls++; this.err = err; }
+  onAcquired(conn: UpstreamConnection): void {
+    this.calls++;
+    this.conn = conn;
+  }
+  onAcquireFailed(err: GatewayError): void {
+    this.calls++;
+    this.err = err;
+  }
   async got(): Promise<UpstreamConnection> {
     await until(() => this.calls > 0, 'the waiter to be answered');
     if (this.conn === null) throw this.err;
@@ -40,20 +57,38 @@ class W implements Waiter {
 
 class Observer implements PoolObserver {
   events: string[] = [];
-  connected(_p: Pool, ok: boolean, timedOut: boolean): void { this.events.push(`connected ok=${ok} timedOut=${timedOut}`); }
-  rejected(_p: Pool, acquireTimeout: boolean): void { this.events.push(`rejected acquireTimeout=${acquireTimeout}`); }
+  connected(_p: Pool, ok: boolean, timedOut: boolean): void {
+    this.events.push(`connected ok=${ok} timedOut=${timedOut}`);
+  }
+  rejected(_p: Pool, acquireTimeout: boolean): void {
+    this.events.push(`rejected acquireTimeout=${acquireTimeout}`);
+  }
 }
 
-interface Made { pool: Pool; budget: ConnectionBudget; logs: string[]; observer: Observer }
+interface Made {
+  pool: Pool;
+  budget: ConnectionBudget;
+  logs: string[];
+  observer: Observer;
+}
 let pools: Pool[] = [];
-afterEach(() => { for (const p of pools) p.close(); pools = []; });
+afterEach(() => {
+  for (const p of pools) p.close();
+  pools = [];
+});
 
-function makePool(opts: { budget?: ConnectionBudget; worker?: Partial<WorkerSettings>; limits?: Partial<PoolLimits> } = {}): Made {
+function makePool(
+  opts: { budget?: ConnectionBudget; worker?: Partial<WorkerSettings>; limits?: Partial<PoolLimits> } = {},
+): Made {
   const logs: string[] = [];
   const observer = new Observer();
   const budget = opts.budget ?? new LocalBudget(8);
-  const pool = new Pool(workerFor(app.address, app.name, opts.worker), budget,
-    { queueLimit: 16, maxRequestsPerConnection: 0, retryAfterSeconds: 1, log: (l) => logs.push(l), ...opts.limits }, observer);
+  const pool = new Pool(
+    workerFor(app.address, app.name, opts.worker),
+    budget,
+    { queueLimit: 16, maxRequestsPerConnection: 0, retryAfterSeconds: 1, log: (l) => logs.push(l), ...opts.limits },
+    observer,
+  );
   pools.push(pool);
   return { pool, budget, logs, observer };
 }
@@ -65,7 +100,8 @@ async function take(pool: Pool, n: number): Promise<UpstreamConnection[]> {
   return Promise.all(ws.map((w) => w.got()));
 }
 
-const closed = (c: UpstreamConnection): Promise<void> => until(() => c.socket.destroyed, `connection ${c.serial} to close`);
+const closed = (c: UpstreamConnection): Promise<void> =>
+  until(() => c.socket.destroyed, `connection ${c.serial} to close`);
 
 describe('the wait queue', () => {
   test('full queue: FCGATE_QUEUE_FULL at once; close() fails the queued with FCGATE_SHUTTING_DOWN', () => {
@@ -94,7 +130,10 @@ describe('the wait queue', () => {
     mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
     const realSetTimeout = globalThis.setTimeout;
     let timers = 0;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => { timers++; return realSetTimeout(...args); }) as typeof setTimeout;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      timers++;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
     try {
       const { pool, budget, observer } = makePool({ budget: new LocalBudget(0), worker: { acquireMs: 1000 } });
       const [a, b, c] = [new W(), new W(), new W()];
@@ -111,7 +150,7 @@ describe('the wait queue', () => {
       assert.equal(a.err?.message, 'no connection free within acquire=1000 ms (0 busy)');
       assert.equal(b.calls + c.calls, 0);
       assert.equal(timers, 2, 're-armed for the next head');
-      pool.cancel(b);                          // its client went away: no call, it just leaves
+      pool.cancel(b); // its client went away: no call, it just leaves
       mock.timers.tick(300);
       assert.equal(b.calls, 0);
       assert.equal(pool.pending, 1);
@@ -130,19 +169,18 @@ describe('the wait queue', () => {
     }
   });
 
-  test('a cancelled waiter leaves the queue: it does not count against the queue limit',
-    () => {
-      const { pool, budget } = makePool({ budget: new LocalBudget(0), limits: { queueLimit: 2 } });
-      const [w1, w2] = [new W(), new W()];
-      pool.acquire(w1);
-      pool.acquire(w2);
-      pool.cancel(w1);                         // both clients went away (Exchange.abort)
-      pool.cancel(w2);
-      const w3 = new W();
-      pool.acquire(w3);
-      assert.equal(w3.err, null, 'nobody is waiting: w3 should be queued, not refused');
-      assert.equal(budget.waiting, 1, 'and only w3 published as waiting');
-    });
+  test('a cancelled waiter leaves the queue: it does not count against the queue limit', () => {
+    const { pool, budget } = makePool({ budget: new LocalBudget(0), limits: { queueLimit: 2 } });
+    const [w1, w2] = [new W(), new W()];
+    pool.acquire(w1);
+    pool.acquire(w2);
+    pool.cancel(w1); // both clients went away (Exchange.abort)
+    pool.cancel(w2);
+    const w3 = new W();
+    pool.acquire(w3);
+    assert.equal(w3.err, null, 'nobody is waiting: w3 should be queued, not refused');
+    assert.equal(budget.waiting, 1, 'and only w3 published as waiting');
+  });
 
   test('a released connection goes to the oldest waiter; the queue is FIFO', async () => {
     const { pool, budget } = makePool({ budget: new LocalBudget(1) });
@@ -165,7 +203,7 @@ describe('the wait queue', () => {
     const [c1] = await take(pool, 1);
     const w = new W();
     pool.acquire(w);
-    pool.release(c1!, false);                      // not reusable: closed; its 'close' serves the queue
+    pool.release(c1!, false); // not reusable: closed; its 'close' serves the queue
     const c2 = await w.got();
     assert.notEqual(c2, c1);
     assert.equal(c1!.isClosed, true);
@@ -177,31 +215,92 @@ describe('the wait queue', () => {
 describe('release(): the reuse checklist', () => {
   /** A user that pauses on the first STDOUT (for a tail). */
   const quietUser = (pauseOn = ''): ConnectionUser => ({
-    onStdout: (d) => d.toString() !== pauseOn, onStdoutEnd: () => {}, onStderr: () => {},
-    onEndRequest: () => {}, onConnectionFailed: () => {}, onWritable: () => {},
+    onStdout: (d) => d.toString() !== pauseOn,
+    onStdoutEnd: () => {},
+    onStderr: () => {},
+    onEndRequest: () => {},
+    onConnectionFailed: () => {},
+    onWritable: () => {},
   });
 
   const cases: Array<[string, boolean, (m: Made, c: UpstreamConnection) => boolean]> = [
     ['reusable (END complete, keep-conn, STDIN sent)', true, () => true],
     ['the request said not reusable', false, () => false],
-    ['the connection is unhealthy', false, (_m, c) => { c.healthy = false; return true; }],
-    ['the reader is mid-record', false, (_m, c) => {
-      c.attach(quietUser(), 1, 30_000);
-      c.onRead(3, Buffer.from([0x01, 0x06, 0x00]));
-      return true;
-    }],
-    ['a tail is held (paused)', false, (_m, c) => {
-      c.attach(quietUser('a'), 1, 30_000);
-      const b = Buffer.concat([stdout(1, 'a'), stdout(1, 'b')]);
-      c.onRead(b.length, b);
-      return true;
-    }],
-    ['under FCGATE_CONN_MAX_REQUESTS', true, (_m, c) => { c.served = 1; return true; }],
-    ['at FCGATE_CONN_MAX_REQUESTS', false, (_m, c) => { c.served = 2; return true; }],
-    ['reuse off for the backend (probe or a kept connection never answered)', false, (m) => { m.budget.turnReuseOff(); return true; }],
-    ['the pool is closing', false, (m) => { m.pool.close(); return true; }],
-    ['the pool is winding down (reload)', false, (m) => { m.pool.windDown(); return true; }],
-    ['requests of other pools wait for a slot', false, (m) => { m.budget.addWaiting(1); return true; }],
+    [
+      'the connection is unhealthy',
+      false,
+      (_m, c) => {
+        c.healthy = false;
+        return true;
+      },
+    ],
+    [
+      'the reader is mid-record',
+      false,
+      (_m, c) => {
+        c.attach(quietUser(), 1, 30_000);
+        c.onRead(3, Buffer.from([0x01, 0x06, 0x00]));
+        return true;
+      },
+    ],
+    [
+      'a tail is held (paused)',
+      false,
+      (_m, c) => {
+        c.attach(quietUser('a'), 1, 30_000);
+        const b = Buffer.concat([stdout(1, 'a'), stdout(1, 'b')]);
+        c.onRead(b.length, b);
+        return true;
+      },
+    ],
+    [
+      'under FCGATE_CONN_MAX_REQUESTS',
+      true,
+      (_m, c) => {
+        c.served = 1;
+        return true;
+      },
+    ],
+    [
+      'at FCGATE_CONN_MAX_REQUESTS',
+      false,
+      (_m, c) => {
+        c.served = 2;
+        return true;
+      },
+    ],
+    [
+      'reuse off for the backend (probe or a kept connection never answered)',
+      false,
+      (m) => {
+        m.budget.turnReuseOff();
+        return true;
+      },
+    ],
+    [
+      'the pool is closing',
+      false,
+      (m) => {
+        m.pool.close();
+        return true;
+      },
+    ],
+    [
+      'the pool is winding down (reload)',
+      false,
+      (m) => {
+        m.pool.windDown();
+        return true;
+      },
+    ],
+    [
+      'requests of other pools wait for a slot',
+      false,
+      (m) => {
+        m.budget.addWaiting(1);
+        return true;
+      },
+    ],
   ];
   for (const [what, kept, arrange] of cases) {
     test(`${kept ? 'kept' : 'closed'}: ${what}`, async () => {
@@ -233,7 +332,7 @@ describe('release(): the reuse checklist', () => {
     pool.release(c1!, true);
     assert.equal(pool.idleCount, 1);
     const w = new W();
-    pool.acquire(w);                               // takes c1 back from idle
+    pool.acquire(w); // takes c1 back from idle
     assert.equal(w.conn, c1);
     const q = new W();
     pool.acquire(q);
@@ -258,7 +357,7 @@ describe('idle connections', () => {
     const again = await take(pool, 1);
     assert.equal(again[0], c3);
     pool.release(c3!, true);
-    c3!.healthy = false;                           // went bad while idle
+    c3!.healthy = false; // went bad while idle
     const next = await take(pool, 1);
     assert.equal(next[0], c2, 'c3 skipped');
     assert.equal(c3!.isClosed, true);
@@ -269,22 +368,24 @@ describe('idle connections', () => {
   test('ttl: the sweep closes connections idle for ttl, oldest first', async () => {
     mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_000_000 });
     try {
-      const { pool } = makePool({ worker: { ttlMs: 1000 } });   // swept every 500 ms
+      const { pool } = makePool({ worker: { ttlMs: 1000 } }); // swept every 500 ms
       const [c1, c2] = await take(pool, 2);
       // Ticks end on the sweep's period: fake intervals fire at the end of a tick.
-      pool.release(c1!, true);                     // t=0
+      pool.release(c1!, true); // t=0
       mock.timers.tick(250);
-      pool.release(c2!, true);                     // t=250
-      mock.timers.tick(250);                       // sweep at 500: nobody idle for 1000 ms
+      pool.release(c2!, true); // t=250
+      mock.timers.tick(250); // sweep at 500: nobody idle for 1000 ms
       assert.equal(pool.idleCount, 2);
-      mock.timers.tick(500);                       // sweep at 1000: c1 idle 1000 ms, c2 750 ms
+      mock.timers.tick(500); // sweep at 1000: c1 idle 1000 ms, c2 750 ms
       assert.equal(c1!.isClosed, true);
       assert.equal(c2!.isClosed, false);
       assert.equal(pool.idleCount, 1);
-      mock.timers.tick(500);                       // sweep at 1500: c2 idle 1250 ms
+      mock.timers.tick(500); // sweep at 1500: c2 idle 1250 ms
       assert.equal(c2!.isClosed, true);
       assert.equal(pool.idleCount, 0);
-    } finally { mock.timers.reset(); }
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('the app closing an idle connection: dropped quietly; bytes on it: dropped and logged', async () => {
@@ -338,7 +439,7 @@ describe('the budget shared with other pools', () => {
     assert.equal(budget.waiting, 0);
   });
 
-  test('SharedBudget: the waiting count is per backend over all threads, and each thread\'s share is its own', async () => {
+  test("SharedBudget: the waiting count is per backend over all threads, and each thread's share is its own", async () => {
     const buffer = new SharedArrayBuffer(SharedBudget.bytes(1, 2));
     const t0 = new SharedBudget(buffer, 0, 1, 0, 2);
     const t1 = new SharedBudget(buffer, 0, 1, 1, 2);
@@ -347,12 +448,12 @@ describe('the budget shared with other pools', () => {
     const [c1] = await take(a.pool, 1);
     const w = new W();
     b.pool.acquire(w);
-    assert.equal(t0.waiting, 1, 'thread 0 sees thread 1\'s waiting request');
+    assert.equal(t0.waiting, 1, "thread 0 sees thread 1's waiting request");
     a.pool.release(c1!, true);
     await w.got();
     assert.equal(a.pool.idleCount, 0);
     assert.equal(t0.waiting + t1.waiting, 0);
-    SharedBudget.reclaim(buffer, 0, 1, 2);        // thread 1 died holding its connection
+    SharedBudget.reclaim(buffer, 0, 1, 2); // thread 1 died holding its connection
     assert.equal(t0.used, 0);
   });
 });
@@ -376,7 +477,9 @@ describe('the stall watch (requests on new connections)', () => {
       assert.equal(r.stalled, true);
       assert.equal(budget.waiting, 1, 'wakes the pools of other threads');
       assert.equal(c1!.isClosed && c2!.isClosed, true, 'every idle connection let go (any may pin the worker)');
-      assert.deepEqual(logs, [`FCGATE_IDLE_RELEASED backend=${app.name} req=7 GET /slow released=2 cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`]);
+      assert.deepEqual(logs, [
+        `FCGATE_IDLE_RELEASED backend=${app.name} req=7 GET /slow released=2 cause="a request on a new connection got no answer for ${STALL_MS} ms: idle kept connections may pin the app's workers (pm.max_children below max=)"`,
+      ]);
       pool.release(c3!, true);
       assert.equal(c3!.isClosed, true, 'while it waits, released connections are closed');
       mock.timers.tick(5 * STALL_MS);
@@ -384,12 +487,14 @@ describe('the stall watch (requests on new connections)', () => {
       pool.unwatchFresh(r);
       assert.equal(r.stalled, false);
       assert.equal(budget.waiting, 0);
-      pool.unwatchFresh(r);                        // twice: no double withdrawal
+      pool.unwatchFresh(r); // twice: no double withdrawal
       assert.equal(budget.waiting, 0);
       const [c4] = await take(pool, 1);
       pool.release(c4!, true);
       assert.equal(c4!.isClosed, false, 'answered: connections are kept again');
-    } finally { mock.timers.reset(); }
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('answered in time: never counted; no idle connection: counted but nothing logged', async () => {
@@ -409,7 +514,9 @@ describe('the stall watch (requests on new connections)', () => {
       assert.deepEqual(logs, []);
       pool.unwatchFresh(slow);
       assert.equal(budget.waiting, 0);
-    } finally { mock.timers.reset(); }
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('with reuse off nothing is watched: no connection is kept that could pin a worker', () => {
@@ -421,7 +528,9 @@ describe('the stall watch (requests on new connections)', () => {
       mock.timers.tick(3 * STALL_MS);
       assert.equal(r.stalled, false);
       assert.equal(budget.waiting, 0);
-    } finally { mock.timers.reset(); }
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
 
@@ -438,7 +547,9 @@ describe('reuse turned off, reuse verified', () => {
     assert.equal(b.pool.keeps, false, 'one verdict for all threads');
     assert.equal(a.pool.idleCount, 0);
     assert.equal(c1!.isClosed && c2!.isClosed, true);
-    assert.deepEqual(a.logs, [`FCGATE_REUSE_OFF backend=${app.name} req=9 GET /x cause="a kept connection never answered its next request: connections are not kept from now on (disablereuse=on says so in the configuration)"`]);
+    assert.deepEqual(a.logs, [
+      `FCGATE_REUSE_OFF backend=${app.name} req=9 GET /x cause="a kept connection never answered its next request: connections are not kept from now on (disablereuse=on says so in the configuration)"`,
+    ]);
     b.pool.reuseNeverAnswered('req=10 GET /y');
     a.pool.reuseNeverAnswered('req=11 GET /z');
     assert.equal(a.logs.length + b.logs.length, 1, 'logged once');
@@ -467,12 +578,16 @@ describe('connecting', () => {
     const logs: string[] = [];
     const observer = new Observer();
     const budget = new LocalBudget(1);
-    const pool = new Pool(workerFor(gone.address, gone.name), budget,
-      { queueLimit: 4, maxRequestsPerConnection: 0, retryAfterSeconds: 1, log: (l) => logs.push(l) }, observer);
+    const pool = new Pool(
+      workerFor(gone.address, gone.name),
+      budget,
+      { queueLimit: 4, maxRequestsPerConnection: 0, retryAfterSeconds: 1, log: (l) => logs.push(l) },
+      observer,
+    );
     pools.push(pool);
     const [w1, w2] = [new W(), new W()];
-    pool.acquire(w1);                              // connecting
-    pool.acquire(w2);                              // queued behind it (cap 1)
+    pool.acquire(w1); // connecting
+    pool.acquire(w2); // queued behind it (cap 1)
     assert.equal(pool.pending, 1);
     const e1 = await w1.failed();
     assert.equal(e1.code, 'FCGATE_CONNECT_FAILED');
@@ -492,13 +607,15 @@ describe('connecting', () => {
       const { pool, budget, observer } = makePool({ worker: { connectTimeoutMs: 200 } });
       const w = new W();
       pool.acquire(w);
-      mock.timers.tick(200);                       // before the event loop could see the connect
+      mock.timers.tick(200); // before the event loop could see the connect
       assert.equal(w.err?.code, 'FCGATE_CONNECT_TIMEOUT');
       assert.equal(w.err?.message, 'connect timed out after 200 ms');
       assert.equal(w.err?.status, 504);
       assert.equal(budget.used, 0);
       assert.deepEqual(observer.events, ['connected ok=false timedOut=true']);
-    } finally { mock.timers.reset(); }
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('a waiter cancelled while its connection opens: no call; the connection is parked idle', async () => {
@@ -512,14 +629,13 @@ describe('connecting', () => {
     assert.deepEqual(observer.events, ['connected ok=true timedOut=false']);
   });
 
-  test('the pool closed while a connection opens: the waiter is told (nothing waits forever)',
-    async () => {
-      const { pool } = makePool();
-      const w = new W();
-      pool.acquire(w);
-      pool.close();
-      await until(() => pool.size === 0 || w.calls > 0, 'the connect to finish', 2000);
-      await until(() => w.calls > 0, 'the waiter to be answered', 500);
-      assert.equal(w.err?.code, 'FCGATE_SHUTTING_DOWN');
-    });
+  test('the pool closed while a connection opens: the waiter is told (nothing waits forever)', async () => {
+    const { pool } = makePool();
+    const w = new W();
+    pool.acquire(w);
+    pool.close();
+    await until(() => pool.size === 0 || w.calls > 0, 'the connect to finish', 2000);
+    await until(() => w.calls > 0, 'the waiter to be answered', 500);
+    assert.equal(w.err?.code, 'FCGATE_SHUTTING_DOWN');
+  });
 });

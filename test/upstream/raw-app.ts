@@ -15,13 +15,18 @@ export class RawApp {
   readonly sockets: Socket[] = [];
   private taken = 0;
 
-  private constructor(private readonly server: Server, readonly address: BackendAddress) {}
+  private constructor(
+    private readonly server: Server,
+    readonly address: BackendAddress,
+  ) {}
 
   /** Listens on 127.0.0.1 (port 0) or on the unix socket `path`. */
   static async start(path?: string): Promise<RawApp> {
     let app: RawApp | null = null;
     const server = createServer({ allowHalfOpen: true }, (s) => {
-      s.on('error', () => { /* resets are part of the tests; they look at 'close' */ });
+      s.on('error', () => {
+        /* resets are part of the tests; they look at 'close' */
+      });
       app!.sockets.push(s);
     });
     await new Promise<void>((resolve, reject) => {
@@ -30,9 +35,10 @@ export class RawApp {
       else server.listen(0, '127.0.0.1', resolve);
     });
     const a = server.address();
-    const address: BackendAddress = path !== undefined
-      ? { kind: 'unix', path }
-      : { kind: 'tcp', host: '127.0.0.1', port: (a as { port: number }).port };
+    const address: BackendAddress =
+      path !== undefined
+        ? { kind: 'unix', path }
+        : { kind: 'tcp', host: '127.0.0.1', port: (a as { port: number }).port };
     app = new RawApp(server, address);
     return app;
   }
@@ -58,14 +64,33 @@ export class RawApp {
 /** Worker settings for a pool in front of `address`; long timers unless `over` says otherwise. */
 export function workerFor(address: BackendAddress, name: string, over: Partial<WorkerSettings> = {}): WorkerSettings {
   return {
-    name, address, reuse: true, max: null, timeoutMs: 30_000, connectTimeoutMs: 5_000,
-    acquireMs: 30_000, ttlMs: 60_000, flushPackets: 'off', flushWaitMs: 10, requestBuffering: true,
-    loadFactor: 1, lbSet: 0, route: '', retryMs: 60_000, status: '', ...over,
+    name,
+    address,
+    reuse: true,
+    max: null,
+    timeoutMs: 30_000,
+    connectTimeoutMs: 5_000,
+    acquireMs: 30_000,
+    ttlMs: 60_000,
+    flushPackets: 'off',
+    flushWaitMs: 10,
+    requestBuffering: true,
+    loadFactor: 1,
+    lbSet: 0,
+    route: '',
+    retryMs: 60_000,
+    status: '',
+    ...over,
   };
 }
 
 /** One record as the app received it. */
-export interface Rec { type: number; id: number; content: Buffer; padding: number }
+export interface Rec {
+  type: number;
+  id: number;
+  content: Buffer;
+  padding: number;
+}
 
 /**
  * Splits `bytes` into records, reading each header by hand (version, type, id, content
@@ -82,7 +107,12 @@ export function parseRecords(bytes: Buffer): Rec[] {
     const padding = bytes[at + 6]!;
     const end = at + 8 + len + padding;
     if (end > bytes.length) throw new Error(`a record cut at ${at} of ${bytes.length}`);
-    out.push({ type: bytes[at + 1]!, id: (bytes[at + 2]! << 8) | bytes[at + 3]!, content: bytes.subarray(at + 8, at + 8 + len), padding });
+    out.push({
+      type: bytes[at + 1]!,
+      id: (bytes[at + 2]! << 8) | bytes[at + 3]!,
+      content: bytes.subarray(at + 8, at + 8 + len),
+      padding,
+    });
     at = end;
   }
   return out;
@@ -96,23 +126,37 @@ export class Received {
   closed = false;
   constructor(readonly socket: Socket) {
     socket.on('data', (b: Buffer) => this.parts.push(b));
-    socket.on('end', () => { this.ended = true; });
-    socket.on('error', (e: NodeJS.ErrnoException) => { this.error = e.code ?? e.message; });
-    socket.on('close', () => { this.closed = true; });
+    socket.on('end', () => {
+      this.ended = true;
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.error = e.code ?? e.message;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
   }
-  get bytes(): Buffer { return Buffer.concat(this.parts); }
+  get bytes(): Buffer {
+    return Buffer.concat(this.parts);
+  }
   /** The gateway closed its side: a FIN (the app side stays half open), a reset, or a close. */
-  get gone(): boolean { return this.ended || this.error !== null || this.closed; }
+  get gone(): boolean {
+    return this.ended || this.error !== null || this.closed;
+  }
   /** The records received so far, when they end on a record boundary; null otherwise. */
   records(): Rec[] | null {
-    try { return parseRecords(this.bytes); } catch { return null; }
+    try {
+      return parseRecords(this.bytes);
+    } catch {
+      return null;
+    }
   }
   /** Resolves once the records received so far include the empty STDIN record of `id`. */
   async untilStdinEnd(id = 1): Promise<Rec[]> {
     let recs: Rec[] | null = null;
     await until(() => {
       recs = this.records();
-      return recs !== null && recs.some((r) => r.type === RecordType.Stdin && r.id === id && r.content.length === 0);
+      return recs?.some((r) => r.type === RecordType.Stdin && r.id === id && r.content.length === 0) === true;
     }, `the empty STDIN record of request ${id}`);
     return recs!;
   }

@@ -23,7 +23,7 @@ const MAX_BYTES = 96 * 1024 * 1024;
 const PATTERN = Buffer.alloc(251 + 300_000);
 for (let i = 0; i < PATTERN.length; i++) PATTERN[i] = i % 251;
 /** `n` bytes of the pattern starting at stream position `pos` (a view, never copied). */
-const piece = (pos: number, n: number): Buffer => PATTERN.subarray(pos % 251, pos % 251 + n);
+const piece = (pos: number, n: number): Buffer => PATTERN.subarray(pos % 251, (pos % 251) + n);
 
 /** How the server hands the body to uWS, one "round" at a time until backpressure. */
 type Mode =
@@ -55,16 +55,24 @@ function serve(res: HttpResponse, mode: Mode): void {
   let aborted = false;
   let pos = 0;
   let events = 0;
-  let pending: Buffer | null = null;                 // tryend: the chunk uWS did not take
+  let pending: Buffer | null = null; // tryend: the chunk uWS did not take
   let pendingAt = 0;
   const total = MAX_BYTES;
-  res.onAborted(() => { aborted = true; });
+  res.onAborted(() => {
+    aborted = true;
+  });
   const round = (): boolean => {
     let ok = true;
     if (mode === 'cork-overflow' || mode === 'cork-fits') {
       res.cork(() => {
-        for (let k = 0; k < 15; k++) { ok = res.write(piece(pos, 1000)) && ok; pos += 1000; }
-        if (mode === 'cork-overflow') { ok = res.write(piece(pos, 2000)) && ok; pos += 2000; }
+        for (let k = 0; k < 15; k++) {
+          ok = res.write(piece(pos, 1000)) && ok;
+          pos += 1000;
+        }
+        if (mode === 'cork-overflow') {
+          ok = res.write(piece(pos, 2000)) && ok;
+          pos += 2000;
+        }
       });
     } else if (mode === 'uncorked') {
       ok = res.write(piece(pos, 256 * 1024));
@@ -77,7 +85,10 @@ function serve(res: HttpResponse, mode: Mode): void {
           const before = res.getWriteOffset();
           ok = res.tryEnd(chunk, total)[0];
           pos += n;
-          if (!ok) { pending = chunk; pendingAt = before; }
+          if (!ok) {
+            pending = chunk;
+            pendingAt = before;
+          }
         }
       });
     }
@@ -94,9 +105,19 @@ function serve(res: HttpResponse, mode: Mode): void {
   };
   const pump = (): void => {
     while (!aborted) {
-      if (events >= MAX_EVENTS || pos >= MAX_BYTES - 300_000) { finish(); return; }
-      if (!round()) { events++; hooks?.backpressure(); return; }
-      if (mode === 'uncorked') { setImmediate(pump); return; }
+      if (events >= MAX_EVENTS || pos >= MAX_BYTES - 300_000) {
+        finish();
+        return;
+      }
+      if (!round()) {
+        events++;
+        hooks?.backpressure();
+        return;
+      }
+      if (mode === 'uncorked') {
+        setImmediate(pump);
+        return;
+      }
     }
   };
   res.onWritable((offset) => {
@@ -104,13 +125,19 @@ function serve(res: HttpResponse, mode: Mode): void {
     if (pending !== null) {
       const rest = pending.subarray(offset - pendingAt);
       const [ok] = res.tryEnd(rest, total);
-      if (!ok) { pendingAt = offset; pending = rest; return false; }
+      if (!ok) {
+        pendingAt = offset;
+        pending = rest;
+        return false;
+      }
       pending = null;
     }
-    if (mode === 'uncorked') setImmediate(pump); else pump();
+    if (mode === 'uncorked') setImmediate(pump);
+    else pump();
     return true;
   });
-  if (mode === 'uncorked') setImmediate(pump); else pump();
+  if (mode === 'uncorked') setImmediate(pump);
+  else pump();
 }
 
 before(async () => {
@@ -120,7 +147,10 @@ before(async () => {
   port = listening.port;
 });
 
-after(() => { closeListening(listening); app.close(); });
+after(() => {
+  closeListening(listening);
+  app.close();
+});
 
 /**
  * Requests /stream/<mode> and validates every body byte as it arrives: chunked framing (hex
@@ -137,8 +167,8 @@ function fetchValidated(mode: Mode): Promise<Outcome> {
     let settled = false;
     let head = true;
     let chunked = true;
-    let need = -1;                                  // chunked: bytes of data left in this chunk; -1 = size line next
-    let crlf = 0;                                   // chunked: CRLF bytes still expected after data
+    let need = -1; // chunked: bytes of data left in this chunk; -1 = size line next
+    let crlf = 0; // chunked: CRLF bytes still expected after data
     let line = '';
     let expect = 0;
     let headText = '';
@@ -152,9 +182,21 @@ function fetchValidated(mode: Mode): Promise<Outcome> {
     };
     const timer = setTimeout(() => settle(`no end after 20 s (${events} backpressure events)`), 20_000);
     hooks = {
-      backpressure: () => { events++; gen++; s.resume(); },
-      writable: () => { const g = gen; setTimeout(() => { if (!ended && g === gen) s.pause(); }, 10); },
-      ended: () => { ended = true; s.resume(); },
+      backpressure: () => {
+        events++;
+        gen++;
+        s.resume();
+      },
+      writable: () => {
+        const g = gen;
+        setTimeout(() => {
+          if (!ended && g === gen) s.pause();
+        }, 10);
+      },
+      ended: () => {
+        ended = true;
+        s.resume();
+      },
     };
     const body = (d: Buffer, from: number, n: number): string | null => {
       for (let i = 0; i < n; i++) {
@@ -182,17 +224,22 @@ function fetchValidated(mode: Mode): Promise<Outcome> {
         }
         if (crlf > 0) {
           if (d[i] !== (crlf === 2 ? 13 : 10)) return settle(`no CRLF after a chunk's data at body byte ${expect}`);
-          crlf--; i++;
+          crlf--;
+          i++;
           continue;
         }
         if (need < 0) {
           const nl = d.indexOf(10, i);
           line += d.toString('latin1', i, nl < 0 ? d.length : nl + 1);
-          if (nl < 0) { i = d.length; continue; }
+          if (nl < 0) {
+            i = d.length;
+            continue;
+          }
           i = nl + 1;
           const size = line.trimEnd();
           line = '';
-          if (!/^[0-9a-fA-F]+$/.test(size)) return settle(`bad chunk-size line ${JSON.stringify(size.slice(0, 16))} at body byte ${expect}`);
+          if (!/^[0-9a-fA-F]+$/.test(size))
+            return settle(`bad chunk-size line ${JSON.stringify(size.slice(0, 16))} at body byte ${expect}`);
           need = parseInt(size, 16);
           if (need === 0) return settle(null);
           continue;
@@ -202,7 +249,10 @@ function fetchValidated(mode: Mode): Promise<Outcome> {
         if (err !== null) return settle(err);
         i += n;
         need -= n;
-        if (need === 0) { need = -1; crlf = 2; }
+        if (need === 0) {
+          need = -1;
+          crlf = 2;
+        }
       }
     });
     s.on('close', () => settle(chunked ? 'closed before the last chunk' : null));

@@ -4,15 +4,25 @@
 import { connect, type Socket } from 'node:net';
 import { uwsBuild, type UwsCandidate } from '../../../src/front/uws.js';
 
-export interface Exchange { data: string; closed: boolean; ms: number }
+export interface Exchange {
+  data: string;
+  closed: boolean;
+  ms: number;
+}
 
 /**
  * Sends raw bytes (each part written after the previous one was flushed, so parts arrive in
  * separate reads), then collects the answer until `until` says it is complete, the server
  * closes, or `limitMs` passes (the socket is then destroyed and closed=false).
  */
-export function exchange(port: number, parts: Array<string | Buffer>, until: (s: string) => boolean,
-                         limitMs = 3000, host = '127.0.0.1', gapMs = 0): Promise<Exchange> {
+export function exchange(
+  port: number,
+  parts: Array<string | Buffer>,
+  until: (s: string) => boolean,
+  limitMs = 3000,
+  host = '127.0.0.1',
+  gapMs = 0,
+): Promise<Exchange> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const s: Socket = connect(port, host);
@@ -28,7 +38,10 @@ export function exchange(port: number, parts: Array<string | Buffer>, until: (s:
     const timer = setTimeout(() => settle(false), limitMs);
     s.setEncoding('latin1');
     s.setNoDelay(true);
-    s.on('data', (d: string) => { data += d; if (until(data)) settle(false); });
+    s.on('data', (d: string) => {
+      data += d;
+      if (until(data)) settle(false);
+    });
     s.on('close', () => settle(true));
     s.on('error', () => settle(true));
     let i = 0;
@@ -50,7 +63,11 @@ export function responses(n: number, head = false): (s: string) => boolean {
       at = end + 4;
       if (head || /^HTTP\/1\.1 (1\d\d|304)/.test(headText)) continue;
       const cl = /\r\ncontent-length: *(\d+)/i.exec(headText);
-      if (cl) { at += Number(cl[1]); if (s.length < at) return false; continue; }
+      if (cl) {
+        at += Number(cl[1]);
+        if (s.length < at) return false;
+        continue;
+      }
       if (/\r\ntransfer-encoding: *chunked/i.test(headText)) {
         const t = s.indexOf('\r\n0\r\n\r\n', at - 2);
         if (t < 0) return false;

@@ -44,10 +44,12 @@ async function listen(): Promise<void> {
     const name = req.getParameter(0);
     const pause = req.getParameter(1) === 'pause';
     received.set(name, 0);
-    res.onAborted(() => { aborted.set(name, Date.now() - started.get(name)!); });
+    res.onAborted(() => {
+      aborted.set(name, Date.now() - started.get(name)!);
+    });
     res.onData((ab, last) => {
       received.set(name, received.get(name)! + ab.byteLength);
-      if (pause) res.pause();                 // and never resumed
+      if (pause) res.pause(); // and never resumed
       if (last) res.cork(() => res.end('done'));
     });
   });
@@ -55,14 +57,19 @@ async function listen(): Promise<void> {
   port = listening.port;
 }
 
-interface Upload { socket: Socket; closedAt: Promise<number> }
+interface Upload {
+  socket: Socket;
+  closedAt: Promise<number>;
+}
 
 /** Starts a POST of `total` bytes and sends `first` body bytes at once. */
 function upload(name: string, mode: 'read' | 'pause', total: number, first: number): Upload {
   const socket = connect(port, '127.0.0.1');
   const t0 = Date.now();
   started.set(name, t0);
-  socket.on('error', () => { /* the close below says it */ });
+  socket.on('error', () => {
+    /* the close below says it */
+  });
   const closedAt = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - t0)));
   socket.write(`POST /up/${name}/${mode} HTTP/1.1\r\nHost: a\r\nContent-Length: ${total}\r\n\r\n`);
   if (first > 0) socket.write(Buffer.alloc(first, 97));
@@ -82,7 +89,7 @@ let window: Promise<{ short: Upload; enough: Upload; paused: Upload; sent: Promi
 before(() => {
   window = listen().then(() => {
     const total = 4 * WINDOW_BYTES;
-    const first = Math.floor(WINDOW_BYTES * 0.6 / KiB) * KiB;
+    const first = Math.floor((WINDOW_BYTES * 0.6) / KiB) * KiB;
     const short = upload('short', 'read', total, first);
     const enough = upload('enough', 'read', total, first);
     const paused = upload('paused', 'pause', total, 1 * KiB);
@@ -100,36 +107,45 @@ after(() => {
 });
 
 describe(`minimum receive rate: 16 KiB × ${T} s = ${WINDOW_BYTES / KiB} KiB per ${T} s window, or the upload is cut`, () => {
-  test(`one window: ${WINDOW_BYTES / KiB - 1} KiB is cut at the first firing; ${WINDOW_BYTES / KiB} KiB re-arms the timeout; ` +
-       'a paused upload is never cut', async () => {
-    const { short, enough, paused, sent } = await window!;
-    try {
-      await sent;
-      let timer: NodeJS.Timeout | undefined;
-      const cut = await Promise.race([short.closedAt,
-        new Promise<number>((r) => { timer = setTimeout(() => r(-1), FIRES_MAX_MS + 2000); })]);
-      clearTimeout(timer);
-      assert.ok(cut >= FIRES_MIN_MS && cut <= FIRES_MAX_MS, `short upload cut after ${cut} ms (T=${T} s)`);
-      assert.equal(received.get('short'), WINDOW_BYTES - KiB);
-      assert.ok(aborted.has('short'), 'onAborted ran for the cut upload');
-      await sleep(200);
-      assert.equal(enough.socket.destroyed, false, 'a full window of bytes re-armed the timeout');
-      assert.equal(received.get('enough'), WINDOW_BYTES);
-      assert.equal(paused.socket.destroyed, false, 'a paused upload has no timeout');
-      assert.ok(!aborted.has('enough') && !aborted.has('paused'));
-    } finally {
-      for (const u of [short, enough, paused]) u.socket.destroy();
-    }
-  });
+  test(
+    `one window: ${WINDOW_BYTES / KiB - 1} KiB is cut at the first firing; ${WINDOW_BYTES / KiB} KiB re-arms the timeout; `
+      + 'a paused upload is never cut',
+    async () => {
+      const { short, enough, paused, sent } = await window!;
+      try {
+        await sent;
+        let timer: NodeJS.Timeout | undefined;
+        const cut = await Promise.race([
+          short.closedAt,
+          new Promise<number>((r) => {
+            timer = setTimeout(() => r(-1), FIRES_MAX_MS + 2000);
+          }),
+        ]);
+        clearTimeout(timer);
+        assert.ok(cut >= FIRES_MIN_MS && cut <= FIRES_MAX_MS, `short upload cut after ${cut} ms (T=${T} s)`);
+        assert.equal(received.get('short'), WINDOW_BYTES - KiB);
+        assert.ok(aborted.has('short'), 'onAborted ran for the cut upload');
+        await sleep(200);
+        assert.equal(enough.socket.destroyed, false, 'a full window of bytes re-armed the timeout');
+        assert.equal(received.get('enough'), WINDOW_BYTES);
+        assert.equal(paused.socket.destroyed, false, 'a paused upload has no timeout');
+        assert.ok(!aborted.has('enough') && !aborted.has('paused'));
+      } finally {
+        for (const u of [short, enough, paused]) u.socket.destroy();
+      }
+    },
+  );
 
-  test(`steady rates over ${3.5 * T} s: 24 KiB/s is never cut, 12 KiB/s is cut at the first firing; ` +
-       'a window of bytes at once then nothing is cut one window later', { skip: !slow && `FCGATE_TEST_SLOW=1 (${3.5 * T} s)` }, async () => {
+  test(`steady rates over ${3.5 * T} s: 24 KiB/s is never cut, 12 KiB/s is cut at the first firing; `
+    + 'a window of bytes at once then nothing is cut one window later', {
+    skip: !slow && `FCGATE_TEST_SLOW=1 (${3.5 * T} s)`,
+  }, async () => {
     const total = 200 * WINDOW_BYTES;
     const fast = upload('steady24', 'read', total, 0);
     const low = upload('steady12', 'read', total, 0);
     const late = upload('late', 'read', total, 0);
     const tick = setInterval(() => {
-      if (!fast.socket.destroyed) fast.socket.write(Buffer.alloc(6 * KiB, 97));   // every 250 ms
+      if (!fast.socket.destroyed) fast.socket.write(Buffer.alloc(6 * KiB, 97)); // every 250 ms
       if (!low.socket.destroyed) low.socket.write(Buffer.alloc(3 * KiB, 97));
     }, 250);
     try {
@@ -138,8 +154,10 @@ describe(`minimum receive rate: 16 KiB × ${T} s = ${WINDOW_BYTES / KiB} KiB per
       const lowCut = await low.closedAt;
       assert.ok(lowCut >= FIRES_MIN_MS && lowCut <= FIRES_MAX_MS, `12 KiB/s cut after ${lowCut} ms`);
       const lateCut = await late.closedAt;
-      assert.ok(lateCut >= 5000 + FIRES_MIN_MS && lateCut <= 5000 + FIRES_MAX_MS,
-        `a window of bytes at 5 s, then nothing: cut after ${lateCut} ms`);
+      assert.ok(
+        lateCut >= 5000 + FIRES_MIN_MS && lateCut <= 5000 + FIRES_MAX_MS,
+        `a window of bytes at 5 s, then nothing: cut after ${lateCut} ms`,
+      );
       await sleep(Math.max(0, 3500 * T - (Date.now() - started.get('steady24')!)));
       assert.equal(fast.socket.destroyed, false, `24 KiB/s survived ${3.5 * T} s`);
       assert.ok(received.get('steady24')! > 3 * T * 24 * KiB);
