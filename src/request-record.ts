@@ -44,5 +44,5 @@ export interface RequestRecord {
   /** Headers fcgate added to the response (Vary, X-Request-Id), flat. */
   readonly extraHeaders: readonly string[];
   /** The connection's peer when a trusted proxy supplied the client address (%{c}a); absent otherwise. */
-  readonly peerAddress?: string;
+  readonly peerAddress?: string | undefined;
 }

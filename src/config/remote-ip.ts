@@ -1,6 +1,6 @@
 // mod_remoteip's walk, pure: the peer address, the header (X-Forwarded-For or what
 // RemoteIPHeader names) and the trusted/internal proxy lists → the client address and the
-// proxies it came through. The serving side (REMOTE_ADDR, logs) uses it in issue 11 phase 2.
+// proxies it came through; applyRemoteIp puts the result on a request (front/gateway.ts).
 //
 // Walked right to left as mod_remoteip does (remoteip_modify_request): while the current
 // address (first the peer) is a listed proxy, the rightmost remaining header entry becomes
@@ -15,6 +15,7 @@
 //   192.168.1.4: private, presented by an external proxy → stop.
 //   client 203.0.113.7, hops [10.0.0.5], remaining "198.51.100.9, 192.168.1.4".
 
+import type { RequestSnapshot } from '../request.js';
 import { formatIp, inNetwork, parseIp, type IpAddress, type IpNetwork } from './cidr.js';
 
 export interface RemoteIpProxy {
@@ -94,4 +95,48 @@ export function walkRemoteIp(
   if (hops.length === 0) return unchanged;
   const rest = parts.join(',').trim();
   return { client: formatIp(current), hops, remaining: rest === '' ? null : rest, trusted };
+}
+
+/**
+ * mod_remoteip on one request (the site's settings): when the TCP peer is a listed proxy, the
+ * client address the walk finds becomes REMOTE_ADDR (and REMOTE_PORT unknown), the header
+ * keeps only the entries not consumed (or goes, as Apache removes it), RemoteIPProxiesHeader
+ * gets the trusted proxies passed; a trusted proxy's `X-Forwarded-Proto: https` makes the
+ * request https (HTTPS=on, REQUEST_SCHEME, SERVER_PORT 443 by default), as Caddy trusts it from
+ * its trusted proxies (Apache needs a SetEnvIf for it, which any client could spoof). Returns
+ * the peer address when it was replaced (the access log's %{c}a), else null. From any other
+ * peer nothing is read: the headers cannot be spoofed.
+ */
+export function applyRemoteIp(snap: RequestSnapshot, s: RemoteIpSettings): string | null {
+  const h = snap.headers;
+  let at = -1;
+  for (let i = 0; i < h.length; i++)
+    if (h[i]![0] === s.header) {
+      at = i;
+      break;
+    }
+  if (at < 0) return null;
+  const r = walkRemoteIp(snap.remoteAddress, h[at]![1], s.proxies);
+  if (r.hops.length === 0) return null;
+  const peer = snap.remoteAddress;
+  snap.remoteAddress = r.client;
+  snap.remotePort = '';
+  if (r.remaining === null) h.splice(at, 1);
+  else h[at]![1] = r.remaining;
+  if (s.proxiesHeader !== null && r.trusted.length > 0) {
+    const name = s.proxiesHeader.toLowerCase();
+    // (the header names of a snapshot are lower-case)
+    const i = h.findIndex(([n]) => n === name);
+    if (i >= 0) h[i]![1] = r.trusted.join(', ');
+    else h.push([name, r.trusted.join(', ')]);
+  }
+  const proto = h.find(([n]) => n === 'x-forwarded-proto')?.[1];
+  if (proto !== undefined) {
+    const last = proto
+      .slice(proto.lastIndexOf(',') + 1)
+      .trim()
+      .toLowerCase();
+    if (last === 'https' || last === 'http') snap.scheme = last;
+  }
+  return peer;
 }

@@ -171,7 +171,8 @@ function resolved(
 const candidateCache = new WeakMap<GatewayConfig, Map<string, GatewayConfig['vhosts']>>();
 
 /** The site that serves a request: a <VirtualHost> or the main server (the config itself). */
-function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
+/** The site (main server or vhost) a request is for: its listener's vhosts, then Host. */
+export function siteFor(cfg: GatewayConfig, req: RequestSnapshot): SiteConfig {
   if (cfg.vhosts.length === 0) return cfg;
   let byListener = candidateCache.get(cfg);
   if (byListener === undefined) candidateCache.set(cfg, (byListener = new Map()));

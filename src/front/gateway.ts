@@ -13,7 +13,8 @@ import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import { serverInfoFromEnv } from '../cgi/environment.js';
 import type { GatewayConfig, ListenAddress, ResolvedRequest } from '../config/model.js';
-import { resolve, type RouteResult } from '../config/router.js';
+import { resolve, siteFor, type RouteResult } from '../config/router.js';
+import { applyRemoteIp } from '../config/remote-ip.js';
 import { sitesOn } from '../config/sites.js';
 import { GatewayError } from '../errors.js';
 import { quietObserver } from '../observe/standalone.js';
@@ -397,7 +398,11 @@ export class Gateway {
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
     const snap = takeSnapshot(req, res, local, local.scheme ?? 'http');
+    // mod_remoteip, with the site the request is for (Apache applies it per vhost).
+    const remoteIp = (this.config.vhosts.length === 0 ? this.config : siteFor(this.config, snap)).remoteIp;
+    const peer = remoteIp === null ? null : applyRemoteIp(snap, remoteIp);
     const reply = new UwsReply(res, snap.method, this.replyContext);
+    if (peer !== null) reply.peerAddress = peer;
     this.observer.begin(reply, snap);
     reply.tag = `req=${reply.requestId} ${snap.method} ${snap.path}${snap.query ? '?' + snap.query : ''}`;
     reply.inFlightSlot = this.requestBoard.enter(reply.requestId, snap.method, snap.path, snap.query);

@@ -60,6 +60,8 @@ export class UwsReply implements UpstreamSink, RequestRecord, WriterOwner {
   /** The request's way to the app (null: not proxied, or between a local redirect's two requests). */
   upstream: UpstreamRequest | null = null;
   snapshot: RequestSnapshot | null = null;
+  /** The TCP peer, when mod_remoteip made another address REMOTE_ADDR (the access log's %{c}a). */
+  peerAddress: string | undefined = undefined;
   /** Names the request in log lines: "req=<id> GET /x". */
   tag = '';
   // The RequestRecord the access log and the metrics read when the reply finishes

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNetwork } from '../../src/config/cidr.js';
-import { isPrivate, walkRemoteIp, type RemoteIpProxy } from '../../src/config/remote-ip.js';
+import { applyRemoteIp, isPrivate, walkRemoteIp, type RemoteIpProxy } from '../../src/config/remote-ip.js';
+import type { RequestSnapshot } from '../../src/request.js';
 import { parseIp } from '../../src/config/cidr.js';
 
 const internal = (n: string): RemoteIpProxy => ({ net: parseNetwork(n), internal: true });
@@ -92,4 +93,53 @@ test('private ranges as mod_remoteip lists them', () => {
     assert.equal(isPrivate(parseIp(p)!), true, p);
   }
   for (const p of ['172.32.0.1', '8.8.8.8', '2001:db8::1', '2a00::1']) assert.equal(isPrivate(parseIp(p)!), false, p);
+});
+
+test('applyRemoteIp on a request: REMOTE_ADDR, the header, RemoteIPProxiesHeader, X-Forwarded-Proto; untrusted peers change nothing', () => {
+  const settings = { header: 'x-forwarded-for', proxies: LIST, proxiesHeader: 'X-Forwarded-By', file: 'f', line: 1 };
+  const snap = (peer: string, headers: Array<[string, string]>): RequestSnapshot => ({
+    method: 'GET',
+    path: '/',
+    query: '',
+    headers,
+    remoteAddress: peer,
+    remotePort: '',
+    localAddress: '127.0.0.1',
+    localPort: 80,
+    scheme: 'http',
+    protocol: 'HTTP/1.1',
+  });
+  // Through an internal proxy then a trusted one: all consumed, the header goes, https from the trusted proxy.
+  const a = snap('10.0.0.5', [
+    ['host', 'x'],
+    ['x-forwarded-for', '198.51.100.9, 203.0.113.7'],
+    ['x-forwarded-proto', 'https'],
+  ]);
+  assert.equal(applyRemoteIp(a, settings), '10.0.0.5');
+  assert.equal(a.remoteAddress, '198.51.100.9');
+  assert.equal(a.scheme, 'https');
+  assert.deepEqual(a.headers, [
+    ['host', 'x'],
+    ['x-forwarded-proto', 'https'],
+    ['x-forwarded-by', '203.0.113.7'],
+  ]);
+  // Partly consumed: the rest stays in the header.
+  const b = snap('10.0.0.5', [['x-forwarded-for', '1.2.3.4, 198.51.100.9']]);
+  assert.equal(applyRemoteIp(b, settings), '10.0.0.5');
+  assert.equal(b.remoteAddress, '198.51.100.9');
+  assert.deepEqual(b.headers, [['x-forwarded-for', '1.2.3.4']]);
+  // A client that is not a listed proxy sends both headers: nothing is believed, nothing removed.
+  const spoof = snap('198.51.100.20', [
+    ['x-forwarded-for', '10.1.1.1'],
+    ['x-forwarded-proto', 'https'],
+  ]);
+  assert.equal(applyRemoteIp(spoof, settings), null);
+  assert.equal(spoof.remoteAddress, '198.51.100.20');
+  assert.equal(spoof.scheme, 'http');
+  assert.deepEqual(spoof.headers, [
+    ['x-forwarded-for', '10.1.1.1'],
+    ['x-forwarded-proto', 'https'],
+  ]);
+  // No header: nothing to do.
+  assert.equal(applyRemoteIp(snap('10.0.0.5', []), settings), null);
 });

@@ -2,8 +2,8 @@
 // and sites-enabled/a.conf, b.conf as Apache would run them (Debian's php-fpm handler lines,
 // the WordPress example's Alias + <Directory>, with FallbackResource instead of .htaccess
 // rewrites, ErrorLog/CustomLog with ${APACHE_LOG_DIR}), two PHP sites on two PHP-FPM masters
-// (a unix socket and TCP), served by Host through the real gateway. TLS for the second site
-// comes with issue 11 phase 2.
+// (a unix socket and TCP), served by Host through the real gateway. (TLS sites:
+// test/integration/tls.test.ts and examples/tls.conf.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
