@@ -13,6 +13,8 @@ export const statusFor = {
   FCGATE_SEND_TIMEOUT: 499, // the client took nothing of the response for FCGATE_SEND_TIMEOUT: closed
   FCGATE_BODY_TOO_LARGE: 413,
   FCGATE_EXPECTATION_FAILED: 417, // an Expect other than 100-continue
+  FCGATE_URI_TOO_LONG: 414, // a request line over LimitRequestLine
+  FCGATE_HEADER_LIMIT: 400, // a header field over LimitRequestFieldSize, or more fields than LimitRequestFields
   FCGATE_UNKNOWN_CODING: 501, // a Transfer-Encoding other than chunked
   FCGATE_SPOOL_FULL: 507, // no room left to buffer the body (FCGATE_SPOOL_DISK_TOTAL or a full disk)
   FCGATE_CLIENT_ABORTED: 499, // logged; nobody to answer

@@ -65,6 +65,7 @@ export const emptyBlock = (): DirectiveBlock => ({
   env: [],
   handler: undefined,
   cgiPassAuth: null,
+  limitRequestBody: null,
   backendType: null,
   fcgiSetEnvIf: [],
   directoryIndex: null,

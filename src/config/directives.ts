@@ -16,7 +16,7 @@ import type { AuthzContainer } from './authz.js';
 import { BuildState, emptyBlock, emptySite, type Context, type PendingVHost } from './build-state.js';
 import type { ConfigFiles } from './config-files.js';
 import type { ConfigNode, DirectiveNode, SectionNode } from './lexer.js';
-import type { ConfigSection, GatewayConfig } from './model.js';
+import { DEFAULT_REQUEST_LIMITS, type ConfigSection, type GatewayConfig, type RequestLimits } from './model.js';
 import { checkSectionAuthz, expandVariables, SITE_ENTRIES, type Entry, type Handler } from './site-directives.js';
 import { finishSites } from './sites.js';
 import { parseVHostAddress } from './vhost.js';
@@ -226,6 +226,34 @@ const TABLE: Entry[] = [
   { name: 'SetEnvIfNoCase', where: ANY, run: setEnvIf(true, false) },
   { name: 'BrowserMatch', where: ANY, run: setEnvIf(false, true) },
   { name: 'BrowserMatchNoCase', where: ANY, run: setEnvIf(true, true) },
+  {
+    name: 'LimitRequestBody',
+    where: ANY,
+    run: (st, ctx, d) => {
+      ctx.block.limitRequestBody = limitValue(st, d, 'LimitRequestBody', 2 ** 53 - 1);
+    },
+  },
+  {
+    name: 'LimitRequestLine',
+    where: SERVER,
+    run: (st, _c, d) => {
+      limits(st).line = limitValue(st, d, 'LimitRequestLine', 65536, 1);
+    },
+  },
+  {
+    name: 'LimitRequestFieldSize',
+    where: SERVER,
+    run: (st, _c, d) => {
+      limits(st).fieldSize = limitValue(st, d, 'LimitRequestFieldSize', 65536, 1);
+    },
+  },
+  {
+    name: 'LimitRequestFields',
+    where: SERVER,
+    run: (st, _c, d) => {
+      limits(st).fields = limitValue(st, d, 'LimitRequestFields', 32767, 1);
+    },
+  },
   {
     name: 'CGIPassAuth',
     where: ANY,
@@ -519,4 +547,18 @@ export function buildConfig(nodes: ConfigNode[], file: string, baseDir: string, 
   const cfg = st.finish();
   finishSites(st);
   return cfg;
+}
+
+/** The request-head limits of the configuration, made on first use (Apache's defaults). */
+function limits(st: BuildState): RequestLimits {
+  return (st.cfg.requestLimits ??= { ...DEFAULT_REQUEST_LIMITS });
+}
+
+/** A Limit* value: a whole number of bytes (or fields) in min..max; Apache takes plain digits. */
+function limitValue(st: BuildState, d: DirectiveNode, name: string, max: number, min = 0): number {
+  argCount(st, d, name, 1, 1, 'takes one number');
+  const v = d.args[0]!;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    st.fail(d, name, `expected a whole number in ${min}..${max}, got "${v}"`);
+  return Number(v);
 }

@@ -119,6 +119,8 @@ export interface ResolvedRequest {
   fcgiSetEnv: FcgiSetEnvRule[];
   backendType: BackendType;
   cgiPassAuth: boolean;
+  /** LimitRequestBody for this request (0, null or absent: FCGATE_MAX_BODY alone); the smaller limit wins. */
+  limitRequestBody?: number | null;
   documentRoot: string;
   serverName: string | null;
   /** The site's ServerAdmin (a vhost's own, else the main server's); null or absent = the server-wide one. */
@@ -236,6 +238,8 @@ export interface DirectiveBlock {
   /** undefined = not set here; null = `SetHandler none` (static); else proxy handler. */
   handler: HandlerTarget | null | undefined;
   cgiPassAuth: boolean | null;
+  /** LimitRequestBody bytes (0 = no limit of its own); null = not set here. */
+  limitRequestBody: number | null;
   backendType: BackendType | null;
   fcgiSetEnvIf: FcgiSetEnvRule[];
   directoryIndex: string[] | null;
@@ -403,4 +407,18 @@ export interface LogSettings {
 /** GatewayConfig with the log settings it needs (older configs built by hand have none). */
 export interface GatewayConfig {
   logs?: LogSettings;
+  /** LimitRequestLine / LimitRequestFieldSize / LimitRequestFields (top level); absent: Apache's defaults. */
+  requestLimits?: RequestLimits;
 }
+
+/** Apache's limits on a request's head, checked before routing (front/request-checks.ts). */
+export interface RequestLimits {
+  /** Bytes of the request line (method, target, protocol): 414 past it. Default 8190. */
+  line: number;
+  /** Bytes of one header field line (`Name: value`): 400 past it. Default 8190. */
+  fieldSize: number;
+  /** Header fields: 400 past it. Default 100. */
+  fields: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = { line: 8190, fieldSize: 8190, fields: 100 };

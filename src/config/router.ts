@@ -159,6 +159,7 @@ function resolved(
     fcgiSetEnv: m.fcgiSetEnv,
     backendType: m.backendType,
     cgiPassAuth: m.cgiPassAuth,
+    limitRequestBody: m.limitRequestBody,
     documentRoot: root,
     serverName: site.serverName,
     serverAdmin: site.serverAdmin,

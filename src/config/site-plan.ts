@@ -69,6 +69,7 @@ export interface Plan {
 export interface Merged {
   handler: HandlerTarget | null | undefined;
   cgiPassAuth: boolean;
+  limitRequestBody: number | null;
   backendType: BackendType;
   fcgiSetEnv: FcgiSetEnvRule[];
   directoryIndex: string[];
@@ -161,6 +162,7 @@ export function merge(site: SiteConfig, blocks: DirectiveBlock[]): Merged {
   const out: Merged = {
     handler: undefined,
     cgiPassAuth: site.cgiPassAuth,
+    limitRequestBody: null,
     backendType: site.backendType,
     fcgiSetEnv: site.fcgiSetEnvIf,
     directoryIndex: site.directoryIndex,
@@ -174,6 +176,7 @@ export function merge(site: SiteConfig, blocks: DirectiveBlock[]): Merged {
     const b = blocks[i]!;
     if (b.handler !== undefined) out.handler = b.handler;
     if (b.cgiPassAuth !== null) out.cgiPassAuth = b.cgiPassAuth;
+    if (b.limitRequestBody !== null) out.limitRequestBody = b.limitRequestBody;
     if (b.backendType !== null) out.backendType = b.backendType;
     if (b.directoryIndex !== null) out.directoryIndex = b.directoryIndex;
     if (i > 0 && b.fcgiSetEnvIf.length > 0) out.fcgiSetEnv = out.fcgiSetEnv.concat(b.fcgiSetEnvIf);

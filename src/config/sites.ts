@@ -24,6 +24,7 @@ function mergeBlocks(a: DirectiveBlock, b: DirectiveBlock): DirectiveBlock {
     env: [...a.env, ...b.env],
     handler: b.handler !== undefined ? b.handler : a.handler,
     cgiPassAuth: b.cgiPassAuth ?? a.cgiPassAuth,
+    limitRequestBody: b.limitRequestBody ?? a.limitRequestBody,
     backendType: b.backendType ?? a.backendType,
     fcgiSetEnvIf: [...a.fcgiSetEnvIf, ...b.fcgiSetEnvIf],
     directoryIndex: b.directoryIndex ?? a.directoryIndex,

@@ -29,7 +29,7 @@ import type { PoolStats } from '../upstream/pool.js';
 import { inFlightBoard } from './in-flight.js';
 import { closeListening, listenApp, type Listening } from './listen.js';
 import { UwsReply, type ReplyContext } from './reply.js';
-import { receiveDirect, receiveSpooled, replaySpool, type BodyLimits } from './request-body.js';
+import { receiveDirect, receiveSpooled, replaySpool, type BodyLimits, type BodyMax } from './request-body.js';
 import { checkRequest, type BodyFraming } from './request-checks.js';
 import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
 import { SpoolAccount } from './spool.js';
@@ -398,6 +398,7 @@ export class Gateway {
 
   private onRequest(res: HttpResponse, req: HttpRequest, local: LocalEndpoint): void {
     const snap = takeSnapshot(req, res, local, local.scheme ?? 'http');
+    const fields = snap.headers.length; // as the client sent them (LimitRequestFields)
     // mod_remoteip, with the site the request is for (Apache applies it per vhost).
     const remoteIp = (this.config.vhosts.length === 0 ? this.config : siteFor(this.config, snap)).remoteIp;
     const peer = remoteIp === null ? null : applyRemoteIp(snap, remoteIp);
@@ -415,7 +416,7 @@ export class Gateway {
       reply.sendError(503, { retryAfter: true });
       return;
     }
-    const framing = checkRequest(snap);
+    const framing = checkRequest(snap, this.config.requestLimits, fields);
     if ('code' in framing) {
       reply.refuse(new GatewayError(framing.code, null, framing.detail));
       return;
@@ -504,18 +505,20 @@ export class Gateway {
     const framing: BodyFraming = fromClient ? reply.framing : NO_BODY;
     const length = framing.length;
     const t = this.tuning;
-    if (length > t.FCGATE_MAX_BODY) {
+    // LimitRequestBody where the request lands, beside FCGATE_MAX_BODY: the smaller wins.
+    const own = r.limitRequestBody ?? 0;
+    const max: BodyMax =
+      own > 0 && own < t.FCGATE_MAX_BODY
+        ? { bytes: own, name: 'LimitRequestBody' }
+        : { bytes: t.FCGATE_MAX_BODY, name: 'FCGATE_MAX_BODY' };
+    if (length > max.bytes) {
       reply.tooLarge(
-        new GatewayError(
-          'FCGATE_BODY_TOO_LARGE',
-          null,
-          `Content-Length ${length} is over FCGATE_MAX_BODY=${t.FCGATE_MAX_BODY}`,
-        ),
+        new GatewayError('FCGATE_BODY_TOO_LARGE', null, `Content-Length ${length} is over ${max.name}=${max.bytes}`),
       );
       return;
     }
     if (framing.chunked || (length > t.FCGATE_BODY_BUFFER && worker.requestBuffering)) {
-      receiveSpooled(reply, length, this.bodyLimits, (spool) => {
+      receiveSpooled(reply, length, this.bodyLimits, max, (spool) => {
         // The app gets CONTENT_LENGTH instead of Transfer-Encoding (docs/apache-differences.md).
         const headers = snap.headers.filter(([n]) => n !== 'transfer-encoding' && n !== 'content-length');
         headers.push(['content-length', String(spool.size)]);

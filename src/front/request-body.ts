@@ -24,6 +24,12 @@ export interface BodyLimits {
   spoolDir: string;
 }
 
+/** The body limit of one request, and the name of the setting it comes from (for the log line). */
+export interface BodyMax {
+  bytes: number;
+  name: 'FCGATE_MAX_BODY' | 'LimitRequestBody';
+}
+
 const framingText = (length: number): string => (length >= 0 ? `Content-Length ${length}` : 'chunked');
 
 /**
@@ -65,19 +71,21 @@ export function receiveDirect(
 
 /**
  * Receives the whole body (Content-Length `length`, or -1 for chunked) into a BodySpool,
- * then calls `proceed(spool)`. Over FCGATE_MAX_BODY: 413; no room: 507; a failed temporary
- * file: 500 — the spool is closed on every path (the reply closes it when it completes).
+ * then calls `proceed(spool)`. Over `max` (FCGATE_MAX_BODY or a smaller LimitRequestBody): 413;
+ * no room: 507; a failed temporary file: 500 — the spool is closed on every path (the reply
+ * closes it when it completes).
  */
 export function receiveSpooled(
   reply: UwsReply,
   length: number,
   limits: BodyLimits,
+  max: BodyMax,
   proceed: (spool: BodySpool) => void,
 ): void {
   const t = limits.tuning;
   const spool = new BodySpool({
     memory: t.FCGATE_SPOOL_MEMORY,
-    maxBody: t.FCGATE_MAX_BODY,
+    maxBody: max.bytes,
     dir: limits.spoolDir,
     account: limits.spoolAccount,
   });
@@ -105,11 +113,7 @@ export function receiveSpooled(
     spool.close();
     if (result === SpoolResult.TooLarge) {
       reply.tooLarge(
-        new GatewayError(
-          'FCGATE_BODY_TOO_LARGE',
-          null,
-          `body over FCGATE_MAX_BODY=${t.FCGATE_MAX_BODY} (${framingText(length)})`,
-        ),
+        new GatewayError('FCGATE_BODY_TOO_LARGE', null, `body over ${max.name}=${max.bytes} (${framingText(length)})`),
       );
     } else if (result === SpoolResult.Full) {
       reply.refuse(

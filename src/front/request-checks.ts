@@ -5,6 +5,7 @@
 // Pure: a snapshot in, a verdict out. What uWS refuses itself (Content-Length together with
 // Transfer-Encoding, no Host with other headers) never reaches this file (native-notes/uws.md).
 import type { ErrorCode } from '../errors.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../config/model.js';
 import type { RequestSnapshot } from '../request.js';
 
 export interface Refusal {
@@ -36,7 +37,24 @@ export function validHost(value: string): boolean {
  * Checks the request; returns a Refusal, or the body framing. Repeated headers reach here
  * joined with ", " (snapshot.ts), so a duplicate shows as a list.
  */
-export function checkRequest(snap: RequestSnapshot): Refusal | BodyFraming {
+export function checkRequest(
+  snap: RequestSnapshot,
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+  /** The fields the client sent (the gateway adds X-Request-Id before the checks run). */
+  fields = snap.headers.length,
+): Refusal | BodyFraming {
+  // Apache's limits on the head, first, as Apache reads them (the request line as sent:
+  // "GET /target?query HTTP/1.1", without its CRLF; a field line as "Name: value").
+  const line = snap.method.length + snap.path.length + (snap.query === '' ? 0 : snap.query.length + 1) + 10;
+  if (line > limits.line) {
+    return {
+      code: 'FCGATE_URI_TOO_LONG',
+      detail: `request line of ${line} bytes, over LimitRequestLine ${limits.line}`,
+    };
+  }
+  if (fields > limits.fields) {
+    return { code: 'FCGATE_HEADER_LIMIT', detail: `${fields} header fields, over LimitRequestFields ${limits.fields}` };
+  }
   let cl: string | undefined;
   let te: string | undefined;
   let host: string | undefined;
@@ -44,6 +62,12 @@ export function checkRequest(snap: RequestSnapshot): Refusal | BodyFraming {
   const h = snap.headers;
   for (let i = 0; i < h.length; i++) {
     const name = h[i]![0];
+    if (name.length + 2 + h[i]![1].length > limits.fieldSize) {
+      return {
+        code: 'FCGATE_HEADER_LIMIT',
+        detail: `header field ${name.slice(0, 40)} of ${name.length + 2 + h[i]![1].length} bytes, over LimitRequestFieldSize ${limits.fieldSize}`,
+      };
+    }
     if (name === 'content-length') cl = h[i]![1];
     else if (name === 'transfer-encoding') te = h[i]![1];
     else if (name === 'host') host = h[i]![1];

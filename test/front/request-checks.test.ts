@@ -231,3 +231,52 @@ describe('checkRequest', () => {
     assert.match(r.detail, /no Host header/);
   });
 });
+
+test("Apache's head limits, checked first: LimitRequestLine → 414, LimitRequestFieldSize and LimitRequestFields → 400", () => {
+  const limits = { line: 30, fieldSize: 20, fields: 3 };
+  const base = (path: string, headers: Array<[string, string]>): RequestSnapshot => ({
+    ...snap(headers, path),
+    method: 'GET',
+    query: '',
+  });
+  // "GET " + path + " HTTP/1.1": 13 + path.
+  assert.deepEqual(checkRequest(base('/' + 'a'.repeat(16), [['host', 'a']]), limits), { length: -1, chunked: false });
+  assert.equal(
+    (checkRequest(base('/' + 'a'.repeat(17), [['host', 'a']]), limits) as Refusal).code,
+    'FCGATE_URI_TOO_LONG',
+  );
+  // "x-a: " + 15 = 20.
+  assert.ok(
+    !(
+      'code'
+      in checkRequest(
+        base('/', [
+          ['host', 'a'],
+          ['x-a', 'v'.repeat(15)],
+        ]),
+        limits,
+      )
+    ),
+  );
+  const big = checkRequest(
+    base('/', [
+      ['host', 'a'],
+      ['x-a', 'v'.repeat(16)],
+    ]),
+    limits,
+  ) as Refusal;
+  assert.deepEqual(
+    [big.code, big.detail],
+    ['FCGATE_HEADER_LIMIT', 'header field x-a of 21 bytes, over LimitRequestFieldSize 20'],
+  );
+  const four: Array<[string, string]> = [
+    ['host', 'a'],
+    ['b', '1'],
+    ['c', '1'],
+    ['d', '1'],
+  ];
+  assert.equal((checkRequest(base('/', four), limits) as Refusal).code, 'FCGATE_HEADER_LIMIT');
+  assert.ok(!('code' in checkRequest(base('/', four), limits, 3)), 'the count is what the client sent');
+  // Before anything else: an over-long line with a bad Host is a 414.
+  assert.equal((checkRequest(base('/' + 'a'.repeat(40), []), limits) as Refusal).code, 'FCGATE_URI_TOO_LONG');
+});
