@@ -53,8 +53,9 @@ have logrotate || missing+=(logrotate)
 have prometheus || missing+=(prometheus)
 # fcgiwrap: a one-process FastCGI app that does not answer FCGI_GET_VALUES (real-clients-small-pools)
 have fcgiwrap || missing+=(fcgiwrap)
+# nginx as an HTTP/2 terminator in front of fcgate (test/integration/http2-front.test.ts), and for the benchmarks
+have nginx || missing+=(nginx)
 if [ "$want_bench" = 1 ]; then
-  have nginx || missing+=(nginx)
   have apache2 || missing+=(apache2)
   have wrk || missing+=(wrk)
   # /usr/bin/time (not the shell keyword): wrk's CPU time in scripts/bench-accuracy.mjs
