@@ -4,6 +4,7 @@
 // VARIABLES. An invalid value stops startup naming the variable; an unknown FCGATE_* name
 // gets one warning line with the closest known one. Units: src/units.ts.
 
+// Over 400 lines on purpose: the registry of every environment variable: a table.
 import { didYouMean } from './closest-name.js';
 import { formatDuration, formatSize, parseDuration, parseSize, type DurationUnit } from './units.js';
 
@@ -289,18 +290,14 @@ type AllScope = Extract<AnyVariable, { scope: 'all' }>;
 
 /** The values every serving command reads (numbers in bytes, ms or s as the table says). */
 export type Tuning = { [V in AllScope as V['name']]: ValueOf<V> };
-export type KnobName = keyof Tuning;
-
-/** The table as plain Variables (the name TUNING is kept for code written before the registry). */
-export const TUNING: readonly Variable[] = VARIABLES;
 const BY_NAME = new Map<string, Variable>(VARIABLES.map((v) => [v.name, v]));
 
 /**
  * Variables fcgate's own development tools read (test helpers, benchmarks, the e2e
  * scripts): never a warning for these, and not part of the product's table.
  */
-export const DEVELOPMENT_PREFIXES = ['FCGATE_TEST_', 'FCGATE_BENCH_', 'FCGATE_E2E_', 'FCGATE_FUZZ_'] as const;
-export const DEVELOPMENT_NAMES = ['FCGATE_PHP_FPM', 'FCGATE_CHROMIUM'] as const;
+const DEVELOPMENT_PREFIXES = ['FCGATE_TEST_', 'FCGATE_BENCH_', 'FCGATE_E2E_', 'FCGATE_FUZZ_'] as const;
+const DEVELOPMENT_NAMES = ['FCGATE_PHP_FPM', 'FCGATE_CHROMIUM'] as const;
 
 /** An invalid value: the message names the variable, what it takes and what it got. */
 export class TuningError extends Error {
@@ -329,7 +326,7 @@ function describeAccepts(v: Variable): string {
 }
 
 /** What a variable takes, short (the units are explained once above the list). */
-export function describeRange(v: Variable): string {
+function describeRange(v: Variable): string {
   const range = (min: number, max: number, f: (n: number) => string): string =>
     max === SAFE ? `${f(min)} or more` : `${f(min)}–${f(max)}`;
   switch (v.kind) {

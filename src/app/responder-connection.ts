@@ -4,6 +4,8 @@
 // OVERLOADED), aborts, STDIN backpressure and the KEEP_CONN rule. Listening, the accept
 // queue and the connection limit are responder-server.ts's; framing of STDOUT is
 // responder-exchange.ts's.
+// Over 400 lines on purpose: the app side of one FastCGI connection (records in, a request's
+// streams out) as one state machine.
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { FLAG_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName } from '../protocol/constants.js';

@@ -28,6 +28,7 @@
 // - Values are trimmed of OWS and kept as 'latin1' strings: one char per byte, lossless.
 //   uWS writes JS strings as UTF-8, so a value with bytes >= 0x80 must be written as
 //   Buffer.from(value, 'latin1'); CgiHead.nonAscii says whether any value needs that.
+// Over 400 lines on purpose: the byte-level CGI head parser with its rules and field tables.
 import { reasonFor } from './status-reasons.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -90,7 +91,7 @@ export interface CgiHeadError {
 }
 
 /** Apache's limit on one script header line (HUGE_STRING_LEN). */
-export const DEFAULT_MAX_LINE = 8192;
+const DEFAULT_MAX_LINE = 8192;
 
 /** push() results besides a body offset. */
 export const HEAD_INCOMPLETE = -1;

@@ -11,6 +11,7 @@
 // Everything else that fcgate does not implement stops startup with file and line.
 // <VirtualHost>, Include, mod_alias, Options, Require, … are in site-directives.ts.
 
+// Over 400 lines on purpose: the directive table and the section walk.
 import { globRegex, hasGlob } from './glob.js';
 import type { AuthzContainer } from './authz.js';
 import { BuildState, emptyBlock, emptySite, type Context, type PendingVHost } from './build-state.js';

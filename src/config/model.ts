@@ -2,6 +2,8 @@
 // resolved request into FastCGI params) and the serving layers. No logic here.
 
 /** Where a FastCGI application listens. */
+// Over 400 lines on purpose: type declarations only: the configuration as the rest of the program
+// sees it.
 export type BackendAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
 /** Worker keys of ProxyPass / <Proxy fcgi://…> / BalancerMember, resolved with defaults. */

@@ -22,6 +22,8 @@
 //   not-found     → 404 (code FCGATE_NOT_FOUND, or FCGATE_NO_ROUTE when nothing serves it)
 //   bad-request   → 400 (a bad %-escape, a path that does not start with '/')
 
+// Over 400 lines on purpose: routing in Apache's merge order, kept in one file so the order reads
+// top to bottom.
 import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { headerOf, type RequestSnapshot } from '../request.js';

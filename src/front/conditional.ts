@@ -5,7 +5,7 @@ import type { CgiHead } from '../cgi/response-head.js';
 import { headerOf, type RequestSnapshot } from '../request.js';
 
 /** Parses an HTTP date to ms, or NaN (Date.parse accepts the three RFC 9110 forms). */
-export function parseHttpDate(value: string): number {
+function parseHttpDate(value: string): number {
   return Date.parse(value);
 }
 

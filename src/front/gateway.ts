@@ -4,6 +4,9 @@
 // (request-body.ts) and the reply (reply.ts); local redirects come back here. It also holds
 // what the thread shares between requests: pools (proxy/pools.ts), balancers, the health
 // checks when run here. Startup checks and signals are the CLI's business.
+// Over 400 lines on purpose: one request's dispatch from the checks to proxy, static file or
+// redirect, kept in one file so a request reads top to bottom (listeners: listeners.ts; bodies:
+// request-body.ts; failover: proxy/upstream-request.ts).
 import { stat } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { BalancerRuntime } from '../balancer/balancer.js';
@@ -12,10 +15,9 @@ import { HealthChecks } from '../proxy/health.js';
 import { BalancerBoard, memberLayout } from '../balancer/shared-state.js';
 import type { BalancerStats } from '../balancer/stats.js';
 import { serverInfoFromEnv } from '../cgi/environment.js';
-import type { GatewayConfig, ListenAddress, ResolvedRequest } from '../config/model.js';
+import type { GatewayConfig, ResolvedRequest } from '../config/model.js';
 import { resolve, siteFor, type RouteResult } from '../config/router.js';
 import { applyRemoteIp } from '../config/remote-ip.js';
-import { sitesOn } from '../config/sites.js';
 import { GatewayError } from '../errors.js';
 import { quietObserver } from '../observe/standalone.js';
 import type { TelemetrySpec, ThreadObserver } from '../observe/thread-observer.js';
@@ -27,15 +29,14 @@ import type { Tuning } from '../tuning.js';
 import type { ConnectionBudget } from '../upstream/budget.js';
 import type { PoolStats } from '../upstream/pool.js';
 import { inFlightBoard } from './in-flight.js';
-import { closeListening, listenApp, type Listening } from './listen.js';
+import { Listeners } from './listeners.js';
 import { UwsReply, type ReplyContext } from './reply.js';
 import { receiveDirect, receiveSpooled, replaySpool, type BodyLimits, type BodyMax } from './request-body.js';
 import { checkRequest, type BodyFraming } from './request-checks.js';
 import { takeSnapshot, type LocalEndpoint } from './snapshot.js';
 import { SpoolAccount } from './spool.js';
 import { serveStatic } from './static-files.js';
-import { certificateOf, tlsApp, TlsFiles, type TlsSite } from './tls.js';
-import { loadUws, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
+import type { HttpRequest, HttpResponse } from './uws.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -68,21 +69,6 @@ export interface GatewayOptions {
 
 const NO_BODY: BodyFraming = { length: -1, chunked: false };
 
-/** One uWS app and its listener. */
-interface AppEntry {
-  app: TemplatedApp;
-  listening: Listening | null;
-  local: LocalEndpoint;
-  listen: ListenAddress;
-  /** The sites of a TLS listener (the default first); null for plain HTTP. */
-  tls: TlsSite[] | null;
-  handler: (res: HttpResponse, req: HttpRequest) => void;
-  /** Connections open now (uWS's filter), and whether a TLS reload replaced it. */
-  open: number;
-  retired: boolean;
-}
-let markRemoved = false;
-
 /** What a serving thread reports to the main thread (metrics aggregation). */
 export class Gateway {
   /** The configuration in force; reload() swaps it. */
@@ -93,11 +79,8 @@ export class Gateway {
   private readonly balancers = new Map<string, BalancerRuntime>();
   private board!: BalancerBoard;
   private readonly health: HealthChecks;
-  private readonly apps: AppEntry[] = [];
-  /** Listeners replaced by a TLS reload that still have connections. */
-  private readonly retired = new Set<AppEntry>();
-  /** Chain files written for TLS sites (removed at close). */
-  private readonly tlsFiles = new TlsFiles();
+  /** The uWS apps and their listeners (plain and TLS). */
+  private readonly listeners: Listeners;
   /** What building an exchange needs (pools, SERVER_*, limits); `server` follows a reload. */
   private readonly proxyContext: ProxyContext;
   private readonly replyContext: ReplyContext;
@@ -122,6 +105,12 @@ export class Gateway {
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.observer = options.observer ?? quietObserver(this.config);
     this.health = new HealthChecks({ log: this.log });
+    this.listeners = new Listeners({
+      shared: options.shared === true,
+      log: this.log,
+      onRequest: (res, req, local) => this.onRequest(res, req, local),
+      onConnections: (count) => this.observer.connections(count),
+    });
     this.pools = new PoolRegistry({
       tuning: this.tuning,
       log: this.log,
@@ -235,82 +224,11 @@ export class Gateway {
     telemetry?: TelemetrySpec,
   ): void {
     this.config = config;
-    this.reloadTls();
+    this.listeners.reloadTls(config);
     this.proxyContext.server = serverInfoFromEnv(process.env, config.serverAdmin);
     this.useBalancerState(balancerState);
     this.observer.configure(config, telemetry);
     this.pools.reload(budgets);
-  }
-
-  /**
-   * SIGHUP with TLS listeners whose files may have changed: a new SSLApp with the files as
-   * they are now listens on the same port (SO_REUSEPORT: the serving threads share their
-   * ports), then the old listen socket closes; the old app keeps its open connections and is
-   * closed once the last one is gone (front/tls.ts says why not in place). A gateway that
-   * listens alone (exclusive port) cannot: it logs that a restart is needed. One line each.
-   */
-  private reloadTls(): void {
-    const uws = loadUws();
-    for (const a of [...this.apps]) {
-      if (a.tls === null || a.listening === null) continue;
-      const l = a.listen;
-      const where = `listen=${a.local.address}:${a.local.port}`;
-      if (!this.config.listen.some((x) => x.host === l.host && x.port === l.port && x.protocol === 'https')) continue;
-      if (this.options.shared !== true) {
-        this.log(
-          `FCGATE_TLS_RELOAD_FAILED ${where} cause="this gateway listens alone (exclusive port): restart it to serve new certificates"`,
-        );
-        continue;
-      }
-      const after = sitesOn(this.config, l);
-      let app: TemplatedApp;
-      try {
-        app = tlsApp(uws, after, this.tlsFiles, a.handler);
-      } catch (err) {
-        this.log(
-          `FCGATE_TLS_RELOAD_FAILED ${where} cause="${(err as Error).message.replace(/"/g, "'")}": the old certificates stay`,
-        );
-        continue;
-      }
-      const entry: AppEntry = { ...a, app, listening: null, tls: after, open: 0, retired: false };
-      app.filter((_res, count) => this.onConnections(entry, count as number));
-      listenApp(app, a.local.address, a.local.port, { exclusive: false }).then(
-        (listening) => {
-          entry.listening = listening;
-          this.apps.push(entry);
-          this.retire(a);
-          this.log(
-            `FCGATE_TLS_RELOADED ${where} default_certificate=${certificateOf(after[0]!)} `
-              + `names=${after.flatMap((x) => x.names).join(',') || '(none)'}`,
-          );
-        },
-        (err: Error) => {
-          app.close();
-          this.log(
-            `FCGATE_TLS_RELOAD_FAILED ${where} cause="${err.message.replace(/"/g, "'")}": the old certificates stay`,
-          );
-        },
-      );
-    }
-  }
-
-  /** A listener replaced (TLS reload): it stops accepting; its app closes with its last connection. */
-  private retire(a: AppEntry): void {
-    const i = this.apps.indexOf(a);
-    if (i >= 0) this.apps.splice(i, 1);
-    if (a.listening !== null) {
-      closeListening(a.listening);
-      a.listening = null;
-    }
-    a.retired = true;
-    if (a.open <= 0) a.app.close();
-    else this.retired.add(a);
-  }
-
-  private onConnections(a: AppEntry, count: number): void {
-    a.open += count;
-    this.observer.connections(count);
-    if (a.retired && a.open <= 0 && this.retired.delete(a)) setImmediate(() => a.app.close());
   }
 
   /** Counters for the metrics: requests served and in flight, this thread's pools. */
@@ -319,56 +237,13 @@ export class Gateway {
   }
 
   /** Listens on every configured address; returns the bound endpoints. */
-  async listen(): Promise<LocalEndpoint[]> {
-    const uws = loadUws();
-    // Don't advertise the library in every response ("uWebSockets: 20"): undocumented but
-    // measured, process-wide (native-notes/uws.md).
-    const cfg = (uws as unknown as { _cfg?: (key: string) => void })._cfg;
-    if (typeof cfg === 'function' && !markRemoved) {
-      cfg('999999990007');
-      markRemoved = true;
-    }
-    const out: LocalEndpoint[] = [];
-    for (const l of this.config.listen) {
-      const host = l.host ?? '0.0.0.0';
-      const https = l.protocol === 'https';
-      const local: LocalEndpoint = https
-        ? { address: host, port: l.port, scheme: 'https' }
-        : { address: host, port: l.port };
-      const handler = (res: HttpResponse, req: HttpRequest): void => this.onRequest(res, req, local);
-      let app: TemplatedApp;
-      let tls: TlsSite[] | null = null;
-      if (https) {
-        tls = sitesOn(this.config, l);
-        try {
-          app = tlsApp(uws, tls, this.tlsFiles, handler);
-        } catch (err) {
-          throw new Error(
-            `Listen ${host}:${l.port} https: uWebSockets.js could not load the certificate `
-              + `${certificateOf(tls[0]!)}: ${(err as Error).message}`,
-          );
-        }
-      } else {
-        app = uws.App();
-        app.any('/*', handler);
-      }
-      const entry: AppEntry = { app, listening: null, local, listen: l, tls, handler, open: 0, retired: false };
-      app.filter((_res, count) => this.onConnections(entry, count as number));
-      entry.listening = await listenApp(app, host, l.port, { exclusive: !this.options.shared });
-      entry.local.port = entry.listening.port;
-      this.apps.push(entry);
-      out.push({ ...entry.local });
-    }
-    return out;
+  listen(): Promise<LocalEndpoint[]> {
+    return this.listeners.listen(this.config);
   }
 
   /** Stops accepting; in-flight requests go on. */
   stopListening(): void {
-    for (const a of this.apps)
-      if (a.listening !== null) {
-        closeListening(a.listening);
-        a.listening = null;
-      }
+    this.listeners.stopListening();
   }
 
   /** Stops accepting and, after in-flight requests finish or `deadlineMs`, closes everything. */
@@ -384,11 +259,7 @@ export class Gateway {
   close(): void {
     this.observer.stop();
     this.health.stop();
-    this.stopListening();
-    for (const a of this.apps) a.app.close();
-    for (const a of this.retired) a.app.close();
-    this.retired.clear();
-    this.tlsFiles.remove();
+    this.listeners.close();
     this.pools.close();
   }
 

@@ -33,7 +33,7 @@ export const NAMES = 256;
 export const NAME_BYTES = 128;
 export const SLOT_BYTES = 256;
 /** Slots per thread: requests beyond it in one thread are counted, not listed. 1 MiB per thread, mostly untouched. */
-export const IN_FLIGHT_SLOTS = 4096;
+const IN_FLIGHT_SLOTS = 4096;
 
 const SLOTS_AT = HEADER_BYTES + NAMES * NAME_BYTES;
 const METHOD_AT = 20,

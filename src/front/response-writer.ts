@@ -4,6 +4,8 @@
 // cork buffer: see CORK_BUFFER), coalesces for flushpackets, holds the app back when the
 // client can't take more and lets it go on from onWritable. It decides nothing about what to
 // answer: front/reply.ts does (status policies, errors, local redirects).
+// Over 400 lines on purpose: the cork accounting that works around uWS losing bytes, backpressure
+// and coalescing are one state machine.
 import type { CgiHead } from '../cgi/response-head.js';
 import type { HttpResponse } from './uws.js';
 

@@ -11,6 +11,7 @@
 //   target held it up: coordinated omission corrected, as wrk2 does), and from the send
 //   when the lane was free but this thread's timer fired late (a 1 ms timer tick is the
 //   tool's lag, reported as such, not the target's latency).
+// Over 400 lines on purpose: a load thread's connection loop, open and closed loop, in one place.
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { DueHeap } from './due-heap.js';

@@ -10,6 +10,7 @@
 //   pool_wait_us  time waiting for a backend connection (queue + connect), µs
 //   thread    the serving thread's slot
 // The `json` nickname writes one JSON object per line with the fields of jsonFormat().
+// Over 400 lines on purpose: one writer per mod_log_config letter: a table.
 import { JSON_FORMAT, parseLogFormat, type LogToken } from '../config/log-format.js';
 import type { RequestRecord } from '../request-record.js';
 import { clfFormat, SecondCache, strftime } from './clock.js';

@@ -7,6 +7,8 @@
 // fcgate_log_lines_dropped_total and one FCGATE_LOG_DROPPED warning per episode), never
 // held without bound. reopen() is SIGUSR1 (logrotate), use() applies a reloaded
 // configuration's outputs. Formats and levels are not here (access-format.ts, error-log.ts).
+// Over 400 lines on purpose: the log outputs (files, restarted pipes, stdout) with their bounded
+// queues and reopen.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, writev, write } from 'node:fs';
 import type { LogTarget } from '../config/model.js';

@@ -2,6 +2,8 @@
 // headers, the main thread's own counters and what the context knows (caps, balancer
 // board, health checks, threads). Names and help texts are the contract with dashboards:
 // change them only with a note in the README's "Operating fcgate".
+// Over 400 lines on purpose: one builder per metric family, read from the slabs in one pass: a
+// table.
 import { statusLetters } from '../balancer/shared-state.js';
 import { memberState, type MemberState } from '../balancer/stats.js';
 import type { Family, Labels, Sample } from '../metrics/family.js';

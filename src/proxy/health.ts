@@ -13,7 +13,7 @@ import type { GatewayConfig } from '../config/model.js';
 import { connectCheck, requestCheck } from '../upstream/health-request.js';
 import { probeBackend } from '../upstream/probe.js';
 
-export const upstreamHealthTransport: HealthTransport = {
+const upstreamHealthTransport: HealthTransport = {
   connect: connectCheck,
   getValues: (w, timeoutMs) =>
     probeBackend(w.address, w.name, timeoutMs).then((p) =>

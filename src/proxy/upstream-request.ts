@@ -72,7 +72,7 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRAC
  * The exchange for `plan` on `worker` (a balancer member's worker: `member`), its sink
  * `sink`. Throws a GatewayError (FCGATE_INTERNAL) when the CGI environment cannot be built.
  */
-export function buildExchange(
+function buildExchange(
   ctx: ProxyContext,
   plan: RequestPlan,
   worker: WorkerSettings,

@@ -370,7 +370,7 @@ const escapeLog = (t: string): string =>
  * `FCGATE_THREAD_CRASH_LOST thread=0 req=17 GET /slow?ms=1000 backend=fcgi://127.0.0.1:9000 age_s=3 cause="…"`:
  * req=… is the id the thread's own log lines gave the request.
  */
-export function lostLine(thread: number, r: LostRequest, now: number): string {
+function lostLine(thread: number, r: LostRequest, now: number): string {
   const backend = r.backend === '' ? '' : ` backend=${escapeLog(r.backend)}`;
   return (
     `FCGATE_THREAD_CRASH_LOST thread=${thread} req=${escapeLog(r.id)}${r.idCut ? '…' : ''} ${escapeLog(r.method.toUpperCase())} ${escapeLog(r.target)}${r.cut ? '…' : ''}`

@@ -2,6 +2,8 @@
 // requests in progress on it (one today; ids kept so multiplexing can follow), pause
 // and resume for backpressure, the read timeout, and the facts the pool's reuse check
 // needs. It knows nothing of HTTP or of pools.
+// Over 400 lines on purpose: the read loop, pause/resume with held tails and the END_REQUEST rules
+// are one ordering problem.
 import net from 'node:net';
 import type { BackendAddress } from '../config/model.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';

@@ -2,6 +2,8 @@
 // the preamble and the body as STDIN records, parse the CGI head, stream the body back
 // to a ResponseSink with backpressure, and decide whether the connection may be reused.
 // It knows nothing of uWS: front/ implements ResponseSink.
+// Over 400 lines on purpose: one request's exchange with the app as one state machine (STDIN, head,
+// body, end, reuse verdict).
 import { GatewayError, quoteLogText, type ErrorCode } from '../errors.js';
 import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../cgi/response-head.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';

@@ -11,6 +11,8 @@
 // listen backlog behind our own idle connections (issue 8 §4). So a request that gets no
 // first byte within STALL_MS on a new connection counts as waiting too: every pool of the
 // backend lets its idle connections go and closes released ones until it is answered.
+// Over 400 lines on purpose: one backend's connections with the cross-thread rules (queue, reuse
+// checklist, stall watch) that must be read together.
 import type { WorkerSettings } from '../config/model.js';
 import { GatewayError } from '../errors.js';
 import type { ConnectionBudget } from './budget.js';
@@ -46,7 +48,7 @@ export interface PoolObserver {
 }
 
 /** How often a pool with queued requests looks for a slot freed by another thread. */
-export const BUDGET_POLL_MS = 5;
+const BUDGET_POLL_MS = 5;
 /** No first byte for this long on a new connection: the request may wait behind our idle connections. */
 export const STALL_MS = 100;
 
