@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck TODO(issue 10): JSDoc types, as the other scripts have
+// @ts-check
 // `npm run soak`: a bounded mixed load against the real `fcgate serve` (2 serving threads) in
 // front of the demo app, three hostile FastCGI apps (test/helpers/hostile-app.ts) and a
 // DocumentRoot: good paths (GET, keep-alive, uploads with Content-Length and chunked, static
@@ -21,15 +21,15 @@ import { parseArgs } from 'node:util';
 import net from 'node:net';
 
 const dist = new URL('../dist/', import.meta.url);
-const { HostileApp, BEHAVIOURS, answer } = await import(new URL('test/helpers/hostile-app.js', dist));
+const { HostileApp, BEHAVIOURS, answer } = await import(new URL('test/helpers/hostile-app.js', dist).href);
 const { RawConnection, buildRequest, chunkedBody, rng, sleep } = await import(
-  new URL('test/helpers/raw-http.js', dist)
+  new URL('test/helpers/raw-http.js', dist).href
 );
-const { httpCase } = await import(new URL('test/helpers/http-fuzz.js', dist));
-const { fcgiCase } = await import(new URL('test/helpers/fcgi-fuzz.js', dist));
-const { sampleProc, mib } = await import(new URL('test/helpers/proc-stats.js', dist));
-const { startCli, startApp, statsOf, freePort } = await import(new URL('test/threads/cli-process.js', dist));
-const { parseDuration } = await import(new URL('src/units.js', dist));
+const { httpCase } = await import(new URL('test/helpers/http-fuzz.js', dist).href);
+const { fcgiCase } = await import(new URL('test/helpers/fcgi-fuzz.js', dist).href);
+const { sampleProc, mib } = await import(new URL('test/helpers/proc-stats.js', dist).href);
+const { startCli, startApp, statsOf, freePort } = await import(new URL('test/threads/cli-process.js', dist).href);
+const { parseDuration } = await import(new URL('src/units.js', dist).href);
 
 const { values: opt } = parseArgs({
   options: {
@@ -60,13 +60,13 @@ const threads = Number(opt.threads);
 const seed = opt.seed !== undefined ? Number(opt.seed) : Math.floor(Math.random() * 2 ** 31);
 const rssBound = Number(opt['rss-growth-mib']) * 1048576;
 const fdBound = Number(opt['fd-growth']);
-for (const [k, v] of [
+for (const [k, v] of /** @type {Array<[string, number]>} */ ([
   ['concurrency', concurrency],
   ['threads', threads],
   ['seed', seed],
   ['rss-growth-mib', rssBound],
   ['fd-growth', fdBound],
-]) {
+])) {
   if (!Number.isSafeInteger(v) || v < 0 || (k === 'concurrency' && v < 1) || (k === 'threads' && v < 1)) {
     console.error(`--${k}: a whole number`);
     process.exit(2);
@@ -86,6 +86,7 @@ writeFileSync(join(www, 'static.bin'), staticBytes);
 const STATIC_SHA = createHash('sha256').update(staticBytes).digest('hex');
 
 const demo = await startApp();
+/** @param {any} req a HostileRequest */
 const fuzzAware = (req) =>
   req.path.endsWith('/fz')
     ? fcgiCase(Number(req.query.get('seed')), { id: req.id }).steps
@@ -130,20 +131,36 @@ const pid = gw.child.pid;
 
 // ---------------------------------------------------------------------------------------
 // Outcomes: kind → outcome → count; 'bad' outcomes of good paths fail the run.
+/** @type {Map<string, Map<string, number>>} */
 const outcomes = new Map();
+/** @type {string[]} */
 const bad = [];
+/**
+ * @param {string} kind
+ * @param {string} outcome
+ */
 function note(kind, outcome, isBad = false, detail = '') {
   const m = outcomes.get(kind) ?? new Map();
   outcomes.set(kind, m);
   m.set(outcome, (m.get(outcome) ?? 0) + 1);
   if (isBad && bad.length < 50) bad.push(`${kind}: ${outcome}${detail ? ` (${detail})` : ''}`);
 }
+/** @param {Buffer} b */
 const sha = (b) => createHash('sha256').update(b).digest('hex');
+/**
+ * @param {any} r a ResponseOutcome's response
+ * @param {Buffer} body
+ */
 const echoOk = (r, body) =>
   r?.status === 200 && r.body.toString().startsWith(`{"length":${body.length},"sha256":"${sha(body)}"`);
 const H = [['Host', 'soak.example']];
 
-/** One request on a new connection; the first response (or the error). */
+/**
+ * One request on a new connection; the first response (or the error).
+ * @param {Buffer} bytes
+ * @param {{ pieces?: Buffer[] | null, delayMs?: number, read?: object, timeoutMs?: number }} [o]
+ * @returns {Promise<any>}
+ */
 async function once(bytes, { pieces = null, delayMs = 0, read = {}, timeoutMs = 15_000 } = {}) {
   const c = await RawConnection.connect(port);
   try {
@@ -155,10 +172,16 @@ async function once(bytes, { pieces = null, delayMs = 0, read = {}, timeoutMs = 
 }
 
 /** Writes the request, reads `abortAfter` response bytes (or sends `sendFirst` request bytes), then resets. */
+/**
+ * @param {Buffer} bytes
+ * @param {{ responseBytes?: number, sendFirst?: number }} [o]
+ * @returns {Promise<string>}
+ */
 function abortAfter(bytes, { responseBytes = 0, sendFirst = bytes.length } = {}) {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
     let got = 0;
+    /** @param {string} what */
     const done = (what) => {
       s.destroy();
       resolve(what);
@@ -177,6 +200,7 @@ function abortAfter(bytes, { responseBytes = 0, sendFirst = bytes.length } = {})
   });
 }
 
+/** @type {Record<string, number[]>} */
 const HOSTILE_EXPECT = {
   ok: [200],
   canary: [200],
@@ -204,6 +228,8 @@ const HOSTILE_EXPECT = {
 };
 
 /** The operations: weight, and what each checks. `r` is the worker's random generator. */
+/** @typedef {() => number} Rng */
+/** @type {Array<[number, string, (r: Rng) => Promise<void>]>} */
 const OPS = [
   [
     20,
@@ -310,7 +336,7 @@ const OPS = [
       const pieces = Array.from({ length: 10 }, (_, i) =>
         bytes.subarray(Math.floor((i * bytes.length) / 10), Math.floor(((i + 1) * bytes.length) / 10)),
       );
-      const v = await once(null, { pieces, delayMs: 100 });
+      const v = await once(Buffer.alloc(0), { pieces, delayMs: 100 });
       const ok = echoOk(v.response, body);
       note('slow upload', ok ? 'ok' : `${v.response?.status ?? v.error}`, !ok);
     },
@@ -397,8 +423,8 @@ const OPS = [
       const names = Object.keys(HOSTILE_EXPECT);
       const name = names[Math.floor(r() * names.length)];
       const post = r() < 0.3;
-      const body = post ? Buffer.alloc(Math.floor(r() * 300_000), 0x68) : null;
-      // slow-stdin reads at 1 MB/s: slower readers are timed out though they make progress (a todo in fuzz-findings).
+      const body = Buffer.alloc(post ? Math.floor(r() * 300_000) : 0, 0x68);
+      // slow-stdin reads at 1 MB/s (the timer counts between writes: not cut).
       const q = name.startsWith('flood-stdout')
         ? `?bytes=${Math.floor(r() * 4_000_000)}`
         : name === 'flood-stderr'
@@ -492,18 +518,21 @@ const OPS = [
   ],
 ];
 const totalWeight = OPS.reduce((n, [w]) => n + w, 0);
+/** @param {Rng} r */
 const pickOp = (r) => {
   let x = r() * totalWeight;
   for (const op of OPS) {
     x -= op[0];
     if (x < 0) return op;
   }
-  return OPS[0];
+  return /** @type {(typeof OPS)[number]} */ (OPS[0]);
 };
 
 // ---------------------------------------------------------------------------------------
 // Canaries: one request each every 500 ms, to the demo app and to a hostile app's clean pool.
+/** @type {{ sent: number, ok: number, failures: string[], latencies: number[] }} */
 const canary = { sent: 0, ok: 0, failures: [], latencies: [] };
+/** @param {number} deadline */
 async function canaryLoop(deadline) {
   let n = 0;
   while (Date.now() < deadline && !stopping) {
@@ -524,7 +553,7 @@ async function canaryLoop(deadline) {
             `${new Date().toISOString()} ${path}: ${v.response?.status ?? v.error} ${JSON.stringify(v.response?.body.subarray(0, 60).toString() ?? '')}`,
           );
       } catch (err) {
-        canary.failures.push(`${path}: ${err.message}`);
+        canary.failures.push(`${path}: ${/** @type {Error} */ (err).message}`);
       }
     }
     await sleep(500);
@@ -532,8 +561,10 @@ async function canaryLoop(deadline) {
 }
 
 // Samples of the gateway: /proc every second, pool sizes from SIGUSR2 every 5 s.
+/** @type {Array<{ at: number, rss: number, fds: number, pool: number, [k: string]: any }>} */
 const samples = [];
 let poolConns = 0;
+/** @param {number} deadline */
 async function sampler(deadline) {
   let i = 0;
   while (Date.now() < deadline && !stopping) {
@@ -567,7 +598,8 @@ const workers = Array.from({ length: concurrency }, async (_, w) => {
     try {
       await fn(r);
     } catch (err) {
-      note(kind, `client error: ${err.code ?? err.message}`);
+      const e = /** @type {NodeJS.ErrnoException} */ (err);
+      note(kind, `client error: ${e.code ?? e.message}`);
     }
     ops++;
   }
@@ -591,10 +623,19 @@ for (const l of lines) {
   const m = /\b(FCGATE_[A-Z_]+)/.exec(l);
   if (m) codes.set(m[1], (codes.get(m[1]) ?? 0) + 1);
 }
-const crashes = lines.filter((l) => /FCGATE_THREAD_CRASH |FCGATE_THREAD_ERROR|FCGATE_INTERNAL/.test(l));
+const crashes = lines.filter((/** @type {string} */ l) =>
+  /FCGATE_THREAD_CRASH |FCGATE_THREAD_ERROR|FCGATE_INTERNAL/.test(l),
+);
 const warm = samples.filter((s) => s.at - t0 >= Math.min(10_000, durationMs * 0.15));
+/**
+ * @template T
+ * @param {T[]} xs
+ * @param {number} from
+ * @param {number} to
+ */
 const windowOf = (xs, from, to) =>
   xs.slice(Math.floor(xs.length * from), Math.max(Math.floor(xs.length * from) + 1, Math.floor(xs.length * to)));
+/** @param {number[]} xs */
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[s.length >> 1];
@@ -607,6 +648,10 @@ const fdsFirst = median(first.map((s) => s.fds - s.pool)),
   fdsLast = median(last.map((s) => s.fds - s.pool));
 const rssMax = Math.max(...samples.map((s) => s.rss));
 const fdsMax = Math.max(...samples.map((s) => s.fds));
+/**
+ * @param {number[]} xs
+ * @param {number} p
+ */
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN;
