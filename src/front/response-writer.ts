@@ -399,6 +399,7 @@ export class ResponseWriter {
       // uWS does not drain its own buffer when an onWritable handler is set; an empty cork
       // does (its uncork writes the socket's buffer out). Then the app may go on.
       this.owner.res.cork(noop);
+      this.wrote = true; // drained: not blocked any more (the send timeout stops watching)
       if (this.ended) this.finish();
       else this.owner.resumeApp();
       return true;
@@ -414,6 +415,7 @@ export class ResponseWriter {
       if (!ok) return false;
       this.pending = null;
     }
+    this.wrote = true; // what uWS held went out: not blocked (else the send timeout could fire while the app is slow)
     if (this.ended) this.finish();
     else this.owner.resumeApp();
     return true;

@@ -8,7 +8,7 @@ export interface Ticking {
   tick(now: number): void;
 }
 
-const SWEEP_MS = 1000;
+export const SWEEP_MS = 1000;
 
 const watched = new Set<Ticking>();
 let timer: NodeJS.Timeout | null = null;
