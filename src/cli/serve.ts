@@ -18,7 +18,7 @@ import { ServingThreads, type ServingStats } from '../threads/supervisor.js';
 import type { ConfigSource } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
-import { probeBackend } from '../upstream/probe.js';
+import { multiplexRequests, probeBackend } from '../upstream/probe.js';
 import { VERSION } from './version.js';
 
 export interface ServeSettings extends SourceSettings {
@@ -101,6 +101,7 @@ async function probeCaps(
   tuning: Tuning,
   log: (l: string) => void,
   silent?: Set<string>,
+  mux?: Map<string, number>,
 ): Promise<Map<string, number>> {
   const caps = new Map<string, number>();
   await Promise.all(
@@ -108,6 +109,8 @@ async function probeCaps(
       const r = await probeBackend(w.address, w.name, tuning.FCGATE_PROBE_TIMEOUT);
       const cap = w.max ?? r.maxConns ?? tuning.FCGATE_DEFAULT_MAX_CONNS;
       caps.set(w.name, cap);
+      const perConn = multiplexRequests(w.multiplex, w.reuse, r);
+      mux?.set(w.name, perConn);
       const said =
         r.error !== null
           ? `no answer (${r.error})`
@@ -116,7 +119,8 @@ async function probeCaps(
               .join(' ') || 'nothing';
       log(
         `FCGATE_PROBE backend=${w.name} get_values="${said}" `
-          + `max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`,
+          + `max_conns=${cap}${w.max !== null ? ' (max=)' : r.maxConns !== null ? ' (FCGI_MAX_CONNS)' : ' (default)'}`
+          + ` multiplex=${perConn === 0 ? 'off' : `${perConn} requests/connection`}`,
       );
       if (r.silent && w.reuse && w.reuseSet !== true) {
         silent?.add(w.name);
@@ -139,9 +143,11 @@ export async function probeAndBudget(
 ): Promise<Map<string, ConnectionBudget>> {
   const budgets = new Map<string, ConnectionBudget>();
   const silent = new Set<string>();
-  for (const [name, cap] of await probeCaps(allWorkers(cfg), tuning, log, silent)) {
+  const mux = new Map<string, number>();
+  for (const [name, cap] of await probeCaps(allWorkers(cfg), tuning, log, silent, mux)) {
     const b = new LocalBudget(cap);
     if (silent.has(name)) b.turnReuseOff();
+    b.setMuxRequests(mux.get(name) ?? 0);
     budgets.set(name, b);
   }
   return budgets;
@@ -182,8 +188,10 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   for (const w of config.warnings) log(`FCGATE_CONFIG_WARNING ${w}`); // one line each, as `fcgate check` lists them
   const table = new BudgetTable(threads);
   const silent = new Set<string>();
-  table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent));
+  const mux = new Map<string, number>();
+  table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent, mux));
   for (const name of silent) table.turnReuseOff(name);
+  for (const [name, n] of mux) table.setMuxRequests(name, n);
   const listen = await claimListen(config.listen).catch(async (err: unknown) => {
     await telemetry.close();
     throw err;
@@ -307,11 +315,13 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
       else caps.set(w.name, w.max ?? known);
     }
     const silent = new Set<string>();
-    for (const [name, cap] of await probeCaps(fresh, s.tuning, log, silent)) caps.set(name, cap);
+    const mux = new Map<string, number>();
+    for (const [name, cap] of await probeCaps(fresh, s.tuning, log, silent, mux)) caps.set(name, cap);
     board = new BalancerBoard(cfg);
     telemetry.register(cfg);
     const spec = table.assign(caps);
     for (const name of silent) table.turnReuseOff(name);
+    for (const [name, n] of mux) table.setMuxRequests(name, n);
     const problems = await serving.reload(next, spec, board.buffer);
     config = cfg;
     checkHealth(cfg);

@@ -13,6 +13,7 @@ function workerLine(w: WorkerSettings): string {
     `ttl=${w.ttlMs}ms`,
     `flushpackets=${w.flushPackets}`,
     `flushwait=${w.flushWaitMs}ms`,
+    `multiplex=${w.multiplex ?? 'auto'}`,
   ];
   return `${w.name} ${keys.join(' ')}`;
 }

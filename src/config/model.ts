@@ -15,6 +15,11 @@ export interface WorkerSettings {
   reuse: boolean;
   /** enablereuse/disablereuse was written: the startup probe does not turn reuse off. */
   reuseSet?: boolean;
+  /**
+   * `multiplex`: several requests at once on one connection, each with its own id (FCGI_MPXS_CONNS).
+   * auto (absent) trusts the app's FCGI_GET_VALUES answer at startup; off for PHP-FPM, which answers 0.
+   */
+  multiplex?: 'auto' | 'on' | 'off';
   /** Connections to this backend over all serving threads together; null = not set (probe or default). */
   max: number | null;
   /** Read timeout in ms (worker key `timeout`, seconds in the config). */

@@ -72,6 +72,7 @@ export const BALANCER_KEYS = new Set([
 export const WORKER_KEYS: readonly string[] = [
   'enablereuse',
   'disablereuse',
+  'multiplex',
   'max',
   'timeout',
   'connectiontimeout',
@@ -126,7 +127,7 @@ export function durationMs(key: string, v: string, unit: 's' | 'ms'): number {
 
 /**
  * Applies one worker key. Throws an Error whose message says what is wrong (the
- * caller adds file and line). Keys: enablereuse, disablereuse, max, timeout,
+ * caller adds file and line). Keys: enablereuse, disablereuse, multiplex, max, timeout,
  * connectiontimeout, acquire, ttl, flushpackets, flushwait, and the member keys
  * loadfactor, lbset, route, retry, status.
  */
@@ -140,6 +141,12 @@ export function applyWorkerKey(w: WorkerSettings, key: string, v: string): void 
       w.reuse = !onOff(key, v);
       w.reuseSet = true;
       return;
+    case 'multiplex': {
+      const l = v.toLowerCase();
+      if (l !== 'auto' && l !== 'on' && l !== 'off') throw new Error(`${key}: expected auto, on or off, got "${v}"`);
+      w.multiplex = l;
+      return;
+    }
     case 'requestbuffering':
       w.requestBuffering = onOff(key, v);
       return;

@@ -58,6 +58,12 @@ export class BudgetTable {
     if (e !== undefined) new SharedBudget(this.tables[e.table]!, e.index, e.cap, 0, this.threads).turnReuseOff();
   }
 
+  /** Sets requests per connection for `name` in every thread, 0 = no multiplexing (ConnectionBudget.muxRequests). */
+  setMuxRequests(name: string, n: number): void {
+    const e = this.entries.get(name);
+    if (e !== undefined) new SharedBudget(this.tables[e.table]!, e.index, e.cap, 0, this.threads).setMuxRequests(n);
+  }
+
   /** Gives back everything thread `slot` held; call only while no thread runs in that slot. */
   reclaim(slot: number): void {
     for (const e of this.entries.values()) SharedBudget.reclaim(this.tables[e.table]!, e.index, slot, this.threads);

@@ -36,7 +36,17 @@ export interface ConnectionBudget {
   /** A request on a reused connection was answered: the app takes kept connections. */
   readonly reuseVerified: boolean;
   markReuseVerified(): void;
+  /**
+   * Requests in flight allowed on one connection when this backend multiplexes (issue 15 §1):
+   * 0 = it does not (the worker's `multiplex` key and the startup FCGI_GET_VALUES decide,
+   * multiplexRequests in cli/serve.ts). One verdict for all threads.
+   */
+  readonly muxRequests: number;
+  setMuxRequests(n: number): void;
 }
+
+/** Largest muxRequests a budget holds (it shares the flags cell: bits 8–30). */
+export const MUX_REQUESTS_MAX = (1 << 23) - 1;
 
 /** Bits of a budget's flags. */
 const REUSE_OFF = 1;
@@ -85,6 +95,10 @@ export class LocalBudget implements ConnectionBudget {
   }
   markReuseVerified(): void {
     this.flags |= REUSE_VERIFIED;
+  }
+  muxRequests = 0;
+  setMuxRequests(n: number): void {
+    this.muxRequests = Math.max(0, Math.min(n, MUX_REQUESTS_MAX));
   }
 }
 
@@ -193,5 +207,15 @@ export class SharedBudget implements ConnectionBudget {
   }
   markReuseVerified(): void {
     Atomics.or(this.cells, FLAGS, REUSE_VERIFIED);
+  }
+  get muxRequests(): number {
+    return Atomics.load(this.cells, FLAGS) >>> 8;
+  }
+  setMuxRequests(n: number): void {
+    const bits = Math.max(0, Math.min(n, MUX_REQUESTS_MAX)) << 8;
+    for (;;) {
+      const now = Atomics.load(this.cells, FLAGS);
+      if (Atomics.compareExchange(this.cells, FLAGS, now, (now & 0xff) | bits) === now) return;
+    }
   }
 }

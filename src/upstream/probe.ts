@@ -24,6 +24,22 @@ export interface ProbeResult {
   silent: boolean;
 }
 
+/** Requests in flight per connection when an app multiplexes without saying FCGI_MAX_REQS (Go's net/http/fcgi). */
+export const DEFAULT_MUX_REQUESTS = 64;
+
+/**
+ * Requests in flight per connection for a backend (0: one at a time), from its worker keys
+ * and what it answered: `multiplex=off`, or reuse off (no FCGI_KEEP_CONN), gives 0; `on`
+ * multiplexes whatever the app said; auto (the default) trusts FCGI_MPXS_CONNS (PHP-FPM
+ * answers 0). FCGI_MAX_REQS bounds it when the app says it.
+ */
+export function multiplexRequests(multiplex: 'auto' | 'on' | 'off' | undefined, reuse: boolean,
+                                  r: ProbeResult): number {
+  if (!reuse || multiplex === 'off') return 0;
+  if (multiplex !== 'on' && r.mpxsConns !== true) return 0;
+  return r.maxReqs ?? DEFAULT_MUX_REQUESTS;
+}
+
 const intOrNull = (v: string | undefined): number | null =>
   v !== undefined && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : null;
 
