@@ -55,6 +55,8 @@ have prometheus || missing+=(prometheus)
 have fcgiwrap || missing+=(fcgiwrap)
 # nginx as an HTTP/2 terminator in front of fcgate (test/integration/http2-front.test.ts), and for the benchmarks
 have nginx || missing+=(nginx)
+# Go, to build a net/http/fcgi app that multiplexes (test/integration/gateway-go-fcgi.test.ts)
+have go || missing+=(golang-go)
 if [ "$want_bench" = 1 ]; then
   have apache2 || missing+=(apache2)
   have wrk || missing+=(wrk)
