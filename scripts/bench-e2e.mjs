@@ -14,8 +14,19 @@
 //   [--observe]   (issue 12's cost rows: adds fcgate-log (combined access log to a file) and
 //                  fcgate-nometrics (FCGATE_METRICS=0) beside fcgate (metrics on, no access log);
 //                  also selectable by name in --proxies)
+// Scenarios (--scenarios): hello (tiny GET), get64k, get1m, post64k, c1000 (tiny GET, 1000
+//   connections), php (tiny PHP, PHP-FPM), and the multiplexing rows of issue 15 §1 (pinned
+//   mode only, fcgate and nginx-1w only): mux, "tiny GET, multiplexing app" (32 connections),
+//   and mux64 (64 connections): the demo app (it answers FCGI_MPXS_CONNS=1) behind fcgate
+//   with `ProxyPass / fcgi://… multiplex=on max=4` and behind nginx with fastcgi_keep_conn on
+//   and an upstream keepalive as large as the connections. Each row has the proxy's and the
+//   app's CPU µs per request, both over the measured window. Only these rows, about 2 min:
+//   node scripts/bench-e2e.mjs --no-install --no-write --modes pinned --scenarios mux,mux64
+// Backend CPU per request (every row): utime+stime of the app's process tree read every 100 ms
+// from /proc, taken over the measured window of fcgate bench, divided by its responses.
 // A/B of two fcgate builds: FCGATE_E2E_ALT=/other/dist/src/cli/main.js adds a `fcgate-alt`
-// row next to fcgate's; FCGATE_E2E_MAIN=… replaces the build under test.
+// row next to fcgate's (on the mux rows too; a build without the multiplex key runs them
+// with max=4 alone, noted); FCGATE_E2E_MAIN=… replaces the build under test.
 // Defaults: 5 s cells after 1 s warm-up (≈ 5–6 min in all); --quick: 1 s cells (≈ 2 min).
 // @ts-check
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,7 +34,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnExit } from './bench-e2e/procs.mjs';
-import { treeCpu, treeThreads } from './bench-e2e/proc-stats.mjs';
+import { sampleCpu, treeThreads } from './bench-e2e/proc-stats.mjs';
 import {
   MAIN,
   ROOT,
@@ -38,7 +49,7 @@ import {
 } from './bench-e2e/servers.mjs';
 import { checkOnce, runWrk, wrkScript } from './bench-e2e/wrk.mjs';
 import { benchCompare, benchOnce } from './bench-e2e/fcgate-bench.mjs';
-import { BASELINE, SCENARIOS, modes as allModes } from './bench-e2e/plan.mjs';
+import { BASELINE, SCENARIOS, modes as allModes, runsIn } from './bench-e2e/plan.mjs';
 import { medianRows, printTable, renderChart, renderSection, writeSection } from './bench-e2e/report.mjs';
 import { runDiagnostics } from './bench-e2e/diagnose.mjs';
 
@@ -218,7 +229,7 @@ const withAlt = (/** @type {string[]} */ list) =>
 const withObserve = (/** @type {string[]} */ list) =>
   opts.observe ? list.flatMap((p) => (p === 'fcgate' ? [p, 'fcgate-log', 'fcgate-nometrics'] : [p])) : list;
 const runModes = allModes(cores)
-  .filter((m) => !opts.modes || opts.modes.includes(m.id))
+  .filter((m) => (!opts.modes || opts.modes.includes(m.id)) && scenarios.some((s) => runsIn(s, m.id)))
   .map((m) => ({
     ...m,
     proxies: withObserve(withAlt(m.proxies)).filter((p) => !opts.proxies || opts.proxies.includes(p)),
@@ -237,37 +248,33 @@ function pinSelf(cpus) {
 }
 
 /**
+ * A proxy for one scenario (its fcgate worker keys and nginx keepalive for the demo app).
  * @param {string} name
  * @param {Mode} mode
  * @param {Backends} backends
+ * @param {Scenario} scenario
  * @returns {Promise<Server>}
  */
-async function startProxy(name, mode, backends) {
+async function startProxy(name, mode, backends, scenario) {
+  const fc = { threads: mode.fcgateThreads, demoKeys: scenario.fcgateDemoKeys ?? '' };
+  const ng = { demoKeepalive: scenario.nginxDemoKeepalive ?? 32 };
   switch (name) {
     case 'fcgate':
-      return startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads });
+      return startFcgate(dir, mode.proxyCpus, backends, fc);
     case 'fcgate-alt':
       return startFcgate(dir, mode.proxyCpus, backends, {
-        threads: mode.fcgateThreads,
+        ...fc,
         tag: 'fcgate-alt',
         main: process.env.FCGATE_E2E_ALT ?? MAIN,
       });
     case 'fcgate-log':
-      return startFcgate(dir, mode.proxyCpus, backends, {
-        threads: mode.fcgateThreads,
-        tag: 'fcgate-log',
-        observe: 'log',
-      });
+      return startFcgate(dir, mode.proxyCpus, backends, { ...fc, tag: 'fcgate-log', observe: 'log' });
     case 'fcgate-nometrics':
-      return startFcgate(dir, mode.proxyCpus, backends, {
-        threads: mode.fcgateThreads,
-        tag: 'fcgate-nometrics',
-        observe: 'nometrics',
-      });
+      return startFcgate(dir, mode.proxyCpus, backends, { ...fc, tag: 'fcgate-nometrics', observe: 'nometrics' });
     case 'nginx-1w':
-      return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 1);
+      return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 1, ng);
     case 'nginx-2w':
-      return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 2);
+      return startNginx(dir, mode.proxyCpus, backends, bins.nginx, 2, ng);
     case 'apache':
       return startApache(dir, mode.proxyCpus, backends, bins.apache, apacheModules);
     default:
@@ -277,8 +284,9 @@ async function startProxy(name, mode, backends) {
 
 /**
  * One cell: check one answer, then measure with `fcgate bench --pid` (req/s, latency, errors,
- * the proxy's CPU per request and peak RSS, all from its report) and, in the same cell, wrk
- * on the same URL and settings as the cross-check column (--no-wrk skips it).
+ * the proxy's CPU per request and peak RSS, all from its report; the backend's CPU read
+ * around it and taken over the report's measured window) and, in the same cell, wrk on the
+ * same URL and settings as the cross-check column (--no-wrk skips it).
  * @param {Mode} mode
  * @param {Server} proxy
  * @param {Scenario} scenario
@@ -291,7 +299,7 @@ async function measure(mode, proxy, scenario, backends) {
   if (problem !== null)
     return /** @type {Row} */ ({ mode: mode.id, proxy: proxy.name, scenario: scenario.id, failed: problem });
   const app = scenario.id === 'php' ? backends.php : backends.demo;
-  const app0 = treeCpu(app.pid);
+  const appCpu = sampleCpu(app.pid);
   const b = await benchOnce({
     url,
     scenario,
@@ -300,11 +308,18 @@ async function measure(mode, proxy, scenario, backends) {
     pid: proxy.pid,
     cpus: mode.loadCpus,
     dir,
+  }).catch((err) => {
+    appCpu.stop();
+    throw err;
   });
-  const app1 = treeCpu(app.pid);
-  // The backend's CPU is read around the whole run, warm-up included (same load), so it is
-  // divided by every response of the run.
-  const doneAll = Math.max(1, b.requests.responses + b.warmup.responses);
+  const appWindow = appCpu.stop();
+  // The backend's CPU over the same measured window as the proxy's (the report's window);
+  // a report without one (an older FCGATE_E2E_MAIN): over the whole run, warm-up included.
+  const w = b.window;
+  const start = w ? Date.parse(w.start) : NaN;
+  const appUs = Number.isFinite(start)
+    ? (appWindow.between(start, start + w.seconds * 1000) * 1e6) / Math.max(1, b.requests.responses)
+    : (appWindow.total * 1e6) / Math.max(1, b.requests.responses + b.warmup.responses);
   const e = b.errors;
   /** @type {Row} */
   const row = {
@@ -333,7 +348,7 @@ async function measure(mode, proxy, scenario, backends) {
     rssMB: b.targetCost.peakRssBytes / 2 ** 20,
     anonMB: b.targetCost.peakAnonBytes / 2 ** 20,
     procs: b.targetCost.processes,
-    appUs: ((app1.user - app0.user + app1.sys - app0.sys) * 1e6) / doneAll,
+    appUs,
     benchUs: b.selfCost.cpuUsPerRequest.total,
     wrkRps: NaN,
     wrkP50Ms: NaN,
@@ -411,24 +426,32 @@ async function runMode(mode, rows, notes, compares) {
   pinSelf(mode.loadCpus);
   /** @type {Partial<Backends>} */
   const up = {};
+  let threadsNoted = false;
   try {
     up.demo = await startDemoApp(dir, mode.loadCpus);
     up.php = await startPhpFpm(dir, mode.loadCpus, bins.phpFpm, 128);
     const backends = { demo: up.demo, php: up.php };
     for (const [i, scenario] of runList.entries()) {
+      if (!runsIn(scenario, mode.id)) continue;
       // Fresh proxies for every scenario (so peak RSS is this scenario's, and no idle kept
       // connection of one proxy holds a PHP-FPM child another needs); they take turns, the
       // order rotated per scenario, so a burst of load from elsewhere hits all of them.
       /** @type {Server[]} */
       const proxies = [];
       try {
-        for (const name of mode.proxies) proxies.push(await startProxy(name, mode, backends));
+        for (const name of mode.proxies.filter((p) => runsIn(scenario, mode.id, p))) {
+          const p = await startProxy(name, mode, backends, scenario);
+          proxies.push(p);
+          if (p.note !== undefined && i < scenarios.length) notes.push(`${mode.id} ${scenario.label}: ${p.note}`);
+        }
         const fc = proxies.find((p) => p.name === 'fcgate');
-        if (fc && i === 0)
+        if (fc && !threadsNoted) {
+          threadsNoted = true;
           notes.push(
             `${mode.id}: fcgate FCGATE_THREADS=${mode.fcgateThreads ?? '(default)'}, ${treeThreads(fc.pid)} `
               + `OS threads in its process at start`,
           );
+        }
         const order = proxies.map((_, k) => /** @type {Server} */ (proxies[(k + i) % proxies.length]));
         for (const proxy of order) {
           const r = await measure(mode, proxy, scenario, backends);
@@ -439,11 +462,11 @@ async function runMode(mode, rows, notes, compares) {
           const c = await compareWithBaseline(mode, proxies, scenario);
           if (c !== null) {
             compares.push(c);
-            const rr = c.ratios.rps;
+            const sp = (/** @type {{ median: number, min: number, max: number } | undefined} */ x) =>
+              x ? `${x.median.toFixed(2)}× (${x.min.toFixed(2)}–${x.max.toFixed(2)})` : '–';
             console.log(
-              `${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s `
-                + `${rr ? `${rr.median.toFixed(2)}× (${rr.min.toFixed(2)}–${rr.max.toFixed(2)})` : '–'} over `
-                + `${c.rounds} round${c.rounds === 1 ? '' : 's'}`,
+              `${mode.id.padEnd(8)} ${scenario.id.padEnd(8)} --compare ${c.b}/${c.a}: req/s ${sp(c.ratios.rps)}, `
+                + `CPU/req ${sp(c.ratios.targetCpuUsPerRequest)} over ${c.rounds} round${c.rounds === 1 ? '' : 's'}`,
             );
           }
         }

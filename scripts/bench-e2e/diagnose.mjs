@@ -87,7 +87,12 @@ export async function runDiagnostics({ opts, dir, bins, scenarios, mode, pinSelf
       } else {
         nodeFlags = ['--trace-gc'];
       }
-      const fc = await startFcgate(dir, mode.proxyCpus, backends, { threads: mode.fcgateThreads, nodeFlags, tag });
+      const fc = await startFcgate(dir, mode.proxyCpus, backends, {
+        threads: mode.fcgateThreads,
+        nodeFlags,
+        tag,
+        demoKeys: s.fcgateDemoKeys ?? '',
+      });
       try {
         const problem = await checkOnce(fc.port, s);
         if (problem !== null) {

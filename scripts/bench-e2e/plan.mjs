@@ -12,6 +12,10 @@
  * @property {string} [method]  default GET
  * @property {number} connections
  * @property {(bodyBytes: number, head: string) => string | null} expect  null when the answer is right
+ * @property {string} [fcgateDemoKeys]  worker keys on fcgate's ProxyPass to the demo app (none by default)
+ * @property {number} [nginxDemoKeepalive]  nginx's `keepalive` for the demo app's upstream (default 32)
+ * @property {string[]} [modes]  the modes it runs in (default: every mode)
+ * @property {string[]} [proxies]  the proxies it runs with ('fcgate' takes its variants along; default: the mode's)
  */
 
 /**
@@ -26,8 +30,13 @@
 
 /**
  * One measured cell (a proxy on a scenario in a mode).
- * @typedef {{ cpuUs: number, rps: number, p99Ms: number, rssMB: number, errors: number }} TargetRow
+ * @typedef {{ cpuUs: number, appUs: number, rps: number, p99Ms: number, rssMB: number, errors: number }} TargetRow
  */
+
+/** fcgate's keys for the multiplexing rows: several requests per connection, on few connections. */
+const MUX_KEYS = 'multiplex=on max=4';
+/** The scenarios of issue 15 §1 (fcgate multiplexing against nginx, which never multiplexes). */
+const MUX_IDS = ['mux', 'mux64'];
 
 /** @type {Scenario[]} */
 export const SCENARIOS = [
@@ -67,6 +76,22 @@ export const SCENARIOS = [
     connections: 1000,
     expect: (_n, head) => (head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`),
   },
+  // Issue 15 §1: the same app process behind fcgate multiplexing (`multiplex=on max=4`) and
+  // behind nginx at its best (FastCGI keep-alive, an upstream keepalive as large as the
+  // connections, so no connection is ever reopened; nginx never multiplexes). Pinned only
+  // (fcgate on one serving thread), fcgate and nginx-1w only.
+  ...[32, 64].map((connections) => ({
+    id: connections === 32 ? 'mux' : `mux${connections}`,
+    label: `tiny GET, multiplexing app${connections === 32 ? '' : `, ${connections} conns`}`,
+    path: '/hello',
+    connections,
+    expect: (/** @type {number} */ _n, /** @type {string} */ head) =>
+      head.startsWith('Hello') ? null : `unexpected body ${JSON.stringify(head.slice(0, 40))}`,
+    fcgateDemoKeys: MUX_KEYS,
+    nginxDemoKeepalive: Math.max(32, connections),
+    modes: ['pinned'],
+    proxies: ['fcgate', 'nginx-1w'],
+  })),
   {
     id: 'php',
     label: 'tiny PHP (PHP-FPM)',
@@ -79,6 +104,20 @@ export const SCENARIOS = [
 
 /** The baseline every ratio is taken against, measured in the same mode of the same run. */
 export const BASELINE = 'nginx-1w';
+
+/**
+ * Whether `scenario` runs in mode `modeId` (and with `proxy`, when given): its `modes` and
+ * `proxies` lists, where 'fcgate' also stands for fcgate-alt, fcgate-log and fcgate-nometrics.
+ * @param {Scenario} scenario
+ * @param {string} modeId
+ * @param {string} [proxy]
+ */
+export function runsIn(scenario, modeId, proxy) {
+  if (scenario.modes && !scenario.modes.includes(modeId)) return false;
+  if (proxy === undefined || !scenario.proxies) return true;
+  const family = proxy.startsWith('fcgate-') ? 'fcgate' : proxy;
+  return scenario.proxies.includes(proxy) || scenario.proxies.includes(family);
+}
 
 /**
  * Modes: where each side runs (taskset CPU lists; null = unpinned) and which proxies run.
@@ -117,6 +156,7 @@ export const TARGETS = [
   'p99 ≤ 1.2× nginx-1w',
   'peak RSS with 1000 connections ≤ 100 MB',
   'requests/s above Apache on every row',
+  'multiplexing app (issue 15 §1): CPU per request ≤ 0.6× nginx-1w and less backend CPU per request',
 ];
 
 /**
@@ -132,6 +172,10 @@ export function missedTargets(scenario, row, base, apache) {
   const miss = [];
   if (!row || !base) return miss;
   if ((scenario === 'hello' || scenario === 'post64k') && row.cpuUs > base.cpuUs) miss.push('CPU/req');
+  if (MUX_IDS.includes(scenario)) {
+    if (row.cpuUs > 0.6 * base.cpuUs) miss.push('CPU/req ≤ 0.6×');
+    if (!(row.appUs < base.appUs)) miss.push('backend CPU/req');
+  }
   const need = scenario === 'get1m' ? 0.9 : 1;
   if (row.rps < need * base.rps) miss.push(need === 1 ? 'req/s' : 'req/s ≥ 0.9×');
   if (row.p99Ms > 1.2 * base.p99Ms) miss.push('p99');

@@ -82,6 +82,61 @@ export function treeCpu(root) {
 }
 
 /**
+ * The tree's CPU time (treeCpu's user + sys, seconds) read every `intervalMs` with the
+ * wall-clock time of each reading (ms since the epoch), until stop(). The pid list is
+ * refreshed every 10th reading; between refreshes only those processes' stat files are read.
+ * `between(startMs, endMs)` then gives the CPU spent in that window (a load generator's
+ * measured window): at the start, linear between the readings on either side (the load is
+ * steady there); at the end, the first reading at or after it (the load stops there, so
+ * what follows is idle). Outside the readings it takes the first or last one.
+ * @param {number} root
+ */
+export function sampleCpu(root, intervalMs = 100) {
+  let pids = treePids(root);
+  /** @type {Array<{ t: number, cpu: number }>} */
+  const readings = [];
+  const take = () => {
+    let ticks = 0;
+    for (const pid of pids) {
+      const f = statFields(pid);
+      if (f !== null) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+    readings.push({ t: Date.now(), cpu: ticks / CLK_TCK });
+  };
+  take();
+  let n = 0;
+  const timer = setInterval(() => {
+    if (++n % 10 === 0) pids = treePids(root);
+    take();
+  }, intervalMs);
+  return {
+    /** Stops reading (one last reading first); returns the window function. */
+    stop() {
+      clearInterval(timer);
+      take();
+      /** @param {number} t */
+      const atStart = (t) => {
+        const k = readings.findIndex((r) => r.t >= t);
+        if (k <= 0) return (readings[k < 0 ? readings.length - 1 : 0] ?? { cpu: 0 }).cpu;
+        const a = /** @type {{ t: number, cpu: number }} */ (readings[k - 1]);
+        const b = /** @type {{ t: number, cpu: number }} */ (readings[k]);
+        return b.t === a.t ? b.cpu : a.cpu + ((b.cpu - a.cpu) * (t - a.t)) / (b.t - a.t);
+      };
+      /** @param {number} t */
+      const atEnd = (t) => (readings.find((r) => r.t >= t) ?? readings[readings.length - 1] ?? { cpu: 0 }).cpu;
+      const first = readings[0]?.cpu ?? 0;
+      const last = readings[readings.length - 1]?.cpu ?? 0;
+      return {
+        /** CPU seconds over the whole sampling. */
+        total: last - first,
+        /** @param {number} startMs @param {number} endMs CPU seconds between the two times */
+        between: (startMs, endMs) => Math.max(0, atEnd(endMs) - atStart(startMs)),
+      };
+    },
+  };
+}
+
+/**
  * Resident bytes of the tree now: { rss, anon }. rss sums each process's RSS (shared pages
  * count in each); anon leaves out file-backed pages (statm resident − shared: the program's
  * mapped code, e.g. the 40-odd MB of the node binary every node process maps).

@@ -5,7 +5,7 @@
 // cross-check), the replacement of that section between its markers, and the SVG chart
 // (grouped bars of req/s and CPU µs/request). It measures nothing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { BASELINE, TARGETS, missedTargets } from './plan.mjs';
+import { BASELINE, TARGETS, missedTargets, runsIn } from './plan.mjs';
 
 /**
  * One cell: a proxy on a scenario in a mode (figures from `fcgate bench`, wrk's beside them).
@@ -167,6 +167,11 @@ export function renderSection(rows, meta) {
     'The "--compare" column is `fcgate bench --compare nginx-1w fcgate` over interleaved rounds: the median',
     'ratio B/A and its spread. On a shared 2-core VM single runs move by ±10–20 %: compare the ratios, not '
       + 'the absolutes.',
+    'The "multiplexing app" rows (issue 15 §1; pinned, fcgate and nginx-1w only): the same demo app process',
+    '(it answers FCGI_MPXS_CONNS=1) behind fcgate with `ProxyPass / fcgi://… multiplex=on max=4` and behind',
+    'nginx with `fastcgi_keep_conn on` and an upstream `keepalive` as large as the client connections (nginx',
+    "sends one request per connection, never multiplexes). Backend CPU per request: utime+stime of the app's",
+    'process tree from /proc (read every 100 ms) over the same measured window, over the same responses.',
     '',
     `- Date: ${meta.date}; ${meta.elapsed.toFixed(0)} s for the whole run`,
     `- Machine: ${meta.cpu}, ${meta.cores} cores; 1-minute load average at start: ${meta.load}`,
@@ -180,12 +185,12 @@ export function renderSection(rows, meta) {
     '',
     `### Ratios against ${BASELINE} (same mode, same run)`,
     '',
-    'req/s: higher is better; CPU/req, p50, p99, RSS: lower is better. "Missed" lists the targets of',
-    `issue #4 fcgate's row misses: ${TARGETS.join('; ')}.`,
+    'req/s: higher is better; CPU/req, backend CPU/req, p50, p99, RSS: lower is better. "Missed" lists the',
+    `targets (issue #4, issue 15 §1) fcgate's row misses: ${TARGETS.join('; ')}.`,
     '',
-    '| mode | scenario | proxy | req/s | CPU/req | p50 | p99 | peak RSS | req/s by --compare (spread) | '
-      + 'CPU/req by --compare | missed (fcgate) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| mode | scenario | proxy | req/s | CPU/req | backend CPU/req | p50 | p99 | peak RSS | req/s by --compare '
+      + '(spread) | CPU/req by --compare | missed (fcgate) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   /** @param {string} mode @param {string} scenario */
   const compareOf = (mode, scenario) => (meta.compares ?? []).find((c) => c.mode === mode && c.scenario === scenario);
@@ -193,9 +198,10 @@ export function renderSection(rows, meta) {
   const missedAll = [];
   for (const m of meta.modes) {
     for (const s of meta.scenarios) {
+      if (!runsIn(s, m.id)) continue;
       const base = find(rows, m.id, s.id, BASELINE);
       for (const p of m.proxies) {
-        if (p === BASELINE) continue;
+        if (p === BASELINE || !runsIn(s, m.id, p)) continue;
         const r = find(rows, m.id, s.id, p);
         const failed = rows.find((x) => x.mode === m.id && x.scenario === s.id && x.proxy === p && x.failed);
         let missed = '';
@@ -205,13 +211,14 @@ export function renderSection(rows, meta) {
           for (const x of ms) missedAll.push(`${m.id} ${s.label}: ${x}`);
         }
         if (failed) {
-          L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | | | |`);
+          L.push(`| ${m.id} | ${s.label} | ${p} | FAILED: ${failed.failed} | | | | | | | | |`);
           continue;
         }
         const c = p === 'fcgate' ? compareOf(m.id, s.id) : undefined;
         L.push(
           `| ${m.id} | ${s.label} | ${p} | ${ratio(r?.rps, base?.rps)} | ${ratio(r?.cpuUs, base?.cpuUs)} `
-            + `| ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} | ${ratio(r?.rssMB, base?.rssMB)} `
+            + `| ${ratio(r?.appUs, base?.appUs)} | ${ratio(r?.p50Ms, base?.p50Ms)} | ${ratio(r?.p99Ms, base?.p99Ms)} `
+            + `| ${ratio(r?.rssMB, base?.rssMB)} `
             + (`| ${c ? `${spread(c.ratios.rps)}, ${c.rounds} rounds` : '–'} | `
               + `${c ? spread(c.ratios.targetCpuUsPerRequest) : '–'} | ${missed} |`),
         );
@@ -225,7 +232,8 @@ export function renderSection(rows, meta) {
     '',
     '### Absolute figures',
     '',
-    'The backend column is the CPU the app (demo app or PHP-FPM) spent per request behind that proxy:',
+    'The backend column is the CPU the app (demo app or PHP-FPM) spent per request behind that proxy, over',
+    'the measured window:',
     'when pinned, the app and the load generator share core 1, so what a proxy makes the app do shows up in req/s.',
     '',
     'Peak anon: the same peak without file-backed pages (program code such as the node binary, which',
@@ -325,11 +333,12 @@ function panel(rows, mode, scenarios, metric, title, y0, W) {
     `<line x1="${left}" y1="${base}" x2="${W - left}" y2="${base}" stroke="#888"/>`,
   ];
   scenarios.forEach((s, gi) => {
-    const vals = mode.proxies.map((p) => find(rows, mode.id, s.id, p)?.[metric]);
-    const max = Math.max(.../** @type {number[]} */ (vals.filter((x) => x !== undefined)), 1e-9);
+    const vals = mode.proxies.map((p) => (runsIn(s, mode.id, p) ? find(rows, mode.id, s.id, p)?.[metric] : null));
+    const max = Math.max(.../** @type {number[]} */ (vals.filter((x) => typeof x === 'number')), 1e-9);
     const gx = left + gi * groupW + (groupW - n * barW) / 2;
     vals.forEach((v, bi) => {
       const x = gx + bi * barW;
+      if (v === null) return; // not run in this scenario (the multiplexing rows: fcgate and nginx-1w only)
       if (v === undefined) {
         out.push(`<text x="${x + barW / 2}" y="${base - 4}" font-size="9" text-anchor="middle">n/a</text>`);
         return;
@@ -382,7 +391,8 @@ export function renderChart(rows, meta) {
       ['cpuUs', 'proxy CPU µs per request'],
     ];
     for (const [metric, what] of panels) {
-      const p = panel(rows, m, meta.scenarios, metric, `${what}, ${m.id}`, y, W);
+      const here = meta.scenarios.filter((s) => runsIn(s, m.id));
+      const p = panel(rows, m, here, metric, `${what}, ${m.id}`, y, W);
       parts.push(p.svg);
       y += p.height;
     }

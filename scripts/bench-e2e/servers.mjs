@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { freePort, startGroup, stopGroup, waitForPort } from './procs.mjs';
 
 /**
- * A started server.
+ * A started server (`note`: how it was started differs from what was asked, e.g. a build without a key).
  * @typedef {{ name: string, proc: import('./procs.mjs').Proc, port: number, pid: number,
- *   stop: () => Promise<void> }} Server
+ *   stop: () => Promise<void>, note?: string }} Server
  * @typedef {{ demo: Server, php: Server }} Backends
  * @typedef {{ nginx: string, apache: string, phpFpm: string, wrk: string }} Binaries
  */
@@ -172,24 +172,59 @@ function knowsLogs(main) {
   return logAware.get(main) ?? false;
 }
 
+/** @type {Map<string, boolean>} */
+const keyAware = new Map();
+/**
+ * Whether the build at `main` takes `keys` on a ProxyPass line (`fcgate check` of a
+ * two-line config in `dir`): an older build (FCGATE_E2E_ALT) may not know `multiplex`.
+ * @param {string} main
+ * @param {string} dir
+ * @param {string} keys
+ * @returns {boolean}
+ */
+function takesKeys(main, dir, keys) {
+  const k = `${main}\n${keys}`;
+  if (!keyAware.has(k)) {
+    const conf = join(dir, 'keys-check.conf');
+    writeFileSync(conf, `Listen 127.0.0.1:1\nProxyPass / fcgi://127.0.0.1:1/ ${keys}\n`);
+    const r = spawnSync(process.execPath, [main, 'check', '-c', conf], {
+      encoding: 'utf8',
+      env: { ...process.env, FCGATE_ALLOW_ROOT: '1' },
+      timeout: 20_000,
+    });
+    keyAware.set(k, r.status === 0);
+  }
+  return keyAware.get(k) ?? false;
+}
+
 /**
  * fcgate in front of both backends. `observe` (issue 12's cost rows): 'off' (default) no
  * access log, as nginx and Apache run here; 'log' the combined access log to a file in the
  * temp dir; 'nometrics' no access log and FCGATE_METRICS=0. A build without access logs
- * (older, through FCGATE_E2E_ALT/MAIN) runs from flags, as before.
+ * (older, through FCGATE_E2E_ALT/MAIN) runs from flags, as before. `demoKeys`: worker keys
+ * on the ProxyPass to the demo app (the multiplexing rows: `multiplex=on max=4`); a build
+ * that refuses them runs with the `max=` among them only, or none, and says so in `note`.
  * @param {string} dir
  * @param {string | null} cpus
  * @param {Backends} backends
  * @param {{ threads?: number | null, nodeFlags?: string[], tag?: string, main?: string,
- *   observe?: 'off' | 'log' | 'nometrics' }} [options]
+ *   observe?: 'off' | 'log' | 'nometrics', demoKeys?: string }} [options]
  */
 export async function startFcgate(
   dir,
   cpus,
   backends,
-  { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN, observe = 'off' } = {},
+  { threads = null, nodeFlags = [], tag = 'fcgate', main = MAIN, observe = 'off', demoKeys = '' } = {},
 ) {
   const port = await freePort();
+  /** @type {string | undefined} */
+  let note;
+  let keys = demoKeys;
+  if (keys !== '' && !(knowsLogs(main) && takesKeys(main, dir, keys))) {
+    const max = keys.split(/\s+/).filter((k) => k.startsWith('max='));
+    keys = knowsLogs(main) && max.length > 0 && takesKeys(main, dir, max.join(' ')) ? max.join(' ') : '';
+    note = `${tag} (${main}) does not take \`${demoKeys}\`: ran with ${keys === '' ? 'no keys' : `\`${keys}\``}`;
+  }
   // FCGATE_ALLOW_ROOT: the e2e runs as root; `serve` refuses root without User since issue 13.
   /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, FCGATE_ALLOW_ROOT: '1' };
@@ -203,7 +238,7 @@ export async function startFcgate(
       [
         `Listen 127.0.0.1:${port}`,
         `ProxyPass /php/ fcgi://127.0.0.1:${backends.php.port}${PHP_ROOT}/`,
-        `ProxyPass / fcgi://127.0.0.1:${backends.demo.port}/`,
+        `ProxyPass / fcgi://127.0.0.1:${backends.demo.port}/${keys === '' ? '' : ` ${keys}`}`,
         observe === 'log' ? `CustomLog ${join(dir, `${tag}-access.log`)} combined` : 'CustomLog off',
       ].join('\n') + '\n',
     );
@@ -230,18 +265,20 @@ export async function startFcgate(
     logFile: join(dir, `${tag}.log`),
   });
   await waitForPort(proc, port, 20_000);
-  return server(tag, proc, port);
+  return server(tag, proc, port, note === undefined ? {} : { note });
 }
 
 /**
- * nginx with `workers` worker processes (master in the foreground, daemon off).
+ * nginx with `workers` worker processes (master in the foreground, daemon off);
+ * `demoKeepalive`: idle connections it keeps to the demo app (its upstream's `keepalive`).
  * @param {string} dir
  * @param {string | null} cpus
  * @param {Backends} backends
  * @param {string} binary
  * @param {number} workers
+ * @param {{ demoKeepalive?: number }} [options]
  */
-export async function startNginx(dir, cpus, backends, binary, workers) {
+export async function startNginx(dir, cpus, backends, binary, workers, { demoKeepalive = 32 } = {}) {
   const port = await freePort();
   const d = join(dir, `nginx-${workers}w`);
   mkdirSync(d, { recursive: true });
@@ -253,6 +290,7 @@ export async function startNginx(dir, cpus, backends, binary, workers) {
       PORT: port,
       WORKERS: workers,
       DEMO_PORT: backends.demo.port,
+      DEMO_KEEPALIVE: demoKeepalive,
       PHP_PORT: backends.php.port,
       PHP_ROOT,
     }),
