@@ -27,7 +27,8 @@
 // A/B of two fcgate builds: FCGATE_E2E_ALT=/other/dist/src/cli/main.js adds a `fcgate-alt`
 // row next to fcgate's (on the mux rows too; a build without the multiplex key runs them
 // with max=4 alone, noted); FCGATE_E2E_MAIN=… replaces the build under test.
-// Defaults: 5 s cells after 1 s warm-up (≈ 5–6 min in all); --quick: 1 s cells (≈ 2 min).
+// Defaults: 5 s cells after 1 s warm-up (≈ 7–8 min in all, the mux rows ≈ 2 of them);
+// --quick: 1 s cells (≈ 3 min).
 // @ts-check
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
