@@ -147,13 +147,10 @@ export class Gateway {
     this.observer.attach({
       inFlight: () => this.inFlight,
       pools: () =>
-        [...this.pools.all].map((p) => ({
-          name: p.name,
-          idle: p.idleCount,
-          busy: p.busy,
-          size: p.size,
-          pending: p.pending,
-        })),
+        [...this.pools.all].map((p) => {
+          const s = p.stats();
+          return { name: p.name, idle: s.idle, busy: s.busy, size: s.size, pending: s.pending };
+        }),
       memberErrors: () =>
         [...this.balancers.values()].flatMap((b) => b.members.map((m) => ({ slot: m.slot, errorUntil: m.errorUntil }))),
     });

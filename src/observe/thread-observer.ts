@@ -24,7 +24,7 @@ import { observe } from '../metrics/histogram.js';
 import { ERROR_INDEX, Header, PoolGauge, SlabLayout, type Capacity } from '../metrics/layout.js';
 import type { RequestSnapshot } from '../request.js';
 import type { RequestRecord } from '../request-record.js';
-import type { Pool, PoolObserver } from '../upstream/pool.js';
+import type { ConnectionPool, PoolObserver } from '../upstream/pool.js';
 import { configLabels, FIXED_ROUTES, routeKey } from './labels.js';
 
 /** A serving thread's metrics slab and the label registries it was laid out for (main → thread). */
@@ -261,14 +261,14 @@ export class ThreadObserver implements PoolObserver {
 
   // ---- events off the per-request path ------------------------------------------------
 
-  connected(pool: Pool, ok: boolean, timedOut: boolean): void {
+  connected(pool: ConnectionPool, ok: boolean, timedOut: boolean): void {
     const b = this.backendIndexOf.get(pool.name);
     if (b === undefined) return;
     if (ok) this.cells[this.layout.connects + b] += 1;
     else this.cells[this.layout.connectFail + b * 2 + (timedOut ? 1 : 0)] += 1;
   }
 
-  rejected(pool: Pool, acquireTimeout: boolean): void {
+  rejected(pool: ConnectionPool, acquireTimeout: boolean): void {
     const b = this.backendIndexOf.get(pool.name);
     if (b !== undefined) this.cells[this.layout.rejected + b * 2 + (acquireTimeout ? 1 : 0)] += 1;
   }

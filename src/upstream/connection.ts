@@ -1,5 +1,5 @@
-// One socket to a FastCGI application: the RecordReader on its bytes, the table of
-// requests in progress on it (one today; ids kept so multiplexing can follow), pause
+// One socket to a FastCGI application, one request at a time: the RecordReader on its
+// bytes, the request in progress and the one before it (its late records), pause
 // and resume for backpressure, the read timeout, and the facts the pool's reuse check
 // needs. It knows nothing of HTTP or of pools.
 // Over 400 lines on purpose: the read loop, pause/resume with held tails and the END_REQUEST rules
@@ -35,9 +35,33 @@ export interface ConnectionUser {
   onWritable(): void;
 }
 
+/**
+ * What an exchange holds while its request runs: a whole connection (UpstreamConnection,
+ * one request at a time) or one request id on a multiplexed one (MuxStream, mux-connection.ts).
+ */
+export interface Channel {
+  /** Requests the connection completed before this one (0: a new connection). */
+  readonly served: number;
+  /** Bytes of records for an earlier request dropped while this one ran (logged by the exchange). */
+  readonly lateBytes: number;
+  /** The request id this request gets. */
+  nextRequestId(): number;
+  attach(user: ConnectionUser, id: number, timeoutMs: number): void;
+  /** STDIN for this request; false when the socket's buffer is full (onWritable follows). */
+  write(data: Uint8Array): boolean;
+  writeAll(parts: readonly Uint8Array[]): boolean;
+  /** The user can take STDOUT again after onStdout returned false. */
+  resume(): void;
+  /**
+   * Ends the request now (client gone, failure): closes the connection with a reset, or on a
+   * multiplexed one sends FCGI_ABORT_REQUEST for this id and keeps the connection.
+   */
+  destroy(): void;
+}
+
 let nextSerial = 1;
 
-export class UpstreamConnection implements RecordSink {
+export class UpstreamConnection implements RecordSink, Channel {
   readonly serial = nextSerial++;
   readonly createdAt = Date.now();
   lastUsed = this.createdAt;
@@ -389,7 +413,23 @@ export function openConnection(
   done: (err: Error | null, conn: UpstreamConnection | null, timedOut: boolean) => void,
   sharedReads = false,
 ): net.Socket {
-  let target: UpstreamConnection | null = null;
+  return openSocket(address, timeoutMs, (s) => new UpstreamConnection(s, backend, sharedReads), done, sharedReads);
+}
+
+/** What openSocket makes of a connected socket: it takes the reads when they are shared. */
+export interface SocketOwner {
+  onRead(nread: number, buf: Buffer): void;
+}
+
+/** Connects, then hands the socket to `make` (openConnection; mux-connection.ts). Calls back exactly once. */
+export function openSocket<T extends SocketOwner>(
+  address: BackendAddress,
+  timeoutMs: number,
+  make: (socket: net.Socket) => T,
+  done: (err: Error | null, conn: T | null, timedOut: boolean) => void,
+  sharedReads: boolean,
+): net.Socket {
+  let target: T | null = null;
   const onread = sharedReads
     ? {
         buffer: (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_SIZE)),
@@ -415,7 +455,7 @@ export function openConnection(
     settled = true;
     clearTimeout(timer);
     socket.removeAllListeners('error');
-    target = new UpstreamConnection(socket, backend, sharedReads);
+    target = make(socket);
     done(null, target, false);
   });
   socket.once('error', (err) => {

@@ -8,8 +8,8 @@ import { GatewayError, quoteLogText, type ErrorCode } from '../errors.js';
 import { CgiHeadParser, HEAD_ERROR, HEAD_INCOMPLETE, type CgiHead } from '../cgi/response-head.js';
 import { ProtocolStatus, RecordType } from '../protocol/constants.js';
 import { frameCopy, setRecordIds } from '../protocol/stream-writer.js';
-import { FailKind, type ConnectionUser, type UpstreamConnection } from './connection.js';
-import type { FreshRequest, Pool, Waiter } from './pool.js';
+import { FailKind, type Channel, type ConnectionUser } from './connection.js';
+import type { ConnectionPool, FreshRequest, Waiter } from './pool.js';
 
 /** Where the response goes (front/reply.ts). Fixed methods, one object per request. */
 export interface ResponseSink {
@@ -57,6 +57,14 @@ const FIRST_ID = 1;
 
 const State = { Waiting: 0, Head: 1, Body: 2, Done: 3 } as const;
 
+/** What an END_REQUEST's protocolStatus says, for the log line. */
+const STATUS_NAMES: Record<number, string> = {
+  [ProtocolStatus.CantMpxConn]:
+    ' (FCGI_CANT_MPX_CONN: the app serves one request per connection; multiplex=on is wrong for it)',
+  [ProtocolStatus.Overloaded]: ' (FCGI_OVERLOADED)',
+  [ProtocolStatus.UnknownRole]: ' (FCGI_UNKNOWN_ROLE)',
+};
+
 export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   queuedAt = 0;
   cancelled = false;
@@ -73,7 +81,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
   /** performance.now() when the pool was asked for a connection, and when one was handed over (0 = not yet): for the metrics. */
   startedAt = 0;
   acquiredAt = 0;
-  private conn: UpstreamConnection | null = null;
+  private conn: Channel | null = null;
   private state: number = State.Waiting;
   /** This request's id on its connection (connection.ts nextRequestId); records held so far carry it. */
   private id = FIRST_ID;
@@ -101,7 +109,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
    * `tag` names the request in log lines ("req=<request id> GET /x").
    */
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: ConnectionPool,
     preamble: Buffer,
     hasBody: boolean,
     private readonly sink: ResponseSink,
@@ -224,7 +232,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
 
   // Waiter
 
-  onAcquired(conn: UpstreamConnection): void {
+  onAcquired(conn: Channel): void {
     if (this.state === State.Done) {
       // aborted while connecting
       this.pool.release(conn, true);
@@ -393,7 +401,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
     if (protocolStatus !== ProtocolStatus.RequestComplete && this.state === State.Head) {
       const code: ErrorCode =
         protocolStatus === ProtocolStatus.Overloaded ? 'FCGATE_BACKEND_OVERLOADED' : 'FCGATE_PROTOCOL';
-      this.fail(code, `END_REQUEST protocolStatus=${protocolStatus}`);
+      this.fail(code, `END_REQUEST protocolStatus=${protocolStatus}${STATUS_NAMES[protocolStatus] ?? ''}`);
       return;
     }
     if (this.state === State.Head) {

@@ -16,12 +16,12 @@
 import type { WorkerSettings } from '../config/model.js';
 import { GatewayError } from '../errors.js';
 import type { ConnectionBudget } from './budget.js';
-import { openConnection, type UpstreamConnection } from './connection.js';
+import { openConnection, type Channel, type UpstreamConnection } from './connection.js';
 import { RingQueue } from './ring-queue.js';
 
 /** A request that wants a connection. Fixed methods, called exactly once unless cancelled. */
 export interface Waiter {
-  onAcquired(conn: UpstreamConnection): void;
+  onAcquired(conn: Channel): void;
   onAcquireFailed(err: GatewayError): void;
   /** Set by the pool while queued. */
   queuedAt: number;
@@ -38,13 +38,15 @@ export interface PoolLimits {
   maxRequestsPerConnection: number;
   /** Seconds suggested in Retry-After for 503 answers. */
   retryAfterSeconds: number;
+  /** FCGATE_MUX_HOLD: response bytes held per request on a multiplexed connection (MuxPool). */
+  muxHold?: number;
 }
 
 /** Who hears of connects and refusals (the metrics: observe/thread-observer.ts). */
 export interface PoolObserver {
-  connected(pool: Pool, ok: boolean, timedOut: boolean): void;
+  connected(pool: ConnectionPool, ok: boolean, timedOut: boolean): void;
   /** A request refused: the queue was full (false) or its acquire deadline passed (true). */
-  rejected(pool: Pool, acquireTimeout: boolean): void;
+  rejected(pool: ConnectionPool, acquireTimeout: boolean): void;
 }
 
 /** How often a pool with queued requests looks for a slot freed by another thread. */
@@ -61,6 +63,28 @@ export interface FreshRequest {
   readonly tag: string;
 }
 
+/**
+ * What an exchange and the registry use of a backend's pool: Pool (one request per
+ * connection) or MuxPool (mux-pool.ts: several per connection when the app multiplexes).
+ */
+export interface ConnectionPool {
+  readonly worker: WorkerSettings;
+  readonly name: string;
+  /** Connections are kept (FCGI_KEEP_CONN is asked). */
+  readonly keeps: boolean;
+  acquire(w: Waiter): void;
+  /** Takes back what acquire handed out; `reusable` is the request's verdict (see Pool.release). */
+  release(conn: Channel, reusable: boolean): void;
+  cancel(w: Waiter): void;
+  watchFresh(r: FreshRequest): void;
+  unwatchFresh(r: FreshRequest): void;
+  reuseAnswered(): void;
+  reuseNeverAnswered(tag: string): void;
+  windDown(): void;
+  close(): void;
+  stats(): PoolStats;
+}
+
 export interface PoolStats {
   size: number;
   idle: number;
@@ -71,7 +95,7 @@ export interface PoolStats {
   failedConnects: number;
 }
 
-export class Pool {
+export class Pool implements ConnectionPool {
   private readonly idle: UpstreamConnection[] = [];
   private readonly queue: RingQueue<Waiter>;
   /** Connections open or opening in this thread. */

@@ -59,7 +59,7 @@ function waiter(): { w: Waiter; got: Promise<UpstreamConnection> } {
     w = {
       queuedAt: 0,
       cancelled: false,
-      onAcquired: (c) => resolve(c),
+      onAcquired: (c) => resolve(c as UpstreamConnection),
       onAcquireFailed: (e: GatewayError) => reject(e),
     };
   });

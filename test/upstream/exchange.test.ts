@@ -487,15 +487,15 @@ describe('the response', () => {
     const cases: Array<[Buffer, string]> = [
       [
         endRequest(1, ProtocolStatus.Overloaded),
-        'failure FCGATE_BACKEND_OVERLOADED headSent=false END_REQUEST protocolStatus=2',
+        'failure FCGATE_BACKEND_OVERLOADED headSent=false END_REQUEST protocolStatus=2 (FCGI_OVERLOADED)',
       ],
       [
         endRequest(1, ProtocolStatus.CantMpxConn),
-        'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=1',
+        'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=1 (FCGI_CANT_MPX_CONN: the app serves one request per connection; multiplex=on is wrong for it)',
       ],
       [
         endRequest(1, ProtocolStatus.UnknownRole),
-        'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=3',
+        'failure FCGATE_PROTOCOL headSent=false END_REQUEST protocolStatus=3 (FCGI_UNKNOWN_ROLE)',
       ],
       [endRequest(1), 'failure FCGATE_BAD_CGI_HEADER headSent=false no-output: no STDOUT from the app'],
       [
