@@ -183,6 +183,13 @@ export const VARIABLES = [
     GiB,
     'request bodies with a Content-Length up to this size are received whole in memory before the app is contacted (one write to the app); larger ones are spooled (requestbuffering=on) or streamed (off)',
   ),
+  bytes(
+    'FCGATE_MUX_HOLD',
+    MiB,
+    KiB,
+    GiB,
+    'on a multiplexed connection (multiplex=), response bytes held for one request whose client reads slowly; past it the connection stops reading (its other requests wait, new ones go to other connections)',
+  ),
   count(
     'FCGATE_QUEUE_LIMIT',
     1024,

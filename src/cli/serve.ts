@@ -109,7 +109,7 @@ async function probeCaps(
       const r = await probeBackend(w.address, w.name, tuning.FCGATE_PROBE_TIMEOUT);
       const cap = w.max ?? r.maxConns ?? tuning.FCGATE_DEFAULT_MAX_CONNS;
       caps.set(w.name, cap);
-      const perConn = multiplexRequests(w.multiplex, w.reuse, r);
+      const perConn = multiplexRequests(w.multiplex, w.reuse, r, cap);
       mux?.set(w.name, perConn);
       const said =
         r.error !== null

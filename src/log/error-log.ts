@@ -76,6 +76,7 @@ const CLASSES: Readonly<Record<string, Class>> = {
   FCGATE_IDLE_LOST: ['warn', 'proxy_fcgi'],
   FCGATE_IDLE_RELEASED: ['notice', 'proxy'],
   FCGATE_REUSE_OFF: ['notice', 'proxy'],
+  FCGATE_MUX_HELD: ['notice', 'proxy'],
   FCGATE_MANAGER: ['notice', 'admin'],
   FCGATE_MANAGER_CHANGE: ['notice', 'admin'],
   FCGATE_MANAGER_ERROR: ['error', 'admin'],

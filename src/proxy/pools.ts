@@ -5,12 +5,17 @@
 import type { WorkerSettings } from '../config/model.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
-import { Pool, type PoolObserver, type PoolStats } from '../upstream/pool.js';
+import { MuxPool } from '../upstream/mux-pool.js';
+import { type ConnectionPool, Pool, type PoolLimits, type PoolObserver, type PoolStats } from '../upstream/pool.js';
 
 export interface PoolRegistryOptions {
   tuning: Pick<
     Tuning,
-    'FCGATE_QUEUE_LIMIT' | 'FCGATE_CONN_MAX_REQUESTS' | 'FCGATE_RETRY_AFTER' | 'FCGATE_DEFAULT_MAX_CONNS'
+    | 'FCGATE_QUEUE_LIMIT'
+    | 'FCGATE_CONN_MAX_REQUESTS'
+    | 'FCGATE_RETRY_AFTER'
+    | 'FCGATE_DEFAULT_MAX_CONNS'
+    | 'FCGATE_MUX_HOLD'
   >;
   /** Caps by worker name (shared across threads by the caller); missing ones are made local. */
   budgets?: Map<string, ConnectionBudget>;
@@ -19,15 +24,18 @@ export interface PoolRegistryOptions {
 }
 
 export class PoolRegistry {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, ConnectionPool>();
   private readonly budgets: Map<string, ConnectionBudget>;
 
   constructor(private readonly options: PoolRegistryOptions) {
     this.budgets = options.budgets ?? new Map();
   }
 
-  /** The pool of `worker`, made on first use. */
-  poolFor(worker: WorkerSettings): Pool {
+  /**
+   * The pool of `worker`, made on first use: a MuxPool when the startup verdict says the
+   * app multiplexes (ConnectionBudget.muxRequests), else a Pool.
+   */
+  poolFor(worker: WorkerSettings): ConnectionPool {
     let pool = this.pools.get(worker.name);
     if (pool === undefined) {
       const t = this.options.tuning;
@@ -36,17 +44,18 @@ export class PoolRegistry {
         budget = new LocalBudget(worker.max ?? t.FCGATE_DEFAULT_MAX_CONNS);
         this.budgets.set(worker.name, budget);
       }
-      pool = new Pool(
-        worker,
-        budget,
-        {
-          queueLimit: t.FCGATE_QUEUE_LIMIT,
-          log: this.options.log,
-          maxRequestsPerConnection: t.FCGATE_CONN_MAX_REQUESTS,
-          retryAfterSeconds: t.FCGATE_RETRY_AFTER,
-        },
-        this.options.observer ?? null,
-      );
+      const limits: PoolLimits = {
+        queueLimit: t.FCGATE_QUEUE_LIMIT,
+        log: this.options.log,
+        maxRequestsPerConnection: t.FCGATE_CONN_MAX_REQUESTS,
+        retryAfterSeconds: t.FCGATE_RETRY_AFTER,
+        muxHold: t.FCGATE_MUX_HOLD,
+      };
+      const observer = this.options.observer ?? null;
+      pool =
+        budget.muxRequests > 0
+          ? new MuxPool(worker, budget, limits, budget.muxRequests, observer)
+          : new Pool(worker, budget, limits, observer);
       this.pools.set(worker.name, pool);
     }
     return pool;
@@ -82,7 +91,7 @@ export class PoolRegistry {
   }
 
   /** The pools in use (the metrics read their gauges). */
-  get all(): Iterable<Pool> {
+  get all(): Iterable<ConnectionPool> {
     return this.pools.values();
   }
 }

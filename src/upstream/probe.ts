@@ -24,20 +24,30 @@ export interface ProbeResult {
   silent: boolean;
 }
 
-/** Requests in flight per connection when an app multiplexes without saying FCGI_MAX_REQS (Go's net/http/fcgi). */
+/**
+ * Requests in flight on one multiplexed connection at most. FCGI_MAX_REQS lowers it, never
+ * raises it: past a few dozen, one connection's records queue behind each other in one
+ * socket, and one slow client pauses more requests (FCGATE_MUX_HOLD).
+ */
 export const DEFAULT_MUX_REQUESTS = 64;
 
 /**
  * Requests in flight per connection for a backend (0: one at a time), from its worker keys
  * and what it answered: `multiplex=off`, or reuse off (no FCGI_KEEP_CONN), gives 0; `on`
  * multiplexes whatever the app said; auto (the default) trusts FCGI_MPXS_CONNS (PHP-FPM
- * answers 0). FCGI_MAX_REQS bounds it when the app says it.
+ * answers 0). FCGI_MAX_REQS is the app's limit over all its connections: shared out over
+ * the `cap` connections all threads may open, so that together they never pass it.
  */
-export function multiplexRequests(multiplex: 'auto' | 'on' | 'off' | undefined, reuse: boolean,
-                                  r: ProbeResult): number {
+export function multiplexRequests(
+  multiplex: 'auto' | 'on' | 'off' | undefined,
+  reuse: boolean,
+  r: ProbeResult,
+  cap: number,
+): number {
   if (!reuse || multiplex === 'off') return 0;
   if (multiplex !== 'on' && r.mpxsConns !== true) return 0;
-  return r.maxReqs ?? DEFAULT_MUX_REQUESTS;
+  if (r.maxReqs === null) return DEFAULT_MUX_REQUESTS;
+  return Math.max(1, Math.min(DEFAULT_MUX_REQUESTS, Math.floor(r.maxReqs / Math.max(1, cap))));
 }
 
 const intOrNull = (v: string | undefined): number | null =>

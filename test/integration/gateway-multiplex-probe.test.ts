@@ -5,10 +5,15 @@ import assert from 'node:assert/strict';
 import { logsOf, request, startPair } from './gateway-app-kit.js';
 
 const cases: Array<[string, string, boolean, RegExp]> = [
-  ['auto, an app that multiplexes: its FCGI_MAX_REQS', '', true, / multiplex=4096 requests\/connection$/],
+  [
+    'auto, an app that multiplexes: its FCGI_MAX_REQS (4096) shared over its FCGI_MAX_CONNS (256): 16 per connection',
+    '',
+    true,
+    / multiplex=16 requests\/connection$/,
+  ],
   ['multiplex=off wins over the app', ' multiplex=off', true, / multiplex=off$/],
   ['auto, an app that answers FCGI_MPXS_CONNS=0 (PHP-FPM)', '', false, / multiplex=off$/],
-  ['multiplex=on wins over FCGI_MPXS_CONNS=0', ' multiplex=on', false, / multiplex=4096 requests\/connection$/],
+  ['multiplex=on wins over FCGI_MPXS_CONNS=0', ' multiplex=on', false, / multiplex=16 requests\/connection$/],
   ['disablereuse=on: never multiplexed', ' disablereuse=on multiplex=on', true, / multiplex=off$/],
 ];
 

@@ -6,21 +6,30 @@ import { LocalBudget, MUX_REQUESTS_MAX, SharedBudget } from '../../src/upstream/
 import { DEFAULT_MUX_REQUESTS, multiplexRequests, type ProbeResult } from '../../src/upstream/probe.js';
 import { applyWorkerKey, defaultWorker } from '../../src/config/worker-keys.js';
 
-const answer = (mpxsConns: boolean | null, maxReqs: number | null): ProbeResult =>
-  ({ maxConns: null, maxReqs, mpxsConns, raw: {}, error: null, silent: false });
+const answer = (mpxsConns: boolean | null, maxReqs: number | null): ProbeResult => ({
+  maxConns: null,
+  maxReqs,
+  mpxsConns,
+  raw: {},
+  error: null,
+  silent: false,
+});
 
-test('auto trusts FCGI_MPXS_CONNS; FCGI_MAX_REQS bounds the requests per connection', () => {
-  assert.equal(multiplexRequests(undefined, true, answer(true, 20)), 20);
-  assert.equal(multiplexRequests('auto', true, answer(true, null)), DEFAULT_MUX_REQUESTS);
-  assert.equal(multiplexRequests('auto', true, answer(false, 50)), 0, 'PHP-FPM answers FCGI_MPXS_CONNS=0');
-  assert.equal(multiplexRequests('auto', true, answer(null, null)), 0, 'no answer: one request at a time');
+test('auto trusts FCGI_MPXS_CONNS; FCGI_MAX_REQS is shared out over the connections', () => {
+  assert.equal(multiplexRequests(undefined, true, answer(true, 20), 1), 20);
+  assert.equal(multiplexRequests(undefined, true, answer(true, 20), 4), 5, "4 connections × 5 = the app's 20");
+  assert.equal(multiplexRequests(undefined, true, answer(true, 3), 4), 1, 'fewer than one each: one each');
+  assert.equal(multiplexRequests(undefined, true, answer(true, 4096), 8), DEFAULT_MUX_REQUESTS, 'never above 64');
+  assert.equal(multiplexRequests('auto', true, answer(true, null), 4), DEFAULT_MUX_REQUESTS, 'no limit said (Go)');
+  assert.equal(multiplexRequests('auto', true, answer(false, 50), 1), 0, 'PHP-FPM answers FCGI_MPXS_CONNS=0');
+  assert.equal(multiplexRequests('auto', true, answer(null, null), 1), 0, 'no answer: one request at a time');
 });
 
 test('on multiplexes whatever the app said; off and reuse off never do', () => {
-  assert.equal(multiplexRequests('on', true, answer(null, null)), DEFAULT_MUX_REQUESTS);
-  assert.equal(multiplexRequests('on', true, answer(false, 8)), 8);
-  assert.equal(multiplexRequests('off', true, answer(true, 8)), 0);
-  assert.equal(multiplexRequests('on', false, answer(true, 8)), 0, 'no FCGI_KEEP_CONN: one request per connection');
+  assert.equal(multiplexRequests('on', true, answer(null, null), 2), DEFAULT_MUX_REQUESTS);
+  assert.equal(multiplexRequests('on', true, answer(false, 8), 2), 4);
+  assert.equal(multiplexRequests('off', true, answer(true, 8), 2), 0);
+  assert.equal(multiplexRequests('on', false, answer(true, 8), 2), 0, 'no FCGI_KEEP_CONN: one request per connection');
 });
 
 test('the multiplex worker key takes auto, on and off, any case; anything else is an error', () => {
