@@ -100,7 +100,8 @@ test('a client aborts a 100 MB download: the backend connection closes, the gate
 });
 
 test('client aborts while its request waits in the pool queue: it never reaches the app', async (t) => {
-  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1\n` });
+  // One request per connection (the demo app would multiplex): the second one queues.
+  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1 multiplex=off\n` });
   t.after(() => p.stop());
   const busy = request(p.gw.base, '/slow?ms=500');
   await waitUntil(() => poolOf(p).busy === 1, 2000, 'the slow request to hold the only connection');

@@ -25,7 +25,9 @@ test('backend down: 503 and exactly one FCGATE_CONNECT_FAILED line naming the ba
 });
 
 test('a backend slower than timeout=1: 504 after ~1 s, FCGATE_HEADER_TIMEOUT, connection closed', async (t) => {
-  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ timeout=1\n` });
+  // One request per connection: the timeout closes it (multiplexed, only the id is aborted:
+  // gateway-multiplex.test.ts).
+  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ timeout=1 multiplex=off\n` });
   t.after(() => p.stop());
   const started = Date.now();
   const r = await request(p.gw.base, '/slow?ms=2000');

@@ -6,6 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { logsOf, poolOf, request, startPair, waitUntil, type Pair } from './gateway-app-kit.js';
 
+/** The pool of one request per connection: the app answers FCGI_MPXS_CONNS=0, as PHP-FPM does (gateway-multiplex.test.ts has the other). */
+const ONE_PER_CONNECTION = { mpxsConns: false };
+
 /** Samples the app's open connections every 2 ms until stopped; returns the maximum. */
 function sampleConnections(p: Pair): { stop(): number } {
   let max = p.app.server.connectionCount;
@@ -21,7 +24,10 @@ function sampleConnections(p: Pair): { stop(): number } {
 }
 
 test('max=2 on ProxyPass: 20 concurrent /slow?ms=200 all answer 200 over at most 2 backend connections', async (t) => {
-  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=2\n` });
+  const p = await startPair({
+    app: ONE_PER_CONNECTION,
+    config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=2\n`,
+  });
   t.after(() => p.stop());
   const sampler = sampleConnections(p);
   const started = Date.now();
@@ -43,6 +49,7 @@ test('max=2 on ProxyPass: 20 concurrent /slow?ms=200 all answer 200 over at most
 
 test('max=2 in <Proxy "fcgi://…/"> with ProxySet: the cap holds for every ProxyPass to that worker', async (t) => {
   const p = await startPair({
+    app: ONE_PER_CONNECTION,
     config: (port) =>
       `<Proxy "fcgi://127.0.0.1:${port}/">\n  ProxySet max=2\n</Proxy>\n`
       + `ProxyPass /a/ fcgi://127.0.0.1:${port}/\nProxyPass /b/ fcgi://127.0.0.1:${port}/\n`,
@@ -61,6 +68,7 @@ test('max=2 in <Proxy "fcgi://…/"> with ProxySet: the cap holds for every Prox
 
 test('FCGATE_QUEUE_LIMIT=2 with max=2: the overflow gets 503 with Retry-After, FCGATE_QUEUE_FULL logged', async (t) => {
   const p = await startPair({
+    app: ONE_PER_CONNECTION,
     config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=2\n`,
     tuning: { FCGATE_QUEUE_LIMIT: 2, FCGATE_RETRY_AFTER: 7 },
   });
@@ -79,7 +87,10 @@ test('FCGATE_QUEUE_LIMIT=2 with max=2: the overflow gets 503 with Retry-After, F
 });
 
 test('acquire=200: no connection within 200 ms is a 503 FCGATE_BACKEND_OVERLOADED', async (t) => {
-  const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1 acquire=200\n` });
+  const p = await startPair({
+    app: ONE_PER_CONNECTION,
+    config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1 acquire=200\n`,
+  });
   t.after(() => p.stop());
   const busy = request(p.gw.base, '/slow?ms=1000', { agent: p.agent });
   await waitUntil(() => poolOf(p).busy === 1, 2000, 'the first request to hold the connection');
@@ -121,7 +132,10 @@ for (const [keys, reuse] of [
 ] as const) {
   const expect = reuse ? 'one backend connection, KEEP_CONN set' : 'five connections, KEEP_CONN 0';
   test(`5 sequential requests with ${keys || 'default keys'}: ${expect}`, async (t) => {
-    const p = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n` });
+    const p = await startPair({
+      app: ONE_PER_CONNECTION,
+      config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ ${keys}\n`,
+    });
     t.after(() => p.stop());
     const got = await fiveSequential(p);
     assert.ok(
@@ -150,7 +164,10 @@ for (const [keys, reuse] of [
 }
 
 test('the app closes a kept connection while idle: the next request is still 200, on a new connection', async (t) => {
-  const q = await startPair({ relay: true });
+  const q = await startPair({
+    app: ONE_PER_CONNECTION,
+    relay: true,
+  });
   const relay = q.relay!;
   t.after(() => q.stop());
 

@@ -28,60 +28,62 @@ async function get(
   }
 }
 
-describe('records after END_REQUEST never reach another client (max=1, a request waiting)', () => {
-  let pair: Pair;
-  before(async () => {
-    pair = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1\n` });
-  });
-  after(async () => {
-    await pair.stop();
-  });
-
-  for (const delay of [0, 0, 0, 1, 5, 20]) {
-    it(`stray bytes ${delay === 0 ? 'in the same write' : `${delay} ms later`}`, async () => {
-      const logsBefore = pair.gw.logs.length;
-      // The waiting request is sent first thing after the stray one, on another connection:
-      // it queues for the single connection (max=1) and takes it as soon as it is released.
-      const [a, ...bs] = await Promise.all([
-        get(pair.gw.port, `/test/stray-after-end-request?delay=${delay}`),
-        get(pair.gw.port, '/hello'),
-        get(pair.gw.port, '/hello'),
-      ]);
-      assert.ok(!('closed' in a), 'the first client got its answer');
-      assert.equal(a.status, 200);
-      assert.equal(a.body, 'the real answer\n');
-      for (const b of bs) {
-        if ('closed' in b) assert.fail('a waiting client got no answer at all');
-        assert.ok(!b.body.includes('STRAY'), `a waiting client got the stray bytes: ${b.status} ${b.body}`);
-        assert.ok(!b.headers.some(([n]) => n === 'x-stray'));
-        // Either its own answer, or (stray bytes arrived during it) a clean 502.
-        if (b.status !== 200) assert.equal(b.status, 502, b.body);
-        else assert.equal(b.body, 'Hello from the fcgate demo app\n');
-      }
-      // One line says why the connection was dropped (the late bytes may come after the answers).
-      const said = (): boolean =>
-        pair.gw.logs
-          .slice(logsBefore)
-          .some(
-            (l) =>
-              l.startsWith('FCGATE_APP_AFTER_END') || l.startsWith('FCGATE_IDLE_LOST') || /unknown request/.test(l),
-          );
-      await waitUntil(
-        said,
-        delay + 2000,
-        `a log line about the stray bytes:\n${pair.gw.logs.slice(logsBefore).join('\n')}`,
-      );
+for (const mux of ['off', 'on']) {
+  describe(`records after END_REQUEST never reach another client (max=1, a request waiting, multiplex=${mux})`, () => {
+    let pair: Pair;
+    before(async () => {
+      pair = await startPair({ config: (port) => `ProxyPass / fcgi://127.0.0.1:${port}/ max=1 multiplex=${mux}\n` });
     });
-  }
+    after(async () => {
+      await pair.stop();
+    });
 
-  it('the gateway still serves normally afterwards, reusing its connection', async () => {
-    for (let i = 0; i < 5; i++) {
-      const r = await get(pair.gw.port, '/test/count-connection');
-      assert.ok(!('closed' in r));
-      assert.equal(r.status, 200);
+    for (const delay of [0, 0, 0, 1, 5, 20]) {
+      it(`stray bytes ${delay === 0 ? 'in the same write' : `${delay} ms later`}`, async () => {
+        const logsBefore = pair.gw.logs.length;
+        // The waiting request is sent first thing after the stray one, on another connection:
+        // it queues for the single connection (max=1) and takes it as soon as it is released.
+        const [a, ...bs] = await Promise.all([
+          get(pair.gw.port, `/test/stray-after-end-request?delay=${delay}`),
+          get(pair.gw.port, '/hello'),
+          get(pair.gw.port, '/hello'),
+        ]);
+        assert.ok(!('closed' in a), 'the first client got its answer');
+        assert.equal(a.status, 200);
+        assert.equal(a.body, 'the real answer\n');
+        for (const b of bs) {
+          if ('closed' in b) assert.fail('a waiting client got no answer at all');
+          assert.ok(!b.body.includes('STRAY'), `a waiting client got the stray bytes: ${b.status} ${b.body}`);
+          assert.ok(!b.headers.some(([n]) => n === 'x-stray'));
+          // Either its own answer, or (stray bytes arrived during it) a clean 502.
+          if (b.status !== 200) assert.equal(b.status, 502, b.body);
+          else assert.equal(b.body, 'Hello from the fcgate demo app\n');
+        }
+        // One line says why the connection was dropped (the late bytes may come after the answers).
+        const said = (): boolean =>
+          pair.gw.logs
+            .slice(logsBefore)
+            .some(
+              (l) =>
+                l.startsWith('FCGATE_APP_AFTER_END') || l.startsWith('FCGATE_IDLE_LOST') || /unknown request/.test(l),
+            );
+        await waitUntil(
+          said,
+          delay + 2000,
+          `a log line about the stray bytes:\n${pair.gw.logs.slice(logsBefore).join('\n')}`,
+        );
+      });
     }
+
+    it('the gateway still serves normally afterwards, reusing its connection', async () => {
+      for (let i = 0; i < 5; i++) {
+        const r = await get(pair.gw.port, '/test/count-connection');
+        assert.ok(!('closed' in r));
+        assert.equal(r.status, 200);
+      }
+    });
   });
-});
+}
 
 describe('a local redirect whose second request fails gets a 502', () => {
   let pair: Pair;

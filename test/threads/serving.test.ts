@@ -99,32 +99,35 @@ describe('serving threads', () => {
     });
   }
 
-  test('max= is one cap over all threads, and idle connections of one thread never stall another', async () => {
-    // max=2 over 3 threads: whichever thread holds the 2 connections idle, a request that
-    // lands on another thread must get one at once (not after ttl=60 s or acquire=5 s).
-    const port = await freePort();
-    const gw = await startServe(
-      ['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/ max=2 ttl=60 acquire=5000`],
-      3,
-    );
-    try {
-      for (let i = 0; i < 40; i++) {
-        const t0 = Date.now();
-        assert.equal((await get(port, '/hello')).status, 200);
-        const took = Date.now() - t0;
-        assert.ok(took < 1000, `request ${i} took ${took} ms`);
+  for (const mux of ['multiplex=off', 'multiplex=auto']) {
+    test(`max= is one cap over all threads, and idle connections of one thread never stall another (${mux})`, async () => {
+      // max=2 over 3 threads: whichever thread holds the 2 connections idle, a request that
+      // lands on another thread must get one at once (not after ttl=60 s or acquire=5 s).
+      // The app multiplexes: with auto each thread's pool is a MuxPool, with off a Pool.
+      const port = await freePort();
+      const gw = await startServe(
+        ['--listen', `127.0.0.1:${port}`, '--pass', `/=fcgi://127.0.0.1:${app.port}/ max=2 ttl=60 acquire=5000 ${mux}`],
+        3,
+      );
+      try {
+        for (let i = 0; i < 40; i++) {
+          const t0 = Date.now();
+          assert.equal((await get(port, '/hello')).status, 200);
+          const took = Date.now() - t0;
+          assert.ok(took < 1000, `request ${i} took ${took} ms`);
+        }
+        const st = await statsOf(gw);
+        assert.ok(st.threads.filter((t) => t.served > 0).length >= 2, JSON.stringify(st.threads));
+        const budget = st.budgets[`fcgi://127.0.0.1:${app.port}`]!;
+        assert.equal(budget.cap, 2);
+        assert.ok(budget.used <= 2 && budget.waiting === 0, JSON.stringify(budget));
+        const pool = st.pools[`fcgi://127.0.0.1:${app.port}`]!;
+        assert.ok(pool.size <= 2, JSON.stringify(pool));
+      } finally {
+        await gw.stop();
       }
-      const st = await statsOf(gw);
-      assert.ok(st.threads.filter((t) => t.served > 0).length >= 2, JSON.stringify(st.threads));
-      const budget = st.budgets[`fcgi://127.0.0.1:${app.port}`]!;
-      assert.equal(budget.cap, 2);
-      assert.ok(budget.used <= 2 && budget.waiting === 0, JSON.stringify(budget));
-      const pool = st.pools[`fcgi://127.0.0.1:${app.port}`]!;
-      assert.ok(pool.size <= 2, JSON.stringify(pool));
-    } finally {
-      await gw.stop();
-    }
-  });
+    });
+  }
 
   test('a balancer over threads: every member elected, counters summed over threads', async () => {
     const port = await freePort();
