@@ -98,12 +98,13 @@ export class RecordReader {
   }
 
   /**
-   * Parses as much of `chunk` as possible. Returns the bytes consumed: all of them
-   * unless the sink asked to stop (onStream returned false).
+   * Parses as much of `chunk` (from `from` to `to`: a part of a read without a subarray
+   * per part, mux-connection.ts) as possible. Returns the offset in `chunk` it stopped at:
+   * `to` unless the sink asked to stop (onStream returned false).
    */
-  push(chunk: Buffer): number {
-    const end = chunk.length;
-    let at = 0;
+  push(chunk: Buffer, from = 0, to = chunk.length): number {
+    const end = to;
+    let at = from;
     while (at < end) {
       switch (this.state) {
         case State.Header: {

@@ -15,7 +15,11 @@ import { encodeAbortRequest } from '../protocol/management.js';
 import { RecordReader, type RecordSink } from '../protocol/record-reader.js';
 import { type Channel, type ConnectionUser, FailKind } from './connection.js';
 
-/** Ids of ended requests remembered per connection: records an app still writes for them are dropped, not a protocol error. */
+/**
+ * Ids handed out just before the next one count as recently ended when not in flight:
+ * records an app still writes for them are dropped, not a protocol error. Ids go up one by
+ * one, so that is a window behind `nextId`, not a table.
+ */
 const RETIRED_IDS = 1024;
 const MAX_ID = 0xffff;
 
@@ -104,10 +108,12 @@ export class MuxConnection implements RecordSink {
   /** Called when a slow client's held bytes made the connection stop reading (the pool logs it). */
   onHeld: ((conn: MuxConnection, held: number) => void) | null = null;
   private readonly reader: RecordReader;
-  /** Ended ids (the last RETIRED_IDS), true for those that ended by an abort. */
-  private readonly retired = new Map<number, boolean>();
-  private readonly retiredOrder: number[] = [];
-  private retiredAt = 0;
+  /** Ids that ended by an abort (at most RETIRED_IDS, oldest dropped first): late records for them are expected. */
+  private readonly aborted = new Set<number>();
+  /** nextId went past 65535 once: every id counts as handed out. */
+  private wrapped = false;
+  /** Date.now() of the current read: what records of this read set lastActive to. */
+  private now = 0;
   private nextId = 1;
   private closed = false;
   private paused = false;
@@ -117,9 +123,14 @@ export class MuxConnection implements RecordSink {
   private heldSeen = false;
   /** The id whose user is corked around the records being pushed (0: none). */
   private corkId = 0;
+  /** The read and the run of it that pushPending gives the reader (inside a user's cork). */
   private pending: Buffer | null = null;
+  private pendingFrom = 0;
+  private pendingTo = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerMs = 0;
+  /** The timeout the last watchTimeouts call was for (most requests share one). */
+  private timerFor = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -153,7 +164,8 @@ export class MuxConnection implements RecordSink {
   /** A new request on this connection with a free id. Call only when hasRoom. */
   open(): MuxStream {
     let id = this.nextId;
-    while (this.streams.has(id) || this.retired.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    while (this.streams.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    if (id === MAX_ID) this.wrapped = true;
     this.nextId = id === MAX_ID ? 1 : id + 1;
     const s = new MuxStream(this, id, this.served);
     this.streams.set(id, s);
@@ -250,11 +262,12 @@ export class MuxConnection implements RecordSink {
    * one cork each (deliver).
    */
   private onData(chunk: Buffer): void {
+    this.now = Date.now();
     let at = 0;
     const end = chunk.length;
     while (at < end && !this.closed && !this.reader.failed) {
       if (!this.reader.atBoundary || end - at < HEADER_LEN) {
-        this.reader.push(at === 0 ? chunk : chunk.subarray(at));
+        this.reader.push(chunk, at, end);
         return;
       }
       const id = (chunk[at + 2]! << 8) | chunk[at + 3]!;
@@ -265,21 +278,22 @@ export class MuxConnection implements RecordSink {
       if (to > end || (to + HEADER_LEN > end && to < end)) to = end; // a record cut by the read: the rest
       const user = id === 0 ? null : (this.streams.get(id)?.user ?? null);
       if (user?.corked === undefined) {
-        this.reader.push(chunk.subarray(at, to));
+        this.reader.push(chunk, at, to);
       } else {
-        this.pending = chunk.subarray(at, to);
+        this.pending = chunk;
+        this.pendingFrom = at;
+        this.pendingTo = to;
         this.corkId = id;
         user.corked(this.pushPending);
         this.corkId = 0;
+        this.pending = null;
       }
       at = to;
     }
   }
 
   private readonly pushPending = (): void => {
-    const b = this.pending!;
-    this.pending = null;
-    this.reader.push(b);
+    this.reader.push(this.pending!, this.pendingFrom, this.pendingTo);
   };
 
   private onDrain(): void {
@@ -292,7 +306,9 @@ export class MuxConnection implements RecordSink {
 
   /** Runs the per-request read timeout check every quarter of the shortest timeout (≥ 50 ms). */
   watchTimeouts(ms: number): void {
+    if (this.timer !== null && ms === this.timerFor) return;
     const every = Math.max(50, Math.min(1000, Math.floor(ms / 4)));
+    this.timerFor = ms;
     if (this.timer !== null && this.timerMs <= every) return;
     this.stopTimer();
     this.timerMs = every;
@@ -334,18 +350,15 @@ export class MuxConnection implements RecordSink {
     }
   }
 
-  /** The id is free again: remembered as retired (late records for it are dropped), the pool told. */
+  /** The id is free again (late records for it are dropped while it is recent: isRecent), the pool told. */
   private forget(s: MuxStream): void {
     if (this.streams.get(s.id) !== s) return;
     this.streams.delete(s.id);
     this.dropHeld(s);
-    if (this.retiredOrder.length < RETIRED_IDS) this.retiredOrder.push(s.id);
-    else {
-      this.retired.delete(this.retiredOrder[this.retiredAt]!);
-      this.retiredOrder[this.retiredAt] = s.id;
-      this.retiredAt = (this.retiredAt + 1) % RETIRED_IDS;
+    if (s.aborting) {
+      if (this.aborted.size >= RETIRED_IDS) this.aborted.delete(this.aborted.values().next().value!);
+      this.aborted.add(s.id);
     }
-    this.retired.set(s.id, s.aborting);
     if (this.streams.size === 0) this.lastUsed = Date.now();
     this.onFree?.(this);
   }
@@ -405,7 +418,13 @@ export class MuxConnection implements RecordSink {
   // RecordSink: records from the application.
 
   knowsRequest(id: number): boolean {
-    return this.streams.has(id) || this.retired.has(id);
+    return this.streams.has(id) || this.isRecent(id);
+  }
+
+  /** `id` was handed out among the last RETIRED_IDS (so it ended, unless in flight). */
+  private isRecent(id: number): boolean {
+    const behind = this.nextId > id ? this.nextId - id : this.nextId + MAX_ID - id;
+    return behind <= RETIRED_IDS && (this.wrapped || id < this.nextId);
   }
 
   onStream(type: number, id: number, data: Buffer): boolean {
@@ -414,7 +433,7 @@ export class MuxConnection implements RecordSink {
       this.stray(data.length + HEADER_LEN, id);
       return true;
     }
-    s.lastActive = Date.now();
+    s.lastActive = this.now;
     const user = s.user;
     if (user === null) return true; // aborting: the app may write until it sees the abort
     if (type !== RecordType.Stdout) {
@@ -473,7 +492,7 @@ export class MuxConnection implements RecordSink {
    */
   private stray(bytes: number, id: number): void {
     const s = this.streams.get(id);
-    if (s !== undefined ? s.aborting : this.retired.get(id) === true) return;
+    if (s !== undefined ? s.aborting : this.aborted.has(id)) return;
     this.strayBytes += bytes;
     this.suspect();
   }
