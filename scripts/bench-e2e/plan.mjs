@@ -37,11 +37,17 @@
 const MUX_KEYS = 'multiplex=on max=4';
 /** The scenarios of issue 15 §1 (fcgate multiplexing against nginx, which never multiplexes). */
 const MUX_IDS = ['mux', 'mux64'];
+/**
+ * The other demo-app rows measure the one-request-per-connection path (issue 15 §2) against
+ * nginx's: the demo app says FCGI_MPXS_CONNS=1, which multiplex=auto would take.
+ */
+const ONE_PER_CONNECTION = 'multiplex=off';
 
 /** @type {Scenario[]} */
 export const SCENARIOS = [
   {
     id: 'hello',
+    fcgateDemoKeys: ONE_PER_CONNECTION,
     label: 'tiny GET',
     path: '/hello',
     connections: 32,
@@ -49,6 +55,7 @@ export const SCENARIOS = [
   },
   {
     id: 'get64k',
+    fcgateDemoKeys: ONE_PER_CONNECTION,
     label: '64 KiB GET',
     path: '/bytes?n=65536',
     connections: 32,
@@ -56,6 +63,7 @@ export const SCENARIOS = [
   },
   {
     id: 'get1m',
+    fcgateDemoKeys: ONE_PER_CONNECTION,
     label: '1 MiB GET',
     path: '/bytes?n=1048576',
     connections: 32,
@@ -63,6 +71,7 @@ export const SCENARIOS = [
   },
   {
     id: 'post64k',
+    fcgateDemoKeys: ONE_PER_CONNECTION,
     label: '64 KiB POST',
     path: '/echo',
     method: 'POST',
@@ -71,6 +80,7 @@ export const SCENARIOS = [
   },
   {
     id: 'c1000',
+    fcgateDemoKeys: ONE_PER_CONNECTION,
     label: 'tiny GET, 1000 conns',
     path: '/hello',
     connections: 1000,
