@@ -123,6 +123,14 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 /** The table. Order is the order of --help and of the README. */
 export const VARIABLES = [
   count('FCGATE_THREADS', 0, 0, 1024, 'threads', 'serving threads (0 = one per CPU core)'),
+  count(
+    'FCGATE_IN_PROCESS',
+    0,
+    0,
+    1,
+    'flag',
+    'with FCGATE_THREADS=1: serve in the main thread (one V8 isolate less: about 20 MiB and 10 % CPU per request); a crash of the serving code then ends the process (systemd restarts it) instead of a thread being replaced',
+  ),
   bytes('FCGATE_MAX_BODY', GiB, 0, SAFE, 'largest request body; larger ones get 413'),
   bytes(
     'FCGATE_SPOOL_MEMORY',

@@ -174,6 +174,11 @@ const sameListen = (a: ListenAddress[], b: ListenAddress[]): boolean =>
 export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const say = s.say ?? ((l: string) => process.stdout.write(l + '\n'));
   const threads = s.tuning.FCGATE_THREADS > 0 ? s.tuning.FCGATE_THREADS : availableParallelism();
+  if (s.tuning.FCGATE_IN_PROCESS === 1 && threads !== 1) {
+    throw new Error(
+      `FCGATE_IN_PROCESS=1 serves in the main thread and needs FCGATE_THREADS=1 (${threads} serving threads asked${s.tuning.FCGATE_THREADS === 0 ? ': 0 means one per CPU core' : ''})`,
+    );
+  }
   const source = readConfigSource(s);
   let config = configFromSource(source);
   s.beforeBind?.(config);
@@ -214,6 +219,7 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     telemetry,
     accessLogs: s.accessLogs ?? true,
     spoolAccount: new SpoolAccount(s.tuning.FCGATE_SPOOL_MEMORY_TOTAL, s.tuning.FCGATE_SPOOL_DISK_TOTAL).buffer,
+    inProcess: threads === 1 && s.tuning.FCGATE_IN_PROCESS === 1,
   });
   telemetry.context = {
     config: () => config,

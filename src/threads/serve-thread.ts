@@ -1,11 +1,12 @@
-// A serving thread: the Piscina task `serve` that runs for the thread's whole life. It
+// A serving thread: the Piscina task `serve` that runs for the thread's whole life (or,
+// with FCGATE_IN_PROCESS=1 and one thread, the same function run in the main thread). It
 // parses the configuration, builds this thread's Gateway (its own uWS App on the shared
 // port, its own pools and balancer state), answers control messages (stats, reload, drain)
 // and, on an uncaught exception, closes its uWS sockets (a worker that ends with uWS handles
 // open aborts the whole process) and exits so that main replaces it.
 // Nothing here parses configuration text or speaks HTTP: config/ and front/ do.
 import { hostname } from 'node:os';
-import { threadId } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { ThreadObserver } from '../observe/thread-observer.js';
 import { Gateway } from '../front/gateway.js';
 import { installInFlightBoard } from '../front/in-flight.js';
@@ -14,8 +15,11 @@ import { budgetsForThread } from './budget-table.js';
 import { configFromSource } from './config-source.js';
 import type { FromThread, ServeResult, ServeTask, ToThread } from './messages.js';
 
-/** How long a crashing thread lets uWS finish closing its sockets before it exits. */
-const CRASH_EXIT_DELAY_MS = 20;
+/**
+ * How long a crashing thread lets uWS finish closing its sockets before it exits; in the
+ * main thread (FCGATE_IN_PROCESS=1) long enough for the supervisor's last log lines too.
+ */
+const CRASH_EXIT_DELAY_MS = isMainThread ? 200 : 20;
 
 export default async function serve(task: ServeTask): Promise<ServeResult> {
   const { slot, control } = task;

@@ -32,6 +32,8 @@ export interface ServingThreadsOptions {
   telemetry: Telemetry;
   /** false: no access log at all. */
   accessLogs: boolean;
+  /** The one serving loop runs in the main thread (threads must be 1): one V8 isolate less, no crash isolation. */
+  inProcess?: boolean;
 }
 
 export interface ThreadStats {
@@ -78,7 +80,8 @@ interface Slot {
 }
 
 export class ServingThreads {
-  private readonly piscina: Piscina<ServeTask, ServeResult>;
+  /** null: the one serving loop runs in this thread (inProcess). */
+  private readonly piscina: Piscina<ServeTask, ServeResult> | null;
   private readonly slots: Slot[] = [];
   private source: ConfigSource;
   private budgetSpec: BudgetSpec;
@@ -90,7 +93,7 @@ export class ServingThreads {
     this.source = o.source;
     this.budgetSpec = o.budgets.spec();
     this.balancerState = o.balancerState;
-    this.piscina = new Piscina<ServeTask, ServeResult>({
+    this.piscina = o.inProcess === true ? null : new Piscina<ServeTask, ServeResult>({
       filename: new URL('./serve-thread.js', import.meta.url).href,
       minThreads: o.threads,
       maxThreads: o.threads,
@@ -99,7 +102,7 @@ export class ServingThreads {
       atomics: 'disabled',
       idleTimeout: Infinity,
     });
-    this.piscina.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
+    this.piscina?.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
     for (let i = 0; i < o.threads; i++) {
       this.slots.push({
         slot: i,
@@ -217,7 +220,7 @@ export class ServingThreads {
     });
     await Promise.race([Promise.all(this.slots.map((s) => s.done)), late]);
     clearTimeout(timer);
-    await this.piscina.destroy();
+    await this.piscina?.destroy();
   }
 
   /** Test hook: makes thread `slot` throw an uncaught exception (FCGATE_TEST_HOOKS=1 only). */
@@ -262,6 +265,13 @@ export class ServingThreads {
           case 'crashed':
             s.ready = false;
             this.o.log(`FCGATE_THREAD_CRASH thread=${s.slot} error=${JSON.stringify(m.error)}`);
+            if (this.piscina === null) {
+              // In process: the process ends (serve-thread.ts); say what was lost while it can.
+              this.logLost(s);
+              this.o.log(
+                `FCGATE_THREAD_CRASH thread=${s.slot} cause="FCGATE_IN_PROCESS=1: the serving code runs in the main thread, so the process exits (status 1) for its service manager to restart it"`,
+              );
+            }
             return;
           default: {
             const r = s.replies.get(m.id);
@@ -287,7 +297,11 @@ export class ServingThreads {
         accessLogs: this.o.accessLogs,
       };
       s.source = this.source;
-      s.done = this.piscina.run(task, { transferList: [port2] }).then(
+      const ran =
+        this.piscina !== null
+          ? this.piscina.run(task, { transferList: [port2] })
+          : import('./serve-thread.js').then((m) => m.default(task));
+      s.done = ran.then(
         () => {
           this.ended(s, port1);
         },

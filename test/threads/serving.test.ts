@@ -129,6 +129,52 @@ describe('serving threads', () => {
     });
   }
 
+  test('FCGATE_IN_PROCESS=1: one serving loop in the main thread serves, reports, reloads and drains', async () => {
+    const port = await freePort();
+    const gw = await startServe(passFlags(port), 1, { FCGATE_IN_PROCESS: '1' });
+    try {
+      assert.deepEqual([...new Set(await burst(port, 40, 8))], [200]);
+      const st = await statsOf(gw);
+      assert.equal(st.threads.length, 1);
+      assert.ok(st.threads[0]!.ready);
+      assert.equal(st.served, 40);
+      const from = gw.lines.length;
+      gw.child.kill('SIGHUP');
+      await gw.waitLine(/FCGATE_RELOADED/, 10_000, from);
+      const slow = get(port, '/slow?ms=300');
+      for (let i = 0; i < 100 && (await statsOf(gw)).inFlight < 1; i++);
+      gw.child.kill('SIGTERM');
+      assert.equal((await slow).status, 200, 'the request in flight finishes');
+      assert.equal(await gw.exited(), 0, gw.lines.join('\n'));
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('FCGATE_IN_PROCESS=1: a crash of the serving code ends the process with status 1, logged', async () => {
+    const port = await freePort();
+    const gw = await startServe(passFlags(port), 1, { FCGATE_IN_PROCESS: '1', FCGATE_TEST_HOOKS: '1' });
+    try {
+      assert.equal((await get(port, '/hello')).status, 200);
+      gw.child.stdin!.write('crash 0\n');
+      assert.equal(await gw.exited(), 1);
+      await gw.waitLine(/FCGATE_THREAD_CRASH thread=0 error=.*test hook: thread 0 crashes/, 1000);
+      await gw.waitLine(/FCGATE_THREAD_CRASH thread=0 cause="FCGATE_IN_PROCESS=1: .*exits \(status 1\)/, 1000);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('FCGATE_IN_PROCESS=1 with more than one serving thread: refused with a clear message', async () => {
+    const port = await freePort();
+    const p = startCli(['serve', ...passFlags(port)], { FCGATE_THREADS: '2', FCGATE_IN_PROCESS: '1' });
+    assert.notEqual(await p.exited(), 0);
+    await p.waitLine(
+      /FCGATE_IN_PROCESS=1 serves in the main thread and needs FCGATE_THREADS=1 \(2 serving threads asked\)/,
+      1000,
+    );
+  });
+
   test('a balancer over threads: every member elected, counters summed over threads', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'fcgate-threads-'));
