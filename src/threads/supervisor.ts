@@ -93,15 +93,18 @@ export class ServingThreads {
     this.source = o.source;
     this.budgetSpec = o.budgets.spec();
     this.balancerState = o.balancerState;
-    this.piscina = o.inProcess === true ? null : new Piscina<ServeTask, ServeResult>({
-      filename: new URL('./serve-thread.js', import.meta.url).href,
-      minThreads: o.threads,
-      maxThreads: o.threads,
-      concurrentTasksPerWorker: 1,
-      // 'sync' parks idle workers in Atomics.wait, freezing their sockets (DESIGN §1).
-      atomics: 'disabled',
-      idleTimeout: Infinity,
-    });
+    this.piscina =
+      o.inProcess === true
+        ? null
+        : new Piscina<ServeTask, ServeResult>({
+            filename: new URL('./serve-thread.js', import.meta.url).href,
+            minThreads: o.threads,
+            maxThreads: o.threads,
+            concurrentTasksPerWorker: 1,
+            // 'sync' parks idle workers in Atomics.wait, freezing their sockets (DESIGN §1).
+            atomics: 'disabled',
+            idleTimeout: Infinity,
+          });
     this.piscina?.on('error', (err: Error) => o.log(`FCGATE_THREAD_ERROR ${err.message}`));
     for (let i = 0; i < o.threads; i++) {
       this.slots.push({
