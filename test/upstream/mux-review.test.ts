@@ -156,25 +156,26 @@ describe('timeouts and a paused connection', () => {
   }, async () => {
     const t = await muxConnection(100);
     try {
-      const slow = start(t.conn, 200);
-      const other = start(t.conn, 200);
+      const slow = start(t.conn, 300);
+      const other = start(t.conn, 300);
       slow.u.answer = () => false;
       read(t.conn, stdout(slow.s.id, 'Status: 200\r\n\r\n'), stdout(slow.s.id, Buffer.alloc(300, 'x')));
       assert.equal(t.conn.isPaused, true, 'the hold limit is passed: the connection stops reading');
-      // The slow client takes 400 ms (twice the read timeout) to catch up; nothing is read meanwhile.
-      await new Promise((r) => setTimeout(r, 400));
+      // The slow client takes 600 ms (twice the read timeout) to catch up; nothing is read meanwhile.
+      await new Promise((r) => setTimeout(r, 600));
       assert.equal(other.u.failed, false, 'no timeout while paused');
       slow.u.answer = () => true;
       slow.s.resume();
       assert.equal(t.conn.isPaused, false);
       // What the app wrote for `other` while the connection was paused sits behind the slow
-      // request's backlog: it is read 100 ms later, half the read timeout after reading resumed.
+      // request's backlog: it is read 100 ms later, a third of the read timeout after reading resumed
+      // (the check runs every 75 ms: today it fails the request first).
       await new Promise((r) => setTimeout(r, 100));
       read(t.conn, stdout(other.s.id, 'Status: 200\r\n\r\nfine'), stdoutEnd(other.s.id), endRequest(other.s.id));
       assert.deepEqual(
         other.u.events,
         ['stdout Status: 200\r\n\r\nfine', 'end app=0 protocol=0 clean=true'],
-        'the request was not failed 400 ms into a pause it had no part in',
+        'the request was not failed 600 ms into a pause it had no part in',
       );
       assert.equal(slow.u.failed, false, "the slow request's clock restarts when its client caught up too");
     } finally {
