@@ -18,7 +18,7 @@ import { ServingThreads, type ServingStats } from '../threads/supervisor.js';
 import type { ConfigSource } from '../threads/messages.js';
 import type { Tuning } from '../tuning.js';
 import { LocalBudget, type ConnectionBudget } from '../upstream/budget.js';
-import { multiplexRequests, probeBackend } from '../upstream/probe.js';
+import { multiplexRequests, probeBackend, type ProbeResult } from '../upstream/probe.js';
 import { VERSION } from './version.js';
 
 export interface ServeSettings extends SourceSettings {
@@ -102,14 +102,16 @@ async function probeCaps(
   log: (l: string) => void,
   silent?: Set<string>,
   mux?: Map<string, number>,
+  answers?: Map<string, ProbeResult>,
 ): Promise<Map<string, number>> {
   const caps = new Map<string, number>();
   await Promise.all(
     workers.map(async (w) => {
       const r = await probeBackend(w.address, w.name, tuning.FCGATE_PROBE_TIMEOUT);
+      answers?.set(w.name, r);
       const cap = w.max ?? r.maxConns ?? tuning.FCGATE_DEFAULT_MAX_CONNS;
       caps.set(w.name, cap);
-      const perConn = multiplexRequests(w.multiplex, w.reuse, r, cap);
+      const perConn = muxVerdict(w, r, cap);
       mux?.set(w.name, perConn);
       const said =
         r.error !== null
@@ -133,6 +135,16 @@ async function probeCaps(
     }),
   );
   return caps;
+}
+
+/**
+ * Requests per connection for `w` (0: one at a time) from what its app answered at startup:
+ * never when the probe turns reuse off (an app silent to FCGI_GET_VALUES, unless enablereuse
+ * was written), else multiplexRequests.
+ */
+function muxVerdict(w: WorkerSettings, r: ProbeResult, cap: number): number {
+  const reuse = w.reuse && !(r.silent && w.reuseSet !== true);
+  return multiplexRequests(w.multiplex, reuse, r, cap);
 }
 
 /** probeCaps as one-thread budgets (the in-process gateway of the tests). */
@@ -194,9 +206,23 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
   const table = new BudgetTable(threads);
   const silent = new Set<string>();
   const mux = new Map<string, number>();
-  table.assign(await probeCaps(allWorkers(config), s.tuning, log, silent, mux));
+  // What each app answered at startup: a reload recomputes the multiplexing verdict from it
+  // when the worker keys (multiplex, max, reuse) change.
+  const answers = new Map<string, ProbeResult>();
+  const caps = await probeCaps(allWorkers(config), s.tuning, log, silent, mux, answers);
+  table.assign(caps);
   for (const name of silent) table.turnReuseOff(name);
   for (const [name, n] of mux) table.setMuxRequests(name, n);
+  for (const [name, n] of mux) {
+    // A multiplexed connection belongs to one serving thread: with fewer connections than
+    // threads, a thread's requests wait while another thread's connection has room.
+    const cap = caps.get(name) ?? 0;
+    if (n > 0 && cap < threads) {
+      log(
+        `FCGATE_CONFIG_WARNING backend=${name} is multiplexed over at most ${cap} connection${cap === 1 ? '' : 's'} but ${threads} serving threads each need one: raise max= to ${threads} or more (or multiplex=off)`,
+      );
+    }
+  }
   const listen = await claimListen(config.listen).catch(async (err: unknown) => {
     await telemetry.close();
     throw err;
@@ -315,14 +341,19 @@ export async function startGateway(s: ServeSettings): Promise<RunningGateway> {
     }
     const caps = new Map<string, number>();
     const fresh: WorkerSettings[] = [];
+    const mux = new Map<string, number>();
     for (const w of allWorkers(cfg)) {
       const known = table.capOf(w.name);
-      if (known === undefined) fresh.push(w);
-      else caps.set(w.name, w.max ?? known);
+      if (known === undefined) {
+        fresh.push(w);
+        continue;
+      }
+      caps.set(w.name, w.max ?? known);
+      const r = answers.get(w.name);
+      if (r !== undefined) mux.set(w.name, muxVerdict(w, r, w.max ?? known));
     }
     const silent = new Set<string>();
-    const mux = new Map<string, number>();
-    for (const [name, cap] of await probeCaps(fresh, s.tuning, log, silent, mux)) caps.set(name, cap);
+    for (const [name, cap] of await probeCaps(fresh, s.tuning, log, silent, mux, answers)) caps.set(name, cap);
     board = new BalancerBoard(cfg);
     telemetry.register(cfg);
     const spec = table.assign(caps);

@@ -44,6 +44,13 @@ export interface Channel {
   readonly served: number;
   /** Bytes of records for an earlier request dropped while this one ran (logged by the exchange). */
   readonly lateBytes: number;
+  /**
+   * When the connection breaks before this request's head: the app cannot have read it, so it
+   * may be sent again on a new connection (with the exchange's own rule: a kept connection,
+   * nothing came back for the request). Always so for a connection of one request at a time;
+   * on a multiplexed one only if it carried nothing else and the app sent nothing since.
+   */
+  readonly replayable: boolean;
   /** The request id this request gets. */
   nextRequestId(): number;
   attach(user: ConnectionUser, id: number, timeoutMs: number): void;
@@ -122,6 +129,10 @@ export class UpstreamConnection implements RecordSink, Channel {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+  /** One request at a time: nothing else was on the connection (Channel.replayable). */
+  get replayable(): boolean {
+    return true;
   }
   get busy(): boolean {
     return this.user !== null;

@@ -438,6 +438,7 @@ export class Exchange implements ConnectionUser, Waiter, FreshRequest {
       && this.reusedConn
       && !this.retried
       && this.replayable
+      && conn.replayable
       && (kind === FailKind.Closed || kind === FailKind.SocketError)
     ) {
       this.retried = true;

@@ -49,13 +49,29 @@ export class MuxStream implements Channel {
   /** Date.now() of the last record for this id or write of its STDIN. */
   lastActive = 0;
   readonly lateBytes = 0;
+  /** No other request was on the connection when this one was opened (see replayable). */
+  private readonly openedIdle: boolean;
+  /** The connection's record count then. */
+  private readonly recordsAtOpen: number;
 
   constructor(
     readonly conn: MuxConnection,
     readonly id: number,
     /** Requests the connection had completed when this one was opened on it. */
     readonly served: number,
-  ) {}
+  ) {
+    this.openedIdle = conn.streams.size === 0;
+    this.recordsAtOpen = conn.records;
+  }
+
+  /**
+   * A replay is safe only if the connection was idle when this request went out and the app
+   * sent nothing since: an app that answered anything after reading this request (or had
+   * others in flight) may have it (issue 15 review: a busy connection's requests were replayed).
+   */
+  get replayable(): boolean {
+    return this.openedIdle && this.conn.records === this.recordsAtOpen;
+  }
 
   nextRequestId(): number {
     return this.id;
@@ -101,6 +117,8 @@ export class MuxConnection implements RecordSink {
   healthy = true;
   /** Bytes of records for requests already ended (not aborted), dropped: counted for the log. */
   strayBytes = 0;
+  /** Records read from the app (MuxStream.replayable). */
+  records = 0;
   /** Requests in flight by id, aborting ones included (they still hold an id at the app). */
   readonly streams = new Map<number, MuxStream>();
   /** Called when an id is given back (a request ended or its abort was answered), and when the connection broke. */
@@ -164,7 +182,8 @@ export class MuxConnection implements RecordSink {
   /** A new request on this connection with a free id. Call only when hasRoom. */
   open(): MuxStream {
     let id = this.nextId;
-    while (this.streams.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    // Not an id in flight, nor one whose abort the app may still be writing for (after a wrap).
+    while (this.streams.has(id) || this.aborted.has(id)) id = id === MAX_ID ? 1 : id + 1;
     if (id === MAX_ID) this.wrapped = true;
     this.nextId = id === MAX_ID ? 1 : id + 1;
     const s = new MuxStream(this, id, this.served);
@@ -226,6 +245,7 @@ export class MuxConnection implements RecordSink {
     s.blocked = false;
     const user = s.user;
     if (user === null) return;
+    s.lastActive = Date.now(); // held for its client: that wait is not the app's
     while (s.held !== null && s.held.length > 0 && !s.blocked && s.user === user) {
       const b = s.held.shift()!;
       s.heldBytes -= b.length;
@@ -376,6 +396,9 @@ export class MuxConnection implements RecordSink {
     this.overLimit--;
     if (this.overLimit === 0 && this.paused && !this.closed) {
       this.paused = false;
+      // Time spent paused for someone's slow client counts toward nobody's read timeout.
+      const now = Date.now();
+      for (const t of this.streams.values()) t.lastActive = now;
       this.socket.resume();
       this.onFree?.(this); // room again for new requests
     }
@@ -418,7 +441,7 @@ export class MuxConnection implements RecordSink {
   // RecordSink: records from the application.
 
   knowsRequest(id: number): boolean {
-    return this.streams.has(id) || this.isRecent(id);
+    return this.streams.has(id) || this.aborted.has(id) || this.isRecent(id);
   }
 
   /** `id` was handed out among the last RETIRED_IDS (so it ended, unless in flight). */
@@ -428,6 +451,7 @@ export class MuxConnection implements RecordSink {
   }
 
   onStream(type: number, id: number, data: Buffer): boolean {
+    this.records++;
     const s = this.streams.get(id);
     if (s === undefined || s.ended) {
       this.stray(data.length + HEADER_LEN, id);
@@ -461,6 +485,7 @@ export class MuxConnection implements RecordSink {
   }
 
   onEndRequest(id: number, appStatus: number, protocolStatus: number): void {
+    this.records++;
     const s = this.streams.get(id);
     if (s === undefined || s.ended) {
       this.stray(HEADER_LEN * 2, id);

@@ -105,7 +105,7 @@ export class MuxPool implements ConnectionPool {
       return;
     }
     for (const o of this.opening) {
-      if (o.waiters.length < this.perConnection) {
+      if (o.waiters.length < this.openingRoom()) {
         o.waiters.push(w);
         return;
       }
@@ -218,7 +218,7 @@ export class MuxPool implements ConnectionPool {
           if (w.cancelled) continue;
           if (this.closing) {
             w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
-          } else if (conn.hasRoom) this.hand(w, conn);
+          } else if (conn.hasRoom && !this.wornOut(conn)) this.hand(w, conn);
           else this.acquire(w);
         }
         this.freed(conn);
@@ -270,6 +270,12 @@ export class MuxPool implements ConnectionPool {
     }
   }
 
+  /** Requests a connection being opened may be promised: its room, within FCGATE_CONN_MAX_REQUESTS. */
+  private openingRoom(): number {
+    const cap = this.limits.maxRequestsPerConnection;
+    return cap > 0 ? Math.min(cap, this.perConnection) : this.perConnection;
+  }
+
   /** The connection took FCGATE_CONN_MAX_REQUESTS requests: no more go to it. */
   private wornOut(conn: MuxConnection): boolean {
     const cap = this.limits.maxRequestsPerConnection;
@@ -311,7 +317,7 @@ export class MuxPool implements ConnectionPool {
       this.connect(w);
       // Those behind it share the connection being opened, up to its room.
       const o = [...this.opening].at(-1)!;
-      while (o.waiters.length < this.perConnection && this.queue.size > 0) {
+      while (o.waiters.length < this.openingRoom() && this.queue.size > 0) {
         const next = this.nextWaiter();
         if (next === null) break;
         o.waiters.push(next);

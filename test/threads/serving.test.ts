@@ -123,6 +123,12 @@ describe('serving threads', () => {
         assert.ok(budget.used <= 2 && budget.waiting === 0, JSON.stringify(budget));
         const pool = st.pools[`fcgi://127.0.0.1:${app.port}`]!;
         assert.ok(pool.size <= 2, JSON.stringify(pool));
+        const warned = gw.lines.some((l) =>
+          /FCGATE_CONFIG_WARNING backend=\S+ is multiplexed over at most 2 connections but 3 serving threads each need one/.test(
+            l,
+          ),
+        );
+        assert.equal(warned, mux === 'multiplex=auto', 'the startup warning, only when multiplexed');
       } finally {
         await gw.stop();
       }
