@@ -4,7 +4,7 @@
 // connections (each after one answered GET), and at the peak of N busy ones (`fcgate bench
 // -c N`), for one serving thread (a worker thread), one serving thread in the main thread
 // (FCGATE_IN_PROCESS=1) and two threads, in front of the demo app. Writes the table into
-// bench/RESULTS.md (section "Memory") unless --no-write.
+// bench/RESULTS.md (section "Memory") and bench/memory-chart.svg unless --no-write.
 //
 //   npm run build && node scripts/bench-memory.mjs [--connections 1000] [--seconds 5] [--no-write]
 //
@@ -181,6 +181,8 @@ const appPort = await freePort();
 const app = await start('1', [process.execPath, MAIN, 'demo-app', '--listen', `127.0.0.1:${appPort}`], {}, /listening/);
 /** @type {string[]} */
 const rows = [];
+/** @type {Array<{ label: string, rest: number, idle: number, busy: number }>} */
+const bars = [];
 try {
   for (const s of setups) {
     const port = await freePort();
@@ -202,6 +204,7 @@ try {
       const row = `| ${s.label} | ${rest.toFixed(1)} MB | ${idle.toFixed(1)} MB | ${b.peakMiB} MiB (${((b.peakMiB * 1048576) / 1e6).toFixed(1)} MB), anon ${b.anonMiB} MiB | ${b.cpuUs} | ${b.rps} |`;
       console.log(row);
       rows.push(row);
+      bars.push({ label: s.label, rest, idle, busy: (b.peakMiB * 1048576) / 1e6 });
     } finally {
       gw.kill('SIGTERM');
       await new Promise((r) => gw.once('exit', r));
@@ -225,8 +228,52 @@ const section = [
   `| serving | at rest | ${connections} idle connections | ${connections} busy connections (peak) | CPU µs/request busy | req/s busy |`,
   '|---|---|---|---|---|---|',
   ...rows,
+  '',
+  '![RSS at rest, idle and busy](memory-chart.svg)',
   '<!-- memory:end -->',
 ].join('\n');
+
+/**
+ * The table as bars: one group per setup, rest / idle / busy side by side, one scale (MB).
+ * @param {typeof bars} data
+ */
+function chart(data) {
+  const W = 760;
+  const H = 260;
+  const left = 50;
+  const base = 210;
+  const top = 40;
+  const max = Math.max(100, ...data.flatMap((d) => [d.rest, d.idle, d.busy]));
+  const y = (/** @type {number} */ v) => base - ((base - top) * v) / max;
+  const colors = ['#9fc5e8', '#2b7bb9', '#d0643a'];
+  const names = ['at rest', `${connections} idle`, `${connections} busy (peak)`];
+  const groupW = (W - left - 20) / data.length;
+  const esc = (/** @type {string} */ t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const out = [
+    `<text x="20" y="20" font-size="14" font-weight="bold">fcgate RSS, MB (${esc(when)}; dashed: 100 MB, issue 15's target)</text>`,
+    `<line x1="${left}" y1="${base}" x2="${W - 20}" y2="${base}" stroke="#888"/>`,
+    `<line x1="${left}" y1="${y(100)}" x2="${W - 20}" y2="${y(100)}" stroke="#c00" stroke-dasharray="4 3"/>`,
+    `<text x="${left - 4}" y="${y(100) + 4}" font-size="10" text-anchor="end">100</text>`,
+  ];
+  names.forEach((n, i) => {
+    out.push(
+      `<rect x="${W - 330 + i * 110}" y="28" width="10" height="10" fill="${colors[i]}"/>`,
+      `<text x="${W - 316 + i * 110}" y="37" font-size="11">${esc(n)}</text>`,
+    );
+  });
+  data.forEach((d, g) => {
+    const x0 = left + g * groupW + 20;
+    [d.rest, d.idle, d.busy].forEach((v, i) => {
+      const x = x0 + i * 52;
+      out.push(
+        `<rect x="${x}" y="${y(v).toFixed(1)}" width="44" height="${(base - y(v)).toFixed(1)}" fill="${colors[i]}"/>`,
+        `<text x="${x + 22}" y="${(y(v) - 4).toFixed(1)}" font-size="11" text-anchor="middle">${v.toFixed(0)}</text>`,
+      );
+    });
+    out.push(`<text x="${x0}" y="${base + 16}" font-size="11">${esc(d.label.replace(/ \(.*\)$/, ''))}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${out.join('\n')}\n</svg>\n`;
+}
 console.log(`\n${section}`);
 if (write) {
   const file = join(ROOT, 'bench', 'RESULTS.md');
@@ -236,5 +283,6 @@ if (write) {
     file,
     old !== null ? text.replace(old[0], () => section) : `${text.replace(/\n*$/, '\n')}\n${section}\n`,
   );
-  console.log('bench-memory: bench/RESULTS.md updated');
+  writeFileSync(join(ROOT, 'bench', 'memory-chart.svg'), chart(bars));
+  console.log('bench-memory: bench/RESULTS.md and bench/memory-chart.svg updated');
 }
