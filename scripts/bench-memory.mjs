@@ -168,12 +168,13 @@ function busy(port, pid) {
 }
 
 const setups = [
-  { label: '1 serving thread (a worker thread, the default)', env: { FCGATE_THREADS: '1' } },
+  { label: '1 serving thread (a worker thread, the default)', short: '1 thread', env: { FCGATE_THREADS: '1' } },
   {
     label: '1 serving thread, FCGATE_IN_PROCESS=1 (in the main thread)',
+    short: '1 thread, in process',
     env: { FCGATE_THREADS: '1', FCGATE_IN_PROCESS: '1' },
   },
-  { label: '2 serving threads', env: { FCGATE_THREADS: '2' } },
+  { label: '2 serving threads', short: '2 threads', env: { FCGATE_THREADS: '2' } },
 ];
 
 const load = loadavg()[0]?.toFixed(2);
@@ -204,7 +205,7 @@ try {
       const row = `| ${s.label} | ${rest.toFixed(1)} MB | ${idle.toFixed(1)} MB | ${b.peakMiB} MiB (${((b.peakMiB * 1048576) / 1e6).toFixed(1)} MB), anon ${b.anonMiB} MiB | ${b.cpuUs} | ${b.rps} |`;
       console.log(row);
       rows.push(row);
-      bars.push({ label: s.label, rest, idle, busy: (b.peakMiB * 1048576) / 1e6 });
+      bars.push({ label: s.short, rest, idle, busy: (b.peakMiB * 1048576) / 1e6 });
     } finally {
       gw.kill('SIGTERM');
       await new Promise((r) => gw.once('exit', r));
@@ -242,7 +243,7 @@ function chart(data) {
   const H = 260;
   const left = 50;
   const base = 210;
-  const top = 40;
+  const top = 70;
   const max = Math.max(100, ...data.flatMap((d) => [d.rest, d.idle, d.busy]));
   const y = (/** @type {number} */ v) => base - ((base - top) * v) / max;
   const colors = ['#9fc5e8', '#2b7bb9', '#d0643a'];
@@ -257,8 +258,8 @@ function chart(data) {
   ];
   names.forEach((n, i) => {
     out.push(
-      `<rect x="${W - 330 + i * 110}" y="28" width="10" height="10" fill="${colors[i]}"/>`,
-      `<text x="${W - 316 + i * 110}" y="37" font-size="11">${esc(n)}</text>`,
+      `<rect x="${20 + i * 130}" y="32" width="10" height="10" fill="${colors[i]}"/>`,
+      `<text x="${34 + i * 130}" y="41" font-size="11">${esc(n)}</text>`,
     );
   });
   data.forEach((d, g) => {
@@ -270,7 +271,7 @@ function chart(data) {
         `<text x="${x + 22}" y="${(y(v) - 4).toFixed(1)}" font-size="11" text-anchor="middle">${v.toFixed(0)}</text>`,
       );
     });
-    out.push(`<text x="${x0}" y="${base + 16}" font-size="11">${esc(d.label.replace(/ \(.*\)$/, ''))}</text>`);
+    out.push(`<text x="${x0}" y="${base + 16}" font-size="11">${esc(d.label)}</text>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${out.join('\n')}\n</svg>\n`;
 }
