@@ -76,6 +76,8 @@ test('Prometheus scrapes fcgate: counts by code, native-histogram p99, upstream 
   const dir = mkdtempSync(join(tmpdir(), 'fcgate-prom-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Three app processes: two ProxyPass lines to one URL share one worker (and its keys).
+  // /tiny/ takes one request per connection (the demo app would multiplex them all onto its
+  // one connection): its max=1 pool is full and answers 503.
   const [app, lateApp, tinyApp] = await Promise.all([startApp(), startApp(), startApp()]);
   t.after(async () => {
     await Promise.all([app.proc.stop(), lateApp.proc.stop(), tinyApp.proc.stop()]);
@@ -88,7 +90,7 @@ AdminListen 127.0.0.1:${admin}
 ProxyPass /app/ fcgi://127.0.0.1:${app.port}/
 ProxyPass /down/ fcgi://127.0.0.1:${dead}/
 ProxyPass /late/ fcgi://127.0.0.1:${lateApp.port}/ timeout=300ms
-ProxyPass /tiny/ fcgi://127.0.0.1:${tinyApp.port}/ max=1 acquire=100
+ProxyPass /tiny/ fcgi://127.0.0.1:${tinyApp.port}/ max=1 acquire=100 multiplex=off
 CustomLog off
 `,
   );
