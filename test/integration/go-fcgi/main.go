@@ -1,6 +1,8 @@
 // A FastCGI app on Go's net/http/fcgi (issue 15 §1): it serves concurrent request ids on one
 // connection. Listens on 127.0.0.1:0 and prints the port on stdout.
-// Routes: /echo (the request body back), /bytes?n=N (N bytes of a repeating pattern).
+// Routes: /echo (the request body back), /bytes?n=N (N bytes of a repeating pattern),
+// /slow?ms=N (answers after N ms; net/http/fcgi ignores FCGI_ABORT_REQUEST once a request's
+// body is in, so an aborted one still answers, late).
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"net/http/fcgi"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
@@ -40,6 +43,12 @@ func main() {
 			w.Write(buf[:k])
 			n -= k
 		}
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "slept %d ms\n", ms)
 	})
 	fmt.Fprintln(os.Stderr, fcgi.Serve(l, mux))
 }
