@@ -4,7 +4,7 @@
 // room, so load packs onto few connections (their records share sends) and surplus ones
 // idle out after `ttl`; then to a connection being opened, if it has room; then a new
 // connection within the budget (shared with the other threads, one slot per connection);
-// then a bounded FIFO queue with the `acquire` deadline, as Pool's.
+// then the bounded FIFO queue with the `acquire` deadline (wait-queue.ts, shared with Pool).
 //
 //   conns (oldest first):  [A: 64/64]  [B: 17/64]  [C: 0/64, idle since t]
 //   acquire → B (the first with room); C closes at t + ttl unless B fills up.
@@ -14,12 +14,10 @@ import type { ConnectionBudget } from './budget.js';
 import { openSocket } from './connection.js';
 import { MuxConnection, type MuxStream } from './mux-connection.js';
 import type { ConnectionPool, FreshRequest, PoolLimits, PoolObserver, PoolStats, Waiter } from './pool.js';
-import { RingQueue } from './ring-queue.js';
+import { WaitQueue } from './wait-queue.js';
 
 /** FCGATE_MUX_HOLD's default, for pools made without the knob (tests). */
 const MUX_HOLD_DEFAULT = 1024 * 1024;
-/** How often a pool with queued requests looks for a slot freed by another thread (as Pool's). */
-const BUDGET_POLL_MS = 5;
 
 /** A connection being opened, and the requests promised a place on it. */
 interface Opening {
@@ -30,15 +28,12 @@ export class MuxPool implements ConnectionPool {
   /** Open connections, oldest first. */
   private readonly conns: MuxConnection[] = [];
   private readonly opening = new Set<Opening>();
-  private readonly queue: RingQueue<Waiter>;
+  private readonly queue: WaitQueue;
   private busyCount = 0;
   private closing = false;
   private windingDown = false;
-  private reportedWaiting = 0;
   /** A budget.watchWaiting call is armed for this pool. */
   private watching = false;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly counts: PoolStats = {
     size: 0,
@@ -64,7 +59,13 @@ export class MuxPool implements ConnectionPool {
     readonly perConnection: number,
     private readonly observer: PoolObserver | null = null,
   ) {
-    this.queue = new RingQueue<Waiter>(limits.queueLimit);
+    this.queue = new WaitQueue(
+      limits.queueLimit,
+      budget,
+      worker.acquireMs,
+      () => this.serveQueue(),
+      (w) => this.expired(w),
+    );
     const every = Math.max(250, Math.min(worker.ttlMs / 2, 5000));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
@@ -114,7 +115,6 @@ export class MuxPool implements ConnectionPool {
       this.connect(w);
       return;
     }
-    w.queuedAt = Date.now();
     if (!this.queue.push(w)) {
       this.observer?.rejected(this, false);
       w.onAcquireFailed(
@@ -126,8 +126,6 @@ export class MuxPool implements ConnectionPool {
       );
       return;
     }
-    this.syncWaiting();
-    this.armDeadline();
   }
 
   /** The request is over: its id goes back to its connection (mux-connection.ts release). */
@@ -140,7 +138,7 @@ export class MuxPool implements ConnectionPool {
   cancel(w: Waiter): void {
     if (w.cancelled) return;
     w.cancelled = true;
-    if (this.queue.remove(w)) this.syncWaiting();
+    this.queue.remove(w);
   }
 
   windDown(): void {
@@ -152,13 +150,10 @@ export class MuxPool implements ConnectionPool {
   close(): void {
     this.closing = true;
     clearInterval(this.sweepTimer);
-    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     for (const c of [...this.conns]) if (c.streams.size === 0) c.destroy();
-    for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
-      if (!w.cancelled)
-        w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
-    }
-    this.syncWaiting();
+    this.queue.close((w) =>
+      w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down')),
+    );
   }
 
   stats(): PoolStats {
@@ -231,11 +226,11 @@ export class MuxPool implements ConnectionPool {
   private freed(conn: MuxConnection): void {
     if (conn.isClosed) return;
     while (this.queue.size > 0 && conn.hasRoom && !this.wornOut(conn)) {
-      const w = this.nextWaiter();
+      const w = this.queue.next();
       if (w === null) break;
       this.hand(w, conn);
     }
-    this.syncWaiting();
+    this.queue.sync();
     if (conn.streams.size > 0) return;
     if (this.closing || this.windingDown || !conn.healthy) {
       this.retire(conn);
@@ -243,7 +238,7 @@ export class MuxPool implements ConnectionPool {
     }
     // Worn out (FCGATE_CONN_MAX_REQUESTS), or other threads' requests wait for a connection
     // slot: an idle connection here gives its slot up.
-    if (this.wornOut(conn) || this.budget.waiting > this.reportedWaiting) this.retire(conn);
+    if (this.wornOut(conn) || this.queue.othersWaiting > 0) this.retire(conn);
     else this.watchOthers();
   }
 
@@ -261,7 +256,7 @@ export class MuxPool implements ConnectionPool {
 
   /** Closes up to as many idle connections as other pools have requests waiting. */
   private trimForOthers(): void {
-    let want = this.budget.waiting - this.reportedWaiting;
+    let want = this.queue.othersWaiting;
     for (const c of [...this.conns]) {
       if (want <= 0) return;
       if (c.streams.size > 0) continue;
@@ -303,13 +298,13 @@ export class MuxPool implements ConnectionPool {
     while (this.queue.size > 0 && !this.closing) {
       const conn = this.withRoom();
       if (conn !== null) {
-        const w = this.nextWaiter();
+        const w = this.queue.next();
         if (w === null) break;
         this.hand(w, conn);
         continue;
       }
       if (!this.budget.tryTake()) break;
-      const w = this.nextWaiter();
+      const w = this.queue.next();
       if (w === null) {
         this.budget.give();
         break;
@@ -318,63 +313,24 @@ export class MuxPool implements ConnectionPool {
       // Those behind it share the connection being opened, up to its room.
       const o = [...this.opening].at(-1)!;
       while (o.waiters.length < this.openingRoom() && this.queue.size > 0) {
-        const next = this.nextWaiter();
+        const next = this.queue.next();
         if (next === null) break;
         o.waiters.push(next);
       }
     }
-    this.syncWaiting();
+    this.queue.sync();
   }
 
-  private syncWaiting(): void {
-    const n = this.queue.size;
-    if (n !== this.reportedWaiting) {
-      this.budget.addWaiting(n - this.reportedWaiting);
-      this.reportedWaiting = n;
-    }
-    if (n > 0 && !this.closing) {
-      if (this.pollTimer === null) this.pollTimer = setInterval(() => this.serveQueue(), BUDGET_POLL_MS);
-    } else if (this.pollTimer !== null) {
-      clearInterval(this.pollTimer);
-      this.pollTimer = null;
-    }
-  }
-
-  private nextWaiter(): Waiter | null {
-    for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
-      if (!w.cancelled) return w;
-    }
-    return null;
-  }
-
-  private armDeadline(): void {
-    if (this.deadlineTimer !== null) return;
-    const head = this.queue.peek();
-    if (head === undefined) return;
-    const wait = Math.max(0, head.queuedAt + this.worker.acquireMs - Date.now());
-    this.deadlineTimer = setTimeout(() => this.expire(), wait);
-  }
-
-  private expire(): void {
-    this.deadlineTimer = null;
-    const now = Date.now();
-    const limit = this.worker.acquireMs;
-    for (let w = this.queue.peek(); w !== undefined; w = this.queue.peek()) {
-      if (!w.cancelled && now - w.queuedAt < limit) break;
-      this.queue.shift();
-      if (!w.cancelled) {
-        this.observer?.rejected(this, true);
-        w.onAcquireFailed(
-          new GatewayError(
-            'FCGATE_BACKEND_OVERLOADED',
-            this.name,
-            `no room on any connection within acquire=${limit} ms (${this.busyCount} requests in flight)`,
-          ),
-        );
-      }
-    }
-    this.syncWaiting();
-    this.armDeadline();
+  /** A queued request's `acquire` deadline passed (WaitQueue took it out). */
+  private expired(w: Waiter): void {
+    this.observer?.rejected(this, true);
+    w.onAcquireFailed(
+      new GatewayError(
+        'FCGATE_BACKEND_OVERLOADED',
+        this.name,
+        `no room on any connection within acquire=${this.worker.acquireMs} ms (${this.busyCount} requests in flight)`,
+      ),
+    );
   }
 
   /** Closes connections idle for `ttl`, and idle ones other threads' queued requests need the slot of. */

@@ -1,11 +1,12 @@
 // One backend's connections in one serving thread: idle connections reused most
 // recently used first (so surplus ones idle out after `ttl`), a cap shared with the
 // other threads (ConnectionBudget), and a bounded FIFO of requests waiting for a
-// connection, each with the `acquire` deadline. Nothing here waits forever.
+// connection, each with the `acquire` deadline (wait-queue.ts, shared with MuxPool).
+// Nothing here waits forever.
 // Across threads: queued requests are counted in the budget's `waiting`; while others
 // wait, a released connection is closed instead of parked idle (its slot goes to them),
 // idle ones are closed when a watcher sees `waiting` grow, and a pool with a queue polls
-// the budget every BUDGET_POLL_MS for slots other threads gave back.
+// the budget for slots other threads gave back (WaitQueue).
 // Apps with one worker per connection (PHP-FPM, fcgiwrap) announce no limit, and a kept
 // idle connection pins a worker: a request on a new connection then waits in the app's
 // listen backlog behind our own idle connections (issue 8 §4). So a request that gets no
@@ -17,7 +18,7 @@ import type { WorkerSettings } from '../config/model.js';
 import { GatewayError } from '../errors.js';
 import type { ConnectionBudget } from './budget.js';
 import { openConnection, type Channel, type UpstreamConnection } from './connection.js';
-import { RingQueue } from './ring-queue.js';
+import { WaitQueue } from './wait-queue.js';
 
 /** A request that wants a connection. Fixed methods, called exactly once unless cancelled. */
 export interface Waiter {
@@ -49,8 +50,6 @@ export interface PoolObserver {
   rejected(pool: ConnectionPool, acquireTimeout: boolean): void;
 }
 
-/** How often a pool with queued requests looks for a slot freed by another thread. */
-const BUDGET_POLL_MS = 5;
 /** No first byte for this long on a new connection: the request may wait behind our idle connections. */
 export const STALL_MS = 100;
 
@@ -97,19 +96,15 @@ export interface PoolStats {
 
 export class Pool implements ConnectionPool {
   private readonly idle: UpstreamConnection[] = [];
-  private readonly queue: RingQueue<Waiter>;
+  private readonly queue: WaitQueue;
   /** Connections open or opening in this thread. */
   private open = 0;
   private busyCount = 0;
   private closing = false;
   /** After windDown(): no connection is parked idle any more. */
   private windingDown = false;
-  /** Queue entries counted in budget.waiting. */
-  private reportedWaiting = 0;
-  private pollTimer: NodeJS.Timeout | null = null;
   /** A budget.watchWaiting call is armed for this pool. */
   private watching = false;
-  private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   /** Running totals (connections opened, reused, failed); the gauges are filled in by stats(). */
   private readonly counts: PoolStats = {
@@ -135,7 +130,13 @@ export class Pool implements ConnectionPool {
     private readonly limits: PoolLimits,
     private readonly observer: PoolObserver | null = null,
   ) {
-    this.queue = new RingQueue<Waiter>(limits.queueLimit);
+    this.queue = new WaitQueue(
+      limits.queueLimit,
+      budget,
+      worker.acquireMs,
+      () => this.serveQueue(),
+      (w) => this.expired(w),
+    );
     const every = Math.max(250, Math.min(worker.ttlMs / 2, 5000));
     this.sweepTimer = setInterval(() => this.sweepIdle(), every);
     this.sweepTimer.unref();
@@ -244,7 +245,6 @@ export class Pool implements ConnectionPool {
       this.connect(w);
       return;
     }
-    w.queuedAt = Date.now();
     w.cancelled = false;
     if (!this.queue.push(w)) {
       this.observer?.rejected(this, false);
@@ -257,8 +257,6 @@ export class Pool implements ConnectionPool {
       );
       return;
     }
-    this.syncWaiting();
-    this.armDeadline();
   }
 
   /**
@@ -274,14 +272,14 @@ export class Pool implements ConnectionPool {
       this.retire(conn);
       return;
     }
-    const w = this.nextWaiter();
+    const w = this.queue.next();
     if (w !== null) {
       this.counts.reused++;
       this.hand(w, conn);
-      this.syncWaiting();
+      this.queue.sync();
       return;
     }
-    this.syncWaiting();
+    this.queue.sync();
     // Requests of other pools (threads) wait for a slot: free ours rather than idle it.
     if (this.windingDown || this.budget.waiting > 0) {
       this.retire(conn);
@@ -299,7 +297,7 @@ export class Pool implements ConnectionPool {
   windDown(): void {
     this.windingDown = true;
     clearInterval(this.sweepTimer);
-    for (const c of this.idle.splice(0)) this.retire(c, false);
+    for (const c of this.idle.splice(0)) this.retire(c);
   }
 
   /**
@@ -310,7 +308,7 @@ export class Pool implements ConnectionPool {
   cancel(w: Waiter): void {
     if (w.cancelled) return;
     w.cancelled = true;
-    if (this.queue.remove(w)) this.syncWaiting();
+    this.queue.remove(w);
   }
 
   /** Stops taking work; closes idle connections; queued requests fail. */
@@ -321,13 +319,10 @@ export class Pool implements ConnectionPool {
       clearInterval(this.freshTimer);
       this.freshTimer = null;
     }
-    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
-    for (const c of this.idle.splice(0)) this.retire(c, false);
-    for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
-      if (!w.cancelled)
-        w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down'));
-    }
-    this.syncWaiting();
+    for (const c of this.idle.splice(0)) this.retire(c);
+    this.queue.close((w) =>
+      w.onAcquireFailed(new GatewayError('FCGATE_SHUTTING_DOWN', this.name, 'the gateway is shutting down')),
+    );
   }
 
   /** The gauges and totals now (a copy). */
@@ -391,7 +386,7 @@ export class Pool implements ConnectionPool {
     while (this.queue.size > 0) {
       const conn = this.takeIdle();
       if (conn !== null) {
-        const w = this.nextWaiter();
+        const w = this.queue.next();
         if (w === null) {
           conn.onIdleLost = this.onIdleLost;
           this.idle.push(conn);
@@ -402,32 +397,14 @@ export class Pool implements ConnectionPool {
         continue;
       }
       if (!this.budget.tryTake()) break;
-      const w = this.nextWaiter();
+      const w = this.queue.next();
       if (w === null) {
         this.budget.give();
         break;
       }
       this.connect(w);
     }
-    this.syncWaiting();
-  }
-
-  /**
-   * Publishes this pool's queue length in budget.waiting, and polls the budget while the
-   * queue is not empty (a slot given back by another thread wakes nobody here).
-   */
-  private syncWaiting(): void {
-    const n = this.queue.size;
-    if (n !== this.reportedWaiting) {
-      this.budget.addWaiting(n - this.reportedWaiting);
-      this.reportedWaiting = n;
-    }
-    if (n > 0 && !this.closing) {
-      if (this.pollTimer === null) this.pollTimer = setInterval(() => this.serveQueue(), BUDGET_POLL_MS);
-    } else if (this.pollTimer !== null) {
-      clearInterval(this.pollTimer);
-      this.pollTimer = null;
-    }
+    this.queue.sync();
   }
 
   /** While connections sit idle here, wake up when requests start waiting anywhere. */
@@ -444,15 +421,14 @@ export class Pool implements ConnectionPool {
 
   /** Closes up to `waiting` idle connections (the least recently used) for other pools' requests. */
   private trimForOthers(): void {
-    const want = this.budget.waiting - this.reportedWaiting;
+    const want = this.queue.othersWaiting;
     if (want <= 0) return;
     for (const c of this.idle.splice(0, Math.min(want, this.idle.length))) this.retire(c);
   }
 
-  private retire(conn: UpstreamConnection, serve = true): void {
+  private retire(conn: UpstreamConnection): void {
     conn.onIdleLost = null;
     conn.destroy(); // 'close' gives the slot back and serves the queue
-    void serve;
   }
 
   private takeIdle(): UpstreamConnection | null {
@@ -474,42 +450,16 @@ export class Pool implements ConnectionPool {
     }
   }
 
-  private nextWaiter(): Waiter | null {
-    for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
-      if (!w.cancelled) return w;
-    }
-    return null;
-  }
-
-  /** One timer for the whole queue: FIFO order makes the head the first to expire. */
-  private armDeadline(): void {
-    if (this.deadlineTimer !== null) return;
-    const head = this.queue.peek();
-    if (head === undefined) return;
-    const wait = Math.max(0, head.queuedAt + this.worker.acquireMs - Date.now());
-    this.deadlineTimer = setTimeout(() => this.expire(), wait);
-  }
-
-  private expire(): void {
-    this.deadlineTimer = null;
-    const now = Date.now();
-    const limit = this.worker.acquireMs;
-    for (let w = this.queue.peek(); w !== undefined; w = this.queue.peek()) {
-      if (!w.cancelled && now - w.queuedAt < limit) break;
-      this.queue.shift();
-      if (!w.cancelled) {
-        this.observer?.rejected(this, true);
-        w.onAcquireFailed(
-          new GatewayError(
-            'FCGATE_BACKEND_OVERLOADED',
-            this.name,
-            `no connection free within acquire=${limit} ms (${this.busyCount} busy)`,
-          ),
-        );
-      }
-    }
-    this.syncWaiting();
-    this.armDeadline();
+  /** A queued request's `acquire` deadline passed (WaitQueue took it out). */
+  private expired(w: Waiter): void {
+    this.observer?.rejected(this, true);
+    w.onAcquireFailed(
+      new GatewayError(
+        'FCGATE_BACKEND_OVERLOADED',
+        this.name,
+        `no connection free within acquire=${this.worker.acquireMs} ms (${this.busyCount} busy)`,
+      ),
+    );
   }
 
   /** Closes idle connections unused for `ttl`; the oldest sit at the bottom of the stack. */
